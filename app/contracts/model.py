@@ -1,0 +1,151 @@
+"""The normalized contract: what a producer promises, independent of how the ODCS YAML spelled it.
+
+`app.contracts.parse` turns an ODCS v3 document into these values; everything downstream (diff,
+rules, SQL drift, canary quality checks, SLOs) reads only these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.types import Location
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRule:
+    """One ODCS quality rule (`library` metric, `sql`, `text` or `custom`), normalized.
+
+    `metric` uses ODCS names: nullValues, missingValues, invalidValues, duplicateValues, rowCount.
+    The comparison is one of mustBe, mustNotBe, mustBeGreaterThan, mustBeGreaterOrEqualTo,
+    mustBeLessThan, mustBeLessOrEqualTo, mustBeBetween, mustNotBeBetween (`operator`), with `value`.
+    """
+
+    key: str  # stable identity inside its dataset/column: `name`, `id`, or the metric (+ #n)
+    type: str  # library | sql | text | custom
+    metric: str | None = None
+    operator: str | None = None
+    value: Any = None  # a number, or a [low, high] pair for the between operators
+    unit: str | None = None  # rows | percent
+    arguments: tuple[tuple[str, Any], ...] = ()
+    query: str | None = None
+    severity: str = "error"  # ODCS `severity`: error | warning | info ...
+    dimension: str | None = None
+    description: str | None = None
+    location: Location | None = None
+
+    def argument(self, name: str, default: Any = None) -> Any:
+        return dict(self.arguments).get(name, default)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """An ODCS schema property (a column)."""
+
+    name: str
+    physical_name: str | None = None
+    logical_type: str | None = None
+    physical_type: str | None = None
+    required: bool = False
+    unique: bool = False
+    primary_key: bool = False
+    primary_key_position: int | None = None
+    partitioned: bool = False
+    classification: str | None = None
+    pii: bool | None = None
+    description: str | None = None
+    business_name: str | None = None
+    tags: tuple[str, ...] = ()
+    examples: tuple[Any, ...] = ()
+    # logicalTypeOptions: minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength, maxLength, pattern, format
+    options: tuple[tuple[str, Any], ...] = ()
+    # allowed values: from `quality` invalidValues/validValues, or a native `enum` where present
+    allowed_values: tuple[Any, ...] | None = None
+    # declared semantics from customProperties (unit, timezone, currency, meaning, ...)
+    semantics: tuple[tuple[str, Any], ...] = ()
+    deprecated: bool = False
+    quality: tuple[QualityRule, ...] = ()
+    location: Location | None = None
+
+    @property
+    def output_name(self) -> str:
+        """The name the column has in the table (physicalName wins)."""
+        return self.physical_name or self.name
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return dict(self.options).get(name, default)
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """An ODCS schema object: one table or view, named like the model that produces it."""
+
+    name: str
+    physical_name: str | None = None
+    description: str | None = None
+    business_name: str | None = None
+    columns: tuple[Column, ...] = ()
+    quality: tuple[QualityRule, ...] = ()
+    tags: tuple[str, ...] = ()
+    # declared consumers (customProperties `consumers`), for the blast radius
+    consumers: tuple[str, ...] = ()
+    semantics: tuple[tuple[str, Any], ...] = ()
+    location: Location | None = None
+
+    @property
+    def output_name(self) -> str:
+        return self.physical_name or self.name
+
+    def column(self, name: str) -> Column | None:
+        for c in self.columns:
+            if c.name == name or c.physical_name == name:
+                return c
+        return None
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        keyed = [c for c in self.columns if c.primary_key]
+        keyed.sort(key=lambda c: (c.primary_key_position or 0))
+        return tuple(c.output_name for c in keyed)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaProperty:
+    """An ODCS `slaProperties` entry: latency, frequency, availability, retention, ..."""
+
+    property: str
+    value: Any
+    unit: str | None = None
+    element: str | None = None
+    driver: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """One ODCS v3 contract file, normalized."""
+
+    path: str  # repository-relative
+    id: str
+    name: str | None
+    version: str
+    status: str | None = None
+    domain: str | None = None
+    owner: str | None = None  # team name or owner
+    owners: tuple[str, ...] = ()  # GitHub handles or emails of the team, for reviews and routing
+    compatibility: str = "backward"  # backward | forward | full | none | *_transitive
+    datasets: tuple[Dataset, ...] = ()
+    sla: tuple[SlaProperty, ...] = ()
+    custom: tuple[tuple[str, Any], ...] = field(default=())
+    location: Location | None = None
+
+    def dataset(self, name: str) -> Dataset | None:
+        for d in self.datasets:
+            if d.name == name or d.physical_name == name:
+                return d
+        return None
+
+    @property
+    def major_version(self) -> int | None:
+        head = self.version.lstrip("vV").split(".", 1)[0]
+        return int(head) if head.isdigit() else None

@@ -1,0 +1,148 @@
+"""datacanary.yml: the project's declaration, parsed once into typed values with line-aware errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.errors import ConfigError
+from app.project.yamldoc import YamlDoc, load_yaml
+
+CONFIG_FILE = "datacanary.yml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SampleSpec(_Strict):
+    """How to sample one source: keep rows whose hashed key falls under `fraction`, then cap at `max_rows`."""
+
+    key: str | None = None  # a join key domain, e.g. customer_id; same key + seed = same rows everywhere
+    fraction: float = Field(1.0, gt=0, le=1)
+    max_rows: int | None = Field(None, gt=0)
+
+
+class SourceConfig(_Strict):
+    """A source table and where its sample data lives (Parquet, CSV, or `file.duckdb:schema.table`)."""
+
+    path: str | None = None
+    format: Literal["parquet", "csv", "duckdb"] | None = None
+    columns: dict[str, str] = Field(default_factory=dict)  # declared types, used when no data is at hand
+    sample: SampleSpec = Field(default_factory=SampleSpec)
+    description: str | None = None
+
+
+class Waiver(_Strict):
+    """Accept one rule for one dataset (or column) until a date, with a reason."""
+
+    rule: str
+    dataset: str
+    column: str | None = None
+    reason: str
+    expires: dt.date
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a waiver needs a reason")
+        return v
+
+
+class PolicyConfig(_Strict):
+    """The change policy on top of the default rules table (CONTRACT_CHANGES.md)."""
+
+    widening: Literal["compatible", "breaking"] = "compatible"
+    enum_value_added: Literal["breaking", "compatible"] = "breaking"
+    versioned_breaks: bool = True  # a breaking change passes with a major version bump
+    unknown: Literal["error", "warning", "notice"] = "warning"  # changes that could not be classified
+    uncontracted_changes: Literal["error", "warning", "notice"] = "warning"
+    # per rule override of the severity of its *breaking* outcome: error | warning | notice | off
+    rules: dict[str, Literal["error", "warning", "notice", "off"]] = Field(default_factory=dict)
+
+
+class Tolerance(_Strict):
+    absolute: float | None = Field(None, ge=0)
+    relative: float | None = Field(None, ge=0)
+    decimals: int | None = Field(None, ge=0)
+
+
+class CanaryThresholds(_Strict):
+    changed_rows_pct: float = Field(5.0, ge=0)  # over this share of a contracted dataset's rows: fail
+    uncontracted_changed_rows_pct: float | None = Field(None, ge=0)  # None: warn only
+    row_count_change_pct: float = Field(10.0, ge=0)
+    quality_error_fails: bool = True
+    unexpected_column_change: Literal["error", "warning", "notice"] = "warning"
+
+
+class SandboxLimits(_Strict):
+    memory_limit: str = "1GB"
+    threads: int = Field(2, ge=1)
+    timeout_seconds: float = Field(60.0, gt=0)
+
+
+class CanaryConfig(_Strict):
+    enabled: bool = True
+    seed: int = 42
+    example_rows: int = Field(5, ge=0)
+    low_cardinality: int = Field(20, ge=1)  # distinct values at or below this get a distribution
+    thresholds: CanaryThresholds = Field(default_factory=CanaryThresholds)
+    tolerance: dict[str, Tolerance] = Field(default_factory=dict)  # "dataset.column" or "column"
+    keys: dict[str, list[str]] = Field(default_factory=dict)  # primary keys for uncontracted models
+    intent: list[str] = Field(default_factory=list)  # "dataset.column" the change means to touch
+    limits: SandboxLimits = Field(default_factory=SandboxLimits)
+
+
+class ProjectConfig(_Strict):
+    """The whole of datacanary.yml."""
+
+    name: str
+    dialect: str = "duckdb"
+    models: str = "models"
+    contracts: str = "contracts"
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    waivers: list[Waiver] = Field(default_factory=list)
+    canary: CanaryConfig = Field(default_factory=CanaryConfig)
+    # dataset -> declared consumers (dashboards, services, teams) beyond those in contracts
+    consumers: dict[str, list[str]] = Field(default_factory=dict)
+    dbt: dict[str, Any] | None = None
+    environments: dict[str, Any] = Field(default_factory=dict)  # refined by app.promotion
+    slos: dict[str, Any] = Field(default_factory=dict)  # refined by app.slo
+    invariants: list[dict[str, Any]] = Field(default_factory=list)  # refined by app.slo
+
+    @field_validator("dialect")
+    @classmethod
+    def _known_dialect(cls, v: str) -> str:
+        from sqlglot.dialects.dialect import Dialect
+
+        try:
+            Dialect.get_or_raise(v)
+        except ValueError:
+            raise ValueError(f"unknown SQL dialect {v!r} (any sqlglot dialect: duckdb, snowflake, bigquery, ...)")
+        return v
+
+
+def parse_config(text: str, path: str) -> tuple[ProjectConfig, YamlDoc]:
+    """Parse datacanary.yml; each error names the file, the line and the field."""
+    doc = load_yaml(text, path, ConfigError)
+    if not isinstance(doc.data, dict):
+        raise ConfigError("datacanary.yml must be a mapping with at least `name:`", doc.location(()))
+    try:
+        return ProjectConfig.model_validate(doc.data), doc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key `{loc[-1]}`"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(
+            f"{field}: {msg}{more}",
+            doc.location(loc),
+            "see the datacanary.yml reference in README.md",
+        ) from None

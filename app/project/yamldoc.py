@@ -1,0 +1,74 @@
+"""YAML that remembers where each value came from, so every error can name its line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from app.errors import DatacanaryError
+from app.types import Location
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDoc:
+    """Parsed YAML plus the 1-based line of every key path (`("schema", 0, "properties", 2, "name")`)."""
+
+    path: str
+    data: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line(self, key_path: Path) -> int | None:
+        """The line of `key_path`, or of its nearest ancestor that has one."""
+        p = tuple(key_path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), 1)
+
+    def location(self, key_path: Path) -> Location:
+        return Location(self.path, self.line(key_path))
+
+
+def load_yaml(text: str, path: str, error: type[DatacanaryError] = DatacanaryError) -> YamlDoc:
+    """Parse `text` safely; invalid YAML raises `error` with the file, line and column of the problem."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise error(
+            f"invalid YAML: {problem}",
+            loc,
+            "fix the YAML syntax at this line (indentation, a missing ':' or an unclosed quote are the usual causes)",
+        ) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - non-marked YAML errors are rare
+        raise error(f"invalid YAML: {exc}", Location(path)) from None
+    finally:
+        loader.dispose()
+    lines: dict[Path, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return YamlDoc(path, data, lines)
+
+
+def _walk(node: yaml.Node, here: Path, lines: dict[Path, int]) -> None:
+    lines.setdefault(here, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            child = (*here, key)
+            lines[child] = key_node.start_mark.line + 1
+            _walk(value_node, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            child = (*here, i)
+            lines[child] = item.start_mark.line + 1
+            _walk(item, child, lines)
