@@ -1,0 +1,53 @@
+"""Render a RunReport as text, JSON or markdown. One report value, three views, no re-derivation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.errors import UsageError
+from app.gate.result import RunReport
+
+FORMATS = ("text", "json", "markdown")
+
+
+def render_report(report: RunReport, fmt: str = "text", *, compact: bool = False) -> str:
+    """`text` for terminals, `json` (stable, documented in docs/report-json.md), `markdown` for GitHub.
+
+    `compact` drops example rows and per-column detail (used when a PR comment would be too long).
+    """
+    if fmt == "json":
+        return json.dumps(report.to_json(), indent=2, sort_keys=False, default=str) + "\n"
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    from app.report.env import render
+
+    ctx = _context(report, fmt, compact)
+    return render(f"report/{'text.txt' if fmt == 'text' else 'markdown.md'}.j2", **ctx)
+
+
+def _section(section: Any, fmt: str, compact: bool) -> str:
+    """A section (blast radius, canary) renders itself through its own templates when it can."""
+    if section is None:
+        return ""
+    renderer = getattr(section, "render", None)
+    if callable(renderer):
+        try:
+            return str(renderer(fmt, compact=compact))
+        except TypeError:  # a renderer without the compact flag
+            return str(renderer(fmt))
+    return ""
+
+
+def _context(report: RunReport, fmt: str, compact: bool) -> dict[str, Any]:
+    icons = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skipped": "⏭️"}
+    sev_icons = {"error": "❌", "warning": "⚠️", "notice": "ℹ️"}
+    return {
+        "r": report,
+        "verdict": report.verdict.value,
+        "icons": icons,
+        "sev_icons": sev_icons,
+        "blast": _section(report.blast_radius, fmt, compact),
+        "canary": _section(report.canary, fmt, compact),
+        "compact": compact,
+    }
