@@ -96,6 +96,78 @@ class CanaryConfig(_Strict):
     limits: SandboxLimits = Field(default_factory=SandboxLimits)
 
 
+class FreshnessSlo(_Strict):
+    """Maximum lag of the newest row (`column`) or, without a column, of the last publish."""
+
+    column: str | None = None  # a commit or event timestamp column; None: the last publish time
+    max_lag: str  # a duration: 90s, 30m, 2h, 1d
+
+
+class LateArrivalSlo(_Strict):
+    """Share of rows that arrived later than `max_delay` after their event time."""
+
+    event_column: str
+    arrival_column: str
+    max_delay: str
+    max_rate: float = Field(0.01, ge=0, le=1)
+    lookback: str = "1d"  # only rows that arrived within this duration count
+
+
+class CompletenessSlo(_Strict):
+    """Rows or partitions present, and late arrivals."""
+
+    min_rows: int | None = Field(None, ge=0)
+    partition_column: str | None = None
+    partition_grain: Literal["hour", "day", "week", "month"] = "day"
+    expected_partitions: int | None = Field(None, ge=1)  # the last N partitions before `now` must all be present
+    late_arrival: LateArrivalSlo | None = None
+
+
+class CorrectnessSlo(_Strict):
+    """Pass rate of the contract's quality rules, each weighted by its severity."""
+
+    min_pass_rate: float = Field(1.0, ge=0, le=1)
+    weights: dict[str, float] = Field(default_factory=lambda: {"error": 3.0, "warning": 1.0, "info": 0.0})
+
+
+class CostSlo(_Strict):
+    """Upper bounds for one run of the dataset (from the run ledger)."""
+
+    max_duration: str | None = None
+    max_bytes: int | None = Field(None, gt=0)
+
+
+class DatasetSlo(_Strict):
+    """`slos.<dataset>`: datacanary's SLO keys where ODCS `slaProperties` has none."""
+
+    freshness: FreshnessSlo | None = None
+    completeness: CompletenessSlo | None = None
+    correctness: CorrectnessSlo | None = None
+    cost: CostSlo | None = None
+    target: float | None = Field(None, gt=0, lt=1)  # share of good evaluations (default: ODCS availability or 0.99)
+    budget_window: str = "30d"
+    owners: list[str] = Field(default_factory=list)  # GitHub handles; added to the contract's owners
+
+
+class InvariantSide(_Strict):
+    """One aggregate of an invariant: `measure` over `dataset`, optionally grouped `by` an expression."""
+
+    dataset: str
+    measure: str  # an SQL aggregate, e.g. sum(amount)
+    by: str | None = None  # e.g. cast(paid_at as date)
+    where: str | None = None
+
+
+class InvariantConfig(_Strict):
+    """A cross-table invariant: two aggregates that must agree within a tolerance (per group when `by`)."""
+
+    name: str
+    left: InvariantSide
+    right: InvariantSide
+    tolerance: Tolerance = Field(default_factory=Tolerance)
+    description: str | None = None
+
+
 class ProjectConfig(_Strict):
     """The whole of datacanary.yml."""
 
@@ -111,8 +183,8 @@ class ProjectConfig(_Strict):
     consumers: dict[str, list[str]] = Field(default_factory=dict)
     dbt: dict[str, Any] | None = None
     environments: dict[str, Any] = Field(default_factory=dict)  # refined by app.promotion
-    slos: dict[str, Any] = Field(default_factory=dict)  # refined by app.slo
-    invariants: list[dict[str, Any]] = Field(default_factory=list)  # refined by app.slo
+    slos: dict[str, DatasetSlo] = Field(default_factory=dict)  # dataset -> SLO keys (app.slo)
+    invariants: list[InvariantConfig] = Field(default_factory=list)  # cross-table checks (app.slo)
 
     @field_validator("dialect")
     @classmethod
