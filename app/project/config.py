@@ -168,6 +168,15 @@ class InvariantConfig(_Strict):
     description: str | None = None
 
 
+class EnvironmentConfig(_Strict):
+    """One environment of the promotion path: its values of the declared `parameters`, plus config
+    `overrides` (deep-merged over the project config). Parity allows only declared parameters to differ."""
+
+    parameters: dict[str, Any] = Field(default_factory=dict)  # e.g. schema, data (a DuckDB file), sample_fraction
+    overrides: dict[str, Any] = Field(default_factory=dict)  # any other datacanary.yml key; parity flags it
+    description: str | None = None
+
+
 class ProjectConfig(_Strict):
     """The whole of datacanary.yml."""
 
@@ -182,9 +191,31 @@ class ProjectConfig(_Strict):
     # dataset -> declared consumers (dashboards, services, teams) beyond those in contracts
     consumers: dict[str, list[str]] = Field(default_factory=dict)
     dbt: dict[str, Any] | None = None
-    environments: dict[str, Any] = Field(default_factory=dict)  # refined by app.promotion
+    # keys environments may set differently (name -> default); a list of names means no defaults
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    # in promotion order (dev, staging, prod); a list of `{name: ...}` items is accepted too (app.promotion)
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
     slos: dict[str, DatasetSlo] = Field(default_factory=dict)  # dataset -> SLO keys (app.slo)
     invariants: list[InvariantConfig] = Field(default_factory=list)  # cross-table checks (app.slo)
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _parameter_names(cls, v: Any) -> Any:
+        return {str(k): None for k in v} if isinstance(v, list) else v
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _environment_list(cls, v: Any) -> Any:
+        if not isinstance(v, list):
+            return v
+        out: dict[str, Any] = {}
+        for item in v:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise ValueError("each environment in a list needs a `name:`")
+            if item["name"] in out:
+                raise ValueError(f"environment {item['name']!r} is declared twice")
+            out[item["name"]] = {k: val for k, val in item.items() if k != "name"}
+        return out
 
     @field_validator("dialect")
     @classmethod
