@@ -1,0 +1,40 @@
+"""`datacanary demo`: build the bundled shop repository in a temp dir and run `check` on it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--keep", metavar="DIR", help="build the demo repository in DIR and keep it")
+    parser.add_argument("--no-canary", action="store_true", help="skip the canary data diff")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when the gate fails (the demo's change is meant to fail)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.demo import build_demo_repo
+    from app.pipeline import run_check
+    from app.report import render_report
+
+    def progress(msg: str) -> None:
+        sys.stderr.write(f"  {msg}\n")
+
+    with tempfile.TemporaryDirectory(prefix="datacanary-demo-") as tmp:
+        where = Path(args.keep) if args.keep else Path(tmp) / "shop"
+        repo = build_demo_repo(where)
+        sys.stderr.write(f"datacanary demo: built {where} (base {repo.base[:7]}, head {repo.head[:7]})\n")
+        report = run_check(repo.path, repo.base, repo.head, "", canary=not args.no_canary, progress=progress)
+        sys.stdout.write(render_report(report, args.format))
+        if args.format == "text":
+            sys.stderr.write(
+                f"\nReproduce: datacanary check --project {where} --base {repo.base[:7]} --head {repo.head[:7]}\n"
+                if args.keep
+                else "\nKeep the repository to explore it: datacanary demo --keep ./shop-demo\n"
+            )
+    return 1 if args.strict and report.verdict.value == "fail" else 0

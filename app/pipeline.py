@@ -1,0 +1,230 @@
+"""Run the gates on a change: the one composition of the engine that the CLI, the Action and the App
+share. Reads git (the edge), then hands plain values to the pure engine.
+
+    load base & head projects -> contract changes (+ policy) -> SQL drift and output changes
+    -> blast radius (column lineage) -> canary on changed models and their downstream -> RunReport
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import DatacanaryError
+from app.findings import Acceptance, Finding
+from app.gate.result import GateResult, RunReport
+from app.project.model import Project
+from app.types import Severity
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgment:
+    """A person with write access accepted the breaking changes of one head commit (GitHub App button)."""
+
+    sha: str
+    by: str
+    at: str  # ISO timestamp
+
+
+def run_check(
+    repo: Path,
+    base: str,
+    head: str,
+    project_dir: str = "",
+    *,
+    canary: bool = True,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+    base_manifest: Path | None = None,
+    head_manifest: Path | None = None,
+    acknowledgments: Sequence[Acknowledgment] = (),
+) -> RunReport:
+    """Compare `base` and `head` of the git repository at `repo` and return the report."""
+    from app.project.git import GitTree, repo_root
+
+    say = progress or (lambda _msg: None)
+    repo = repo_root(repo)
+    base_tree, head_tree = GitTree(repo, base), GitTree(repo, head)
+    say(f"reading {base_tree.label} and {head_tree.label}")
+    if head_manifest is not None:
+        from app.project.dbt import load_manifest_file
+
+        head_project = load_manifest_file(head_manifest, head_tree, project_dir)
+        base_project: Project | None = (
+            load_manifest_file(base_manifest, base_tree, project_dir) if base_manifest else None
+        )
+    else:
+        head_project = _load(head_tree, project_dir)
+        base_project = _load_base(base_tree, project_dir)
+    history = _history(repo, head, head_project)
+    return evaluate(
+        base_project,
+        head_project,
+        head_tree=head_tree,
+        canary=canary,
+        today=today or dt.date.today(),
+        progress=say,
+        history=history,
+        acknowledgment=next((a for a in acknowledgments if a.sha == head_tree.sha), None),
+    )
+
+
+def _load(tree, project_dir: str) -> Project:  # type: ignore[no-untyped-def]
+    from app.project.load import load_project
+
+    return load_project(tree, project_dir)
+
+
+def _load_base(tree, project_dir: str) -> Project | None:  # type: ignore[no-untyped-def]
+    """The base revision may predate the project: then everything in head is new."""
+    from app.project.config import CONFIG_FILE
+    from app.project.tree import join
+
+    if not tree.exists(join(project_dir, CONFIG_FILE)) and not tree.exists(join(project_dir, "dbt_project.yml")):
+        return None
+    return _load(tree, project_dir)
+
+
+def _history(repo: Path, head: str, project: Project) -> dict[str, list]:  # type: ignore[type-arg]
+    """Earlier versions of contracts whose compatibility mode is transitive (read from git)."""
+    wanted = [c.path for c in project.contracts if c.compatibility.endswith("_transitive")]
+    if not wanted:
+        return {}
+    from app.project.history import contract_history
+
+    return {p: contract_history(repo, p, head) for p in wanted}
+
+
+def evaluate(
+    base: Project | None,
+    head: Project,
+    *,
+    head_tree,  # type: ignore[no-untyped-def]
+    canary: bool = True,
+    today: dt.date,
+    progress: Progress | None = None,
+    history: dict | None = None,  # type: ignore[type-arg]
+    acknowledgment: Acknowledgment | None = None,
+) -> RunReport:
+    """The engine part of `run_check`, over loaded projects (dbt and artifact loaders call it too)."""
+    from app.contracts.gate import contract_findings
+    from app.sql.analyze import analyze
+
+    say = progress or (lambda _msg: None)
+    say(f"analyzing {len(head.models)} models and {len(head.contracts)} contracts")
+    head_an = analyze(head)
+    notes: list[str] = []
+    base_an = None
+    if base is not None:
+        try:
+            base_an = analyze(base)
+        except DatacanaryError as exc:  # a broken base must not hide what head does
+            notes.append(f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared")
+
+    findings = list(contract_findings(base, head, today=today, history=history or {}))
+    findings += _sql_findings(base, head, base_an, head_an, today)
+    if acknowledgment is not None:
+        findings = [_acknowledge(f, acknowledgment) for f in findings]
+
+    blast = _blast(head, head_an, findings)
+    gates = [GateResult("contracts", tuple(findings))]
+    canary_section = None
+    if not canary or not head.config.canary.enabled:
+        gates.append(GateResult("canary", skipped_reason="disabled" if canary else "--no-canary"))
+    elif base is None or base_an is None:
+        gates.append(GateResult("canary", skipped_reason="no comparable base revision"))
+    else:
+        from app.canary.run import run_canary
+        from app.sql.changes import classify_models, selected_for_canary
+
+        changes = classify_models(base_an, head_an)
+        changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
+        selected = selected_for_canary(head_an, changed)
+        if not selected:
+            gates.append(GateResult("canary", skipped_reason="no model's output can change"))
+        else:
+            say(f"canary: {len(selected)} model(s): {', '.join(selected)}")
+            result = run_canary(
+                base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say
+            )
+            canary_section = result
+            gates.append(GateResult("canary", tuple(result.findings)))
+    return RunReport(
+        project=head.config.name,
+        base=base.label if base else "(none)",
+        head=head.label,
+        gates=tuple(gates),
+        blast_radius=blast,
+        canary=canary_section,
+        notes=tuple(notes),
+    )
+
+
+def _sql_findings(base, head, base_an, head_an, today):  # type: ignore[no-untyped-def]
+    """Implementation drift (SQL vs its own contract) and output changes of uncontracted models."""
+    from app.contracts.policy import apply_policy
+    from app.sql.drift import drift
+
+    out: list[Finding] = []
+    by_dataset: dict[str, list] = {}  # type: ignore[type-arg]
+    for change in drift(head_an, head):
+        by_dataset.setdefault(change.dataset, []).append(change)
+    for dataset, changes in sorted(by_dataset.items()):
+        hit = head.contract_of(dataset)
+        contract = hit[0] if hit else None
+        out += apply_policy(
+            changes,
+            base=contract,
+            head=contract,
+            policy=head.config.policy,
+            waivers=head.config.waivers,
+            today=today,
+        )
+    if base_an is not None:
+        from app.sql.changes import output_changes
+
+        level = Severity(head.config.policy.uncontracted_changes)
+        for ch in output_changes(base_an, head_an, base, head):
+            breaking = ch.impact.value in ("breaking", "unknown")
+            out.append(
+                Finding(
+                    gate="contracts",
+                    rule=ch.kind.value,
+                    severity=level if breaking else Severity.NOTICE,
+                    message=ch.message,
+                    dataset=ch.dataset,
+                    column=ch.column,
+                    location=ch.location,
+                    impact=ch.impact,
+                    old=ch.old,
+                    new=ch.new,
+                    hint="add a contract for this model to make this change a reviewed promise"
+                    if breaking
+                    else None,
+                )
+            )
+    return out
+
+
+def _acknowledge(f: Finding, ack: Acknowledgment) -> Finding:
+    if not f.blocking:
+        return f
+    from dataclasses import replace
+
+    return replace(f, accepted=Acceptance(by="acknowledgment", reason=f"acknowledged by @{ack.by} at {ack.at}"))
+
+
+def _blast(head: Project, head_an, findings: list[Finding]):  # type: ignore[no-untyped-def]
+    changed = sorted(
+        {(f.dataset, f.column) for f in findings if f.dataset and f.impact is not None and f.impact.value != "info"},
+        key=lambda t: (t[0], t[1] or ""),
+    )
+    if not changed:
+        return None
+    from app.sql.blast import blast_radius
+
+    return blast_radius(head_an, head, changed)
