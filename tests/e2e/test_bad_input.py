@@ -1,0 +1,69 @@
+"""Bad input anywhere in a change gets a precise message (file, line, what to do), exit 2, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.demo import build_demo_repo
+
+
+def commit(repo: Path, files: dict[str, str | None]) -> str:
+    for rel, text in files.items():
+        p = repo / rel
+        if text is None:
+            p.unlink()
+        else:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "change"], check=True)
+    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+CASES = {
+    "invalid-yaml": (
+        {"contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nschema:\n  - name: [unclosed\n"},
+        "contracts/fct_orders.odcs.yaml:6",
+    ),
+    "not-odcs": (
+        {"contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: shop-fct-orders\nversion: 1.0.0\nschema:\n  - name: fct_orders\n    properties:\n      - name: order_id\n        logicalType: integr\n"},
+        "contracts/fct_orders.odcs.yaml:9",
+    ),
+    "unparseable-sql": (
+        {"models/staging/stg_orders.sql": "select\n    order_id,\n    from from raw_orders (\n"},
+        "models/staging/stg_orders.sql:3",
+    ),
+    "missing-table": (
+        {"models/staging/stg_orders.sql": "select\n    order_id\nfrom raw_orderz\n"},
+        "models/staging/stg_orders.sql:3",
+    ),
+    "cycle": (
+        {"models/staging/stg_orders.sql": "select order_id, customer_id, ordered_at, status from fct_orders\n"},
+        "cycle",
+    ),
+    "bad-config": (
+        {"datacanary.yml": "name: shop\ndialect: duckdb\npolicy:\n  widening: sometimes\n"},
+        "datacanary.yml:4",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_reported_with_file_and_line(case: str, tmp_path: Path) -> None:
+    demo = build_demo_repo(tmp_path / "shop")
+    files, needle = CASES[case]
+    head = commit(demo.path, files)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "check", "--project", str(demo.path), "--base", demo.head,
+         "--head", head, "--quiet", "--no-canary"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert needle in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "hint:" in proc.stderr
