@@ -66,6 +66,8 @@ class Column:
     deprecated: bool = False
     quality: tuple[QualityRule, ...] = ()
     location: Location | None = None
+    id: str | None = None  # ODCS stable `id`: follows the column through renames
+    partition_position: int | None = None
 
     @property
     def output_name(self) -> str:
@@ -91,6 +93,9 @@ class Dataset:
     consumers: tuple[str, ...] = ()
     semantics: tuple[tuple[str, Any], ...] = ()
     location: Location | None = None
+    id: str | None = None  # ODCS stable `id`: follows the dataset through renames
+    physical_type: str | None = None  # table | view | topic | file ... (materialization)
+    deprecated: bool = False
 
     @property
     def output_name(self) -> str:

@@ -1,0 +1,306 @@
+"""ODCS v3 YAML text -> `Contract`: line-aware YAML, schema validation, then normalization.
+
+Pure over text: the caller reads the file (from a git revision or disk) and passes its repository path.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from app.contracts.model import Column, Contract, Dataset, QualityRule, SlaProperty
+from app.contracts.schema import dotted, validate_odcs
+from app.errors import ContractError
+from app.project.yamldoc import Path, YamlDoc, load_yaml
+from app.types import Location
+
+COMPATIBILITY_MODES = (
+    "backward",
+    "forward",
+    "full",
+    "none",
+    "backward_transitive",
+    "forward_transitive",
+    "full_transitive",
+)
+OPERATORS = (
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+)
+# customProperties that declare what the numbers mean: changing one is a SEMANTICS_CHANGED
+SEMANTIC_KEYS = {"unit": "unit", "timezone": "timezone", "timeZone": "timezone", "currency": "currency",
+                 "meaning": "meaning", "locale": "locale", "encoding": "encoding", "granularity": "granularity"}
+# ODCS 3.0.x spelled library rules as `rule:`; 3.1 renamed them to `metric:`
+_LEGACY_RULES = {
+    "nullCheck": "nullValues", "nullValues": "nullValues", "notNull": "nullValues",
+    "missingValues": "missingValues", "validValues": "invalidValues", "invalidValues": "invalidValues",
+    "duplicateCount": "duplicateValues", "duplicateValues": "duplicateValues", "uniqueCheck": "duplicateValues",
+    "rowCount": "rowCount",
+}
+
+
+def parse_contract(text: str, path: str) -> Contract:
+    """Parse and validate one ODCS v3 contract file; errors name `path`, the line and the fix."""
+    doc = load_yaml(text, path, ContractError)
+    if not isinstance(doc.data, dict):
+        raise ContractError(
+            "a data contract must be a YAML mapping (apiVersion, kind, id, version, schema, ...)",
+            doc.location(()),
+            "start the file with `apiVersion: v3.1.0`, `kind: DataContract`, `id:` and `version:`",
+        )
+    data = _upgrade_legacy(doc.data)
+    doc = YamlDoc(doc.path, data, doc.lines)
+    validate_odcs(doc)
+    return _Normalizer(doc).contract()
+
+
+def _upgrade_legacy(data: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite ODCS 3.0.x quality rules (`rule: nullCheck`, top-level `validValues`) to the 3.1 shape."""
+    out = copy.deepcopy(data)
+    for obj in out.get("schema") or []:
+        if not isinstance(obj, dict):
+            continue
+        holders = [obj, *_walk_properties(obj.get("properties"))]
+        for holder in holders:
+            for rule in holder.get("quality") or []:
+                if isinstance(rule, dict) and "rule" in rule and "metric" not in rule:
+                    name = rule.pop("rule")
+                    rule["metric"] = _LEGACY_RULES.get(name, name)
+                    if "validValues" in rule:
+                        rule.setdefault("arguments", {})["validValues"] = rule.pop("validValues")
+                        rule.setdefault("mustBe", 0)
+    return out
+
+
+def _walk_properties(props: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for p in props or []:
+        if isinstance(p, dict):
+            found.append(p)
+            found.extend(_walk_properties(p.get("properties")))
+    return found
+
+
+def _custom(items: Any) -> dict[str, Any]:
+    """ODCS customProperties [{property, value}] -> {property: value}."""
+    return {c["property"]: c.get("value") for c in items or [] if isinstance(c, dict) and "property" in c}
+
+
+def _frozen(value: Any) -> Any:
+    """Lists and mappings as tuples, so normalized values are hashable and comparable."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return tuple(s.strip() for s in str(value).split(",") if s.strip())
+
+
+class _Normalizer:
+    """Walks one validated document, keeping the YAML line of every element it normalizes."""
+
+    def __init__(self, doc: YamlDoc) -> None:
+        self.doc = doc
+
+    def loc(self, path: Path) -> Location:
+        return self.doc.location(path)
+
+    def contract(self) -> Contract:
+        data = self.doc.data
+        custom = _custom(data.get("customProperties"))
+        team = data.get("team")
+        owner, members = None, []
+        if isinstance(team, dict):
+            owner = team.get("name")
+            members = team.get("members") or []
+        elif isinstance(team, list):
+            members = team
+        owners = _strings(custom.get("owners")) or tuple(
+            str(m["username"]) for m in members if isinstance(m, dict) and m.get("role", "").lower() == "owner"
+        )
+        return Contract(
+            path=self.doc.path,
+            id=str(data["id"]),
+            name=data.get("name"),
+            version=str(data["version"]),
+            status=data.get("status"),
+            domain=data.get("domain"),
+            owner=owner or custom.get("owner") or (owners[0] if owners else None),
+            owners=owners,
+            compatibility=self._compatibility(custom),
+            datasets=tuple(self.dataset(obj, ("schema", i)) for i, obj in enumerate(data.get("schema") or [])),
+            sla=tuple(self.sla(s, ("slaProperties", i)) for i, s in enumerate(data.get("slaProperties") or [])),
+            custom=_frozen(custom),
+            location=self.loc(()),
+        )
+
+    def _compatibility(self, custom: dict[str, Any]) -> str:
+        raw = custom.get("compatibility", "backward")
+        mode = str(raw).strip().lower().replace("-", "_")
+        if mode not in COMPATIBILITY_MODES:
+            index = next(
+                i for i, c in enumerate(self.doc.data["customProperties"]) if c.get("property") == "compatibility"
+            )
+            raise ContractError(
+                f"customProperties[{index}]: compatibility {raw!r} is not a compatibility mode",
+                self.loc(("customProperties", index, "value")),
+                f"use one of {', '.join(COMPATIBILITY_MODES)}",
+            )
+        return mode
+
+    def sla(self, raw: dict[str, Any], path: Path) -> SlaProperty:
+        return SlaProperty(
+            property=str(raw["property"]),
+            value=raw.get("value"),
+            unit=raw.get("unit"),
+            element=raw.get("element"),
+            driver=raw.get("driver"),
+            location=self.loc(path),
+        )
+
+    def dataset(self, raw: dict[str, Any], path: Path) -> Dataset:
+        custom = _custom(raw.get("customProperties"))
+        columns: list[Column] = []
+        for j, prop in enumerate(raw.get("properties") or []):
+            columns.extend(self.columns(prop, (*path, "properties", j), prefix=""))
+        return Dataset(
+            name=str(raw["name"]),
+            physical_name=raw.get("physicalName"),
+            description=raw.get("description"),
+            business_name=raw.get("businessName"),
+            columns=tuple(columns),
+            quality=self.quality(raw.get("quality"), (*path, "quality")),
+            tags=tuple(str(t) for t in raw.get("tags") or ()),
+            consumers=_strings(custom.get("consumers")),
+            semantics=self._semantics(custom),
+            location=self.loc(path),
+            id=raw.get("id"),
+            physical_type=raw.get("physicalType"),
+            deprecated=bool(raw.get("deprecated") or custom.get("deprecated")),
+        )
+
+    @staticmethod
+    def _semantics(custom: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+        found = {SEMANTIC_KEYS[k]: _frozen(v) for k, v in custom.items() if k in SEMANTIC_KEYS}
+        return tuple(sorted(found.items()))
+
+    def columns(self, raw: dict[str, Any], path: Path, prefix: str) -> list[Column]:
+        """One column, plus its nested object properties flattened as `parent.child`."""
+        name = prefix + str(raw["name"])
+        custom = _custom(raw.get("customProperties"))
+        options = dict(raw.get("logicalTypeOptions") or {})
+        allowed = self._allowed_values(raw, options)
+        options.pop("enum", None)
+        position = raw.get("primaryKeyPosition")
+        partition = raw.get("partitionKeyPosition")
+        pii = custom.get("pii")
+        column = Column(
+            name=name,
+            physical_name=raw.get("physicalName"),
+            logical_type=raw.get("logicalType"),
+            physical_type=raw.get("physicalType"),
+            required=bool(raw.get("required", False)),
+            unique=bool(raw.get("unique", False)),
+            primary_key=bool(raw.get("primaryKey", False)),
+            primary_key_position=position if isinstance(position, int) and position >= 0 else None,
+            partitioned=bool(raw.get("partitioned", False)),
+            classification=raw.get("classification"),
+            pii=None if pii is None else str(pii).lower() in ("true", "yes", "1"),
+            description=raw.get("description"),
+            business_name=raw.get("businessName"),
+            tags=tuple(str(t) for t in raw.get("tags") or ()),
+            examples=_frozen(raw.get("examples") or ()),
+            options=tuple(sorted((k, _frozen(v)) for k, v in options.items())),
+            allowed_values=allowed,
+            semantics=self._semantics(custom),
+            deprecated=bool(raw.get("deprecated") or str(custom.get("deprecated", "")).lower() in ("true", "yes")),
+            quality=self.quality(raw.get("quality"), (*path, "quality")),
+            location=self.loc(path),
+            id=raw.get("id"),
+            partition_position=partition if isinstance(partition, int) and partition >= 0 else None,
+        )
+        out = [column]
+        for k, child in enumerate(raw.get("properties") or []):
+            out.extend(self.columns(child, (*path, "properties", k), prefix=f"{name}."))
+        return out
+
+    @staticmethod
+    def _allowed_values(raw: dict[str, Any], options: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Allowed values: ODCS 3.2 `enum`, a `logicalTypeOptions.enum`, or an invalidValues rule's validValues."""
+        values: list[Any] | None = None
+        if raw.get("enum"):
+            values = [e["value"] if isinstance(e, dict) else e for e in raw["enum"]]
+        elif options.get("enum"):
+            values = list(options["enum"])
+        else:
+            for rule in raw.get("quality") or []:
+                args = rule.get("arguments") or {}
+                if rule.get("metric") == "invalidValues" and "validValues" in args:
+                    values = list(args["validValues"])
+                    break
+        return None if values is None else tuple(_frozen(v) for v in values)
+
+    def quality(self, rules: Any, path: Path) -> tuple[QualityRule, ...]:
+        out: list[QualityRule] = []
+        seen: dict[str, int] = {}
+        for i, raw in enumerate(rules or []):
+            kind = str(raw.get("type") or ("library" if "metric" in raw else "text"))
+            operator = next((op for op in OPERATORS if op in raw), None)
+            base_key = self._rule_key(raw, kind)
+            seen[base_key] = seen.get(base_key, 0) + 1
+            key = base_key if seen[base_key] == 1 else f"{base_key}#{seen[base_key]}"
+            arguments = raw.get("arguments") or {}
+            out.append(
+                QualityRule(
+                    key=key,
+                    type=kind,
+                    metric=raw.get("metric"),
+                    operator=operator,
+                    value=_frozen(raw[operator]) if operator else None,
+                    unit=raw.get("unit"),
+                    arguments=tuple(sorted((str(k), _frozen(v)) for k, v in arguments.items())),
+                    query=raw.get("query") if kind == "sql" else self._custom_body(raw),
+                    severity=str(raw.get("severity") or "error"),
+                    dimension=raw.get("dimension"),
+                    description=raw.get("description"),
+                    location=self.loc((*path, i)),
+                )
+            )
+        return tuple(out)
+
+    @staticmethod
+    def _rule_key(raw: dict[str, Any], kind: str) -> str:
+        """A rule's identity across revisions: its id or name, else what it checks."""
+        if raw.get("id") or raw.get("name"):
+            return str(raw.get("id") or raw.get("name"))
+        if kind == "library":
+            return str(raw.get("metric"))
+        if kind == "sql":
+            return "sql:" + " ".join(str(raw.get("query", "")).split())
+        if kind == "custom":
+            return f"custom:{raw.get('engine')}"
+        return f"{kind}:{' '.join(str(raw.get('description', '')).split())}"
+
+    @staticmethod
+    def _custom_body(raw: dict[str, Any]) -> str | None:
+        impl = raw.get("implementation")
+        if impl is None:
+            return None
+        return impl if isinstance(impl, str) else repr(_frozen(impl))
+
+
+__all__ = ["parse_contract", "COMPATIBILITY_MODES", "dotted"]

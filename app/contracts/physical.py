@@ -1,0 +1,169 @@
+"""Compare two declared physical types (`varchar(50)` vs `varchar(20)`, `int` vs `bigint`, ...) with
+sqlglot's type parser, keeping sizes and precision (dbt strips them, which hides narrowing).
+
+>>> compare_types("varchar(50)", "varchar(20)").direction
+'narrowed'
+>>> compare_types("decimal(10,2)", "decimal(12,2)").direction
+'widened'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+Direction = Literal["same", "narrowed", "widened", "changed"]
+T = exp.DataType.Type
+
+# value ranges as (bits, signed); an integer type is wider when its range contains the other's
+_INTEGERS: dict[T, tuple[int, bool]] = {
+    T.TINYINT: (8, True), T.SMALLINT: (16, True), T.MEDIUMINT: (24, True), T.INT: (32, True),
+    T.BIGINT: (64, True), T.INT128: (128, True), T.INT256: (256, True),
+    T.UTINYINT: (8, False), T.USMALLINT: (16, False), T.UMEDIUMINT: (24, False), T.UINT: (32, False),
+    T.UBIGINT: (64, False), T.UINT128: (128, False), T.UINT256: (256, False),
+}
+_FLOATS = {T.FLOAT: 24, T.DOUBLE: 53}  # mantissa bits
+_STRINGS = {T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT, T.NAME}
+_BINARIES = {T.BINARY, T.VARBINARY, T.BLOB}
+_TIMESTAMPS = {
+    T.TIMESTAMP_S: 0, T.TIMESTAMP_MS: 3, T.TIMESTAMP: 6, T.TIMESTAMPNTZ: 6, T.DATETIME: 6, T.TIMESTAMP_NS: 9,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TypeComparison:
+    """How `new` relates to `old` for a reader: `narrowed` values may no longer fit, `changed` is unprovable."""
+
+    direction: Direction
+    old: str
+    new: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    family: str
+    size: tuple[int | None, ...] = ()  # integer: (bits, signed), decimal: (precision, scale), string: (length,)
+    text: str = ""
+
+
+def compare_types(old: str, new: str, dialect: str | None = None) -> TypeComparison:
+    """Classify a physical type change. Unparseable types compare by their normalized text."""
+    a, b = _shape(old, dialect), _shape(new, dialect)
+    if a.text == b.text:
+        return TypeComparison("same", old, new)
+    direction, detail = _compare(a, b)
+    return TypeComparison(direction, old, new, detail)
+
+
+def _build(text: str, dialect: str | None) -> exp.DataType | None:
+    try:
+        return exp.DataType.build(text, dialect=dialect)
+    except (ParseError, ValueError, TypeError):
+        return None
+
+
+def _params(dtype: exp.DataType) -> list[int | None]:
+    out: list[int | None] = []
+    for p in dtype.expressions:
+        inner = p.this if isinstance(p, exp.DataTypeParam) else p
+        out.append(int(inner.name) if isinstance(inner, exp.Literal) and inner.name.isdigit() else None)
+    return out
+
+
+def _shape(text: str, dialect: str | None) -> _Shape:
+    dtype = _build(text, dialect)
+    if dtype is None or dtype.this is T.USERDEFINED:
+        return _Shape("unknown", (), " ".join(text.lower().split()))
+    kind = dtype.this
+    if kind in _STRINGS and not dtype.expressions:
+        # some dialects (duckdb) drop `varchar(n)`; the declared length is still a promise to readers
+        generic = _build(text, None)
+        if generic is not None and generic.this in _STRINGS:
+            dtype = generic
+    params = _params(dtype)
+    rendered = dtype.sql(dialect=dialect) if dtype is not None else text
+    if kind in _INTEGERS:
+        bits, signed = _INTEGERS[kind]
+        return _Shape("integer", (bits, int(signed)), rendered)
+    if kind in (T.DECIMAL, T.BIGDECIMAL, T.DECIMAL32, T.DECIMAL64, T.DECIMAL128, T.DECIMAL256):
+        precision = params[0] if params else (76 if kind is T.BIGDECIMAL else 38)
+        scale = params[1] if len(params) > 1 else 0
+        return _Shape("decimal", (precision, scale), rendered)
+    if kind in _FLOATS:
+        return _Shape("float", (_FLOATS[kind],), rendered)
+    if dtype.this in _STRINGS:
+        return _Shape("string", (params[0] if params else None,), rendered)
+    if kind in _BINARIES:
+        return _Shape("binary", (params[0] if params else None,), rendered)
+    if kind in _TIMESTAMPS:
+        precision = params[0] if params else _TIMESTAMPS[kind]
+        return _Shape("timestamp", (precision,), rendered)
+    if kind is T.DATE:
+        return _Shape("date", (), rendered)
+    return _Shape(kind.value.lower(), tuple(params), rendered)
+
+
+def _int_range(bits: int, signed: int) -> tuple[int, int]:
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+
+
+def _digits(bits: int, signed: int) -> int:
+    return len(str(max(abs(v) for v in _int_range(bits, signed))))
+
+
+def _contains(outer: tuple[int, int], inner: tuple[int, int]) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+def _compare(a: _Shape, b: _Shape) -> tuple[Direction, str]:
+    if a.family == b.family == "integer":
+        ra, rb = _int_range(*a.size), _int_range(*b.size)  # type: ignore[arg-type]
+        if _contains(rb, ra):
+            return "widened", "the new integer type holds every old value"
+        if _contains(ra, rb):
+            return "narrowed", "large values no longer fit"
+        return "changed", "signedness changed"
+    if a.family == b.family == "decimal":
+        (pa, sa), (pb, sb) = a.size, b.size
+        int_a, int_b = (pa or 0) - (sa or 0), (pb or 0) - (sb or 0)
+        if (sb or 0) < (sa or 0):
+            return "narrowed", f"scale reduced {sa} -> {sb}: digits after the point are lost"
+        if int_b < int_a:
+            return "narrowed", f"precision reduced {pa} -> {pb}: large values no longer fit"
+        return "widened", "precision or scale raised"
+    if a.family == b.family and a.family in ("string", "binary"):
+        la, lb = a.size[0], b.size[0]
+        if la == lb:
+            return "changed", f"{a.text} -> {b.text}"
+        if lb is None or (la is not None and lb > la):
+            return "widened", f"length {la or 'unbounded'} -> {lb or 'unbounded'}"
+        return "narrowed", f"length {la or 'unbounded'} -> {lb}: longer values no longer fit"
+    if a.family == b.family == "float":
+        return ("widened", "more precision") if b.size > a.size else ("narrowed", "precision lost")
+    if a.family == b.family == "timestamp":
+        (xa,), (xb,) = a.size, b.size
+        if xa == xb:
+            return "changed", f"{a.text} -> {b.text}"
+        return ("widened", "finer precision") if (xb or 0) > (xa or 0) else ("narrowed", "sub-second precision lost")
+    if a.family == "timestamp" and b.family == "date":
+        return "narrowed", "the time of day is lost"
+    if a.family == "integer" and b.family == "decimal":
+        pb, sb = b.size
+        if (pb or 0) - (sb or 0) >= _digits(*a.size):  # type: ignore[arg-type]
+            return "widened", "the decimal holds every integer value"
+        return "narrowed", "large integers no longer fit"
+    if a.family == "decimal" and b.family == "integer":
+        if a.size[1]:
+            return "narrowed", "the fraction is lost"
+        if _digits(*b.size) > (a.size[0] or 0):  # type: ignore[arg-type]
+            return "widened", "the integer holds every value"
+        return "narrowed", "large values no longer fit"
+    if a.family == "integer" and b.family == "float":
+        if (a.size[0] or 0) < (b.size[0] or 0):  # the mantissa holds every integer of that width
+            return "widened", "the float holds every integer value exactly"
+        return "changed", "large integers lose precision as floats"
+    return "changed", f"{a.text} -> {b.text}"

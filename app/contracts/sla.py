@@ -1,0 +1,103 @@
+"""Compare SLA properties with their units normalized: `latency 4 h` -> `latency 1 d` is weaker.
+
+Each known property has a direction: for latency and frequency (an interval) smaller is stronger; for
+retention, availability and throughput larger is stronger.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from app.contracts.model import SlaProperty
+
+Outcome = Literal["same", "weakened", "strengthened", "changed"]
+
+_SECONDS = {
+    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+    "w": 604800, "wk": 604800, "week": 604800, "weeks": 604800,
+    "mo": 2629746, "mon": 2629746, "month": 2629746, "months": 2629746,
+    "y": 31556952, "yr": 31556952, "yrs": 31556952, "year": 31556952, "years": 31556952,
+}
+_PERCENT = {"percent": 1.0, "%": 1.0, "pct": 1.0}
+# +1: bigger is stronger for consumers; -1: smaller is stronger
+_DIRECTION = {
+    "latency": -1, "freshness": -1, "frequency": -1, "errorrate": -1, "timetodetect": -1, "timetonotify": -1,
+    "timetorepair": -1, "timeofavailability": -1,
+    "retention": 1, "availability": 1, "throughput": 1, "uptime": 1,
+}
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z%]*)\s*$")
+_ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def sla_key(sla: SlaProperty) -> tuple[str, str]:
+    """How an SLA property is matched across revisions: its property name and the element it covers."""
+    return (_norm(sla.property), (sla.element or "").lower())
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
+
+
+def magnitude(sla: SlaProperty) -> float | None:
+    """The SLA's value in a common unit (seconds, percent, or the raw number); None when unreadable."""
+    value, unit = sla.value, (sla.unit or "").strip().lower()
+    if isinstance(value, bool) or value is None:
+        return None
+    if _norm(sla.property) == "timeofavailability":
+        clock = _CLOCK.match(str(value))
+        if clock:
+            h, m, s = clock.groups()
+            return int(h) * 3600 + int(m) * 60 + int(s or 0)
+        return None
+    if isinstance(value, str):
+        iso = _ISO.match(value.strip().upper())
+        if iso and any(iso.groups()):
+            y, mo, w, d, h, mi, s = (int(g or 0) for g in iso.groups())
+            return y * 31556952 + mo * 2629746 + w * 604800 + d * 86400 + h * 3600 + mi * 60 + s
+        found = _DURATION.match(value)
+        if not found:
+            return None
+        number, inline_unit = float(found.group(1)), found.group(2).lower()
+        unit = inline_unit or unit
+    else:
+        number = float(value)
+    if unit in _SECONDS:
+        return number * _SECONDS[unit]
+    if unit in _PERCENT or not unit:
+        return number
+    return None  # an unknown unit: cannot compare to another unit
+
+
+def compare_sla(old: SlaProperty, new: SlaProperty) -> tuple[Outcome, str]:
+    """Classify a change of one SLA property for consumers."""
+    before, after = _show(old), _show(new)
+    if before == after:
+        return "same", ""
+    a, b = magnitude(old), magnitude(new)
+    direction = _DIRECTION.get(_norm(new.property))
+    if a is None or b is None or direction is None or (old.unit or "") != (new.unit or "") and not _comparable(old, new):
+        return "changed", f"{before} -> {after}"
+    if a == b:
+        return "same", ""
+    stronger = (b > a) if direction > 0 else (b < a)
+    return ("strengthened" if stronger else "weakened"), f"{before} -> {after}"
+
+
+def _comparable(old: SlaProperty, new: SlaProperty) -> bool:
+    units = {(old.unit or "").lower(), (new.unit or "").lower()}
+    return units <= set(_SECONDS) | {""} or units <= set(_PERCENT) | {""}
+
+
+def _show(sla: SlaProperty) -> str:
+    return f"{sla.value} {sla.unit}" if sla.unit else str(sla.value)
+
+
+def show(sla: SlaProperty) -> Any:
+    """The SLA's value as written, for reports."""
+    return _show(sla)
