@@ -1,0 +1,106 @@
+"""Measure every SLI of an environment: queries over its DuckDB database (opened read-only), facts
+from the run ledger (publish times, run cost) and the contract's quality checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.slo import sli
+from app.slo.objectives import Objective
+from app.slo.status import Evaluation, SliResult, Status, judge
+
+# (severity, passed) of each quality rule of a dataset, or None when they cannot be checked
+QualityCheck = Callable[[str], Sequence[tuple[str, bool]] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunFacts:
+    """What the run ledger knows about a dataset's latest published run."""
+
+    published_at: dt.datetime | None = None
+    duration_seconds: float | None = None
+    bytes_written: float | None = None
+    version: str | None = None
+
+
+def weighted_pass_rate(outcomes: Sequence[tuple[str, bool]], weights: Mapping[str, float]) -> float | None:
+    """Share of rule weight that passed; a severity without a weight counts 1. [pure]
+
+    >>> weighted_pass_rate([("error", True), ("warning", False)], {"error": 3, "warning": 1})
+    0.75
+    """
+    total = sum(weights.get(sev, 1.0) for sev, _ in outcomes)
+    if total <= 0:
+        return None
+    return sum(weights.get(sev, 1.0) for sev, ok in outcomes if ok) / total
+
+
+def measure_facts(obj: Objective, now: dt.datetime, facts: RunFacts | None,
+                  quality: QualityCheck | None) -> SliResult:
+    """SLIs that come from the ledger or from quality checks rather than from one query. [pure]"""
+    if obj.sli in ("frequency", "freshness"):  # freshness without a column: the age of the last publish
+        if facts is None or facts.published_at is None:
+            return judge(obj, None, reason="never published by `datacanary run` in this environment")
+        return judge(obj, (now - facts.published_at).total_seconds(),
+                     {"published_at": facts.published_at.isoformat(), "version": facts.version})
+    if obj.sli in ("cost.duration", "cost.bytes"):
+        value = None if facts is None else (facts.duration_seconds if obj.sli == "cost.duration" else facts.bytes_written)
+        return judge(obj, value, {"version": facts.version if facts else None},
+                     reason=None if value is not None else "no run of this dataset in the run ledger")
+    if obj.sli == "correctness":
+        outcomes = quality(obj.dataset) if quality is not None else None
+        if not outcomes:
+            return judge(obj, None, reason="no quality rules could be checked")
+        weights = dict(obj.param("weights", (("error", 3.0), ("warning", 1.0), ("info", 0.0))))
+        failed = [sev for sev, ok in outcomes if not ok]
+        return judge(obj, weighted_pass_rate(outcomes, weights),
+                     {"rules": len(outcomes), "failed": len(failed), "failed_by_severity": _count(failed)})
+    raise ValueError(f"{obj.sli} is measured by a query")
+
+
+def _count(items: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return out
+
+
+def evaluate(database: str, env: str, objectives: Sequence[Objective], now: dt.datetime,
+             facts: Mapping[str, RunFacts] | None = None, quality: QualityCheck | None = None) -> Evaluation:
+    """Open `database` read-only and measure every objective at `now`."""
+    import duckdb
+
+    facts = facts or {}
+    results: list[SliResult] = []
+    conn = duckdb.connect(database, read_only=True)
+    try:
+        for obj in objectives:
+            sql = sli.query(obj, now)
+            if sql is None:
+                results.append(measure_facts(obj, now, facts.get(obj.dataset), quality))
+                continue
+            results.append(_run(conn, obj, sql))
+    finally:
+        conn.close()
+    return Evaluation(env=env, at=now, results=tuple(results))
+
+
+def _run(conn: Any, obj: Objective, sql: str) -> SliResult:
+    import duckdb
+
+    try:
+        cur = conn.execute(sql)
+        row = cur.fetchone()
+        names = [d[0] for d in cur.description]
+    except duckdb.CatalogException as exc:
+        # a dataset that is gone is the worst breach there is, not an unknown
+        first = str(exc).splitlines()[0]
+        return SliResult(obj, None, Status.BREACH, reason=f"cannot read: {first}")
+    except duckdb.Error as exc:
+        return judge(obj, None, reason=f"query failed: {str(exc).splitlines()[0]}")
+    record = dict(zip(names, row, strict=True)) if row is not None else {}
+    value = record.pop("value", None)
+    return judge(obj, None if value is None else float(value), record)

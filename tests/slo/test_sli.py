@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from app.slo.evaluate import evaluate
+from app.slo.objectives import collect
+from app.slo.status import Status
+from tests.slo.conftest import NOW, make_project
+
+YML = """
+name: shop
+slos:
+  orders:
+    freshness: {column: updated_at, max_lag: 2h}
+    completeness:
+      min_rows: 5
+      partition_column: order_date
+      expected_partitions: 7
+      late_arrival: {event_column: updated_at, arrival_column: loaded_at, max_delay: 1h, max_rate: 0.1, lookback: 30d}
+invariants:
+  - name: orders_match_payments
+    left: {dataset: orders, measure: sum(amount), by: order_date}
+    right: {dataset: payments, measure: sum(amount), by: cast(paid_at as date)}
+    tolerance: {absolute: 0.01}
+"""
+
+# seven days of orders before NOW (2026-11-25 12:00 UTC) except 2026-11-21; the newest row is 3h old;
+# one of the rows arrived 5h after its event; payments disagree on 2026-11-23 by 10
+DATA = """
+CREATE TABLE orders AS
+SELECT DATE '2026-11-18' + i::INTEGER AS order_date,
+       TIMESTAMP '2026-11-18 09:00:00' + i * INTERVAL 1 DAY AS updated_at,
+       TIMESTAMP '2026-11-18 09:30:00' + i * INTERVAL 1 DAY
+         + CASE WHEN i = 2 THEN INTERVAL 5 HOUR ELSE INTERVAL 0 HOUR END AS loaded_at,
+       100.0 + i AS amount
+FROM range(8) r(i) WHERE i <> 3;
+CREATE TABLE payments AS
+SELECT order_date::TIMESTAMP + INTERVAL 2 HOUR AS paid_at,
+       amount + CASE WHEN order_date = DATE '2026-11-23' THEN 10 ELSE 0 END AS amount
+FROM orders;
+"""
+
+
+def _results(env_db: Callable[[str], str], data: str = DATA) -> dict[str, object]:
+    project = make_project(YML)
+    evaluation = evaluate(env_db(data), "prod", collect(project), NOW)
+    return {r.objective.key: r for r in evaluation.results}
+
+
+def test_freshness_is_the_age_of_the_newest_row(env_db: Callable[[str], str]) -> None:
+    r = _results(env_db)["orders:freshness"]
+    assert r.value == pytest.approx(3 * 3600)  # newest updated_at 2026-11-25 09:00
+    assert r.status is Status.BREACH
+
+
+def test_missing_partition_is_named(env_db: Callable[[str], str]) -> None:
+    r = _results(env_db)["orders:completeness.partitions"]
+    assert r.value == 6
+    assert r.status is Status.BREACH
+    assert r.detail["missing"] == ["2026-11-21 00:00:00"]
+
+
+def test_row_count_meets_its_minimum(env_db: Callable[[str], str]) -> None:
+    r = _results(env_db)["orders:completeness.rows"]
+    assert (r.value, r.status) == (7, Status.OK)
+
+
+def test_late_arrival_rate_counts_rows_later_than_the_delay(env_db: Callable[[str], str]) -> None:
+    r = _results(env_db)["orders:completeness.late_arrival"]
+    assert r.value == pytest.approx(1 / 7)
+    assert r.detail["late"] == 1
+    assert r.status is Status.BREACH
+
+
+def test_invariant_violation_names_the_disagreeing_day(env_db: Callable[[str], str]) -> None:
+    r = _results(env_db)["invariant:orders_match_payments"]
+    assert r.value == 1
+    assert r.status is Status.BREACH
+    assert r.detail["groups"] == 7
+    assert [e["k"] for e in r.detail["examples"]] == ["2026-11-23"]
+
+
+def test_invariant_within_tolerance_is_ok(env_db: Callable[[str], str]) -> None:
+    fixed = DATA.replace("THEN 10 ELSE", "THEN 0.001 ELSE")
+    r = _results(env_db, fixed)["invariant:orders_match_payments"]
+    assert (r.value, r.status) == (0, Status.OK)
+
+
+def test_a_missing_dataset_is_a_breach_not_an_unknown(env_db: Callable[[str], str]) -> None:
+    r = _results(env_db, "CREATE TABLE payments (paid_at TIMESTAMP, amount DOUBLE)")["orders:completeness.rows"]
+    assert r.status is Status.BREACH
+    assert "cannot read" in (r.reason or "")
+
+
+def test_freshness_without_a_column_and_no_runs_is_unknown(env_db: Callable[[str], str]) -> None:
+    project = make_project("name: p\nslos:\n  orders:\n    freshness: {max_lag: 1h}\n")
+    evaluation = evaluate(env_db(DATA), "prod", collect(project), NOW)
+    assert [r.status for r in evaluation.results] == [Status.UNKNOWN]
+    assert evaluation.status is Status.UNKNOWN
