@@ -107,6 +107,15 @@ class MergeGroupEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class PullRef:
+    """A pull request as listed in check_run / check_suite payloads: number and both ends' shas."""
+
+    number: int
+    base_sha: str | None
+    head_sha: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CheckRunEvent:
     action: str
     repo: Repo
@@ -119,6 +128,7 @@ class CheckRunEvent:
     app_id: int | None
     installation_id: int | None
     sender: str | None
+    pulls: tuple[PullRef, ...] = ()  # the service re-runs a PR's gate from these (base sha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +142,7 @@ class CheckSuiteEvent:
     pull_numbers: tuple[int, ...]
     app_id: int | None
     installation_id: int | None
+    pulls: tuple[PullRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +205,17 @@ def _pull_numbers(payload: Any, path: str) -> tuple[int, ...]:
     return tuple(_req(pr, "number", int) for pr in value if isinstance(pr, Mapping))
 
 
+def _pulls(payload: Any, path: str) -> tuple[PullRef, ...]:
+    found, value = _walk(payload, path)
+    if not found or not isinstance(value, list):
+        return ()
+    return tuple(
+        PullRef(_req(pr, "number", int), _opt(pr, "base.sha", str), _opt(pr, "head.sha", str))
+        for pr in value
+        if isinstance(pr, Mapping)
+    )
+
+
 def _names(payload: Any, path: str) -> tuple[str, ...]:
     found, value = _walk(payload, path)
     if not found or not isinstance(value, list):
@@ -244,6 +266,7 @@ def _check_run(p: Any) -> CheckRunEvent:
         app_id=_opt(p, "check_run.app.id", int),
         installation_id=_opt(p, "installation.id", int),
         sender=_opt(p, "sender.login", str),
+        pulls=_pulls(p, "check_run.pull_requests"),
     )
 
 
@@ -258,6 +281,7 @@ def _check_suite(p: Any) -> CheckSuiteEvent:
         pull_numbers=_pull_numbers(p, "check_suite.pull_requests"),
         app_id=_opt(p, "check_suite.app.id", int),
         installation_id=_opt(p, "installation.id", int),
+        pulls=_pulls(p, "check_suite.pull_requests"),
     )
 
 
