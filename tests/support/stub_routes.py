@@ -1,0 +1,456 @@
+"""Stateful handlers of the GitHub stub, one per OpenAPI operation (method, path template). Responses
+carry the fields PyGithub reads, with `url`s under the stub's base URL so lazy objects can fetch them.
+Operations without a handler here answer with their OpenAPI example."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.support.github_stub import GitHubStub
+
+Result = tuple[int, Any, dict[str, str]]
+Handler = Callable[["GitHubStub", str, dict[str, str], dict[str, str], Any], Result]
+ROUTES: dict[tuple[str, str], Handler] = {}
+NOW = "2026-01-01T00:00:00Z"
+R = "/repos/{owner}/{repo}"
+
+
+def route(method: str, template: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        ROUTES[(method, template)] = fn
+        return fn
+
+    return register
+
+
+def _repo(p: dict[str, str]) -> str:
+    return f"{p['owner']}/{p['repo']}"
+
+
+def _user(login: str) -> dict[str, Any]:
+    return {"login": login, "id": abs(hash(login)) % 10**6, "type": "Bot" if login.endswith("[bot]") else "User"}
+
+
+def _missing(what: str) -> Result:
+    return 404, {"message": f"Not Found ({what})"}, {}
+
+
+def _page(items: list[Any], query: dict[str, str], root: str, path: str) -> tuple[list[Any], dict[str, str]]:
+    per_page = int(query.get("per_page", 30))
+    page = int(query.get("page", 1))
+    chunk = items[(page - 1) * per_page : page * per_page]
+    last = max(1, -(-len(items) // per_page))
+    headers = {}
+    if page < last:
+        extra = f"&per_page={per_page}" if "per_page" in query else ""
+        headers["Link"] = (f'<{root}{path}?page={page + 1}{extra}>; rel="next", '
+                           f'<{root}{path}?page={last}{extra}>; rel="last"')
+    return chunk, headers
+
+
+@route("get", R)
+def get_repo(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    full = _repo(p)
+    return 200, {
+        "id": 1296269, "node_id": "R_1", "name": p["repo"], "full_name": full, "owner": _user(p["owner"]),
+        "private": False, "url": f"{root}/repos/{full}", "html_url": f"https://github.com/{full}",
+        "default_branch": "main", "fork": False,
+    }, {}
+
+
+# ----- check runs ---------------------------------------------------------------------------------
+def _check_json(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in run.items() if not k.startswith("_")}
+
+
+def _apply_check_body(stub: GitHubStub, run: dict[str, Any], body: dict[str, Any], root: str) -> None:
+    for key in ("name", "head_sha", "details_url", "external_id", "status", "conclusion", "started_at",
+                "completed_at"):
+        if key in body:
+            run[key] = body[key]
+    if body.get("conclusion"):
+        run["status"] = "completed"
+        run["completed_at"] = body.get("completed_at", NOW)
+    if "actions" in body:
+        run["_actions"] = body["actions"]
+    output = body.get("output")
+    if output:
+        new = stub.annotations.setdefault(run["id"], [])
+        new.extend(output.get("annotations", []))
+        run["output"] = {
+            "title": output.get("title"), "summary": output.get("summary"), "text": output.get("text"),
+            "annotations_count": len(new),
+            "annotations_url": f"{root}/repos/{run['_repo']}/check-runs/{run['id']}/annotations",
+        }
+
+
+@route("post", f"{R}/check-runs")
+def create_check_run(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    cid = stub.next_id()
+    run: dict[str, Any] = {
+        "id": cid, "node_id": f"CR_{cid}", "name": body["name"], "head_sha": body["head_sha"],
+        "external_id": None, "details_url": None, "status": "queued", "conclusion": None,
+        "started_at": NOW, "completed_at": None, "url": f"{root}/repos/{_repo(p)}/check-runs/{cid}",
+        "html_url": f"https://github.com/{_repo(p)}/runs/{cid}", "check_suite": {"id": 5},
+        "app": {"id": 1, "slug": "datacanary", "name": "datacanary"}, "pull_requests": [],
+        "output": {"title": None, "summary": None, "text": None, "annotations_count": 0,
+                   "annotations_url": f"{root}/repos/{_repo(p)}/check-runs/{cid}/annotations"},
+        "_repo": _repo(p), "_actions": [],
+    }
+    _apply_check_body(stub, run, body, root)
+    stub.check_runs[cid] = run
+    return 201, _check_json(run), {}
+
+
+@route("get", f"{R}/check-runs/{{check_run_id}}")
+def get_check_run(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    run = stub.check_runs.get(int(p["check_run_id"]))
+    return (200, _check_json(run), {}) if run else _missing("check run")
+
+
+@route("patch", f"{R}/check-runs/{{check_run_id}}")
+def update_check_run(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    run = stub.check_runs.get(int(p["check_run_id"]))
+    if run is None:
+        return _missing("check run")
+    _apply_check_body(stub, run, body, root)
+    return 200, _check_json(run), {}
+
+
+@route("get", f"{R}/check-runs/{{check_run_id}}/annotations")
+def list_annotations(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    items, headers = _page(stub.annotations.get(int(p["check_run_id"]), []), q, root,
+                           f"/repos/{_repo(p)}/check-runs/{p['check_run_id']}/annotations")
+    return 200, items, headers
+
+
+@route("get", f"{R}/commits/{{ref}}/check-runs")
+def runs_for_ref(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    runs = [_check_json(r) for r in stub.check_runs.values() if r["head_sha"] == p["ref"]]
+    if "check_name" in q:
+        runs = [r for r in runs if r["name"] == q["check_name"]]
+    return 200, {"total_count": len(runs), "check_runs": runs}, {}
+
+
+# ----- issues, comments, labels ----------------------------------------------------------------
+def seed_comment(stub: GitHubStub, number: int, body: str, user: str, repo: str, root: str = "") -> dict[str, Any]:
+    cid = stub.next_id()
+    root = root or stub.server_url
+    comment = {
+        "id": cid, "node_id": f"IC_{cid}", "body": body, "user": _user(user), "created_at": NOW,
+        "updated_at": NOW, "url": f"{root}/repos/{repo}/issues/comments/{cid}",
+        "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{cid}",
+        "issue_url": f"{root}/repos/{repo}/issues/{number}", "author_association": "NONE", "_issue": number,
+    }
+    stub.comments[cid] = comment
+    return comment
+
+
+def _public(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if not k.startswith("_")}
+
+
+@route("get", f"{R}/issues/{{issue_number}}/comments")
+def list_comments(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    all_ = [_public(c) for c in stub.comments.values() if c["_issue"] == int(p["issue_number"])]
+    items, headers = _page(all_, q, root, f"/repos/{_repo(p)}/issues/{p['issue_number']}/comments")
+    return 200, items, headers
+
+
+@route("post", f"{R}/issues/{{issue_number}}/comments")
+def create_comment(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    comment = seed_comment(stub, int(p["issue_number"]), body["body"], "datacanary[bot]", _repo(p), root)
+    return 201, _public(comment), {}
+
+
+@route("get", f"{R}/issues/comments/{{comment_id}}")
+def get_comment(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    c = stub.comments.get(int(p["comment_id"]))
+    return (200, _public(c), {}) if c else _missing("comment")
+
+
+@route("patch", f"{R}/issues/comments/{{comment_id}}")
+def edit_comment(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    c = stub.comments.get(int(p["comment_id"]))
+    if c is None:
+        return _missing("comment")
+    c["body"] = body["body"]
+    c["updated_at"] = NOW
+    return 200, _public(c), {}
+
+
+def _issue_json(stub: GitHubStub, root: str, repo: str, number: int, title: str, body: str | None,
+                pull: bool) -> dict[str, Any]:
+    return {
+        "id": stub.next_id(), "number": number, "title": title, "body": body, "state": "open",
+        "url": f"{root}/repos/{repo}/issues/{number}", "html_url": f"https://github.com/{repo}/issues/{number}",
+        "user": _user("octocat"), "labels": [], "comments": 0, "created_at": NOW, "updated_at": NOW,
+        **({"pull_request": {"url": f"{root}/repos/{repo}/pulls/{number}"}} if pull else {}),
+    }
+
+
+@route("get", f"{R}/issues/{{issue_number}}")
+def get_issue(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    issue = stub.issues.get(int(p["issue_number"]))
+    return (200, issue, {}) if issue else _missing("issue")
+
+
+@route("post", f"{R}/issues")
+def create_issue(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    number = max([*stub.issues, 0]) + 1
+    issue = _issue_json(stub, root, _repo(p), number, body["title"], body.get("body"), pull=False)
+    issue["labels"] = [{"name": n} if isinstance(n, str) else n for n in body.get("labels", [])]
+    stub.issues[number] = issue
+    return 201, issue, {}
+
+
+@route("post", f"{R}/issues/{{issue_number}}/labels")
+def add_labels(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    issue = stub.issues.get(int(p["issue_number"]))
+    if issue is None:
+        return _missing("issue")
+    names = body.get("labels", []) if isinstance(body, dict) else body
+    for name in names:
+        name = name["name"] if isinstance(name, dict) else name
+        label = stub.labels.setdefault(name, {"id": stub.next_id(), "name": name, "color": "ededed",
+                                              "url": f"{root}/repos/{_repo(p)}/labels/{name}"})
+        if label not in issue["labels"]:
+            issue["labels"].append(label)
+    return 200, issue["labels"], {}
+
+
+@route("get", f"{R}/labels")
+def list_labels(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    items, headers = _page(list(stub.labels.values()), q, root, f"/repos/{_repo(p)}/labels")
+    return 200, items, headers
+
+
+@route("post", f"{R}/labels")
+def create_label(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    if body["name"] in stub.labels:
+        return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}, {}
+    label = {"id": stub.next_id(), "name": body["name"], "color": body.get("color", "ededed"),
+             "url": f"{root}/repos/{_repo(p)}/labels/{body['name']}"}
+    stub.labels[body["name"]] = label
+    return 201, label, {}
+
+
+# ----- pull requests -----------------------------------------------------------------------------
+def seed_pull(stub: GitHubStub, number: int, repo: str, head_sha: str, base_sha: str, head_repo: str,
+              title: str, head_ref: str = "feature", base_ref: str = "main", body: str | None = None,
+              root: str = "") -> dict[str, Any]:
+    root = root or stub.server_url
+    stub.issues[number] = _issue_json(stub, root, repo, number, title, body, pull=True)
+    pull = {
+        **_issue_json(stub, root, repo, number, title, body, pull=False),
+        "url": f"{root}/repos/{repo}/pulls/{number}", "html_url": f"https://github.com/{repo}/pull/{number}",
+        "head": {"ref": head_ref, "sha": head_sha, "repo": {"full_name": head_repo}},
+        "base": {"ref": base_ref, "sha": base_sha, "repo": {"full_name": repo}},
+        "merged": False, "draft": False, "requested_reviewers": [],
+    }
+    stub.pulls[number] = pull
+    return pull
+
+
+@route("get", f"{R}/pulls/{{pull_number}}")
+def get_pull(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    pull = stub.pulls.get(int(p["pull_number"]))
+    return (200, pull, {}) if pull else _missing("pull request")
+
+
+@route("get", f"{R}/pulls")
+def list_pulls(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    pulls = [x for x in stub.pulls.values() if q.get("state", "open") in ("all", x["state"])]
+    if "head" in q:
+        pulls = [x for x in pulls if q["head"].split(":")[-1] == x["head"]["ref"]]
+    items, headers = _page(pulls, q, root, f"/repos/{_repo(p)}/pulls")
+    return 200, items, headers
+
+
+@route("post", f"{R}/pulls")
+def create_pull(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    number = max([*stub.issues, 0]) + 1
+    head_sha = stub.refs.get(f"heads/{body['head'].split(':')[-1]}", "0" * 40)
+    base_sha = stub.refs.get(f"heads/{body['base']}", "0" * 40)
+    pull = seed_pull(stub, number, _repo(p), head_sha, base_sha, _repo(p), body.get("title", ""),
+                     body["head"].split(":")[-1], body["base"], body.get("body"), root)
+    pull["draft"] = bool(body.get("draft", False))
+    return 201, pull, {}
+
+
+@route("post", f"{R}/pulls/{{pull_number}}/requested_reviewers")
+def request_reviewers(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    pull = stub.pulls.get(int(p["pull_number"]))
+    if pull is None:
+        return _missing("pull request")
+    stub.requested_reviewers.setdefault(pull["number"], []).extend(body.get("reviewers", []))
+    pull["requested_reviewers"] = [_user(u) for u in stub.requested_reviewers[pull["number"]]]
+    return 201, pull, {}
+
+
+@route("get", f"{R}/collaborators/{{username}}/permission")
+def permission(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    level = stub.permissions.get(p["username"], "read")
+    return 200, {"permission": level, "role_name": level, "user": _user(p["username"])}, {}
+
+
+# ----- deployments ------------------------------------------------------------------------------
+@route("post", f"{R}/deployments")
+def create_deployment(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    did = stub.next_id()
+    dep = {
+        "id": did, "node_id": f"DE_{did}", "sha": stub.refs.get(f"heads/{body['ref']}", body["ref"]),
+        "ref": body["ref"], "task": body.get("task", "deploy"), "payload": body.get("payload", {}),
+        "environment": body.get("environment", "production"), "description": body.get("description"),
+        "creator": _user("datacanary[bot]"), "created_at": NOW, "updated_at": NOW,
+        "url": f"{root}/repos/{_repo(p)}/deployments/{did}",
+        "statuses_url": f"{root}/repos/{_repo(p)}/deployments/{did}/statuses",
+        "repository_url": f"{root}/repos/{_repo(p)}", "transient_environment": False,
+        "production_environment": body.get("production_environment", False),
+    }
+    stub.deployments[did] = dep
+    return 201, dep, {}
+
+
+@route("get", f"{R}/deployments")
+def list_deployments(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    deps = [d for d in reversed(list(stub.deployments.values()))
+            if all(q[k] == str(d[k]) for k in ("sha", "ref", "task", "environment") if k in q)]
+    items, headers = _page(deps, q, root, f"/repos/{_repo(p)}/deployments")
+    return 200, items, headers
+
+
+@route("get", f"{R}/deployments/{{deployment_id}}")
+def get_deployment(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    dep = stub.deployments.get(int(p["deployment_id"]))
+    return (200, dep, {}) if dep else _missing("deployment")
+
+
+@route("post", f"{R}/deployments/{{deployment_id}}/statuses")
+def create_status(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    did = int(p["deployment_id"])
+    if did not in stub.deployments:
+        return _missing("deployment")
+    sid = stub.next_id()
+    status = {"id": sid, "node_id": f"DS_{sid}", "state": body["state"], "description": body.get("description", ""),
+              "environment": body.get("environment", stub.deployments[did]["environment"]),
+              "target_url": body.get("target_url", ""), "log_url": body.get("log_url", ""),
+              "environment_url": body.get("environment_url", ""), "creator": _user("datacanary[bot]"),
+              "created_at": NOW, "updated_at": NOW, "url": f"{root}/repos/{_repo(p)}/deployments/{did}/statuses/{sid}",
+              "deployment_url": stub.deployments[did]["url"], "repository_url": f"{root}/repos/{_repo(p)}"}
+    stub.deployment_statuses.setdefault(did, []).append(status)
+    return 201, status, {}
+
+
+@route("get", f"{R}/deployments/{{deployment_id}}/statuses")
+def list_statuses(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    did = int(p["deployment_id"])
+    items, headers = _page(list(reversed(stub.deployment_statuses.get(did, []))), q, root,
+                           f"/repos/{_repo(p)}/deployments/{did}/statuses")
+    return 200, items, headers
+
+
+@route("post", f"{R}/actions/runs/{{run_id}}/deployment_protection_rule")
+def review_protection(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    stub.protection_reviews.append({"run_id": int(p["run_id"]), "repo": _repo(p), **body})
+    return 204, None, {}
+
+
+@route("post", "/app/installations/{installation_id}/access_tokens")
+def access_token(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    stub.installation_tokens.append(int(p["installation_id"]))
+    return 201, {"token": f"ghs_stub{p['installation_id']}x{len(stub.installation_tokens)}",
+                 "expires_at": "2099-01-01T00:00:00Z", "permissions": (body or {}).get("permissions", {}),
+                 "repository_selection": "selected"}, {}
+
+
+# ----- git data ------------------------------------------------------------------------------------
+def _store(stub: GitHubStub, root: str, repo: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
+    sha = hashlib.sha1(f"{kind}:{json.dumps(content, sort_keys=True)}".encode()).hexdigest()
+    obj = {"sha": sha, "node_id": f"G_{sha[:8]}", "url": f"{root}/repos/{repo}/git/{kind}s/{sha}", **content}
+    stub.git_objects[sha] = {"_kind": kind, **obj}
+    return obj
+
+
+@route("post", f"{R}/git/blobs")
+def create_blob(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    obj = _store(stub, root, _repo(p), "blob", {"content": body["content"], "encoding": body.get("encoding", "utf-8")})
+    return 201, {"sha": obj["sha"], "url": obj["url"]}, {}
+
+
+@route("post", f"{R}/git/trees")
+def create_tree(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    obj = _store(stub, root, _repo(p), "tree", {"tree": body["tree"], "base_tree": body.get("base_tree"),
+                                                 "truncated": False})
+    return 201, {k: v for k, v in obj.items() if k != "base_tree"}, {}
+
+
+@route("post", f"{R}/git/commits")
+def create_commit(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    author = body.get("author") or {"name": "datacanary", "email": "bot@example.com", "date": NOW}
+    obj = _store(stub, root, _repo(p), "commit", {
+        "message": body["message"], "tree": {"sha": body["tree"]},
+        "parents": [{"sha": s} for s in body.get("parents", [])], "author": author,
+        "committer": body.get("committer") or author, "verification": {"verified": False, "reason": "unsigned"},
+        "html_url": "https://github.com/x"})
+    return 201, obj, {}
+
+
+def _get_object(kind: str, key: str) -> Handler:
+    def get(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+        obj = stub.git_objects.get(p[key])
+        if obj is None or obj["_kind"] != kind:
+            return _missing(kind)
+        return 200, {k: v for k, v in obj.items() if not k.startswith("_")}, {}
+
+    return get
+
+
+route("get", f"{R}/git/blobs/{{file_sha}}")(_get_object("blob", "file_sha"))
+route("get", f"{R}/git/trees/{{tree_sha}}")(_get_object("tree", "tree_sha"))
+route("get", f"{R}/git/commits/{{commit_sha}}")(_get_object("commit", "commit_sha"))
+
+
+def _ref_json(root: str, repo: str, ref: str, sha: str) -> dict[str, Any]:
+    return {"ref": f"refs/{ref}", "node_id": "REF_1", "url": f"{root}/repos/{repo}/git/refs/{ref}",
+            "object": {"type": "commit", "sha": sha, "url": f"{root}/repos/{repo}/git/commits/{sha}"}}
+
+
+@route("get", f"{R}/git/ref/{{ref}}")
+def get_ref(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    sha = stub.refs.get(p["ref"])
+    return (200, _ref_json(root, _repo(p), p["ref"], sha), {}) if sha else _missing("ref")
+
+
+@route("post", f"{R}/git/refs")
+def create_ref(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    ref = body["ref"].removeprefix("refs/")
+    if ref in stub.refs:
+        return 422, {"message": "Reference already exists"}, {}
+    stub.refs[ref] = body["sha"]
+    return 201, _ref_json(root, _repo(p), ref, body["sha"]), {}
+
+
+@route("patch", f"{R}/git/refs/{{ref}}")
+def update_ref(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    if p["ref"] not in stub.refs:
+        return 422, {"message": "Reference does not exist"}, {}
+    stub.refs[p["ref"]] = body["sha"]
+    return 200, _ref_json(root, _repo(p), p["ref"], body["sha"]), {}
+
+
+@route("get", f"{R}/contents/{{path}}")
+def get_contents(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    ref = q.get("ref", "main")
+    text = stub.files.get((ref, p["path"]))
+    if text is None:
+        return _missing("file")
+    sha = hashlib.sha1(text.encode()).hexdigest()
+    return 200, {"type": "file", "encoding": "base64", "size": len(text.encode()), "name": p["path"].rsplit("/", 1)[-1],
+                 "path": p["path"], "content": base64.b64encode(text.encode()).decode(), "sha": sha,
+                 "url": f"{root}/repos/{_repo(p)}/contents/{p['path']}?ref={ref}"}, {}
