@@ -1,0 +1,214 @@
+"""Write-audit-publish in an environment's DuckDB database. Each model is written to a new versioned
+table, audited against its contract, and published by pointing the dataset's view at it only when the
+audit passes; a failed audit publishes nothing for that dataset or anything downstream of it, and
+says why. The idea is SQLMesh's virtual layer: views over versioned physical tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.contracts.model import Dataset
+from app.errors import DatacanaryError
+from app.runs import audit
+from app.runs.ledger import RunLedger, VersionRecord
+from app.runs.plan import Graph, Refusal, fingerprints, relation, to_drop
+from app.slo.sli import DIALECT, table
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one dataset in a run."""
+
+    dataset: str
+    status: str  # published | audit-failed | failed | skipped
+    version: int | None = None
+    relation: str | None = None
+    reason: str | None = None
+    checks: tuple[audit.CheckResult, ...] = ()
+    duration: float | None = None
+    dropped: tuple[int, ...] = ()
+
+    @property
+    def failed_checks(self) -> tuple[audit.CheckResult, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    env: str
+    window: str
+    artifact: str
+    forced: bool
+    outcomes: tuple[Outcome, ...] = ()
+    refused: tuple[Refusal, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused and all(o.status == "published" for o in self.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    env: str
+    schema: str  # where versioned tables and views live
+    source_schema: str  # where the environment's source tables are
+    window: str
+    artifact: str
+    run_id: str
+    started: dt.datetime
+    force: bool = False
+    keep: int = 5
+    contracts: Mapping[str, Dataset] = field(default_factory=dict)
+
+
+def quote(name: str) -> str:
+    return table(name).sql(dialect=DIALECT)
+
+
+def source_versions(conn: Any, sources: Sequence[str], schema: str) -> dict[str, str]:
+    """A data version per source: row count and an order-independent sum of row hashes."""
+    out: dict[str, str] = {}
+    for src in sorted(set(sources)):
+        name = src if "." in src else f"{schema}.{src}"
+        try:
+            count, digest = conn.execute(f"SELECT COUNT(*), SUM(HASH(t)::HUGEINT) FROM {quote(name)} AS t").fetchone()
+        except Exception as exc:  # duckdb.CatalogException: a missing source is bad input, not a crash
+            raise DatacanaryError(f"source {src!r} is not in the environment's database ({exc})".splitlines()[0],
+                                  hint=f"load the source into schema {schema!r} of the environment's DuckDB file") from None
+        out[src] = f"{count}:{digest}"
+    return out
+
+
+def execute(conn: Any, graph: Graph, req: RunRequest, ledger: RunLedger,
+            progress: Callable[[str], None] = lambda m: sys.stderr.write(m + "\n")) -> RunResult:
+    """Run every model of `graph` with write-audit-publish; refuse (write nothing) on a double apply."""
+    all_sources = [s for m in graph.order for s in graph.sources[m]]
+    fps = fingerprints(graph, source_versions(conn, all_sources, req.source_schema), req.window)
+    refused = []
+    for m in graph.order:
+        earlier = ledger.applied(req.env, m, req.window, fps[m], req.artifact)
+        if earlier is not None:
+            refused.append(Refusal(m, earlier))
+    base = RunResult(req.run_id, req.env, req.window, req.artifact, req.force)
+    if refused and not req.force:
+        return RunResult(**{**_fields(base), "refused": tuple(refused)})
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(req.schema)}")
+    conn.execute(f"SET search_path = '{req.schema},{req.source_schema}'")
+    outcomes: list[Outcome] = []
+    blocked: dict[str, str] = {}  # model -> the upstream failure that blocks it
+    for m in graph.order:
+        if m in blocked:
+            outcome = Outcome(m, "skipped", reason=f"upstream {blocked[m]} was not published")
+            _record(ledger, req, fps[m], outcome, ledger.next_version(req.env, m))
+        else:
+            progress(f"run {req.env}: building {m}")
+            outcome = _build(conn, m, graph.sql[m], req, ledger, fps[m])
+            if outcome.status != "published":
+                for d in graph.downstream_closure(m):
+                    blocked.setdefault(d, m)
+        outcomes.append(outcome)
+    return RunResult(**{**_fields(base), "outcomes": tuple(outcomes), "refused": tuple(refused)})
+
+
+def _fields(r: RunResult) -> dict[str, Any]:
+    return {k: getattr(r, k) for k in ("run_id", "env", "window", "artifact", "forced")}
+
+
+def _build(conn: Any, name: str, sql: str, req: RunRequest, ledger: RunLedger, fp: str) -> Outcome:
+    version = ledger.next_version(req.env, name)
+    rel = relation(req.schema, name, version)
+    started = time.monotonic()
+    try:
+        conn.execute(f"CREATE TABLE {quote(rel)} AS {sql}")
+    except Exception as exc:  # the model's own SQL failed in this environment: nothing published
+        outcome = Outcome(name, "failed", version, rel, f"write failed: {str(exc).splitlines()[0]}")
+        _record(ledger, req, fp, outcome, version)
+        return outcome
+    checks = _audit(conn, name, rel, req.contracts.get(name))
+    errors = [c for c in checks if not c.passed and c.check.severity == "error"]
+    duration = time.monotonic() - started
+    if errors:
+        reason = "audit failed: " + "; ".join(_says(c) for c in errors)
+        outcome = Outcome(name, "audit-failed", version, rel, reason, tuple(checks), duration)
+        _record(ledger, req, fp, outcome, version, _bytes(conn, rel))
+        return outcome
+    # the swap is one statement: readers see the old version or the new one, never a half-built table
+    conn.execute(f"CREATE OR REPLACE VIEW {quote(req.schema + '.' + name)} AS SELECT * FROM {quote(rel)}")
+    outcome = Outcome(name, "published", version, rel, None, tuple(checks), duration)
+    _record(ledger, req, fp, outcome, version, _bytes(conn, rel))
+    dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
+    return Outcome(name, "published", version, rel, None, tuple(checks), duration, tuple(dropped))
+
+
+def _says(c: audit.CheckResult) -> str:
+    if c.error:
+        return f"{c.check.name}: {c.error}"
+    return f"{c.check.name}: measured {c.measured:g}, expected {c.check.operator} {c.check.value}"
+
+
+def _audit(conn: Any, name: str, rel: str, dataset: Dataset | None) -> list[audit.CheckResult]:
+    if dataset is None:
+        return []
+    present = [r[0] for r in conn.execute(f"DESCRIBE {quote(rel)}").fetchall()]
+    missing = audit.columns_missing(dataset, present)
+    results = []
+    if missing:
+        check = audit.Check("declared columns present", "error", "", "mustBe", 0, dataset.location)
+        results.append(audit.CheckResult(check, float(len(missing)), False, f"missing {', '.join(missing)}"))
+    for check in audit.checks(dataset, rel):
+        try:
+            value = conn.execute(check.sql).fetchone()[0]
+            measured = None if value is None else float(value)
+            results.append(audit.CheckResult(check, measured, check.passes(measured)))
+        except Exception as exc:  # a check that cannot run is a failed check, with the reason
+            results.append(audit.CheckResult(check, None, False, str(exc).splitlines()[0]))
+    return results
+
+
+def _bytes(conn: Any, rel: str) -> float | None:
+    schema, _, name = rel.rpartition(".")
+    row = conn.execute("SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                       [schema, name]).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def _record(ledger: RunLedger, req: RunRequest, fp: str, o: Outcome, version: int, size: float | None = None) -> None:
+    ledger.record(VersionRecord(
+        run_id=req.run_id, env=req.env, dataset=o.dataset, version=version,
+        relation=o.relation or relation(req.schema, o.dataset, version), window=req.window, fingerprint=fp,
+        artifact=req.artifact, status=o.status, forced=req.force, reason=o.reason,
+        started_at=req.started.isoformat(), duration=o.duration, bytes=size, dropped=False,
+        audit=tuple({"check": c.check.name, "severity": c.check.severity, "measured": c.measured,
+                     "passed": c.passed, "error": c.error} for c in o.checks),
+    ))
+
+
+def retire(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, keep: int) -> list[int]:
+    """Drop the physical tables retention no longer keeps; the ledger rows stay, marked dropped."""
+    versions = ledger.versions(env, dataset)
+    drop = to_drop(versions, ledger.live_version(env, dataset), keep)
+    for v in drop:
+        conn.execute(f"DROP TABLE IF EXISTS {quote(relation(schema, dataset, v))}")
+    if drop:
+        ledger.mark_dropped(env, dataset, drop)
+    return drop
+
+
+def restore(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, version: int, at: str) -> VersionRecord:
+    """Point `dataset`'s view back at an earlier audited version whose table is still kept."""
+    rec = ledger.version(env, dataset, version)
+    kept = [v.version for v in ledger.versions(env, dataset) if v.audited and not v.dropped]
+    if rec is None or not rec.audited or rec.dropped:
+        why = ("does not exist" if rec is None else "did not pass its audit" if not rec.audited
+               else "was removed by retention")
+        raise DatacanaryError(f"version {version} of {dataset} in {env} {why}",
+                              hint=f"restorable versions: {', '.join(map(str, kept)) or 'none'}")
+    conn.execute(f"CREATE OR REPLACE VIEW {quote(schema + '.' + dataset)} AS SELECT * FROM {quote(rec.relation)}")
+    ledger.switch(env, dataset, version, at)
+    return rec

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from app.contracts.model import Column, Dataset
+from app.errors import DatacanaryError
+from app.runs.ledger import RunLedger
+from app.runs.plan import Graph
+from app.runs.wap import RunRequest, execute, restore
+from app.state import StateDB
+
+GRAPH = Graph(
+    order=("orders", "revenue"),
+    sql={"orders": "select order_id, amount from raw_orders",
+         "revenue": "select sum(amount) as total from orders"},
+    upstream={"orders": (), "revenue": ("orders",)},
+    sources={"orders": ("raw_orders",), "revenue": ()},
+)
+CONTRACTS = {"orders": Dataset("orders", columns=(Column("order_id", required=True, unique=True),
+                                                   Column("amount", required=True)))}
+T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> tuple[Any, RunLedger]:
+    conn = duckdb.connect(str(tmp_path / "prod.duckdb"))
+    conn.execute("CREATE TABLE raw_orders AS SELECT range AS order_id, 10.0 AS amount FROM range(5)")
+    yield conn, RunLedger(StateDB(tmp_path / "state.sqlite"))
+    conn.close()
+
+
+def _run(env: tuple[Any, RunLedger], run_id: str, force: bool = False, keep: int = 5) -> Any:
+    conn, ledger = env
+    req = RunRequest(env="prod", schema="analytics", source_schema="main", window="", artifact="sha256:abc",
+                     run_id=run_id, started=T0, force=force, keep=keep, contracts=CONTRACTS)
+    return execute(conn, GRAPH, req, ledger, progress=lambda m: None)
+
+
+def _live(conn: Any, view: str = "orders") -> str:
+    sql = conn.execute("SELECT sql FROM duckdb_views() WHERE view_name = ?", [view]).fetchone()[0]
+    return sql
+
+
+def test_a_passing_audit_publishes_each_dataset_behind_a_view(env: tuple[Any, RunLedger]) -> None:
+    result = _run(env, "r1")
+    assert [(o.dataset, o.status, o.version) for o in result.outcomes] == [("orders", "published", 1),
+                                                                          ("revenue", "published", 1)]
+    conn, _ = env
+    assert "orders__v1" in _live(conn)
+    assert conn.execute("SELECT total FROM analytics.revenue").fetchone()[0] == 50
+
+
+def test_the_same_data_twice_is_refused_naming_the_earlier_run(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    again = _run(env, "r2")
+    assert not again.ok and again.outcomes == ()
+    assert {(r.dataset, r.earlier.run_id) for r in again.refused} == {("orders", "r1"), ("revenue", "r1")}
+    conn, ledger = env
+    assert [v.version for v in ledger.versions("prod", "orders")] == [1]  # nothing written
+
+
+def test_force_applies_again_and_is_recorded(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    forced = _run(env, "r2", force=True)
+    assert [o.status for o in forced.outcomes] == ["published", "published"]
+    _, ledger = env
+    assert [(v.version, v.forced) for v in ledger.versions("prod", "orders")] == [(1, False), (2, True)]
+
+
+def test_new_source_data_is_a_new_fingerprint(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    conn, _ = env
+    conn.execute("INSERT INTO raw_orders VALUES (5, 1.0)")
+    assert [o.version for o in _run(env, "r2").outcomes] == [2, 2]
+
+
+def test_failed_audit_leaves_the_old_version_live_and_skips_downstream(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    conn, ledger = env
+    conn.execute("INSERT INTO raw_orders VALUES (1, NULL)")  # a duplicate key and a null amount
+    result = _run(env, "r2")
+    orders, revenue = result.outcomes
+    assert orders.status == "audit-failed"
+    assert "order_id is unique" in (orders.reason or "") and "amount is required" in (orders.reason or "")
+    assert (revenue.status, revenue.reason) == ("skipped", "upstream orders was not published")
+    assert "orders__v1" in _live(conn)
+    assert conn.execute("SELECT COUNT(*) FROM analytics.orders").fetchone()[0] == 5
+    assert ledger.live_version("prod", "orders") == 1
+
+
+def test_restore_switches_the_view_back_to_an_audited_version(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    conn, ledger = env
+    conn.execute("INSERT INTO raw_orders VALUES (5, 1.0)")
+    _run(env, "r2")
+    assert conn.execute("SELECT COUNT(*) FROM analytics.orders").fetchone()[0] == 6
+    restore(conn, ledger, "prod", "analytics", "orders", 1, T0.isoformat())
+    assert conn.execute("SELECT COUNT(*) FROM analytics.orders").fetchone()[0] == 5
+    assert ledger.live_version("prod", "orders") == 1
+
+
+def test_restore_refuses_a_version_that_failed_its_audit(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    conn, ledger = env
+    conn.execute("INSERT INTO raw_orders VALUES (1, 2.0)")
+    _run(env, "r2")
+    with pytest.raises(DatacanaryError, match="did not pass its audit") as err:
+        restore(conn, ledger, "prod", "analytics", "orders", 2, T0.isoformat())
+    assert err.value.hint == "restorable versions: 1"
+
+
+def test_retention_keeps_the_newest_versions_and_drops_older_tables(env: tuple[Any, RunLedger]) -> None:
+    conn, ledger = env
+    for i in range(4):
+        conn.execute(f"INSERT INTO raw_orders VALUES ({100 + i}, 1.0)")
+        _run(env, f"r{i}", keep=2)
+    tables = {r[0] for r in conn.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'analytics'").fetchall()}
+    assert {t for t in tables if t.startswith("orders__")} == {"orders__v3", "orders__v4"}
+    assert [v.dropped for v in ledger.versions("prod", "orders")] == [True, True, False, False]
