@@ -1,0 +1,440 @@
+"""Read a dbt `manifest.json` (schema v10 to v12: dbt 1.6 to 1.10+) into typed values.
+
+Only what datacanary needs is read; unknown keys are ignored, so newer manifests keep working. A
+manifest that is not what dbt writes fails once, naming the JSON path of the first bad value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import ProjectError
+from app.types import Location
+
+OLDEST_SCHEMA = 10  # dbt 1.6: model contracts with constraints, versions, `compiled_code`
+NEWEST_KNOWN_SCHEMA = 12
+_SCHEMA_RE = re.compile(r"/manifest/v(\d+)\.json$")
+MODEL_TYPES = ("model", "snapshot")
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """A dbt constraint (column- or model-level): not_null, unique, primary_key, foreign_key, check, custom."""
+
+    type: str
+    name: str | None = None
+    expression: str | None = None
+    columns: tuple[str, ...] = ()  # model-level constraints only
+    to: str | None = None  # foreign_key target relation
+    to_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DbtColumn:
+    name: str
+    data_type: str | None = None
+    description: str = ""
+    meta: tuple[tuple[str, Any], ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """Where a node lives in the warehouse; `rendered` is dbt's `relation_name` as compiled SQL spells it."""
+
+    database: str | None
+    schema: str | None
+    identifier: str
+    rendered: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DbtModel:
+    """A model (or snapshot) node. `version` is set for versioned models."""
+
+    unique_id: str
+    name: str
+    package: str
+    resource_type: str
+    path: str  # original_file_path, relative to the dbt project
+    patch_path: str | None  # the schema yml that documents it, relative to the dbt project
+    relation: Relation
+    materialized: str
+    compiled_code: str | None
+    raw_code: str
+    contract_enforced: bool
+    contract_checksum: str | None
+    columns: tuple[DbtColumn, ...]
+    constraints: tuple[Constraint, ...]
+    depends_on: tuple[str, ...]
+    version: str | None = None
+    latest_version: str | None = None
+    description: str = ""
+    config: tuple[tuple[str, Any], ...] = ()  # the model's config, for state:modified's config check
+
+    @property
+    def base_id(self) -> str:
+        """The unique id without the `.v<N>` suffix: the same for every version of a model."""
+        return self.unique_id.removesuffix(f".v{self.version}") if self.version is not None else self.unique_id
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version is None or self.latest_version is None or self.version == self.latest_version
+
+
+@dataclass(frozen=True, slots=True)
+class DbtSource:
+    unique_id: str
+    source_name: str
+    name: str
+    relation: Relation
+    path: str
+    columns: tuple[DbtColumn, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DbtSeed:
+    unique_id: str
+    name: str
+    path: str  # the CSV, relative to the dbt project
+    patch_path: str | None
+    relation: Relation
+    columns: tuple[DbtColumn, ...]
+    column_types: tuple[tuple[str, str], ...] = ()
+    delimiter: str = ","
+
+
+@dataclass(frozen=True, slots=True)
+class DbtTest:
+    """A generic data test (not_null, unique, accepted_values, relationships, or a package's test)."""
+
+    unique_id: str
+    test_name: str
+    namespace: str | None
+    attached_node: str | None
+    column_name: str | None
+    kwargs: tuple[tuple[str, Any], ...]
+    severity: str  # "error" | "warning"
+    compiled_code: str | None
+    depends_on: tuple[str, ...]
+
+    def kwarg(self, name: str, default: Any = None) -> Any:
+        return dict(self.kwargs).get(name, default)
+
+
+@dataclass(frozen=True, slots=True)
+class DbtExposure:
+    unique_id: str
+    name: str
+    label: str | None
+    type: str
+    owner: str | None
+    url: str | None
+    depends_on: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    path: str
+    schema_version: int
+    dbt_version: str | None
+    project_name: str
+    adapter_type: str | None
+    models: Mapping[str, DbtModel]
+    seeds: Mapping[str, DbtSeed]
+    sources: Mapping[str, DbtSource]
+    tests: tuple[DbtTest, ...]
+    exposures: tuple[DbtExposure, ...]
+
+
+class _At:
+    """A JSON value plus its path, so every complaint names where it is (`nodes["model.x"].columns`)."""
+
+    def __init__(self, value: Any, where: str, file: str) -> None:
+        self.value, self.where, self.file = value, where, file
+
+    def fail(self, what: str) -> ProjectError:
+        return ProjectError(
+            f"broken dbt manifest: {self.where or '(top level)'}: {what}",
+            Location(self.file),
+            "regenerate it with `dbt compile` (or `dbt docs generate`) and pass the new target/manifest.json",
+        )
+
+    def __getitem__(self, key: str) -> _At:
+        obj = self.obj()
+        if key not in obj:
+            raise _At(None, self._join(key), self.file).fail("missing")
+        return _At(obj[key], self._join(key), self.file)
+
+    def get(self, key: str) -> _At:
+        obj = self.obj()
+        return _At(obj.get(key), self._join(key), self.file)
+
+    def _join(self, key: str) -> str:
+        part = f".{key}" if key.isidentifier() else f"[{json.dumps(key)}]"
+        return f"{self.where}{part}" if self.where else part.lstrip(".")
+
+    def obj(self) -> dict[str, Any]:
+        if not isinstance(self.value, dict):
+            raise self.fail(f"expected an object, found {_kind(self.value)}")
+        return self.value
+
+    def objects(self) -> list[tuple[str, _At]]:
+        """The entries of an object (null counts as empty)."""
+        if self.value is None:
+            return []
+        return [(k, _At(v, self._join(k), self.file)) for k, v in self.obj().items()]
+
+    def items(self) -> list[_At]:
+        if self.value is None:
+            return []
+        if not isinstance(self.value, list):
+            raise self.fail(f"expected a list, found {_kind(self.value)}")
+        return [_At(v, f"{self.where}[{i}]", self.file) for i, v in enumerate(self.value)]
+
+    def str(self) -> str:
+        if not isinstance(self.value, str):
+            raise self.fail(f"expected a string, found {_kind(self.value)}")
+        return self.value
+
+    def opt_str(self) -> str | None:
+        if self.value is None:
+            return None
+        if isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
+            return _number_text(self.value)  # model versions may be numbers
+        return self.str()
+
+    def strs(self) -> tuple[str, ...]:
+        return tuple(i.str() for i in self.items())
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _number_text(value: int | float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def parse_manifest(text: str | bytes, path: str) -> Manifest:
+    """Parse a manifest's JSON text; `path` is used in messages only."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise ProjectError(
+            f"{path} is not valid JSON: {getattr(exc, 'msg', str(exc))}",
+            Location(path, line),
+            "pass the manifest.json that `dbt compile` wrote into target/",
+        ) from None
+    root = _At(data, "", path)
+    meta = root["metadata"]
+    version = _schema_version(meta, path)
+    models: dict[str, DbtModel] = {}
+    seeds: dict[str, DbtSeed] = {}
+    tests: list[DbtTest] = []
+    for uid, node in root["nodes"].objects():
+        kind = node["resource_type"].str()
+        if node.get("config").value is not None and node["config"].get("enabled").value is False:
+            continue
+        if kind in MODEL_TYPES and node.get("language").value in (None, "sql"):
+            models[uid] = _model(uid, node)
+        elif kind == "seed":
+            seeds[uid] = _seed(uid, node)
+        elif kind == "test" and node.get("test_metadata").value is not None:
+            tests.append(_test(uid, node))
+    sources = {uid: _source(uid, node) for uid, node in root.get("sources").objects()}
+    exposures = tuple(_exposure(uid, node) for uid, node in root.get("exposures").objects())
+    return Manifest(
+        path=path,
+        schema_version=version,
+        dbt_version=meta.get("dbt_version").opt_str(),
+        project_name=meta.get("project_name").opt_str() or _guess_project(models) or "dbt",
+        adapter_type=meta.get("adapter_type").opt_str(),
+        models=models,
+        seeds=seeds,
+        sources=sources,
+        tests=tuple(tests),
+        exposures=exposures,
+    )
+
+
+def _schema_version(meta: _At, path: str) -> int:
+    url = meta.get("dbt_schema_version").opt_str() or ""
+    m = _SCHEMA_RE.search(url)
+    if not m:
+        raise meta.fail(f"metadata.dbt_schema_version {url!r} is not a dbt manifest schema")
+    version = int(m.group(1))
+    if version < OLDEST_SCHEMA:
+        raise ProjectError(
+            f"{path} is a manifest v{version} (dbt < 1.6); datacanary reads v{OLDEST_SCHEMA} and newer",
+            Location(path),
+            "upgrade dbt to 1.6 or newer and run `dbt compile` again",
+        )
+    return version
+
+
+def _guess_project(models: Mapping[str, DbtModel]) -> str | None:
+    return next((m.package for m in models.values()), None)
+
+
+def _columns(node: _At) -> tuple[DbtColumn, ...]:
+    out = []
+    for name, col in node.get("columns").objects():
+        meta = col.get("meta").value or {}
+        out.append(
+            DbtColumn(
+                name=col.get("name").opt_str() or name,
+                data_type=col.get("data_type").opt_str(),
+                description=col.get("description").opt_str() or "",
+                meta=tuple(sorted(meta.items())) if isinstance(meta, dict) else (),
+                constraints=tuple(_constraint(c) for c in col.get("constraints").items()),
+            )
+        )
+    return tuple(out)
+
+
+def _constraint(c: _At) -> Constraint:
+    return Constraint(
+        type=c["type"].str(),
+        name=c.get("name").opt_str(),
+        expression=c.get("expression").opt_str(),
+        columns=c.get("columns").strs(),
+        to=c.get("to").opt_str(),
+        to_columns=c.get("to_columns").strs(),
+    )
+
+
+def _relation(node: _At, identifier_key: str) -> Relation:
+    ident = node.get(identifier_key).opt_str() or node["name"].str()
+    return Relation(
+        database=node.get("database").opt_str(),
+        schema=node.get("schema").opt_str(),
+        identifier=ident,
+        rendered=node.get("relation_name").opt_str(),
+    )
+
+
+def _strip_package(patch_path: str | None) -> str | None:
+    """dbt writes `patch_path` as `package://models/schema.yml`."""
+    return patch_path.split("://", 1)[1] if patch_path and "://" in patch_path else patch_path
+
+
+def _model(uid: str, node: _At) -> DbtModel:
+    config = node.get("config")
+    contract = node.get("contract")
+    enforced = contract.value is not None and contract.get("enforced").value is True
+    version = node.get("version").opt_str()
+    return DbtModel(
+        unique_id=uid,
+        name=node["name"].str(),
+        package=node.get("package_name").opt_str() or uid.split(".")[1],
+        resource_type=node["resource_type"].str(),
+        path=node["original_file_path"].str(),
+        patch_path=_strip_package(node.get("patch_path").opt_str()),
+        relation=_relation(node, "alias"),
+        materialized=(config.get("materialized").opt_str() if config.value is not None else None) or "view",
+        compiled_code=node.get("compiled_code").opt_str(),
+        raw_code=node.get("raw_code").opt_str() or "",
+        contract_enforced=enforced,
+        contract_checksum=contract.get("checksum").opt_str() if contract.value is not None else None,
+        columns=_columns(node),
+        constraints=tuple(_constraint(c) for c in node.get("constraints").items()),
+        depends_on=node.get("depends_on").get("nodes").strs() if node.get("depends_on").value else (),
+        version=version,
+        latest_version=node.get("latest_version").opt_str(),
+        description=node.get("description").opt_str() or "",
+        config=_config_items(config.value),
+    )
+
+
+# config keys that do not change what a model produces (dbt's state:modified.configs ignores them too)
+_IGNORED_CONFIG = frozenset({"docs", "meta", "tags", "persist_docs", "grants", "group", "access", "contract"})
+
+
+def _config_items(config: Any) -> tuple[tuple[str, Any], ...]:
+    if not isinstance(config, dict):
+        return ()
+    return tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in config.items() if k not in _IGNORED_CONFIG))
+
+
+def _seed(uid: str, node: _At) -> DbtSeed:
+    config = node.get("config")
+    types = config.get("column_types").value if config.value is not None else None
+    return DbtSeed(
+        unique_id=uid,
+        name=node["name"].str(),
+        path=node["original_file_path"].str(),
+        patch_path=_strip_package(node.get("patch_path").opt_str()),
+        relation=_relation(node, "alias"),
+        columns=_columns(node),
+        column_types=tuple(sorted((str(k), str(v)) for k, v in types.items())) if isinstance(types, dict) else (),
+        delimiter=(config.get("delimiter").opt_str() if config.value is not None else None) or ",",
+    )
+
+
+def _source(uid: str, node: _At) -> DbtSource:
+    return DbtSource(
+        unique_id=uid,
+        source_name=node["source_name"].str(),
+        name=node["name"].str(),
+        relation=_relation(node, "identifier"),
+        path=node.get("original_file_path").opt_str() or "",
+        columns=_columns(node),
+        description=node.get("description").opt_str() or "",
+    )
+
+
+def _test(uid: str, node: _At) -> DbtTest:
+    meta = node["test_metadata"]
+    kwargs = meta.get("kwargs").value or {}
+    if not isinstance(kwargs, dict):
+        raise meta.get("kwargs").fail("expected an object")
+    config = node.get("config")
+    severity = (config.get("severity").opt_str() if config.value is not None else None) or "ERROR"
+    return DbtTest(
+        unique_id=uid,
+        test_name=meta["name"].str(),
+        namespace=meta.get("namespace").opt_str(),
+        attached_node=node.get("attached_node").opt_str(),
+        column_name=node.get("column_name").opt_str() or _str_or_none(kwargs.get("column_name")),
+        kwargs=tuple(sorted((k, _freeze(v)) for k, v in kwargs.items() if k != "model")),
+        severity="warning" if severity.lower() == "warn" else "error",
+        compiled_code=node.get("compiled_code").opt_str(),
+        depends_on=node.get("depends_on").get("nodes").strs() if node.get("depends_on").value else (),
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _exposure(uid: str, node: _At) -> DbtExposure:
+    owner = node.get("owner").value or {}
+    who = None
+    if isinstance(owner, dict):
+        who = owner.get("email") or owner.get("name")
+    return DbtExposure(
+        unique_id=uid,
+        name=node["name"].str(),
+        label=node.get("label").opt_str(),
+        type=node.get("type").opt_str() or "application",
+        owner=who if isinstance(who, str) else None,
+        url=node.get("url").opt_str(),
+        depends_on=node.get("depends_on").get("nodes").strs() if node.get("depends_on").value else (),
+    )

@@ -1,0 +1,251 @@
+"""A parsed dbt manifest as a datacanary Project: models with compiled SQL over plain dataset names,
+sources and seeds with sample data, contracts of enforced models, exposures as consumers, and a
+ProjectConfig from the manifest merged with an optional datacanary.yml next to dbt_project.yml."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from app.contracts.model import Contract
+from app.dbt.contracts import ContractInput, model_contract
+from app.dbt.manifest import DbtExposure, DbtModel, Manifest, Relation
+from app.dbt.raw import render_raw
+from app.dbt.relations import RelationIndex, rewrite_relations
+from app.dbt.seeds import sniff_columns
+from app.errors import ProjectError
+from app.project.config import CONFIG_FILE, ProjectConfig, SourceConfig, parse_config
+from app.project.model import ModelFile, Project, freeze_models
+from app.project.tree import join
+from app.project.yamldoc import YamlDoc, load_yaml
+from app.types import Location
+
+# dbt adapter type -> sqlglot dialect
+ADAPTER_DIALECTS: Mapping[str, str] = MappingProxyType({
+    "snowflake": "snowflake", "bigquery": "bigquery", "postgres": "postgres", "duckdb": "duckdb",
+    "redshift": "redshift", "databricks": "databricks", "spark": "spark", "trino": "trino",
+    "athena": "athena", "clickhouse": "clickhouse", "sqlserver": "tsql", "fabric": "tsql",
+    "synapse": "tsql", "oracle": "oracle", "mysql": "mysql", "materialize": "materialize",
+    "teradata": "teradata", "doris": "doris", "starrocks": "starrocks", "dremio": "dremio",
+    "risingwave": "risingwave", "sqlite": "sqlite",
+})
+
+Read = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class DbtProject:
+    """The Project plus what only dbt knows: the manifest, dataset names per node, and notes."""
+
+    project: Project
+    manifest: Manifest
+    names: Mapping[str, str]  # node unique_id -> dataset name
+    notes: tuple[str, ...] = ()
+
+
+def dataset_names(manifest: Manifest) -> dict[str, str]:
+    """unique_id -> the name datacanary uses: the model name (its latest version), `name_v2` for other
+    versions, the seed name, the source table name (`source__table` when two sources share it)."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    models = sorted(manifest.models.values(), key=lambda m: (m.package != manifest.project_name, m.unique_id))
+    for m in models:
+        base = m.name if m.is_latest else f"{m.name}_v{m.version}"
+        name = base if base not in taken else f"{m.package}__{base}"
+        names[m.unique_id] = name
+        taken.add(name)
+    for s in manifest.seeds.values():
+        name = s.name if s.name not in taken else f"{s.unique_id.split('.')[1]}__{s.name}"
+        names[s.unique_id] = name
+        taken.add(name)
+    table_count: dict[str, int] = {}
+    for src in manifest.sources.values():
+        table_count[src.name] = table_count.get(src.name, 0) + 1
+    for uid, src in sorted(manifest.sources.items()):
+        plain = src.name if table_count[src.name] == 1 and src.name not in taken else f"{src.source_name}__{src.name}"
+        names[uid] = plain
+        taken.add(plain)
+    return names
+
+
+def build_project(
+    manifest: Manifest,
+    *,
+    root: str,
+    label: str,
+    read: Read,
+) -> DbtProject:
+    """Turn a manifest into a Project. `read(path)` returns a repository file's text or None (schema
+    ymls for line numbers, seed CSVs for column types, datacanary.yml for settings)."""
+    notes: list[str] = []
+    config, doc = _config(manifest, root, read)
+    dialect = config.dialect
+    names = dataset_names(manifest)
+    relations: dict[str, Relation] = {}
+    for uid, m in manifest.models.items():
+        relations[names[uid]] = m.relation
+    for uid, s in manifest.seeds.items():
+        relations[names[uid]] = s.relation
+    for uid, src in manifest.sources.items():
+        relations[names[uid]] = src.relation
+    index = RelationIndex.build(relations, dialect)
+
+    models: dict[str, ModelFile] = {}
+    for uid, m in sorted(manifest.models.items()):
+        sql = _model_sql(m, manifest, names, index, root, notes)
+        models[names[uid]] = ModelFile(
+            name=names[uid], path=join(root, m.path), sql=sql, materialized=m.materialized, version=m.version
+        )
+
+    consumers = _consumers(manifest.exposures, names)
+    contracts = _contracts(manifest, names, consumers, dialect, index, root, read)
+    sources = _sources(manifest, names, config, root, read)
+    merged_consumers = {k: list(v) for k, v in consumers.items()}
+    for k, v in config.consumers.items():
+        merged_consumers.setdefault(k, [])
+        merged_consumers[k] += [c for c in v if c not in merged_consumers[k]]
+    config = config.model_copy(update={"sources": sources, "consumers": merged_consumers})
+    project = Project(
+        root=root,
+        label=label,
+        config=config,
+        config_doc=doc,
+        models=freeze_models(models),
+        contracts=tuple(contracts),
+        kind="dbt",
+    )
+    return DbtProject(project=project, manifest=manifest, names=MappingProxyType(names), notes=tuple(notes))
+
+
+def _config(manifest: Manifest, root: str, read: Read) -> tuple[ProjectConfig, YamlDoc]:
+    """datacanary.yml next to dbt_project.yml, with `name` and `dialect` defaulting to the manifest's."""
+    path = join(root, CONFIG_FILE)
+    text = read(path)
+    dialect = ADAPTER_DIALECTS.get((manifest.adapter_type or "").lower())
+    if text is None:
+        if dialect is None:
+            raise ProjectError(
+                f"dbt adapter {manifest.adapter_type!r} has no known SQL dialect",
+                Location(manifest.path),
+                f"create {path} with `dialect: <sqlglot dialect>` (duckdb, snowflake, bigquery, ...)",
+            )
+        config = ProjectConfig(name=manifest.project_name, dialect=dialect)
+        return config, YamlDoc(path=join(root, "dbt_project.yml"), data={}, lines={(): 1})
+    data = load_yaml(text, path).data
+    present = data if isinstance(data, dict) else {}
+    # appended, not prepended: the lines of the user's keys stay where they are for error messages
+    extra = ""
+    if "name" not in present:
+        extra += f"\nname: {_yaml_str(manifest.project_name)}\n"
+    if "dialect" not in present and dialect is not None:
+        extra += f"\ndialect: {dialect}\n"
+    config, doc = parse_config(text.rstrip("\n") + "\n" + extra if extra else text, path)
+    return config, doc
+
+
+def _yaml_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _model_sql(
+    m: DbtModel, manifest: Manifest, names: Mapping[str, str], index: RelationIndex, root: str, notes: list[str]
+) -> str:
+    if m.compiled_code is not None:
+        return rewrite_relations(m.compiled_code, index)[0]
+    notes.append(f"{m.name}: the manifest has no compiled SQL; used raw_code with ref/source resolved")
+    by_name = {(mm.name, mm.version): names[uid] for uid, mm in manifest.models.items()}
+    latest = {mm.name: names[uid] for uid, mm in manifest.models.items() if mm.is_latest}
+    seeds = {s.name: names[uid] for uid, s in manifest.seeds.items()}
+    sources = {(s.source_name, s.name): names[uid] for uid, s in manifest.sources.items()}
+    return render_raw(
+        m.raw_code,
+        join(root, m.path),
+        this=names[m.unique_id],
+        ref=lambda name, v: by_name.get((name, v)) if v else latest.get(name) or seeds.get(name),
+        source=lambda s, t: sources.get((s, t)),
+    )
+
+
+def _consumers(exposures: tuple[DbtExposure, ...], names: Mapping[str, str]) -> dict[str, list[str]]:
+    """dataset -> exposures that read it directly, as `dashboard "Weekly revenue" (finance@example.com)`."""
+    out: dict[str, list[str]] = {}
+    for e in sorted(exposures, key=lambda e: e.name):
+        who = f" ({e.owner})" if e.owner else ""
+        label = f'{e.type} "{e.label or e.name}"{who}'
+        for uid in e.depends_on:
+            if uid in names and label not in out.setdefault(names[uid], []):
+                out[names[uid]].append(label)
+    return out
+
+
+def _contracts(
+    manifest: Manifest,
+    names: Mapping[str, str],
+    consumers: Mapping[str, list[str]],
+    dialect: str,
+    index: RelationIndex,
+    root: str,
+    read: Read,
+) -> list[Contract]:
+    tests: dict[str, list] = {}  # type: ignore[type-arg]
+    for t in manifest.tests:
+        if t.attached_node:
+            tests.setdefault(t.attached_node, []).append(t)
+    ymls: dict[str, YamlDoc | None] = {}
+    out = []
+    for uid, m in sorted(manifest.models.items()):
+        if not m.contract_enforced:
+            continue
+        yml_path = join(root, m.patch_path) if m.patch_path else None
+        if yml_path is not None and yml_path not in ymls:
+            text = read(yml_path)
+            ymls[yml_path] = load_yaml(text, yml_path, ProjectError) if text is not None else None
+        inp = ContractInput(
+            model=m,
+            dataset=names[uid],
+            contract_path=yml_path or join(root, m.path),
+            tests=tests.get(uid, []),
+            consumers=tuple(consumers.get(names[uid], [])),
+            yml=ymls.get(yml_path) if yml_path else None,
+        )
+        out.append(model_contract(inp, dialect, index))
+    return out
+
+
+def _sources(
+    manifest: Manifest, names: Mapping[str, str], config: ProjectConfig, root: str, read: Read
+) -> dict[str, SourceConfig]:
+    """dbt sources and seeds as datacanary sources; datacanary.yml may give sample data for either,
+    keyed by the dataset name or dbt's `source_name.table`."""
+    declared = dict(config.sources)
+    out: dict[str, SourceConfig] = {}
+    for uid, src in sorted(manifest.sources.items()):
+        name = names[uid]
+        user = declared.pop(name, None) or declared.pop(f"{src.source_name}.{src.name}", None)
+        cols = {c.name: c.data_type for c in src.columns if c.data_type}
+        out[name] = _merge(user, cols, src.description or None)
+    for uid, seed in sorted(manifest.seeds.items()):
+        name = names[uid]
+        user = declared.pop(name, None)
+        cols = {c.name: c.data_type for c in seed.columns if c.data_type} or dict(seed.column_types)
+        if not cols:
+            text = read(join(root, seed.path))
+            cols = sniff_columns(text, seed.delimiter) if text is not None else {}
+        base = SourceConfig(path=seed.path, format="csv", columns=cols)
+        out[name] = user if user is not None and user.path else _merge(user, cols, None, base)
+    out.update(declared)  # sources only datacanary.yml knows (e.g. read by a model's raw SQL)
+    return out
+
+
+def _merge(user: SourceConfig | None, cols: dict[str, str], description: str | None,
+           base: SourceConfig | None = None) -> SourceConfig:
+    start = base or SourceConfig(columns=cols, description=description)
+    if user is None:
+        return start
+    return user.model_copy(update={
+        "columns": {**cols, **user.columns},
+        "path": user.path or start.path,
+        "format": user.format or start.format,
+        "description": user.description or description,
+    })

@@ -1,0 +1,79 @@
+"""Load a dbt project (the edge): read a compiled `manifest.json` from a git revision or from disk,
+plus the schema ymls, seed CSVs and datacanary.yml it needs from the tree, and build the Project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.dbt.manifest import parse_manifest
+from app.dbt.project import DbtProject, build_project
+from app.errors import ProjectError
+from app.project.model import Project
+from app.project.tree import Tree, join
+from app.types import Location
+
+DEFAULT_MANIFEST = "target/manifest.json"
+
+
+def load_dbt_project(tree: Tree, root: str = "") -> Project:
+    """The dbt project under `root` of `tree`, from the manifest committed with it."""
+    return load_dbt(tree, root).project
+
+
+def load_dbt(tree: Tree, root: str = "") -> DbtProject:
+    """Like load_dbt_project, with the manifest and the notes (e.g. raw SQL used where compiled was missing)."""
+    path = join(root, _manifest_setting(tree, root) or DEFAULT_MANIFEST)
+    if not tree.exists(path):
+        raise ProjectError(
+            f"the dbt project in {root or 'the repository root'} has no compiled manifest at {path} ({tree.label})",
+            Location(join(root, "dbt_project.yml")),
+            "run `dbt compile` for base and head and pass them with "
+            "`--base-manifest target-base/manifest.json --manifest target/manifest.json`",
+        )
+    return _build(tree.read_bytes(path), path, tree, root, tree.label)
+
+
+def load_manifest_file(path: Path, tree: Tree | None = None, root: str = "") -> Project:
+    """A dbt project from a manifest file on disk. `tree` (the revision the manifest was compiled
+    from) supplies schema ymls, seed CSVs and datacanary.yml under `root`; without it, contracts have
+    no line numbers and seeds no sniffed types."""
+    return load_manifest(path, tree, root).project
+
+
+def load_manifest(path: Path, tree: Tree | None = None, root: str = "") -> DbtProject:
+    """Like load_manifest_file, with the manifest and the notes."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot read the dbt manifest {path}: {exc.strerror or exc}",
+            Location(str(path)),
+            "run `dbt compile` first; it writes target/manifest.json",
+        ) from None
+    label = f"{tree.label}, manifest {path}" if tree is not None else str(path)
+    return _build(data, str(path), tree, root, label)
+
+
+def _build(data: bytes, path: str, tree: Tree | None, root: str, label: str) -> DbtProject:
+    manifest = parse_manifest(data, path)
+
+    def read(p: str) -> str | None:
+        if tree is None or not tree.exists(p):
+            return None
+        return tree.read_text(p)
+
+    return build_project(manifest, root=root, label=label, read=read)
+
+
+def _manifest_setting(tree: Tree, root: str) -> str | None:
+    """`dbt: {manifest: path}` in datacanary.yml moves the manifest (relative to the project)."""
+    from app.project.config import CONFIG_FILE
+    from app.project.yamldoc import load_yaml
+
+    cfg = join(root, CONFIG_FILE)
+    if not tree.exists(cfg):
+        return None
+    data = load_yaml(tree.read_text(cfg), cfg).data
+    dbt = data.get("dbt") if isinstance(data, dict) else None
+    value = dbt.get("manifest") if isinstance(dbt, dict) else None
+    return value if isinstance(value, str) else None
