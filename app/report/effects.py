@@ -1,0 +1,237 @@
+"""A RunReport as GitHub effects (pure): one check run per gate with annotations at each finding's file
+and line, the one PR comment (found again by its hidden marker), or, when the token cannot write, workflow
+command annotations and the job summary. Text comes from templates/check, comment and summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import Enum
+
+from app.effects import (
+    Annotation,
+    AnnotationLevel,
+    CheckAction,
+    CheckConclusion,
+    CheckOutput,
+    CheckStatus,
+    CreateCheckRun,
+    Effect,
+    SetOutput,
+    UpdateCheckRun,
+    UpsertComment,
+    WorkflowCommand,
+    WriteSummary,
+)
+from app.findings import Finding
+from app.gate.result import GateResult, RunReport
+from app.report import limits
+from app.report.env import render
+from app.types import Severity, Verdict
+
+COMMENT_MARKER = "<!-- datacanary:comment -->"
+CHECK_PREFIX = "datacanary / "
+ACK_ACTION = CheckAction("Acknowledge breaking", "Accept this commit's breaking changes", "ack-breaking")
+MAX_ANNOTATIONS = 500  # per check run; the rest stay in the summary and the report
+MAX_JOB_SUMMARY = 1024 * 1024 - 1024  # GitHub caps a step summary at 1 MiB
+MAX_SUMMARY_ROWS = 100
+DEFAULT_POINTER = "the `datacanary-report` artifact of this workflow run"
+
+
+class FailOn(str, Enum):
+    """Which outcomes block (conclude `failure`, exit 1): the Action's `fail-on` input."""
+
+    BREAKING = "breaking"  # only blocking contract changes
+    CANARY = "canary"  # blocking contract changes and canary failures (the default)
+    WARNING = "warning"  # any of those, and warnings too
+    NEVER = "never"  # advisory: report, never block
+
+
+def blocks(gate: GateResult, fail_on: FailOn) -> bool:
+    """Whether this gate's outcome blocks the merge under `fail_on`."""
+    verdict = gate.verdict
+    if fail_on is FailOn.NEVER or verdict in (Verdict.PASS, Verdict.SKIPPED):
+        return False
+    if fail_on is FailOn.WARNING:
+        return True
+    if verdict is not Verdict.FAIL:
+        return False
+    return fail_on is FailOn.CANARY or gate.name == "contracts"
+
+
+def conclusion(gate: GateResult, fail_on: FailOn = FailOn.CANARY) -> CheckConclusion:
+    """failure blocks; neutral (a warning, or a failure not enforced) lets the merge through, as success
+    and skipped do."""
+    if blocks(gate, fail_on):
+        return CheckConclusion.FAILURE
+    return {
+        Verdict.PASS: CheckConclusion.SUCCESS,
+        Verdict.SKIPPED: CheckConclusion.SKIPPED,
+    }.get(gate.verdict, CheckConclusion.NEUTRAL)
+
+
+def _level(f: Finding) -> AnnotationLevel:
+    if f.accepted is not None:
+        return AnnotationLevel.NOTICE
+    return {
+        Severity.ERROR: AnnotationLevel.FAILURE,
+        Severity.WARNING: AnnotationLevel.WARNING,
+        Severity.NOTICE: AnnotationLevel.NOTICE,
+    }[f.severity]
+
+
+def _ordered(findings: Sequence[Finding]) -> list[Finding]:
+    """Blocking first, then by severity, then by place: what a reviewer must see comes first."""
+    def place(f: Finding) -> tuple[str, int]:
+        return (f.location.path, f.location.line or 0) if f.location else ("", 0)
+
+    return sorted(findings, key=lambda f: (not f.blocking, -f.severity.rank, place(f), f.rule))
+
+
+def annotation(f: Finding) -> Annotation | None:
+    """The annotation of a finding at its file and line (line 1 for file-level findings); None if it has
+    no file."""
+    loc = f.location
+    if loc is None or not loc.path:
+        return None
+    start = max(loc.line or 1, 1)
+    end = max(loc.end_line or start, start)
+    return Annotation(
+        path=loc.path,
+        start_line=start,
+        end_line=end,
+        level=_level(f),
+        message=limits.clip(render("check/annotation.txt.j2", finding=f).strip(), limits.MAX_ANNOTATION_MESSAGE),
+        title=limits.clip(render("check/annotation_title.txt.j2", finding=f).strip(), limits.MAX_TITLE),
+    )
+
+
+def check_output(
+    report: RunReport, gate: GateResult, *, markdown: str, fail_on: FailOn, pointer: str, ack: bool
+) -> CheckOutput:
+    """Title, summary, text (each within GitHub's limits) and annotations of one gate's check run."""
+    ordered = _ordered(gate.findings)
+    annotations = [a for a in (annotation(f) for f in ordered) if a is not None]
+    counts = gate.to_json()["counts"]
+    enforced = blocks(gate, fail_on)
+    title = render(
+        "check/title.txt.j2", gate=gate, blocking=counts["blocking"], warnings=counts["warning"],
+        accepted=counts["accepted"], enforced=enforced or gate.verdict is not Verdict.FAIL, fail_on=fail_on.value,
+    ).strip()
+    summary = render(
+        "check/summary.md.j2", report=report, gate=gate, counts=counts, shown=ordered[:MAX_SUMMARY_ROWS],
+        hidden=max(0, len(ordered) - MAX_SUMMARY_ROWS), pointer=pointer,
+        enforced=enforced, fail_on=fail_on.value, ack=ACK_ACTION if ack else None,
+        unannotated=max(0, len(annotations) - MAX_ANNOTATIONS), max_annotations=MAX_ANNOTATIONS,
+    )
+    pointer_note = render("comment/_truncated.md.j2", pointer=pointer).strip()
+    text = render("check/text.md.j2", markdown=markdown)
+    return CheckOutput(
+        title=limits.clip(title, limits.MAX_TITLE),
+        summary=limits.cut_text(summary, limits.MAX_CHECK_TEXT, pointer_note),
+        text=limits.cut_text(text, limits.MAX_CHECK_TEXT, pointer_note) if text.strip() else None,
+        annotations=tuple(annotations[:MAX_ANNOTATIONS]),
+    )
+
+
+def checks_started(head_sha: str, report_gates: Sequence[str], *, details_url: str | None = None,
+                   external_id: str | None = None) -> list[Effect]:
+    """Create one in-progress check run per gate (before the gates run, so the PR shows them pending);
+    `effects_for(..., started=ApplyResult.check_runs)` completes them."""
+    return [
+        CreateCheckRun(ref=name, name=CHECK_PREFIX + name, head_sha=head_sha, status=CheckStatus.IN_PROGRESS,
+                       external_id=external_id, details_url=details_url)
+        for name in report_gates
+    ]
+
+
+def comment_body(markdown: str, *, head_sha: str, details_url: str | None, pointer: str,
+                 compact_markdown: str | None = None) -> str:
+    """The PR comment: marker, then the most detailed report variant that fits GitHub's comment limit."""
+    frame = render("comment/pr.md.j2", marker=COMMENT_MARKER, body="", head_sha=head_sha, details_url=details_url)
+    room = limits.MAX_COMMENT_BODY - limits.size(frame)
+    notes = {
+        "pointer": render("comment/_truncated.md.j2", pointer=pointer).strip(),
+        "details_note": render("comment/_omitted_details.md.j2", pointer=pointer).strip(),
+        "table_note": render("comment/_omitted_tables.md.j2", pointer=pointer).strip(),
+    }
+    body = markdown
+    if limits.size(markdown) > room and compact_markdown is not None:
+        body = compact_markdown
+    body = limits.fit_markdown(body, room, **notes)
+    return render("comment/pr.md.j2", marker=COMMENT_MARKER, body=body, head_sha=head_sha, details_url=details_url)
+
+
+def effects_for(
+    report: RunReport,
+    *,
+    head_sha: str,
+    pr_number: int | None,
+    details_url: str | None,
+    can_write: bool,
+    markdown: str,
+    compact_markdown: str | None = None,
+    fail_on: FailOn = FailOn.CANARY,
+    started: Mapping[str, int] | None = None,
+    external_id: str | None = None,
+    comment: bool = True,
+    ack_button: bool = True,
+    pointer: str = DEFAULT_POINTER,
+    fallback_reason: str = "the token cannot write to this repository (a pull request from a fork?)",
+) -> list[Effect]:
+    """Everything to post for a run. `started` maps gate name -> id of check runs already created
+    (see `checks_started`); others are created here. `can_write=False` gives the fork fallback."""
+    if not can_write:
+        return fallback_effects(report, markdown=markdown, reason=fallback_reason)
+    effects: list[Effect] = []
+    for gate in report.gates:
+        ack = ack_button and gate.name == "contracts" and gate.verdict is Verdict.FAIL and blocks(gate, fail_on)
+        output = check_output(report, gate, markdown=markdown, fail_on=fail_on, pointer=pointer, ack=ack)
+        done = {"conclusion": conclusion(gate, fail_on), "output": output, "actions": (ACK_ACTION,) if ack else ()}
+        if started and gate.name in started:
+            effects.append(UpdateCheckRun(check_run_id=started[gate.name], **done))  # type: ignore[arg-type]
+        else:
+            effects += checks_started(head_sha, [gate.name], details_url=details_url, external_id=external_id)
+            effects.append(UpdateCheckRun(ref=gate.name, **done))  # type: ignore[arg-type]
+    if comment and pr_number is not None:
+        body = comment_body(markdown, head_sha=head_sha, details_url=details_url, pointer=pointer,
+                            compact_markdown=compact_markdown)
+        effects.append(UpsertComment(pr_number, COMMENT_MARKER, body))
+    return effects
+
+
+def workflow_command(f: Finding) -> WorkflowCommand | None:
+    """`::error file=…,line=…,title=…::message` for a finding (the fork fallback's annotations)."""
+    a = annotation(f)
+    if a is None:
+        return None
+    command = {AnnotationLevel.FAILURE: "error", AnnotationLevel.WARNING: "warning"}.get(a.level, "notice")
+    props = (("file", a.path), ("line", str(a.start_line)), ("endLine", str(a.end_line)), ("title", a.title or ""))
+    return WorkflowCommand(command, a.message, props)
+
+
+def job_summary(markdown: str, *, fallback: str | None = None, report_path: str | None = None) -> WriteSummary:
+    """The job summary: the markdown report (and why nothing was posted, in the fallback)."""
+    text = render("summary/job.md.j2", markdown=markdown, fallback=fallback, report_path=report_path)
+    pointer = render("comment/_truncated.md.j2", pointer=report_path or DEFAULT_POINTER).strip()
+    return WriteSummary(limits.cut_text(text, MAX_JOB_SUMMARY, pointer))
+
+
+def fallback_effects(report: RunReport, *, markdown: str, reason: str, report_path: str | None = None) -> list[Effect]:
+    """When checks and comments cannot be written: workflow-command annotations plus the job summary."""
+    commands = [c for c in (workflow_command(f) for f in _ordered(report.findings)) if c is not None]
+    return [*commands, job_summary(markdown, fallback=reason, report_path=report_path)]
+
+
+def outputs(report: RunReport, *, report_path: str) -> list[Effect]:
+    """The Action's step outputs: verdict, report-json, breaking-count."""
+    return [
+        SetOutput("verdict", report.verdict.value),
+        SetOutput("report-json", report_path),
+        SetOutput("breaking-count", str(report.breaking_count)),
+    ]
+
+
+def blocking(report: RunReport, fail_on: FailOn) -> bool:
+    """Whether the run as a whole blocks under `fail_on` (the Action's exit code 1)."""
+    return any(blocks(g, fail_on) for g in report.gates)
+
