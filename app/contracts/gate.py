@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
@@ -24,8 +25,12 @@ def pair_contracts(
     left = list(base)
     pairs: list[tuple[Contract | None, Contract | None]] = []
     unmatched: list[Contract] = []
+    # a path identifies a contract only where one file holds one contract (a dbt schema.yml holds many)
+    shared = {p for side in (left, head) for p, n in Counter(c.path for c in side).items() if n > 1}
     for h in head:
-        hit = next((b for b in left if b.id == h.id), None) or next((b for b in left if b.path == h.path), None)
+        hit = next((b for b in left if b.id == h.id), None) or next(
+            (b for b in left if b.path == h.path and h.path not in shared), None
+        )
         if hit is None:
             unmatched.append(h)
             continue
