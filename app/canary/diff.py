@@ -1,0 +1,201 @@
+"""Reconcile two relations through a Database: runs the queries of `queries.py` in order and builds the
+Reconciliation. No duckdb import here: the database is passed in (runner.Sandbox in practice).
+
+Keyed: key check per side (NULL and duplicated keys) -> one-pass diff (duplicated keys left out and
+reported) -> example rows by key -> distributions of low-cardinality columns.
+Keyless: EXCEPT ALL both ways (multisets) -> per-side profiles -> distributions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from sqlglot import exp
+
+from app.canary import queries as q
+from app.canary.reconcile import (
+    Distribution,
+    Reconciliation,
+    column_results,
+    examples_from,
+    freeze,
+    key_health,
+    multiset_examples,
+)
+from app.canary.schema import DiffPlan, Tolerance, plan_diff
+
+# Exact COUNT(DISTINCT) up to this many rows per side; HyperLogLog estimates above (the report says so).
+EXACT_DISTINCT_ROWS = 2_000_000
+_names = itertools.count()
+
+
+class Database(Protocol):
+    """What reconciliation needs from a database connection."""
+
+    def query(self, sql: str) -> list[dict[str, Any]]: ...
+
+    def execute(self, sql: str) -> None: ...
+
+    def columns(self, relation: exp.Table) -> list[tuple[str, str]]: ...
+
+
+def reconcile(
+    db: Database,
+    left: exp.Table,
+    right: exp.Table,
+    *,
+    key: Sequence[str] = (),
+    tolerances: Mapping[str, Tolerance] | None = None,
+    examples: int = 5,
+    low_cardinality: int = 20,
+    labels: tuple[str, str] = ("left", "right"),
+    exact_distinct: bool | None = None,
+) -> Reconciliation:
+    """Compare `left` (base) with `right` (head). Raises ValueError when a key column is missing."""
+    plan = plan_diff(db.columns(left), db.columns(right), key, tolerances)
+    if not plan.key:
+        return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct)
+    lk = key_health(db.query(q.key_check(left, plan.key, examples))[0])
+    rk = key_health(db.query(q.key_check(right, plan.key, examples))[0])
+    exact = exact_distinct if exact_distinct is not None else max(lk.rows, rk.rows) <= EXACT_DISTINCT_ROWS
+    n = next(_names)
+    exclude = None
+    notes = []
+    dup_unmatched = 0
+    if lk.duplicate_keys or rk.duplicate_keys:
+        exclude = q.table(f"__dups_{n}")
+        db.execute(
+            f"CREATE OR REPLACE TEMP TABLE {q.sql(exclude)} AS "
+            f"{q.duplicate_keys(left, plan.key)} UNION {q.duplicate_keys(right, plan.key)}"
+        )
+        unmatched = db.query(
+            f"SELECT (SELECT count(*) FROM ({q.except_all(left, right, plan, exclude)})) AS l,"
+            f" (SELECT count(*) FROM ({q.except_all(right, left, plan, exclude)})) AS r"
+        )[0]
+        dup_unmatched = int(unmatched["l"]) + int(unmatched["r"])
+        notes.append(
+            "rows with a duplicated key were left out of the keyed comparison; compared as multisets, "
+            + (f"{dup_unmatched:,} of them have no identical twin on the other side" if dup_unmatched
+               else "they are the same on both sides")
+        )
+    if lk.null_keys or rk.null_keys:
+        notes.append("rows with a NULL in the key were left out of the keyed comparison")
+    # The join's rows are each side's rows exactly once only when no row was left out.
+    inline_profiles = exclude is None and not lk.null_keys and not rk.null_keys
+    summary_t = q.table(f"__summary_{n}")
+    diff_sql = q.keyed_diff(
+        plan, left, right, examples=examples, profiles=inline_profiles, exact_distinct=exact, exclude=exclude
+    )
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(summary_t)} AS {diff_sql}")
+    summary = db.query(f"SELECT * FROM {q.sql(summary_t)}")[0]
+    if inline_profiles:
+        profiles = (summary, summary)
+    else:
+        profiles = (db.query(q.profile(plan, left, "l", exact))[0], db.query(q.profile(plan, right, "r", exact))[0])
+    left_rows = _fetch(db, left, plan, summary_t, ("ex_removed", "ex_changed")) if examples else {}
+    right_rows = _fetch(db, right, plan, summary_t, ("ex_added", "ex_changed")) if examples else {}
+    for t in (summary_t, exclude):
+        if t is not None:
+            db.execute(f"DROP TABLE IF EXISTS {q.sql(t)}")
+    matched = int(summary["matched"])
+    changed = int(summary["changed"])
+    columns = column_results(plan, summary, profiles, (lk.rows, rk.rows), matched)
+    return Reconciliation(
+        left=labels[0],
+        right=labels[1],
+        key=plan.key,
+        rows_left=lk.rows,
+        rows_right=rk.rows,
+        schema=plan.schema,
+        columns=columns,
+        added=int(summary["added"]),
+        removed=int(summary["removed"]),
+        changed=changed,
+        unchanged=matched - changed,
+        left_keys=lk,
+        right_keys=rk,
+        distributions=_distributions(db, plan, left, right, columns, low_cardinality),
+        examples=examples_from(summary, plan, left_rows, right_rows) if examples else (),
+        distinct_exact=exact,
+        notes=tuple(notes),
+        duplicates_unmatched=dup_unmatched,
+    )
+
+
+def _fetch(
+    db: Database, rel: exp.Table, plan: DiffPlan, summary: exp.Table, lists: tuple[str, str]
+) -> dict[Any, dict[str, Any]]:
+    keys = q.unnest_keys(summary, lists[0]).union(q.unnest_keys(summary, lists[1], "k"), distinct=True)
+    rows = db.query(q.rows_by_key(rel, plan.key, keys))
+    return {freeze(r[q.KEY]): r["row"] for r in rows}
+
+
+def _distributions(
+    db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, columns: Sequence[Any], limit: int
+) -> tuple[Distribution, ...]:
+    low = [
+        p
+        for p, c in zip(plan.columns, columns, strict=True)
+        if c.left is not None
+        and c.right is not None
+        and 0 < max(c.left.distinct or 0, c.right.distinct or 0) <= limit
+    ]
+    if not low:
+        return ()
+    lrow = db.query(q.distributions(left, low, "l"))[0]
+    rrow = db.query(q.distributions(right, low, "r"))[0]
+    out = []
+    for p in low:
+        lm, rm = lrow[p.name] or {}, rrow[p.name] or {}
+        out.append(Distribution(p.name, tuple(lm.items()), tuple(rm.items())))
+    return tuple(out)
+
+
+def _multiset(
+    db: Database,
+    plan: DiffPlan,
+    left: exp.Table,
+    right: exp.Table,
+    examples: int,
+    low_cardinality: int,
+    labels: tuple[str, str],
+    exact_distinct: bool | None,
+) -> Reconciliation:
+    n = next(_names)
+    only_l, only_r = q.table(f"__only_left_{n}"), q.table(f"__only_right_{n}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_l)} AS {q.except_all(left, right, plan)}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_r)} AS {q.except_all(right, left, plan)}")
+    counts = db.query(
+        f"SELECT (SELECT count(*) FROM {q.sql(only_l)}) AS removed, (SELECT count(*) FROM {q.sql(only_r)}) AS added"
+    )[0]
+    ex_l = db.query(f"SELECT * FROM {q.sql(only_l)} LIMIT {int(examples)}") if examples else []
+    ex_r = db.query(f"SELECT * FROM {q.sql(only_r)} LIMIT {int(examples)}") if examples else []
+    for t in (only_l, only_r):
+        db.execute(f"DROP TABLE IF EXISTS {q.sql(t)}")
+    rows_l = int(db.query(f"SELECT count(*) AS n FROM {q.sql(left)}")[0]["n"])
+    rows_r = int(db.query(f"SELECT count(*) AS n FROM {q.sql(right)}")[0]["n"])
+    exact = exact_distinct if exact_distinct is not None else max(rows_l, rows_r) <= EXACT_DISTINCT_ROWS
+    profiles = (db.query(q.profile(plan, left, "l", exact))[0], db.query(q.profile(plan, right, "r", exact))[0])
+    columns = column_results(plan, None, profiles, (rows_l, rows_r), None)
+    notes = ("no key: rows compared as multisets (a changed row counts once as removed and once as added)",)
+    if not plan.columns:
+        notes += ("the two tables have no column in common",)
+    return Reconciliation(
+        left=labels[0],
+        right=labels[1],
+        key=(),
+        rows_left=rows_l,
+        rows_right=rows_r,
+        schema=plan.schema,
+        columns=columns,
+        added=int(counts["added"]),
+        removed=int(counts["removed"]),
+        changed=None,
+        unchanged=None,
+        distributions=_distributions(db, plan, left, right, columns, low_cardinality),
+        examples=multiset_examples(ex_l, ex_r),
+        distinct_exact=exact,
+        notes=notes,
+    )

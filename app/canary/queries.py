@@ -1,0 +1,312 @@
+"""Reconciliation SQL for DuckDB, built with sqlglot expressions (every identifier quoted). [pure]
+
+The keyed diff is one pass: a FULL OUTER JOIN on the key whose rows carry a per-column "differs" flag
+(IS DISTINCT FROM, with numeric tolerance), aggregated in the same scan into counts, per-column changed
+counts, per-side column profiles and the keys of up to N example rows per kind. Wide text columns travel
+through the join as 64-bit hashes, which keeps the join's hash table small; example rows are fetched
+afterwards by key. Output column names are the `alias_*` functions below, shared with reconcile.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from app.canary.schema import ColumnPlan, DiffPlan, Tolerance
+
+DIALECT = "duckdb"
+KEY = "__k"  # the struct of key values on every joined row
+
+
+def ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def table(name: str, schema: str | None = None) -> exp.Table:
+    """A quoted table reference `"schema"."name"`."""
+    return exp.Table(this=ident(name), db=ident(schema) if schema else None)
+
+
+def col(name: str, tbl: str | None = None) -> exp.Column:
+    return exp.column(name, tbl, quoted=True)
+
+
+def fn(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def lit(value: int | float | str) -> exp.Expression:
+    return exp.convert(value)
+
+
+def filtered(agg: exp.Expression, cond: exp.Expression) -> exp.Expression:
+    return exp.Filter(this=agg, expression=exp.Where(this=cond))
+
+
+def count_star() -> exp.Expression:
+    return exp.Count(this=exp.Star())
+
+
+def struct(fields: Sequence[tuple[str, exp.Expression]]) -> exp.Expression:
+    return exp.Struct(expressions=[exp.PropertyEQ(this=ident(n), expression=e) for n, e in fields])
+
+
+def cast(e: exp.Expression, to: str) -> exp.Expression:
+    return exp.Cast(this=e, to=exp.DataType.build(to))
+
+
+def sql(e: exp.Expression) -> str:
+    return e.sql(dialect=DIALECT)
+
+
+def alias_changed(i: int) -> str:
+    return f"c{i}_changed"
+
+
+def alias_stat(side: str, i: int, stat: str) -> str:
+    return f"{side}{i}_{stat}"
+
+
+def key_struct(key: Sequence[str], tbl: str | None = None) -> exp.Expression:
+    return struct([(k, col(k, tbl)) for k in key])
+
+
+def _key_not_null(key: Sequence[str]) -> exp.Expression:
+    return exp.and_(*(exp.Not(this=exp.Is(this=col(k), expression=exp.Null())) for k in key))
+
+
+def key_check(rel: exp.Table, key: Sequence[str], examples: int) -> str:
+    """One row: rows, rows with a NULL key part, duplicated keys, rows carrying them, example duplicated keys."""
+    k = key_struct(key)
+    any_null = exp.or_(*(exp.Is(this=col(c), expression=exp.Null()) for c in key))
+    dups = (
+        exp.select(exp.alias_(k, KEY, quoted=True), exp.alias_(count_star(), "n", quoted=True))
+        .from_(rel.copy())
+        .where(_key_not_null(key))
+        .group_by(k.copy())
+        .having(exp.GT(this=count_star(), expression=lit(1)))
+    )
+    summary = exp.select(
+        exp.alias_(count_star(), "dup_keys", quoted=True),
+        exp.alias_(exp.Coalesce(this=exp.Sum(this=col("n")), expressions=[lit(0)]), "dup_rows", quoted=True),
+        exp.alias_(exp.ArgMin(this=col(KEY), expression=col(KEY), count=lit(max(examples, 1))), "dup_examples",
+                   quoted=True),
+    ).from_(dups.subquery("d"))
+    totals = exp.select(
+        exp.alias_(count_star(), "rows", quoted=True),
+        exp.alias_(filtered(count_star(), any_null), "null_keys", quoted=True),
+    ).from_(rel.copy())
+    return sql(exp.select("*").from_(totals.subquery("t")).join(summary.subquery("s"), join_type="cross"))
+
+
+def _payload(p: ColumnPlan, tbl: str | None = None) -> exp.Expression:
+    """What travels through the join for one column: the value, or a NULL-preserving hash of it."""
+    value = col(p.name, tbl)
+    if p.compare == "native":
+        return value
+    if p.compare == "text":
+        value = cast(value, "VARCHAR")
+    is_null = exp.Is(this=value.copy(), expression=exp.Null())
+    return exp.If(this=is_null, true=exp.Null(), false=fn("hash", value))
+
+
+def differs(p: ColumnPlan, left: exp.Expression, right: exp.Expression) -> exp.Expression:
+    """TRUE when the two values count as different under the column's comparison and tolerance."""
+    distinct = exp.NullSafeNEQ(this=left.copy(), expression=right.copy())
+    tol = p.tolerance
+    if tol is None:
+        return distinct
+    if tol.decimals is not None and tol.absolute is None and tol.relative is None:
+        return exp.NullSafeNEQ(
+            this=exp.Round(this=left.copy(), decimals=lit(tol.decimals)),
+            expression=exp.Round(this=right.copy(), decimals=lit(tol.decimals)),
+        )
+    gap = exp.Abs(this=exp.Sub(this=cast(left.copy(), "DOUBLE"), expression=cast(right.copy(), "DOUBLE")))
+    close: list[exp.Expression] = []
+    if tol.absolute is not None:
+        close.append(exp.LTE(this=gap.copy(), expression=lit(tol.absolute)))
+    if tol.relative is not None:
+        scale = exp.Greatest(
+            this=exp.Abs(this=cast(left.copy(), "DOUBLE")), expressions=[exp.Abs(this=cast(right.copy(), "DOUBLE"))]
+        )
+        close.append(exp.LTE(this=gap.copy(), expression=exp.Mul(this=lit(tol.relative), expression=scale)))
+    if tol.decimals is not None:
+        close.append(exp.EQ(this=exp.Round(this=left.copy(), decimals=lit(tol.decimals)),
+                            expression=exp.Round(this=right.copy(), decimals=lit(tol.decimals))))
+    within = exp.Coalesce(this=exp.paren(exp.or_(*close)), expressions=[exp.false()])
+    return exp.and_(distinct, exp.Not(this=exp.paren(within)))
+
+
+def _side(rel: exp.Table, plan: DiffPlan, exclude: exp.Table | None) -> exp.Select:
+    keys = [exp.alias_(_key_expr(plan, k), f"k{j}", quoted=True) for j, k in enumerate(plan.key)]
+    cols = [exp.alias_(_payload(p), f"c{i}", quoted=True) for i, p in enumerate(plan.columns)]
+    q = exp.select(*keys, *cols, exp.alias_(exp.true(), "__p", quoted=True)).from_(rel.copy()).where(
+        _key_not_null(plan.key)
+    )
+    if exclude is not None:
+        in_dups = key_struct(plan.key).isin(query=exp.select(col(KEY)).from_(exclude.copy()))
+        q = q.where(exp.Not(this=in_dups))
+    return q
+
+
+def _key_expr(plan: DiffPlan, k: str) -> exp.Expression:
+    lt, rt = dict(plan.left_columns)[k], dict(plan.right_columns)[k]
+    # Keys of different types (INTEGER vs VARCHAR) still join: compare their text.
+    return col(k) if lt == rt else cast(col(k), "VARCHAR")
+
+
+def keyed_diff(
+    plan: DiffPlan,
+    left: exp.Table,
+    right: exp.Table,
+    *,
+    examples: int,
+    profiles: bool,
+    exact_distinct: bool,
+    exclude: exp.Table | None = None,
+) -> str:
+    """The one-pass keyed reconciliation (see module docstring). `exclude` is a table of `__k` structs
+    (duplicated keys) left out of the join; `profiles` adds the per-side column profiles."""
+    n = max(examples, 1)
+    joined_key = struct(
+        [(k, exp.Coalesce(this=col(f"k{j}", "l"), expressions=[col(f"k{j}", "r")])) for j, k in enumerate(plan.key)]
+    )
+    inner: list[exp.Expression] = [
+        exp.alias_(joined_key, KEY, quoted=True),
+        exp.alias_(col("__p", "l"), "lp", quoted=True),
+        exp.alias_(col("__p", "r"), "rp", quoted=True),
+    ]
+    for i, p in enumerate(plan.columns):
+        inner.append(exp.alias_(differs(p, col(f"c{i}", "l"), col(f"c{i}", "r")), f"d{i}", quoted=True))
+        inner.append(exp.alias_(col(f"c{i}", "l"), f"l{i}", quoted=True))
+        inner.append(exp.alias_(col(f"c{i}", "r"), f"r{i}", quoted=True))
+    on = exp.and_(*(exp.EQ(this=col(f"k{j}", "l"), expression=col(f"k{j}", "r")) for j in range(len(plan.key))))
+    joined = (
+        exp.select(*inner)
+        .from_(_side(left, plan, exclude).subquery("l", copy=False))
+        .join(_side(right, plan, exclude).subquery("r", copy=False), on=on,
+              join_type="full outer")
+    )
+    lp, rp = col("lp"), col("rp")
+    both = exp.and_(lp.copy(), rp.copy())
+    any_diff = exp.or_(*(col(f"d{i}") for i in range(len(plan.columns)))) if plan.columns else exp.false()
+    changed = exp.and_(both.copy(), exp.paren(any_diff))
+    removed, added = exp.Is(this=rp.copy(), expression=exp.Null()), exp.Is(this=lp.copy(), expression=exp.Null())
+    out: list[exp.Expression] = [
+        exp.alias_(filtered(count_star(), lp.copy()), "rows_left", quoted=True),
+        exp.alias_(filtered(count_star(), rp.copy()), "rows_right", quoted=True),
+        exp.alias_(filtered(count_star(), both.copy()), "matched", quoted=True),
+        exp.alias_(filtered(count_star(), removed.copy()), "removed", quoted=True),
+        exp.alias_(filtered(count_star(), added.copy()), "added", quoted=True),
+        exp.alias_(filtered(count_star(), changed.copy()), "changed", quoted=True),
+    ]
+    for i in range(len(plan.columns)):
+        out.append(exp.alias_(filtered(count_star(), exp.and_(both.copy(), col(f"d{i}"))), alias_changed(i),
+                              quoted=True))
+    flags = exp.Array(expressions=[col(f"d{i}") for i in range(len(plan.columns))])
+    for kind, cond, payload in (
+        ("ex_removed", removed, col(KEY)),
+        ("ex_added", added, col(KEY)),
+        ("ex_changed", changed, struct([("k", col(KEY)), ("d", flags)])),
+    ):
+        pick = exp.ArgMin(this=payload, expression=col(KEY), count=lit(n))
+        out.append(exp.alias_(filtered(pick, cond.copy()), kind, quoted=True))
+    if profiles:
+        for side in ("l", "r"):
+            for i, p in enumerate(plan.columns):
+                out += profile_columns(p, col(f"{side}{i}"), side, i, exact_distinct)
+    return sql(exp.select(*out).from_(joined.subquery("j", copy=False)))
+
+
+def profile_columns(p: ColumnPlan, value: exp.Expression, side: str, i: int, exact: bool) -> list[exp.Expression]:
+    """count, distinct (and for numbers and temporals min/max, for numbers sum/mean) of one column."""
+    distinct = exp.Count(this=exp.Distinct(expressions=[value.copy()])) if exact else fn(
+        "approx_count_distinct", value.copy()
+    )
+    out = [
+        exp.alias_(exp.Count(this=value.copy()), alias_stat(side, i, "count"), quoted=True),
+        exp.alias_(distinct, alias_stat(side, i, "distinct"), quoted=True),
+    ]
+    if p.orderable:
+        out.append(exp.alias_(exp.Min(this=value.copy()), alias_stat(side, i, "min"), quoted=True))
+        out.append(exp.alias_(exp.Max(this=value.copy()), alias_stat(side, i, "max"), quoted=True))
+    if p.numeric:
+        as_double = cast(value.copy(), "DOUBLE")
+        out.append(exp.alias_(exp.Sum(this=as_double), alias_stat(side, i, "sum"), quoted=True))
+        out.append(exp.alias_(exp.Avg(this=as_double.copy()), alias_stat(side, i, "mean"), quoted=True))
+    return out
+
+
+def profile(plan: DiffPlan, rel: exp.Table, side: str, exact_distinct: bool) -> str:
+    """Column profiles of one side on its own (used when duplicated keys keep them out of the join)."""
+    out: list[exp.Expression] = [exp.alias_(count_star(), "rows", quoted=True)]
+    for i, p in enumerate(plan.columns):
+        out += profile_columns(p, _payload(p), side, i, exact_distinct)
+    return sql(exp.select(*out).from_(rel.copy()))
+
+
+def duplicate_keys(rel: exp.Table, key: Sequence[str]) -> str:
+    """The `__k` structs of keys that occur more than once (for the exclusion table)."""
+    k = key_struct(key)
+    q = (
+        exp.select(exp.alias_(k, KEY, quoted=True))
+        .from_(rel.copy())
+        .where(_key_not_null(key))
+        .group_by(k.copy())
+        .having(exp.GT(this=count_star(), expression=lit(1)))
+    )
+    return sql(q)
+
+
+def rows_by_key(rel: exp.Table, key: Sequence[str], keys_from: exp.Select) -> str:
+    """Full rows of `rel` whose key struct is among `keys_from` (a query yielding one `__k` column)."""
+    q = exp.select(
+        exp.alias_(key_struct(key), KEY, quoted=True), exp.alias_(exp.column("__row", quoted=True), "row", quoted=True)
+    ).from_(exp.Table(this=rel.this.copy(), db=rel.args.get("db"), alias=exp.TableAlias(this=ident("__row"))))
+    return sql(q.where(key_struct(key).isin(query=keys_from)))
+
+
+def unnest_keys(summary: exp.Table, column: str, field: str | None = None) -> exp.Select:
+    """SELECT the key structs out of a list column of the stored summary row."""
+    item = exp.Unnest(expressions=[col(column)])
+    q = exp.select(exp.alias_(item, "x", quoted=True)).from_(summary.copy())
+    pick: exp.Expression = col("x")
+    if field is not None:
+        pick = exp.Dot(this=col("x"), expression=ident(field))
+    return exp.select(pick).from_(q.subquery("u"))
+
+
+def distributions(rel: exp.Table, columns: Sequence[ColumnPlan], side: str) -> str:
+    """One row: a value -> count map per column (`histogram`), for the low-cardinality columns."""
+    out = [exp.alias_(fn("histogram", _as_text(p, side)), p.name, quoted=True) for p in columns]
+    return sql(exp.select(*out).from_(rel.copy()))
+
+
+def _as_text(p: ColumnPlan, side: str) -> exp.Expression:
+    # A retyped column's distributions are compared as text so that both sides' values line up.
+    if p.left_type == p.right_type:
+        return col(p.name)
+    return cast(col(p.name), "DOUBLE" if p.family == "number" else "VARCHAR")
+
+
+def except_all(left: exp.Table, right: exp.Table, plan: DiffPlan, only_keys: exp.Table | None = None) -> str:
+    """Rows of `left` not matched in `right`, as multisets (EXCEPT ALL keeps duplicate counts); with
+    `only_keys`, only rows whose key struct is in that table (the duplicated keys of a keyed diff)."""
+    names = [*plan.key, *(p.name for p in plan.columns)]
+    compare = {p.name: p.compare for p in plan.columns}
+
+    def side(rel: exp.Table) -> exp.Select:
+        cols = [
+            exp.alias_(cast(col(n), "VARCHAR") if compare.get(n) == "text" else col(n), n, quoted=True)
+            for n in names
+        ]
+        s = exp.select(*cols).from_(rel.copy())
+        if only_keys is not None:
+            s = s.where(key_struct(plan.key).isin(query=exp.select(col(KEY)).from_(only_keys.copy())))
+        return s
+
+    return sql(exp.Except(this=side(left), expression=side(right), distinct=False))
+
+
+__all__ = ["Tolerance", "keyed_diff", "key_check", "profile", "except_all", "distributions", "table"]

@@ -1,0 +1,362 @@
+"""The reconciliation of two tables as values: what the queries found, with every figure the report shows.
+[pure] Built from the rows the queries in `queries.py` return; no database here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.canary.queries import alias_changed, alias_stat
+from app.canary.schema import ColumnPlan, DiffPlan, SchemaChange
+
+
+def jsonable(value: Any) -> Any:
+    """A database value as JSON: exact decimals as strings, times as ISO text, nested values kept."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class SideStats:
+    """One column's profile on one side."""
+
+    count: int
+    nulls: int
+    distinct: int | None
+    min: Any = None
+    max: Any = None
+    sum: float | None = None
+    mean: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: jsonable(getattr(self, k)) for k in ("count", "nulls", "distinct", "min", "max", "sum", "mean")}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnResult:
+    """A common column: how it was compared, how many matched rows differ in it, and its profiles."""
+
+    name: str
+    left_type: str
+    right_type: str
+    compared_as: str
+    tolerance: str | None
+    changed: int | None
+    match_rate: float | None
+    left: SideStats | None = None
+    right: SideStats | None = None
+
+    @property
+    def deltas(self) -> dict[str, float | int]:
+        """right minus left for every numeric statistic both sides have."""
+        if self.left is None or self.right is None:
+            return {}
+        out: dict[str, float | int] = {}
+        for k in ("count", "nulls", "distinct", "sum", "mean", "min", "max"):
+            a, b = getattr(self.left, k), getattr(self.right, k)
+            if isinstance(a, (int, float, decimal.Decimal)) and isinstance(b, (int, float, decimal.Decimal)):
+                if not isinstance(a, bool) and not isinstance(b, bool):
+                    d = b - a
+                    out[k] = float(d) if isinstance(d, decimal.Decimal) else d
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "left_type": self.left_type,
+            "right_type": self.right_type,
+            "compared_as": self.compared_as,
+            "tolerance": self.tolerance,
+            "changed": self.changed,
+            "match_rate": self.match_rate,
+            "left": self.left.to_json() if self.left else None,
+            "right": self.right.to_json() if self.right else None,
+            "deltas": {k: jsonable(v) for k, v in self.deltas.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHealth:
+    """Key problems on one side: rows whose key has a NULL part, and keys that occur more than once."""
+
+    rows: int
+    null_keys: int
+    duplicate_keys: int
+    duplicate_rows: int
+    examples: tuple[Any, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "null_keys": self.null_keys,
+            "duplicate_keys": self.duplicate_keys,
+            "duplicate_rows": self.duplicate_rows,
+            "examples": jsonable(list(self.examples)),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """Value counts of a low-cardinality column on both sides; `shift` is the total variation distance
+    between the two (0: same proportions, 1: no value in common)."""
+
+    column: str
+    left: tuple[tuple[Any, int], ...]
+    right: tuple[tuple[Any, int], ...]
+
+    @property
+    def shift(self) -> float:
+        lt, rt = sum(c for _, c in self.left) or 1, sum(c for _, c in self.right) or 1
+        lm = {_dist_key(v): c / lt for v, c in self.left}
+        rm = {_dist_key(v): c / rt for v, c in self.right}
+        return 0.5 * sum(abs(lm.get(v, 0.0) - rm.get(v, 0.0)) for v in set(lm) | set(rm))
+
+    def rows(self) -> list[dict[str, Any]]:
+        lm, rm = {_dist_key(v): c for v, c in self.left}, {_dist_key(v): c for v, c in self.right}
+        keys = sorted(set(lm) | set(rm), key=lambda v: (-(lm.get(v, 0) + rm.get(v, 0)), v))
+        return [{"value": v, "left": lm.get(v, 0), "right": rm.get(v, 0)} for v in keys]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"column": self.column, "shift": self.shift, "values": self.rows()}
+
+
+def _dist_key(v: Any) -> str:
+    return "NULL" if v is None else str(jsonable(v))
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One example row: `removed` (left only), `added` (right only) or `changed` (both, side by side)."""
+
+    kind: str
+    key: Mapping[str, Any]
+    left: Mapping[str, Any] | None
+    right: Mapping[str, Any] | None
+    changed: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": jsonable(dict(self.key)),
+            "left": jsonable(dict(self.left)) if self.left is not None else None,
+            "right": jsonable(dict(self.right)) if self.right is not None else None,
+            "changed": list(self.changed),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """Left (base) against right (head). With a key: added/removed/changed/unchanged rows by key; without
+    one: `removed` and `added` are the rows only on the left / only on the right, as multisets."""
+
+    left: str
+    right: str
+    key: tuple[str, ...]
+    rows_left: int
+    rows_right: int
+    schema: tuple[SchemaChange, ...]
+    columns: tuple[ColumnResult, ...]
+    added: int
+    removed: int
+    changed: int | None
+    unchanged: int | None
+    left_keys: KeyHealth | None = None
+    right_keys: KeyHealth | None = None
+    distributions: tuple[Distribution, ...] = ()
+    examples: tuple[Example, ...] = ()
+    distinct_exact: bool = True
+    notes: tuple[str, ...] = ()
+    duplicates_unmatched: int = 0  # rows with a duplicated key that have no identical twin on the other side
+
+    @property
+    def keyed(self) -> bool:
+        return bool(self.key)
+
+    @property
+    def duplicate_keys(self) -> int:
+        return sum(k.duplicate_keys for k in (self.left_keys, self.right_keys) if k is not None)
+
+    @property
+    def null_keys(self) -> int:
+        return sum(k.null_keys for k in (self.left_keys, self.right_keys) if k is not None)
+
+    @property
+    def identical(self) -> bool:
+        """Same columns and types, same rows (rows under a duplicated key compared as multisets)."""
+        return (
+            not self.schema
+            and self.added == 0
+            and self.removed == 0
+            and not self.changed
+            and self.duplicates_unmatched == 0
+            and self.null_keys == 0
+        )
+
+    @property
+    def differing_rows(self) -> int:
+        return self.added + self.removed + (self.changed or 0)
+
+    @property
+    def changed_share(self) -> float:
+        """Share of rows added, removed or changed, relative to the larger side (0..1)."""
+        return self.differing_rows / max(self.rows_left, self.rows_right, 1)
+
+    @property
+    def row_count_change(self) -> float | None:
+        """Relative change of the row count (right vs left); None when the left is empty."""
+        if self.rows_left == 0:
+            return None if self.rows_right == 0 else math.inf
+        return (self.rows_right - self.rows_left) / self.rows_left
+
+    @property
+    def changed_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.changed)
+
+    def to_json(self) -> dict[str, Any]:
+        rcc = self.row_count_change
+        return {
+            "left": self.left,
+            "right": self.right,
+            "key": list(self.key),
+            "identical": self.identical,
+            "rows": {"left": self.rows_left, "right": self.rows_right},
+            "row_count_change": None if rcc is None else jsonable(rcc),
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "changed_share": self.changed_share,
+            "schema": [s.to_json() for s in self.schema],
+            "keys": {
+                "left": self.left_keys.to_json() if self.left_keys else None,
+                "right": self.right_keys.to_json() if self.right_keys else None,
+            },
+            "columns": [c.to_json() for c in self.columns],
+            "duplicates_unmatched": self.duplicates_unmatched,
+            "distinct_exact": self.distinct_exact,
+            "distributions": [d.to_json() for d in self.distributions],
+            "examples": [e.to_json() for e in self.examples],
+            "notes": list(self.notes),
+        }
+
+
+def key_health(row: Mapping[str, Any]) -> KeyHealth:
+    """From a `queries.key_check` row."""
+    return KeyHealth(
+        rows=int(row["rows"]),
+        null_keys=int(row["null_keys"]),
+        duplicate_keys=int(row["dup_keys"]),
+        duplicate_rows=int(row["dup_rows"]),
+        examples=tuple(jsonable(row["dup_examples"] or [])) if row["dup_keys"] else (),
+    )
+
+
+def side_stats(p: ColumnPlan, row: Mapping[str, Any], side: str, i: int, rows: int) -> SideStats:
+    """One column's profile from a row holding `queries.profile_columns` output."""
+    def get(stat: str) -> Any:
+        return row.get(alias_stat(side, i, stat))
+
+    count = int(get("count") or 0)
+    return SideStats(
+        count=count,
+        nulls=rows - count,
+        distinct=None if get("distinct") is None else int(get("distinct")),
+        min=get("min"),
+        max=get("max"),
+        sum=get("sum"),
+        mean=get("mean"),
+    )
+
+
+def column_results(
+    plan: DiffPlan,
+    summary: Mapping[str, Any] | None,
+    profiles: tuple[Mapping[str, Any], Mapping[str, Any]] | None,
+    rows: tuple[int, int],
+    matched: int | None,
+) -> tuple[ColumnResult, ...]:
+    """Per common column: changed count and match rate (keyed only) plus both sides' profiles."""
+    out = []
+    for i, p in enumerate(plan.columns):
+        changed = None if summary is None else int(summary[alias_changed(i)])
+        rate = None if changed is None or not matched else 1 - changed / matched
+        left = right = None
+        if profiles is not None:
+            left = side_stats(p, profiles[0], "l", i, rows[0])
+            right = side_stats(p, profiles[1], "r", i, rows[1])
+        out.append(
+            ColumnResult(
+                name=p.name,
+                left_type=p.left_type,
+                right_type=p.right_type,
+                compared_as=p.compare if p.compare != "hash" else "value",
+                tolerance=p.tolerance.describe() if p.tolerance else None,
+                changed=changed,
+                match_rate=rate,
+                left=left,
+                right=right,
+            )
+        )
+    return tuple(out)
+
+
+def examples_from(
+    summary: Mapping[str, Any],
+    plan: DiffPlan,
+    left_rows: Mapping[Any, Mapping[str, Any]],
+    right_rows: Mapping[Any, Mapping[str, Any]],
+) -> tuple[Example, ...]:
+    """Example rows from the summary's key lists and the rows fetched for them (by frozen key)."""
+    out: list[Example] = []
+    for k in summary.get("ex_removed") or ():
+        out.append(Example("removed", jsonable(k), _row(left_rows, k), None))
+    for k in summary.get("ex_added") or ():
+        out.append(Example("added", jsonable(k), None, _row(right_rows, k)))
+    for item in summary.get("ex_changed") or ():
+        k, flags = item["k"], item["d"]
+        names = tuple(p.name for p, f in zip(plan.columns, flags, strict=True) if f)
+        out.append(Example("changed", jsonable(k), _row(left_rows, k), _row(right_rows, k), names))
+    return tuple(out)
+
+
+def _row(rows: Mapping[Any, Mapping[str, Any]], key: Any) -> dict[str, Any] | None:
+    row = rows.get(freeze(key))
+    return None if row is None else jsonable(dict(row))
+
+
+def multiset_examples(only_left: Sequence[Mapping[str, Any]], only_right: Sequence[Mapping[str, Any]]) -> tuple[Example, ...]:
+    return tuple(Example("removed", {}, jsonable(dict(r)), None) for r in only_left) + tuple(
+        Example("added", {}, None, jsonable(dict(r))) for r in only_right
+    )
+
+
+def freeze(key: Any) -> Any:
+    """A hashable form of a key struct, to look fetched rows up by key."""
+    if isinstance(key, Mapping):
+        return tuple((k, freeze(v)) for k, v in key.items())
+    if isinstance(key, list):
+        return tuple(freeze(v) for v in key)
+    return key

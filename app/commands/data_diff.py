@@ -1,0 +1,96 @@
+"""`datacanary data-diff LEFT RIGHT --key COL[,COL]`: reconcile any two tables.
+
+Exit 0 when identical, 1 when they differ, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("left", help="base table: a .parquet or .csv file, or file.duckdb:schema.table")
+    parser.add_argument("right", help="head table, same forms")
+    parser.add_argument("--key", default="", help="primary key column(s), comma separated; none: multiset diff")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="COL=abs:X|rel:X|dec:N",
+        help="numeric tolerance per column, e.g. amount=abs:0.01,rate=rel:1e-6 (repeatable)",
+    )
+    parser.add_argument("--examples", type=int, default=5, help="example rows per kind (default 5)")
+    parser.add_argument("--low-cardinality", type=int, default=20, help="distinct values that get a distribution")
+    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
+
+
+def parse_tolerances(items: list[str]) -> dict[str, object]:
+    """`col=abs:0.01,other=rel:1e-6` (and `dec:2`) -> {column: Tolerance}; UsageError on a bad item."""
+    from app.canary.schema import Tolerance
+    from app.errors import UsageError
+
+    out: dict[str, Tolerance] = {}
+    for item in ",".join(items).split(","):
+        if not item.strip():
+            continue
+        column, eq, spec = item.partition("=")
+        kind, colon, value = spec.partition(":")
+        kinds = {"abs": "absolute", "rel": "relative", "dec": "decimals"}
+        if not eq or not colon or kind not in kinds or not column.strip():
+            raise UsageError(f"bad --tolerance {item!r}", hint="write COLUMN=abs:0.01, COLUMN=rel:1e-6 or COLUMN=dec:2")
+        try:
+            number: float | int = int(value) if kind == "dec" else float(value)
+        except ValueError:
+            raise UsageError(f"bad --tolerance {item!r}: {value!r} is not a number") from None
+        if number < 0:
+            raise UsageError(f"bad --tolerance {item!r}: a tolerance cannot be negative")
+        prev = out.get(column.strip(), Tolerance())
+        fields = {"absolute": prev.absolute, "relative": prev.relative, "decimals": prev.decimals}
+        fields[kinds[kind]] = number
+        out[column.strip()] = Tolerance(**fields)  # type: ignore[arg-type]
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.canary.diff import reconcile
+    from app.canary.inputs import parse_spec
+    from app.canary.runner import QueryFailed, Sandbox
+    from app.errors import UsageError
+    from app.report.env import render
+
+    left_spec, right_spec = parse_spec(args.left), parse_spec(args.right)
+    key = [k.strip() for k in args.key.split(",") if k.strip()]
+    tolerances = parse_tolerances(args.tolerance)
+    if args.examples < 0:
+        raise UsageError("--examples cannot be negative")
+    db = Sandbox(threads=args.threads)
+    try:
+        try:
+            left = db.view("left", left_spec)
+            right = db.view("right", right_spec)
+            result = reconcile(
+                db,
+                left,
+                right,
+                key=key,
+                tolerances=tolerances,  # type: ignore[arg-type]
+                examples=args.examples,
+                low_cardinality=args.low_cardinality,
+                labels=(str(left_spec), str(right_spec)),
+            )
+        except QueryFailed as exc:
+            raise UsageError(f"cannot read the tables: {exc.message}") from None
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="pass --key with columns present in both tables") from None
+    finally:
+        db.close()
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    elif args.format == "markdown":
+        sys.stdout.write(render("canary/data_diff.md.j2", r=result))
+    else:
+        sys.stdout.write(render("canary/data_diff.txt.j2", r=result))
+    return 0 if result.identical else 1

@@ -1,0 +1,213 @@
+"""Reconciliation against ground truth: generated tables with known inserts, deletes and updates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.canary.diff import reconcile
+from app.canary.runner import Sandbox
+from app.canary.schema import Tolerance
+from tests.canary.conftest import make_table
+
+COLUMNS = [("id", "INTEGER"), ("s", "VARCHAR"), ("x", "DOUBLE"), ("ts", "TIMESTAMP"), ("n", "INTEGER")]
+T0 = dt.datetime(2024, 1, 1)
+
+values = {
+    "s": st.one_of(st.none(), st.sampled_from(["a", "b", "c", "long text value", ""])),
+    "x": st.one_of(st.none(), st.sampled_from([0.0, 1.5, -2.25, 1e6])),
+    "ts": st.one_of(st.none(), st.integers(0, 5).map(lambda h: T0 + dt.timedelta(hours=h))),
+    "n": st.one_of(st.none(), st.integers(-3, 3)),
+}
+row_st = st.fixed_dictionaries(values)
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> tuple[dict[int, dict], dict[int, dict]]:
+    base = draw(st.dictionaries(st.integers(0, 60), row_st, max_size=40))
+    head = {}
+    for k, row in base.items():
+        action = draw(st.sampled_from(["keep", "keep", "delete", "update"]))
+        if action == "keep":
+            head[k] = dict(row)
+        elif action == "update":
+            new = dict(row)
+            for c in draw(st.lists(st.sampled_from(list(values)), min_size=1, max_size=3, unique=True)):
+                new[c] = draw(values[c])
+            head[k] = new
+    for k, row in draw(st.dictionaries(st.integers(61, 90), row_st, max_size=10)).items():
+        head[k] = row
+    return base, head
+
+
+def _rows(table: dict[int, dict]) -> list[list]:
+    return [[k, r["s"], r["x"], r["ts"], r["n"]] for k, r in table.items()]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits())
+def test_keyed_counts_match_ground_truth(db: Sandbox, case: tuple[dict, dict]) -> None:
+    base, head = case
+    left = make_table(db, "base_t", COLUMNS, _rows(base))
+    right = make_table(db, "head_t", COLUMNS, _rows(head))
+    r = reconcile(db, left, right, key=["id"], examples=3)
+
+    common = set(base) & set(head)
+    # NULL vs NULL is equal, NULL vs a value is a change.
+    changed_by_col = {c: sum(1 for k in common if base[k][c] != head[k][c]) for c in values}
+    changed_rows = sum(1 for k in common if base[k] != head[k])
+    assert r.added == len(set(head) - set(base))
+    assert r.removed == len(set(base) - set(head))
+    assert r.changed == changed_rows
+    assert r.unchanged == len(common) - changed_rows
+    assert {c.name: c.changed for c in r.columns} == changed_by_col
+    assert (r.rows_left, r.rows_right) == (len(base), len(head))
+    assert r.identical == (base == head)
+    for c in r.columns:
+        assert c.left is not None and c.right is not None
+        assert c.left.nulls == sum(1 for v in base.values() if v[c.name] is None)
+        assert c.right.nulls == sum(1 for v in head.values() if v[c.name] is None)
+        assert c.left.distinct == len({v[c.name] for v in base.values() if v[c.name] is not None})
+    kinds = [e.kind for e in r.examples]
+    assert kinds.count("changed") == min(3, changed_rows)
+    for e in r.examples:
+        if e.kind == "changed":
+            assert e.left is not None and e.right is not None
+            assert set(e.changed) == {c for c in values if base[e.key["id"]][c] != head[e.key["id"]][c]}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 2)), max_size=20),
+       st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 2)), max_size=20))
+def test_keyless_is_a_multiset_diff(db: Sandbox, left_rows: list, right_rows: list) -> None:
+    cols = [("s", "VARCHAR"), ("n", "INTEGER")]
+    left = make_table(db, "l", cols, left_rows)
+    right = make_table(db, "r", cols, right_rows)
+    r = reconcile(db, left, right, key=[])
+    from collections import Counter
+
+    lc, rc = Counter(left_rows), Counter(right_rows)
+    assert r.removed == sum((lc - rc).values())
+    assert r.added == sum((rc - lc).values())
+    assert r.changed is None
+    assert r.identical == (lc == rc)
+
+
+def test_duplicate_keys_are_reported_not_joined(db: Sandbox) -> None:
+    cols = [("id", "INTEGER"), ("v", "VARCHAR")]
+    left = make_table(db, "l", cols, [(1, "a"), (2, "b"), (3, "c")])
+    right = make_table(db, "r", cols, [(1, "a"), (2, "b"), (2, "b2"), (3, "c"), (3, "c")])
+    r = reconcile(db, left, right, key=["id"])
+    assert r.right_keys is not None and r.left_keys is not None
+    assert (r.right_keys.duplicate_keys, r.right_keys.duplicate_rows) == (2, 4)
+    assert r.left_keys.duplicate_keys == 0
+    # the join did not fan out: only key 1 was compared by key
+    assert (r.changed, r.unchanged, r.added, r.removed) == (0, 1, 0, 0)
+    assert r.duplicates_unmatched == 2  # left {b, c} vs right {b, b2, c, c}: b2 and the second c
+    assert not r.identical
+
+
+def test_same_duplicates_on_both_sides_are_identical(db: Sandbox) -> None:
+    cols = [("id", "INTEGER"), ("v", "VARCHAR")]
+    rows = [(1, "a"), (1, "a"), (2, "b")]
+    r = reconcile(db, make_table(db, "l", cols, rows), make_table(db, "r", cols, rows), key=["id"])
+    assert r.duplicate_keys == 2 and r.identical
+
+
+def test_null_keys_are_counted_and_left_out(db: Sandbox) -> None:
+    cols = [("id", "INTEGER"), ("v", "VARCHAR")]
+    r = reconcile(db, make_table(db, "l", cols, [(None, "a"), (1, "b")]), make_table(db, "r", cols, [(1, "b")]),
+                  key=["id"])
+    assert r.left_keys is not None and r.left_keys.null_keys == 1
+    assert (r.removed, r.unchanged) == (0, 1)
+    assert not r.identical
+
+
+def test_float_noise_within_tolerance_is_not_a_change(db: Sandbox) -> None:
+    cols = [("id", "INTEGER"), ("amount", "DOUBLE"), ("price", "DECIMAL(10,4)")]
+    left = make_table(db, "l", cols, [(1, 10.0, "1.0000"), (2, 20.0, "2.0000"), (3, None, "3.0000")])
+    right = make_table(db, "r", cols, [(1, 10.004, "1.0040"), (2, 20.5, "2.0001"), (3, 0.0, "3.0000")])
+    tol = {"amount": Tolerance(absolute=0.01), "price": Tolerance(decimals=2)}
+    r = reconcile(db, left, right, key=["id"], tolerances=tol)
+    by = {c.name: c for c in r.columns}
+    assert by["amount"].changed == 2  # 20 -> 20.5 is beyond 0.01; NULL -> 0.0 is a change
+    assert by["price"].changed == 0
+    assert by["amount"].tolerance == "abs 0.01"
+
+
+def test_relative_tolerance_and_default_float_noise(db: Sandbox) -> None:
+    cols = [("id", "INTEGER"), ("a", "DOUBLE"), ("b", "DOUBLE")]
+    left = make_table(db, "l", cols, [(1, 100.0, 0.1 + 0.2), (2, 100.0, 1.0)])
+    right = make_table(db, "r", cols, [(1, 100.5, 0.3), (2, 102.0, 1.0)])
+    r = reconcile(db, left, right, key=["id"], tolerances={"a": Tolerance(relative=0.01)})
+    by = {c.name: c.changed for c in r.columns}
+    assert by == {"a": 1, "b": 0}  # 0.1 + 0.2 vs 0.3 is float noise under the default relative tolerance
+
+
+def test_timestamp_truncated_to_a_day_is_a_change(db: Sandbox) -> None:
+    left = make_table(db, "l", [("id", "INTEGER"), ("at", "TIMESTAMP")],
+                      [(1, dt.datetime(2024, 5, 1, 13, 5)), (2, dt.datetime(2024, 5, 2))])
+    right = make_table(db, "r", [("id", "INTEGER"), ("at", "DATE")], [(1, dt.date(2024, 5, 1)), (2, dt.date(2024, 5, 2))])
+    r = reconcile(db, left, right, key=["id"])
+    assert [(s.column, s.change) for s in r.schema] == [("at", "retyped")]
+    assert r.columns[0].compared_as == "native"
+    assert r.changed == 1
+
+
+def test_type_change_across_families_compares_as_text(db: Sandbox) -> None:
+    left = make_table(db, "l", [("id", "INTEGER"), ("code", "INTEGER")], [(1, 7), (2, 8)])
+    right = make_table(db, "r", [("id", "INTEGER"), ("code", "VARCHAR")], [(1, "7"), (2, "08")])
+    r = reconcile(db, left, right, key=["id"])
+    assert r.columns[0].compared_as == "text"
+    assert r.changed == 1
+
+
+def test_schema_diff_reports_added_removed_retyped(db: Sandbox) -> None:
+    left = make_table(db, "l", [("id", "INTEGER"), ("gone", "INTEGER"), ("n", "INTEGER")], [(1, 1, 1)])
+    right = make_table(db, "r", [("id", "INTEGER"), ("n", "BIGINT"), ("new", "VARCHAR")], [(1, 1, "x")])
+    r = reconcile(db, left, right, key=["id"])
+    assert {(s.column, s.change) for s in r.schema} == {("gone", "removed"), ("n", "retyped"), ("new", "added")}
+    assert r.changed == 0 and not r.identical
+
+
+def test_distribution_shift_of_low_cardinality_column(db: Sandbox) -> None:
+    cols = [("id", "INTEGER"), ("status", "VARCHAR")]
+    left = make_table(db, "l", cols, [(i, "paid" if i % 2 else "new") for i in range(10)])
+    right = make_table(db, "r", cols, [(i, "paid") for i in range(10)])
+    r = reconcile(db, left, right, key=["id"], low_cardinality=5)
+    (d,) = r.distributions
+    assert d.column == "status" and abs(d.shift - 0.5) < 1e-9
+    assert {row["value"]: (row["left"], row["right"]) for row in d.rows()} == {"paid": (5, 10), "new": (5, 0)}
+
+
+def test_aggregates_and_deltas(db: Sandbox) -> None:
+    cols = [("id", "INTEGER"), ("amount", "INTEGER")]
+    r = reconcile(db, make_table(db, "l", cols, [(1, 10), (2, 20), (3, None)]),
+                  make_table(db, "r", cols, [(1, 10), (2, 40), (3, 5)]), key=["id"])
+    c = r.columns[0]
+    assert c.left is not None and c.right is not None
+    assert (c.left.count, c.left.nulls, c.left.sum, c.left.min, c.left.max) == (2, 1, 30.0, 10, 20)
+    assert c.deltas["sum"] == 25.0 and c.deltas["nulls"] == -1
+    assert abs(c.match_rate - 1 / 3) < 1e-9
+
+
+def test_composite_key(db: Sandbox) -> None:
+    cols = [("a", "INTEGER"), ("b", "VARCHAR"), ("v", "INTEGER")]
+    left = make_table(db, "l", cols, [(1, "x", 1), (1, "y", 2), (2, "x", 3)])
+    right = make_table(db, "r", cols, [(1, "x", 1), (1, "y", 5), (2, "y", 3)])
+    r = reconcile(db, left, right, key=["a", "b"])
+    assert (r.added, r.removed, r.changed) == (1, 1, 1)
+    changed = [e for e in r.examples if e.kind == "changed"]
+    assert changed[0].key == {"a": 1, "b": "y"} and changed[0].left["v"] == 2 and changed[0].right["v"] == 5
+
+
+def test_json_carries_every_figure(db: Sandbox) -> None:
+    import json
+
+    cols = [("id", "INTEGER"), ("d", "DATE")]
+    r = reconcile(db, make_table(db, "l", cols, [(1, dt.date(2024, 1, 1))]), make_table(db, "r", cols, [(2, None)]),
+                  key=["id"])
+    data = json.loads(json.dumps(r.to_json()))
+    assert data["added"] == 1 and data["removed"] == 1 and data["examples"][0]["left"]["d"] == "2024-01-01"
