@@ -184,7 +184,7 @@ def verify(data: bytes) -> Verification:
             )
     for path in sorted(set(members) - set(listed) - {MANIFEST}):
         problems.append(Problem("added", path, "in the artifact but not in the manifest"))
-    return Verification(claimed, computed, tuple(problems), len(members))
+    return Verification(claimed, computed, tuple(problems), len(set(members) - {MANIFEST}))
 
 
 def open_artifact(data: bytes) -> tuple[Artifact, Verification]:

@@ -2,8 +2,8 @@
 
 The same artifact runs in each environment on that environment's data. The data differ (a sample of
 prod is not staging's data), so the comparison looks at what the same code must keep stable: the output
-schema, null rates per column, quality-rule outcomes, non-emptiness, and the row count scaled by the
-sample fraction (reported against `row_count_change_pct`, as a warning: volumes differ legitimately).
+schema, null rates per column, quality-rule outcomes and non-emptiness. Row counts are compared only at
+equal sampling, against `row_count_change_pct`, and only warn: volumes differ between environments.
 Thresholds are the canary gate's (`canary.thresholds` of the target environment's effective config).
 """
 
@@ -99,15 +99,14 @@ def reconcile(
                 f"column {name!r} is {rate_now:.1%} null here, {rate_before:.1%} {where.replace('than ', '')}"
                 f" (threshold {thresholds.changed_rows_pct:g} points)",
                 column=name, before=rate_before, now=rate_now)
-    scaled_before = rows_before / float(before.get("sample_fraction") or 1.0)
-    scaled_now = rows_now / float(now.get("sample_fraction") or 1.0)
-    if scaled_before > 0:
-        change = (scaled_now - scaled_before) / scaled_before * 100
+    # volumes are comparable only at the same sampling; an aggregate's row count does not scale with it
+    if before.get("sample_fraction") == now.get("sample_fraction") and rows_before > 0:
+        change = (rows_now - rows_before) / rows_before * 100
         if abs(change) > thresholds.row_count_change_pct:
             add("row-count-shift", Severity.WARNING,
-                f"estimated rows {scaled_now:,.0f} vs {scaled_before:,.0f} {where.replace('than ', '')}"
+                f"{rows_now:,} rows vs {rows_before:,} {where.replace('than ', '')}"
                 f" ({change:+.1f}%, threshold {thresholds.row_count_change_pct:g}%)",
-                before=scaled_before, now=scaled_now)
+                before=rows_before, now=rows_now)
     return found
 
 
