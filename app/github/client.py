@@ -158,6 +158,20 @@ class GitHubClient:
         )
         self._call(lambda: comment.edit(body))
 
+    def collaborator_permission(self, username: str) -> str:
+        """`admin`, `write`, `read` or `none` (maintain folds into write, triage into read)."""
+        return str(self._call(lambda: self._repo.get_collaborator_permission(username)))
+
+    def find_check_run(self, head_sha: str, name: str, external_id: str) -> int | None:
+        """The id of the check run `name` on `head_sha` carrying `external_id` (the App's idempotency
+        key for a resumed delivery), or None."""
+
+        def fetch() -> int | None:
+            runs = self._repo.get_commit(head_sha).get_check_runs(check_name=name)  # lazy commit: one request
+            return next((int(r.id) for r in runs if r.external_id == external_id), None)
+
+        return self._call(fetch)
+
 
 def _output(
     title: str | None, summary: str | None, text: str | None, annotations: Sequence[Annotation]

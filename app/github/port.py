@@ -113,6 +113,18 @@ class GitHubPort(Protocol):
     def edit_issue_comment(self, comment_id: int, body: str) -> None: ...
 
 
+class AppPort(GitHubPort, Protocol):
+    """What the GitHub App needs beyond the Action: permission checks and finding its own check runs."""
+
+    def collaborator_permission(self, username: str) -> str:
+        """`admin`, `write`, `read` or `none` for `username` on this repository."""
+        ...
+
+    def find_check_run(self, head_sha: str, name: str, external_id: str) -> int | None:
+        """The id of check run `name` on `head_sha` with `external_id`, if it exists."""
+        ...
+
+
 def find_comment(comments: Sequence[Comment], marker: str) -> Comment | None:
     """The first comment carrying `marker` (ours, edited in place on every push)."""
     return next((c for c in comments if marker in c.body), None)

@@ -38,6 +38,7 @@ class FakePort:
         self.comments: dict[int, list[Comment]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.errors: list[GitHubHttpError | None] = []  # popped per call; None means "succeed"
+        self.permissions: dict[str, str] = {}  # login -> admin|write|read|none (the App's ack check)
 
     @property
     def repo(self) -> str:
@@ -93,3 +94,15 @@ class FakePort:
         self._enter("edit_issue_comment", comment_id=comment_id, body=body)
         for number, comments in self.comments.items():
             self.comments[number] = [Comment(c.id, body, c.user) if c.id == comment_id else c for c in comments]
+
+    def collaborator_permission(self, username: str) -> str:
+        self._enter("collaborator_permission", username=username)
+        return self.permissions.get(username, "read")
+
+    def find_check_run(self, head_sha: str, name: str, external_id: str) -> int | None:
+        self._enter("find_check_run", head_sha=head_sha, name=name, external_id=external_id)
+        return next(
+            (r.id for r in self.check_runs.values()
+             if r.head_sha == head_sha and r.name == name and r.external_id == external_id),
+            None,
+        )
