@@ -1,0 +1,44 @@
+"""`datacanary serve`: run the GitHub App webhook service under uvicorn (settings from the environment)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help="log level"
+    )
+    parser.epilog = (
+        "settings come from the environment: GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, "
+        "GITHUB_WEBHOOK_SECRET, DATACANARY_STATE, GITHUB_API_URL (see docs/app.md)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from app.config import get_settings
+    from app.report.env import render
+    from app.service.app import create_app
+
+    settings = get_settings()  # a ConfigError here is rendered by the CLI: exit 2, no traceback
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    sys.stderr.write(
+        render(
+            "service/serving.txt.j2",
+            app_id=settings.app_id,
+            host=args.host,
+            port=args.port,
+            workers=settings.workers,
+            state=settings.state,
+        )
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0

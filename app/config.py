@@ -1,0 +1,149 @@
+"""Settings of the GitHub App service, read from the environment with pydantic-settings.
+
+Nothing is read at import time: `get_settings()` builds (and caches) the Settings when a front asks,
+and turns every missing or malformed variable into one ConfigError that names it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.errors import ConfigError
+from app.state import DEFAULT_STATE
+
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB and drops bigger ones
+DEFAULT_API_URL = "https://api.github.com"
+# {token} is the installation token, {full_name} owner/repo, {host} the web host for GHES.
+DEFAULT_GIT_URL = "https://x-access-token:{token}@{host}/{full_name}.git"
+
+
+def _env(name: str, field: str) -> AliasChoices:
+    # the environment spells it NAME; Python callers (tests, create_app) may pass the field name
+    return AliasChoices(name, field)
+
+
+class Settings(BaseSettings):
+    """Everything `datacanary serve` needs. Environment variable names are given by each alias."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", populate_by_name=True, frozen=True, env_ignore_empty=True
+    )
+
+    app_id: int = Field(validation_alias=_env("GITHUB_APP_ID", "app_id"), gt=0)
+    private_key: SecretStr | None = Field(None, validation_alias=_env("GITHUB_PRIVATE_KEY", "private_key"))
+    private_key_path: Path | None = Field(
+        None, validation_alias=_env("GITHUB_PRIVATE_KEY_PATH", "private_key_path")
+    )
+    webhook_secret: SecretStr = Field(
+        validation_alias=_env("GITHUB_WEBHOOK_SECRET", "webhook_secret"), min_length=1
+    )
+    api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("GITHUB_API_URL", "api_url"))
+    state: Path = Field(Path(DEFAULT_STATE), validation_alias=_env("DATACANARY_STATE", "state"))
+    workers: int = Field(4, validation_alias=_env("DATACANARY_WORKERS", "workers"), ge=0, le=64)
+    max_body: int = Field(MAX_BODY, validation_alias=_env("DATACANARY_MAX_BODY", "max_body"), gt=0)
+    lease_seconds: float = Field(600.0, validation_alias=_env("DATACANARY_LEASE_SECONDS", "lease_seconds"), gt=0)
+    poll_seconds: float = Field(1.0, validation_alias=_env("DATACANARY_POLL_SECONDS", "poll_seconds"), gt=0)
+    max_attempts: int = Field(5, validation_alias=_env("DATACANARY_MAX_ATTEMPTS", "max_attempts"), ge=1)
+    repo_cache: Path = Field(
+        Path(".datacanary/repos"), validation_alias=_env("DATACANARY_REPO_CACHE", "repo_cache")
+    )
+    git_url_template: str = Field(
+        DEFAULT_GIT_URL, validation_alias=_env("DATACANARY_GIT_URL_TEMPLATE", "git_url_template")
+    )
+    project_dir: str = Field("", validation_alias=_env("DATACANARY_PROJECT_DIR", "project_dir"))
+    canary: bool = Field(True, validation_alias=_env("DATACANARY_CANARY", "canary"))
+    details_url: str | None = Field(None, validation_alias=_env("DATACANARY_DETAILS_URL", "details_url"))
+    # GitHub client throttling: PyGithub's defaults in production, tests turn them off
+    seconds_between_requests: float | None = Field(
+        0.25, validation_alias=_env("DATACANARY_SECONDS_BETWEEN_REQUESTS", "seconds_between_requests")
+    )
+    seconds_between_writes: float | None = Field(
+        1.0, validation_alias=_env("DATACANARY_SECONDS_BETWEEN_WRITES", "seconds_between_writes")
+    )
+    github_retry: bool = Field(True, validation_alias=_env("DATACANARY_GITHUB_RETRY", "github_retry"))
+    # Test and benchmark hooks: "noop" makes handlers do nothing (benchmarks/webhooks.py);
+    # "block:EVENT" makes a worker hang before applying EVENT's effects (the crash test).
+    test_hook: str | None = Field(None, validation_alias=_env("DATACANARY_TEST_HOOK", "test_hook"))
+
+    @model_validator(mode="after")
+    def _one_private_key(self) -> Settings:
+        if self.private_key is None and self.private_key_path is None:
+            raise ValueError("set GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH")
+        if self.private_key is not None and self.private_key_path is not None:
+            raise ValueError("set only one of GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH")
+        return self
+
+    def private_key_pem(self) -> str:
+        """The app's private key in PEM (read from GITHUB_PRIVATE_KEY_PATH when that is the one set)."""
+        if self.private_key is not None:
+            # one-line env values often carry literal "\n" escapes instead of newlines
+            return self.private_key.get_secret_value().replace("\\n", "\n").strip() + "\n"
+        assert self.private_key_path is not None
+        try:
+            return self.private_key_path.read_text()
+        except OSError as exc:
+            raise ConfigError(
+                f"GITHUB_PRIVATE_KEY_PATH: cannot read {self.private_key_path}: {exc.strerror}",
+                hint="point it at the .pem file downloaded from the GitHub App's settings page",
+            ) from None
+
+
+_NAMES = {
+    name: str(field.validation_alias.choices[0])  # type: ignore[union-attr]
+    for name, field in Settings.model_fields.items()
+}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from the environment (and `overrides`), validate the private key, or raise ConfigError."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+    _check_private_key(settings)
+    return settings
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's Settings, read once from the environment on first use."""
+    return load_settings()
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    problems = []
+    for err in exc.errors():
+        loc = err.get("loc") or ()
+        field = str(loc[0]) if loc else ""
+        name = _NAMES.get(field, field)
+        if err["type"] == "missing":
+            problems.append(f"{name} is not set")
+        elif name:
+            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        else:
+            problems.append(str(err["msg"]).removeprefix("Value error, "))
+    return ConfigError(
+        "invalid service settings: " + "; ".join(problems),
+        hint="set the variables in the environment of `datacanary serve` (see docs/app.md)",
+    )
+
+
+def _check_private_key(settings: Settings) -> None:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    name = "GITHUB_PRIVATE_KEY" if settings.private_key is not None else "GITHUB_PRIVATE_KEY_PATH"
+    try:
+        key = load_pem_private_key(settings.private_key_pem().encode(), password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, RSAPrivateKey):
+        raise ConfigError(
+            f"{name} is not a PEM-encoded RSA private key",
+            hint="use the .pem file GitHub generated for the app (-----BEGIN RSA PRIVATE KEY-----)",
+        )

@@ -1,0 +1,144 @@
+"""`create_app(settings)`: the FastAPI app of the GitHub App. Everything it needs is built here from the
+settings (or injected by tests); workers start and stop with the app's lifespan."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from app.config import Settings
+from app.service.context import HandlerContext, PortFactory, default_run_check
+from app.service.dispatch import Router, discover
+from app.service.inbox import Delivery, Inbox
+from app.service.metrics import ServiceMetrics
+from app.service.runtime import Service
+from app.service.worker import Workers
+from app.state import StateDB
+
+
+def create_app(
+    settings: Settings,
+    *,
+    github: PortFactory | None = None,
+    repo_checkout: Callable[[int | None, str, Sequence[str]], Path] | None = None,
+    run_check: Callable[..., Any] | None = None,
+    clock: Callable[[], float] | None = None,
+    router: Router | None = None,
+    apply_kwargs: dict[str, Any] | None = None,
+    hook: Callable[[Delivery, int], None] | None = None,
+) -> FastAPI:
+    """The service app. Keyword arguments replace the real GitHub, git, engine and clock in tests."""
+    import time
+
+    db = StateDB(settings.state)
+    inbox = Inbox(db)
+    metrics = ServiceMetrics(queue_depth=inbox.depth)
+    auth = None
+    if github is None or repo_checkout is None:
+        from app.github.auth import AppAuth
+
+        auth = AppAuth(
+            settings.app_id,
+            settings.private_key_pem(),
+            settings.api_url,
+            on_response=lambda r: metrics.github_response(r.request.method, r.status_code, dict(r.headers)),
+        )
+    if github is None:
+        github = _github_ports(settings, auth, metrics)
+    if repo_checkout is None:
+        from app.service.checkout import RepoCache
+
+        assert auth is not None
+        app_auth = auth
+        cache = RepoCache(
+            settings.repo_cache,
+            settings.git_url_template,
+            lambda inst: app_auth.installation_token(_need_installation(inst)),
+            api_url=settings.api_url,
+        )
+        repo_checkout = cache.checkout
+    ctx = HandlerContext(
+        settings=settings,
+        db=db,
+        github=github,
+        repo_checkout=repo_checkout,
+        run_check=run_check or default_run_check,
+        clock=clock or time.time,
+    )
+    if hook is None and settings.test_hook and settings.test_hook.startswith("block:"):
+        hook = _blocking_hook(settings.test_hook.removeprefix("block:"))
+    workers = Workers(inbox, router or discover(), ctx, metrics, apply_kwargs=apply_kwargs, hook=hook)
+    service = Service(settings, db, inbox, workers.router, metrics, workers, auth)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        workers.start(settings.workers)
+        try:
+            yield
+        finally:
+            workers.stop()
+            if auth is not None:
+                auth.close()
+
+    app = FastAPI(title="datacanary", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.service = service
+    for api_router in _route_modules():
+        app.include_router(api_router)
+    return app
+
+
+def _route_modules(package: str = "app.service.routes") -> list[APIRouter]:
+    root = importlib.import_module(package)
+    found = []
+    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
+        router = getattr(importlib.import_module(f"{package}.{info.name}"), "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
+def _need_installation(installation_id: int | None) -> int:
+    from app.errors import GitHubError
+
+    if installation_id is None:
+        raise GitHubError(
+            "the event carries no installation id, so the app cannot authenticate for it",
+            hint="events must come from a GitHub App installation (not a repository webhook)",
+        )
+    return installation_id
+
+
+def _github_ports(settings: Settings, auth: Any, metrics: ServiceMetrics) -> PortFactory:
+    """Ports over PyGithub, authenticated with the installation's (cached) token."""
+
+    def port(installation_id: int | None, full_name: str) -> Any:
+        from app.github.client import GitHubClient
+
+        token = auth.installation_token(_need_installation(installation_id))
+        return GitHubClient(
+            full_name,
+            token=token,
+            base_url=settings.api_url,
+            seconds_between_requests=settings.seconds_between_requests,
+            seconds_between_writes=settings.seconds_between_writes,
+            retry=settings.github_retry,
+        )
+
+    return port
+
+
+def _blocking_hook(event: str) -> Callable[[Delivery, int], None]:
+    """Test-only: hang forever before the second batch of `event`'s effects (the crash test kills us)."""
+    import threading
+
+    def hook(delivery: Delivery, index: int) -> None:
+        if delivery.event == event and index == 1 and delivery.attempts == 1:
+            threading.Event().wait()
+
+    return hook

@@ -1,0 +1,90 @@
+"""Get the commits a handler needs into a per-repository cache: a shallow `git fetch` of exactly the
+wanted shas with the installation token. No work tree is checked out; the engine reads revisions with
+`git cat-file` (app.project.git), so one cache per repository serves every pull request."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from app.errors import GitError
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+FETCH_TIMEOUT = 300
+
+
+class RepoCache:
+    """One git repository per GitHub repository under `root`; fetches are serialized per repository."""
+
+    def __init__(
+        self,
+        root: Path,
+        url_template: str,
+        token: Callable[[int | None], str],
+        *,
+        api_url: str = "https://api.github.com",
+    ) -> None:
+        self.root = Path(root)
+        self.url_template = url_template
+        self._token = token
+        self._host = _web_host(api_url)
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def checkout(self, installation_id: int | None, full_name: str, shas: Sequence[str]) -> Path:
+        """A local repository holding the commits `shas` of `full_name` (fetched if missing)."""
+        path = self.root / _SAFE.sub("_", full_name.replace("/", "__"))
+        with self._lock(full_name):
+            if not (path / ".git").is_dir():
+                path.mkdir(parents=True, exist_ok=True)
+                _git(path, "init", "-q")
+            missing = [s for s in dict.fromkeys(shas) if not _has_commit(path, s)]
+            if missing:
+                url = self.url_template.format(
+                    token=self._token(installation_id) if "{token}" in self.url_template else "",
+                    full_name=full_name,
+                    host=self._host,
+                )
+                # the token lives only in this command line, never in the repository's config
+                _git(path, "fetch", "-q", "--no-tags", "--depth=1", url, *missing, secret=url)
+        return path
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
+def _web_host(api_url: str) -> str:
+    # github.com's API lives on api.github.com; GHES serves git and the API (/api/v3) on one host
+    host = urlsplit(api_url).netloc or "github.com"
+    return "github.com" if host == "api.github.com" else host
+
+
+def _has_commit(path: Path, sha: str) -> bool:
+    proc = subprocess.run(
+        ["git", "-C", str(path), "cat-file", "-e", f"{sha}^{{commit}}"], capture_output=True, check=False
+    )
+    return proc.returncode == 0
+
+
+def _git(path: Path, *args: str, secret: str = "") -> None:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # a refused token must fail, not wait for a prompt
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(path), *args], capture_output=True, check=False, env=env, timeout=FETCH_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} timed out after {FETCH_TIMEOUT} s") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode(errors="replace").strip()
+        if secret:
+            message = message.replace(secret, "<repository>")
+        raise GitError(
+            f"git {args[0]} failed: {message.splitlines()[-1] if message else 'unknown error'}",
+            hint="check that the app is installed on the repository and has contents: read permission",
+        )

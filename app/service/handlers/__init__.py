@@ -1,0 +1,1 @@
+"""Webhook handlers, one module per event family; each exports a dispatch `Router` named `router`."""

@@ -1,0 +1,62 @@
+"""Re-runs and merge queues: `check_run` / `check_suite` `rerequested` gate the same head again (new
+check runs with the same names); `merge_group` `checks_requested` gates the queue's temporary head so
+the merge queue does not stall waiting for a required check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from app.effects import Effect
+from app.github.events import CheckRunEvent, CheckSuiteEvent, MergeGroupEvent, PullRef
+from app.service.context import HandlerContext
+from app.service.dispatch import Router, WorkKey
+from app.service.gating import Target, gate
+from app.service.handlers.pull_request import pr_key
+
+router = Router()
+router.ignore("check_run", "created and completed report other runs' progress; datacanary acts on re-runs")
+router.ignore("check_suite", "pull_request events start datacanary's runs; only re-runs are acted on")
+router.ignore("merge_group", "destroyed: the queue dropped the group, there is nothing left to report on")
+
+
+def pull_for(pulls: Sequence[PullRef], head_sha: str) -> PullRef | None:
+    """The pull request whose head is `head_sha` (a commit can head several; take the first)."""
+    return next((p for p in pulls if p.head_sha == head_sha and p.base_sha), None)
+
+
+def rerun_key(event: CheckRunEvent | CheckSuiteEvent) -> WorkKey | None:
+    pull = pull_for(event.pulls, event.head_sha)
+    if pull is None:
+        return None
+    return WorkKey(pr_key(event.repo.full_name, pull.number), event.head_sha)
+
+
+def is_ours(event: CheckRunEvent | CheckSuiteEvent, ctx: HandlerContext) -> bool:
+    return event.app_id is None or event.app_id == ctx.settings.app_id
+
+
+def rerun(event: CheckRunEvent | CheckSuiteEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
+    """Gate the event's head again against its pull request's base."""
+    pull = pull_for(event.pulls, event.head_sha)
+    if pull is None or pull.base_sha is None or not is_ours(event, ctx):
+        return  # not a pull request's head (or another app's run): nothing to compare against
+    yield from gate(Target(event.repo.full_name, event.installation_id, pull.base_sha, event.head_sha, pull.number), ctx)
+
+
+@router.register("check_run", "rerequested", work_key=rerun_key)
+def on_check_run_rerequested(event: CheckRunEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
+    yield from rerun(event, ctx)
+
+
+@router.register("check_suite", "rerequested", work_key=rerun_key)
+def on_check_suite_rerequested(event: CheckSuiteEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
+    yield from rerun(event, ctx)
+
+
+def _merge_key(event: MergeGroupEvent) -> WorkKey:
+    return WorkKey(f"{event.repo.full_name}@{event.head_ref}", event.head_sha)
+
+
+@router.register("merge_group", "checks_requested", work_key=_merge_key)
+def on_merge_group(event: MergeGroupEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
+    yield from gate(Target(event.repo.full_name, event.installation_id, event.base_sha, event.head_sha), ctx)

@@ -1,0 +1,35 @@
+"""`pull_request`: gate every new head of a pull request (drafts wait until they are ready)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from app.effects import Effect
+from app.github.events import PullRequestEvent
+from app.service.context import HandlerContext
+from app.service.dispatch import Router, WorkKey
+from app.service.gating import Target, gate
+
+router = Router()
+router.ignore("pull_request", "only opened, synchronize, reopened and ready_for_review change what is gated")
+
+
+def pr_key(repo: str, number: int) -> str:
+    """The work key of a pull request: newer heads of it supersede older ones."""
+    return f"{repo}#{number}"
+
+
+def _work(event: PullRequestEvent) -> WorkKey:
+    return WorkKey(pr_key(event.repo.full_name, event.number), event.head_sha, sets_head=True)
+
+
+@router.register("pull_request", "opened", work_key=_work)
+@router.register("pull_request", "synchronize", work_key=_work)
+@router.register("pull_request", "reopened", work_key=_work)
+@router.register("pull_request", "ready_for_review", work_key=_work)
+def on_pull_request(event: PullRequestEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
+    if event.draft:
+        return  # a draft is gated once it is marked ready for review
+    yield from gate(
+        Target(event.repo.full_name, event.installation_id, event.base_sha, event.head_sha, event.number), ctx
+    )

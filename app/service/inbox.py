@@ -1,0 +1,172 @@
+"""The durable webhook inbox: every verified delivery is a row before GitHub gets its 202.
+
+Workers claim rows with a lease (`claimed_at`); a worker that dies leaves its lease to expire and
+the row is claimed again after `lease_seconds`. A row is finished with the claim token it was
+claimed with, so a worker whose lease was taken over can no longer finish (or double-finish) it.
+Redeliveries carry the same `X-GitHub-Delivery` id and hit the primary key: processed once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import Enum
+
+from app.state import StateDB
+
+DDL = """
+CREATE TABLE IF NOT EXISTS inbox (
+    delivery_id   TEXT PRIMARY KEY,
+    event         TEXT NOT NULL,
+    action        TEXT,
+    body          BLOB NOT NULL,
+    work_key      TEXT,             -- e.g. owner/repo#12: what the delivery works on
+    head_sha      TEXT,             -- the commit it reports on
+    sets_head     INTEGER NOT NULL DEFAULT 0,  -- a pull_request event: moves the key's current head
+    received_at   REAL NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'queued',
+    claim_token   TEXT,
+    claimed_at    REAL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    finished_at   REAL,
+    outcome       TEXT,
+    detail        TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status);
+CREATE INDEX IF NOT EXISTS inbox_work_key ON inbox (work_key, sets_head);
+"""
+
+
+class Status(str, Enum):
+    QUEUED = "queued"
+    WORKING = "working"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook delivery as stored: the raw body is kept so work can be resumed after a crash."""
+
+    delivery_id: str
+    event: str
+    action: str | None
+    body: bytes
+    work_key: str | None = None
+    head_sha: str | None = None
+    sets_head: bool = False
+    received_at: float = 0.0
+    attempts: int = 0
+    claim_token: str = ""
+
+
+class Inbox:
+    """Insert, claim, finish and count deliveries in the state database."""
+
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+        db.ensure("inbox", DDL)
+
+    def add(self, delivery: Delivery) -> bool:
+        """Store a delivery; False when its id was seen before (a redelivery: not processed again)."""
+        cur = self.db.connect().execute(
+            "INSERT OR IGNORE INTO inbox"
+            " (delivery_id, event, action, body, work_key, head_sha, sets_head, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                delivery.delivery_id,
+                delivery.event,
+                delivery.action,
+                delivery.body,
+                delivery.work_key,
+                delivery.head_sha,
+                int(delivery.sets_head),
+                delivery.received_at,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def claim(self, now: float, lease_seconds: float) -> Delivery | None:
+        """Take the oldest queued delivery, or one whose worker's lease ran out; None when idle."""
+        token = secrets.token_hex(8)
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM inbox WHERE status = 'queued' OR (status = 'working' AND claimed_at < ?)"
+                " ORDER BY rowid LIMIT 1",
+                (now - lease_seconds,),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE inbox SET status = 'working', claim_token = ?, claimed_at = ?, attempts = attempts + 1"
+                " WHERE delivery_id = ?",
+                (token, now, row["delivery_id"]),
+            )
+        return Delivery(
+            delivery_id=row["delivery_id"],
+            event=row["event"],
+            action=row["action"],
+            body=bytes(row["body"]),
+            work_key=row["work_key"],
+            head_sha=row["head_sha"],
+            sets_head=bool(row["sets_head"]),
+            received_at=row["received_at"],
+            attempts=row["attempts"] + 1,
+            claim_token=token,
+        )
+
+    def holds(self, delivery: Delivery) -> bool:
+        """Whether `delivery`'s claim is still the current one (its lease was not taken over)."""
+        row = self.db.connect().execute(
+            "SELECT claim_token, status FROM inbox WHERE delivery_id = ?", (delivery.delivery_id,)
+        ).fetchone()
+        return row is not None and row["status"] == "working" and row["claim_token"] == delivery.claim_token
+
+    def finish(self, delivery: Delivery, outcome: str, now: float, detail: str | None = None) -> bool:
+        """Mark a claimed delivery done; False when another worker holds it now (its result is dropped)."""
+        cur = self.db.connect().execute(
+            "UPDATE inbox SET status = 'done', outcome = ?, detail = ?, finished_at = ?"
+            " WHERE delivery_id = ? AND claim_token = ? AND status = 'working'",
+            (outcome, detail, now, delivery.delivery_id, delivery.claim_token),
+        )
+        return cur.rowcount == 1
+
+    def release(self, delivery: Delivery, detail: str) -> None:
+        """Give a claimed delivery back to the queue (a transient failure: it is retried later)."""
+        self.db.connect().execute(
+            "UPDATE inbox SET status = 'queued', claim_token = NULL, detail = ?"
+            " WHERE delivery_id = ? AND claim_token = ?",
+            (detail, delivery.delivery_id, delivery.claim_token),
+        )
+
+    def superseded_by(self, delivery: Delivery) -> str | None:
+        """The newer head sha that replaced `delivery`'s head for its work key, if any.
+
+        The current head of a key is the head of its latest head-setting delivery (a pull_request
+        event); a delivery about any other head (an older push, a re-run of an old commit) is stale.
+        """
+        if delivery.work_key is None or delivery.head_sha is None:
+            return None
+        row = self.db.connect().execute(
+            "SELECT head_sha FROM inbox WHERE work_key = ? AND sets_head = 1"
+            " ORDER BY rowid DESC LIMIT 1",
+            (delivery.work_key,),
+        ).fetchone()
+        if row is None or row["head_sha"] in (None, delivery.head_sha):
+            return None
+        return str(row["head_sha"])
+
+    def depth(self) -> int:
+        """How many deliveries wait or are being worked on."""
+        row = self.db.connect().execute("SELECT count(*) FROM inbox WHERE status != 'done'").fetchone()
+        return int(row[0])
+
+    def outcomes(self) -> dict[str, int]:
+        """Finished deliveries counted by outcome (for tests and the benchmark)."""
+        rows = self.db.connect().execute(
+            "SELECT outcome, count(*) FROM inbox WHERE status = 'done' GROUP BY outcome"
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def get(self, delivery_id: str) -> dict[str, object] | None:
+        row = self.db.connect().execute("SELECT * FROM inbox WHERE delivery_id = ?", (delivery_id,)).fetchone()
+        return None if row is None else dict(row)

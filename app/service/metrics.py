@@ -1,0 +1,70 @@
+"""Prometheus metrics of one service instance, in its own CollectorRegistry (never the global one, so two
+apps in one process, as in tests, do not collide)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class ServiceMetrics:
+    """Deliveries by event and outcome, queue depth, processing time, GitHub calls and rate limit."""
+
+    def __init__(self, queue_depth: Callable[[], float] | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.received = Counter(
+            "datacanary_webhooks_received",
+            "Webhook requests answered, by event and HTTP status.",
+            ["event", "status"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "datacanary_deliveries",
+            "Deliveries processed by the workers, by event and outcome.",
+            ["event", "outcome"],
+            registry=self.registry,
+        )
+        self.processing = Histogram(
+            "datacanary_delivery_processing_seconds",
+            "Time from claiming a delivery to finishing it.",
+            ["event"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+            registry=self.registry,
+        )
+        self.ack = Histogram(
+            "datacanary_webhook_ack_seconds",
+            "Time to answer a webhook request (GitHub waits at most 10 s).",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "datacanary_queue_depth", "Deliveries queued or in progress.", registry=self.registry
+        )
+        if queue_depth is not None:
+            self.queue_depth.set_function(queue_depth)
+        self.github_calls = Counter(
+            "datacanary_github_api_calls",
+            "Requests sent to the GitHub API, by method and status.",
+            ["method", "status"],
+            registry=self.registry,
+        )
+        self.rate_limit_remaining = Gauge(
+            "datacanary_github_rate_limit_remaining",
+            "x-ratelimit-remaining of the latest GitHub response, per installation (0 = the app itself).",
+            ["installation"],
+            registry=self.registry,
+        )
+
+    def github_response(self, method: str, status: int, headers: dict[str, str], installation: int = 0) -> None:
+        """Count one GitHub API response and keep its rate-limit headroom."""
+        self.github_calls.labels(method.upper(), str(status)).inc()
+        remaining = {k.lower(): v for k, v in headers.items()}.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit():
+            self.rate_limit_remaining.labels(str(installation)).set(int(remaining))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

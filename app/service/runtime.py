@@ -1,0 +1,38 @@
+"""The running service's parts, held on `app.state.service` and reached by routes through `service_of`
+(FastAPI's request-scoped access, not module globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.github.auth import AppAuth
+    from app.service.dispatch import Router
+    from app.service.inbox import Inbox
+    from app.service.metrics import ServiceMetrics
+    from app.service.worker import Workers
+    from app.state import StateDB
+
+
+@dataclass
+class Service:
+    settings: Settings
+    db: StateDB
+    inbox: Inbox
+    router: Router
+    metrics: ServiceMetrics
+    workers: Workers
+    auth: AppAuth | None = None
+
+    def wake(self) -> None:
+        self.workers.wake()
+
+
+def service_of(request: Request) -> Service:
+    """The Service of the app handling `request`."""
+    service: Any = request.app.state.service
+    return service  # type: ignore[no-any-return]

@@ -1,0 +1,175 @@
+"""Workers: threads that claim deliveries from the inbox, run their handlers and apply the effects.
+
+Handlers are blocking (git fetch, DuckDB, PyGithub), so workers are threads, not asyncio tasks. A
+worker that dies leaves a lease that expires; a delivery whose handler keeps failing is given up
+after `max_attempts`. Supersession is checked before every batch of effects is applied: a delivery
+for an older head of a pull request never writes over the newer head's results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from app.effects import CheckOutput
+from app.errors import DatacanaryError
+from app.github.events import PARSERS, EventError, parse_event
+from app.service.context import HandlerContext
+from app.service.dispatch import Router, batches
+from app.service.inbox import Delivery, Inbox
+from app.service.metrics import ServiceMetrics
+from app.service.perform import DeliveryEffects
+
+log = logging.getLogger("datacanary.service")
+
+
+class Retry(Exception):
+    """Give the delivery back to the queue: a transient failure (GitHub 5xx or rate limit)."""
+
+
+class Workers:
+    """A pool of worker threads over one inbox."""
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        router: Router,
+        ctx: HandlerContext,
+        metrics: ServiceMetrics,
+        *,
+        apply_kwargs: dict[str, Any] | None = None,
+        hook: Callable[[Delivery, int], None] | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self.router = router
+        self.ctx = ctx
+        self.metrics = metrics
+        self.settings = ctx.settings
+        self.apply_kwargs = apply_kwargs or {}
+        self.hook = hook  # test-only: called before each batch is applied (batch index)
+        self._wake = threading.Semaphore(0)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, count: int) -> None:
+        for i in range(count):
+            thread = threading.Thread(target=self._loop, name=f"datacanary-worker-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def alive(self) -> int:
+        """How many worker threads are running."""
+        return sum(1 for t in self._threads if t.is_alive())
+
+    def wake(self) -> None:
+        """A delivery was queued: let one idle worker look now rather than at its next poll."""
+        self._wake.release()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for _ in self._threads:
+            self._wake.release()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # noqa: BLE001 - a worker thread must survive anything (e.g. a locked DB)
+                log.exception("worker loop failed; continuing")
+                worked = False
+            if not worked:
+                self._wake.acquire(timeout=self.settings.poll_seconds)
+
+    def run_once(self) -> bool:
+        """Claim and process one delivery; False when there was nothing to do."""
+        delivery = self.inbox.claim(self.ctx.clock(), self.settings.lease_seconds)
+        if delivery is None:
+            return False
+        started = time.perf_counter()
+        outcome, detail = self._process(delivery)
+        if outcome == "retry":
+            self.inbox.release(delivery, detail or "")
+        else:
+            self.inbox.finish(delivery, outcome, self.ctx.clock(), detail)
+        self.metrics.deliveries.labels(delivery.event, outcome).inc()
+        self.metrics.processing.labels(delivery.event).observe(time.perf_counter() - started)
+        return True
+
+    def _process(self, delivery: Delivery) -> tuple[str, str | None]:
+        if delivery.attempts > self.settings.max_attempts:
+            log.error("delivery %s given up after %d attempts", delivery.delivery_id, delivery.attempts - 1)
+            return "failed", f"gave up after {delivery.attempts - 1} attempts"
+        try:
+            payload = json.loads(delivery.body)
+            event = parse_event(delivery.event, payload) if delivery.event in PARSERS else payload
+        except (ValueError, EventError) as exc:
+            log.warning("delivery %s: unreadable payload: %s", delivery.delivery_id, exc)
+            return "invalid", str(exc)
+        registrations = self.router.lookup(delivery.event, delivery.action)
+        if not registrations:
+            return "ignored", None
+        try:
+            return self._run(delivery, event, registrations)
+        except Retry as exc:
+            log.warning("delivery %s: will retry: %s", delivery.delivery_id, exc)
+            return "retry", str(exc)
+        except DatacanaryError as exc:
+            log.warning("delivery %s failed: %s", delivery.delivery_id, exc.render())
+            return "error", exc.render()
+        except Exception as exc:  # noqa: BLE001 - a bug in one handler must not kill the worker
+            log.exception("delivery %s: handler crashed", delivery.delivery_id)
+            return "retry", f"{type(exc).__name__}: {exc}"
+
+    def _run(self, delivery: Delivery, event: Any, registrations: list[Any]) -> tuple[str, str | None]:
+        ctx = dataclasses.replace(self.ctx, delivery_id=delivery.delivery_id)
+        repo = getattr(getattr(event, "repo", None), "full_name", None)
+        installation = getattr(event, "installation_id", None)
+        effects = DeliveryEffects(
+            ctx.db,
+            delivery.delivery_id,
+            lambda: ctx.github(installation, repo or ""),
+            apply_kwargs=self.apply_kwargs,
+            resumed=delivery.attempts > 1,
+        )
+        problems: list[str] = []
+        index = 0
+        for registration in registrations:
+            for batch in batches(registration.handler(event, ctx)):
+                if not self.inbox.holds(delivery):
+                    return "lost-lease", "another worker took the delivery over"
+                newer = self.inbox.superseded_by(delivery)
+                if newer is not None:
+                    effects.cancel_open(_superseded_output(newer))
+                    return "superseded", f"superseded by {newer}"
+                if self.hook is not None:
+                    self.hook(delivery, index)
+                result = effects.run(batch)
+                index += 1
+                transient = [f for f in result.failed if f.status is not None and _transient(f.status)]
+                if transient:
+                    raise Retry(transient[0].error)
+                problems.extend(f.error for f in result.failed)
+                problems.extend(result.notes)
+        return ("partial", "; ".join(problems)) if problems else ("done", None)
+
+
+def _transient(status: int) -> bool:
+    return status == 0 or status >= 500 or status == 429
+
+
+def _superseded_output(newer_head: str) -> CheckOutput:
+    from app.report.env import render
+
+    return CheckOutput(
+        title="Superseded by a newer commit",
+        summary=render("service/superseded.md.j2", newer_head=newer_head),
+    )
+
