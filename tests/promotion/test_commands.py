@@ -1,0 +1,115 @@
+"""The CLI fronts: exit codes 0 / 1 / 2, output, and byte-for-byte reproducible builds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+
+from .conftest import CONFIG, write_env_data, write_project
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _build(capsys, root: Path, out: Path, *extra: str) -> tuple[bytes, str]:
+    code, text, _ = _run(capsys, "artifact", "build", "--project", str(root), "--out", str(out), *extra)
+    assert code == 0
+    return out.read_bytes(), text.strip().splitlines()[-1]
+
+
+def test_two_builds_in_different_directories_give_the_same_bytes_and_digest(tmp_path, capsys, monkeypatch):
+    one = write_project(tmp_path / "a" / "shop")
+    two = write_project(tmp_path / "elsewhere" / "deeper" / "shop")
+    # different file times and an unrelated file must not matter
+    (two / "models" / "fct_orders.sql").touch()
+    (two / "data").mkdir()
+    (two / "data" / "prod.duckdb").write_bytes(b"not part of the artifact")
+    bytes1, digest1 = _build(capsys, one, tmp_path / "1.tar")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    bytes2, digest2 = _build(capsys, two, tmp_path / "2.tar")
+    assert digest1.startswith("sha256:") and digest1 == digest2
+    assert bytes1 == bytes2
+    gz1, _ = _build(capsys, one, tmp_path / "1.tar.gz", "--gzip")
+    gz2, _ = _build(capsys, two, tmp_path / "2.tar.gz", "--gzip")
+    assert gz1 == gz2
+
+
+def test_default_output_is_dist_name_digest12(tmp_path, capsys, monkeypatch):
+    root = write_project(tmp_path / "shop")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _run(capsys, "artifact", "build", "--project", str(root), "--format", "json")
+    body = json.loads(out)
+    assert code == 0 and body["path"] == f"dist/shop-{body['digest'][7:19]}.tar"
+    assert (tmp_path / body["path"]).is_file()
+
+
+def test_verify_exit_codes(tmp_path, capsys):
+    root = write_project(tmp_path / "shop")
+    data, digest = _build(capsys, root, tmp_path / "a.tar")
+    assert _run(capsys, "artifact", "verify", str(tmp_path / "a.tar"))[0] == 0
+    assert _run(capsys, "artifact", "verify", str(tmp_path / "a.tar"), "--digest", digest)[0] == 0
+    code, out, _ = _run(capsys, "artifact", "verify", str(tmp_path / "a.tar"), "--digest", "sha256:" + "0" * 64)
+    assert code == 1 and "not the expected" in out
+    (tmp_path / "cut.tar").write_bytes(data[:3000])
+    code, out, _ = _run(capsys, "artifact", "verify", str(tmp_path / "cut.tar"))
+    assert code == 1 and "REFUSED" in out and "truncated" in out
+    at = data.index(b"select o.order_id")
+    (tmp_path / "bad.tar").write_bytes(data[:at] + b"S" + data[at + 1 :])
+    code, out, _ = _run(capsys, "artifact", "verify", str(tmp_path / "bad.tar"), "--format", "json")
+    assert code == 1 and json.loads(out)["problems"][0]["path"] == "project/models/fct_orders.sql"
+    (tmp_path / "junk.tar").write_bytes(b"x" * 2000)
+    code, _, err = _run(capsys, "artifact", "verify", str(tmp_path / "junk.tar"))
+    assert code == 2 and "not a tar archive" in err
+    code, _, err = _run(capsys, "artifact", "verify", str(tmp_path / "missing.tar"))
+    assert code == 2 and "cannot read artifact" in err
+
+
+def test_build_of_a_broken_project_exits_2_with_the_file_and_line(tmp_path, capsys):
+    root = write_project(tmp_path / "shop")
+    (root / "models" / "fct_orders.sql").write_text("select from from\n")
+    code, _, err = _run(capsys, "artifact", "build", "--project", str(root), "--out", str(tmp_path / "x.tar"))
+    assert code == 2 and "models/fct_orders.sql" in err and "Traceback" not in err
+
+
+def test_parity_command(tmp_path, capsys):
+    root = write_project(tmp_path / "ok")
+    code, out, _ = _run(capsys, "parity", "--from", "staging", "--to", "prod", "--project", str(root))
+    assert code == 0 and "parity staging -> prod: ok" in out
+    bad = write_project(tmp_path / "bad", config=CONFIG + "    overrides:\n      dialect: snowflake\n")
+    code, out, _ = _run(capsys, "parity", "--from", "staging", "--to", "prod", "--project", str(bad))
+    assert code == 1 and "VIOLATION dialect (changed)" in out and "datacanary.yml:" in out
+    code, out, _ = _run(capsys, "parity", "--from", "staging", "--to", "prod", "--project", str(bad), "--format", "json")
+    assert json.loads(out)["ok"] is False
+    code, _, err = _run(capsys, "parity", "--from", "staging", "--to", "qa", "--project", str(root))
+    assert code == 2 and "unknown environment 'qa'" in err
+
+
+def test_promote_and_rollback_commands(tmp_path, capsys, monkeypatch):
+    root = write_project(tmp_path / "shop")
+    for env in ("dev", "staging", "prod"):
+        write_env_data(root / "data" / f"{env}.duckdb")
+    state = str(tmp_path / "state" / "db.sqlite")
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    first, _ = _build(capsys, root, tmp_path / "1.tar")
+    base = ("--project", str(root), "--state", state, "--actor", "bob", "-q")
+    code, out, _ = _run(capsys, "promote", "--artifact", str(tmp_path / "1.tar"), "--to", "staging", *base)
+    assert code == 1 and "has not passed dev" in out
+    assert _run(capsys, "promote", "--artifact", str(tmp_path / "1.tar"), "--to", "dev", *base)[0] == 0
+    code, out, _ = _run(capsys, "promote", "--artifact", str(tmp_path / "1.tar"), "--to", "dev", *base)
+    assert code == 0 and out.startswith("no-op:")
+    (root / "models" / "marts" / "revenue.sql").write_text("select country, sum(amount) as revenue from fct_orders group by country\n")
+    _build(capsys, root, tmp_path / "2.tar")
+    code, out, _ = _run(capsys, "promote", "--artifact", str(tmp_path / "2.tar"), "--to", "dev", *base, "--format", "json")
+    assert code == 0 and json.loads(out)["ledger_entry"]["status"] == "live"
+    code, out, _ = _run(capsys, "rollback", "--env", "dev", *base)
+    assert code == 0 and f"rolled back {first} to dev (was sha256:" in out
+    code, out, _ = _run(capsys, "rollback", "--env", "dev", *base, "--format", "markdown")
+    assert code == 1 and "refused" in out and "no earlier good digest" in out
+    assert (tmp_path / "state" / "artifacts" / "sha256" / f"{first[7:]}.tar").is_file()
