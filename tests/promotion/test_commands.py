@@ -97,7 +97,7 @@ def test_promote_and_rollback_commands(tmp_path, capsys, monkeypatch):
         write_env_data(root / "data" / f"{env}.duckdb")
     state = str(tmp_path / "state" / "db.sqlite")
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    first, _ = _build(capsys, root, tmp_path / "1.tar")
+    _, first = _build(capsys, root, tmp_path / "1.tar")
     base = ("--project", str(root), "--state", state, "--actor", "bob", "-q")
     code, out, _ = _run(capsys, "promote", "--artifact", str(tmp_path / "1.tar"), "--to", "staging", *base)
     assert code == 1 and "has not passed dev" in out
