@@ -15,7 +15,7 @@ _TS = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:
 _BOOL = {"true", "false"}
 # the order matters: a column is the first type every non-empty value fits
 _CHECKS: tuple[tuple[str, re.Pattern[str] | None], ...] = (
-    ("BIGINT", _INT), ("DOUBLE", _NUM), ("DATE", _DATE), ("TIMESTAMP", _TS), ("BOOLEAN", None),
+    ("INTEGER", _INT), ("DOUBLE", _NUM), ("DATE", _DATE), ("TIMESTAMP", _TS), ("BOOLEAN", None),
 )
 
 
@@ -37,6 +37,9 @@ def _type_of(values: list[str]) -> str:
     if not values:
         return "VARCHAR"
     for name, pattern in _CHECKS:
+        if name == "INTEGER" and all(_INT.match(v) for v in values):
+            # dbt's seed loader says `integer`; values past 32 bits need a wider type to load at all
+            return "INTEGER" if all(abs(int(v)) < 2**31 for v in values) else "BIGINT"
         if pattern is None:
             if all(v.lower() in _BOOL for v in values):
                 return name

@@ -1,0 +1,106 @@
+"""dbt's breaking-change rules for contracted models, on top of datacanary's contract rules.
+
+dbt (`state:modified` on a model with `contract: {enforced: true}`) calls a change breaking when a
+column is removed, a `data_type` changes, an enforced constraint is removed, the contract stops being
+enforced, or a table/incremental with constraints becomes a view or ephemeral; a new model version is
+the way to ship one. datacanary maps dbt's contract to a Contract, so the first three come from the
+contract diff (with full types: dbt's enforcement ignores size and precision, so `varchar(10)` ->
+`varchar(3)` slips through dbt, not through datacanary) and a new version counts as a major version
+bump. This module adds the rest: enforcement disabled, materialization, and the exposures hit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from types import MappingProxyType
+
+from app.contracts.gate import contract_findings
+from app.contracts.model import Contract
+from app.contracts.policy import apply_policy
+from app.contracts.rules import Change, ChangeKind
+from app.findings import Finding
+from app.project.model import Project
+from app.types import Impact
+
+CONSTRAINED = ("table", "incremental")
+_NO_HISTORY: Mapping[str, Sequence[Contract]] = MappingProxyType({})
+
+
+def dbt_contract_findings(
+    base: Project | None,
+    head: Project,
+    *,
+    today: dt.date,
+    history: Mapping[str, Sequence[Contract]] = _NO_HISTORY,
+) -> list[Finding]:
+    """The contracts gate for a dbt project: datacanary's findings plus dbt's own rules, with the
+    exposures that read each changed dataset in `data["exposures"]`."""
+    findings = contract_findings(base, head, today=today, history=history)
+    if base is not None:
+        findings = [_unenforced(f, base, head) for f in findings]
+        for change, old, new in dbt_changes(base, head):
+            findings += apply_policy(
+                [change], base=old, head=new, policy=head.config.policy, waivers=head.config.waivers,
+                today=today, config_location=head.config_doc.location, dialect=head.config.dialect,
+            )
+    return [_with_exposures(f, head) for f in findings]
+
+
+def dbt_changes(base: Project, head: Project) -> list[tuple[Change, Contract, Contract]]:
+    """Changes only dbt's rules see, with the base and head contract each belongs to."""
+    out = []
+    for old in base.contracts:
+        new = _same_model(old, head)
+        if new is None:
+            continue
+        was, now = _custom(old, "materialized"), _custom(new, "materialized")
+        constrained = any(c.required or c.unique or c.primary_key for d in old.datasets for c in d.columns)
+        if was in CONSTRAINED and now not in CONSTRAINED and constrained:
+            dataset = new.datasets[0].name
+            out.append((
+                replace(
+                    Change.of(
+                        ChangeKind.MATERIALIZATION_CHANGED, dataset,
+                        f"materialization {was} -> {now}: the contract's constraints are no longer enforced",
+                        location=new.location, base_location=old.location, old=was, new=now, source="dbt",
+                    ),
+                    impact=Impact.BREAKING,
+                ),
+                old,
+                new,
+            ))
+    return out
+
+
+def _custom(contract: Contract, key: str) -> str | None:
+    value = dict(contract.custom).get(key)
+    return value if isinstance(value, str) else None
+
+
+def _same_model(old: Contract, head: Project) -> Contract | None:
+    return next((c for c in head.contracts if c.id == old.id), None)
+
+
+def _unenforced(f: Finding, base: Project, head: Project) -> Finding:
+    """A contract that vanished while its model stayed is dbt's `contract: {enforced: false}`."""
+    if f.rule != ChangeKind.DATASET_REMOVED.value or f.dataset is None or f.dataset not in head.models:
+        return f
+    if base.contract_of(f.dataset) is None or head.contract_of(f.dataset) is not None:
+        return f
+    return replace(
+        f,
+        message=f"model {f.dataset} is still built but its contract is no longer enforced: "
+        "every promise it made to readers is gone",
+        hint="keep `contract: {enforced: true}`; to change the promise, add a new model version",
+    )
+
+
+def _with_exposures(f: Finding, head: Project) -> Finding:
+    if f.dataset is None or f.impact not in (Impact.BREAKING, Impact.UNKNOWN):
+        return f
+    readers = head.consumers_of(f.dataset)
+    if not readers:
+        return f
+    return replace(f, data=MappingProxyType({**f.data, "exposures": list(readers)}))
