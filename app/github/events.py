@@ -177,6 +177,8 @@ class DeploymentProtectionRuleEvent:
     deployment_id: int | None
     pull_numbers: tuple[int, ...]
     installation_id: int | None
+    # the deployment's `payload` (an object, or JSON text); datacanary puts the artifact digest there
+    deployment_payload: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +326,20 @@ def _deployment_protection_rule(p: Any) -> DeploymentProtectionRuleEvent:
         deployment_id=_opt(p, "deployment.id", int),
         pull_numbers=_pull_numbers(p, "pull_requests"),
         installation_id=_opt(p, "installation.id", int),
+        deployment_payload=_payload_object(_walk(p, "deployment.payload")[1]),
     )
+
+
+def _payload_object(value: Any) -> Mapping[str, Any] | None:
+    """GitHub's deployment `payload` is an object or a JSON string; anything else counts as absent."""
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, Mapping) else None
 
 
 def _ping(p: Any) -> PingEvent:
