@@ -22,6 +22,7 @@ from app.effects import (
     WorkflowCommand,
     WriteSummary,
 )
+from app.errors import DatacanaryError
 from app.findings import Finding
 from app.gate.result import GateResult, RunReport
 from app.report import limits
@@ -235,3 +236,21 @@ def blocking(report: RunReport, fail_on: FailOn) -> bool:
     """Whether the run as a whole blocks under `fail_on` (the Action's exit code 1)."""
     return any(blocks(g, fail_on) for g in report.gates)
 
+
+
+def error_effects(error: DatacanaryError, *, started: Mapping[str, int]) -> list[Effect]:
+    """datacanary could not run: complete the already started check runs as failed, with the error (and
+    an annotation where it has a file and line), so a pending check never hangs on the PR."""
+    loc = error.location
+    notes: tuple[Annotation, ...] = ()
+    if loc is not None and loc.path:
+        line = max(loc.line or 1, 1)
+        notes = (Annotation(loc.path, line, max(loc.end_line or line, line), AnnotationLevel.FAILURE,
+                            limits.clip(error.render(), limits.MAX_ANNOTATION_MESSAGE), type(error).__name__),)
+    output = CheckOutput(
+        title=limits.clip(render("check/error_title.txt.j2", error=error).strip(), limits.MAX_TITLE),
+        summary=limits.cut_text(render("check/error.md.j2", error=error), limits.MAX_CHECK_TEXT, "…"),
+        annotations=notes,
+    )
+    return [UpdateCheckRun(check_run_id=cid, conclusion=CheckConclusion.FAILURE, output=output)
+            for cid in started.values()]

@@ -1,0 +1,162 @@
+"""The Action's `pr` mode: gate a pull request (or a merge group, or an explicit base..head).
+
+Order matters: outputs and the report file are written before anything is posted, and the exit code
+comes from the report and `fail-on` alone; whether GitHub took the check runs and the comment never
+changes it. When the token cannot write (a fork's `pull_request`), annotations go out as workflow commands
+and the report into the job summary.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from action.environment import ActionEnv, Target, target_for
+from app.effects import Effect
+from app.errors import DatacanaryError
+from app.github.apply import ApplyResult, RetryPolicy, apply
+from app.github.port import GitHubPort
+from app.github.workflow import RunnerIO
+
+Write = Callable[[str], object]
+
+
+def make_port(action: ActionEnv) -> GitHubPort | None:
+    """The GitHub client for this run (None without a token)."""
+    if not action.token:
+        return None
+    from app.github.client import GitHubClient
+
+    if action.fast:  # a loopback GitHub in tests: no client-side throttle, retries left to the applier
+        return GitHubClient(action.repository, base_url=action.api_url, token=action.token,
+                            seconds_between_requests=None, seconds_between_writes=None, retry=None)
+    return GitHubClient(action.repository, base_url=action.api_url, token=action.token)
+
+
+def main(
+    env: Mapping[str, str],
+    *,
+    write: Write = sys.stdout.write,
+    log: Write = sys.stderr.write,
+    sleep: Callable[[float], None] = time.sleep,
+    port: GitHubPort | None = None,
+) -> int:
+    """Run the gates for the triggering event and report them; 0 pass, 1 blocking per `fail-on`, 2 error."""
+    from app.report.effects import FailOn
+
+    action = ActionEnv.from_env(env)
+    target = target_for(action, action.payload())
+    runner = RunnerIO(action.output_path, action.summary_path, write)
+    port = port if port is not None else make_port(action)
+    retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()
+    post = _Poster(port, runner, retry, sleep, log, can_write=port is not None and not target.fork)
+    head_sha = _resolve(action.workspace, target.head)
+    log(f"datacanary: comparing {target.base} .. {target.head} ({target.reason})\n")
+    if target.fork:
+        post.read_only("this pull request comes from a fork, and its token is read-only under `pull_request`")
+    elif port is None:
+        post.read_only("no `github-token` was given")
+
+    started = post.start(head_sha, action.details_url)
+    try:
+        report = _run(action, target, log)
+    except DatacanaryError as exc:
+        post.error(exc, started)
+        raise
+    fail_on = FailOn(action.fail_on)
+    report_path = _write_report(action, report)
+    post.now(_outputs(report, report_path))
+    post.publish(report, head_sha=head_sha, pr_number=target.pr_number if action.comment else None,
+                 details_url=action.details_url, started=started, fail_on=fail_on, report_path=report_path)
+    from app.report.effects import blocking
+
+    verdict = "blocks the merge" if blocking(report, fail_on) else "does not block"
+    log(f"datacanary: {report.verdict.value} ({verdict} with fail-on {fail_on.value})\n")
+    return 1 if blocking(report, fail_on) else 0
+
+
+def _resolve(workspace: Path, rev: str) -> str:
+    from app.project.git import repo_root, resolve
+
+    return resolve(repo_root(workspace), rev)
+
+
+def _run(action: ActionEnv, target: Target, log: Write):  # type: ignore[no-untyped-def]
+    from app.pipeline import run_check
+
+    project = action.project.strip("/") if action.project not in (".", "./") else ""
+    return run_check(action.workspace, target.base, target.head, project,
+                     progress=lambda msg: log(f"datacanary: {msg}\n"))
+
+
+def _write_report(action: ActionEnv, report) -> str:  # type: ignore[no-untyped-def]
+    from app.report import render_report
+
+    path = action.temp_dir / "datacanary-report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(report, "json"), encoding="utf-8")
+    return str(path)
+
+
+def _outputs(report, report_path: str) -> list[Effect]:  # type: ignore[no-untyped-def]
+    from app.report.effects import outputs
+
+    return outputs(report, report_path=report_path)
+
+
+class _Poster:
+    """Applies effects and falls back to workflow commands once GitHub refuses to be written to."""
+
+    def __init__(self, port: GitHubPort | None, runner: RunnerIO, retry: RetryPolicy,
+                 sleep: Callable[[float], None], log: Write, *, can_write: bool) -> None:
+        self.port, self.runner, self.retry, self.sleep, self.log = port, runner, retry, sleep, log
+        self.can_write = can_write
+        self.fallback: str | None = None
+
+    def read_only(self, reason: str) -> None:
+        self.can_write = False
+        self.fallback = self.fallback or reason
+
+    def now(self, effects: Sequence[Effect]) -> ApplyResult:
+        result = apply(effects, port=self.port, runner=self.runner, retry=self.retry, sleep=self.sleep)
+        if result.read_only:
+            self.read_only("the token may not create check runs or comments here (GitHub answered 403)")
+        for failure in result.failed:
+            if not failure.not_permitted:
+                self.log(f"datacanary: could not post: {failure.effect.describe()}: {failure.error}\n")
+        for note in result.notes:
+            self.log(f"datacanary: {note}\n")
+        return result
+
+    def start(self, head_sha: str, details_url: str | None) -> dict[str, int]:
+        if not self.can_write:
+            return {}
+        from app.report.effects import checks_started
+
+        result = self.now(checks_started(head_sha, ("contracts", "canary"), details_url=details_url))
+        return result.check_runs
+
+    def publish(self, report, *, head_sha: str, pr_number: int | None, details_url: str | None,  # type: ignore[no-untyped-def]
+                started: dict[str, int], fail_on, report_path: str) -> None:
+        from app.report import render_report
+        from app.report.effects import effects_for, fallback_effects, job_summary
+
+        markdown = render_report(report, "markdown")
+        if self.can_write:
+            compact = render_report(report, "markdown", compact=True)
+            self.now(effects_for(report, head_sha=head_sha, pr_number=pr_number, details_url=details_url,
+                                 can_write=True, markdown=markdown, compact_markdown=compact, fail_on=fail_on,
+                                 started=started))
+        if self.can_write:
+            self.now([job_summary(markdown, report_path=report_path)])
+        else:
+            self.now(fallback_effects(report, markdown=markdown, reason=self.fallback or "",
+                                      report_path=report_path))
+
+    def error(self, exc: DatacanaryError, started: dict[str, int]) -> None:
+        """datacanary could not run: complete the pending check runs as failed, saying why and where."""
+        from app.report.effects import error_effects
+
+        self.now(error_effects(exc, started=started if self.can_write else {}))

@@ -1,0 +1,5 @@
+select
+    customer_id,
+    email,
+    country
+from raw_customers

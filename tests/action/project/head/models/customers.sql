@@ -1,0 +1,4 @@
+select
+    customer_id,
+    country
+from raw_customers
