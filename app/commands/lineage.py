@@ -1,0 +1,97 @@
+"""`datacanary lineage [--project DIR] [--model M [--column C]] [--format text|json|mermaid]`: the DAG and
+column-level lineage of the project in the working directory (no git needed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--project", default=".", help="the data project's directory (default: .)")
+    parser.add_argument("--model", metavar="M", help="show one model: its columns, upstream and downstream")
+    parser.add_argument("--column", metavar="C", help="with --model: one column's upstream and downstream lineage")
+    parser.add_argument("--format", choices=("text", "json", "mermaid"), default="text")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.errors import UsageError
+    from app.project.load import load_project
+    from app.project.tree import DirTree
+    from app.report.env import render
+    from app.sql.analyze import analyze
+    from app.sql.blast import blast_radius, project_graph, render_mermaid
+
+    root = Path(args.project)
+    if not root.is_dir():
+        raise UsageError(f"--project {args.project}: no such directory")
+    if args.column and not args.model:
+        raise UsageError("--column needs --model", hint="e.g. datacanary lineage --model fct_orders --column amount")
+    project = load_project(DirTree(root))
+    analysis = analyze(project)
+    if args.model and args.model not in analysis.models and args.model not in analysis.sources:
+        import difflib
+
+        close = difflib.get_close_matches(args.model, list(analysis.models) + list(analysis.sources), n=3)
+        raise UsageError(
+            f"no model or source named {args.model!r}",
+            hint=f"did you mean {', '.join(close)}?" if close else "run `datacanary lineage` to list the models",
+        )
+    columns = analysis.relation_columns(args.model) if args.model else None
+    if args.column and columns is not None and args.column not in {c.name for c in columns}:
+        raise UsageError(
+            f"{args.model} has no column {args.column!r}",
+            hint=f"its columns: {', '.join(c.name for c in columns) or '(unknown)'}",
+        )
+    doc = _document(analysis, args.model, args.column)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif args.format == "mermaid":
+        if args.model:
+            graph = blast_radius(analysis, project, [(args.model, args.column)])
+        else:
+            graph = project_graph(analysis)
+        sys.stdout.write(render_mermaid(graph))
+    else:
+        sys.stdout.write(render("lineage/text.txt.j2", doc=doc))
+    return 0
+
+
+def _document(analysis: Any, model: str | None, column: str | None) -> dict[str, Any]:
+    """The JSON view (also what the text template renders)."""
+    if model is None:
+        return {
+            "dialect": analysis.dialect,
+            "order": list(analysis.order),
+            "models": {
+                n: {"path": m.path, "upstream": list(m.upstream), "sources": list(m.sources), "columns": len(m.columns)}
+                for n, m in analysis.models.items()
+            },
+            "sources": sorted(analysis.sources),
+            "edges": len(analysis.lineage),
+        }
+    m = analysis.models.get(model)
+    cols = analysis.relation_columns(model) or ()
+    shown = [c for c in cols if column is None or c.name == column]
+    return {
+        "model": model,
+        "path": m.path if m else None,
+        "kind": "model" if m else "source",
+        "upstream": list(m.reads_tables) if m else [],
+        "downstream": [n for n in analysis.order if n in analysis.downstream(model)],
+        "columns": [
+            {
+                "name": c.name,
+                "type": c.type,
+                "line": c.location.line,
+                "from": [list(r) for r in sorted(m.lineage.get(c.name, ()))] if m else [],
+                "upstream": [list(r) for r in sorted(analysis.column_upstream(model, c.name))],
+                "downstream": [list(r) for r in sorted(analysis.column_downstream(model, c.name))],
+            }
+            for c in shown
+        ],
+    }

@@ -1,0 +1,189 @@
+"""What SQL analysis knows about a project: models in DAG order, their output columns and types,
+the sources they read, and column-level lineage. Values only; `app.sql.analyze` computes them.
+
+`exp` trees inside these values are shared between analyses (a head analysis reuses unchanged
+models of the base one): treat them as read-only and `.copy()` before transforming.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from sqlglot import exp
+
+from app.sql.dag import closure
+from app.types import Location
+
+ColumnRef = tuple[str, str]  # (table: model or source name, column)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputColumn:
+    """A column of a model's output (or of a source), with its normalized type."""
+
+    name: str
+    type: str | None  # normalized ('BIGINT', 'VARCHAR', 'DECIMAL(10, 2)', ...); None when unknown
+    location: Location
+    inferred: bool = True  # False: sqlglot could not type it and the type comes from a contract
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAnalysis:
+    """A declared source table and what is known of its columns."""
+
+    name: str
+    columns: tuple[OutputColumn, ...]
+    declared_in: str | None  # "datacanary.yml" or the contract path; None when columns are unknown
+    datatypes: Mapping[str, exp.DataType] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+
+    @property
+    def known(self) -> bool:
+        return self.declared_in is not None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ModelAnalysis:
+    """One analysed model. `expression` is the parsed query as written; `qualified` is the copy with
+    every column qualified, stars expanded and types annotated (tables renamed to model/source names)."""
+
+    name: str
+    path: str
+    sql: str
+    dialect: str
+    expression: exp.Query = field(repr=False)
+    qualified: exp.Query = field(repr=False)
+    columns: tuple[OutputColumn, ...]
+    upstream: tuple[str, ...]  # models read, sorted
+    sources: tuple[str, ...]  # declared sources read, sorted
+    select_line: int  # the outermost SELECT keyword
+    # output column -> the (table, column) its value is computed from
+    lineage: Mapping[str, frozenset[ColumnRef]] = field(repr=False)
+    # every (table, column) the query reads anywhere: projections, joins, filters, grouping
+    reads: frozenset[ColumnRef] = field(repr=False)
+    datatypes: Mapping[str, exp.DataType] = field(repr=False)
+    key: tuple[object, ...] = field(repr=False)  # everything the analysis depended on, for reuse
+
+    @property
+    def location(self) -> Location:
+        return Location(self.path, self.select_line)
+
+    def column(self, name: str) -> OutputColumn | None:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        return None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def reads_tables(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.upstream) | set(self.sources)))
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEdge:
+    """`upstream` (a model's or source's column) flows into `downstream` (a model's output column)."""
+
+    upstream: ColumnRef
+    downstream: ColumnRef
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The analysed project: build with `app.sql.analyze.analyze(project)`."""
+
+    dialect: str
+    order: tuple[str, ...]
+    models: Mapping[str, ModelAnalysis]
+    sources: Mapping[str, SourceAnalysis]
+    _children: Mapping[str, frozenset[str]] = field(repr=False)
+    _column_children: Mapping[ColumnRef, frozenset[ColumnRef]] = field(repr=False)
+    _readers: Mapping[ColumnRef, frozenset[str]] = field(repr=False)
+
+    @staticmethod
+    def build(
+        dialect: str, order: tuple[str, ...], models: Mapping[str, ModelAnalysis], sources: Mapping[str, SourceAnalysis]
+    ) -> Analysis:
+        """Index models for the downstream queries below."""
+        children: dict[str, set[str]] = {}
+        col_children: dict[ColumnRef, set[ColumnRef]] = {}
+        readers: dict[ColumnRef, set[str]] = {}
+        for m in models.values():
+            for up in m.reads_tables:
+                children.setdefault(up, set()).add(m.name)
+            for out, ups in m.lineage.items():
+                for up in ups:
+                    col_children.setdefault(up, set()).add((m.name, out))
+            for ref in m.reads:
+                readers.setdefault(ref, set()).add(m.name)
+        return Analysis(
+            dialect=dialect,
+            order=order,
+            models=MappingProxyType({n: models[n] for n in order}),
+            sources=MappingProxyType(dict(sources)),
+            _children=MappingProxyType({k: frozenset(v) for k, v in children.items()}),
+            _column_children=MappingProxyType({k: frozenset(v) for k, v in col_children.items()}),
+            _readers=MappingProxyType({k: frozenset(v) for k, v in readers.items()}),
+        )
+
+    def downstream(self, name: str) -> set[str]:
+        """Every model that reads `name` (a model or a source), directly or through other models."""
+        return closure([name], self._children)
+
+    def children(self, name: str) -> frozenset[str]:
+        """Models that read `name` directly."""
+        return self._children.get(name, frozenset())
+
+    @property
+    def lineage(self) -> tuple[LineageEdge, ...]:
+        """Every column-level edge, in DAG order of the downstream model."""
+        return tuple(
+            LineageEdge(up, (m.name, out))
+            for m in self.models.values()
+            for out in m.column_names
+            for up in sorted(m.lineage.get(out, ()))
+        )
+
+    def column_children(self, table: str, column: str) -> frozenset[ColumnRef]:
+        """Output columns computed directly from `table.column`."""
+        return self._column_children.get((table, column), frozenset())
+
+    def column_downstream(self, table: str, column: str) -> set[ColumnRef]:
+        """Every model column whose value derives from `table.column`, transitively."""
+        seen: set[ColumnRef] = set()
+        stack = list(self.column_children(table, column))
+        while stack:
+            ref = stack.pop()
+            if ref not in seen:
+                seen.add(ref)
+                stack.extend(self._column_children.get(ref, ()))
+        return seen
+
+    def column_upstream(self, model: str, column: str) -> set[ColumnRef]:
+        """Every model or source column that `model.column` derives from, transitively."""
+        seen: set[ColumnRef] = set()
+        stack = list(self.models[model].lineage.get(column, ())) if model in self.models else []
+        while stack:
+            ref = stack.pop()
+            if ref not in seen:
+                seen.add(ref)
+                up = self.models.get(ref[0])
+                if up is not None:
+                    stack.extend(up.lineage.get(ref[1], ()))
+        return seen
+
+    def readers(self, table: str, column: str) -> frozenset[str]:
+        """Models whose SQL mentions `table.column` anywhere (select, join, where, group by, ...)."""
+        return self._readers.get((table, column), frozenset())
+
+    def relation_columns(self, name: str) -> tuple[OutputColumn, ...] | None:
+        """Output columns of a model or known columns of a source; None when `name` is neither."""
+        if name in self.models:
+            return self.models[name].columns
+        if name in self.sources:
+            return self.sources[name].columns
+        return None

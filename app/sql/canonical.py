@@ -1,0 +1,128 @@
+"""Canonical forms of a model's query, for telling a change that cannot alter the output from one that can.
+
+Each stage removes one kind of difference, cumulatively: formatting and comments, internal alias
+names (CTEs, table aliases), operand order of commutative operators, the order of inner joins, and
+the order of the top-level output columns. Two queries are equivalent when some stage makes them
+equal. Anything not handled here stays different: "changed" is always the safe answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.canonicalize_internal_names import canonicalize_internal_names
+
+from app.sql.analysis import ModelAnalysis
+
+STAGES = ("formatting", "aliases", "commutative operands", "join order", "column order")
+_PLACEHOLDER_DB = "__datacanary"
+_SWAP = {exp.GT: exp.LT, exp.GTE: exp.LTE}
+_COMMUTATIVE = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Add, exp.Mul)
+
+
+def formatting_form(model: ModelAnalysis) -> str:
+    """The query as sqlglot prints it: whitespace, comments and keyword case gone."""
+    return model.expression.sql(dialect=model.dialect, comments=False)
+
+
+def canonical_forms(model: ModelAnalysis, renames: Mapping[str, str] | None = None) -> list[str]:
+    """The query after each stage past `formatting` (len(STAGES) - 1 strings), `renames` (old table
+    name -> new) applied to the tables it reads first. Empty when a stage cannot run."""
+    tree = model.qualified.copy()
+    for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Identifier) and table.name in set(model.reads_tables):
+            if renames and table.name in renames:
+                table.set("this", exp.Identifier(this=renames[table.name], quoted=True))
+            # canonicalize_internal_names keeps a table's name only when it is db-qualified
+            table.set("db", exp.Identifier(this=_PLACEHOLDER_DB, quoted=True))
+    steps: list[Callable[[exp.Expr], exp.Expr]] = [
+        canonicalize_internal_names,
+        _sort_commutative,
+        _sort_inner_joins,
+        _sort_output_columns,
+    ]
+    out = []
+    try:
+        for step in steps:
+            tree = step(tree)
+            out.append(tree.sql(comments=False))
+    except (SqlglotError, RecursionError):
+        return []
+    return out
+
+
+def _key(node: exp.Expr) -> str:
+    return node.sql(comments=False)
+
+
+def _sort_commutative(tree: exp.Expr) -> exp.Expr:
+    """a = b / b = a, a + b / b + a, a > b / b < a, and the operands of AND/OR chains, in one order.
+
+    Children are put in order before their parents, so equal subtrees print equally when sorted.
+    """
+    for node in reversed(list(tree.walk())):
+        if type(node) in _SWAP:
+            swapped = _SWAP[type(node)](this=node.expression, expression=node.this)
+            node.replace(swapped)
+            node = swapped
+        if isinstance(node, exp.Connector) and isinstance(node, (exp.And, exp.Or)):
+            if type(node.parent) is type(node):
+                continue  # the head of the chain sorts all of it
+            operands = sorted(node.flatten(), key=_key)
+            joined = exp.and_(*operands, copy=False) if isinstance(node, exp.And) else exp.or_(*operands, copy=False)
+            node.replace(joined)
+        elif isinstance(node, _COMMUTATIVE) and _key(node.expression) < _key(node.this):
+            left, right = node.this, node.expression
+            node.set("this", right)
+            node.set("expression", left)
+    return tree
+
+
+def _inner(join: exp.Join) -> bool:
+    kind = (join.args.get("kind") or "").upper()
+    return (
+        not join.args.get("side")
+        and kind in ("", "INNER", "CROSS")
+        and not join.args.get("using")
+        and not join.args.get("method")
+        and not isinstance(join.this, (exp.Lateral, exp.Unnest))
+    )
+
+
+def _sort_inner_joins(tree: exp.Expr) -> exp.Expr:
+    """A select whose joins are all inner becomes FROM the sources in one order, joined on TRUE, with
+    the ON conditions moved into WHERE (the same rows, as SQL defines inner joins)."""
+    for select in list(tree.find_all(exp.Select)):
+        joins = select.args.get("joins") or []
+        from_ = select.args.get("from_") or select.args.get("from")
+        if not joins or from_ is None or not all(_inner(j) for j in joins):
+            continue
+        sources = [from_.this] + [j.this for j in joins]
+        conditions = [j.args["on"] for j in joins if j.args.get("on") is not None]
+        where = select.args.get("where")
+        if where is not None:
+            conditions.append(where.this)
+        ordered = sorted(sources, key=_key)
+        select.set("joins", [exp.Join(this=s, kind="CROSS") for s in ordered[1:]])
+        from_.set("this", ordered[0])
+        if conditions:
+            select.set("where", exp.Where(this=exp.and_(*conditions, copy=False)))
+    return _sort_commutative(tree)
+
+
+def _sort_output_columns(tree: exp.Expr) -> exp.Expr:
+    """Output columns of the top-level SELECT in name order: the same set, in another order, is the
+    same data (positions matter to `SELECT *` readers, which the report notes separately)."""
+    if isinstance(tree, exp.Select) and not _has_ordinals(tree):
+        tree.set("expressions", sorted(tree.expressions, key=lambda p: (p.alias_or_name, _key(p))))
+    return tree
+
+
+def _has_ordinals(select: exp.Select) -> bool:
+    for arg in ("group", "order", "distinct"):
+        node = select.args.get(arg)
+        if node is not None and any(isinstance(n, exp.Literal) and n.is_int for n in node.walk()):
+            return True
+    return False

@@ -1,0 +1,157 @@
+"""Output changes of models without a contract, base SQL vs head SQL: a model removed or renamed, an
+output column removed, added, renamed (same expression, new alias) or retyped, columns reordered.
+
+Contracted models are covered by the contract diff and by drift; this is what their uncontracted
+neighbours do to the models and dashboards that read them. Model classification (equivalent changes,
+canary selection) lives in `app.sql.classify` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+from app.contracts.rules import Change, ChangeKind
+from app.project.model import Project
+from app.sql.analysis import Analysis, ModelAnalysis, OutputColumn
+from app.sql.classify import ModelChange, changed_models, classify_models, selected_for_canary
+from app.sql.outputs import set_operation_selects
+from app.types import Location
+
+__all__ = ["ModelChange", "changed_models", "classify_models", "output_changes", "selected_for_canary"]
+
+K = ChangeKind
+
+
+def output_changes(
+    base: Analysis | None, head: Analysis, base_project: Project | None, head_project: Project
+) -> list[Change]:
+    """Changes to the outputs of uncontracted models (source="sql"), removals and renames first."""
+    if base is None:
+        return []
+    kinds = classify_models(base, head)
+    out: list[Change] = []
+    for name, change in kinds.items():
+        if change.kind == "removed" and not _contracted(base_project, name):
+            m = base.models[name]
+            out.append(
+                Change.of(
+                    K.MODEL_REMOVED,
+                    name,
+                    f"model {name} was removed; {_readers(base, name)}",
+                    location=Location(m.path, 1),
+                    base_location=Location(m.path, 1),
+                    old=name,
+                    source="sql",
+                )
+            )
+        elif change.kind == "renamed" and change.renamed_from and not _contracted(head_project, name):
+            old, new = base.models[change.renamed_from], head.models[name]
+            out.append(
+                Change.of(
+                    K.DATASET_RENAMED,
+                    name,
+                    f"model {old.name} renamed to {name} ({old.path} -> {new.path}); readers of {old.name} fail",
+                    location=Location(new.path, 1),
+                    base_location=Location(old.path, 1),
+                    old=old.name,
+                    new=name,
+                    source="sql",
+                )
+            )
+            out.extend(column_changes(old, new))
+        elif change.kind in ("changed", "equivalent") and not _contracted(head_project, name):
+            out.extend(column_changes(base.models[name], head.models[name]))
+    return out
+
+
+def _contracted(project: Project | None, name: str) -> bool:
+    return project is not None and project.contract_of(name) is not None
+
+
+def _readers(analysis: Analysis, name: str) -> str:
+    readers = sorted(analysis.children(name))
+    if not readers:
+        return "no model read it"
+    return f"read by {', '.join(readers[:5])}" + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
+
+
+def column_changes(base: ModelAnalysis, head: ModelAnalysis) -> list[Change]:
+    """Output column changes of one model (matched by name, then renames by expression or lineage)."""
+    old = {c.name: c for c in base.columns}
+    new = {c.name: c for c in head.columns}
+    removed = [n for n in old if n not in new]
+    added = [n for n in new if n not in old]
+    renamed = _match_renames(base, head, removed, added)
+    out: list[Change] = []
+    for a, b in renamed.items():
+        out.append(_change(K.COLUMN_RENAMED, head, new[b], f"column {a} of {head.name} renamed to {b}", old[a], a, b))
+    for n in removed:
+        if n not in renamed:
+            out.append(_change(K.MODEL_OUTPUT_COLUMN_REMOVED, head, None, f"column {n} removed from {head.name}", old[n], n, None))
+    for n in added:
+        if n not in renamed.values():
+            out.append(_change(K.MODEL_OUTPUT_COLUMN_ADDED, head, new[n], f"column {n} added to {head.name}", None, None, n))
+    for n in old.keys() & new.keys():
+        a_t, b_t = old[n].type, new[n].type
+        if a_t and b_t and a_t != b_t:
+            out.append(
+                _change(K.MODEL_OUTPUT_TYPE_CHANGED, head, new[n], f"column {n} of {head.name}: type {a_t} -> {b_t}", old[n], a_t, b_t)
+            )
+    kept_old = [n for n in old if n in new]
+    kept_new = [n for n in new if n in old]
+    if kept_old != kept_new:
+        out.append(
+            _change(
+                K.COLUMN_REORDERED, head, None, f"output columns of {head.name} reordered (same data; matters to positional readers)",
+                None, kept_old, kept_new,
+            )
+        )
+    return sorted(out, key=lambda c: (list(ChangeKind).index(c.kind), c.column or ""))
+
+
+def _change(
+    kind: ChangeKind, head: ModelAnalysis, col: OutputColumn | None, message: str, base_col: OutputColumn | None,
+    old: object, new: object,
+) -> Change:
+    return Change.of(
+        kind,
+        head.name,
+        message,
+        column=(col or base_col).name if (col or base_col) else None,
+        location=col.location if col else Location(head.path, head.select_line),
+        base_location=base_col.location if base_col else None,
+        old=old,
+        new=new,
+        source="sql",
+    )
+
+
+def _projection_sql(model: ModelAnalysis, name: str) -> str | None:
+    """The expression computing output `name` (alias stripped) in the qualified query, as SQL."""
+    selects = set_operation_selects(model.qualified)
+    if not selects:
+        return None
+    for proj in selects[0].expressions:
+        if proj.alias_or_name == name:
+            body = proj.this if proj.args.get("alias") is not None and proj.this is not None else proj
+            return body.sql(comments=False)
+    return None
+
+
+def _match_renames(base: ModelAnalysis, head: ModelAnalysis, removed: list[str], added: list[str]) -> dict[str, str]:
+    """old -> new for removed/added pairs computing the same thing: identical expression, else the
+    same (non-empty) lineage when that pairing is unambiguous."""
+    out: dict[str, str] = {}
+    free = list(added)
+    for a in removed:
+        expr = _projection_sql(base, a)
+        hit = next((b for b in free if expr is not None and _projection_sql(head, b) == expr), None)
+        if hit is not None:
+            out[a] = hit
+            free.remove(hit)
+    for a in [r for r in removed if r not in out]:
+        lineage = base.lineage.get(a)
+        same = [b for b in free if lineage and head.lineage.get(b) == lineage]
+        others = [r for r in removed if r not in out and r != a and base.lineage.get(r) == lineage]
+        if len(same) == 1 and not others:
+            out[a] = same[0]
+            free.remove(same[0])
+    return out

@@ -1,0 +1,102 @@
+"""Classify each model's change between two revisions: unchanged, equivalent (the SQL changed but the
+output cannot), changed, added, removed, or renamed (file renamed, same query). The canary runs only
+what can change, and renames are reported as renames, not a drop plus an add.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from app.sql.analysis import Analysis, ModelAnalysis
+from app.sql.canonical import STAGES, canonical_forms, formatting_form
+
+KINDS = ("unchanged", "equivalent", "changed", "added", "removed", "renamed")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChange:
+    """How one model changed. `reasons` names the differences an `equivalent` change consists of
+    (formatting, aliases, commutative operands, join order, column order)."""
+
+    name: str
+    kind: str  # one of KINDS
+    renamed_from: str | None = None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def can_change_output(self) -> bool:
+        return self.kind in ("changed", "added", "renamed")
+
+
+def equivalence(
+    base: ModelAnalysis, head: ModelAnalysis, renames: Mapping[str, str] | None = None
+) -> tuple[str, ...] | None:
+    """Why `head` produces the same output as `base`: () when the SQL is identical, else the kinds of
+    difference seen (formatting, aliases, ...); None when the output may differ.
+
+    `renames` maps renamed models (old -> new name) so reading the renamed model is no difference.
+    """
+    if base.sql == head.sql:
+        return ()
+    if base.dialect != head.dialect:
+        return None
+    if formatting_form(base) == formatting_form(head):
+        return ("formatting",)
+    a, b = canonical_forms(base, renames), canonical_forms(head)
+    if not a or not b:
+        return None
+    equal_at = next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x == y), None)
+    if equal_at is None:
+        return None
+    # the deciding stage, plus the earlier ones that rewrote either side on the way
+    reasons = ["formatting"]
+    reasons += [STAGES[j + 1] for j in range(1, equal_at) if a[j] != a[j - 1] or b[j] != b[j - 1]]
+    reasons.append(STAGES[equal_at + 1])
+    return tuple(dict.fromkeys(reasons))
+
+
+def classify_models(base: Analysis | None, head: Analysis) -> dict[str, ModelChange]:
+    """Every model of either revision -> its change (renamed models under their new name)."""
+    old = dict(base.models) if base is not None else {}
+    gone = [n for n in old if n not in head.models]
+    new = [n for n in head.order if n not in old]
+    renames: dict[str, str] = {}
+    for n in new:
+        for g in gone:
+            if g not in renames and equivalence(old[g], head.models[n]) is not None:
+                renames[g] = n
+                break
+    out: dict[str, ModelChange] = {}
+    for name in head.order:
+        model = head.models[name]
+        if name in old:
+            reasons = equivalence(old[name], model, renames)
+            if reasons == ():
+                out[name] = ModelChange(name, "unchanged")
+            elif reasons is None:
+                out[name] = ModelChange(name, "changed")
+            else:
+                out[name] = ModelChange(name, "equivalent", reasons=reasons)
+        elif name in renames.values():
+            source = next(g for g, n in renames.items() if n == name)
+            out[name] = ModelChange(name, "renamed", renamed_from=source)
+        else:
+            out[name] = ModelChange(name, "added")
+    for name in gone:
+        if name not in renames:
+            out[name] = ModelChange(name, "removed")
+    return out
+
+
+def changed_models(base: Analysis | None, head: Analysis) -> set[str]:
+    """Models whose own SQL can produce different output: changed, added or renamed."""
+    return {n for n, c in classify_models(base, head).items() if c.can_change_output}
+
+
+def selected_for_canary(head: Analysis, changed: Iterable[str]) -> list[str]:
+    """The changed models and everything downstream of them, in DAG order (`state:modified+`)."""
+    picked = {c for c in changed if c in head.models}
+    for c in list(picked):
+        picked |= head.downstream(c)
+    return [n for n in head.order if n in picked]

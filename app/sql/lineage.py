@@ -1,0 +1,109 @@
+"""Column-level lineage of one model in a single pass over its qualified tree.
+
+sqlglot's `lineage()` re-walks the query once per column, which is far too slow for 1,000 models of
+30 columns. Here every scope's output column is resolved once (memoized) through CTEs, derived
+tables, unions and scalar subqueries down to base tables: models and sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, build_scope
+
+from app.sql.analysis import ColumnRef
+
+_EMPTY: frozenset[ColumnRef] = frozenset()
+
+
+class _Walker:
+    def __init__(self, root: Scope, known: Iterable[str]) -> None:
+        self.known = set(known)
+        self.memo: dict[tuple[int, str], frozenset[ColumnRef]] = {}
+        self.by_expression: dict[int, Scope] = {}
+        self.scopes = list(root.traverse())
+        for scope in self.scopes:
+            self.by_expression[id(scope.expression)] = scope
+
+    def output(self, scope: Scope, name: str) -> frozenset[ColumnRef]:
+        """The base columns output column `name` of `scope` is computed from."""
+        key = (id(scope), name)
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        self.memo[key] = _EMPTY  # recursive CTEs refer to themselves
+        query = scope.expression
+        names = scope.outer_columns or (query.named_selects if isinstance(query, exp.Query) else [])
+        if name not in names:
+            return _EMPTY
+        index = names.index(name)
+        if scope.set_operation_scopes:
+            found: set[ColumnRef] = set()
+            for branch in scope.set_operation_scopes:
+                branch_names = branch.expression.named_selects if isinstance(branch.expression, exp.Query) else []
+                if index < len(branch_names):
+                    found |= self.output(branch, branch_names[index])
+            result = frozenset(found)
+        elif isinstance(query, exp.Select) and index < len(query.selects):
+            result = self.expression(scope, query.selects[index])
+        else:
+            result = _EMPTY
+        self.memo[key] = result
+        return result
+
+    def expression(self, scope: Scope, node: exp.Expr) -> frozenset[ColumnRef]:
+        """Base columns an expression of `scope` reads; a nested query contributes all it reads."""
+        found: set[ColumnRef] = set()
+        for n in node.walk(prune=lambda n: isinstance(n, exp.Query) and n is not node):
+            if isinstance(n, exp.Column):
+                found |= self.column(scope, n)
+            elif isinstance(n, exp.Query) and n is not node:
+                inner = self.by_expression.get(id(n))
+                if inner is not None:
+                    found |= self.scope_reads(inner)
+        return frozenset(found)
+
+    def column(self, scope: Scope, column: exp.Column) -> frozenset[ColumnRef]:
+        table = column.table
+        if not table:
+            return _EMPTY  # an output alias (ORDER BY total) or a struct field: no base column
+        current: Scope | None = scope
+        source = None
+        while current is not None and source is None:
+            source = current.sources.get(table)
+            current = current.parent
+        if isinstance(source, Scope):
+            return self.output(source, column.name)
+        if isinstance(source, exp.Table) and source.name in self.known:
+            return frozenset({(source.name, column.name)})
+        return _EMPTY
+
+    def scope_reads(self, scope: Scope) -> frozenset[ColumnRef]:
+        """Everything a (sub)query reads, including its own nested scopes."""
+        found: set[ColumnRef] = set()
+        for inner in scope.traverse():
+            for col in inner.columns:
+                found |= self.column(inner, col)
+        return frozenset(found)
+
+
+def column_lineage(
+    query: exp.Query, known_tables: Iterable[str]
+) -> tuple[dict[str, frozenset[ColumnRef]], frozenset[ColumnRef]]:
+    """For a qualified query: each output column's base columns, and every base column read anywhere.
+
+    `known_tables` are the model and source names the query's tables were renamed to.
+    """
+    root = build_scope(query)
+    if root is None:  # pragma: no cover - only for non-queries, which parse_model rejects
+        return {}, _EMPTY
+    walker = _Walker(root, known_tables)
+    outputs = {name: walker.output(root, name) for name in query.named_selects}
+    reads: set[ColumnRef] = set()
+    for scope in walker.scopes:
+        for col in scope.columns:
+            reads |= walker.column(scope, col)
+    for refs in outputs.values():
+        reads |= refs
+    return outputs, frozenset(reads)

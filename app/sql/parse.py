@@ -1,0 +1,150 @@
+"""Parse a model file: exactly one query, in the project's dialect, with errors at file:line:col.
+
+Positions come from sqlglot's node `meta` (identifiers, literals, stars and functions carry
+`line`/`col`/`start`); `exp.Column` and `exp.Select` themselves carry none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from app.errors import SqlError
+from app.project.model import ModelFile
+from app.types import Location
+
+_STATEMENT_NAMES = {
+    exp.Insert: "INSERT",
+    exp.Copy: "COPY",
+    exp.Attach: "ATTACH",
+    exp.Set: "SET",
+    exp.Create: "CREATE",
+    exp.Drop: "DROP",
+    exp.Delete: "DELETE",
+    exp.Update: "UPDATE",
+    exp.Merge: "MERGE",
+}
+_FROM_POS = re.compile(r"from (\d+):(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    """A table a query reads, as written: `parts` is (catalog, db, name) without the empty ones."""
+
+    parts: tuple[str, ...]
+    location: Location
+    quoted: bool = False  # a quoted name matches case-sensitively
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+def parse_model(model: ModelFile, dialect: str) -> exp.Query:
+    """The model's single query (SELECT, UNION, ...); anything else is a SqlError at its line."""
+    try:
+        statements = [s for s in sqlglot.parse(model.sql, read=dialect) if s is not None]
+    except ParseError as err:
+        first = err.errors[0] if err.errors else {}
+        line, col = first.get("line"), first.get("col")
+        desc = first.get("description") or str(err)
+        raise SqlError(
+            f"model {model.name!r} is not valid {dialect} SQL: {desc}",
+            Location(model.path, line, col),
+            f"fix the SQL near line {line}; models are parsed with the `{dialect}` dialect (datacanary.yml `dialect`)",
+        ) from None
+    except TokenError as err:
+        line, col = _token_error_position(model.sql, err)
+        raise SqlError(
+            f"model {model.name!r} is not valid {dialect} SQL: {err.__cause__ or err}",
+            Location(model.path, line, col),
+            "look for an unclosed quote or comment at this line",
+        ) from None
+    if not statements:
+        raise SqlError(
+            f"model {model.name!r} is empty",
+            Location(model.path, 1),
+            "a model file holds one SELECT; delete the file or write the query",
+        )
+    for stmt in statements:
+        if not isinstance(stmt, exp.Query):
+            kind = next((n for t, n in _STATEMENT_NAMES.items() if isinstance(stmt, t)), type(stmt).__name__.upper())
+            raise SqlError(
+                f"model {model.name!r} contains a {kind} statement; a model is one SELECT",
+                Location(model.path, node_line(stmt) or 1),
+                "keep only the query that produces the dataset; datacanary builds and writes it itself",
+            )
+    if len(statements) > 1:
+        raise SqlError(
+            f"model {model.name!r} has {len(statements)} statements; a model is one SELECT",
+            Location(model.path, node_line(statements[1]) or 1),
+            "split the file: one model per .sql file, named after the dataset it produces",
+        )
+    return statements[0]
+
+
+def _token_error_position(sql: str, err: TokenError) -> tuple[int | None, int | None]:
+    match = _FROM_POS.search(str(err.__cause__ or ""))
+    if match:
+        return int(match.group(1)), int(match.group(2)) + 1
+    if err.start is not None:  # the context snippet is centred on the failure
+        offset = min(len(sql), err.start + 50)
+        return sql.count("\n", 0, offset) + 1, None
+    return None, None
+
+
+def node_line(node: exp.Expr) -> int | None:
+    """The first line of any token inside `node` (None when sqlglot kept no position)."""
+    lines = [n.meta["line"] for n in node.walk() if n.meta and "line" in n.meta]
+    return min(lines) if lines else None
+
+
+def node_start(node: exp.Expr) -> int | None:
+    starts = [n.meta["start"] for n in node.walk() if n.meta and "start" in n.meta]
+    return min(starts) if starts else None
+
+
+def select_keyword_line(sql: str, query: exp.Query) -> int:
+    """The line of the outermost SELECT keyword (where a missing column would go), else 1."""
+    select = query if isinstance(query, exp.Select) else next(iter(query.find_all(exp.Select)), None)
+    if select is None or not select.expressions:
+        return 1
+    start = node_start(select.expressions[0])
+    if start is None:
+        return 1
+    at = sql.lower().rfind("select", 0, start)
+    return sql.count("\n", 0, at if at >= 0 else start) + 1
+
+
+def cte_names(query: exp.Expr) -> set[str]:
+    """Names defined by WITH anywhere in the query (they shadow models and sources)."""
+    return {cte.alias_or_name for cte in query.find_all(exp.CTE)}
+
+
+def location_of(path: str, sql: str, node: exp.Expr) -> Location:
+    """File, line and 1-based start column of `node` (sqlglot's `col` is where the token ends)."""
+    meta = node.meta
+    if not meta or "line" not in meta:
+        return Location(path, node_line(node))
+    start = meta.get("start")
+    col = start - sql.rfind("\n", 0, start) if start is not None else meta.get("col")
+    return Location(path, meta["line"], col)
+
+
+def table_refs(query: exp.Query, path: str, sql: str) -> list[TableRef]:
+    """Tables the query reads, excluding CTE names and table functions, with their positions."""
+    ctes = cte_names(query)
+    out: list[TableRef] = []
+    for table in query.find_all(exp.Table):
+        ident = table.this
+        if not isinstance(ident, exp.Identifier):
+            continue  # a table function (unnest, range, ...): not a dependency
+        parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
+        if len(parts) == 1 and parts[0] in ctes:
+            continue
+        out.append(TableRef(parts, location_of(path, sql, ident), quoted=bool(ident.quoted)))
+    return out
