@@ -63,6 +63,14 @@ class PolicyConfig(_Strict):
     # per rule override of the severity of its *breaking* outcome: error | warning | notice | off
     rules: dict[str, Literal["error", "warning", "notice", "off"]] = Field(default_factory=dict)
 
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        # YAML 1.1 reads a bare `off` as false: `column-removed: off` must still mean "off"
+        if isinstance(v, dict):
+            return {k: "off" if val is False else val for k, val in v.items()}
+        return v
+
 
 class Tolerance(_Strict):
     absolute: float | None = Field(None, ge=0)
