@@ -14,7 +14,7 @@ from app.dbt.manifest import DbtExposure, DbtModel, Manifest, Relation
 from app.dbt.raw import render_raw
 from app.dbt.relations import RelationIndex, rewrite_relations
 from app.dbt.seeds import sniff_columns
-from app.errors import ProjectError
+from app.errors import ConfigError, ProjectError
 from app.project.config import CONFIG_FILE, ProjectConfig, SourceConfig, parse_config
 from app.project.model import ModelFile, Project, freeze_models
 from app.project.tree import join
@@ -132,7 +132,7 @@ def _config(manifest: Manifest, root: str, read: Read) -> tuple[ProjectConfig, Y
             )
         config = ProjectConfig(name=manifest.project_name, dialect=dialect)
         return config, YamlDoc(path=join(root, "dbt_project.yml"), data={}, lines={(): 1})
-    data = load_yaml(text, path).data
+    data = load_yaml(text, path, ConfigError).data
     present = data if isinstance(data, dict) else {}
     # appended, not prepended: the lines of the user's keys stay where they are for error messages
     extra = ""

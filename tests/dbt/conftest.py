@@ -41,3 +41,79 @@ def demo_base() -> MemoryTree:
 @pytest.fixture(scope="session")
 def demo_head() -> MemoryTree:
     return MemoryTree(demo_files("head"), label="head")
+
+
+# --- small manifests in dbt's v12 shape, for rules and errors -----------------------------------
+
+def rel(name: str) -> str:
+    return f'"warehouse"."analytics"."{name}"'
+
+
+def column(name: str, data_type: str | None = None, *constraints: str, meta: dict | None = None) -> dict:
+    return {
+        "name": name,
+        "data_type": data_type,
+        "description": "",
+        "meta": meta or {},
+        "constraints": [{"type": c, "name": None, "expression": None, "to": None, "to_columns": []} for c in constraints],
+        "quote": None,
+        "tags": [],
+    }
+
+
+def model(
+    name: str,
+    sql: str,
+    *,
+    columns: list[dict] | None = None,
+    enforced: bool = False,
+    materialized: str = "table",
+    version: int | None = None,
+    latest: int | None = None,
+    depends: tuple[str, ...] = (),
+    constraints: list[dict] | None = None,
+    compiled: bool = True,
+) -> tuple[str, dict]:
+    uid = f"model.shop.{name}" + (f".v{version}" if version is not None else "")
+    alias = f"{name}_v{version}" if version is not None else name
+    node = {
+        "resource_type": "model",
+        "unique_id": uid,
+        "name": name,
+        "package_name": "shop",
+        "original_file_path": f"models/{alias}.sql",
+        "patch_path": "shop://models/schema.yml",
+        "database": "warehouse",
+        "schema": "analytics",
+        "alias": alias,
+        "relation_name": rel(alias),
+        "raw_code": sql,
+        "language": "sql",
+        "config": {"enabled": True, "materialized": materialized, "contract": {"enforced": enforced}, "tags": []},
+        "contract": {"enforced": enforced, "alias_types": True, "checksum": None},
+        "columns": {c["name"]: c for c in columns or []},
+        "constraints": constraints or [],
+        "depends_on": {"macros": [], "nodes": [f"model.shop.{d}" for d in depends]},
+        "version": version,
+        "latest_version": latest,
+        "description": "",
+        "future_key_dbt_adds": {"ignored": True},
+    }
+    if compiled:
+        node["compiled_code"] = sql
+    return uid, node
+
+
+def manifest_doc(*nodes: tuple[str, dict], adapter: str = "duckdb", schema: int = 12, **extra: dict) -> dict:
+    return {
+        "metadata": {
+            "dbt_schema_version": f"https://schemas.getdbt.com/dbt/manifest/v{schema}.json",
+            "dbt_version": "1.10.0",
+            "project_name": "shop",
+            "adapter_type": adapter,
+        },
+        "nodes": dict(nodes),
+        "sources": extra.get("sources", {}),
+        "exposures": extra.get("exposures", {}),
+        "macros": {},
+    }
