@@ -18,11 +18,12 @@ CONTRACT_PATTERNS = ("**/*.odcs.yaml", "**/*.odcs.yml")
 def load_project(tree: Tree, root: str = "") -> Project:
     """Read datacanary.yml, every model and every contract under `root` of `tree`."""
     config_path = join(root, CONFIG_FILE)
-    if not tree.exists(config_path):
-        if tree.exists(join(root, "dbt_project.yml")):
-            from app.project.dbt import load_dbt_project  # dbt support is optional weight
+    if tree.exists(join(root, "dbt_project.yml")):
+        # a datacanary.yml next to dbt_project.yml only adds settings to the dbt project
+        from app.project.dbt import load_dbt_project  # dbt support is optional weight
 
-            return load_dbt_project(tree, root)
+        return load_dbt_project(tree, root)
+    if not tree.exists(config_path):
         raise ProjectError(
             f"no {CONFIG_FILE} in {root or 'the repository root'} at {tree.label}",
             Location(config_path),
