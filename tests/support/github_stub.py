@@ -144,6 +144,14 @@ class GitHubStub:
                  head_repo: str | None = None, title: str = "A change") -> dict[str, Any]:
         return stub_routes.seed_pull(self, number, repo, head_sha, base_sha, head_repo or repo, title)
 
+    def add_commit(self, sha: str, *, tree_sha: str, repo: str = "o/r") -> None:
+        """A commit that exists on GitHub already (e.g. the default branch's head), for git data calls."""
+        root = self.server_url
+        self.git_objects[sha] = {"_kind": "commit", "sha": sha, "node_id": f"C_{sha[:8]}",
+                                 "url": f"{root}/repos/{repo}/git/commits/{sha}", "message": "seeded",
+                                 "tree": {"sha": tree_sha, "url": f"{root}/repos/{repo}/git/trees/{tree_sha}"},
+                                 "parents": [], "html_url": f"https://github.com/{repo}/commit/{sha}"}
+
     def add_comment(self, number: int, body: str, *, user: str = "someone", repo: str = "o/r") -> dict[str, Any]:
         return stub_routes.seed_comment(self, number, body, user, repo)
 

@@ -251,6 +251,7 @@ def seed_pull(stub: GitHubStub, number: int, repo: str, head_sha: str, base_sha:
         "url": f"{root}/repos/{repo}/pulls/{number}", "html_url": f"https://github.com/{repo}/pull/{number}",
         "head": {"ref": head_ref, "sha": head_sha, "repo": {"full_name": head_repo}},
         "base": {"ref": base_ref, "sha": base_sha, "repo": {"full_name": repo}},
+        "node_id": f"PR_{number}",  # GraphQL mutations (revertPullRequest) take it
         "merged": False, "draft": False, "requested_reviewers": [],
     }
     stub.pulls[number] = pull

@@ -1,0 +1,1 @@
+"""Breach to revert: find the culprit change, plan the revert pull request (or the conflict issue)."""
