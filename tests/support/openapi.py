@@ -16,6 +16,7 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+_SPEC_URI = "urn:github-rest-api"
 SPEC_PATH = Path(__file__).resolve().parents[2] / "fixtures" / "github" / "openapi" / "rest-subset.json"
 
 
@@ -33,9 +34,10 @@ class Operation:
 class OpenApi:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
-        self._registry: Registry[Any] = Registry().with_resource(
-            "", Resource.from_contents(spec, default_specification=DRAFT4)
-        )
+        resource = Resource.from_contents(spec, default_specification=DRAFT4)
+        # also under a name: a validator's own root schema takes the "" base URI, so a body schema that is
+        # not itself a $ref (e.g. an inline anyOf of $refs) must be reached through this name
+        self._registry: Registry[Any] = Registry().with_resources([("", resource), (_SPEC_URI, resource)])
         self._routes: list[tuple[re.Pattern[str], str]] = []
         # literal segments beat parameters: /git/ref/{ref} must not swallow other paths
         for template in sorted(spec["paths"], key=lambda t: (t.count("{"), -len(t))):
@@ -68,7 +70,11 @@ class OpenApi:
             return []
         if body is None:
             return [f"{op.operation_id} requires a JSON body"] if request.get("required") else []
-        validator = OAS30Validator(schema, registry=self._registry)
+        pointer = "/".join(
+            p.replace("~", "~0").replace("/", "~1")
+            for p in ("paths", op.template, op.method, "requestBody", "content", "application/json", "schema")
+        )
+        validator = OAS30Validator({"$ref": f"{_SPEC_URI}#/{pointer}"}, registry=self._registry)
         errors = list(validator.iter_errors(body))
         if not errors:
             return []
