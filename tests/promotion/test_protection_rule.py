@@ -1,0 +1,172 @@
+"""datacanary as a custom deployment protection rule: the decision from the ledger, and the round trip
+of a signed `deployment_protection_rule.requested` delivery through the App to the GitHub stub (which
+checks the review request against GitHub's OpenAPI description)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.github.apply import apply
+from app.github.events import parse_event
+from app.project.tree import DirTree
+from app.promotion.artifact import to_tar
+from app.promotion.bundle import build_from_tree
+from app.promotion.effects import ReviewProtectionRule
+from app.promotion.ledger import Ledger
+from app.promotion.release import Context, promote
+from app.promotion.store import ArtifactStore
+from app.service.app import create_app
+from app.service.handlers.deployment import decide
+from app.state import StateDB
+from tests.service.conftest import ServiceServer, make_settings, private_key_pem, serve  # noqa: F401
+from tests.support.fixtures import github_stub  # noqa: F401
+from tests.support.signing import signed_delivery
+
+from .conftest import CONFIG, write_env_data, write_project
+
+PAYLOAD = Path(__file__).parent / "payloads" / "deployment_protection_rule.requested.json"
+SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"  # the deployment's sha in the payload
+
+
+def _payload(environment: str = "prod", digest: str | None = None) -> dict[str, Any]:
+    data = copy.deepcopy(json.loads(PAYLOAD.read_text()))
+    data["environment"] = environment
+    data["deployment"]["environment"] = environment
+    data["deployment"]["payload"] = {"digest": digest} if digest else {}
+    return data
+
+
+def test_the_payload_fixture_conforms_to_githubs_webhook_schema():
+    import gzip
+
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    source = Path(__file__).resolve().parents[3] / "shared" / "github" / "webhooks.github.com.json.gz"
+    if not source.is_file():
+        pytest.skip("GitHub's webhook description is not next to this checkout")
+    spec = json.load(gzip.open(source))
+    registry = Registry().with_resource("urn:webhooks", Resource.from_contents(spec, default_specification=DRAFT202012))
+    schema = {"$ref": "urn:webhooks#/components/schemas/webhook-deployment-protection-rule-requested"}
+    assert list(Draft202012Validator(schema, registry=registry).iter_errors(_payload())) == []
+
+
+def _released(tmp_path: Path, state: Path, envs: tuple[str, ...], config: str = CONFIG) -> str:
+    """Build the shop artifact and promote it through `envs`, with the ledger in `state`."""
+    root = write_project(tmp_path / "shop", config=config)
+    for env in ("dev", "staging", "prod"):
+        write_env_data(root / "data" / f"{env}.duckdb")
+    artifact, _ = build_from_tree(DirTree(root))
+    db = StateDB(state)
+    try:
+        ctx = Context(Ledger(db), ArtifactStore(state.parent / "artifacts"), root, "ci", "2026-11-25T10:00:00Z", SHA)
+        for env in envs:
+            assert not promote(to_tar(artifact), env, ctx).decision.refused
+    finally:
+        db.close()
+    return artifact.digest
+
+
+def _decide(state: Path, payload: dict[str, Any]):
+    db = StateDB(state)
+    try:
+        return decide(parse_event("deployment_protection_rule", payload), db)
+    finally:
+        db.close()
+
+
+def test_approved_when_the_digest_passed_the_environment_before(tmp_path):
+    state = tmp_path / "state" / "state.sqlite"
+    digest = _released(tmp_path, state, ("dev", "staging"))
+    decision = _decide(state, _payload("prod", digest))
+    assert decision.approved and decision.code == "approved" and "passed staging" in decision.reason
+
+
+def test_the_digest_is_found_by_commit_when_the_payload_has_none(tmp_path):
+    state = tmp_path / "state" / "state.sqlite"
+    digest = _released(tmp_path, state, ("dev", "staging"))
+    decision = _decide(state, _payload("prod"))
+    assert decision.approved and decision.digest == digest
+
+
+def test_rejected_as_unvalidated_when_it_skipped_an_environment(tmp_path):
+    state = tmp_path / "state" / "state.sqlite"
+    digest = _released(tmp_path, state, ("dev",))
+    decision = _decide(state, _payload("prod", digest))
+    assert not decision.approved and decision.reason.startswith("unvalidated digest: ")
+
+
+def test_rejected_as_unvalidated_when_nothing_is_known_of_the_commit(tmp_path):
+    decision = _decide(tmp_path / "state.sqlite", _payload("prod"))
+    assert not decision.approved and "no datacanary artifact is recorded for commit f95f852bd8fc" in decision.reason
+
+
+def test_rejected_for_parity(tmp_path):
+    state = tmp_path / "state" / "state.sqlite"
+    digest = _released(tmp_path, state, ("dev", "staging"), CONFIG + "    overrides:\n      canary: {seed: 9}\n")
+    decision = _decide(state, _payload("prod", digest))
+    assert not decision.approved and decision.reason.startswith("parity: ") and "canary.seed" in decision.reason
+
+
+def test_rejected_for_a_canary_failure_in_the_environment_before(tmp_path):
+    state = tmp_path / "state" / "state.sqlite"
+    digest = _released(tmp_path, state, ("dev",))
+    db = StateDB(state)
+    Ledger(db).record(digest=digest, environment="staging", at="t", actor="ci", passed=False,
+                      canary={"verdict": "fail"}, reason="fct_orders: country 40% null")
+    db.close()
+    decision = _decide(state, _payload("prod", digest))
+    assert not decision.approved and decision.reason.startswith("canary failure: ")
+
+
+def test_an_undeclared_environment_is_rejected(tmp_path):
+    state = tmp_path / "state" / "state.sqlite"
+    digest = _released(tmp_path, state, ("dev",))
+    decision = _decide(state, _payload("qa", digest))
+    assert not decision.approved and "not declared" in decision.reason
+
+
+def _port_factory(stub: Any) -> Callable[[int | None, str], Any]:
+    from app.github.client import GitHubClient
+
+    def port(installation: int | None, repo: str) -> Any:
+        return GitHubClient(repo, base_url=stub.base_url, token="t", seconds_between_requests=None,
+                            seconds_between_writes=None, retry=None)
+
+    return port
+
+
+def test_review_effect_is_applied_through_pygithub_and_conforms_to_openapi(github_stub):
+    effect = ReviewProtectionRule(1234567890, "prod", False, "datacanary: rejected: parity")
+    result = apply([effect], port=_port_factory(github_stub)(1, "Codertocat/Hello-World"))
+    assert result.ok, result.failed
+    assert github_stub.protection_reviews == [{"run_id": 1234567890, "repo": "Codertocat/Hello-World",
+                                               "environment_name": "prod", "state": "rejected",
+                                               "comment": "datacanary: rejected: parity"}]
+
+
+@pytest.mark.parametrize("released, approved", [(("dev", "staging"), True), (("dev",), False)])
+def test_signed_delivery_round_trip_through_the_app(tmp_path, make_settings, serve, github_stub, released, approved):
+    settings = make_settings()
+    digest = _released(tmp_path, Path(settings.state), released)
+    app = create_app(settings, github=_port_factory(github_stub),
+                     repo_checkout=lambda *a: (_ for _ in ()).throw(AssertionError("no checkout needed")))
+    server: ServiceServer = serve(app)
+    body, headers = signed_delivery("deployment_protection_rule", _payload("prod", digest))
+    response = httpx.post(f"{server.url}/webhooks", content=body, headers=headers, timeout=10)
+    assert response.status_code == 202
+    server.wait_idle()
+    (review,) = github_stub.protection_reviews
+    assert review["run_id"] == 1234567890 and review["environment_name"] == "prod"
+    assert review["state"] == ("approved" if approved else "rejected")
+    assert ("passed staging" if approved else "unvalidated digest") in review["comment"]
+    calls = github_stub.calls_to("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule")
+    assert len(calls) == 1
