@@ -34,12 +34,11 @@ def read_contract_history(repo: Path, path: str, until: str, limit: int = 50) ->
                    until, "--", path).decode()
     except GitError as exc:
         return ContractHistory((), (f"history of {path} unavailable: {exc.message}",))
-    commits = _commits_with_paths(log)
     versions: list[Contract] = []
     warnings: list[str] = []
-    for i, (sha, at_path) in enumerate(commits):
-        if i == 0 and _same_blob(repo, until, sha, at_path, path):
-            continue  # the version at `until` itself is the head, not history
+    # the version at `until` is the head itself, and a commit that only moved the file repeats a version
+    seen = {_show(repo, until, path)}
+    for sha, at_path in _commits_with_paths(log):
         try:
             text = _git(Path(repo), "show", f"{sha}:{at_path}").decode("utf-8")
         except GitError:
@@ -47,6 +46,9 @@ def read_contract_history(repo: Path, path: str, until: str, limit: int = 50) ->
         except UnicodeDecodeError:
             warnings.append(f"{path} at {sha[:12]} is not UTF-8 text; skipped")
             continue
+        if text in seen:
+            continue
+        seen.add(text)
         try:
             versions.append(parse_contract(text, at_path))
         except DatacanaryError as exc:
@@ -72,11 +74,8 @@ def _commits_with_paths(log: str) -> list[tuple[str, str]]:
     return out
 
 
-def _same_blob(repo: Path, until: str, sha: str, at_path: str, path: str) -> bool:
-    """True when the newest logged version is the one `until` has (then it is the head, not history)."""
+def _show(repo: Path, rev: str, path: str) -> str | None:
     try:
-        here = _git(Path(repo), "rev-parse", f"{until}:{path}").decode().strip()
-        there = _git(Path(repo), "rev-parse", f"{sha}:{at_path}").decode().strip()
+        return _git(Path(repo), "show", f"{rev}:{path}").decode("utf-8", errors="replace")
     except GitError:
-        return False
-    return here == there
+        return None
