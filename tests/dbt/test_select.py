@@ -1,0 +1,82 @@
+"""state:modified+ over manifests, with app/sql deciding which compiled SQL changes keep the output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.dbt.manifest import parse_manifest
+from app.dbt.project import DbtProject, build_project
+from app.dbt.select import state_modified
+from app.project.dbt import load_dbt
+from app.project.tree import MemoryTree
+from app.sql.analyze import analyze
+from app.sql.classify import classify_models
+from tests.dbt.conftest import column, manifest_doc, model, rel
+
+
+@pytest.fixture(scope="module")
+def demo(demo_base: MemoryTree, demo_head: MemoryTree) -> tuple[DbtProject, DbtProject]:
+    return load_dbt(demo_base), load_dbt(demo_head)
+
+
+def _kinds(base: DbtProject, head: DbtProject) -> dict[str, str]:
+    return {k: v.kind for k, v in classify_models(analyze(base.project), analyze(head.project)).items()}
+
+
+def test_reordered_columns_and_comments_in_compiled_sql_are_equivalent(demo) -> None:  # type: ignore[no-untyped-def]
+    base, head = demo
+    changes = classify_models(analyze(base.project), analyze(head.project))
+    assert changes["orders_daily"].kind == "equivalent"
+    selection = state_modified(base, head, _kinds(base, head))
+    assert "orders_daily" not in selection.modified
+
+
+def test_renamed_model_is_recognised_through_the_manifest(demo) -> None:  # type: ignore[no-untyped-def]
+    base, head = demo
+    change = classify_models(analyze(base.project), analyze(head.project))["customer_revenue"]
+    assert change.kind == "renamed" and change.renamed_from == "customer_payments"
+
+
+def test_modified_plus_children_in_dag_order(demo) -> None:  # type: ignore[no-untyped-def]
+    base, head = demo
+    selection = state_modified(base, head, _kinds(base, head))
+    assert selection.modified["stg_orders"] == ("sql changed",)
+    assert selection.modified["fct_orders"] == ("sql changed", "contract changed")
+    assert selection.modified["customer_revenue"] == ("sql renamed",)
+    assert selection.selected[:2] == ("stg_orders", "fct_orders")
+    assert set(selection.selected) == {
+        "stg_orders", "fct_orders", "customer_revenue", "dim_customers", "dim_customers_v1", "orders_daily",
+    }
+    assert "stg_payments" not in selection.selected
+
+
+def test_without_sql_classification_any_compiled_text_change_counts(demo) -> None:  # type: ignore[no-untyped-def]
+    base, head = demo
+    assert state_modified(base, head).modified["orders_daily"] == ("sql changed",)
+
+
+def _dbt(*nodes: tuple[str, dict]) -> DbtProject:
+    manifest = parse_manifest(json.dumps(manifest_doc(*nodes)), "m.json")
+    return build_project(manifest, root="", label="t", read=lambda p: None)
+
+
+def test_config_change_alone_selects_the_model_and_its_children() -> None:
+    a_sql, b_sql = "select 1 as id", f"select id from {rel('a')}"
+    base = _dbt(model("a", a_sql, materialized="view"), model("b", b_sql, depends=("a",)), model("c", "select 2 as x"))
+    head = _dbt(model("a", a_sql, materialized="table"), model("b", b_sql, depends=("a",)), model("c", "select 2 as x"))
+    selection = state_modified(base, head)
+    assert selection.modified == {"a": ("config changed: materialized",)}
+    assert selection.selected == ("a", "b")
+
+
+def test_contract_change_alone_selects_the_model() -> None:
+    # dbt writes the contract's checksum; the two sides get different ones, as dbt would
+    base_doc = manifest_doc(model("a", "select 1 as id", columns=[column("id", "int")], enforced=True))
+    head_doc = manifest_doc(model("a", "select 1 as id", columns=[column("id", "bigint")], enforced=True))
+    base_doc["nodes"]["model.shop.a"]["contract"]["checksum"] = "aaa"
+    head_doc["nodes"]["model.shop.a"]["contract"]["checksum"] = "bbb"
+    base = build_project(parse_manifest(json.dumps(base_doc), "m"), root="", label="b", read=lambda p: None)
+    head = build_project(parse_manifest(json.dumps(head_doc), "m"), root="", label="h", read=lambda p: None)
+    assert state_modified(base, head).modified == {"a": ("contract changed",)}
