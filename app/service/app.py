@@ -47,7 +47,7 @@ def create_app(
             settings.app_id,
             settings.private_key_pem(),
             settings.api_url,
-            on_response=lambda r: metrics.github_response(r.request.method, r.status_code, dict(r.headers)),
+            on_response=lambda r: metrics.token_response(r.status_code, dict(r.headers)),
         )
     if github is None:
         github = _github_ports(settings, auth, metrics)

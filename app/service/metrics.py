@@ -48,23 +48,23 @@ class ServiceMetrics:
             self.queue_depth.set_function(queue_depth)
         self.github_calls = Counter(
             "datacanary_github_api_calls",
-            "Requests sent to the GitHub API, by method and status.",
-            ["method", "status"],
+            "Requests sent to the GitHub API: `rest` by the handlers' clients, `token` to mint installation tokens.",
+            ["kind"],
             registry=self.registry,
         )
         self.rate_limit_remaining = Gauge(
             "datacanary_github_rate_limit_remaining",
-            "x-ratelimit-remaining of the latest GitHub response, per installation (0 = the app itself).",
+            "x-ratelimit-remaining of the latest GitHub response, per installation (`app`: the app's JWT).",
             ["installation"],
             registry=self.registry,
         )
 
-    def github_response(self, method: str, status: int, headers: dict[str, str], installation: int = 0) -> None:
-        """Count one GitHub API response and keep its rate-limit headroom."""
-        self.github_calls.labels(method.upper(), str(status)).inc()
+    def token_response(self, status: int, headers: dict[str, str]) -> None:
+        """Count one installation-token request (made with the app's JWT: the app's own rate limit)."""
+        self.github_calls.labels("token").inc()
         remaining = {k.lower(): v for k, v in headers.items()}.get("x-ratelimit-remaining")
         if remaining is not None and remaining.isdigit():
-            self.rate_limit_remaining.labels(str(installation)).set(int(remaining))
+            self.rate_limit_remaining.labels("app").set(int(remaining))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -129,7 +129,31 @@ class Workers:
             return "retry", f"{type(exc).__name__}: {exc}"
 
     def _run(self, delivery: Delivery, event: Any, registrations: list[Any]) -> tuple[str, str | None]:
-        ctx = dataclasses.replace(self.ctx, delivery_id=delivery.delivery_id)
+        ports: list[tuple[int | None, Any]] = []
+
+        def github(installation_id: int | None, full_name: str) -> Any:
+            port = self.ctx.github(installation_id, full_name)
+            ports.append((installation_id, port))
+            return port
+
+        ctx = dataclasses.replace(self.ctx, delivery_id=delivery.delivery_id, github=github)
+        try:
+            return self._handle(delivery, event, registrations, ctx)
+        finally:
+            for installation_id, port in ports:
+                self._count_calls(installation_id, port)
+
+    def _count_calls(self, installation_id: int | None, port: Any) -> None:
+        calls = getattr(port, "api_calls", 0)
+        if isinstance(calls, int) and calls:
+            self.metrics.github_calls.labels("rest").inc(calls)
+        remaining = getattr(port, "rate_remaining", None)
+        if isinstance(remaining, int):
+            self.metrics.rate_limit_remaining.labels(str(installation_id or 0)).set(remaining)
+
+    def _handle(
+        self, delivery: Delivery, event: Any, registrations: list[Any], ctx: HandlerContext
+    ) -> tuple[str, str | None]:
         repo = getattr(getattr(event, "repo", None), "full_name", None)
         installation = getattr(event, "installation_id", None)
         effects = DeliveryEffects(

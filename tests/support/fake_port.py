@@ -44,8 +44,8 @@ class FakePort:
     def repo(self) -> str:
         return self._repo
 
-    def _enter(self, name: str, **args: Any) -> None:
-        self.calls.append((name, args))
+    def _enter(self, method: str, /, **args: Any) -> None:
+        self.calls.append((method, args))
         if self.errors:
             err = self.errors.pop(0)
             if err is not None:

@@ -1,0 +1,135 @@
+"""Service settings: every missing or malformed variable stops start-up with a message naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings, get_settings, load_settings
+from app.errors import ConfigError
+from tests.service.conftest import ROOT
+
+REQUIRED = ("GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_PATH", "GITHUB_WEBHOOK_SECRET")
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, private_key_pem: str, tmp_path: Path) -> pytest.MonkeyPatch:
+    for name in [*REQUIRED, "GITHUB_API_URL", "DATACANARY_STATE", "DATACANARY_WORKERS", "DATACANARY_MAX_BODY"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_APP_ID", "12345")
+    monkeypatch.setenv("GITHUB_PRIVATE_KEY", private_key_pem)
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "s3cret")
+    monkeypatch.setenv("DATACANARY_STATE", str(tmp_path / "state.sqlite"))
+    return monkeypatch
+
+
+def test_settings_come_from_the_environment(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env.setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3")
+    env.setenv("DATACANARY_WORKERS", "3")
+    settings = load_settings()
+    assert settings.app_id == 12345
+    assert settings.webhook_secret.get_secret_value() == "s3cret"
+    assert settings.api_url == "https://ghe.example.com/api/v3"
+    assert settings.state == tmp_path / "state.sqlite"
+    assert settings.workers == 3
+    assert settings.max_body == 25 * 1024 * 1024
+
+
+def test_defaults_state_to_a_sqlite_file(env: pytest.MonkeyPatch) -> None:
+    env.delenv("DATACANARY_STATE")
+    assert load_settings().state == Path(".datacanary/state.sqlite")
+
+
+@pytest.mark.parametrize("name", ["GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET"])
+def test_missing_setting_is_named(env: pytest.MonkeyPatch, name: str) -> None:
+    env.delenv(name)
+    with pytest.raises(ConfigError, match=f"{name} is not set"):
+        load_settings()
+
+
+def test_missing_private_key_names_both_variables(env: pytest.MonkeyPatch) -> None:
+    env.delenv("GITHUB_PRIVATE_KEY")
+    with pytest.raises(ConfigError, match="GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH"):
+        load_settings()
+
+
+def test_non_numeric_app_id_is_named_with_its_value(env: pytest.MonkeyPatch) -> None:
+    env.setenv("GITHUB_APP_ID", "my-app")
+    with pytest.raises(ConfigError, match=r"GITHUB_APP_ID: .*integer.*'my-app'"):
+        load_settings()
+
+
+def test_malformed_private_key_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("GITHUB_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----")
+    with pytest.raises(ConfigError, match="GITHUB_PRIVATE_KEY is not a PEM-encoded RSA private key"):
+        load_settings()
+
+
+def test_non_rsa_private_key_is_refused(env: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    env.setenv("GITHUB_PRIVATE_KEY", pem.decode())
+    with pytest.raises(ConfigError, match="not a PEM-encoded RSA private key"):
+        load_settings()
+
+
+def test_private_key_with_escaped_newlines_is_accepted(env: pytest.MonkeyPatch, private_key_pem: str) -> None:
+    env.setenv("GITHUB_PRIVATE_KEY", private_key_pem.strip().replace("\n", "\\n"))
+    assert load_settings().private_key_pem() == private_key_pem
+
+
+def test_private_key_from_a_file(env: pytest.MonkeyPatch, private_key_pem: str, tmp_path: Path) -> None:
+    path = tmp_path / "app.pem"
+    path.write_text(private_key_pem)
+    env.delenv("GITHUB_PRIVATE_KEY")
+    env.setenv("GITHUB_PRIVATE_KEY_PATH", str(path))
+    assert load_settings().private_key_pem() == private_key_pem
+
+
+def test_unreadable_private_key_file_is_named(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env.delenv("GITHUB_PRIVATE_KEY")
+    env.setenv("GITHUB_PRIVATE_KEY_PATH", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match="GITHUB_PRIVATE_KEY_PATH: cannot read"):
+        load_settings()
+
+
+def test_both_private_key_variables_is_ambiguous(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env.setenv("GITHUB_PRIVATE_KEY_PATH", str(tmp_path / "app.pem"))
+    with pytest.raises(ConfigError, match="only one of"):
+        load_settings()
+
+
+def test_out_of_range_worker_count_is_named(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATACANARY_WORKERS", "-1")
+    with pytest.raises(ConfigError, match="DATACANARY_WORKERS"):
+        load_settings()
+
+
+def test_get_settings_reads_nothing_at_import_and_caches(env: pytest.MonkeyPatch) -> None:
+    get_settings.cache_clear()
+    try:
+        first = get_settings()
+        env.setenv("GITHUB_APP_ID", "999")
+        assert get_settings() is first and isinstance(first, Settings)
+    finally:
+        get_settings.cache_clear()
+
+
+def test_serve_with_a_bad_setting_exits_2_with_the_message_and_no_traceback(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if k not in REQUIRED}
+    environ.update({"GITHUB_APP_ID": "12", "GITHUB_WEBHOOK_SECRET": "x", "GITHUB_PRIVATE_KEY": "nope"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "0"],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "GITHUB_PRIVATE_KEY is not a PEM-encoded RSA private key" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,201 @@
+"""Handlers and the worker over in-memory GitHub: check runs in progress then completed through the
+Action's effects, drafts, re-runs, merge groups, supersession, acknowledgments, installations."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.errors import ProjectError
+from app.service.acks import Acknowledgments
+from app.service.installations import Installations
+from app.types import Location
+from tests.service.conftest import load_payload
+from tests.service.world import World, check_payload, pr_payload
+
+REPO = "Codertocat/Hello-World"
+CONTRACTS, CANARY = "datacanary / contracts", "datacanary / canary"
+
+
+@pytest.fixture
+def world(make_settings: Callable[..., Any], tmp_path: Path) -> World:
+    return World(make_settings(workers=0), tmp_path)
+
+
+def _creates(world: World, repo: str = REPO) -> list[dict[str, Any]]:
+    return [args for name, args in world.ports[repo].calls if name == "create_check_run"]
+
+
+def test_pull_request_opened_creates_runs_in_progress_then_completes_them_and_comments(world: World) -> None:
+    delivery = world.deliver("pull_request", pr_payload(), "d-1")
+    world.work()
+    port = world.ports[REPO]
+    names = [c[0] for c in port.calls]
+    assert names[:2] == ["create_check_run", "create_check_run"]  # both pending before the engine ran
+    assert {c["status"].value for c in _creates(world)} == {"in_progress"}
+    runs = {r.name: r for r in port.check_runs.values()}
+    assert set(runs) == {CONTRACTS, CANARY}
+    assert runs[CONTRACTS].conclusion == "failure" and runs[CANARY].conclusion == "skipped"
+    assert runs[CONTRACTS].external_id == "dc:d-1:contracts"
+    assert [a.identifier for a in runs[CONTRACTS].actions] == ["ack-breaking"]
+    assert len(port.comments[2]) == 1 and "<!-- datacanary:comment -->" in port.comments[2][0].body
+    assert world.checks == [{"base": "b" * 40, "head": "h" * 40, "canary": False, "acknowledgments": []}]
+    assert world.outcome(delivery) == "done"
+
+
+def test_a_new_push_edits_the_same_comment(world: World) -> None:
+    world.deliver("pull_request", pr_payload(), "d-1")
+    world.work()
+    world.deliver("pull_request", pr_payload("synchronize", head="n" * 40), "d-2")
+    world.work()
+    port = world.ports[REPO]
+    assert len(port.comments[2]) == 1 and "nnnnnnn" in port.comments[2][0].body
+    assert len(port.check_runs) == 4
+
+
+def test_a_draft_waits_until_ready_for_review(world: World) -> None:
+    world.deliver("pull_request", pr_payload(draft=True))
+    world.work()
+    assert REPO not in world.ports and world.checks == []
+    world.deliver("pull_request", pr_payload("ready_for_review"))
+    world.work()
+    assert len(world.ports[REPO].check_runs) == 2
+
+
+def test_engine_error_fails_the_checks_with_its_message_and_hint(world: World) -> None:
+    def broken(base: str, head: str) -> Any:
+        raise ProjectError("no datacanary.yml", Location("datacanary.yml"), "create datacanary.yml")
+
+    world.report = broken
+    delivery = world.deliver("pull_request", pr_payload())
+    world.work()
+    runs = list(world.ports[REPO].check_runs.values())
+    assert {r.conclusion for r in runs} == {"failure"}
+    assert "no datacanary.yml" in (runs[0].summary or "") and "create datacanary.yml" in (runs[0].summary or "")
+    assert world.outcome(delivery) == "done"
+
+
+def test_newer_head_supersedes_work_in_flight(world: World) -> None:
+    old = world.deliver("pull_request", pr_payload(head="o" * 40), "old")
+    # the push arrives while the engine runs on the old head
+    world.on_check = lambda: (
+        world.deliver("pull_request", pr_payload("synchronize", head="n" * 40), "new") if len(world.checks) == 1 else None
+    )
+    world.work()
+    port = world.ports[REPO]
+    old_runs = [r for r in port.check_runs.values() if r.head_sha == "o" * 40]
+    new_runs = [r for r in port.check_runs.values() if r.head_sha == "n" * 40]
+    assert {r.conclusion for r in old_runs} == {"cancelled"}
+    assert all("n" * 7 in (r.summary or "") for r in old_runs)
+    assert {r.conclusion for r in new_runs} == {"failure", "skipped"}
+    assert len(port.comments[2]) == 1 and "nnnnnnn" in port.comments[2][0].body  # never the old head's
+    assert world.outcome(old) == "superseded"
+
+
+def test_queued_work_for_an_older_head_never_runs(world: World) -> None:
+    old = world.deliver("pull_request", pr_payload(head="o" * 40))
+    world.deliver("pull_request", pr_payload("synchronize", head="n" * 40))
+    world.work()
+    assert [c["head"] for c in world.checks] == ["n" * 40]
+    assert all(r.head_sha == "n" * 40 for r in world.ports[REPO].check_runs.values())
+    assert world.outcome(old) == "superseded"
+
+
+def test_check_suite_rerequested_runs_again_with_new_runs(world: World) -> None:
+    world.deliver("pull_request", pr_payload())
+    world.work()
+    world.deliver("check_suite", check_payload("check_suite", "rerequested", head="h" * 40, base="b" * 40))
+    world.work()
+    assert len(world.checks) == 2
+    assert [r.name for r in world.ports[REPO].check_runs.values()] == [CONTRACTS, CANARY, CONTRACTS, CANARY]
+
+
+def test_rerun_of_another_apps_suite_is_ignored(world: World) -> None:
+    world.deliver("check_suite", check_payload("check_suite", "rerequested", head="h" * 40, base="b" * 40, app_id=1))
+    world.work()
+    assert world.checks == []
+
+
+def test_merge_group_is_gated_on_its_head_without_a_comment(world: World) -> None:
+    payload = load_payload("merge_group.checks_requested")
+    world.deliver("merge_group", payload)
+    world.work()
+    group = payload["merge_group"]
+    assert world.checks[0]["base"] == group["base_sha"] and world.checks[0]["head"] == group["head_sha"]
+    port = world.ports[payload["repository"]["full_name"]]
+    assert {r.head_sha for r in port.check_runs.values()} == {group["head_sha"]}
+    assert port.comments == {}
+
+
+def test_acknowledgment_by_a_writer_is_recorded_and_rerun(world: World) -> None:
+    world.deliver("pull_request", pr_payload())
+    world.work()
+    world.ports[REPO].permissions["alice"] = "write"
+    world.deliver("check_run", check_payload("check_run", "requested_action", head="h" * 40, base="b" * 40), "ack-1")
+    world.work()
+    acks = Acknowledgments(world.service.db).for_head(REPO, "h" * 40)
+    assert [(a.by, a.sha) for a in acks] == [("alice", "h" * 40)]
+    assert acks[0].at == "2023-11-14T22:13:20+00:00"
+    assert world.checks[-1]["acknowledgments"] == acks  # the re-run passes it to the pipeline
+    assert ("collaborator_permission", {"username": "alice"}) in world.ports[REPO].calls
+
+
+@pytest.mark.parametrize("permission", ["read", "none"])
+def test_acknowledgment_without_write_access_is_refused(world: World, permission: str) -> None:
+    world.deliver("pull_request", pr_payload())
+    world.work()
+    world.ports[REPO].permissions["mallory"] = permission
+    payload = check_payload("check_run", "requested_action", head="h" * 40, base="b" * 40, sender="mallory")
+    world.deliver("check_run", payload)
+    world.work()
+    assert Acknowledgments(world.service.db).for_head(REPO, "h" * 40) == []
+    assert len(world.checks) == 1
+
+
+def test_other_requested_actions_are_ignored(world: World) -> None:
+    payload = check_payload("check_run", "requested_action", head="h" * 40, base="b" * 40)
+    payload["requested_action"] = {"identifier": "something-else"}
+    world.deliver("check_run", payload)
+    world.work()
+    assert world.checks == [] and REPO not in world.ports
+
+
+def test_installation_events_keep_the_installed_repositories(world: World) -> None:
+    created = load_payload("installation.created")
+    world.deliver("installation", created)
+    world.work()
+    store = Installations(world.service.db)
+    inst = created["installation"]["id"]
+    assert store.repos(inst) == sorted(r["full_name"] for r in created["repositories"])
+
+    change = copy.deepcopy(load_payload("installation_repositories.added"))
+    change["installation"]["id"] = inst
+    change["repositories_added"] = [{"full_name": "octo/new"}]
+    change["repositories_removed"] = [{"full_name": created["repositories"][0]["full_name"]}]
+    world.deliver("installation_repositories", change)
+    world.work()
+    expected = sorted({r["full_name"] for r in created["repositories"][1:]} | {"octo/new"})
+    assert store.repos(inst) == expected
+
+    suspend = copy.deepcopy(load_payload("installation.suspend"))
+    suspend["installation"]["id"] = inst
+    world.deliver("installation", suspend)
+    world.work()
+    assert store.repos() == [] and store.get(inst)["suspended"] == 1  # type: ignore[index]
+
+    deleted = copy.deepcopy(load_payload("installation.deleted"))
+    deleted["installation"]["id"] = inst
+    world.deliver("installation", deleted)
+    world.work()
+    assert store.get(inst) is None and store.repos(inst) == []
+
+
+def test_noop_mode_does_nothing(make_settings: Callable[..., Any], tmp_path: Path) -> None:
+    world = World(make_settings(workers=0, test_hook="noop"), tmp_path)
+    delivery = world.deliver("pull_request", pr_payload())
+    world.work()
+    assert world.checks == [] and world.ports == {} and world.outcome(delivery) == "done"

@@ -1,0 +1,121 @@
+"""Worker resilience: a delivery interrupted mid-work resumes without double-posting, transient GitHub
+failures are retried, a failing delivery is given up, and a worker whose lease was taken over stops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.github.port import GitHubHttpError
+from app.service.inbox import Delivery
+from app.service.perform import external_id
+from tests.service.world import World, pr_payload
+
+REPO = "Codertocat/Hello-World"
+
+
+class Crash(BaseException):
+    """Stands in for the process dying: not an Exception, so nothing in the worker catches it."""
+
+
+@pytest.fixture
+def world(make_settings: Callable[..., Any], tmp_path: Path) -> World:
+    return World(make_settings(workers=0, lease_seconds=60, max_attempts=3), tmp_path)
+
+
+def _crash_before_batch(world: World, index: int) -> None:
+    def hook(delivery: Delivery, i: int) -> None:
+        if i == index and delivery.attempts == 1:
+            raise Crash
+
+    world.service.workers.hook = hook
+
+
+def _count(world: World, method: str) -> int:
+    return sum(1 for name, _ in world.ports[REPO].calls if name == method)
+
+
+def test_a_delivery_killed_between_batches_resumes_once_after_its_lease_expires(world: World) -> None:
+    _crash_before_batch(world, 1)
+    delivery = world.deliver("pull_request", pr_payload(), "d-1")
+    with pytest.raises(Crash):
+        world.work()
+    assert _count(world, "create_check_run") == 2 and world.service.inbox.depth() == 1
+    world.work()  # lease still held by the "dead" worker: nothing to claim
+    assert world.outcome(delivery) is None
+    world.now += 61
+    world.work()
+    port = world.ports[REPO]
+    assert _count(world, "create_check_run") == 2  # the runs of the first attempt are reused
+    assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
+    assert _count(world, "create_issue_comment") == 1
+    assert world.outcome(delivery) == "done"
+    assert world.service.inbox.get("d-1")["attempts"] == 2  # type: ignore[index]
+
+
+def test_a_run_created_but_not_recorded_is_found_by_its_external_id(world: World) -> None:
+    _crash_before_batch(world, 1)
+    world.deliver("pull_request", pr_payload(), "d-1")
+    with pytest.raises(Crash):
+        world.work()
+    # the crash window: GitHub created the runs, our record of them was lost
+    world.service.db.connect().execute("DELETE FROM delivery_check_runs")
+    world.now += 61
+    world.work()
+    port = world.ports[REPO]
+    assert _count(world, "create_check_run") == 2
+    finds = [args for name, args in port.calls if name == "find_check_run"]
+    assert {f["external_id"] for f in finds} == {external_id("d-1", "contracts"), external_id("d-1", "canary")}
+    assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
+
+
+def test_a_first_attempt_does_not_look_runs_up(world: World) -> None:
+    world.deliver("pull_request", pr_payload())
+    world.work()
+    assert _count(world, "find_check_run") == 0
+
+
+def test_transient_github_failure_is_retried_later(world: World) -> None:
+    port = world.port(1, REPO)
+    port.errors = [GitHubHttpError(502, "Bad Gateway")] * 5  # outlasts the applier's own retries
+    delivery = world.deliver("pull_request", pr_payload())
+    assert world.service.workers.run_once()
+    row = world.service.inbox.get(delivery.delivery_id)
+    assert row is not None and row["status"] == "queued" and "502" in str(row["detail"])
+    world.work()
+    assert world.outcome(delivery) == "done"
+    assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
+
+
+def test_a_delivery_that_keeps_crashing_is_given_up(world: World) -> None:
+    def boom(base: str, head: str) -> Any:
+        raise RuntimeError("engine bug")
+
+    world.report = boom
+    delivery = world.deliver("pull_request", pr_payload())
+    world.work()
+    row = world.service.inbox.get(delivery.delivery_id)
+    assert row is not None and row["outcome"] == "failed" and row["attempts"] == 4
+    assert len(world.checks) == 3
+
+
+def test_a_worker_that_lost_its_lease_stops_before_posting(world: World) -> None:
+    delivery = world.deliver("pull_request", pr_payload(), "d-1")
+
+    def steal() -> None:  # the engine took longer than the lease: another worker took over
+        world.service.db.connect().execute("UPDATE inbox SET claim_token = 'other' WHERE delivery_id = 'd-1'")
+
+    world.on_check = steal
+    world.service.workers.run_once()
+    assert _count(world, "update_check_run") == 0 and _count(world, "create_issue_comment") == 0
+    assert world.service.inbox.get(delivery.delivery_id)["status"] == "working"  # type: ignore[index]
+
+
+def test_invalid_stored_payload_is_finished_as_invalid(world: World) -> None:
+    bad = Delivery("bad", "pull_request", "opened", b"{}", received_at=1.0)
+    world.service.inbox.add(bad)
+    world.work()
+    assert world.outcome(bad) == "invalid"
