@@ -14,6 +14,7 @@ from typing import Any
 
 from app.contracts.model import Dataset
 from app.errors import DatacanaryError
+from app.canary import quality
 from app.runs import audit
 from app.runs.ledger import RunLedger, VersionRecord
 from app.runs.plan import Graph, Refusal, fingerprints, relation, to_drop
@@ -29,12 +30,12 @@ class Outcome:
     version: int | None = None
     relation: str | None = None
     reason: str | None = None
-    checks: tuple[audit.CheckResult, ...] = ()
+    checks: tuple[audit.QualityResult, ...] = ()
     duration: float | None = None
     dropped: tuple[int, ...] = ()
 
     @property
-    def failed_checks(self) -> tuple[audit.CheckResult, ...]:
+    def failed_checks(self) -> tuple[audit.QualityResult, ...]:
         return tuple(c for c in self.checks if not c.passed)
 
 
@@ -65,6 +66,7 @@ class RunRequest:
     force: bool = False
     keep: int = 5
     contracts: Mapping[str, Dataset] = field(default_factory=dict)
+    targets: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # tables `sql` rules may read
 
 
 def quote(name: str) -> str:
@@ -130,7 +132,7 @@ def _build(conn: Any, name: str, sql: str, req: RunRequest, ledger: RunLedger, f
         outcome = Outcome(name, "failed", version, rel, f"write failed: {str(exc).splitlines()[0]}")
         _record(ledger, req, fp, outcome, version)
         return outcome
-    checks = _audit(conn, name, rel, req.contracts.get(name))
+    checks = _audit(conn, name, rel, req.contracts.get(name), req.targets)
     errors = [c for c in checks if not c.passed and c.check.severity == "error"]
     duration = time.monotonic() - started
     if errors:
@@ -146,29 +148,23 @@ def _build(conn: Any, name: str, sql: str, req: RunRequest, ledger: RunLedger, f
     return Outcome(name, "published", version, rel, None, tuple(checks), duration, tuple(dropped))
 
 
-def _says(c: audit.CheckResult) -> str:
-    if c.error:
-        return f"{c.check.name}: {c.error}"
-    return f"{c.check.name}: measured {c.measured:g}, expected {c.check.operator} {c.check.value}"
+def _says(c: audit.QualityResult) -> str:
+    if c.error or c.observed is None:
+        return f"{c.check.name}: {c.error or 'no value'}"
+    return f"{c.check.name}: measured {c.observed:g}, expected {c.check.operator} {c.check.value}"
 
 
-def _audit(conn: Any, name: str, rel: str, dataset: Dataset | None) -> list[audit.CheckResult]:
+def _audit(conn: Any, name: str, rel: str, dataset: Dataset | None,
+           targets: Mapping[str, tuple[str, str]]) -> list[audit.QualityResult]:
     if dataset is None:
         return []
     present = [r[0] for r in conn.execute(f"DESCRIBE {quote(rel)}").fetchall()]
     missing = audit.columns_missing(dataset, present)
-    results = []
-    if missing:
-        check = audit.Check("declared columns present", "error", "", "mustBe", 0, dataset.location)
-        results.append(audit.CheckResult(check, float(len(missing)), False, f"missing {', '.join(missing)}"))
-    for check in audit.checks(dataset, rel):
-        try:
-            value = conn.execute(check.sql).fetchone()[0]
-            measured = None if value is None else float(value)
-            results.append(audit.CheckResult(check, measured, check.passes(measured)))
-        except Exception as exc:  # a check that cannot run is a failed check, with the reason
-            results.append(audit.CheckResult(check, None, False, str(exc).splitlines()[0]))
-    return results
+    if missing:  # the quality SQL would fail on the missing names; this says it plainly
+        check = quality.QualityCheck("declared columns present", None, "schema", "mustBe", 0, "rows", "error",
+                                     dataset.location)
+        return [audit.QualityResult(check, float(len(missing)), False, f"missing {', '.join(missing)}")]
+    return audit.run_checks(conn, dataset, rel, targets)
 
 
 def _bytes(conn: Any, rel: str) -> float | None:
@@ -184,8 +180,7 @@ def _record(ledger: RunLedger, req: RunRequest, fp: str, o: Outcome, version: in
         relation=o.relation or relation(req.schema, o.dataset, version), window=req.window, fingerprint=fp,
         artifact=req.artifact, status=o.status, forced=req.force, reason=o.reason,
         started_at=req.started.isoformat(), duration=o.duration, bytes=size, dropped=False,
-        audit=tuple({"check": c.check.name, "severity": c.check.severity, "measured": c.measured,
-                     "passed": c.passed, "error": c.error} for c in o.checks),
+        audit=tuple(c.to_json() for c in o.checks),
     ))
 
 

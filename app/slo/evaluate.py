@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.contracts.model import Dataset
 from app.slo import sli
 from app.slo.objectives import Objective
 from app.slo.status import Evaluation, SliResult, Status, judge
@@ -69,14 +70,29 @@ def _count(items: Sequence[str]) -> dict[str, int]:
 
 
 def evaluate(database: str, env: str, objectives: Sequence[Objective], now: dt.datetime,
-             facts: Mapping[str, RunFacts] | None = None, quality: QualityCheck | None = None) -> Evaluation:
-    """Open `database` read-only and measure every objective at `now`."""
+             facts: Mapping[str, RunFacts] | None = None, contracts: Mapping[str, Dataset] | None = None,
+             schema: str = "main", source_schema: str = "main") -> Evaluation:
+    """Open `database` read-only and measure every objective at `now`; datasets resolve in `schema`
+    (where `datacanary run` publishes them) and then `source_schema`."""
     import duckdb
 
+    from app.runs.audit import outcomes, run_checks
+
     facts = facts or {}
+    contracts = contracts or {}
     results: list[SliResult] = []
     conn = duckdb.connect(database, read_only=True)
+
+    def quality(dataset: str) -> Sequence[tuple[str, bool]] | None:
+        if dataset not in contracts:
+            return None
+        try:
+            return outcomes(run_checks(conn, contracts[dataset], f"{schema}.{dataset}"))
+        except duckdb.Error:
+            return None  # the dataset cannot be read: its other SLIs say so
+
     try:
+        conn.execute(f"SET search_path = '{schema},{source_schema}'")
         for obj in objectives:
             sql = sli.query(obj, now)
             if sql is None:

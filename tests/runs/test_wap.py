@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from app.contracts.model import Column, Dataset
+from app.contracts.model import Column, Dataset, QualityRule
 from app.errors import DatacanaryError
 from app.runs.ledger import RunLedger
 from app.runs.plan import Graph
@@ -86,7 +86,8 @@ def test_failed_audit_leaves_the_old_version_live_and_skips_downstream(env: tupl
     result = _run(env, "r2")
     orders, revenue = result.outcomes
     assert orders.status == "audit-failed"
-    assert "order_id is unique" in (orders.reason or "") and "amount is required" in (orders.reason or "")
+    assert "order_id unique: measured 1" in (orders.reason or "")
+    assert "amount required: measured 1" in (orders.reason or "")
     assert (revenue.status, revenue.reason) == ("skipped", "upstream orders was not published")
     assert "orders__v1" in _live(conn)
     assert conn.execute("SELECT COUNT(*) FROM analytics.orders").fetchone()[0] == 5
@@ -123,3 +124,17 @@ def test_retention_keeps_the_newest_versions_and_drops_older_tables(env: tuple[A
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'analytics'").fetchall()}
     assert {t for t in tables if t.startswith("orders__")} == {"orders__v3", "orders__v4"}
     assert [v.dropped for v in ledger.versions("prod", "orders")] == [True, True, False, False]
+
+
+def test_a_contract_sql_rule_audits_the_new_version_not_the_live_view(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    conn, ledger = env
+    rule = QualityRule(key="no_refunds", type="sql", query="select count(*) from orders where amount < 0",
+                       operator="mustBe", value=0)
+    strict = {"orders": Dataset("orders", columns=CONTRACTS["orders"].columns, quality=(rule,))}
+    conn.execute("INSERT INTO raw_orders VALUES (9, -5.0)")
+    req = RunRequest(env="prod", schema="analytics", source_schema="main", window="", artifact="sha256:abc",
+                     run_id="r2", started=T0, contracts=strict)
+    orders, _ = execute(conn, GRAPH, req, ledger, progress=lambda m: None).outcomes
+    assert orders.status == "audit-failed"
+    assert "no_refunds: measured 1" in (orders.reason or "")

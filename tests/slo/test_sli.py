@@ -99,3 +99,23 @@ def test_freshness_without_a_column_and_no_runs_is_unknown(env_db: Callable[[str
     evaluation = evaluate(env_db(DATA), "prod", collect(project), NOW)
     assert [r.status for r in evaluation.results] == [Status.UNKNOWN]
     assert evaluation.status is Status.UNKNOWN
+
+
+def test_correctness_is_the_severity_weighted_pass_rate_of_the_contract_rules(env_db: Callable[[str], str]) -> None:
+    from app.contracts.model import Column, Contract, Dataset, QualityRule
+
+    warn = QualityRule(key="rowCount", type="library", metric="rowCount", operator="mustBeGreaterThan", value=100,
+                       severity="warning")
+    orders = Dataset("orders", columns=(Column("order_id", required=True), Column("amount", required=True)),
+                     quality=(warn,))
+    contract = Contract(path="contracts/orders.odcs.yaml", id="orders", name="orders", version="1.0.0",
+                        datasets=(orders,), owners=("ada",))
+    project = make_project("name: p\nslos:\n  orders:\n    correctness: {min_pass_rate: 0.9}\n", (contract,))
+    db = env_db("CREATE TABLE orders AS SELECT * FROM (VALUES (1, 2.0), (2, NULL)) t(order_id, amount)")
+    evaluation = evaluate(db, "prod", collect(project), NOW, contracts={"orders": orders})
+    (r,) = evaluation.results
+    # order_id required passes (3), amount required fails (3), rowCount > 100 fails (warning: 1)
+    assert r.value == pytest.approx(3 / 7)
+    assert r.status is Status.BREACH
+    assert r.detail["failed_by_severity"] == {"error": 1, "warning": 1}
+    assert r.objective.owners == ("ada",)
