@@ -116,10 +116,12 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
         what = "required" if b.required else "optional"
         out.append(Change.of(K.COLUMN_ADDED, new.name, f"{what} column {b.name} added", column=b.name,
                              location=b.location, new=b.name))
-    if old.primary_key != new.primary_key:
+    renamed = {a.name: b.name for a, b in pairs}
+    old_key, new_key = _key_columns(old), _key_columns(new)
+    if [renamed.get(n, n) for n in old_key] != new_key:  # a renamed key column alone is not a new key
         out.append(Change.of(K.PRIMARY_KEY_CHANGED, new.name,
-                             f"primary key {list(old.primary_key) or 'none'} -> {list(new.primary_key) or 'none'}",
-                             old=list(old.primary_key), new=list(new.primary_key), **at))
+                             f"primary key {old_key or 'none'} -> {new_key or 'none'}",
+                             old=old_key, new=new_key, **at))
     order_old = [b.name for a in old.columns for x, b in pairs if x is a]
     order_new = [b.name for b in new.columns if any(b is y for _, y in pairs)]
     if order_old != order_new:
@@ -141,6 +143,11 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
                              new={f: _plain(getattr(new, f)) for f in docs}, **at))
     out.extend(quality_changes(old.quality, new.quality, dataset=new.name, column=None, **at))
     return out
+
+
+def _key_columns(dataset: Dataset) -> list[str]:
+    keyed = sorted((c for c in dataset.columns if c.primary_key), key=lambda c: c.primary_key_position or 0)
+    return [c.name for c in keyed]
 
 
 def _plain(value: Any) -> Any:

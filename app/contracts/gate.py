@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from app.contracts.diff import diff_contracts
 from app.contracts.model import Contract
-from app.contracts.policy import WAIVER_EXPIRED, apply_policy, expired_waivers
+from app.contracts.policy import apply_policy, expired_waivers
 from app.contracts.policy_check import check_policy
 from app.findings import Finding
 from app.project.model import Project
@@ -78,8 +78,8 @@ def contract_findings(
             history=earlier,
             config_location=locate,
             dialect=config.dialect,
+            report_expired=False,  # reported once for the whole run, below, not once per contract
         )
-        # expired waivers are reported once for the whole run, below, not once per contract
-        findings.extend(f for f in found if f.rule != WAIVER_EXPIRED)
+        findings.extend(found)
     findings.extend(expired_waivers(config.waivers, today, lambda i: locate(("waivers", i))))
     return findings

@@ -130,7 +130,7 @@ class _Normalizer:
         elif isinstance(team, list):
             members = team
         owners = _strings(custom.get("owners")) or tuple(
-            str(m["username"]) for m in members if isinstance(m, dict) and m.get("role", "").lower() == "owner"
+            str(m["username"]) for m in members if isinstance(m, dict) and str(m.get("role") or "").lower() == "owner"
         )
         return Contract(
             path=self.doc.path,

@@ -65,11 +65,14 @@ def apply_policy(
     waivers_location: Callable[[int], Location] | None = None,
     config_location: Callable[[tuple[str | int, ...]], Location] | None = None,
     dialect: str | None = None,
+    report_expired: bool = True,
 ) -> list[Finding]:
     """Findings (gate "contracts") for `changes` (base -> head) under the contract's compatibility mode.
 
     `history` holds earlier versions (oldest first) for the `*_transitive` modes; `waivers_location(i)`
     (or `config_location(key_path)`) gives the datacanary.yml line of waiver i, for errors and expiry.
+    Expired waivers of these contracts' datasets are reported too, unless `report_expired` is False
+    (callers that run several passes report them once with `expired_waivers`).
     """
     if config_location is not None and waivers_location is None:
         waivers_location = lambda i: config_location(("waivers", i))  # noqa: E731
@@ -92,7 +95,8 @@ def apply_policy(
         finding = _finding(j, head, mode, policy, waivers, today)
         if finding is not None:
             findings.append(finding)
-    findings.extend(expired_waivers(waivers, today, waivers_location, datasets))
+    if report_expired:
+        findings.extend(expired_waivers(waivers, today, waivers_location, datasets))
     return findings
 
 
@@ -154,7 +158,7 @@ def _finding(j: _Judged, head: Contract | None, mode: str, policy: PolicyConfig,
     if mode == "none" and severity is Severity.ERROR:
         severity = Severity.WARNING  # reported, never blocking: the contract opted out of compatibility
     message = c.message
-    if j.direction == "forward":
+    if j.direction == "forward" and impact is Impact.BREAKING:
         message += " (breaks forward compatibility: readers of the new contract get old data)"
     if j.transitive and j.against is not None:
         message += f" (against earlier version {j.against.version})"

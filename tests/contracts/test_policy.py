@@ -212,3 +212,17 @@ def test_findings_serialize_to_json() -> None:
 def test_mutated_docs_helper_is_independent() -> None:
     a = mutated(lambda d: d.update(version="9.0.0"))
     assert base_doc()["version"] == "1.0.0" and a["version"] == "9.0.0"
+
+
+def test_forward_mode_notices_do_not_claim_to_break() -> None:
+    base, head = _contract(compatibility="forward"), _contract(compatibility="forward", email={"required": True})
+    f = _one(_findings(base, head), "required-tightened")
+    assert f.blocking and "forward" in f.message
+    relaxed = _one(_findings(head, base), "required-relaxed")
+    assert relaxed.severity is Severity.NOTICE and "forward" not in relaxed.message
+
+
+def test_expired_waivers_can_be_left_to_the_caller() -> None:
+    waiver = Waiver(rule="column-removed", dataset="orders", reason="old", expires=dt.date(2020, 1, 1))
+    findings = _findings(_contract(), _contract(email=None), waivers=[waiver], report_expired=False)
+    assert [f.rule for f in findings] == ["column-removed"]
