@@ -1,0 +1,118 @@
+"""The Action's `mode: promote`: promote a built artifact to an environment (or roll it back) inside a
+release workflow, and record the outcome as a GitHub deployment with a status (digest in the payload).
+
+Inputs: `artifact` (path in the workspace), `environment`, `rollback` (true: roll `environment` back to
+its last-known-good digest instead), `state` (the state database; keep it between runs, e.g. with
+actions/cache or on a persistent runner, so the ledger survives), and the common `project`.
+Outputs: `digest`, `decision` (promote|noop|refuse), `environment`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from action.environment import ActionEnv, input_value
+from app.errors import UsageError
+
+Write = Callable[[str], object]
+
+
+def main(
+    env: Mapping[str, str],
+    *,
+    write: Write | None = None,
+    log: Write | None = None,
+    port: Any = None,
+) -> int:
+    """Promote (or roll back); 0 promoted or already live, 1 refused, 2 bad input."""
+    write = write or sys.stdout.write  # looked up per call: the process's streams may have been replaced
+    log = log or sys.stderr.write
+    import app.github.apply_deployments  # noqa: F401  (registers the deployment performers)
+    from action.pr import make_port
+    from app.effects import Effect, SetOutput, WriteSummary
+    from app.github.apply import RetryPolicy, apply
+    from app.github.workflow import RunnerIO
+    from app.promotion.cli import context_for, render_outcome
+    from app.promotion.release import promote, rollback
+
+    action = ActionEnv.from_env(env)
+    target = input_value(env, "environment")
+    if not target:
+        raise UsageError("input `environment` is required in mode: promote", hint="e.g. environment: staging")
+    rolling_back = input_value(env, "rollback", "false").lower() in ("true", "yes", "1")
+    project_dir = (action.workspace / action.project).resolve()
+    state = input_value(env, "state") or env.get("DATACANARY_STATE") or str(action.workspace / ".datacanary" / "state.sqlite")
+    ctx, db = context_for(str(project_dir), state, None, None, lambda m: log(f"datacanary: {m}\n"), env=env)
+    try:
+        if rolling_back:
+            from app.project.load import load_project
+            from app.project.tree import DirTree
+
+            outcome = rollback(target, ctx, load_project(DirTree(project_dir)))
+        else:
+            path = input_value(env, "artifact")
+            if not path:
+                raise UsageError("input `artifact` is required in mode: promote",
+                                 hint="the file `datacanary artifact build` wrote, e.g. dist/shop-<digest>.tar")
+            artifact = Path(path) if Path(path).is_absolute() else action.workspace / path
+            try:
+                data = artifact.read_bytes()
+            except OSError as exc:
+                raise UsageError(f"cannot read artifact {artifact}: {exc.strerror}") from None
+            outcome = promote(data, target, ctx)
+    finally:
+        db.close()
+
+    decision = outcome.decision
+    effects: list[Effect] = [
+        SetOutput("digest", decision.digest),
+        SetOutput("decision", decision.action.value),
+        SetOutput("environment", decision.environment),
+        WriteSummary(render_outcome(outcome, "markdown")),
+    ]
+    port = port if port is not None else make_port(action)
+    sha = env.get("GITHUB_SHA")
+    if env.get("GITHUB_ACTIONS") == "true" and outcome.entry is not None and sha and port is not None:
+        effects.append(deployment_effect(outcome, sha, action.details_url, last=_is_last(outcome)))
+    runner = RunnerIO(action.output_path, action.summary_path, write)
+    retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()
+    result = apply(effects, port=port, runner=runner, retry=retry)
+    for failure in result.failed:  # recording on GitHub never changes the promotion's outcome
+        log(f"datacanary: could not record on GitHub: {failure.error}\n")
+    write(render_outcome(outcome, "text"))
+    return outcome.exit_code
+
+
+def deployment_effect(outcome: Any, sha: str, log_url: str | None, last: bool) -> Any:
+    """The GitHub record of a ledger entry: a deployment of `sha` with the digest in its payload."""
+    from app.promotion.effects import RecordDeployment
+    from app.promotion.promote import short
+
+    entry, decision = outcome.entry, outcome.decision
+    verb = "rollback" if entry.kind == "rollback" else "promotion"
+    passed = not decision.refused
+    description = (f"datacanary {verb} of {short(entry.digest)}: "
+                   + ("canary passed" if passed else (entry.reason or "canary failed")))
+    payload = {
+        "digest": entry.digest,
+        "previous_digest": entry.previous_digest,
+        "project": entry.project,
+        "ledger_id": entry.id,
+        "kind": entry.kind,
+        "canary": (outcome.canary.verdict.value if outcome.canary else None),
+    }
+    return RecordDeployment(sha=sha, environment=entry.environment, state="success" if passed else "failure",
+                            description=description, payload=payload, production=last, log_url=log_url)
+
+
+def _is_last(outcome: Any) -> bool:
+    """Whether the environment is the last of the promotion path (GitHub's `production_environment`)."""
+    from app.promotion.bundle import artifact_project
+
+    if outcome.artifact is None:
+        return False
+    names = list(artifact_project(outcome.artifact).config.environments)
+    return bool(names) and names[-1] == outcome.decision.environment
