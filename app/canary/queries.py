@@ -53,7 +53,7 @@ def struct(fields: Sequence[tuple[str, exp.Expression]]) -> exp.Expression:
 
 
 def cast(e: exp.Expression, to: str) -> exp.Expression:
-    return exp.Cast(this=e, to=exp.DataType.build(to))
+    return exp.Cast(this=e, to=exp.DataType.build(to, dialect=DIALECT))
 
 
 def sql(e: exp.Expression) -> str:

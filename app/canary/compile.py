@@ -1,0 +1,99 @@
+"""Turn a model's SQL (or a contract's `sql` quality rule) into DuckDB SQL that reads the canary's own
+tables: parse in the project dialect, refuse what the sandbox forbids, point every table reference at
+its schema (`source`, `shared`, `base`, `head`) with sqlglot, and transpile to DuckDB. [pure]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError, UnsupportedError
+
+from app.canary import queries as q
+from app.canary.guard import refuse
+from app.sql.parse import cte_names, node_line
+from app.types import Location
+
+Resolver = Callable[[tuple[str, ...]], tuple[str, str] | None]  # table parts -> (schema, table)
+
+
+class CompileProblem(Exception):
+    """Why SQL cannot run in the canary: `refused` (sandbox), `parse` or `transpile` (dialect)."""
+
+    def __init__(self, kind: str, message: str, location: Location) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.location = location
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    sql: str  # DuckDB SQL over the canary schemas
+    reads: tuple[tuple[str, str], ...]  # (schema, table) it reads
+
+
+def compile_query(text: str, *, path: str, dialect: str, resolve: Resolver, what: str = "the model") -> Compiled:
+    """Parse, check, rewrite and transpile one query; raises CompileProblem with file and line."""
+    try:
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+    except (ParseError, TokenError) as err:
+        errors = getattr(err, "errors", None) or [{}]
+        raise CompileProblem(
+            "parse", f"{what} is not valid {dialect} SQL: {errors[0].get('description') or err}",
+            Location(path, errors[0].get("line")),
+        ) from None
+    if len(statements) != 1:
+        line = node_line(statements[1]) if len(statements) > 1 else 1
+        raise CompileProblem("refused", f"{what} must be exactly one query", Location(path, line or 1))
+    statement = statements[0]
+    refusal = refuse(statement, what=what)
+    if refusal is not None:
+        raise CompileProblem("refused", refusal.reason, Location(path, node_line(refusal.node) or 1))
+    assert isinstance(statement, exp.Query)
+    ctes = cte_names(statement)
+    reads: list[tuple[str, str]] = []
+    for table in list(statement.find_all(exp.Table)):
+        ident = table.this
+        if not isinstance(ident, exp.Identifier):
+            continue  # an allowed value-generating table function
+        parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
+        if len(parts) == 1 and parts[0] in ctes:
+            continue
+        target = resolve(parts)
+        if target is None:
+            raise CompileProblem(
+                "refused",
+                f"{what} reads {'.'.join(parts)!r}, which is neither a model nor a declared source",
+                Location(path, node_line(table) or 1),
+            )
+        reads.append(target)
+        alias = table.args.get("alias") or exp.TableAlias(this=q.ident(parts[-1]))
+        table.replace(exp.Table(this=q.ident(target[1]), db=q.ident(target[0]), alias=alias.copy()))
+    try:
+        out = statement.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+    except (UnsupportedError, SqlglotError) as err:
+        raise CompileProblem(
+            "transpile", f"{what} cannot be transpiled from {dialect} to DuckDB: {err}",
+            Location(path, node_line(statement) or 1),
+        ) from None
+    return Compiled(out, tuple(reads))
+
+
+def name_resolver(targets: dict[str, tuple[str, str]]) -> Resolver:
+    """Resolve table parts by their dotted name, then their last part, then case-insensitively (unquoted
+    names fold), the way `app.sql.analyze` resolves model and source references."""
+    folded = {k.casefold(): v for k, v in targets.items()}
+
+    def resolve(parts: tuple[str, ...]) -> tuple[str, str] | None:
+        for candidate in (".".join(parts), parts[-1]):
+            if candidate in targets:
+                return targets[candidate]
+            if candidate.casefold() in folded:
+                return folded[candidate.casefold()]
+        return None
+
+    return resolve

@@ -1,0 +1,150 @@
+"""The canary gate: a CanaryResult and the thresholds of `datacanary.yml` -> findings. [pure]
+
+Rules (stable ids): canary-refused, canary-model-failed, canary-timeout, canary-transpile, canary-skipped,
+canary-changed-rows, canary-row-count, canary-duplicate-keys, canary-quality, canary-unexpected-change,
+canary-schema-change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import MappingProxyType
+from typing import Any
+
+from app.canary.models import ModelRun
+from app.canary.result import CanaryResult, ModelCanary
+from app.findings import Finding
+from app.project.config import ProjectConfig
+from app.project.model import Project
+from app.types import Location, Severity
+
+_RUN_RULES = {
+    "refused": ("canary-refused", Severity.ERROR, "remove the statement or function; models may only read models "
+                "and declared sources"),
+    "failed": ("canary-model-failed", Severity.ERROR, "run the model on the sample data locally: "
+               "`datacanary canary --base main --head HEAD`"),
+    "timeout": ("canary-timeout", Severity.WARNING, "make the model cheaper or raise canary.limits.timeout_seconds"),
+    "transpile": ("canary-transpile", Severity.WARNING, "rewrite the construct, or set `dialect:` to the dialect "
+                  "the model is written in"),
+    "parse": ("canary-transpile", Severity.WARNING, "fix the SQL so it parses in the project dialect"),
+    "skipped": ("canary-skipped", Severity.NOTICE, None),
+}
+
+
+def canary_findings(result: CanaryResult, config: ProjectConfig, project: Project) -> list[Finding]:
+    """Every finding of the canary gate, in model order."""
+    out: list[Finding] = []
+    for run in result.upstream:
+        out += _run_findings(run, "shared")
+    for m in result.models:
+        if m.base is not None and not m.base.ok and m.base.status != "skipped":
+            out += _run_findings(m.base, "base")
+        out += _run_findings(m.head, "head")
+        out += list(_model_findings(m, config))
+    return out
+
+
+def _run_findings(run: ModelRun, side: str) -> list[Finding]:
+    if run.ok:
+        return []
+    rule, severity, hint = _RUN_RULES.get(run.status, _RUN_RULES["failed"])
+    if side == "base" and severity is Severity.ERROR:
+        severity = Severity.WARNING  # the base revision's failure is not this change's fault
+    what = {"shared": "upstream model", "base": "base version of", "head": "model"}[side]
+    return [
+        Finding(
+            gate="canary",
+            rule=rule,
+            severity=severity,
+            message=f"{what} {run.name}: {run.message or run.status}",
+            dataset=run.name,
+            location=run.location or Location(run.path, 1),
+            hint=hint,
+            data=MappingProxyType({"side": side, "status": run.status}),
+        )
+    ]
+
+
+def _finding(m: ModelCanary, rule: str, severity: Severity, message: str, **kw: Any) -> Finding:
+    return Finding(gate="canary", rule=rule, severity=severity, message=message, dataset=m.name,
+                   location=m.head.location or Location(m.path, 1), **kw)
+
+
+def _model_findings(m: ModelCanary, config: ProjectConfig) -> Iterator[Finding]:
+    t = config.canary.thresholds
+    for qr in m.quality:
+        if qr.passed is False:
+            c = qr.check
+            severe = c.severity == "error" and t.quality_error_fails
+            yield Finding(
+                gate="canary", rule="canary-quality", severity=Severity.ERROR if severe else Severity.WARNING,
+                message=f"{m.name}: quality rule '{c.name}' fails on the head output: observed "
+                f"{_fmt(qr.observed)}{'%' if c.unit == 'percent' else ''}, rule {c.operator} {c.value}",
+                dataset=m.name, column=c.column, location=c.location or Location(m.path, 1),
+                old=None, new=qr.observed, hint="fix the model, or the rule if the new data is right",
+            )
+    r = m.reconciliation
+    if r is None:
+        return
+    pct = 100 * r.changed_share
+    limit = t.changed_rows_pct if m.contracted else t.uncontracted_changed_rows_pct
+    if r.differing_rows:
+        over = limit is not None and pct > limit
+        severity = Severity.ERROR if over else (Severity.NOTICE if m.contracted else Severity.WARNING)
+        what = f"{r.added:,} added, {r.removed:,} removed" + (f", {r.changed:,} changed" if r.changed is not None else "")
+        yield _finding(
+            m, "canary-changed-rows", severity,
+            f"{m.name}: {pct:.1f}% of rows differ between base and head ({what})"
+            + (f", over the {limit:g}% threshold" if over else ""),
+            hint="if the change is intended, say so in canary.intent or raise canary.thresholds.changed_rows_pct"
+            if over else None,
+            data=MappingProxyType({"changed_share": r.changed_share, "added": r.added, "removed": r.removed,
+                                   "changed": r.changed}),
+        )
+    rcc = r.row_count_change
+    if rcc is not None and abs(100 * rcc) > t.row_count_change_pct:
+        yield _finding(
+            m, "canary-row-count", Severity.ERROR if m.contracted else Severity.WARNING,
+            f"{m.name}: row count {r.rows_left:,} -> {r.rows_right:,} ({_signed_pct(rcc)}), over the "
+            f"{t.row_count_change_pct:g}% threshold", old=r.rows_left, new=r.rows_right,
+            hint="a join that fans out or a filter that changed? see the example rows",
+        )
+    base_dups = r.left_keys.duplicate_keys if r.left_keys else 0
+    head_dups = r.right_keys.duplicate_keys if r.right_keys else 0
+    if head_dups > base_dups:
+        yield _finding(
+            m, "canary-duplicate-keys", Severity.ERROR if m.contracted else Severity.WARNING,
+            f"{m.name}: {head_dups:,} key value(s) of ({', '.join(r.key)}) occur more than once in head "
+            f"(base: {base_dups:,})", column=", ".join(r.key), old=base_dups, new=head_dups,
+            hint="the key is no longer unique: look for a join that duplicates rows",
+        )
+    intent = config.canary.intent
+    if intent:
+        for c in r.columns:
+            if c.changed and not _intended(m.name, c.name, intent):
+                yield _finding(
+                    m, "canary-unexpected-change", Severity(t.unexpected_column_change),
+                    f"{m.name}.{c.name} changed in {c.changed:,} row(s), outside the declared intent",
+                    column=c.name, hint="add it to canary.intent in datacanary.yml if the change is meant",
+                )
+    for s in r.schema:
+        yield _finding(
+            m, "canary-schema-change", Severity.NOTICE if s.change == "added" else Severity.WARNING,
+            f"{m.name}.{s.column} {s.change} in the output"
+            + (f" ({s.left_type} -> {s.right_type})" if s.change == "retyped" else ""),
+            column=s.column, old=s.left_type, new=s.right_type,
+        )
+
+
+def _intended(model: str, column: str, intent: list[str]) -> bool:
+    return any(i in (model, f"{model}.*", f"{model}.{column}", column) for i in intent)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
+
+
+def _signed_pct(v: float) -> str:
+    return "new rows" if v == float("inf") else f"{100 * v:+.1f}%"

@@ -1,0 +1,124 @@
+"""Build models in the locked-down canary database, in DAG order: unchanged upstream models once in
+`shared`, the base and head versions of the selected models side by side in `base` and `head`. A model
+that is refused, cannot be transpiled, fails or times out is recorded and the run goes on; models that
+read it are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.canary import queries as q
+from app.canary.compile import CompileProblem, Compiled, compile_query, name_resolver
+from app.canary.guard import refuse
+from app.project.model import ModelFile
+from app.types import Location
+
+if TYPE_CHECKING:
+    from app.canary.runner import Sandbox
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRun:
+    """One model built (or not) in one schema. `status`: built | refused | transpile | parse | failed |
+    timeout | skipped."""
+
+    name: str
+    schema: str
+    path: str
+    status: str
+    message: str | None = None
+    location: Location | None = None
+    rows: int | None = None
+    seconds: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "built"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "schema": self.schema,
+            "path": self.path,
+            "status": self.status,
+            "message": self.message,
+            "file": self.location.path if self.location else None,
+            "line": self.location.line if self.location else None,
+            "rows": self.rows,
+            "seconds": None if self.seconds is None else round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BuildStep:
+    """Build `model` into `schema`, resolving table names through `targets` (name -> (schema, table))."""
+
+    model: ModelFile
+    schema: str
+    dialect: str
+    targets: Mapping[str, tuple[str, str]]
+    analysis: Any = None  # app.sql ModelAnalysis of this revision; without one the SQL is parsed here
+
+
+def _compile(step: BuildStep) -> Compiled:
+    """The model's DuckDB SQL over the canary schemas: app.sql's transpiler when the model was analysed
+    (after the sandbox's static check), else this package's own parse-check-rewrite."""
+    m, a = step.model, step.analysis
+    what = f"model {m.name!r}"
+    if a is None or a.sql != m.sql:
+        return compile_query(m.sql, path=m.path, dialect=step.dialect, resolve=name_resolver(dict(step.targets)),
+                             what=what)
+    from app.errors import SqlError
+    from app.sql.parse import node_line
+    from app.sql.transpile import to_duckdb
+
+    refusal = refuse(a.expression, what=what)
+    if refusal is not None:
+        raise CompileProblem("refused", refusal.reason, Location(m.path, node_line(refusal.node) or 1))
+    tables = {n: q.sql(q.table(t, s)) for n, (s, t) in step.targets.items()}
+    try:
+        sql = to_duckdb(a, step.dialect, tables)
+    except SqlError as err:
+        raise CompileProblem("transpile", err.message, err.location or Location(m.path, 1)) from None
+    return Compiled(sql, tuple(step.targets[n] for n in a.reads_tables if n in step.targets))
+
+
+def build(
+    db: Sandbox, steps: Iterable[BuildStep], *, timeout: float, progress: Callable[[str], None] | None = None
+) -> dict[tuple[str, str], ModelRun]:
+    """Run the steps in order; returns (schema, model name) -> ModelRun."""
+    from app.canary.runner import QueryFailed
+
+    say = progress or (lambda _m: None)
+    runs: dict[tuple[str, str], ModelRun] = {}
+    for step in steps:
+        m = step.model
+        where = (step.schema, m.name)
+        try:
+            compiled = _compile(step)
+        except CompileProblem as p:
+            runs[where] = ModelRun(m.name, step.schema, m.path, p.kind, p.message, p.location)
+            continue
+        broken = [f"{s}.{n}" for s, n in compiled.reads if (s, n) in runs and not runs[(s, n)].ok]
+        if broken:
+            runs[where] = ModelRun(
+                m.name, step.schema, m.path, "skipped", f"reads {', '.join(broken)}, which was not built", m.location
+            )
+            continue
+        say(f"canary: building {step.schema}.{m.name}")
+        start = time.perf_counter()
+        target = q.sql(q.table(m.name, step.schema))
+        try:
+            db.execute(f"CREATE TABLE {target} AS {compiled.sql}", timeout=timeout)
+        except QueryFailed as exc:
+            runs[where] = ModelRun(m.name, step.schema, m.path, exc.kind, exc.message, m.location,
+                                   seconds=time.perf_counter() - start)
+            continue
+        rows = int(db.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
+        runs[where] = ModelRun(m.name, step.schema, m.path, "built", None, m.location, rows,
+                               time.perf_counter() - start)
+    return runs

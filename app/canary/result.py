@@ -1,0 +1,96 @@
+"""What a canary run produces: per selected model its base and head builds, the reconciliation and the
+quality results; the sample's coverage; and the gate's findings. Rendered by templates/canary/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.canary.models import ModelRun
+from app.canary.quality import QualityResult
+from app.canary.reconcile import Reconciliation
+from app.canary.sampling import JoinSurvival, SourceCoverage
+from app.findings import Finding, gate_verdict
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCanary:
+    """One selected model: base vs head on the same sample."""
+
+    name: str
+    path: str
+    contracted: bool
+    key: tuple[str, ...]
+    base: ModelRun | None  # None: the model is new in head
+    head: ModelRun
+    reconciliation: Reconciliation | None = None
+    quality: tuple[QualityResult, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """compared | new | failed (head did not build) | base-failed (only the base did not build)."""
+        if not self.head.ok:
+            return "failed"
+        if self.base is None:
+            return "new"
+        if not self.base.ok:
+            return "base-failed"
+        return "compared" if self.reconciliation is not None else "failed"
+
+    @property
+    def quality_failed(self) -> tuple[QualityResult, ...]:
+        return tuple(r for r in self.quality if r.passed is False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "status": self.status,
+            "contracted": self.contracted,
+            "key": list(self.key),
+            "base": self.base.to_json() if self.base else None,
+            "head": self.head.to_json(),
+            "reconciliation": self.reconciliation.to_json() if self.reconciliation else None,
+            "quality": [r.to_json() for r in self.quality],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryResult:
+    """The whole canary run; `findings` are the canary gate's (gate="canary")."""
+
+    seed: int
+    models: tuple[ModelCanary, ...]
+    upstream: tuple[ModelRun, ...]  # unchanged models built once, in `shared`
+    sources: tuple[SourceCoverage, ...]
+    joins: tuple[JoinSurvival, ...]
+    findings: tuple[Finding, ...]
+    limits: dict[str, Any]
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        return gate_verdict(self.findings).value
+
+    @property
+    def refused(self) -> tuple[ModelRun, ...]:
+        runs = [*self.upstream, *(m.head for m in self.models), *(m.base for m in self.models if m.base)]
+        return tuple(r for r in runs if r.status == "refused")
+
+    def model(self, name: str) -> ModelCanary | None:
+        return next((m for m in self.models if m.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "seed": self.seed,
+            "seconds": round(self.seconds, 3),
+            "limits": self.limits,
+            "sources": [s.to_json() for s in self.sources],
+            "joins": [j.to_json() for j in self.joins],
+            "upstream": [r.to_json() for r in self.upstream],
+            "models": [m.to_json() for m in self.models],
+            "findings": [f.to_json() for f in self.findings],
+        }

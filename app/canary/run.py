@@ -1,0 +1,222 @@
+"""run_canary: build the changed models' base and head versions on the same sampled data, in a locked-down
+DuckDB, reconcile each pair, check the head output against its contract, and gate the result.
+
+    load sources (sampled) -> lock down -> build shared upstream, base, head (DAG order)
+    -> reconcile base vs head per selected model -> quality rules on head -> findings
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.canary import queries as q
+from app.canary.compile import CompileProblem, compile_query, name_resolver
+from app.canary.models import BuildStep, ModelRun, build
+from app.canary.quality import QualityResult, checks_for, evaluate, scan_sql
+from app.canary.result import CanaryResult, ModelCanary
+from app.canary.schema import Tolerance
+from app.contracts.model import Dataset
+from app.project.config import CanaryConfig
+from app.project.model import Project
+from app.project.tree import Tree
+
+if TYPE_CHECKING:
+    from app.canary.runner import Sandbox
+
+Progress = Callable[[str], None]
+_PLACEHOLDER = re.compile(r"\$?\{(object|model|table|dataset)\}")
+_COLUMN_PLACEHOLDER = re.compile(r"\$?\{(property|column)\}")
+
+
+def run_canary(
+    base: Project,
+    head: Project,
+    base_analysis: Any,
+    head_analysis: Any,
+    *,
+    head_tree: Tree,
+    selected: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> CanaryResult:
+    """Run the canary for `selected` models (default: models whose SQL changed, and their downstream)."""
+    from app.canary.gate import canary_findings
+    from app.canary.runner import Sandbox
+
+    say = progress or (lambda _m: None)
+    start = time.perf_counter()
+    cfg = head.config.canary
+    chosen = set(selected) if selected is not None else default_selection(base, head, head_analysis)
+    order = [m for m in head_analysis.order if m in chosen and m in head.models]
+    needed = ancestors(order, head_analysis) - set(order)
+    base_selected = [m for m in base_analysis.order if m in set(order) and m in base.models]
+    base_extra = ancestors(base_selected, base_analysis) - needed - set(order)
+    shared_t = {name: ("source", name) for name in head.config.sources}
+    shared_t.update({m: ("shared", m) for m in needed})
+    head_t = {**shared_t, **{m: ("head", m) for m in order}}
+    base_t = {**shared_t, **{m: ("base", m) for m in (*base_selected, *base_extra)}}
+    hd, bd = head.config.dialect, base.config.dialect
+    ham, bam = head_analysis.models, base_analysis.models
+    steps = [BuildStep(head.models[m], "shared", hd, shared_t, ham[m]) for m in head_analysis.order if m in needed]
+    steps += [
+        BuildStep(base.models[m], "base", bd, base_t, bam[m])
+        for m in base_analysis.order
+        if m in base_selected or m in base_extra
+    ]
+    steps += [BuildStep(head.models[m], "head", hd, head_t, ham[m]) for m in order]
+
+    limits = cfg.limits
+    db = Sandbox(threads=limits.threads)
+    try:
+        say(f"canary: loading {len(head.config.sources)} source(s), seed {cfg.seed}")
+        with tempfile.TemporaryDirectory(prefix="datacanary-") as tmp:
+            from app.canary.sources import load_sources
+
+            coverage, joins = load_sources(db, head, head_tree, Path(tmp), cfg.seed)
+        for schema in ("shared", "base", "head"):
+            db.create_schema(schema)
+        db.lock_down(memory_limit=limits.memory_limit, threads=limits.threads)
+        runs = build(db, steps, timeout=limits.timeout_seconds, progress=say)
+        models = tuple(
+            _compare(db, m, base, head, runs, head_t, cfg, say) for m in order
+        )
+    finally:
+        db.close()
+    result = CanaryResult(
+        seed=cfg.seed,
+        models=models,
+        upstream=tuple(runs[("shared", m)] for m in head_analysis.order if ("shared", m) in runs),
+        sources=coverage,
+        joins=joins,
+        findings=(),
+        limits={"memory_limit": limits.memory_limit, "threads": limits.threads, "timeout_seconds": limits.timeout_seconds},
+        seconds=time.perf_counter() - start,
+    )
+    return replace(result, findings=tuple(canary_findings(result, head.config, head)))
+
+
+def default_selection(base: Project, head: Project, head_analysis: Any) -> set[str]:
+    """Models added or whose SQL text changed, and everything downstream of them."""
+    changed = {n for n, m in head.models.items() if n not in base.models or base.models[n].sql != m.sql}
+    out = set(changed)
+    for n in changed:
+        out |= head_analysis.downstream(n)
+    return out
+
+
+def ancestors(names: Iterable[str], analysis: Any) -> set[str]:
+    """Every model the given models read, directly or not (sources excluded)."""
+    seen: set[str] = set()
+    stack = [u for n in names if n in analysis.models for u in analysis.models[n].upstream]
+    while stack:
+        n = stack.pop()
+        if n not in seen and n in analysis.models:
+            seen.add(n)
+            stack.extend(analysis.models[n].upstream)
+    return seen
+
+
+def tolerances_for(model: str, cfg: CanaryConfig) -> dict[str, Tolerance]:
+    """`dataset.column` entries for this model win over bare `column` entries."""
+    out: dict[str, Tolerance] = {}
+    for name, t in sorted(cfg.tolerance.items(), key=lambda kv: "." in kv[0]):
+        dataset, dot, column = name.rpartition(".")
+        if dot and dataset != model:
+            continue
+        out[column if dot else name] = Tolerance(t.absolute, t.relative, t.decimals)
+    return out
+
+
+def _compare(
+    db: Sandbox,
+    name: str,
+    base: Project,
+    head: Project,
+    runs: dict[tuple[str, str], ModelRun],
+    head_t: dict[str, tuple[str, str]],
+    cfg: CanaryConfig,
+    say: Progress,
+) -> ModelCanary:
+    from app.canary.diff import reconcile
+    from app.canary.runner import QueryFailed
+
+    head_run, base_run = runs[("head", name)], runs.get(("base", name))
+    hit = head.contract_of(name)
+    dataset = hit[1] if hit else None
+    key = tuple(dataset.primary_key) if dataset and dataset.primary_key else tuple(cfg.keys.get(name, ()))
+    notes: list[str] = []
+    recon = None
+    if head_run.ok and base_run is not None and base_run.ok:
+        cols = {c for c, _ in db.columns(q.table(name, "base"))} & {c for c, _ in db.columns(q.table(name, "head"))}
+        if key and not set(key) <= cols:
+            notes.append(f"key ({', '.join(key)}) is not in both outputs: compared as multisets")
+            key = ()
+        say(f"canary: reconciling {name}")
+        try:
+            recon = reconcile(
+                db, q.table(name, "base"), q.table(name, "head"), key=key, tolerances=tolerances_for(name, cfg),
+                examples=cfg.example_rows, low_cardinality=cfg.low_cardinality, labels=("base", "head"),
+            )
+        except QueryFailed as exc:
+            notes.append(f"reconciliation failed: {exc.message}")
+    quality: tuple[QualityResult, ...] = ()
+    if head_run.ok and dataset is not None:
+        quality = run_quality(db, dataset, name, head_t, head.config.dialect, cfg.limits.timeout_seconds)
+    return ModelCanary(
+        name=name,
+        path=head.models[name].path,
+        contracted=dataset is not None,
+        key=key,
+        base=base_run,
+        head=head_run,
+        reconciliation=recon,
+        quality=quality,
+        notes=tuple(notes),
+    )
+
+
+def run_quality(
+    db: Sandbox, dataset: Dataset, name: str, targets: dict[str, tuple[str, str]], dialect: str, timeout: float
+) -> tuple[QualityResult, ...]:
+    """Evaluate the contract's checks on `head.<name>`: library checks in one scan, sql rules one by one."""
+    from app.canary.runner import QueryFailed
+
+    checks = checks_for(dataset)
+    rel = q.table(name, "head")
+    present = {c for c, _ in db.columns(rel)}
+    runnable = tuple(c for c in checks if c.expr is None or _columns_present(c, present))
+    out: list[QualityResult] = []
+    try:
+        row = db.query(scan_sql(rel, runnable))[0]
+    except QueryFailed as exc:
+        return tuple(QualityResult(c, None, None, exc.message) for c in checks)
+    rows = int(row["rows"])
+    for i, c in enumerate(runnable):
+        if c.expr is not None:
+            out.append(evaluate(c, row[f"q{i}"], rows))
+            continue
+        text = _COLUMN_PLACEHOLDER.sub(c.column or "", _PLACEHOLDER.sub(name, c.query or ""))
+        try:
+            compiled = compile_query(text, path=c.location.path if c.location else "", dialect=dialect,
+                                     resolve=name_resolver(targets), what=f"quality rule {c.name!r}")
+            value = db.query(compiled.sql, timeout=timeout)
+            first = next(iter(value[0].values())) if value and value[0] else None
+            out.append(evaluate(c, None if first is None else float(first), rows))
+        except CompileProblem as p:
+            out.append(QualityResult(c, None, None, p.message))
+        except (QueryFailed, TypeError, ValueError) as exc:
+            out.append(QualityResult(c, None, None, getattr(exc, "message", str(exc))))
+    missing = [c for c in checks if c not in runnable]
+    out += [QualityResult(c, None, None, f"column {c.column!r} is not in the output") for c in missing]
+    return tuple(out)
+
+
+def _columns_present(check: Any, present: set[str]) -> bool:
+    if check.column is None:
+        return True
+    return all(part.strip() in present for part in check.column.split(","))

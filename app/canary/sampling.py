@@ -1,0 +1,131 @@
+"""Deterministic, join-preserving samples, as SQL. [pure]
+
+A row is kept when the hash of (seed, its key value) falls in the first `fraction` of a million buckets.
+The hash is MD5 of the key's text, so the decision depends on nothing but the seed and the value: the
+same on every machine and DuckDB version, and the same in every source sampled on that key, so the
+customers kept are exactly those whose orders and payments are kept. `max_rows` then keeps the rows with
+the smallest buckets (whole keys first), ties broken by the row's own hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from app.canary import queries as q
+
+BUCKETS = 1_000_000
+ROW = "__src"  # the alias of the source row (its struct is the tie-breaker)
+
+
+def bucket(value: exp.Expression, seed: int) -> exp.Expression:
+    """0..999999 from MD5(seed ':' text(value)); NULL values share the bucket of ''."""
+    text = exp.Coalesce(this=q.cast(value, "VARCHAR"), expressions=[q.lit("")])
+    digest = q.fn("md5", exp.DPipe(this=q.lit(f"{seed}:"), expression=text))
+    hex12 = exp.DPipe(this=q.lit("0x"), expression=exp.Substring(this=digest, start=q.lit(1), length=q.lit(12)))
+    return exp.Mod(this=q.cast(hex12, "UBIGINT"), expression=q.lit(BUCKETS))
+
+
+def python_bucket(value: Any, seed: int) -> int:
+    """The same bucket computed in Python (for tests and for explaining a sample)."""
+    import hashlib
+
+    text = "" if value is None else str(value)
+    return int(hashlib.md5(f"{seed}:{text}".encode()).hexdigest()[:12], 16) % BUCKETS
+
+
+def sample_select(
+    reader: exp.Expression, *, key: str | None, fraction: float, max_rows: int | None, seed: int
+) -> exp.Select:
+    """SELECT the sampled rows of `reader` (a FROM-able expression)."""
+    src = exp.alias_(reader.copy(), ROW, table=True, quoted=True) if not isinstance(reader, exp.Table) else (
+        exp.Table(**{**reader.args, "alias": exp.TableAlias(this=q.ident(ROW))})
+    )
+    row_text = q.cast(exp.column(ROW, quoted=True), "VARCHAR")
+    basis = q.col(key) if key else row_text
+    b = bucket(basis, seed)
+    select = exp.select(exp.Star()).from_(src)
+    if fraction < 1:
+        select = select.where(exp.LT(this=b.copy(), expression=q.lit(int(round(fraction * BUCKETS)))))
+    if max_rows is not None:
+        select = select.order_by(b.copy(), q.fn("md5", row_text.copy())).limit(max_rows)
+    return select
+
+
+def count_rows(reader: exp.Expression) -> str:
+    return q.sql(exp.select(exp.alias_(q.count_star(), "n", quoted=True)).from_(reader.copy()))
+
+
+def is_unique(rel: exp.Expression, column: str) -> str:
+    """One row: `unique` (no value repeats among non-NULL values)."""
+    c = q.col(column)
+    same = exp.EQ(this=exp.Count(this=c), expression=exp.Count(this=exp.Distinct(expressions=[c.copy()])))
+    return q.sql(exp.select(exp.alias_(same, "unique", quoted=True)).from_(rel.copy()))
+
+
+def survival(child: exp.Table, parent_sample: exp.Table, parent_full: exp.Expression, column: str) -> str:
+    """One row: child rows with a non-NULL `column`, those whose parent exists in the full data
+    (`joinable`) and those whose parent is also in the sample (`surviving`)."""
+    c = q.col(column)
+
+    def keys(rel: exp.Expression) -> exp.Select:
+        return exp.select(q.col(column)).from_(rel.copy())
+
+    return q.sql(
+        exp.select(
+            exp.alias_(q.filtered(q.count_star(), exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null()))),
+                       "child_rows", quoted=True),
+            exp.alias_(q.filtered(q.count_star(), c.copy().isin(query=keys(parent_full))), "joinable", quoted=True),
+            exp.alias_(q.filtered(q.count_star(), c.copy().isin(query=keys(parent_sample))), "surviving",
+                       quoted=True),
+        ).from_(child.copy())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCoverage:
+    """How much of one source the sample kept."""
+
+    name: str
+    path: str | None
+    key: str | None
+    fraction: float
+    max_rows: int | None
+    rows_total: int
+    rows_sampled: int
+    note: str | None = None
+
+    @property
+    def kept(self) -> float | None:
+        return None if self.rows_total == 0 else self.rows_sampled / self.rows_total
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "path": self.path, "key": self.key, "fraction": self.fraction,
+            "max_rows": self.max_rows, "rows_total": self.rows_total, "rows_sampled": self.rows_sampled,
+            "kept": self.kept, "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JoinSurvival:
+    """Of the child rows that find their parent in the full data, how many still do in the sample."""
+
+    child: str
+    parent: str
+    column: str
+    child_rows: int
+    joinable: int
+    surviving: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.joinable == 0 else self.surviving / self.joinable
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "child": self.child, "parent": self.parent, "column": self.column, "child_rows": self.child_rows,
+            "joinable": self.joinable, "surviving": self.surviving, "rate": self.rate,
+        }

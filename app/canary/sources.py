@@ -1,0 +1,117 @@
+"""Load the project's sample data into the canary database, sampled, before the lockdown, and measure
+coverage: rows per source and how many rows of each join survive the sampling.
+
+File I/O happens here (the HEAD tree's blobs are written to a temporary directory, since the tree may be
+a git revision); the SQL comes from `sampling.py`; the database is the runner's Sandbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from app.canary import queries as q
+from app.canary.inputs import TableSpec, parse_spec
+from app.canary.sampling import JoinSurvival, SourceCoverage, count_rows, is_unique, sample_select, survival
+from app.errors import DatacanaryError
+from app.project.model import Project
+from app.project.tree import Tree, join
+
+if TYPE_CHECKING:
+    from app.canary.runner import Sandbox
+
+SCHEMA = "source"
+
+
+def load_sources(
+    db: Sandbox, project: Project, tree: Tree, workdir: Path, seed: int
+) -> tuple[tuple[SourceCoverage, ...], tuple[JoinSurvival, ...]]:
+    """Create `source.<name>` for every declared source; returns coverage per source and join survival."""
+    from app.canary.runner import QueryFailed
+
+    db.create_schema(SCHEMA)
+    coverage: list[SourceCoverage] = []
+    full: dict[str, exp.Expression] = {}
+    attached: list[str] = []
+    dialect = project.config.dialect
+    for i, (name, spec) in enumerate(sorted(project.config.sources.items())):
+        target = q.table(name, SCHEMA)
+        sample = spec.sample
+        base = SourceCoverage(name, spec.path, sample.key, sample.fraction, sample.max_rows, 0, 0)
+        if spec.path is None or not tree.exists(join(project.root, parse_spec(spec.path, spec.format).path)):
+            note = "no sample data declared" if spec.path is None else f"sample file {spec.path} is not in the revision"
+            if spec.columns:
+                cols = ", ".join(
+                    f"{q.sql(q.ident(c))} {exp.DataType.build(t, dialect=dialect).sql('duckdb')}"
+                    for c, t in spec.columns.items()
+                )
+                db.execute(f"CREATE TABLE {q.sql(target)} ({cols})")
+                note += ": an empty table with the declared columns"
+            coverage.append(_replace_note(base, note))
+            continue
+        ts = parse_spec(spec.path, spec.format)
+        repo_path = join(project.root, ts.path)
+        local = workdir / f"{i}-{Path(ts.path).name}"
+        local.write_bytes(tree.read_bytes(repo_path))
+        try:
+            if ts.format == "duckdb":
+                attached.append(f"src_{i}")
+            reader = db.source(TableSpec(str(local), ts.format, ts.schema, ts.table), f"src_{i}")
+            typed = _typed(db, reader, spec.columns, dialect)
+            total = int(db.query(count_rows(typed))[0]["n"])
+            select = sample_select(typed, key=sample.key, fraction=sample.fraction, max_rows=sample.max_rows, seed=seed)
+            db.execute(f"CREATE TABLE {q.sql(target)} AS {q.sql(select)}")
+        except QueryFailed as exc:
+            raise DatacanaryError(
+                f"sample data of source {name!r} cannot be loaded: {exc.message}",
+                project.config_doc.location(("sources", name, "path")),
+                "check the file's format and that the sample key column exists",
+            ) from None
+        sampled = int(db.query(count_rows(target))[0]["n"])
+        coverage.append(SourceCoverage(name, spec.path, sample.key, sample.fraction, sample.max_rows, total, sampled))
+        full[name] = typed
+    joins = _survival(db, project, full)
+    for alias in attached:
+        db.execute(f"DETACH {q.sql(q.ident(alias))}")
+    return tuple(coverage), joins
+
+
+def _replace_note(c: SourceCoverage, note: str) -> SourceCoverage:
+    return SourceCoverage(c.name, c.path, c.key, c.fraction, c.max_rows, 0, 0, note)
+
+
+def _typed(db: Sandbox, reader: exp.Expression, declared: dict[str, str], dialect: str) -> exp.Expression:
+    """The file's rows with the declared column types applied (CSV sniffing may guess differently)."""
+    if not declared:
+        return reader
+    rel = reader if isinstance(reader, exp.Table) else exp.Table(this=reader)
+    found = [r["column_name"] for r in db.query(f"DESCRIBE {q.sql(exp.select('*').from_(rel.copy()))}")]
+    cols: list[exp.Expression] = []
+    for c in found:
+        t = declared.get(c)
+        value = q.col(c) if t is None else exp.Cast(this=q.col(c), to=exp.DataType.build(t, dialect=dialect))
+        cols.append(exp.alias_(value, c, quoted=True))
+    return exp.select(*cols).from_(rel.copy()).subquery("__typed")
+
+
+def _survival(db: Sandbox, project: Project, full: dict[str, exp.Expression]) -> tuple[JoinSurvival, ...]:
+    """For each sampled parent whose sample key is unique, the survival of every other source's rows that
+    carry that key column (orders.customer_id -> customers.customer_id)."""
+    columns = {n: {c for c, _ in db.columns(q.table(n, SCHEMA))} for n in full}
+    out = []
+    for parent, reader in full.items():
+        key = project.config.sources[parent].sample.key
+        sampled = project.config.sources[parent].sample
+        if key is None or (sampled.fraction >= 1 and sampled.max_rows is None):
+            continue
+        if not db.query(is_unique(q.table(parent, SCHEMA), key))[0]["unique"]:
+            continue
+        for child in full:
+            if child == parent or key not in columns[child]:
+                continue
+            row = db.query(survival(q.table(child, SCHEMA), q.table(parent, SCHEMA), reader, key))[0]
+            out.append(JoinSurvival(child, parent, key, int(row["child_rows"]), int(row["joinable"]),
+                                    int(row["surviving"])))
+    return tuple(out)

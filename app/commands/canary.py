@@ -1,0 +1,68 @@
+"""`datacanary canary --base REF --head REF [--project DIR]`: run the changed models, base and head, on the
+same sampled data and reconcile them. Exit 1 when the canary gate fails (a blocking finding)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--base", required=True, help="base revision (branch, tag or sha)")
+    parser.add_argument("--head", default="HEAD", help="head revision (default: HEAD)")
+    parser.add_argument("--project", default=".", help="the data project's directory (default: .)")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--models", default="", help="only these models (comma separated) instead of the changed ones")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.canary.run import run_canary
+    from app.errors import UsageError
+    from app.project.git import GitTree, repo_root
+    from app.project.load import load_project
+    from app.report.env import render
+    from app.sql.analyze import analyze
+
+    project = Path(args.project).resolve()
+    if not project.is_dir():
+        raise UsageError(f"--project {args.project}: no such directory")
+    repo = repo_root(project)
+    root = project.relative_to(repo).as_posix() if project != repo else ""
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            sys.stderr.write(f"datacanary: {msg}\n")
+
+    base_tree, head_tree = GitTree(repo, args.base), GitTree(repo, args.head)
+    say(f"reading {base_tree.label} and {head_tree.label}")
+    base, head = load_project(base_tree, root), load_project(head_tree, root)
+    base_an = analyze(base)
+    head_an = analyze(head, reuse=base_an)
+    selected = _selection(args.models, base_an, head_an, head)
+    result = run_canary(base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        template = "canary/markdown.md.j2" if args.format == "markdown" else "canary/text.txt.j2"
+        sys.stdout.write(render(template, canary=result, base=base_tree.label, head=head_tree.label))
+    return 1 if result.verdict == "fail" else 0
+
+
+def _selection(models: str, base_an: object, head_an: object, head: object) -> list[str]:
+    """--models, else app.sql's selection: changed models whose output can change, and their downstream."""
+    from app.errors import UsageError
+    from app.sql.changes import classify_models, selected_for_canary
+
+    if models:
+        names = [m.strip() for m in models.split(",") if m.strip()]
+        unknown = [n for n in names if n not in head.models]  # type: ignore[attr-defined]
+        if unknown:
+            raise UsageError(f"--models: no model named {', '.join(unknown)} in the head revision")
+        return names
+    changes = classify_models(base_an, head_an)  # type: ignore[arg-type]
+    changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
+    return list(selected_for_canary(head_an, changed))  # type: ignore[arg-type]
