@@ -55,6 +55,13 @@ def parse_contract(text: str, path: str) -> Contract:
             doc.location(()),
             "start the file with `apiVersion: v3.1.0`, `kind: DataContract`, `id:` and `version:`",
         )
+    api = str(doc.data.get("apiVersion", ""))
+    if api.startswith(("v2", "2")):
+        raise ContractError(
+            f"apiVersion {api}: ODCS v2 contracts are not supported",
+            doc.location(("apiVersion",)),
+            "convert the contract to ODCS v3 (`schema:` objects with `properties:`), e.g. with datacontract-cli",
+        )
     data = _upgrade_legacy(doc.data)
     doc = YamlDoc(doc.path, data, doc.lines)
     validate_odcs(doc)

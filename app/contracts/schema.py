@@ -96,7 +96,10 @@ def _explain(error: Any, path: tuple[str | int, ...]) -> tuple[str, str]:
     if kind == "type":
         want = error.validator_value
         want = " or ".join(want) if isinstance(want, list) else want
-        return f"{where}: {subject} must be of type {want}; got {error.instance!r}", "fix the value's type"
+        hint = "fix the value's type"
+        if want == "string" and isinstance(error.instance, (int, float)) and key is not None:
+            hint = f"quote it: `{key}: \"{error.instance}\"` (YAML reads it as a number)"
+        return f"{where}: {subject} must be of type {want}; got {error.instance!r}", hint
     if kind == "required":
         missing = _quoted(error.message)
         return f"{dotted(path)}: missing required key `{missing}`", f"add `{missing}:` here"

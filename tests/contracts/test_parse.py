@@ -127,3 +127,14 @@ def test_unknown_compatibility_mode_is_an_error_at_its_line() -> None:
 def test_a_non_mapping_document_is_rejected() -> None:
     err = _error("- just\n- a list\n")
     assert "YAML mapping" in err.message
+
+
+def test_unquoted_numeric_version_suggests_quoting() -> None:
+    err = _error(ORDERS.replace("version: 1.4.0", "version: 1.4"))
+    assert "`version` must be of type string" in err.message
+    assert err.hint is not None and 'version: "1.4"' in err.hint
+
+
+def test_odcs_v2_is_rejected_with_a_conversion_hint() -> None:
+    err = _error(ORDERS.replace("apiVersion: v3.1.0", "apiVersion: v2.2.2"))
+    assert "ODCS v2" in err.message and err.location is not None and err.location.line == 1
