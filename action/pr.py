@@ -38,19 +38,22 @@ def make_port(action: ActionEnv) -> GitHubPort | None:
 def main(
     env: Mapping[str, str],
     *,
-    write: Write = sys.stdout.write,
-    log: Write = sys.stderr.write,
+    write: Write | None = None,
+    log: Write | None = None,
     sleep: Callable[[float], None] = time.sleep,
     port: GitHubPort | None = None,
 ) -> int:
     """Run the gates for the triggering event and report them; 0 pass, 1 blocking per `fail-on`, 2 error."""
     from app.report.effects import FailOn
 
+    # resolved per call, not at import: the streams may be replaced (tests, embedding)
+    write = write or sys.stdout.write
+    log = log or sys.stderr.write
     action = ActionEnv.from_env(env)
     target = target_for(action, action.payload())
     runner = RunnerIO(action.output_path, action.summary_path, write)
     port = port if port is not None else make_port(action)
-    retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()
+    retry = RetryPolicy(attempts=3, backoff=0.01, secondary_wait=0.1) if action.fast else RetryPolicy()
     post = _Poster(port, runner, retry, sleep, log, can_write=port is not None and not target.fork)
     head_sha = _resolve(action.workspace, target.head)
     log(f"datacanary: comparing {target.base} .. {target.head} ({target.reason})\n")

@@ -44,7 +44,11 @@ def main(
         raise UsageError("input `environment` is required in mode: promote", hint="e.g. environment: staging")
     rolling_back = input_value(env, "rollback", "false").lower() in ("true", "yes", "1")
     project_dir = (action.workspace / action.project).resolve()
-    state = input_value(env, "state") or env.get("DATACANARY_STATE") or str(action.workspace / ".datacanary" / "state.sqlite")
+    state = (
+        input_value(env, "state")
+        or env.get("DATACANARY_STATE")
+        or str(action.workspace / ".datacanary" / "state.sqlite")
+    )
     ctx, db = context_for(str(project_dir), state, None, None, lambda m: log(f"datacanary: {m}\n"), env=env)
     try:
         if rolling_back:
@@ -55,8 +59,10 @@ def main(
         else:
             path = input_value(env, "artifact")
             if not path:
-                raise UsageError("input `artifact` is required in mode: promote",
-                                 hint="the file `datacanary artifact build` wrote, e.g. dist/shop-<digest>.tar")
+                raise UsageError(
+                    "input `artifact` is required in mode: promote",
+                    hint="the file `datacanary artifact build` wrote, e.g. dist/shop-<digest>.tar",
+                )
             artifact = Path(path) if Path(path).is_absolute() else action.workspace / path
             try:
                 data = artifact.read_bytes()
@@ -94,8 +100,9 @@ def deployment_effect(outcome: Any, sha: str, log_url: str | None, last: bool) -
     entry, decision = outcome.entry, outcome.decision
     verb = "rollback" if entry.kind == "rollback" else "promotion"
     passed = not decision.refused
-    description = (f"datacanary {verb} of {short(entry.digest)}: "
-                   + ("canary passed" if passed else (entry.reason or "canary failed")))
+    description = f"datacanary {verb} of {short(entry.digest)}: " + (
+        "canary passed" if passed else (entry.reason or "canary failed")
+    )
     payload = {
         "digest": entry.digest,
         "previous_digest": entry.previous_digest,
@@ -104,8 +111,15 @@ def deployment_effect(outcome: Any, sha: str, log_url: str | None, last: bool) -
         "kind": entry.kind,
         "canary": (outcome.canary.verdict.value if outcome.canary else None),
     }
-    return RecordDeployment(sha=sha, environment=entry.environment, state="success" if passed else "failure",
-                            description=description, payload=payload, production=last, log_url=log_url)
+    return RecordDeployment(
+        sha=sha,
+        environment=entry.environment,
+        state="success" if passed else "failure",
+        description=description,
+        payload=payload,
+        production=last,
+        log_url=log_url,
+    )
 
 
 def _is_last(outcome: Any) -> bool:
