@@ -51,7 +51,8 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return not self.refused and all(o.status == "published" for o in self.outcomes)
+        applied = bool(self.outcomes) or not self.refused
+        return applied and all(o.status == "published" for o in self.outcomes)
 
 
 @dataclass(frozen=True, slots=True)
