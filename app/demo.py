@@ -51,7 +51,10 @@ def build_demo_repo(dest: Path, subdir: str = "") -> DemoRepo:
     _git(dest, "commit", "-q", "-m", "shop: base revision")
     base = _git(dest, "rev-parse", "HEAD")
     _git(dest, "checkout", "-q", "-b", "change/orders-refactor")
-    shutil.copytree(src / "head", project, dirs_exist_ok=True)
+    # copy2 keeps the fixtures' mtimes: an edit of the same size could then look unchanged to git's
+    # stat cache, so copy without metadata and re-hash the whole index
+    shutil.copytree(src / "head", project, dirs_exist_ok=True, copy_function=shutil.copyfile)
+    _git(dest, "rm", "-r", "-q", "--cached", ".")
     _git(dest, "add", "-A")
     _git(dest, "commit", "-q", "-m", "orders: read payments directly; drop e-mail; refunds")
     head = _git(dest, "rev-parse", "HEAD")
