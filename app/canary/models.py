@@ -115,7 +115,8 @@ def build(
         try:
             db.execute(f"CREATE TABLE {target} AS {compiled.sql}", timeout=timeout)
         except QueryFailed as exc:
-            runs[where] = ModelRun(m.name, step.schema, m.path, exc.kind, exc.message, m.location,
+            status = "timeout" if exc.kind == "timeout" else "failed"
+            runs[where] = ModelRun(m.name, step.schema, m.path, status, exc.message, m.location,
                                    seconds=time.perf_counter() - start)
             continue
         rows = int(db.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
