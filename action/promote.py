@@ -49,7 +49,10 @@ def main(
         or env.get("DATACANARY_STATE")
         or str(action.workspace / ".datacanary" / "state.sqlite")
     )
-    ctx, db = context_for(str(project_dir), state, None, None, lambda m: log(f"datacanary: {m}\n"), env=env)
+    def progress(message: str) -> None:
+        log(f"datacanary: {message}\n")
+
+    ctx, db = context_for(str(project_dir), state, None, None, progress, env=env)
     try:
         if rolling_back:
             from app.project.load import load_project

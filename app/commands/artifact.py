@@ -10,7 +10,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="build|verify")
     build = sub.add_parser("build", help="bundle models, contracts, datacanary.yml and lineage into one tar")
     build.add_argument("--project", default=".", help="the data project's directory (default: .)")
-    build.add_argument("--out", metavar="PATH", help="where to write it (default: dist/<name>-<digest12>.tar)")
+    build.add_argument(
+        "--out", metavar="PATH", help="where to write it (default: dist/<name>-<digest12>.tar)"
+    )
     build.add_argument("--gzip", action="store_true", help="gzip it (reproducibly: mtime 0, no file name)")
     build.add_argument("--format", choices=("text", "json"), default="text")
     verify = sub.add_parser("verify", help="recompute every digest; refuse a tampered or truncated artifact")
@@ -43,12 +45,25 @@ def _build(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     if args.format == "json":
-        body = {"path": str(out), "digest": artifact.digest, "name": artifact.name, "files": len(artifact.files),
-                "size": len(data)}
+        body = {
+            "path": str(out),
+            "digest": artifact.digest,
+            "name": artifact.name,
+            "files": len(artifact.files),
+            "size": len(data),
+        }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
     else:
-        sys.stdout.write(render("promotion/build.txt.j2", path=out, name=artifact.name, files=len(artifact.files),
-                                size=len(data), digest=artifact.digest))
+        sys.stdout.write(
+            render(
+                "promotion/build.txt.j2",
+                path=out,
+                name=artifact.name,
+                files=len(artifact.files),
+                size=len(data),
+                digest=artifact.digest,
+            )
+        )
     return 0
 
 
@@ -71,7 +86,9 @@ def _verify(args: argparse.Namespace) -> int:
         exc.message = f"{path}: {exc.message}"
         raise
     if args.digest and result.ok and result.digest != args.digest:
-        wrong = Problem("manifest", "manifest.json", f"the artifact is {result.digest}, not the expected {args.digest}")
+        wrong = Problem(
+            "manifest", "manifest.json", f"the artifact is {result.digest}, not the expected {args.digest}"
+        )
         result = Verification(result.digest, result.computed, (wrong,), result.files)
     if args.format == "json":
         sys.stdout.write(json.dumps({"path": str(path), **result.to_json()}, indent=2) + "\n")

@@ -15,7 +15,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--from", dest="source", required=True, metavar="ENV", help="e.g. staging")
     parser.add_argument("--to", dest="target", required=True, metavar="ENV", help="e.g. prod")
     parser.add_argument("--project", default=".", help="the data project's directory (default: .)")
-    parser.add_argument("--artifact", metavar="PATH", help="compare the configuration inside an artifact instead")
+    parser.add_argument(
+        "--artifact", metavar="PATH", help="compare the configuration inside an artifact instead"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 

@@ -16,10 +16,16 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     if name == "rollback":
         parser.add_argument("--env", required=True, metavar="ENV", help="the environment to roll back")
     else:
-        parser.add_argument("--artifact", required=True, metavar="PATH", help="built by `datacanary artifact build`")
+        parser.add_argument(
+            "--artifact", required=True, metavar="PATH", help="built by `datacanary artifact build`"
+        )
         parser.add_argument("--to", required=True, metavar="ENV", help="the target environment")
-    parser.add_argument("--project", default=".", help="directory with datacanary.yml and the environments' data")
-    parser.add_argument("--state", metavar="PATH", help=f"state database (default: ${STATE_ENV} or .datacanary/state.sqlite)")
+    parser.add_argument(
+        "--project", default=".", help="directory with datacanary.yml and the environments' data"
+    )
+    parser.add_argument(
+        "--state", metavar="PATH", help=f"state database (default: ${STATE_ENV} or .datacanary/state.sqlite)"
+    )
     parser.add_argument("--actor", help="who promotes (default: $GITHUB_ACTOR or the user name)")
     parser.add_argument("--commit", help="the git commit the artifact was built from (default: $GITHUB_SHA)")
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
@@ -32,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
 
     from app.promotion.cli import context_for, outcome_json, render_outcome
 
-    ctx, db = context_for(args.project, args.state, args.actor, args.commit, None if args.quiet else _progress)
+    ctx, db = context_for(
+        args.project, args.state, args.actor, args.commit, None if args.quiet else _progress
+    )
     try:
         if args.command == "rollback":
             from app.project.load import load_project

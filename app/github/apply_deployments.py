@@ -15,11 +15,13 @@ from app.promotion.effects import RecordDeployment, ReviewProtectionRule, clip
 
 @runtime_checkable
 class DeploymentPort(Protocol):
-    def create_deployment(self, sha: str, environment: str, payload: dict[str, Any], description: str,
-                          production: bool) -> int: ...
+    def create_deployment(
+        self, sha: str, environment: str, payload: dict[str, Any], description: str, production: bool
+    ) -> int: ...
 
-    def create_deployment_status(self, deployment_id: int, state: str, description: str, environment: str,
-                                 log_url: str | None) -> None: ...
+    def create_deployment_status(
+        self, deployment_id: int, state: str, description: str, environment: str, log_url: str | None
+    ) -> None: ...
 
     def review_protection_rule(self, run_id: int, environment: str, state: str, comment: str) -> None: ...
 
@@ -31,32 +33,46 @@ class _PyGithubDeployments:
         self._client = client
         self._repo = client._repo  # the client's lazy PyGithub Repository (one request per operation)
 
-    def create_deployment(self, sha: str, environment: str, payload: dict[str, Any], description: str,
-                          production: bool) -> int:
+    def create_deployment(
+        self, sha: str, environment: str, payload: dict[str, Any], description: str, production: bool
+    ) -> int:
         # required_contexts=[]: the gate already ran; GitHub would otherwise refuse while checks are pending
-        deployment = self._client._call(lambda: self._repo.create_deployment(
-            ref=sha, task="deploy", auto_merge=False, required_contexts=[], payload=payload,
-            environment=environment, description=description, production_environment=production,
-        ))
+        deployment = self._client._call(
+            lambda: self._repo.create_deployment(
+                ref=sha,
+                task="deploy",
+                auto_merge=False,
+                required_contexts=[],
+                payload=payload,
+                environment=environment,
+                description=description,
+                production_environment=production,
+            )
+        )
         return int(deployment.id)
 
-    def create_deployment_status(self, deployment_id: int, state: str, description: str, environment: str,
-                                 log_url: str | None) -> None:
+    def create_deployment_status(
+        self, deployment_id: int, state: str, description: str, environment: str, log_url: str | None
+    ) -> None:
         def post() -> None:
             body: dict[str, Any] = {"state": state, "description": description, "environment": environment}
             if log_url:
                 body["log_url"] = log_url
             self._repo._requester.requestJsonAndCheck(
-                "POST", f"{self._repo.url}/deployments/{deployment_id}/statuses", input=body)
+                "POST", f"{self._repo.url}/deployments/{deployment_id}/statuses", input=body
+            )
 
         self._client._call(post)
 
     def review_protection_rule(self, run_id: int, environment: str, state: str, comment: str) -> None:
         # PyGithub has no method for this endpoint; its requester keeps auth, base URL and retries
-        self._client._call(lambda: self._repo._requester.requestJsonAndCheck(
-            "POST", f"{self._repo.url}/actions/runs/{run_id}/deployment_protection_rule",
-            input={"environment_name": environment, "state": state, "comment": comment},
-        ))
+        self._client._call(
+            lambda: self._repo._requester.requestJsonAndCheck(
+                "POST",
+                f"{self._repo.url}/actions/runs/{run_id}/deployment_protection_rule",
+                input={"environment_name": environment, "state": state, "comment": comment},
+            )
+        )
 
 
 def _deployments(ctx: ApplyContext) -> DeploymentPort:
@@ -65,16 +81,30 @@ def _deployments(ctx: ApplyContext) -> DeploymentPort:
         return port
     if hasattr(port, "_repo") and hasattr(port, "_call"):
         return _PyGithubDeployments(port)
-    raise GitHubError(f"{type(port).__name__} cannot manage deployments", hint="use app.github.client.GitHubClient")
+    raise GitHubError(
+        f"{type(port).__name__} cannot manage deployments", hint="use app.github.client.GitHubClient"
+    )
 
 
 @applies(RecordDeployment)
 def _record_deployment(effect: RecordDeployment, ctx: ApplyContext) -> None:
     port = _deployments(ctx)
-    deployment_id = ctx.call(port.create_deployment, effect.sha, effect.environment, dict(effect.payload),
-                             clip(effect.description), effect.production)
-    ctx.call(port.create_deployment_status, deployment_id, effect.state, clip(effect.description),
-             effect.environment, effect.log_url)
+    deployment_id = ctx.call(
+        port.create_deployment,
+        effect.sha,
+        effect.environment,
+        dict(effect.payload),
+        clip(effect.description),
+        effect.production,
+    )
+    ctx.call(
+        port.create_deployment_status,
+        deployment_id,
+        effect.state,
+        clip(effect.description),
+        effect.environment,
+        effect.log_url,
+    )
 
 
 @applies(ReviewProtectionRule)

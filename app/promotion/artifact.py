@@ -51,7 +51,9 @@ class Artifact:
 
     def project_files(self) -> dict[str, bytes]:
         """The project's files keyed by project-relative path (for a MemoryTree)."""
-        return {p.removeprefix(PROJECT_PREFIX): b for p, b in self.files.items() if p.startswith(PROJECT_PREFIX)}
+        return {
+            p.removeprefix(PROJECT_PREFIX): b for p, b in self.files.items() if p.startswith(PROJECT_PREFIX)
+        }
 
     def lineage(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.files[LINEAGE])
@@ -111,7 +113,9 @@ def normalize_text(path: str, data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n") if path.endswith(_TEXT_SUFFIXES) else data
 
 
-def build_artifact(name: str, project_files: Mapping[str, bytes], lineage: Mapping[str, Any], version: str) -> Artifact:
+def build_artifact(
+    name: str, project_files: Mapping[str, bytes], lineage: Mapping[str, Any], version: str
+) -> Artifact:
     """Assemble the artifact of a project: its files (project-relative path -> bytes) and resolved lineage."""
     files = {PROJECT_PREFIX + p.strip("/"): normalize_text(p, b) for p, b in project_files.items()}
     files[LINEAGE] = json.dumps(lineage, sort_keys=True, indent=1).encode() + b"\n"
@@ -166,7 +170,9 @@ def verify(data: bytes) -> Verification:
         return Verification(None, None, tuple(problems), len(members))
     computed = content_digest(fmt, content)
     if computed != claimed:
-        problems.append(Problem("manifest", MANIFEST, f"manifest claims {claimed} but its content digests to {computed}"))
+        problems.append(
+            Problem("manifest", MANIFEST, f"manifest claims {claimed} but its content digests to {computed}")
+        )
     for path in sorted(listed):
         want = listed[path]
         if path not in members:
@@ -204,7 +210,9 @@ def _unwrap(data: bytes) -> tuple[bytes, list[Problem]]:
     try:
         raw = inflate.decompress(data)  # a cut stream still yields what it has, so the report names survivors
     except zlib.error as exc:
-        raise ArtifactError(f"the artifact is not valid gzip ({exc})", hint="rebuild it with `datacanary artifact build`")
+        raise ArtifactError(
+            f"the artifact is not valid gzip ({exc})", hint="rebuild it with `datacanary artifact build`"
+        ) from None
     if not inflate.eof:
         return raw, [Problem("truncated", "(gzip)", "the gzip stream is cut short")]
     return raw, []
@@ -216,7 +224,8 @@ def _members(raw: bytes) -> tuple[dict[str, bytes], list[Problem]]:
     problems: list[Problem] = []
     if len(raw) >= 257 and raw[257:262] != b"ustar":
         raise ArtifactError(
-            "not a datacanary artifact (not a tar archive)", hint="pass the file `datacanary artifact build` wrote"
+            "not a datacanary artifact (not a tar archive)",
+            hint="pass the file `datacanary artifact build` wrote",
         )
     if len(raw) < 512:
         return members, [Problem("truncated", "(tar)", f"only {len(raw)} bytes: less than one tar header")]

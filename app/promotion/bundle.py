@@ -21,7 +21,11 @@ LINEAGE_VERSION = 1
 def project_files(project: Project, tree: Tree) -> dict[str, bytes]:
     """datacanary.yml, every model and every contract, keyed by path relative to the project directory.
     Sample and environment data are not included: they differ per environment by design."""
-    paths = [project.config_path, *(m.path for m in project.models.values()), *(c.path for c in project.contracts)]
+    paths = [
+        project.config_path,
+        *(m.path for m in project.models.values()),
+        *(c.path for c in project.contracts),
+    ]
     prefix = project.root.strip("/") + "/" if project.root.strip("/") else ""
     return {p.removeprefix(prefix): tree.read_bytes(p) for p in sorted(set(paths))}
 

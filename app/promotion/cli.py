@@ -37,7 +37,7 @@ def context_for(
     environ = os.environ if env is None else env
     path = state_path(state, environ)
     db = StateDB(path)
-    when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     ctx = Context(
         ledger=Ledger(db),
         store=ArtifactStore(path.parent / "artifacts"),
@@ -68,4 +68,6 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
 
 def render_outcome(outcome: Outcome, fmt: str = "text") -> str:
     template = "promotion/promote.md.j2" if fmt == "markdown" else "promotion/promote.txt.j2"
-    return render(template, outcome=outcome, canary=outcome.canary, parity=outcome.parity, result=outcome.parity)
+    return render(
+        template, outcome=outcome, canary=outcome.canary, parity=outcome.parity, result=outcome.parity
+    )

@@ -82,7 +82,8 @@ def environment(config: ProjectConfig, name: str, config_path: str = "datacanary
         raise ConfigError(
             f"no environments are declared, so there is no {name!r}",
             Location(config_path),
-            "declare them in datacanary.yml under `environments:` (for example dev, staging, prod), in promotion order",
+            "declare them in datacanary.yml under `environments:` (for example dev, staging, prod), "
+            "in promotion order",
         )
     close = difflib.get_close_matches(name, declared, n=1)
     raise UsageError(
@@ -94,10 +95,14 @@ def environment(config: ProjectConfig, name: str, config_path: str = "datacanary
 
 def effective_config(config: ProjectConfig, name: str, config_path: str = "datacanary.yml") -> dict[str, Any]:
     """The environment's configuration as plain data, normalized by validation (so `5` equals `5.0`)."""
-    return effective_project_config(config, name, config_path).model_dump(mode="json", exclude={"environments"})
+    return effective_project_config(config, name, config_path).model_dump(
+        mode="json", exclude={"environments"}
+    )
 
 
-def effective_project_config(config: ProjectConfig, name: str, config_path: str = "datacanary.yml") -> ProjectConfig:
+def effective_project_config(
+    config: ProjectConfig, name: str, config_path: str = "datacanary.yml"
+) -> ProjectConfig:
     """The environment's configuration: project config + the environment's overrides + effective parameters.
 
     Overrides are validated like datacanary.yml itself, so a typo in one is a ConfigError."""

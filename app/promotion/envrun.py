@@ -97,7 +97,8 @@ def run_in_environment(
 def _data_file(env: Environment, project_dir: Path, config_path: str) -> Path:
     if not env.data:
         raise ConfigError(
-            f"environment {env.name!r} declares no `data` parameter, so there is nothing to run the promotion canary on",
+            f"environment {env.name!r} declares no `data` parameter, "
+            "so there is nothing to run the promotion canary on",
             Location(config_path),
             f"set environments.{env.name}.parameters.data to the DuckDB file with {env.name}'s source tables",
         )
@@ -131,25 +132,35 @@ def sample_query(config: ProjectConfig, env: Environment, source: str) -> str:
     value = exp.column(key, "s", quoted=True) if key else exp.column("s")
     text = exp.func("concat", exp.Literal.string(f"{config.canary.seed}|"), exp.cast(value, "VARCHAR"))
     bucket = exp.Mod(
-        this=exp.cast(exp.func("concat", exp.Literal.string("0x"), exp.func("substr", exp.func("md5", text),
-                      exp.Literal.number(1), exp.Literal.number(8))), "UBIGINT", dialect="duckdb"),
+        this=exp.cast(
+            exp.func(
+                "concat",
+                exp.Literal.string("0x"),
+                exp.func("substr", exp.func("md5", text), exp.Literal.number(1), exp.Literal.number(8)),
+            ),
+            "UBIGINT",
+            dialect="duckdb",
+        ),
         expression=exp.Literal.number(1_000_000),
     )
-    return query.where(exp.LT(this=bucket, expression=exp.Literal.number(int(fraction * 1_000_000)))).sql("duckdb")
+    return query.where(exp.LT(this=bucket, expression=exp.Literal.number(int(fraction * 1_000_000)))).sql(
+        "duckdb"
+    )
 
 
 def _sample(conn: Any, config: ProjectConfig, env: Environment, source: str, config_path: str) -> int:
     import duckdb
 
     try:
-        conn.execute(f"CREATE TABLE {exp.to_identifier(source, quoted=True).sql('duckdb')} AS {sample_query(config, env, source)}")
+        conn.execute(f"CREATE TABLE {_ident(source)} AS {sample_query(config, env, source)}")
     except duckdb.CatalogException:
         raise ConfigError(
-            f"environment {env.name!r}: source {source!r} is not a table in {env.data} (schema {env.source_schema})",
+            f"environment {env.name!r}: source {source!r} is not a table in {env.data} "
+            f"(schema {env.source_schema})",
             Location(config_path),
             "load the source into the environment's DuckDB file, or set the `source_schema` parameter",
         ) from None
-    row = conn.execute(f"SELECT count(*) FROM {exp.to_identifier(source, quoted=True).sql('duckdb')}").fetchone()
+    row = conn.execute(f"SELECT count(*) FROM {_ident(source)}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -180,7 +191,7 @@ def _build(conn: Any, name: str, sql: str, dialect: str, timeout: float) -> None
     for table in tree.find_all(exp.Table):  # models and sources live unqualified in this database
         table.set("db", None)
         table.set("catalog", None)
-    target = exp.to_identifier(name, quoted=True).sql("duckdb")
+    target = _ident(name)
     statement = f"CREATE TABLE {target} AS {tree.sql('duckdb')}"
     timer = threading.Timer(timeout, conn.interrupt)  # a runaway model is interrupted, the run goes on
     timer.start()
@@ -191,6 +202,10 @@ def _build(conn: Any, name: str, sql: str, dialect: str, timeout: float) -> None
 
 
 def _fingerprint(conn: Any, name: str, fraction: float) -> dict[str, Any]:
-    columns = [(str(r[0]), str(r[1])) for r in conn.execute(f"DESCRIBE {exp.to_identifier(name, quoted=True).sql('duckdb')}").fetchall()]
+    columns = [(str(r[0]), str(r[1])) for r in conn.execute(f"DESCRIBE {_ident(name)}").fetchall()]
     row = conn.execute(fingerprint_query(name, columns)).fetchone()
     return fingerprint_from_row(row, columns, fraction)
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")

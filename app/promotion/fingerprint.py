@@ -19,13 +19,26 @@ from app.project.config import CanaryThresholds
 from app.types import Location, Severity
 
 GATE = "promotion"
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL",
-            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "REAL",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
 
 
 def fingerprint_query(table: str, columns: Sequence[tuple[str, str]]) -> str:
     """One scan: row count, and per column nulls, distinct count, min and max (mean for numbers)."""
-    selects: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
+    selects: list[exp.Expr] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
     for i, (name, type_) in enumerate(columns):
         col = exp.column(name, quoted=True)
         selects += [
@@ -43,7 +56,9 @@ def fingerprint_query(table: str, columns: Sequence[tuple[str, str]]) -> str:
     return exp.select(*selects).from_(exp.to_table(table, quoted=True)).sql("duckdb")
 
 
-def fingerprint_from_row(row: Sequence[Any], columns: Sequence[tuple[str, str]], fraction: float) -> dict[str, Any]:
+def fingerprint_from_row(
+    row: Sequence[Any], columns: Sequence[tuple[str, str]], fraction: float
+) -> dict[str, Any]:
     """Shape the single result row of `fingerprint_query` into the stored fingerprint."""
     out: dict[str, Any] = {"rows": int(row[0]), "sample_fraction": fraction, "columns": {}}
     for i, (name, type_) in enumerate(columns):
@@ -77,16 +92,28 @@ def reconcile(
 
     for q in now.get("quality", []):
         if not q.get("passed", True):
-            sev = Severity.ERROR if q.get("severity") == "error" and thresholds.quality_error_fails else Severity.WARNING
-            add("quality-rule-failed", sev, f"quality rule {q.get('rule')!r} fails here: {q.get('detail', '')}".rstrip(": "))
+            sev = (
+                Severity.ERROR
+                if q.get("severity") == "error" and thresholds.quality_error_fails
+                else Severity.WARNING
+            )
+            add(
+                "quality-rule-failed",
+                sev,
+                f"quality rule {q.get('rule')!r} fails here: {q.get('detail', '')}".rstrip(": "),
+            )
     if before is None:
         return found
     where = f"than in {before_env}" if before_env else "than before"
     was, is_ = before.get("columns", {}), now.get("columns", {})
     if {c: v.get("type") for c, v in was.items()} != {c: v.get("type") for c, v in is_.items()}:
-        add("schema-differs", Severity.ERROR,
-            f"the same artifact produced different columns {where}: "
-            f"{_schema(was)} -> {_schema(is_)}", before=_schema(was), now=_schema(is_))
+        add(
+            "schema-differs",
+            Severity.ERROR,
+            f"the same artifact produced different columns {where}: {_schema(was)} -> {_schema(is_)}",
+            before=_schema(was),
+            now=_schema(is_),
+        )
     rows_before, rows_now = int(before.get("rows", 0)), int(now.get("rows", 0))
     if rows_before > 0 and rows_now == 0:
         add("empty-output", Severity.ERROR, f"no rows here, {rows_before} rows {where.replace('than ', '')}")
@@ -95,18 +122,27 @@ def reconcile(
         rate_before = _rate(was[name].get("nulls", 0), rows_before)
         rate_now = _rate(is_[name].get("nulls", 0), rows_now)
         if abs(rate_now - rate_before) * 100 > thresholds.changed_rows_pct:
-            add("null-rate-shift", Severity.ERROR,
+            add(
+                "null-rate-shift",
+                Severity.ERROR,
                 f"column {name!r} is {rate_now:.1%} null here, {rate_before:.1%} {where.replace('than ', '')}"
                 f" (threshold {thresholds.changed_rows_pct:g} points)",
-                column=name, before=rate_before, now=rate_now)
+                column=name,
+                before=rate_before,
+                now=rate_now,
+            )
     # volumes are comparable only at the same sampling; an aggregate's row count does not scale with it
     if before.get("sample_fraction") == now.get("sample_fraction") and rows_before > 0:
         change = (rows_now - rows_before) / rows_before * 100
         if abs(change) > thresholds.row_count_change_pct:
-            add("row-count-shift", Severity.WARNING,
+            add(
+                "row-count-shift",
+                Severity.WARNING,
                 f"{rows_now:,} rows vs {rows_before:,} {where.replace('than ', '')}"
                 f" ({change:+.1f}%, threshold {thresholds.row_count_change_pct:g}%)",
-                before=rows_before, now=rows_now)
+                before=rows_before,
+                now=rows_now,
+            )
     return found
 
 

@@ -134,8 +134,9 @@ class Ledger:
                     (old_status.value, reason if kind == "rollback" else None, row["id"]),
                 )
             cur = conn.execute(
-                "INSERT INTO promotion (digest, environment, promoted_at, actor, kind, status, previous_digest,"
-                " canary, reason, project, commit_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO promotion (digest, environment, promoted_at, actor, kind, status,"
+                " previous_digest, canary, reason, project, commit_sha)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     digest,
                     environment,
@@ -161,7 +162,7 @@ class Ledger:
 
     def history(self, environment: str | None = None, digest: str | None = None) -> list[Entry]:
         """Rows, newest first, optionally for one environment and/or digest."""
-        sql, args = "SELECT * FROM promotion WHERE 1 = 1", []
+        sql, args = "SELECT * FROM promotion WHERE 1 = 1", list[str]()
         if environment is not None:
             sql, args = sql + " AND environment = ?", [*args, environment]
         if digest is not None:
@@ -188,7 +189,7 @@ class Ledger:
         return seen
 
     def last_passed(self, environment: str, digest: str) -> Entry | None:
-        """The most recent passing row of `digest` in `environment` (its canary fingerprints are the baseline)."""
+        """The most recent passing row of `digest` in `environment` (its fingerprints are the baseline)."""
         row = (
             self.db.connect()
             .execute(

@@ -81,7 +81,7 @@ class ParityResult:
 
 
 def parity(config: ProjectConfig, source: str, target: str, doc: YamlDoc | None = None) -> ParityResult:
-    """Compare the effective configurations of `source` and `target` (deepdiff), classifying each difference."""
+    """Compare the effective configurations of `source` and `target` (deepdiff); classify each difference."""
     from deepdiff import DeepDiff  # deepdiff is only needed here; keep `import app.promotion` light
 
     path = doc.path if doc else "datacanary.yml"

@@ -87,48 +87,81 @@ def plan_promotion(
     live = view.live_in(env.name)
     decision = PromotionDecision(Action.PROMOTE, digest, env.name, env.previous, live, kind=kind)
     if live == digest:
-        return _with(decision, Action.NOOP, Reason(
-            ReasonCode.ALREADY_LIVE, f"{short(digest)} is already live in {env.name}: nothing to do"))
+        return _with(
+            decision,
+            Action.NOOP,
+            Reason(ReasonCode.ALREADY_LIVE, f"{short(digest)} is already live in {env.name}: nothing to do"),
+        )
     reasons: list[Reason] = []
     if env.previous is not None and not view.passed_in(env.previous, digest):
         if view.failed_in(env.previous, digest):
-            reasons.append(Reason(
-                ReasonCode.FAILED_BEFORE,
-                f"{short(digest)} failed its promotion canary in {env.previous}, the environment before {env.name}",
-                f"fix the cause and promote a new artifact to {env.previous} first",
-            ))
+            reasons.append(
+                Reason(
+                    ReasonCode.FAILED_BEFORE,
+                    f"{short(digest)} failed its promotion canary in {env.previous}, "
+                    f"the environment before {env.name}",
+                    f"fix the cause and promote a new artifact to {env.previous} first",
+                )
+            )
         else:
-            reasons.append(Reason(
-                ReasonCode.UNVALIDATED,
-                f"{short(digest)} has not passed {env.previous}, the environment before {env.name}",
-                f"promote it to {env.previous} first: datacanary promote --artifact PATH --to {env.previous}",
-            ))
+            reasons.append(
+                Reason(
+                    ReasonCode.UNVALIDATED,
+                    f"{short(digest)} has not passed {env.previous}, the environment before {env.name}",
+                    f"promote it to {env.previous} first: "
+                    f"datacanary promote --artifact PATH --to {env.previous}",
+                )
+            )
     if parity is not None and not parity.ok:
         paths = ", ".join(d.path for d in parity.violations[:5])
         more = f" and {len(parity.violations) - 5} more" if len(parity.violations) > 5 else ""
-        reasons.append(Reason(
-            ReasonCode.PARITY,
-            f"{parity.source} and {parity.target} differ outside the declared parameters: {paths}{more}",
-            "make the environments agree, or declare the key under `parameters:` in datacanary.yml "
-            f"(see `datacanary parity --from {parity.source} --to {parity.target}`)",
-        ))
+        reasons.append(
+            Reason(
+                ReasonCode.PARITY,
+                f"{parity.source} and {parity.target} differ outside the declared parameters: {paths}{more}",
+                "make the environments agree, or declare the key under `parameters:` in datacanary.yml "
+                f"(see `datacanary parity --from {parity.source} --to {parity.target}`)",
+            )
+        )
     return _with(decision, Action.REFUSE, *reasons) if reasons else decision
 
 
-def plan_rollback(env: Environment, view: LedgerView, last_known_good: str | None,
-                  parity: ParityResult | None) -> PromotionDecision:
+def plan_rollback(
+    env: Environment, view: LedgerView, last_known_good: str | None, parity: ParityResult | None
+) -> PromotionDecision:
     """Decide a rollback of `env` to its last-known-good digest, with the same checks as a promotion."""
     live = view.live_in(env.name)
     if live is None:
-        return PromotionDecision(Action.REFUSE, "", env.name, env.previous, None, (Reason(
-            ReasonCode.NOTHING_LIVE, f"nothing has been promoted to {env.name}, so there is nothing to roll back"),),
-            kind="rollback")
+        return PromotionDecision(
+            Action.REFUSE,
+            "",
+            env.name,
+            env.previous,
+            None,
+            (
+                Reason(
+                    ReasonCode.NOTHING_LIVE,
+                    f"nothing has been promoted to {env.name}, so there is nothing to roll back",
+                ),
+            ),
+            kind="rollback",
+        )
     if last_known_good is None:
-        return PromotionDecision(Action.REFUSE, "", env.name, env.previous, live, (Reason(
-            ReasonCode.NO_LAST_KNOWN_GOOD,
-            f"{env.name} has no earlier good digest than the live {short(live)}",
-            "promote a fixed artifact instead",
-        ),), kind="rollback")
+        return PromotionDecision(
+            Action.REFUSE,
+            "",
+            env.name,
+            env.previous,
+            live,
+            (
+                Reason(
+                    ReasonCode.NO_LAST_KNOWN_GOOD,
+                    f"{env.name} has no earlier good digest than the live {short(live)}",
+                    "promote a fixed artifact instead",
+                ),
+            ),
+            kind="rollback",
+        )
     return plan_promotion(last_known_good, env, view, parity, kind="rollback")
 
 
@@ -136,15 +169,24 @@ def conclude(decision: PromotionDecision, canary_passed: bool, canary_summary: s
     """The decision after the promotion canary ran: a failed canary refuses."""
     if decision.action is not Action.PROMOTE or canary_passed:
         return decision
-    return _with(decision, Action.REFUSE, Reason(
-        ReasonCode.CANARY,
-        f"the promotion canary in {decision.environment} failed: {canary_summary}",
-        "see the canary findings above; the live digest was left in place",
-    ))
+    return _with(
+        decision,
+        Action.REFUSE,
+        Reason(
+            ReasonCode.CANARY,
+            f"the promotion canary in {decision.environment} failed: {canary_summary}",
+            "see the canary findings above; the live digest was left in place",
+        ),
+    )
 
 
 def _with(decision: PromotionDecision, action: Action, *reasons: Reason) -> PromotionDecision:
     return PromotionDecision(
-        action, decision.digest, decision.environment, decision.previous_environment,
-        decision.previous_live, decision.reasons + reasons, decision.kind,
+        action,
+        decision.digest,
+        decision.environment,
+        decision.previous_environment,
+        decision.previous_live,
+        decision.reasons + reasons,
+        decision.kind,
     )

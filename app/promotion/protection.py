@@ -24,11 +24,17 @@ class ProtectionDecision:
     environment: str
     digest: str | None
     reason: str  # the comment GitHub shows on the deployment review
-    code: str  # approved | already-live | unvalidated-digest | canary-failed-before | parity | unknown-environment
+    # approved | already-live | unvalidated-digest | canary-failed-before | parity | unknown-environment
+    code: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"approved": self.approved, "environment": self.environment, "digest": self.digest,
-                "code": self.code, "reason": self.reason}
+        return {
+            "approved": self.approved,
+            "environment": self.environment,
+            "digest": self.digest,
+            "code": self.code,
+            "reason": self.reason,
+        }
 
 
 def digest_from(payload: Mapping[str, Any] | None, sha: str | None, history: Sequence[Entry]) -> str | None:
@@ -55,22 +61,39 @@ def review(
     """Approve when the digest may be promoted to `env_name` (or is live there already); reject with why."""
     if digest is None:
         what = f"commit {sha[:12]}" if sha else "this deployment"
-        return ProtectionDecision(False, env_name, None,
-                                  f"unvalidated digest: no datacanary artifact is recorded for {what}; "
-                                  "promote it through the earlier environments first", ReasonCode.UNVALIDATED.value)
+        return ProtectionDecision(
+            False,
+            env_name,
+            None,
+            f"unvalidated digest: no datacanary artifact is recorded for {what}; "
+            "promote it through the earlier environments first",
+            ReasonCode.UNVALIDATED.value,
+        )
     if config is None:
-        return ProtectionDecision(False, env_name, digest,
-                                  f"unvalidated digest: artifact {short(digest)} was never promoted with datacanary, "
-                                  "so its environments and parity are unknown", ReasonCode.UNVALIDATED.value)
+        return ProtectionDecision(
+            False,
+            env_name,
+            digest,
+            f"unvalidated digest: artifact {short(digest)} was never promoted with datacanary, "
+            "so its environments and parity are unknown",
+            ReasonCode.UNVALIDATED.value,
+        )
     env = next((e for e in environments(config) if e.name == env_name), None)
     if env is None:
         declared = ", ".join(config.environments) or "none"
-        return ProtectionDecision(False, env_name, digest,
-                                  f"environment {env_name!r} is not declared in the artifact's datacanary.yml "
-                                  f"(declared: {declared})", "unknown-environment")
+        return ProtectionDecision(
+            False,
+            env_name,
+            digest,
+            f"environment {env_name!r} is not declared in the artifact's datacanary.yml "
+            f"(declared: {declared})",
+            "unknown-environment",
+        )
     decision = plan_promotion(digest, env, view, parity)
     if decision.action is Action.NOOP:
-        return ProtectionDecision(True, env_name, digest, decision.reasons[0].message, ReasonCode.ALREADY_LIVE.value)
+        return ProtectionDecision(
+            True, env_name, digest, decision.reasons[0].message, ReasonCode.ALREADY_LIVE.value
+        )
     if decision.action is Action.PROMOTE:
         where = f"passed {env.previous}" if env.previous else f"{env_name} is the first environment"
         parity_note = f", parity {env.previous} -> {env_name} holds" if env.previous else ""
@@ -82,5 +105,6 @@ def review(
         ReasonCode.PARITY: "parity",
     }.get(first.code, first.code.value)
     rest = "; ".join(r.message for r in decision.reasons[1:])
-    return ProtectionDecision(False, env_name, digest, f"{label}: {first.message}" + (f"; {rest}" if rest else ""),
-                              first.code.value)
+    return ProtectionDecision(
+        False, env_name, digest, f"{label}: {first.message}" + (f"; {rest}" if rest else ""), first.code.value
+    )

@@ -22,7 +22,7 @@ from app.promotion.envrun import EnvRun, run_in_environment
 from app.promotion.fingerprint import GATE, reconcile
 from app.promotion.ledger import Entry, Ledger
 from app.promotion.parity import ParityResult, parity
-from app.promotion.promote import Action, PromotionDecision, conclude, plan_promotion, plan_rollback
+from app.promotion.promote import Action, PromotionDecision, conclude, plan_promotion, plan_rollback, short
 from app.promotion.store import ArtifactStore
 from app.types import Location, Severity, Verdict
 
@@ -34,7 +34,9 @@ class ArtifactRefused(DatacanaryError):
 
     def __init__(self, verification: Verification) -> None:
         detail = "; ".join(f"{p.kind} {p.path}: {p.detail}" for p in verification.problems[:5])
-        super().__init__(f"the artifact does not verify: {detail}", hint="rebuild it with `datacanary artifact build`")
+        super().__init__(
+            f"the artifact does not verify: {detail}", hint="rebuild it with `datacanary artifact build`"
+        )
         self.verification = verification
 
 
@@ -151,7 +153,9 @@ def _finish(
     if decision.action is not Action.PROMOTE:
         return Outcome(decision, artifact, check)
     canary = run_canary(artifact, project, env, ctx)
-    ctx.store.put(artifact.digest, data)  # kept before recording, so every ledger digest can be rolled back to
+    ctx.store.put(
+        artifact.digest, data
+    )  # kept before recording, so every ledger digest can be rolled back to
     decision = conclude(decision, canary.passed, canary.summary())
     entry = ctx.ledger.record(
         digest=artifact.digest,
@@ -161,7 +165,7 @@ def _finish(
         passed=canary.passed,
         canary=canary.to_json(),
         kind=decision.kind,
-        reason=None if canary.passed else canary.summary(),
+        reason=canary.summary() if not canary.passed else _rollback_note(decision, ctx.actor),
         project=project.config.name,
         commit_sha=ctx.commit_sha,
     )
@@ -180,7 +184,16 @@ def run_canary(artifact: Artifact, project: Project, env: Environment, ctx: Cont
         loc = Location(m.path, 1)
         if m.fingerprint is None:
             why = f"failed in {env.name}: {m.error}" if m.error else f"was not built: {m.skipped}"
-            findings.append(Finding(GATE, "model-failed", Severity.ERROR, f"model {m.name} {why}", dataset=m.name, location=loc))
+            findings.append(
+                Finding(
+                    GATE,
+                    "model-failed",
+                    Severity.ERROR,
+                    f"model {m.name} {why}",
+                    dataset=m.name,
+                    location=loc,
+                )
+            )
             continue
         before = (baseline or {}).get("models", {}).get(m.name)
         findings += reconcile(m.name, m.path, before, m.fingerprint, config.canary.thresholds, baseline_env)
@@ -195,3 +208,9 @@ def _baseline(ledger: Ledger, digest: str, env: Environment) -> tuple[str | None
         if entry is not None:
             return name, dict(entry.canary)
     return env.previous, None
+
+
+def _rollback_note(decision: PromotionDecision, actor: str) -> str | None:
+    if decision.kind != "rollback":
+        return None
+    return f"rolled back from {short(decision.previous_live)} to {short(decision.digest)} by {actor}"

@@ -20,7 +20,9 @@ class ArtifactStore:
     def path(self, digest: str) -> Path:
         algo, _, hexdigest = digest.partition(":")
         if algo != "sha256" or len(hexdigest) != 64 or not all(c in "0123456789abcdef" for c in hexdigest):
-            raise DatacanaryError(f"not an artifact digest: {digest!r}", hint="digests look like sha256:<64 hex digits>")
+            raise DatacanaryError(
+                f"not an artifact digest: {digest!r}", hint="digests look like sha256:<64 hex digits>"
+            )
         return self.root / algo / f"{hexdigest}.tar"
 
     def put(self, digest: str, data: bytes) -> Path:

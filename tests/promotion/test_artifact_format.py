@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 
 from app.promotion.artifact import ArtifactError, build_artifact, open_artifact, to_tar, verify
 
-FILES = {"datacanary.yml": b"name: shop\n", "models/a.sql": b"select 1 as x\n", "contracts/a.odcs.yaml": b"id: a\n"}
+FILES = {
+    "datacanary.yml": b"name: shop\n",
+    "models/a.sql": b"select 1 as x\n",
+    "contracts/a.odcs.yaml": b"id: a\n",
+}
 LINEAGE = {"order": ["a"], "models": {"a": {"upstream": []}}, "edges": []}
 
 
@@ -46,13 +50,22 @@ def test_digest_covers_content_but_not_the_tool_version():
     a = build_artifact("shop", FILES, LINEAGE, "0.1.0")
     b = build_artifact("shop", FILES, LINEAGE, "9.9.9")
     assert a.digest == b.digest
-    assert build_artifact("shop", {**FILES, "models/a.sql": b"select 2 as x\n"}, LINEAGE, "0.1.0").digest != a.digest
-    assert build_artifact("shop", FILES, {**LINEAGE, "edges": [["s", "c", "a", "x"]]}, "0.1.0").digest != a.digest
+    assert (
+        build_artifact("shop", {**FILES, "models/a.sql": b"select 2 as x\n"}, LINEAGE, "0.1.0").digest
+        != a.digest
+    )
+    assert (
+        build_artifact("shop", FILES, {**LINEAGE, "edges": [["s", "c", "a", "x"]]}, "0.1.0").digest
+        != a.digest
+    )
 
 
 def test_crlf_line_endings_do_not_change_the_digest():
     crlf = {k: v.replace(b"\n", b"\r\n") for k, v in FILES.items()}
-    assert build_artifact("shop", crlf, LINEAGE, "0.1.0").digest == build_artifact("shop", FILES, LINEAGE, "0.1.0").digest
+    assert (
+        build_artifact("shop", crlf, LINEAGE, "0.1.0").digest
+        == build_artifact("shop", FILES, LINEAGE, "0.1.0").digest
+    )
 
 
 def test_gzip_output_is_reproducible_and_verifies():
@@ -86,7 +99,9 @@ def test_a_removed_file_is_named():
 def test_a_manifest_edited_to_match_is_caught_by_the_digest():
     def forge(m):
         manifest = json.loads(m["manifest.json"])
-        manifest["content"]["files"] = [f for f in manifest["content"]["files"] if f["path"] != "lineage.json"]
+        manifest["content"]["files"] = [
+            f for f in manifest["content"]["files"] if f["path"] != "lineage.json"
+        ]
         m["manifest.json"] = json.dumps(manifest).encode()
         del m["lineage.json"]
 
@@ -118,8 +133,15 @@ def test_open_artifact_gives_back_the_project_files():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.dictionaries(st.from_regex(r"models/[a-z]{1,8}\.sql", fullmatch=True), st.binary(max_size=300), min_size=1, max_size=6),
-       st.integers(min_value=0))
+@given(
+    st.dictionaries(
+        st.from_regex(r"models/[a-z]{1,8}\.sql", fullmatch=True),
+        st.binary(max_size=300),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(min_value=0),
+)
 def test_any_single_byte_flip_in_a_member_is_detected(files, pick):
     data = bytearray(to_tar(build_artifact("p", files, {}, "0")))
     target = sorted(files)[pick % len(files)]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from app.cli import main
 
 from .conftest import CONFIG, write_env_data, write_project
@@ -55,7 +53,9 @@ def test_verify_exit_codes(tmp_path, capsys):
     data, digest = _build(capsys, root, tmp_path / "a.tar")
     assert _run(capsys, "artifact", "verify", str(tmp_path / "a.tar"))[0] == 0
     assert _run(capsys, "artifact", "verify", str(tmp_path / "a.tar"), "--digest", digest)[0] == 0
-    code, out, _ = _run(capsys, "artifact", "verify", str(tmp_path / "a.tar"), "--digest", "sha256:" + "0" * 64)
+    code, out, _ = _run(
+        capsys, "artifact", "verify", str(tmp_path / "a.tar"), "--digest", "sha256:" + "0" * 64
+    )
     assert code == 1 and "not the expected" in out
     (tmp_path / "cut.tar").write_bytes(data[:3000])
     code, out, _ = _run(capsys, "artifact", "verify", str(tmp_path / "cut.tar"))
@@ -85,7 +85,9 @@ def test_parity_command(tmp_path, capsys):
     bad = write_project(tmp_path / "bad", config=CONFIG + "    overrides:\n      dialect: snowflake\n")
     code, out, _ = _run(capsys, "parity", "--from", "staging", "--to", "prod", "--project", str(bad))
     assert code == 1 and "VIOLATION dialect (changed)" in out and "datacanary.yml:" in out
-    code, out, _ = _run(capsys, "parity", "--from", "staging", "--to", "prod", "--project", str(bad), "--format", "json")
+    code, out, _ = _run(
+        capsys, "parity", "--from", "staging", "--to", "prod", "--project", str(bad), "--format", "json"
+    )
     assert json.loads(out)["ok"] is False
     code, _, err = _run(capsys, "parity", "--from", "staging", "--to", "qa", "--project", str(root))
     assert code == 2 and "unknown environment 'qa'" in err
@@ -104,9 +106,13 @@ def test_promote_and_rollback_commands(tmp_path, capsys, monkeypatch):
     assert _run(capsys, "promote", "--artifact", str(tmp_path / "1.tar"), "--to", "dev", *base)[0] == 0
     code, out, _ = _run(capsys, "promote", "--artifact", str(tmp_path / "1.tar"), "--to", "dev", *base)
     assert code == 0 and out.startswith("no-op:")
-    (root / "models" / "marts" / "revenue.sql").write_text("select country, sum(amount) as revenue from fct_orders group by country\n")
+    (root / "models" / "marts" / "revenue.sql").write_text(
+        "select country, sum(amount) as revenue from fct_orders group by country\n"
+    )
     _build(capsys, root, tmp_path / "2.tar")
-    code, out, _ = _run(capsys, "promote", "--artifact", str(tmp_path / "2.tar"), "--to", "dev", *base, "--format", "json")
+    code, out, _ = _run(
+        capsys, "promote", "--artifact", str(tmp_path / "2.tar"), "--to", "dev", *base, "--format", "json"
+    )
     assert code == 0 and json.loads(out)["ledger_entry"]["status"] == "live"
     code, out, _ = _run(capsys, "rollback", "--env", "dev", *base)
     assert code == 0 and f"rolled back {first} to dev (was sha256:" in out

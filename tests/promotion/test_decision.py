@@ -29,7 +29,9 @@ def test_first_environment_needs_no_predecessor():
 
 
 def test_refused_when_the_digest_has_not_passed_the_environment_before():
-    d = plan_promotion(A, environment(CFG, "prod"), _view(passed={"dev": {A}}), parity(CFG, "staging", "prod"))
+    d = plan_promotion(
+        A, environment(CFG, "prod"), _view(passed={"dev": {A}}), parity(CFG, "staging", "prod")
+    )
     assert d.action is Action.REFUSE
     assert [r.code for r in d.reasons] == [ReasonCode.UNVALIDATED]
     assert "staging" in d.reasons[0].message and "--to staging" in d.reasons[0].hint
@@ -41,8 +43,12 @@ def test_a_canary_failure_before_is_named_as_such():
 
 
 def test_refused_when_parity_fails_even_if_validated():
-    d = plan_promotion(A, environment(BAD_CFG, "prod"), _view(passed={"staging": {A}}),
-                       parity(BAD_CFG, "staging", "prod", BAD_DOC))
+    d = plan_promotion(
+        A,
+        environment(BAD_CFG, "prod"),
+        _view(passed={"staging": {A}}),
+        parity(BAD_CFG, "staging", "prod", BAD_DOC),
+    )
     assert d.action is Action.REFUSE
     assert [r.code for r in d.reasons] == [ReasonCode.PARITY]
     assert "canary.seed" in d.reasons[0].message
@@ -60,8 +66,12 @@ def test_promoting_the_live_digest_again_is_a_noop_that_says_so():
 
 
 def test_validated_digest_with_parity_is_promoted_pending_the_canary():
-    d = plan_promotion(B, environment(CFG, "prod"), _view(live={"prod": A}, passed={"staging": {B}}),
-                       parity(CFG, "staging", "prod"))
+    d = plan_promotion(
+        B,
+        environment(CFG, "prod"),
+        _view(live={"prod": A}, passed={"staging": {B}}),
+        parity(CFG, "staging", "prod"),
+    )
     assert d.action is Action.PROMOTE and d.previous_live == A
     assert conclude(d, True, "ok") is d
     failed = conclude(d, False, "fct_orders: column 'country' is 40% null")
@@ -71,11 +81,18 @@ def test_validated_digest_with_parity_is_promoted_pending_the_canary():
 def test_rollback_without_anything_live_or_without_an_earlier_good_digest_is_refused():
     env = environment(CFG, "prod")
     assert plan_rollback(env, _view(), None, None).reasons[0].code is ReasonCode.NOTHING_LIVE
-    assert plan_rollback(env, _view(live={"prod": A}), None, None).reasons[0].code is ReasonCode.NO_LAST_KNOWN_GOOD
+    assert (
+        plan_rollback(env, _view(live={"prod": A}), None, None).reasons[0].code
+        is ReasonCode.NO_LAST_KNOWN_GOOD
+    )
 
 
 def test_rollback_targets_the_last_known_good_with_the_same_checks():
     env = environment(CFG, "prod")
-    d = plan_rollback(env, _view(live={"prod": B}, passed={"staging": {A, B}, "prod": {A, B}}), A,
-                      parity(CFG, "staging", "prod"))
+    d = plan_rollback(
+        env,
+        _view(live={"prod": B}, passed={"staging": {A, B}, "prod": {A, B}}),
+        A,
+        parity(CFG, "staging", "prod"),
+    )
     assert (d.action, d.digest, d.kind, d.previous_live) == (Action.PROMOTE, A, "rollback", B)

@@ -9,9 +9,23 @@ from app.promotion.ledger import Ledger, Status
 A, B, C = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
 
 
-def _promote(ledger: Ledger, digest: str, env: str, passed: bool = True, kind: str = "promote", at: str = "2026-01-01T00:00:00Z"):
-    return ledger.record(digest=digest, environment=env, at=at, actor="ci", passed=passed,
-                         canary={"verdict": "pass" if passed else "fail"}, kind=kind)
+def _promote(
+    ledger: Ledger,
+    digest: str,
+    env: str,
+    passed: bool = True,
+    kind: str = "promote",
+    at: str = "2026-01-01T00:00:00Z",
+):
+    return ledger.record(
+        digest=digest,
+        environment=env,
+        at=at,
+        actor="ci",
+        passed=passed,
+        canary={"verdict": "pass" if passed else "fail"},
+        kind=kind,
+    )
 
 
 def test_a_passed_promotion_goes_live_and_supersedes_the_previous(state):
@@ -37,9 +51,15 @@ def test_a_failed_attempt_never_goes_live(state):
 def test_the_database_refuses_two_live_rows_in_one_environment(state):
     Ledger(state)
     conn = state.connect()
-    conn.execute("INSERT INTO promotion (digest, environment, promoted_at, actor, status) VALUES ('x','e','t','a','live')")
+    conn.execute(
+        "INSERT INTO promotion (digest, environment, promoted_at, actor, status)"
+        " VALUES ('x','e','t','a','live')"
+    )
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO promotion (digest, environment, promoted_at, actor, status) VALUES ('y','e','t','a','live')")
+        conn.execute(
+            "INSERT INTO promotion (digest, environment, promoted_at, actor, status)"
+            " VALUES ('y','e','t','a','live')"
+        )
 
 
 def test_last_known_good_is_the_previous_passed_digest(state):

@@ -25,7 +25,11 @@ def test_effective_parameters_are_defaults_updated_by_the_environment():
     config, _ = _config()
     prod = environment(config, "prod")
     assert prod.parameters == {
-        "schema": "prod", "data": "data/prod.duckdb", "sample_fraction": 0.5, "warehouse_size": "large"}
+        "schema": "prod",
+        "data": "data/prod.duckdb",
+        "sample_fraction": 0.5,
+        "warehouse_size": "large",
+    }
     assert prod.sample_fraction == 0.5 and prod.data == "data/prod.duckdb"
     assert environment(config, "dev").sample_fraction == 1.0
 
@@ -35,7 +39,11 @@ def test_parity_passes_when_only_declared_parameters_differ():
     result = parity(config, "staging", "prod", doc)
     assert result.ok
     assert {d.path for d in result.differences} == {
-        "parameters.schema", "parameters.data", "parameters.sample_fraction", "parameters.warehouse_size"}
+        "parameters.schema",
+        "parameters.data",
+        "parameters.sample_fraction",
+        "parameters.warehouse_size",
+    }
     assert all(d.allowed for d in result.differences)
 
 
@@ -47,8 +55,11 @@ def test_parity_fails_on_an_override_outside_the_parameters_and_names_its_line()
     (bad,) = result.violations
     assert bad.path == "canary.thresholds.changed_rows_pct"
     assert (bad.source_value, bad.target_value) == (5.0, 20.0)
-    assert bad.location is not None and bad.location.line == text.splitlines().index(
-        "      canary: {thresholds: {changed_rows_pct: 20}}") + 1
+    assert (
+        bad.location is not None
+        and bad.location.line
+        == text.splitlines().index("      canary: {thresholds: {changed_rows_pct: 20}}") + 1
+    )
 
 
 def test_an_override_equal_to_the_project_value_is_no_difference():
@@ -58,7 +69,10 @@ def test_an_override_equal_to_the_project_value_is_no_difference():
 
 
 def test_an_undeclared_parameter_is_a_parity_violation():
-    text = CONFIG.replace("{schema: staging, data: data/staging.duckdb,", "{schema: staging, debug: true, data: data/staging.duckdb,")
+    text = CONFIG.replace(
+        "{schema: staging, data: data/staging.duckdb,",
+        "{schema: staging, debug: true, data: data/staging.duckdb,",
+    )
     config, doc = parse_config(text, "datacanary.yml")
     result = parity(config, "staging", "prod", doc)
     assert [d.path for d in result.violations] == ["parameters.debug"]
@@ -67,7 +81,9 @@ def test_an_undeclared_parameter_is_a_parity_violation():
 
 def test_environments_may_be_declared_as_a_list():
     text = CONFIG.split("environments:")[0] + (
-        "environments:\n  - name: staging\n    parameters: {schema: s}\n  - name: prod\n    parameters: {schema: p}\n")
+        "environments:\n  - name: staging\n    parameters: {schema: s}\n"
+        "  - name: prod\n    parameters: {schema: p}\n"
+    )
     config, _ = parse_config(text, "datacanary.yml")
     assert [e.name for e in environments(config)] == ["staging", "prod"]
     assert parity(config, "staging", "prod").ok

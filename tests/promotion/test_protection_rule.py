@@ -54,7 +54,9 @@ def test_the_payload_fixture_conforms_to_githubs_webhook_schema():
     if not source.is_file():
         pytest.skip("GitHub's webhook description is not next to this checkout")
     spec = json.load(gzip.open(source))
-    registry = Registry().with_resource("urn:webhooks", Resource.from_contents(spec, default_specification=DRAFT202012))
+    registry = Registry().with_resource(
+        "urn:webhooks", Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
     schema = {"$ref": "urn:webhooks#/components/schemas/webhook-deployment-protection-rule-requested"}
     assert list(Draft202012Validator(schema, registry=registry).iter_errors(_payload())) == []
 
@@ -67,7 +69,9 @@ def _released(tmp_path: Path, state: Path, envs: tuple[str, ...], config: str = 
     artifact, _ = build_from_tree(DirTree(root))
     db = StateDB(state)
     try:
-        ctx = Context(Ledger(db), ArtifactStore(state.parent / "artifacts"), root, "ci", "2026-11-25T10:00:00Z", SHA)
+        ctx = Context(
+            Ledger(db), ArtifactStore(state.parent / "artifacts"), root, "ci", "2026-11-25T10:00:00Z", SHA
+        )
         for env in envs:
             assert not promote(to_tar(artifact), env, ctx).decision.refused
     finally:
@@ -106,22 +110,36 @@ def test_rejected_as_unvalidated_when_it_skipped_an_environment(tmp_path):
 
 def test_rejected_as_unvalidated_when_nothing_is_known_of_the_commit(tmp_path):
     decision = _decide(tmp_path / "state.sqlite", _payload("prod"))
-    assert not decision.approved and "no datacanary artifact is recorded for commit f95f852bd8fc" in decision.reason
+    assert (
+        not decision.approved
+        and "no datacanary artifact is recorded for commit f95f852bd8fc" in decision.reason
+    )
 
 
 def test_rejected_for_parity(tmp_path):
     state = tmp_path / "state" / "state.sqlite"
-    digest = _released(tmp_path, state, ("dev", "staging"), CONFIG + "    overrides:\n      canary: {seed: 9}\n")
+    digest = _released(
+        tmp_path, state, ("dev", "staging"), CONFIG + "    overrides:\n      canary: {seed: 9}\n"
+    )
     decision = _decide(state, _payload("prod", digest))
-    assert not decision.approved and decision.reason.startswith("parity: ") and "canary.seed" in decision.reason
+    assert (
+        not decision.approved and decision.reason.startswith("parity: ") and "canary.seed" in decision.reason
+    )
 
 
 def test_rejected_for_a_canary_failure_in_the_environment_before(tmp_path):
     state = tmp_path / "state" / "state.sqlite"
     digest = _released(tmp_path, state, ("dev",))
     db = StateDB(state)
-    Ledger(db).record(digest=digest, environment="staging", at="t", actor="ci", passed=False,
-                      canary={"verdict": "fail"}, reason="fct_orders: country 40% null")
+    Ledger(db).record(
+        digest=digest,
+        environment="staging",
+        at="t",
+        actor="ci",
+        passed=False,
+        canary={"verdict": "fail"},
+        reason="fct_orders: country 40% null",
+    )
     db.close()
     decision = _decide(state, _payload("prod", digest))
     assert not decision.approved and decision.reason.startswith("canary failure: ")
@@ -138,8 +156,14 @@ def _port_factory(stub: Any) -> Callable[[int | None, str], Any]:
     from app.github.client import GitHubClient
 
     def port(installation: int | None, repo: str) -> Any:
-        return GitHubClient(repo, base_url=stub.base_url, token="t", seconds_between_requests=None,
-                            seconds_between_writes=None, retry=None)
+        return GitHubClient(
+            repo,
+            base_url=stub.base_url,
+            token="t",
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            retry=None,
+        )
 
     return port
 
@@ -148,17 +172,28 @@ def test_review_effect_is_applied_through_pygithub_and_conforms_to_openapi(githu
     effect = ReviewProtectionRule(1234567890, "prod", False, "datacanary: rejected: parity")
     result = apply([effect], port=_port_factory(github_stub)(1, "Codertocat/Hello-World"))
     assert result.ok, result.failed
-    assert github_stub.protection_reviews == [{"run_id": 1234567890, "repo": "Codertocat/Hello-World",
-                                               "environment_name": "prod", "state": "rejected",
-                                               "comment": "datacanary: rejected: parity"}]
+    assert github_stub.protection_reviews == [
+        {
+            "run_id": 1234567890,
+            "repo": "Codertocat/Hello-World",
+            "environment_name": "prod",
+            "state": "rejected",
+            "comment": "datacanary: rejected: parity",
+        }
+    ]
 
 
 @pytest.mark.parametrize("released, approved", [(("dev", "staging"), True), (("dev",), False)])
-def test_signed_delivery_round_trip_through_the_app(tmp_path, make_settings, serve, github_stub, released, approved):
+def test_signed_delivery_round_trip_through_the_app(
+    tmp_path, make_settings, serve, github_stub, released, approved
+):
     settings = make_settings()
     digest = _released(tmp_path, Path(settings.state), released)
-    app = create_app(settings, github=_port_factory(github_stub),
-                     repo_checkout=lambda *a: (_ for _ in ()).throw(AssertionError("no checkout needed")))
+    app = create_app(
+        settings,
+        github=_port_factory(github_stub),
+        repo_checkout=lambda *a: (_ for _ in ()).throw(AssertionError("no checkout needed")),
+    )
     server: ServiceServer = serve(app)
     body, headers = signed_delivery("deployment_protection_rule", _payload("prod", digest))
     response = httpx.post(f"{server.url}/webhooks", content=body, headers=headers, timeout=10)
@@ -168,5 +203,7 @@ def test_signed_delivery_round_trip_through_the_app(tmp_path, make_settings, ser
     assert review["run_id"] == 1234567890 and review["environment_name"] == "prod"
     assert review["state"] == ("approved" if approved else "rejected")
     assert ("passed staging" if approved else "unvalidated digest") in review["comment"]
-    calls = github_stub.calls_to("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule")
+    calls = github_stub.calls_to(
+        "POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
+    )
     assert len(calls) == 1

@@ -19,7 +19,9 @@ from .conftest import ORDERS_SQL, write_env_data, write_project
 
 
 def _ctx(state, root: Path, at: str = "2026-11-25T10:00:00Z") -> Context:
-    return Context(Ledger(state), ArtifactStore(Path(state.path).parent / "artifacts"), root, "alice", at, "c0ffee")
+    return Context(
+        Ledger(state), ArtifactStore(Path(state.path).parent / "artifacts"), root, "alice", at, "c0ffee"
+    )
 
 
 def _artifact(root: Path) -> tuple[str, bytes]:
@@ -29,7 +31,9 @@ def _artifact(root: Path) -> tuple[str, bytes]:
 
 def _through(state, root: Path, data: bytes, *envs: str):
     outcomes = [promote(data, env, _ctx(state, root)) for env in envs]
-    assert [o.decision.action for o in outcomes] == [Action.PROMOTE] * len(envs), [o.decision for o in outcomes]
+    assert [o.decision.action for o in outcomes] == [Action.PROMOTE] * len(envs), [
+        o.decision for o in outcomes
+    ]
     return outcomes
 
 
@@ -39,7 +43,9 @@ def test_a_digest_walks_dev_staging_prod_and_each_canary_is_reconciled_with_the_
     assert dev.canary.baseline is None
     assert (staging.canary.baseline, prod.canary.baseline) == ("dev", "staging")
     assert prod.canary.run.sample_fraction == 0.5
-    assert prod.entry.status is Status.LIVE and prod.entry.actor == "alice" and prod.entry.commit_sha == "c0ffee"
+    assert (
+        prod.entry.status is Status.LIVE and prod.entry.actor == "alice" and prod.entry.commit_sha == "c0ffee"
+    )
     assert set(prod.entry.canary["models"]) == {"fct_orders", "revenue"}
     assert Ledger(state).view().live == {"dev": digest, "staging": digest, "prod": digest}
 
@@ -94,7 +100,9 @@ def test_a_canary_failure_in_the_target_refuses_and_keeps_the_live_digest(shop, 
 
 def test_a_model_that_fails_in_the_environment_fails_the_canary_and_skips_its_downstream(shop, state):
     # statically fine, fails on the data: 'paid' is no number
-    (shop / "models" / "fct_orders.sql").write_text(ORDERS_SQL.replace("o.amount", "cast(o.status as double) as amount"))
+    (shop / "models" / "fct_orders.sql").write_text(
+        ORDERS_SQL.replace("o.amount", "cast(o.status as double) as amount")
+    )
     _, data = _artifact(shop)
     outcome = promote(data, "dev", _ctx(state, shop))
     assert outcome.decision.refused

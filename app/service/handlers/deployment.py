@@ -28,8 +28,13 @@ router = Router()
 @router.register("deployment_protection_rule", "requested")
 def on_protection_rule(event: DeploymentProtectionRuleEvent, ctx: HandlerContext) -> list[Effect]:
     decision = decide(event, ctx.db)
-    comment = render("promotion/protection.md.j2", approved=decision.approved, environment=decision.environment,
-                     reason=decision.reason, digest_short=(decision.digest or "-").removeprefix("sha256:")[:12])
+    comment = render(
+        "promotion/protection.md.j2",
+        approved=decision.approved,
+        environment=decision.environment,
+        reason=decision.reason,
+        digest_short=(decision.digest or "-").removeprefix("sha256:")[:12],
+    )
     return [ReviewProtectionRule(event.run_id, event.environment, decision.approved, comment.strip())]
 
 
