@@ -42,8 +42,14 @@ def load_yaml(text: str, path: str, error: type[DatacanaryError] = DatacanaryErr
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
         problem = exc.problem or exc.context or "invalid YAML"
+        ctx = exc.context_mark
+        if ctx is not None and exc.context and mark is not None and ctx.line != mark.line:
+            # "expected ']' but got <stream end>" points past the file: the opening is the useful line
+            problem = f"{exc.context} at line {ctx.line + 1}: {problem}"
+            if mark.line >= len(text.splitlines()):
+                mark = ctx
+        loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
         raise error(
             f"invalid YAML: {problem}",
             loc,
