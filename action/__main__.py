@@ -18,8 +18,10 @@ def _entry(mode: str) -> Callable[[Mapping[str, str]], int]:
     except ModuleNotFoundError as exc:
         if exc.name != f"action.{mode}":
             raise
-        raise UsageError(f"mode `{mode}` is not available in this version of datacanary",
-                         hint="use mode: pr, or upgrade the action") from None
+        raise UsageError(
+            f"mode `{mode}` is not available in this version of datacanary",
+            hint="use mode: pr, or upgrade the action",
+        ) from None
     entry: Callable[[Mapping[str, str]], int] = module.main
     return entry
 

@@ -57,6 +57,7 @@ class ActionEnv:
     comment: bool
     mode: str
     fast: bool  # no client-side throttling (tests against a loopback GitHub)
+    dry_run: bool = False  # print what would be posted instead of posting it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ActionEnv:
@@ -91,6 +92,7 @@ class ActionEnv:
             comment=_flag(input_value(env, "comment", "true"), "comment"),
             mode=mode,
             fast=env.get("DATACANARY_GITHUB_THROTTLE", "").lower() == "off",
+            dry_run=_flag(input_value(env, "dry-run", "false"), "dry-run"),
         )
 
     @property
@@ -132,10 +134,16 @@ def target_for(action: ActionEnv, payload: Mapping[str, Any]) -> Target:
         if name == "pull_request_target" and pr.is_fork:
             raise UsageError(
                 "refusing to run a fork's SQL under pull_request_target (its token can write)",
-                hint="run datacanary on `pull_request` and post from a `workflow_run` job (docs/action.md: Forks)",
+                hint="run on `pull_request`, post from a `workflow_run` job (docs/action.md: Forks)",
             )
         fork = name == "pull_request" and pr.is_fork
-        return Target(action.base or pr.base_sha, action.head or pr.head_sha, pr.number, fork, f"pull request #{pr.number}")
+        return Target(
+            action.base or pr.base_sha,
+            action.head or pr.head_sha,
+            pr.number,
+            fork,
+            f"pull request #{pr.number}",
+        )
     if name == "merge_group":
         mg = parse_event("merge_group", payload)
         assert isinstance(mg, MergeGroupEvent)

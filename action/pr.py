@@ -30,8 +30,14 @@ def make_port(action: ActionEnv) -> GitHubPort | None:
     from app.github.client import GitHubClient
 
     if action.fast:  # a loopback GitHub in tests: no client-side throttle, retries left to the applier
-        return GitHubClient(action.repository, base_url=action.api_url, token=action.token,
-                            seconds_between_requests=None, seconds_between_writes=None, retry=None)
+        return GitHubClient(
+            action.repository,
+            base_url=action.api_url,
+            token=action.token,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            retry=None,
+        )
     return GitHubClient(action.repository, base_url=action.api_url, token=action.token)
 
 
@@ -52,14 +58,22 @@ def main(
     action = ActionEnv.from_env(env)
     target = target_for(action, action.payload())
     runner = RunnerIO(action.output_path, action.summary_path, write)
-    port = port if port is not None else make_port(action)
+    port = port if port is not None else (None if action.dry_run else make_port(action))
     retry = RetryPolicy(attempts=3, backoff=0.01, secondary_wait=0.1) if action.fast else RetryPolicy()
-    post = _Poster(port, runner, retry, sleep, log, can_write=port is not None and not target.fork)
+    post = _Poster(
+        port,
+        runner,
+        retry,
+        sleep,
+        log,
+        can_write=(port is not None or action.dry_run) and not target.fork,
+        dry_run=action.dry_run,
+    )
     head_sha = _resolve(action.workspace, target.head)
     log(f"datacanary: comparing {target.base} .. {target.head} ({target.reason})\n")
     if target.fork:
         post.read_only("this pull request comes from a fork, and its token is read-only under `pull_request`")
-    elif port is None:
+    elif port is None and not action.dry_run:
         post.read_only("no `github-token` was given")
 
     started = post.start(head_sha, action.details_url)
@@ -71,8 +85,15 @@ def main(
     fail_on = FailOn(action.fail_on)
     report_path = _write_report(action, report)
     post.now(_outputs(report, report_path))
-    post.publish(report, head_sha=head_sha, pr_number=target.pr_number if action.comment else None,
-                 details_url=action.details_url, started=started, fail_on=fail_on, report_path=report_path)
+    post.publish(
+        report,
+        head_sha=head_sha,
+        pr_number=target.pr_number if action.comment else None,
+        details_url=action.details_url,
+        started=started,
+        fail_on=fail_on,
+        report_path=report_path,
+    )
     from app.report.effects import blocking
 
     verdict = "blocks the merge" if blocking(report, fail_on) else "does not block"
@@ -90,8 +111,9 @@ def _run(action: ActionEnv, target: Target, log: Write):  # type: ignore[no-unty
     from app.pipeline import run_check
 
     project = action.project.strip("/") if action.project not in (".", "./") else ""
-    return run_check(action.workspace, target.base, target.head, project,
-                     progress=lambda msg: log(f"datacanary: {msg}\n"))
+    return run_check(
+        action.workspace, target.base, target.head, project, progress=lambda msg: log(f"datacanary: {msg}\n")
+    )
 
 
 def _write_report(action: ActionEnv, report) -> str:  # type: ignore[no-untyped-def]
@@ -112,10 +134,20 @@ def _outputs(report, report_path: str) -> list[Effect]:  # type: ignore[no-untyp
 class _Poster:
     """Applies effects and falls back to workflow commands once GitHub refuses to be written to."""
 
-    def __init__(self, port: GitHubPort | None, runner: RunnerIO, retry: RetryPolicy,
-                 sleep: Callable[[float], None], log: Write, *, can_write: bool) -> None:
+    def __init__(
+        self,
+        port: GitHubPort | None,
+        runner: RunnerIO,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None],
+        log: Write,
+        *,
+        can_write: bool,
+        dry_run: bool = False,
+    ) -> None:
         self.port, self.runner, self.retry, self.sleep, self.log = port, runner, retry, sleep, log
         self.can_write = can_write
+        self.dry_run = dry_run
         self.fallback: str | None = None
 
     def read_only(self, reason: str) -> None:
@@ -123,6 +155,15 @@ class _Poster:
         self.fallback = self.fallback or reason
 
     def now(self, effects: Sequence[Effect]) -> ApplyResult:
+        if self.dry_run:  # runner effects still happen; GitHub ones are only described
+            from app.effects import SetOutput, WorkflowCommand, WriteSummary
+            from app.github.apply import explain
+
+            local = (SetOutput, WriteSummary, WorkflowCommand)
+            remote = [e for e in effects if not isinstance(e, local)]
+            if remote:
+                self.runner.write_text(explain(remote))
+            effects = [e for e in effects if isinstance(e, local)]
         result = apply(effects, port=self.port, runner=self.runner, retry=self.retry, sleep=self.sleep)
         if result.read_only:
             self.read_only("the token may not create check runs or comments here (GitHub answered 403)")
@@ -141,22 +182,44 @@ class _Poster:
         result = self.now(checks_started(head_sha, ("contracts", "canary"), details_url=details_url))
         return result.check_runs
 
-    def publish(self, report, *, head_sha: str, pr_number: int | None, details_url: str | None,  # type: ignore[no-untyped-def]
-                started: dict[str, int], fail_on, report_path: str) -> None:
+    def publish(
+        self,
+        report,
+        *,
+        head_sha: str,
+        pr_number: int | None,
+        details_url: str | None,  # type: ignore[no-untyped-def]
+        started: dict[str, int],
+        fail_on,
+        report_path: str,
+    ) -> None:
         from app.report import render_report
         from app.report.effects import effects_for, fallback_effects, job_summary
 
         markdown = render_report(report, "markdown")
         if self.can_write:
             compact = render_report(report, "markdown", compact=True)
-            self.now(effects_for(report, head_sha=head_sha, pr_number=pr_number, details_url=details_url,
-                                 can_write=True, markdown=markdown, compact_markdown=compact, fail_on=fail_on,
-                                 started=started))
+            self.now(
+                effects_for(
+                    report,
+                    head_sha=head_sha,
+                    pr_number=pr_number,
+                    details_url=details_url,
+                    can_write=True,
+                    markdown=markdown,
+                    compact_markdown=compact,
+                    fail_on=fail_on,
+                    started=started,
+                )
+            )
         if self.can_write:
             self.now([job_summary(markdown, report_path=report_path)])
         else:
-            self.now(fallback_effects(report, markdown=markdown, reason=self.fallback or "",
-                                      report_path=report_path))
+            self.now(
+                fallback_effects(
+                    report, markdown=markdown, reason=self.fallback or "", report_path=report_path
+                )
+            )
 
     def error(self, exc: DatacanaryError, started: dict[str, int]) -> None:
         """datacanary could not run: complete the pending check runs as failed, saying why and where."""

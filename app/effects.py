@@ -65,7 +65,7 @@ class Annotation:
 
 @dataclass(frozen=True, slots=True)
 class CheckAction:
-    """A button on a check run; clicking it sends `check_run.requested_action` with `identifier` to the App."""
+    """A check-run button; a click sends `check_run.requested_action` with `identifier` to the App."""
 
     label: str  # <= 20 characters
     description: str  # <= 40 characters

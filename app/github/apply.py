@@ -118,7 +118,7 @@ class ApplyContext:
                 if wait > self.retry.max_wait:
                     raise GitHubHttpError(
                         err.status,
-                        f"{err.message}; GitHub asks to wait {wait:.0f}s, more than the {self.retry.max_wait:.0f}s allowed",
+                        f"{err.message}; GitHub asks to wait {wait:.0f}s (limit {self.retry.max_wait:.0f}s)",
                         hint="the rate limit resets later; re-run the job then",
                     ) from err
                 self.sleep(wait)
@@ -129,7 +129,9 @@ Performer = Callable[[Any, ApplyContext], None]
 _PERFORMERS: dict[type[Effect], Performer] = {}
 
 
-def applies(effect_type: type[E]) -> Callable[[Callable[[E, ApplyContext], None]], Callable[[E, ApplyContext], None]]:
+def applies(
+    effect_type: type[E],
+) -> Callable[[Callable[[E, ApplyContext], None]], Callable[[E, ApplyContext], None]]:
     """Register the performer of an effect type (one per type). Other modules register theirs too."""
 
     def register(fn: Callable[[E, ApplyContext], None]) -> Callable[[E, ApplyContext], None]:
@@ -217,7 +219,9 @@ def _bisect(
         if err.status != 422:
             raise
         a = group[0]
-        ctx.notes.append(f"GitHub rejected the annotation at {a.path}:{a.start_line} ({err.message}); dropped it")
+        ctx.notes.append(
+            f"GitHub rejected the annotation at {a.path}:{a.start_line} ({err.message}); dropped it"
+        )
 
 
 @applies(CreateCheckRun)
@@ -238,7 +242,9 @@ def _create_check_run(effect: CreateCheckRun, ctx: ApplyContext) -> None:
         annotations=(),
     )
     if out and out.annotations:
-        _send_annotations(ctx, out.annotations, _annotation_sender(ctx, ctx.check_runs[effect.ref], effect, None))
+        _send_annotations(
+            ctx, out.annotations, _annotation_sender(ctx, ctx.check_runs[effect.ref], effect, None)
+        )
 
 
 def _annotation_sender(

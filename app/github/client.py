@@ -56,7 +56,12 @@ class GitHubClient:
                 kwargs[name] = value
         # lazy: objects are built from ids without a GET each (one request per operation)
         self._gh = Github(
-            auth=auth, base_url=base_url.rstrip("/"), timeout=int(timeout), per_page=per_page, lazy=True, **kwargs
+            auth=auth,
+            base_url=base_url.rstrip("/"),
+            timeout=int(timeout),
+            per_page=per_page,
+            lazy=True,
+            **kwargs,
         )
         self._repo_name = repo
         self._repo = self._gh.get_repo(repo)
@@ -84,7 +89,9 @@ class GitHubClient:
         except GithubException as exc:
             raise _http_error(exc) from exc
         except RequestException as exc:
-            raise GitHubHttpError(0, f"GitHub could not be reached: {exc}", hint="check GITHUB_API_URL") from exc
+            raise GitHubHttpError(
+                0, f"GitHub could not be reached: {exc}", hint="check GITHUB_API_URL"
+            ) from exc
 
     def create_check_run(
         self,
@@ -154,7 +161,8 @@ class GitHubClient:
         from github.IssueComment import IssueComment
 
         comment = self._comments.get(comment_id) or IssueComment(
-            self._gh.requester, url=f"{self._repo.url}/issues/comments/{comment_id}"  # lazy: no request
+            self._gh.requester,
+            url=f"{self._repo.url}/issues/comments/{comment_id}",  # lazy: no request
         )
         self._call(lambda: comment.edit(body))
 
@@ -191,7 +199,11 @@ def _http_error(exc: Any) -> GitHubHttpError:
     headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
     data = exc.data if isinstance(exc.data, dict) else {}
     message = str(data.get("message") or exc.message or exc)
-    errors = [e for e in data.get("errors", []) if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
+    errors = (
+        [e for e in data.get("errors", []) if isinstance(e, dict)]
+        if isinstance(data.get("errors"), list)
+        else []
+    )
     remaining = headers.get("x-ratelimit-remaining")
     return GitHubHttpError(
         int(exc.status or 0),
@@ -213,7 +225,7 @@ def _number(value: str | None) -> float | None:
 
 def _hint(status: int, message: str) -> str | None:
     if status == 403 and "not accessible by integration" in message.lower():
-        return "the token cannot write here: grant `checks: write` and `pull-requests: write`, or see the fork split"
+        return "the token cannot write: grant `checks: write`, `pull-requests: write`; or see the fork split"
     if status == 401:
         return "the token is invalid or expired"
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 from app.errors import DatacanaryError
 
@@ -188,16 +188,16 @@ class PingEvent:
     app_id: int | None
 
 
-Event = Union[
-    PullRequestEvent,
-    MergeGroupEvent,
-    CheckRunEvent,
-    CheckSuiteEvent,
-    InstallationEvent,
-    InstallationRepositoriesEvent,
-    DeploymentProtectionRuleEvent,
-    PingEvent,
-]
+Event = (
+    PullRequestEvent
+    | MergeGroupEvent
+    | CheckRunEvent
+    | CheckSuiteEvent
+    | InstallationEvent
+    | InstallationRepositoriesEvent
+    | DeploymentProtectionRuleEvent
+    | PingEvent
+)
 
 
 def _pull_numbers(payload: Any, path: str) -> tuple[int, ...]:

@@ -54,7 +54,7 @@ class GitHubHttpError(GitHubError):
 
     @property
     def not_permitted(self) -> bool:
-        """The token may not do this: the fork pull request case ('Resource not accessible by integration')."""
+        """The token may not do this: a fork PR's token ('Resource not accessible by integration')."""
         return self.status in (403, 404) and not self.rate_limited
 
 

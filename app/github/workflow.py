@@ -61,6 +61,10 @@ class RunnerIO:
     def command(self, cmd: WorkflowCommand) -> None:
         self._write(format_command(cmd) + "\n")
 
+    def write_text(self, text: str) -> None:
+        """Plain text to the log (dry-run explanations)."""
+        self._write(text)
+
 
 @dataclass
 class MemoryRunner:

@@ -82,6 +82,7 @@ def _level(f: Finding) -> AnnotationLevel:
 
 def _ordered(findings: Sequence[Finding]) -> list[Finding]:
     """Blocking first, then by severity, then by place: what a reviewer must see comes first."""
+
     def place(f: Finding) -> tuple[str, int]:
         return (f.location.path, f.location.line or 0) if f.location else ("", 0)
 
@@ -101,7 +102,9 @@ def annotation(f: Finding) -> Annotation | None:
         start_line=start,
         end_line=end,
         level=_level(f),
-        message=limits.clip(render("check/annotation.txt.j2", finding=f).strip(), limits.MAX_ANNOTATION_MESSAGE),
+        message=limits.clip(
+            render("check/annotation.txt.j2", finding=f).strip(), limits.MAX_ANNOTATION_MESSAGE
+        ),
         title=limits.clip(render("check/annotation_title.txt.j2", finding=f).strip(), limits.MAX_TITLE),
     )
 
@@ -115,14 +118,27 @@ def check_output(
     counts = gate.to_json()["counts"]
     enforced = blocks(gate, fail_on)
     title = render(
-        "check/title.txt.j2", gate=gate, blocking=counts["blocking"], warnings=counts["warning"],
-        accepted=counts["accepted"], enforced=enforced or gate.verdict is not Verdict.FAIL, fail_on=fail_on.value,
+        "check/title.txt.j2",
+        gate=gate,
+        blocking=counts["blocking"],
+        warnings=counts["warning"],
+        accepted=counts["accepted"],
+        enforced=enforced or gate.verdict is not Verdict.FAIL,
+        fail_on=fail_on.value,
     ).strip()
     summary = render(
-        "check/summary.md.j2", report=report, gate=gate, counts=counts, shown=ordered[:MAX_SUMMARY_ROWS],
-        hidden=max(0, len(ordered) - MAX_SUMMARY_ROWS), pointer=pointer,
-        enforced=enforced, fail_on=fail_on.value, ack=ACK_ACTION if ack else None,
-        unannotated=max(0, len(annotations) - MAX_ANNOTATIONS), max_annotations=MAX_ANNOTATIONS,
+        "check/summary.md.j2",
+        report=report,
+        gate=gate,
+        counts=counts,
+        shown=ordered[:MAX_SUMMARY_ROWS],
+        hidden=max(0, len(ordered) - MAX_SUMMARY_ROWS),
+        pointer=pointer,
+        enforced=enforced,
+        fail_on=fail_on.value,
+        ack=ACK_ACTION if ack else None,
+        unannotated=max(0, len(annotations) - MAX_ANNOTATIONS),
+        max_annotations=MAX_ANNOTATIONS,
     )
     pointer_note = render("comment/_truncated.md.j2", pointer=pointer).strip()
     text = render("check/text.md.j2", markdown=markdown)
@@ -134,21 +150,40 @@ def check_output(
     )
 
 
-def checks_started(head_sha: str, report_gates: Sequence[str], *, details_url: str | None = None,
-                   external_id: str | None = None) -> list[Effect]:
+def checks_started(
+    head_sha: str,
+    report_gates: Sequence[str],
+    *,
+    details_url: str | None = None,
+    external_id: str | None = None,
+) -> list[Effect]:
     """Create one in-progress check run per gate (before the gates run, so the PR shows them pending);
     `effects_for(..., started=ApplyResult.check_runs)` completes them."""
     return [
-        CreateCheckRun(ref=name, name=CHECK_PREFIX + name, head_sha=head_sha, status=CheckStatus.IN_PROGRESS,
-                       external_id=external_id, details_url=details_url)
+        CreateCheckRun(
+            ref=name,
+            name=CHECK_PREFIX + name,
+            head_sha=head_sha,
+            status=CheckStatus.IN_PROGRESS,
+            external_id=external_id,
+            details_url=details_url,
+        )
         for name in report_gates
     ]
 
 
-def comment_body(markdown: str, *, head_sha: str, details_url: str | None, pointer: str,
-                 compact_markdown: str | None = None) -> str:
+def comment_body(
+    markdown: str,
+    *,
+    head_sha: str,
+    details_url: str | None,
+    pointer: str,
+    compact_markdown: str | None = None,
+) -> str:
     """The PR comment: marker, then the most detailed report variant that fits GitHub's comment limit."""
-    frame = render("comment/pr.md.j2", marker=COMMENT_MARKER, body="", head_sha=head_sha, details_url=details_url)
+    frame = render(
+        "comment/pr.md.j2", marker=COMMENT_MARKER, body="", head_sha=head_sha, details_url=details_url
+    )
     room = limits.MAX_COMMENT_BODY - limits.size(frame)
     notes = {
         "pointer": render("comment/_truncated.md.j2", pointer=pointer).strip(),
@@ -159,7 +194,9 @@ def comment_body(markdown: str, *, head_sha: str, details_url: str | None, point
     if limits.size(markdown) > room and compact_markdown is not None:
         body = compact_markdown
     body = limits.fit_markdown(body, room, **notes)
-    return render("comment/pr.md.j2", marker=COMMENT_MARKER, body=body, head_sha=head_sha, details_url=details_url)
+    return render(
+        "comment/pr.md.j2", marker=COMMENT_MARKER, body=body, head_sha=head_sha, details_url=details_url
+    )
 
 
 def effects_for(
@@ -185,17 +222,28 @@ def effects_for(
         return fallback_effects(report, markdown=markdown, reason=fallback_reason)
     effects: list[Effect] = []
     for gate in report.gates:
-        ack = ack_button and gate.name == "contracts" and gate.verdict is Verdict.FAIL and blocks(gate, fail_on)
+        ack = (
+            ack_button and gate.name == "contracts" and gate.verdict is Verdict.FAIL and blocks(gate, fail_on)
+        )
         output = check_output(report, gate, markdown=markdown, fail_on=fail_on, pointer=pointer, ack=ack)
-        done = {"conclusion": conclusion(gate, fail_on), "output": output, "actions": (ACK_ACTION,) if ack else ()}
+        done = {
+            "conclusion": conclusion(gate, fail_on),
+            "output": output,
+            "actions": (ACK_ACTION,) if ack else (),
+        }
         if started and gate.name in started:
             effects.append(UpdateCheckRun(check_run_id=started[gate.name], **done))  # type: ignore[arg-type]
         else:
             effects += checks_started(head_sha, [gate.name], details_url=details_url, external_id=external_id)
             effects.append(UpdateCheckRun(ref=gate.name, **done))  # type: ignore[arg-type]
     if comment and pr_number is not None:
-        body = comment_body(markdown, head_sha=head_sha, details_url=details_url, pointer=pointer,
-                            compact_markdown=compact_markdown)
+        body = comment_body(
+            markdown,
+            head_sha=head_sha,
+            details_url=details_url,
+            pointer=pointer,
+            compact_markdown=compact_markdown,
+        )
         effects.append(UpsertComment(pr_number, COMMENT_MARKER, body))
     return effects
 
@@ -206,18 +254,27 @@ def workflow_command(f: Finding) -> WorkflowCommand | None:
     if a is None:
         return None
     command = {AnnotationLevel.FAILURE: "error", AnnotationLevel.WARNING: "warning"}.get(a.level, "notice")
-    props = (("file", a.path), ("line", str(a.start_line)), ("endLine", str(a.end_line)), ("title", a.title or ""))
+    props = (
+        ("file", a.path),
+        ("line", str(a.start_line)),
+        ("endLine", str(a.end_line)),
+        ("title", a.title or ""),
+    )
     return WorkflowCommand(command, a.message, props)
 
 
-def job_summary(markdown: str, *, fallback: str | None = None, report_path: str | None = None) -> WriteSummary:
+def job_summary(
+    markdown: str, *, fallback: str | None = None, report_path: str | None = None
+) -> WriteSummary:
     """The job summary: the markdown report (and why nothing was posted, in the fallback)."""
     text = render("summary/job.md.j2", markdown=markdown, fallback=fallback, report_path=report_path)
     pointer = render("comment/_truncated.md.j2", pointer=report_path or DEFAULT_POINTER).strip()
     return WriteSummary(limits.cut_text(text, MAX_JOB_SUMMARY, pointer))
 
 
-def fallback_effects(report: RunReport, *, markdown: str, reason: str, report_path: str | None = None) -> list[Effect]:
+def fallback_effects(
+    report: RunReport, *, markdown: str, reason: str, report_path: str | None = None
+) -> list[Effect]:
     """When checks and comments cannot be written: workflow-command annotations plus the job summary."""
     commands = [c for c in (workflow_command(f) for f in _ordered(report.findings)) if c is not None]
     return [*commands, job_summary(markdown, fallback=reason, report_path=report_path)]
@@ -237,7 +294,6 @@ def blocking(report: RunReport, fail_on: FailOn) -> bool:
     return any(blocks(g, fail_on) for g in report.gates)
 
 
-
 def error_effects(error: DatacanaryError, *, started: Mapping[str, int]) -> list[Effect]:
     """datacanary could not run: complete the already started check runs as failed, with the error (and
     an annotation where it has a file and line), so a pending check never hangs on the PR."""
@@ -245,12 +301,22 @@ def error_effects(error: DatacanaryError, *, started: Mapping[str, int]) -> list
     notes: tuple[Annotation, ...] = ()
     if loc is not None and loc.path:
         line = max(loc.line or 1, 1)
-        notes = (Annotation(loc.path, line, max(loc.end_line or line, line), AnnotationLevel.FAILURE,
-                            limits.clip(error.render(), limits.MAX_ANNOTATION_MESSAGE), type(error).__name__),)
+        notes = (
+            Annotation(
+                loc.path,
+                line,
+                max(loc.end_line or line, line),
+                AnnotationLevel.FAILURE,
+                limits.clip(error.render(), limits.MAX_ANNOTATION_MESSAGE),
+                type(error).__name__,
+            ),
+        )
     output = CheckOutput(
         title=limits.clip(render("check/error_title.txt.j2", error=error).strip(), limits.MAX_TITLE),
         summary=limits.cut_text(render("check/error.md.j2", error=error), limits.MAX_CHECK_TEXT, "…"),
         annotations=notes,
     )
-    return [UpdateCheckRun(check_run_id=cid, conclusion=CheckConclusion.FAILURE, output=output)
-            for cid in started.values()]
+    return [
+        UpdateCheckRun(check_run_id=cid, conclusion=CheckConclusion.FAILURE, output=output)
+        for cid in started.values()
+    ]

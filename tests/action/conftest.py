@@ -20,7 +20,9 @@ REPO = "Codertocat/Hello-World"  # the repository of the example payloads
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @dataclass
@@ -54,8 +56,9 @@ def tiny_repo(tmp_path: Path) -> TinyRepo:
     return TinyRepo(repo, base, git(repo, "rev-parse", "HEAD"))
 
 
-def event_file(tmp_path: Path, name: str, *, base: str, head: str, fork: bool = False,
-               action: str = "opened") -> Path:
+def event_file(
+    tmp_path: Path, name: str, *, base: str, head: str, fork: bool = False, action: str = "opened"
+) -> Path:
     """A real example payload with the base/head shas of `tiny_repo` written in."""
     if name == "merge_group":
         payload = json.loads((PAYLOADS / "merge_group.checks_requested.json").read_text())
@@ -72,17 +75,25 @@ def event_file(tmp_path: Path, name: str, *, base: str, head: str, fork: bool = 
     return path
 
 
-def runner_env(tmp_path: Path, repo: TinyRepo, stub: GitHubStub, event: str, event_path: Path,
-               **inputs: str) -> dict[str, str]:
+def runner_env(
+    tmp_path: Path, repo: TinyRepo, stub: GitHubStub, event: str, event_path: Path, **inputs: str
+) -> dict[str, str]:
     """The variables a GitHub runner sets for a step, pointing the API at the stub."""
     out, summary = tmp_path / "github_output", tmp_path / "step_summary"
     out.touch()
     summary.touch()
     env = {
-        "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(event_path), "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": stub.base_url, "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "4242",
-        "GITHUB_WORKSPACE": str(repo.path), "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary),
-        "RUNNER_TEMP": str(tmp_path / "runner_temp"), "INPUT_GITHUB_TOKEN": "ghs_test",
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_API_URL": stub.base_url,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_WORKSPACE": str(repo.path),
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "RUNNER_TEMP": str(tmp_path / "runner_temp"),
+        "INPUT_GITHUB_TOKEN": "ghs_test",
         "DATACANARY_GITHUB_THROTTLE": "off",
     }
     env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})

@@ -19,8 +19,14 @@ MARK = "<!-- datacanary:comment -->"
 
 def run_action(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_"))}
-    return subprocess.run([sys.executable, "-m", "action"], env={**keep, **env}, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "action"],
+        env={**keep, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_pull_request_gets_checks_annotations_one_comment_and_outputs(
@@ -41,8 +47,10 @@ def test_pull_request_gets_checks_annotations_one_comment_and_outputs(
     assert run["output"]["title"] == "2 breaking changes"
     assert run["details_url"] == f"https://github.com/{REPO}/actions/runs/4242"
     assert run["_actions"][0]["identifier"] == "ack-breaking"
-    notes = {(a["path"], a["start_line"], a["annotation_level"], a["title"])
-             for a in github_stub.annotations[run["id"]]}
+    notes = {
+        (a["path"], a["start_line"], a["annotation_level"], a["title"])
+        for a in github_stub.annotations[run["id"]]
+    }
     assert ("contracts/customers.odcs.yaml", 17, "failure", "column-removed: customers.email") in notes
     assert ("contracts/customers.odcs.yaml", 17, "failure", "required-relaxed: customers.country") in notes
     assert canary[0]["conclusion"] == "skipped"
@@ -57,9 +65,17 @@ def test_pull_request_gets_checks_annotations_one_comment_and_outputs(
     assert "datacanary: FAIL" in summary and "could not post" not in summary
 
     # a push to the PR: the contract's major version accepts the breaking changes; same comment, edited
-    tiny_repo.commit({"contracts/customers.odcs.yaml": (tiny_repo.path / "contracts/customers.odcs.yaml")
-                      .read_text().replace("version: 1.1.0", "version: 2.0.0")}, "major version")
-    event = event_file(tmp_path, "pull_request", base=tiny_repo.base, head=tiny_repo.head, action="synchronize")
+    tiny_repo.commit(
+        {
+            "contracts/customers.odcs.yaml": (tiny_repo.path / "contracts/customers.odcs.yaml")
+            .read_text()
+            .replace("version: 1.1.0", "version: 2.0.0")
+        },
+        "major version",
+    )
+    event = event_file(
+        tmp_path, "pull_request", base=tiny_repo.base, head=tiny_repo.head, action="synchronize"
+    )
     second = run_action({**env, "GITHUB_EVENT_PATH": str(event)})
 
     assert second.returncode == 0, second.stdout + second.stderr
@@ -67,6 +83,8 @@ def test_pull_request_gets_checks_annotations_one_comment_and_outputs(
     assert len(ours) == 1 and "datacanary: FAIL" not in ours[0]["body"] and tiny_repo.head in ours[0]["body"]
     assert len(github_stub.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")) == 1
     assert len(github_stub.calls_to("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")) == 1
-    latest = [r for r in github_stub.check_runs_named("datacanary / contracts") if r["head_sha"] == tiny_repo.head]
+    latest = [
+        r for r in github_stub.check_runs_named("datacanary / contracts") if r["head_sha"] == tiny_repo.head
+    ]
     assert latest[0]["conclusion"] in ("success", "neutral")
     assert len(github_stub.comments_on(2)) == 2  # the human's comment is untouched

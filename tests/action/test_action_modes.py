@@ -75,7 +75,9 @@ def test_workflow_dispatch_without_base_is_a_usage_error(
     assert out.startswith("::error::no base revision") and "base: main" in out
 
 
-@pytest.mark.parametrize(("fail_on", "code", "conclusion"), [("never", 0, "neutral"), ("breaking", 1, "failure")])
+@pytest.mark.parametrize(
+    ("fail_on", "code", "conclusion"), [("never", 0, "neutral"), ("breaking", 1, "failure")]
+)
 def test_fail_on_sets_exit_code_and_conclusion(
     tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub, fail_on: str, code: int, conclusion: str
 ) -> None:
@@ -85,8 +87,9 @@ def test_fail_on_sets_exit_code_and_conclusion(
     assert github_stub.check_runs_named("datacanary / contracts")[0]["conclusion"] == conclusion
 
 
-def test_bad_input_values_are_usage_errors(tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_values_are_usage_errors(
+    tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub, capsys: pytest.CaptureFixture[str]
+) -> None:
     event = event_file(tmp_path, "pull_request", base=tiny_repo.base, head=tiny_repo.head)
     assert main(runner_env(tmp_path, tiny_repo, github_stub, "pull_request", event, fail_on="sometimes")) == 2
     assert main(runner_env(tmp_path, tiny_repo, github_stub, "pull_request", event, mode="deploy")) == 2
@@ -94,8 +97,9 @@ def test_bad_input_values_are_usage_errors(tmp_path: Path, tiny_repo: TinyRepo, 
     assert capsys.readouterr().out.count("::error::") == 3
 
 
-def test_pull_request_target_refuses_a_fork(tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_pull_request_target_refuses_a_fork(
+    tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub, capsys: pytest.CaptureFixture[str]
+) -> None:
     event = event_file(tmp_path, "pull_request_target", base=tiny_repo.base, head=tiny_repo.head, fork=True)
     assert main(runner_env(tmp_path, tiny_repo, github_stub, "pull_request_target", event)) == 2
     assert "pull_request_target" in capsys.readouterr().out and github_stub.calls == []
@@ -125,3 +129,17 @@ def test_verdict_does_not_depend_on_github_being_up(
     assert outputs["verdict"] == "fail"
     assert json.loads(Path(outputs["report-json"]).read_text())["breaking_count"] == 2
     assert "datacanary: FAIL" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_dry_run_prints_the_effects_and_posts_nothing(
+    tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = event_file(tmp_path, "pull_request", base=tiny_repo.base, head=tiny_repo.head)
+    env = runner_env(tmp_path, tiny_repo, github_stub, "pull_request", event, dry_run="true")
+    assert main(env) == 1
+    assert github_stub.calls == []
+    out = capsys.readouterr().out
+    assert "create check run 'datacanary / contracts'" in out
+    assert "update check run contracts: conclusion=failure, 3 annotation(s), 1 button(s)" in out
+    assert "upsert comment on #2" in out
+    assert read_outputs(Path(env["GITHUB_OUTPUT"]))["verdict"] == "fail"

@@ -58,8 +58,14 @@ def check(n: int = 0, conclusion: CheckConclusion = CheckConclusion.FAILURE) -> 
 
 def run(effects: list[Effect], client: GitHubClient, clock: Clock | None = None, **kw):  # type: ignore[no-untyped-def]
     clock = clock or Clock()
-    return apply(effects, port=client, runner=kw.pop("runner", None),
-                 retry=kw.pop("retry", RetryPolicy(backoff=0.5)), sleep=clock.sleep, clock=clock)
+    return apply(
+        effects,
+        port=client,
+        runner=kw.pop("runner", None),
+        retry=kw.pop("retry", RetryPolicy(backoff=0.5)),
+        sleep=clock.sleep,
+        clock=clock,
+    )
 
 
 def test_120_annotations_are_sent_in_three_updates(client: GitHubClient, github_stub: GitHubStub) -> None:
@@ -87,7 +93,9 @@ def test_secondary_rate_limit_waits_retry_after(client: GitHubClient, github_stu
     assert clock.slept == [7.0]
 
 
-def test_secondary_rate_limit_without_retry_after_waits_a_minute(client: GitHubClient, github_stub: GitHubStub) -> None:
+def test_secondary_rate_limit_without_retry_after_waits_a_minute(
+    client: GitHubClient, github_stub: GitHubStub
+) -> None:
     github_stub.fail("POST", r"/check-runs$", 403)  # "You have exceeded a secondary rate limit"
     clock = Clock()
     assert run(check(), client, clock).ok
@@ -110,7 +118,9 @@ def test_a_wait_beyond_the_limit_is_reported_not_slept(client: GitHubClient, git
     assert "was not created" in result.failed[1].error  # the update that depended on it
 
 
-def test_persistent_server_errors_give_up_without_raising(client: GitHubClient, github_stub: GitHubStub) -> None:
+def test_persistent_server_errors_give_up_without_raising(
+    client: GitHubClient, github_stub: GitHubStub
+) -> None:
     github_stub.fail("POST", r"/check-runs$", 500, times=10)
     clock = Clock()
     result = run(check(), client, clock, retry=RetryPolicy(attempts=3, backoff=1))
@@ -118,12 +128,17 @@ def test_persistent_server_errors_give_up_without_raising(client: GitHubClient, 
     assert clock.slept == [1, 2]
 
 
-def test_a_rejected_annotation_is_dropped_and_the_rest_posted(client: GitHubClient, github_stub: GitHubStub) -> None:
+def test_a_rejected_annotation_is_dropped_and_the_rest_posted(
+    client: GitHubClient, github_stub: GitHubStub
+) -> None:
     bad = Annotation("deleted/file.sql", 3, 3, AnnotationLevel.FAILURE, "points at a file not in the commit")
     effects = [
         CreateCheckRun("contracts", "datacanary / contracts", "a" * 40),
-        UpdateCheckRun(ref="contracts", conclusion=CheckConclusion.FAILURE,
-                       output=CheckOutput("t", "s", None, (*notes(30), bad, *notes(30, "models/b.sql")))),
+        UpdateCheckRun(
+            ref="contracts",
+            conclusion=CheckConclusion.FAILURE,
+            output=CheckOutput("t", "s", None, (*notes(30), bad, *notes(30, "models/b.sql"))),
+        ),
     ]
     github_stub.reject_annotations(lambda a: a["path"] == "deleted/file.sql")
     result = run(effects, client)
@@ -153,8 +168,11 @@ def test_read_only_token_stops_github_effects_but_not_runner_effects(
 ) -> None:
     github_stub.read_only = True
     runner = MemoryRunner.empty()
-    result = run([*check(), UpsertComment(1, MARK, MARK), SetOutput("verdict", "fail"), WriteSummary("# r")],
-                 client, runner=runner)
+    result = run(
+        [*check(), UpsertComment(1, MARK, MARK), SetOutput("verdict", "fail"), WriteSummary("# r")],
+        client,
+        runner=runner,
+    )
     assert result.read_only and len(result.failed) == 3
     assert len(github_stub.calls) == 1  # nothing further was tried after the 403
     assert runner.outputs == {"verdict": "fail"} and runner.summary == ["# r"]

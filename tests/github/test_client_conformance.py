@@ -10,17 +10,32 @@ import pytest
 from app.effects import Annotation, AnnotationLevel, CheckAction, CheckConclusion, CheckStatus
 from app.github.client import GitHubClient
 from app.github.port import GitHubHttpError
-from tests.github.conftest import REPO
+from tests.github.conftest import REPO, make_client
 from tests.support.github_stub import GitHubStub
 
 
 def test_create_and_complete_a_check_run(client: GitHubClient, github_stub: GitHubStub) -> None:
-    cid = client.create_check_run("datacanary / contracts", "a" * 40, status=CheckStatus.IN_PROGRESS,
-                                  external_id="ext-1", details_url="https://example.com/run/1")
-    notes = [Annotation("contracts/orders.yaml", 12, 12, AnnotationLevel.FAILURE, "column removed", "column-removed")]
-    client.update_check_run(cid, conclusion=CheckConclusion.FAILURE, title="1 breaking change", summary="**fail**",
-                            text="details", annotations=notes,
-                            actions=[CheckAction("Acknowledge breaking", "Accept", "ack-breaking")])
+    cid = client.create_check_run(
+        "datacanary / contracts",
+        "a" * 40,
+        status=CheckStatus.IN_PROGRESS,
+        external_id="ext-1",
+        details_url="https://example.com/run/1",
+    )
+    notes = [
+        Annotation(
+            "contracts/orders.yaml", 12, 12, AnnotationLevel.FAILURE, "column removed", "column-removed"
+        )
+    ]
+    client.update_check_run(
+        cid,
+        conclusion=CheckConclusion.FAILURE,
+        title="1 breaking change",
+        summary="**fail**",
+        text="details",
+        annotations=notes,
+        actions=[CheckAction("Acknowledge breaking", "Accept", "ack-breaking")],
+    )
     run = github_stub.check_runs[cid]
     assert (run["status"], run["conclusion"], run["external_id"]) == ("completed", "failure", "ext-1")
     assert run["output"]["title"] == "1 breaking change"
@@ -34,9 +49,7 @@ def test_create_and_complete_a_check_run(client: GitHubClient, github_stub: GitH
 
 
 def test_update_by_id_alone_sends_no_extra_get(client: GitHubClient, github_stub: GitHubStub) -> None:
-    cid = GitHubClient(REPO, base_url=github_stub.base_url, token="t", seconds_between_requests=None,
-                       seconds_between_writes=None, retry=None).create_check_run("x", "b" * 40,
-                                                                                   status=CheckStatus.QUEUED)
+    cid = make_client(github_stub.base_url).create_check_run("x", "b" * 40, status=CheckStatus.QUEUED)
     client.update_check_run(cid, status=CheckStatus.IN_PROGRESS)
     assert [c.method for c in github_stub.calls] == ["POST", "PATCH"]
     assert github_stub.check_runs[cid]["status"] == "in_progress"
@@ -56,8 +69,7 @@ def test_comments_are_listed_created_and_edited(client: GitHubClient, github_stu
 
 
 def test_github_enterprise_base_url(github_stub: GitHubStub) -> None:
-    ghes = GitHubClient(REPO, base_url=github_stub.ghes_base_url, token="t", seconds_between_requests=None,
-                        seconds_between_writes=None, retry=None)
+    ghes = make_client(github_stub.ghes_base_url)
     cid = ghes.create_check_run("x", "c" * 40, status=CheckStatus.IN_PROGRESS)
     ghes.update_check_run(cid, conclusion=CheckConclusion.SUCCESS, title="ok", summary="ok")
     assert github_stub.check_runs[cid]["conclusion"] == "success"
@@ -72,7 +84,9 @@ def test_errors_carry_status_and_rate_limit_headers(client: GitHubClient, github
     assert (err.status, err.retry_after, err.rate_limited, err.transient) == (403, 9.0, True, True)
 
 
-def test_read_only_token_is_not_permitted_and_has_a_hint(client: GitHubClient, github_stub: GitHubStub) -> None:
+def test_read_only_token_is_not_permitted_and_has_a_hint(
+    client: GitHubClient, github_stub: GitHubStub
+) -> None:
     github_stub.read_only = True
     with pytest.raises(GitHubHttpError) as info:
         client.create_check_run("x", "e" * 40, status=CheckStatus.IN_PROGRESS)
@@ -83,8 +97,7 @@ def test_read_only_token_is_not_permitted_and_has_a_hint(client: GitHubClient, g
 def test_unreachable_github_is_a_transient_error() -> None:
     from tests.support.stub_server import free_port
 
-    dead = GitHubClient(REPO, base_url=f"http://127.0.0.1:{free_port()}", token="t", seconds_between_requests=None,
-                        seconds_between_writes=None, retry=None, timeout=2)
+    dead = make_client(f"http://127.0.0.1:{free_port()}", timeout=2)
     with pytest.raises(GitHubHttpError) as info:
         dead.create_check_run("x", "f" * 40, status=CheckStatus.IN_PROGRESS)
     assert info.value.status == 0 and info.value.transient
@@ -93,17 +106,25 @@ def test_unreachable_github_is_a_transient_error() -> None:
 def test_the_stub_rejects_a_body_github_would_reject(client: GitHubClient, github_stub: GitHubStub) -> None:
     cid = client.create_check_run("x", "a" * 40, status=CheckStatus.IN_PROGRESS)
     client._gh.requester.requestJsonAndCheck(  # a deliberately malformed request, bypassing the adapter
-        "PATCH", f"/repos/{REPO}/check-runs/{cid}",
-        input={"conclusion": "broken", "output": {"title": "t", "summary": "s",
-                                                  "annotations": [{"path": "a", "start_line": 1,
-                                                                   "annotation_level": "fatal", "message": "m"}]}},
+        "PATCH",
+        f"/repos/{REPO}/check-runs/{cid}",
+        input={
+            "conclusion": "broken",
+            "output": {
+                "title": "t",
+                "summary": "s",
+                "annotations": [{"path": "a", "start_line": 1, "annotation_level": "fatal", "message": "m"}],
+            },
+        },
     )
     violations = github_stub.take_violations()
     assert any("'broken' is not one of" in v for v in violations)
     assert any("end_line" in v or "'fatal'" in v for v in violations)
 
 
-def test_the_stub_rejects_an_operation_github_does_not_have(client: GitHubClient, github_stub: GitHubStub) -> None:
+def test_the_stub_rejects_an_operation_github_does_not_have(
+    client: GitHubClient, github_stub: GitHubStub
+) -> None:
     from github import GithubException
 
     with pytest.raises(GithubException):
@@ -114,10 +135,11 @@ def test_the_stub_rejects_an_operation_github_does_not_have(client: GitHubClient
 
 
 def test_graphql_goes_to_api_graphql_beside_a_ghes_base(github_stub: GitHubStub) -> None:
-    ghes = GitHubClient(REPO, base_url=github_stub.ghes_base_url, token="t", seconds_between_requests=None,
-                        seconds_between_writes=None, retry=None)
+    ghes = make_client(github_stub.ghes_base_url)
     ghes._gh.requester.graphql_query("query { viewer { login } }", {})
-    assert github_stub.calls[-1].path == "/api/graphql" and github_stub.graphql[0]["query"].startswith("query")
+    assert github_stub.calls[-1].path == "/api/graphql" and github_stub.graphql[0]["query"].startswith(
+        "query"
+    )
 
 
 def test_throttling_is_off_so_writes_are_fast(client: GitHubClient) -> None:

@@ -26,8 +26,15 @@ from app.github.events import (
 )
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "fixtures" / "github" / "payloads"
-FAMILIES = ("pull_request", "merge_group", "check_run", "check_suite", "installation",
-            "installation_repositories", "ping")
+FAMILIES = (
+    "pull_request",
+    "merge_group",
+    "check_run",
+    "check_suite",
+    "installation",
+    "installation_repositories",
+    "ping",
+)
 FILES = sorted(p for p in PAYLOADS.glob("*.json") if p.name.split(".")[0] in FAMILIES)
 
 
@@ -43,8 +50,13 @@ def test_every_handled_family_has_example_payloads() -> None:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_real_payload_parses_into_its_event_type(path: Path) -> None:
     event = parse_event(path.name.split(".")[0], json.loads(path.read_text()))
-    expected = {"pull_request": PullRequestEvent, "merge_group": MergeGroupEvent, "check_run": CheckRunEvent,
-                "check_suite": CheckSuiteEvent, "ping": PingEvent}.get(path.name.split(".")[0])
+    expected = {
+        "pull_request": PullRequestEvent,
+        "merge_group": MergeGroupEvent,
+        "check_run": CheckRunEvent,
+        "check_suite": CheckSuiteEvent,
+        "ping": PingEvent,
+    }.get(path.name.split(".")[0])
     if expected:
         assert isinstance(event, expected)
 
@@ -90,10 +102,14 @@ def test_installation_lists_repositories() -> None:
 
 def test_deployment_protection_rule_run_id_comes_from_the_callback_url() -> None:
     payload = {
-        "action": "requested", "environment": "production", "event": "push",
+        "action": "requested",
+        "environment": "production",
+        "event": "push",
         "deployment_callback_url": "https://api.github.com/repos/o/r/actions/runs/1234/deployment_protection_rule",
         "deployment": {"id": 9, "sha": "a" * 40, "ref": "main"},
-        "repository": {"full_name": "o/r"}, "installation": {"id": 5}, "sender": {"login": "u"},
+        "repository": {"full_name": "o/r"},
+        "installation": {"id": 5},
+        "sender": {"login": "u"},
     }
     e = parse_event("deployment_protection_rule", payload)
     assert isinstance(e, DeploymentProtectionRuleEvent)
@@ -133,9 +149,16 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-_BASES = {name: load(name) for name in ("pull_request.synchronize.json", "merge_group.checks_requested.json",
-                                        "check_run.requested_action.json", "check_suite.requested.json",
-                                        "installation.created.json")}
+_BASES = {
+    name: load(name)
+    for name in (
+        "pull_request.synchronize.json",
+        "merge_group.checks_requested.json",
+        "check_run.requested_action.json",
+        "check_suite.requested.json",
+        "installation.created.json",
+    )
+}
 _VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.just([]), st.just({}))
 
 

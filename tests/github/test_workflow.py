@@ -13,7 +13,13 @@ from app.github.workflow import MemoryRunner, RunnerIO, escape_data, escape_prop
 
 
 def unescape(text: str) -> str:
-    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+    return (
+        text.replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%3A", ":")
+        .replace("%2C", ",")
+        .replace("%25", "%")
+    )
 
 
 def test_message_escapes_percent_and_newlines() -> None:
@@ -25,10 +31,14 @@ def test_property_also_escapes_colon_and_comma() -> None:
 
 
 def test_error_command_with_file_line_and_title() -> None:
-    cmd = WorkflowCommand("error", "column `email` removed\nhint: bump", (("file", "c/x,y.yaml"), ("line", "12"),
-                                                                            ("title", "column-removed: t.email")))
+    cmd = WorkflowCommand(
+        "error",
+        "column `email` removed\nhint: bump",
+        (("file", "c/x,y.yaml"), ("line", "12"), ("title", "column-removed: t.email")),
+    )
     assert format_command(cmd) == (
-        "::error file=c/x%2Cy.yaml,line=12,title=column-removed%3A t.email::column `email` removed%0Ahint: bump"
+        "::error file=c/x%2Cy.yaml,line=12,title=column-removed%3A t.email"
+        "::column `email` removed%0Ahint: bump"
     )
 
 

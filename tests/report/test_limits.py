@@ -46,7 +46,7 @@ def test_cut_prefers_a_section_boundary() -> None:
     assert limits.size(cut) <= 1000 and cut.endswith(POINTER)
     kept = cut[: -len(POINTER)].rstrip()
     assert text.startswith(kept)
-    following = text[len(kept):].lstrip("\n")
+    following = text[len(kept) :].lstrip("\n")
     assert following.startswith("## Section")  # nothing of a half section is left dangling
 
 
@@ -79,7 +79,12 @@ def test_clip_keeps_whole_characters(text: str, limit: int) -> None:
 
 
 def test_fit_drops_example_rows_before_tables_before_cutting() -> None:
-    details = "<details><summary>examples</summary>\n\n" + "| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 200 + "</details>\n"
+    details = (
+        "<details><summary>examples</summary>\n\n"
+        + "| a | b |\n|---|---|\n"
+        + "| 1 | 2 |\n" * 200
+        + "</details>\n"
+    )
     table = "| col | changed |\n|---|---|\n" + "| x | 1 |\n" * 50
     markdown = "## FAIL\n\n" + table + "\n" + details
     notes = {"pointer": POINTER, "details_note": "(examples omitted)", "table_note": "(table omitted)"}

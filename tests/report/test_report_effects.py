@@ -34,20 +34,45 @@ from app.types import Impact, Location, Severity
 SHA = "c" * 40
 
 
-def finding(rule: str = "column-removed", severity: Severity = Severity.ERROR, line: int | None = 12,
-            path: str | None = "contracts/orders.yaml", **kw) -> Finding:  # type: ignore[no-untyped-def]
-    return Finding("contracts", rule, severity, f"{rule} happened", "orders", "email",
-                   Location(path, line) if path else None, Impact.BREAKING, **kw)
+def finding(
+    rule: str = "column-removed",
+    severity: Severity = Severity.ERROR,
+    line: int | None = 12,
+    path: str | None = "contracts/orders.yaml",
+    **kw,
+) -> Finding:  # type: ignore[no-untyped-def]
+    return Finding(
+        "contracts",
+        rule,
+        severity,
+        f"{rule} happened",
+        "orders",
+        "email",
+        Location(path, line) if path else None,
+        Impact.BREAKING,
+        **kw,
+    )
 
 
-def report(*contracts: Finding, canary: tuple[Finding, ...] = (), canary_skip: str | None = None) -> RunReport:
-    return RunReport("shop", "base", "head", (GateResult("contracts", contracts),
-                                              GateResult("canary", canary, skipped_reason=canary_skip)))
+def report(
+    *contracts: Finding, canary: tuple[Finding, ...] = (), canary_skip: str | None = None
+) -> RunReport:
+    return RunReport(
+        "shop",
+        "base",
+        "head",
+        (GateResult("contracts", contracts), GateResult("canary", canary, skipped_reason=canary_skip)),
+    )
 
 
 def effects(r: RunReport, **kw) -> list:  # type: ignore[no-untyped-def, type-arg]
-    args = {"head_sha": SHA, "pr_number": 9, "details_url": "https://ci/run/1", "can_write": True,
-            "markdown": "## report\n"}
+    args = {
+        "head_sha": SHA,
+        "pr_number": 9,
+        "details_url": "https://ci/run/1",
+        "can_write": True,
+        "markdown": "## report\n",
+    }
     return effects_for(r, **{**args, **kw})
 
 
@@ -55,14 +80,19 @@ def updates(effs: list) -> dict[str, UpdateCheckRun]:  # type: ignore[type-arg]
     return {e.ref: e for e in effs if isinstance(e, UpdateCheckRun)}
 
 
-@pytest.mark.parametrize(("gate", "expected"), [
-    (GateResult("contracts", (finding(),)), CheckConclusion.FAILURE),
-    (GateResult("contracts", (finding(severity=Severity.WARNING),)), CheckConclusion.NEUTRAL),
-    (GateResult("contracts", (finding(severity=Severity.NOTICE),)), CheckConclusion.SUCCESS),
-    (GateResult("contracts", ()), CheckConclusion.SUCCESS),
-    (GateResult("canary", skipped_reason="disabled"), CheckConclusion.SKIPPED),
-])
-def test_verdict_maps_to_a_conclusion_and_only_failure_blocks(gate: GateResult, expected: CheckConclusion) -> None:
+@pytest.mark.parametrize(
+    ("gate", "expected"),
+    [
+        (GateResult("contracts", (finding(),)), CheckConclusion.FAILURE),
+        (GateResult("contracts", (finding(severity=Severity.WARNING),)), CheckConclusion.NEUTRAL),
+        (GateResult("contracts", (finding(severity=Severity.NOTICE),)), CheckConclusion.SUCCESS),
+        (GateResult("contracts", ()), CheckConclusion.SUCCESS),
+        (GateResult("canary", skipped_reason="disabled"), CheckConclusion.SKIPPED),
+    ],
+)
+def test_verdict_maps_to_a_conclusion_and_only_failure_blocks(
+    gate: GateResult, expected: CheckConclusion
+) -> None:
     assert conclusion(gate) is expected
 
 
@@ -97,8 +127,13 @@ def test_already_started_check_runs_are_completed_by_id() -> None:
 
 def test_annotations_sit_at_the_finding_file_and_line_with_its_level() -> None:
     accepted = finding("sla-weakened", line=30, accepted=Acceptance("major-version", "2.0.0"))
-    r = report(finding(line=12), finding("enum-value-added", Severity.WARNING, line=20), accepted,
-               finding("no-place", path=None), finding("file-level", Severity.NOTICE, line=None))
+    r = report(
+        finding(line=12),
+        finding("enum-value-added", Severity.WARNING, line=20),
+        accepted,
+        finding("no-place", path=None),
+        finding("file-level", Severity.NOTICE, line=None),
+    )
     out = updates(effects(r))["contracts"].output
     assert out is not None
     got = {(a.path, a.start_line, a.level) for a in out.annotations}
@@ -116,7 +151,9 @@ def test_failing_contracts_check_offers_the_acknowledge_button() -> None:
     done = updates(effects(report(finding())))
     assert done["contracts"].actions == (ACK_ACTION,)
     assert done["canary"].actions == ()
-    assert len(ACK_ACTION.label) <= 20 and len(ACK_ACTION.description) <= 40 and len(ACK_ACTION.identifier) <= 20
+    assert (
+        len(ACK_ACTION.label) <= 20 and len(ACK_ACTION.description) <= 40 and len(ACK_ACTION.identifier) <= 20
+    )
     assert updates(effects(report(finding()), fail_on=FailOn.NEVER))["contracts"].actions == ()
 
 
@@ -134,11 +171,19 @@ def test_no_comment_without_a_pull_request_or_when_disabled() -> None:
 
 
 def test_huge_report_uses_the_compact_variant_then_fits() -> None:
-    examples = "<details><summary>rows</summary>\n\n" + "| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 9000 + "</details>\n"
+    examples = (
+        "<details><summary>rows</summary>\n\n"
+        + "| a | b |\n|---|---|\n"
+        + "| 1 | 2 |\n" * 9000
+        + "</details>\n"
+    )
     full = "## FAIL\n\n" + examples
     compact = "## FAIL (compact)\n\nno examples\n"
-    body = next(e for e in effects(report(finding()), markdown=full, compact_markdown=compact)
-                if isinstance(e, UpsertComment)).body
+    body = next(
+        e
+        for e in effects(report(finding()), markdown=full, compact_markdown=compact)
+        if isinstance(e, UpsertComment)
+    ).body
     assert "(compact)" in body and limits.size(body) <= limits.MAX_COMMENT_BODY
     body = next(e for e in effects(report(finding()), markdown=full * 3) if isinstance(e, UpsertComment)).body
     assert limits.size(body) <= limits.MAX_COMMENT_BODY and body.count(COMMENT_MARKER) == 1
@@ -161,13 +206,18 @@ def test_many_findings_cap_annotations_and_say_so() -> None:
 
 
 def test_fork_fallback_is_workflow_commands_and_the_job_summary() -> None:
-    effs = effects(report(finding(line=12), finding("x", Severity.WARNING, path="a,b:c.yaml", line=2)),
-                   can_write=False, markdown="## report\n")
+    effs = effects(
+        report(finding(line=12), finding("x", Severity.WARNING, path="a,b:c.yaml", line=2)),
+        can_write=False,
+        markdown="## report\n",
+    )
     commands = [e for e in effs if isinstance(e, WorkflowCommand)]
     assert [c.command for c in commands] == ["error", "warning"]
     assert dict(commands[0].properties)["line"] == "12"
     summary = [e for e in effs if isinstance(e, WriteSummary)]
-    assert len(summary) == 1 and "could not post" in summary[0].markdown and "## report" in summary[0].markdown
+    assert (
+        len(summary) == 1 and "could not post" in summary[0].markdown and "## report" in summary[0].markdown
+    )
     assert not any(isinstance(e, (CreateCheckRun, UpsertComment)) for e in effs)
 
 

@@ -52,23 +52,57 @@ class FakePort:
                 raise err
 
     def create_check_run(
-        self, name: str, head_sha: str, *, status: CheckStatus, external_id: str | None = None,
-        details_url: str | None = None, title: str | None = None, summary: str | None = None,
-        text: str | None = None, annotations: Sequence[Annotation] = (),
+        self,
+        name: str,
+        head_sha: str,
+        *,
+        status: CheckStatus,
+        external_id: str | None = None,
+        details_url: str | None = None,
+        title: str | None = None,
+        summary: str | None = None,
+        text: str | None = None,
+        annotations: Sequence[Annotation] = (),
     ) -> int:
-        self._enter("create_check_run", name=name, head_sha=head_sha, status=status, annotations=tuple(annotations))
-        run = FakeCheckRun(next(self._ids), name, head_sha, status.value, None, external_id, details_url,
-                           title, summary, text, list(annotations))
+        self._enter(
+            "create_check_run", name=name, head_sha=head_sha, status=status, annotations=tuple(annotations)
+        )
+        run = FakeCheckRun(
+            next(self._ids),
+            name,
+            head_sha,
+            status.value,
+            None,
+            external_id,
+            details_url,
+            title,
+            summary,
+            text,
+            list(annotations),
+        )
         self.check_runs[run.id] = run
         return run.id
 
     def update_check_run(
-        self, check_run_id: int, *, status: CheckStatus | None = None, conclusion: CheckConclusion | None = None,
-        title: str | None = None, summary: str | None = None, text: str | None = None,
-        annotations: Sequence[Annotation] = (), actions: Sequence[CheckAction] = (),
+        self,
+        check_run_id: int,
+        *,
+        status: CheckStatus | None = None,
+        conclusion: CheckConclusion | None = None,
+        title: str | None = None,
+        summary: str | None = None,
+        text: str | None = None,
+        annotations: Sequence[Annotation] = (),
+        actions: Sequence[CheckAction] = (),
     ) -> None:
-        self._enter("update_check_run", check_run_id=check_run_id, status=status, conclusion=conclusion,
-                    annotations=tuple(annotations), actions=tuple(actions))
+        self._enter(
+            "update_check_run",
+            check_run_id=check_run_id,
+            status=status,
+            conclusion=conclusion,
+            annotations=tuple(annotations),
+            actions=tuple(actions),
+        )
         run = self.check_runs[check_run_id]
         if conclusion is not None:
             run.status, run.conclusion = "completed", conclusion.value
@@ -93,7 +127,9 @@ class FakePort:
     def edit_issue_comment(self, comment_id: int, body: str) -> None:
         self._enter("edit_issue_comment", comment_id=comment_id, body=body)
         for number, comments in self.comments.items():
-            self.comments[number] = [Comment(c.id, body, c.user) if c.id == comment_id else c for c in comments]
+            self.comments[number] = [
+                Comment(c.id, body, c.user) if c.id == comment_id else c for c in comments
+            ]
 
     def collaborator_permission(self, username: str) -> str:
         self._enter("collaborator_permission", username=username)
@@ -102,7 +138,10 @@ class FakePort:
     def find_check_run(self, head_sha: str, name: str, external_id: str) -> int | None:
         self._enter("find_check_run", head_sha=head_sha, name=name, external_id=external_id)
         return next(
-            (r.id for r in self.check_runs.values()
-             if r.head_sha == head_sha and r.name == name and r.external_id == external_id),
+            (
+                r.id
+                for r in self.check_runs.values()
+                if r.head_sha == head_sha and r.name == name and r.external_id == external_id
+            ),
             None,
         )

@@ -35,4 +35,6 @@ def github_stub() -> Iterator[GitHubStub]:
     stub.reset()
     yield stub
     violations = stub.take_violations()
-    assert not violations, "requests that do not conform to GitHub's OpenAPI description:\n" + "\n".join(violations)
+    assert not violations, "requests that do not conform to GitHub's OpenAPI description:\n" + "\n".join(
+        violations
+    )

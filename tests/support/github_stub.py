@@ -122,7 +122,9 @@ class GitHubStub:
         with self.lock:
             self.faults.append(Fault(method.upper(), re.compile(path), status, text, headers or {}, times))
 
-    def secondary_rate_limit(self, method: str, path: str, *, retry_after: int = 1, status: int = 403) -> None:
+    def secondary_rate_limit(
+        self, method: str, path: str, *, retry_after: int = 1, status: int = 403
+    ) -> None:
         self.fail(method, path, status, headers={"Retry-After": str(retry_after)})
 
     def primary_rate_limit(self, method: str, path: str, *, reset_epoch: int) -> None:
@@ -140,19 +142,35 @@ class GitHubStub:
             self.annotation_rejects.append(predicate)
 
     # ----- seeds and queries -----------------------------------------------------------------
-    def add_pull(self, number: int, *, repo: str = "o/r", head_sha: str = "a" * 40, base_sha: str = "b" * 40,
-                 head_repo: str | None = None, title: str = "A change") -> dict[str, Any]:
+    def add_pull(
+        self,
+        number: int,
+        *,
+        repo: str = "o/r",
+        head_sha: str = "a" * 40,
+        base_sha: str = "b" * 40,
+        head_repo: str | None = None,
+        title: str = "A change",
+    ) -> dict[str, Any]:
         return stub_routes.seed_pull(self, number, repo, head_sha, base_sha, head_repo or repo, title)
 
     def add_commit(self, sha: str, *, tree_sha: str, repo: str = "o/r") -> None:
         """A commit that exists on GitHub already (e.g. the default branch's head), for git data calls."""
         root = self.server_url
-        self.git_objects[sha] = {"_kind": "commit", "sha": sha, "node_id": f"C_{sha[:8]}",
-                                 "url": f"{root}/repos/{repo}/git/commits/{sha}", "message": "seeded",
-                                 "tree": {"sha": tree_sha, "url": f"{root}/repos/{repo}/git/trees/{tree_sha}"},
-                                 "parents": [], "html_url": f"https://github.com/{repo}/commit/{sha}"}
+        self.git_objects[sha] = {
+            "_kind": "commit",
+            "sha": sha,
+            "node_id": f"C_{sha[:8]}",
+            "url": f"{root}/repos/{repo}/git/commits/{sha}",
+            "message": "seeded",
+            "tree": {"sha": tree_sha, "url": f"{root}/repos/{repo}/git/trees/{tree_sha}"},
+            "parents": [],
+            "html_url": f"https://github.com/{repo}/commit/{sha}",
+        }
 
-    def add_comment(self, number: int, body: str, *, user: str = "someone", repo: str = "o/r") -> dict[str, Any]:
+    def add_comment(
+        self, number: int, body: str, *, user: str = "someone", repo: str = "o/r"
+    ) -> dict[str, Any]:
         return stub_routes.seed_comment(self, number, body, user, repo)
 
     def calls_to(self, method: str, template: str) -> list[Call]:
@@ -184,7 +202,7 @@ class GitHubStub:
     def handle(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Response:
         prefix = ""
         if path.startswith("/api/v3/"):
-            prefix, path = "/api/v3", path[len("/api/v3"):]
+            prefix, path = "/api/v3", path[len("/api/v3") :]
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -226,7 +244,9 @@ class GitHubStub:
         self.calls.append(Call(method, path, body, "/graphql", query))
         expected = "/api/graphql" if prefix or path.startswith("/api/") else "/graphql"
         if method != "POST" or path != expected or not isinstance(body, dict) or "query" not in body:
-            self.violations.append(f"{method} {path}: GraphQL takes POST {expected} with a {{'query': ...}} body")
+            self.violations.append(
+                f"{method} {path}: GraphQL takes POST {expected} with a {{'query': ...}} body"
+            )
         self.graphql.append(body if isinstance(body, dict) else {})
         return self._respond(200, self.graphql_responder(body if isinstance(body, dict) else {}))
 
@@ -244,21 +264,29 @@ class GitHubStub:
 
     def _injected(self, method: str, path: str, op: Operation, body: Any) -> Response | None:
         if self.read_only and method in WRITE_METHODS and op.template not in _READ_ONLY_EXEMPT:
-            return _json(403, {
-                "message": "Resource not accessible by integration",
-                "documentation_url": "https://docs.github.com/rest/checks/runs#create-a-check-run",
-            })
+            return _json(
+                403,
+                {
+                    "message": "Resource not accessible by integration",
+                    "documentation_url": "https://docs.github.com/rest/checks/runs#create-a-check-run",
+                },
+            )
         for fault in self.faults:
             if fault.times > 0 and fault.method == method and fault.path.search(path):
                 fault.times -= 1
                 return _json(fault.status, {"message": fault.message}, fault.headers)
-        annotations = ((body or {}).get("output") or {}).get("annotations") or [] if isinstance(body, dict) else []
+        annotations = (
+            ((body or {}).get("output") or {}).get("annotations") or [] if isinstance(body, dict) else []
+        )
         bad = [a for a in annotations if any(reject(a) for reject in self.annotation_rejects)]
         if bad and op.template.startswith("/repos/{owner}/{repo}/check-runs"):
-            return _json(422, {
-                "message": "Invalid request.\n\nFor 'properties/path', the annotation path is not in the commit.",
-                "errors": [{"resource": "CheckRun", "field": "annotations", "code": "invalid"}],
-            })
+            return _json(
+                422,
+                {
+                    "message": "Invalid request.\n\nFor 'properties/path', the path is not in the commit.",
+                    "errors": [{"resource": "CheckRun", "field": "annotations", "code": "invalid"}],
+                },
+            )
         return None
 
 

@@ -44,9 +44,14 @@ class OpenApi:
             names = re.findall(r"\{([^}]+)\}", template)
             parts = re.split(r"\{[^}]+\}", template)
             regex = "".join(
-                re.escape(part) + (f"(?P<{_group(names[i])}>.+)" if names[i] in ("path", "ref", "basehead")
-                                   else f"(?P<{_group(names[i])}>[^/]+)")
-                if i < len(names) else re.escape(part)
+                re.escape(part)
+                + (
+                    f"(?P<{_group(names[i])}>.+)"
+                    if names[i] in ("path", "ref", "basehead")
+                    else f"(?P<{_group(names[i])}>[^/]+)"
+                )
+                if i < len(names)
+                else re.escape(part)
                 for i, part in enumerate(parts)
             )
             self._routes.append((re.compile(f"^{regex}$"), template))
@@ -57,7 +62,9 @@ class OpenApi:
             m = regex.match(path)
             if m and method.lower() in self.spec["paths"][template]:
                 params = {_ungroup(k): v for k, v in m.groupdict().items()}
-                return Operation(method.lower(), template, self.spec["paths"][template][method.lower()]), params
+                return Operation(
+                    method.lower(), template, self.spec["paths"][template][method.lower()]
+                ), params
         return None
 
     def body_errors(self, op: Operation, body: Any) -> list[str]:

@@ -33,7 +33,11 @@ def _repo(p: dict[str, str]) -> str:
 
 
 def _user(login: str) -> dict[str, Any]:
-    return {"login": login, "id": abs(hash(login)) % 10**6, "type": "Bot" if login.endswith("[bot]") else "User"}
+    return {
+        "login": login,
+        "id": abs(hash(login)) % 10**6,
+        "type": "Bot" if login.endswith("[bot]") else "User",
+    }
 
 
 def _missing(what: str) -> Result:
@@ -48,19 +52,32 @@ def _page(items: list[Any], query: dict[str, str], root: str, path: str) -> tupl
     headers = {}
     if page < last:
         extra = f"&per_page={per_page}" if "per_page" in query else ""
-        headers["Link"] = (f'<{root}{path}?page={page + 1}{extra}>; rel="next", '
-                           f'<{root}{path}?page={last}{extra}>; rel="last"')
+        headers["Link"] = (
+            f'<{root}{path}?page={page + 1}{extra}>; rel="next", '
+            f'<{root}{path}?page={last}{extra}>; rel="last"'
+        )
     return chunk, headers
 
 
 @route("get", R)
 def get_repo(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     full = _repo(p)
-    return 200, {
-        "id": 1296269, "node_id": "R_1", "name": p["repo"], "full_name": full, "owner": _user(p["owner"]),
-        "private": False, "url": f"{root}/repos/{full}", "html_url": f"https://github.com/{full}",
-        "default_branch": "main", "fork": False,
-    }, {}
+    return (
+        200,
+        {
+            "id": 1296269,
+            "node_id": "R_1",
+            "name": p["repo"],
+            "full_name": full,
+            "owner": _user(p["owner"]),
+            "private": False,
+            "url": f"{root}/repos/{full}",
+            "html_url": f"https://github.com/{full}",
+            "default_branch": "main",
+            "fork": False,
+        },
+        {},
+    )
 
 
 # ----- check runs ---------------------------------------------------------------------------------
@@ -69,8 +86,16 @@ def _check_json(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply_check_body(stub: GitHubStub, run: dict[str, Any], body: dict[str, Any], root: str) -> None:
-    for key in ("name", "head_sha", "details_url", "external_id", "status", "conclusion", "started_at",
-                "completed_at"):
+    for key in (
+        "name",
+        "head_sha",
+        "details_url",
+        "external_id",
+        "status",
+        "conclusion",
+        "started_at",
+        "completed_at",
+    ):
         if key in body:
             run[key] = body[key]
     if body.get("conclusion"):
@@ -83,7 +108,9 @@ def _apply_check_body(stub: GitHubStub, run: dict[str, Any], body: dict[str, Any
         new = stub.annotations.setdefault(run["id"], [])
         new.extend(output.get("annotations", []))
         run["output"] = {
-            "title": output.get("title"), "summary": output.get("summary"), "text": output.get("text"),
+            "title": output.get("title"),
+            "summary": output.get("summary"),
+            "text": output.get("text"),
             "annotations_count": len(new),
             "annotations_url": f"{root}/repos/{run['_repo']}/check-runs/{run['id']}/annotations",
         }
@@ -93,14 +120,30 @@ def _apply_check_body(stub: GitHubStub, run: dict[str, Any], body: dict[str, Any
 def create_check_run(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     cid = stub.next_id()
     run: dict[str, Any] = {
-        "id": cid, "node_id": f"CR_{cid}", "name": body["name"], "head_sha": body["head_sha"],
-        "external_id": None, "details_url": None, "status": "queued", "conclusion": None,
-        "started_at": NOW, "completed_at": None, "url": f"{root}/repos/{_repo(p)}/check-runs/{cid}",
-        "html_url": f"https://github.com/{_repo(p)}/runs/{cid}", "check_suite": {"id": 5},
-        "app": {"id": 1, "slug": "datacanary", "name": "datacanary"}, "pull_requests": [],
-        "output": {"title": None, "summary": None, "text": None, "annotations_count": 0,
-                   "annotations_url": f"{root}/repos/{_repo(p)}/check-runs/{cid}/annotations"},
-        "_repo": _repo(p), "_actions": [],
+        "id": cid,
+        "node_id": f"CR_{cid}",
+        "name": body["name"],
+        "head_sha": body["head_sha"],
+        "external_id": None,
+        "details_url": None,
+        "status": "queued",
+        "conclusion": None,
+        "started_at": NOW,
+        "completed_at": None,
+        "url": f"{root}/repos/{_repo(p)}/check-runs/{cid}",
+        "html_url": f"https://github.com/{_repo(p)}/runs/{cid}",
+        "check_suite": {"id": 5},
+        "app": {"id": 1, "slug": "datacanary", "name": "datacanary"},
+        "pull_requests": [],
+        "output": {
+            "title": None,
+            "summary": None,
+            "text": None,
+            "annotations_count": 0,
+            "annotations_url": f"{root}/repos/{_repo(p)}/check-runs/{cid}/annotations",
+        },
+        "_repo": _repo(p),
+        "_actions": [],
     }
     _apply_check_body(stub, run, body, root)
     stub.check_runs[cid] = run
@@ -124,8 +167,12 @@ def update_check_run(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str
 
 @route("get", f"{R}/check-runs/{{check_run_id}}/annotations")
 def list_annotations(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
-    items, headers = _page(stub.annotations.get(int(p["check_run_id"]), []), q, root,
-                           f"/repos/{_repo(p)}/check-runs/{p['check_run_id']}/annotations")
+    items, headers = _page(
+        stub.annotations.get(int(p["check_run_id"]), []),
+        q,
+        root,
+        f"/repos/{_repo(p)}/check-runs/{p['check_run_id']}/annotations",
+    )
     return 200, items, headers
 
 
@@ -138,14 +185,23 @@ def runs_for_ref(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, st
 
 
 # ----- issues, comments, labels ----------------------------------------------------------------
-def seed_comment(stub: GitHubStub, number: int, body: str, user: str, repo: str, root: str = "") -> dict[str, Any]:
+def seed_comment(
+    stub: GitHubStub, number: int, body: str, user: str, repo: str, root: str = ""
+) -> dict[str, Any]:
     cid = stub.next_id()
     root = root or stub.server_url
     comment = {
-        "id": cid, "node_id": f"IC_{cid}", "body": body, "user": _user(user), "created_at": NOW,
-        "updated_at": NOW, "url": f"{root}/repos/{repo}/issues/comments/{cid}",
+        "id": cid,
+        "node_id": f"IC_{cid}",
+        "body": body,
+        "user": _user(user),
+        "created_at": NOW,
+        "updated_at": NOW,
+        "url": f"{root}/repos/{repo}/issues/comments/{cid}",
         "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{cid}",
-        "issue_url": f"{root}/repos/{repo}/issues/{number}", "author_association": "NONE", "_issue": number,
+        "issue_url": f"{root}/repos/{repo}/issues/{number}",
+        "author_association": "NONE",
+        "_issue": number,
     }
     stub.comments[cid] = comment
     return comment
@@ -184,12 +240,22 @@ def edit_comment(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, st
     return 200, _public(c), {}
 
 
-def _issue_json(stub: GitHubStub, root: str, repo: str, number: int, title: str, body: str | None,
-                pull: bool) -> dict[str, Any]:
+def _issue_json(
+    stub: GitHubStub, root: str, repo: str, number: int, title: str, body: str | None, pull: bool
+) -> dict[str, Any]:
     return {
-        "id": stub.next_id(), "number": number, "title": title, "body": body, "state": "open",
-        "url": f"{root}/repos/{repo}/issues/{number}", "html_url": f"https://github.com/{repo}/issues/{number}",
-        "user": _user("octocat"), "labels": [], "comments": 0, "created_at": NOW, "updated_at": NOW,
+        "id": stub.next_id(),
+        "number": number,
+        "title": title,
+        "body": body,
+        "state": "open",
+        "url": f"{root}/repos/{repo}/issues/{number}",
+        "html_url": f"https://github.com/{repo}/issues/{number}",
+        "user": _user("octocat"),
+        "labels": [],
+        "comments": 0,
+        "created_at": NOW,
+        "updated_at": NOW,
         **({"pull_request": {"url": f"{root}/repos/{repo}/pulls/{number}"}} if pull else {}),
     }
 
@@ -217,8 +283,15 @@ def add_labels(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str]
     names = body.get("labels", []) if isinstance(body, dict) else body
     for name in names:
         name = name["name"] if isinstance(name, dict) else name
-        label = stub.labels.setdefault(name, {"id": stub.next_id(), "name": name, "color": "ededed",
-                                              "url": f"{root}/repos/{_repo(p)}/labels/{name}"})
+        label = stub.labels.setdefault(
+            name,
+            {
+                "id": stub.next_id(),
+                "name": name,
+                "color": "ededed",
+                "url": f"{root}/repos/{_repo(p)}/labels/{name}",
+            },
+        )
         if label not in issue["labels"]:
             issue["labels"].append(label)
     return 200, issue["labels"], {}
@@ -234,25 +307,42 @@ def list_labels(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str
 def create_label(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     if body["name"] in stub.labels:
         return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}, {}
-    label = {"id": stub.next_id(), "name": body["name"], "color": body.get("color", "ededed"),
-             "url": f"{root}/repos/{_repo(p)}/labels/{body['name']}"}
+    label = {
+        "id": stub.next_id(),
+        "name": body["name"],
+        "color": body.get("color", "ededed"),
+        "url": f"{root}/repos/{_repo(p)}/labels/{body['name']}",
+    }
     stub.labels[body["name"]] = label
     return 201, label, {}
 
 
 # ----- pull requests -----------------------------------------------------------------------------
-def seed_pull(stub: GitHubStub, number: int, repo: str, head_sha: str, base_sha: str, head_repo: str,
-              title: str, head_ref: str = "feature", base_ref: str = "main", body: str | None = None,
-              root: str = "") -> dict[str, Any]:
+def seed_pull(
+    stub: GitHubStub,
+    number: int,
+    repo: str,
+    head_sha: str,
+    base_sha: str,
+    head_repo: str,
+    title: str,
+    head_ref: str = "feature",
+    base_ref: str = "main",
+    body: str | None = None,
+    root: str = "",
+) -> dict[str, Any]:
     root = root or stub.server_url
     stub.issues[number] = _issue_json(stub, root, repo, number, title, body, pull=True)
     pull = {
         **_issue_json(stub, root, repo, number, title, body, pull=False),
-        "url": f"{root}/repos/{repo}/pulls/{number}", "html_url": f"https://github.com/{repo}/pull/{number}",
+        "url": f"{root}/repos/{repo}/pulls/{number}",
+        "html_url": f"https://github.com/{repo}/pull/{number}",
         "head": {"ref": head_ref, "sha": head_sha, "repo": {"full_name": head_repo}},
         "base": {"ref": base_ref, "sha": base_sha, "repo": {"full_name": repo}},
         "node_id": f"PR_{number}",  # GraphQL mutations (revertPullRequest) take it
-        "merged": False, "draft": False, "requested_reviewers": [],
+        "merged": False,
+        "draft": False,
+        "requested_reviewers": [],
     }
     stub.pulls[number] = pull
     return pull
@@ -278,8 +368,19 @@ def create_pull(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str
     number = max([*stub.issues, 0]) + 1
     head_sha = stub.refs.get(f"heads/{body['head'].split(':')[-1]}", "0" * 40)
     base_sha = stub.refs.get(f"heads/{body['base']}", "0" * 40)
-    pull = seed_pull(stub, number, _repo(p), head_sha, base_sha, _repo(p), body.get("title", ""),
-                     body["head"].split(":")[-1], body["base"], body.get("body"), root)
+    pull = seed_pull(
+        stub,
+        number,
+        _repo(p),
+        head_sha,
+        base_sha,
+        _repo(p),
+        body.get("title", ""),
+        body["head"].split(":")[-1],
+        body["base"],
+        body.get("body"),
+        root,
+    )
     pull["draft"] = bool(body.get("draft", False))
     return 201, pull, {}
 
@@ -305,13 +406,21 @@ def permission(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str]
 def create_deployment(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     did = stub.next_id()
     dep = {
-        "id": did, "node_id": f"DE_{did}", "sha": stub.refs.get(f"heads/{body['ref']}", body["ref"]),
-        "ref": body["ref"], "task": body.get("task", "deploy"), "payload": body.get("payload", {}),
-        "environment": body.get("environment", "production"), "description": body.get("description"),
-        "creator": _user("datacanary[bot]"), "created_at": NOW, "updated_at": NOW,
+        "id": did,
+        "node_id": f"DE_{did}",
+        "sha": stub.refs.get(f"heads/{body['ref']}", body["ref"]),
+        "ref": body["ref"],
+        "task": body.get("task", "deploy"),
+        "payload": body.get("payload", {}),
+        "environment": body.get("environment", "production"),
+        "description": body.get("description"),
+        "creator": _user("datacanary[bot]"),
+        "created_at": NOW,
+        "updated_at": NOW,
         "url": f"{root}/repos/{_repo(p)}/deployments/{did}",
         "statuses_url": f"{root}/repos/{_repo(p)}/deployments/{did}/statuses",
-        "repository_url": f"{root}/repos/{_repo(p)}", "transient_environment": False,
+        "repository_url": f"{root}/repos/{_repo(p)}",
+        "transient_environment": False,
         "production_environment": body.get("production_environment", False),
     }
     stub.deployments[did] = dep
@@ -320,8 +429,11 @@ def create_deployment(stub: GitHubStub, root: str, p: dict[str, str], q: dict[st
 
 @route("get", f"{R}/deployments")
 def list_deployments(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
-    deps = [d for d in reversed(list(stub.deployments.values()))
-            if all(q[k] == str(d[k]) for k in ("sha", "ref", "task", "environment") if k in q)]
+    deps = [
+        d
+        for d in reversed(list(stub.deployments.values()))
+        if all(q[k] == str(d[k]) for k in ("sha", "ref", "task", "environment") if k in q)
+    ]
     items, headers = _page(deps, q, root, f"/repos/{_repo(p)}/deployments")
     return 200, items, headers
 
@@ -338,12 +450,22 @@ def create_status(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, s
     if did not in stub.deployments:
         return _missing("deployment")
     sid = stub.next_id()
-    status = {"id": sid, "node_id": f"DS_{sid}", "state": body["state"], "description": body.get("description", ""),
-              "environment": body.get("environment", stub.deployments[did]["environment"]),
-              "target_url": body.get("target_url", ""), "log_url": body.get("log_url", ""),
-              "environment_url": body.get("environment_url", ""), "creator": _user("datacanary[bot]"),
-              "created_at": NOW, "updated_at": NOW, "url": f"{root}/repos/{_repo(p)}/deployments/{did}/statuses/{sid}",
-              "deployment_url": stub.deployments[did]["url"], "repository_url": f"{root}/repos/{_repo(p)}"}
+    status = {
+        "id": sid,
+        "node_id": f"DS_{sid}",
+        "state": body["state"],
+        "description": body.get("description", ""),
+        "environment": body.get("environment", stub.deployments[did]["environment"]),
+        "target_url": body.get("target_url", ""),
+        "log_url": body.get("log_url", ""),
+        "environment_url": body.get("environment_url", ""),
+        "creator": _user("datacanary[bot]"),
+        "created_at": NOW,
+        "updated_at": NOW,
+        "url": f"{root}/repos/{_repo(p)}/deployments/{did}/statuses/{sid}",
+        "deployment_url": stub.deployments[did]["url"],
+        "repository_url": f"{root}/repos/{_repo(p)}",
+    }
     stub.deployment_statuses.setdefault(did, []).append(status)
     return 201, status, {}
 
@@ -351,8 +473,12 @@ def create_status(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, s
 @route("get", f"{R}/deployments/{{deployment_id}}/statuses")
 def list_statuses(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     did = int(p["deployment_id"])
-    items, headers = _page(list(reversed(stub.deployment_statuses.get(did, []))), q, root,
-                           f"/repos/{_repo(p)}/deployments/{did}/statuses")
+    items, headers = _page(
+        list(reversed(stub.deployment_statuses.get(did, []))),
+        q,
+        root,
+        f"/repos/{_repo(p)}/deployments/{did}/statuses",
+    )
     return 200, items, headers
 
 
@@ -365,9 +491,16 @@ def review_protection(stub: GitHubStub, root: str, p: dict[str, str], q: dict[st
 @route("post", "/app/installations/{installation_id}/access_tokens")
 def access_token(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     stub.installation_tokens.append(int(p["installation_id"]))
-    return 201, {"token": f"ghs_stub{p['installation_id']}x{len(stub.installation_tokens)}",
-                 "expires_at": "2099-01-01T00:00:00Z", "permissions": (body or {}).get("permissions", {}),
-                 "repository_selection": "selected"}, {}
+    return (
+        201,
+        {
+            "token": f"ghs_stub{p['installation_id']}x{len(stub.installation_tokens)}",
+            "expires_at": "2099-01-01T00:00:00Z",
+            "permissions": (body or {}).get("permissions", {}),
+            "repository_selection": "selected",
+        },
+        {},
+    )
 
 
 # ----- git data ------------------------------------------------------------------------------------
@@ -380,25 +513,42 @@ def _store(stub: GitHubStub, root: str, repo: str, kind: str, content: dict[str,
 
 @route("post", f"{R}/git/blobs")
 def create_blob(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
-    obj = _store(stub, root, _repo(p), "blob", {"content": body["content"], "encoding": body.get("encoding", "utf-8")})
+    obj = _store(
+        stub, root, _repo(p), "blob", {"content": body["content"], "encoding": body.get("encoding", "utf-8")}
+    )
     return 201, {"sha": obj["sha"], "url": obj["url"]}, {}
 
 
 @route("post", f"{R}/git/trees")
 def create_tree(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
-    obj = _store(stub, root, _repo(p), "tree", {"tree": body["tree"], "base_tree": body.get("base_tree"),
-                                                 "truncated": False})
+    obj = _store(
+        stub,
+        root,
+        _repo(p),
+        "tree",
+        {"tree": body["tree"], "base_tree": body.get("base_tree"), "truncated": False},
+    )
     return 201, {k: v for k, v in obj.items() if k != "base_tree"}, {}
 
 
 @route("post", f"{R}/git/commits")
 def create_commit(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     author = body.get("author") or {"name": "datacanary", "email": "bot@example.com", "date": NOW}
-    obj = _store(stub, root, _repo(p), "commit", {
-        "message": body["message"], "tree": {"sha": body["tree"]},
-        "parents": [{"sha": s} for s in body.get("parents", [])], "author": author,
-        "committer": body.get("committer") or author, "verification": {"verified": False, "reason": "unsigned"},
-        "html_url": "https://github.com/x"})
+    obj = _store(
+        stub,
+        root,
+        _repo(p),
+        "commit",
+        {
+            "message": body["message"],
+            "tree": {"sha": body["tree"]},
+            "parents": [{"sha": s} for s in body.get("parents", [])],
+            "author": author,
+            "committer": body.get("committer") or author,
+            "verification": {"verified": False, "reason": "unsigned"},
+            "html_url": "https://github.com/x",
+        },
+    )
     return 201, obj, {}
 
 
@@ -418,8 +568,12 @@ route("get", f"{R}/git/commits/{{commit_sha}}")(_get_object("commit", "commit_sh
 
 
 def _ref_json(root: str, repo: str, ref: str, sha: str) -> dict[str, Any]:
-    return {"ref": f"refs/{ref}", "node_id": "REF_1", "url": f"{root}/repos/{repo}/git/refs/{ref}",
-            "object": {"type": "commit", "sha": sha, "url": f"{root}/repos/{repo}/git/commits/{sha}"}}
+    return {
+        "ref": f"refs/{ref}",
+        "node_id": "REF_1",
+        "url": f"{root}/repos/{repo}/git/refs/{ref}",
+        "object": {"type": "commit", "sha": sha, "url": f"{root}/repos/{repo}/git/commits/{sha}"},
+    }
 
 
 @route("get", f"{R}/git/ref/{{ref}}")
@@ -452,6 +606,17 @@ def get_contents(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, st
     if text is None:
         return _missing("file")
     sha = hashlib.sha1(text.encode()).hexdigest()
-    return 200, {"type": "file", "encoding": "base64", "size": len(text.encode()), "name": p["path"].rsplit("/", 1)[-1],
-                 "path": p["path"], "content": base64.b64encode(text.encode()).decode(), "sha": sha,
-                 "url": f"{root}/repos/{_repo(p)}/contents/{p['path']}?ref={ref}"}, {}
+    return (
+        200,
+        {
+            "type": "file",
+            "encoding": "base64",
+            "size": len(text.encode()),
+            "name": p["path"].rsplit("/", 1)[-1],
+            "path": p["path"],
+            "content": base64.b64encode(text.encode()).decode(),
+            "sha": sha,
+            "url": f"{root}/repos/{_repo(p)}/contents/{p['path']}?ref={ref}",
+        },
+        {},
+    )
