@@ -12,6 +12,7 @@ bump. This module adds the rest: enforcement disabled, materialization, and the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
@@ -45,7 +46,7 @@ def dbt_contract_findings(
                 [change], base=old, head=new, policy=head.config.policy, waivers=head.config.waivers,
                 today=today, config_location=head.config_doc.location, dialect=head.config.dialect,
             )
-    return [_with_exposures(f, head) for f in findings]
+    return [_dbt_hint(_with_exposures(f, head)) for f in findings]
 
 
 def dbt_changes(base: Project, head: Project) -> list[tuple[Change, Contract, Contract]]:
@@ -95,6 +96,20 @@ def _unenforced(f: Finding, base: Project, head: Project) -> Finding:
         "every promise it made to readers is gone",
         hint="keep `contract: {enforced: true}`; to change the promise, add a new model version",
     )
+
+
+_BUMP = re.compile(r"bump the contract's major version \(`version: [^`]*`\)")
+_NEW_VERSION = (
+    "publish a new model version (`versions: [{v: 2}, {v: 1}]` and `latest_version: 2` in its schema yml; "
+    "readers who pin v1 keep it)"
+)
+
+
+def _dbt_hint(f: Finding) -> Finding:
+    """In dbt, a new major version of a contract is a new model version."""
+    if f.hint is None or not _BUMP.search(f.hint):
+        return f
+    return replace(f, hint=_BUMP.sub(_NEW_VERSION, f.hint))
 
 
 def _with_exposures(f: Finding, head: Project) -> Finding:

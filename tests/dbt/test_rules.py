@@ -175,3 +175,11 @@ def test_demo_manifests_report_dbt_and_datacanary_breaks_and_accept_the_new_vers
     assert demo_base.read_text("models/marts/schema.yml").splitlines()[removed.location.line - 1].strip() == (
         "- name: discount_amount"
     )
+
+
+def test_hint_says_to_add_a_model_version_not_to_bump_a_contract_version() -> None:
+    base = _project(_contracted(column("id", "int"), column("name", "varchar")))
+    head = _project(_contracted(column("id", "int")))
+    (finding,) = [f for f in _findings(base, head) if f.blocking]
+    assert "new model version" in finding.hint and "latest_version" in finding.hint
+    assert "version: 2.0.0" not in finding.hint
