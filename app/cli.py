@@ -2,7 +2,8 @@
 when it runs, so `datacanary contract diff` never pays for FastAPI, PyGithub or DuckDB.
 
 A command module provides `configure(parser)` and `run(args) -> int` (0 pass, 1 blocking findings);
-it raises DatacanaryError for bad input, which is rendered here once, with exit code 2.
+it raises DatacanaryError for bad input, which is rendered here once, with exit code 2. Anything else
+is a bug: exit code 3 with a one-line message (the traceback with DATACANARY_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -76,6 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: say so plainly; the traceback only on request
+        import os
+        import traceback
+
+        if os.environ.get("DATACANARY_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(
+            f"datacanary: internal error: {type(exc).__name__}: {exc}\n"
+            "  this is a bug in datacanary, not in your project; rerun with DATACANARY_DEBUG=1 for the "
+            "traceback and report it\n"
+        )
+        return 3
 
 
 if __name__ == "__main__":
