@@ -22,11 +22,23 @@ _DOC_FIELDS = ("description", "business_name", "tags", "examples")
 
 def column_changes(dataset: str, old: Column, new: Column, dialect: str | None = None) -> list[Change]:
     """Every change from `old` to `new` (a matched pair; renames are reported by the caller)."""
-    at = {"dataset": dataset, "column": new.name, "location": new.location, "base_location": old.location}
+    at: dict[str, Any] = {
+        "dataset": dataset,
+        "column": new.name,
+        "location": new.location,
+        "base_location": old.location,
+    }
     out: list[Change] = []
     if old.name == new.name and old.output_name != new.output_name:
-        out.append(Change.of(K.COLUMN_RENAMED, message=f"physicalName {old.output_name} -> {new.output_name}",
-                             old=old.output_name, new=new.output_name, **at))
+        out.append(
+            Change.of(
+                K.COLUMN_RENAMED,
+                message=f"physicalName {old.output_name} -> {new.output_name}",
+                old=old.output_name,
+                new=new.output_name,
+                **at,
+            )
+        )
     out.extend(_type_changes(old, new, dialect, at))
     if old.required != new.required:
         kind = K.REQUIRED_RELAXED if old.required else K.REQUIRED_TIGHTENED
@@ -34,27 +46,51 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
         out.append(Change.of(kind, message=text, old=old.required, new=new.required, **at))
     if old.unique != new.unique:
         kind = K.UNIQUE_DROPPED if old.unique else K.UNIQUE_ADDED
-        out.append(Change.of(kind, message="no longer unique" if old.unique else "now unique",
-                             old=old.unique, new=new.unique, **at))
+        out.append(
+            Change.of(
+                kind,
+                message="no longer unique" if old.unique else "now unique",
+                old=old.unique,
+                new=new.unique,
+                **at,
+            )
+        )
     out.extend(_allowed_value_changes(old, new, at))
     out.extend(_option_changes(old, new, at))
     out.extend(_semantic_changes(old.semantics, new.semantics, at))
     if (old.classification, old.pii) != (new.classification, new.pii):
-        out.append(Change.of(
-            K.CLASSIFICATION_CHANGED,
-            message=f"classification {_cls(old)} -> {_cls(new)}: access and compliance of consumers change",
-            old=_cls(old), new=_cls(new), **at))
+        out.append(
+            Change.of(
+                K.CLASSIFICATION_CHANGED,
+                message=f"classification {_cls(old)} -> {_cls(new)}: consumers' access and compliance change",
+                old=_cls(old),
+                new=_cls(new),
+                **at,
+            )
+        )
     if (old.partitioned, old.partition_position) != (new.partitioned, new.partition_position):
-        out.append(Change.of(K.MATERIALIZATION_CHANGED,
-                             message=f"partitioned {old.partitioned} -> {new.partitioned}",
-                             old=old.partitioned, new=new.partitioned, **at))
+        out.append(
+            Change.of(
+                K.MATERIALIZATION_CHANGED,
+                message=f"partitioned {old.partitioned} -> {new.partitioned}",
+                old=old.partitioned,
+                new=new.partitioned,
+                **at,
+            )
+        )
     docs = [f for f in _DOC_FIELDS if getattr(old, f) != getattr(new, f)]
     if old.deprecated != new.deprecated:
         docs.append("deprecated")
     if docs:
-        out.append(Change.of(K.DOCUMENTATION_CHANGED, message=f"{', '.join(docs).replace('_', ' ')} changed",
-                             old={f: _doc(getattr(old, f)) for f in docs},
-                             new={f: _doc(getattr(new, f)) for f in docs}, **at))
+        out.append(
+            Change.of(
+                K.DOCUMENTATION_CHANGED,
+                message=f"{', '.join(docs).replace('_', ' ')} changed",
+                old={f: _doc(getattr(old, f)) for f in docs},
+                new={f: _doc(getattr(new, f)) for f in docs},
+                **at,
+            )
+        )
     out.extend(quality_changes(old.quality, new.quality, **at))
     return out
 
@@ -73,15 +109,23 @@ def _type_changes(old: Column, new: Column, dialect: str | None, at: dict[str, A
         physical = ""
         if old.physical_type != new.physical_type:
             physical = f" (physical {old.physical_type} -> {new.physical_type})"
-        return [Change.of(K.LOGICAL_TYPE_CHANGED, message=f"logical type {old.logical_type} -> {new.logical_type}"
-                          f"{physical}", old=old.logical_type, new=new.logical_type, **at)]
+        return [
+            Change.of(
+                K.LOGICAL_TYPE_CHANGED,
+                message=f"logical type {old.logical_type} -> {new.logical_type}{physical}",
+                old=old.logical_type,
+                new=new.logical_type,
+                **at,
+            )
+        ]
     if not old.physical_type or not new.physical_type:
         return []
     cmp = compare_types(old.physical_type, new.physical_type, dialect)
     if cmp.direction == "same":
         return []
     kind = {"narrowed": K.PHYSICAL_TYPE_NARROWED, "widened": K.PHYSICAL_TYPE_WIDENED}.get(
-        cmp.direction, K.PHYSICAL_TYPE_CHANGED)
+        cmp.direction, K.PHYSICAL_TYPE_CHANGED
+    )
     text = f"physical type {old.physical_type} -> {new.physical_type} {cmp.direction}"
     if cmp.detail and cmp.direction != "changed":
         text += f" ({cmp.detail})"
@@ -93,15 +137,41 @@ def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list
     if a == b or (a is not None and b is not None and set(a) == set(b)):
         return []
     if a is None:
-        return [Change.of(K.CONSTRAINT_TIGHTENED, message=f"allowed values now declared: {list(b or ())}",
-                          old=None, new=list(b or ()), **at)]
+        return [
+            Change.of(
+                K.CONSTRAINT_TIGHTENED,
+                message=f"allowed values now declared: {list(b or ())}",
+                old=None,
+                new=list(b or ()),
+                **at,
+            )
+        ]
     if b is None:
-        return [Change.of(K.CONSTRAINT_LOOSENED, message="allowed values no longer declared: any value may appear",
-                          old=list(a), new=None, **at)]
-    out = [Change.of(K.ENUM_VALUE_ADDED, message=f"allowed value {v!r} added: closed-set consumers may mishandle it",
-                     old=None, new=v, **at) for v in b if v not in a]
-    out += [Change.of(K.ENUM_VALUE_REMOVED, message=f"allowed value {v!r} removed", old=v, new=None, **at)
-            for v in a if v not in b]
+        return [
+            Change.of(
+                K.CONSTRAINT_LOOSENED,
+                message="allowed values no longer declared: any value may appear",
+                old=list(a),
+                new=None,
+                **at,
+            )
+        ]
+    out = [
+        Change.of(
+            K.ENUM_VALUE_ADDED,
+            message=f"allowed value {v!r} added: closed-set consumers may mishandle it",
+            old=None,
+            new=v,
+            **at,
+        )
+        for v in b
+        if v not in a
+    ]
+    out += [
+        Change.of(K.ENUM_VALUE_REMOVED, message=f"allowed value {v!r} removed", old=v, new=None, **at)
+        for v in a
+        if v not in b
+    ]
     return out
 
 
@@ -113,8 +183,15 @@ def _option_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change
         if before == after:
             continue
         if key == "format" and before is not None and after is not None:
-            out.append(Change.of(K.SEMANTICS_CHANGED, message=f"format {before!r} -> {after!r}",
-                                 old=before, new=after, **at))
+            out.append(
+                Change.of(
+                    K.SEMANTICS_CHANGED,
+                    message=f"format {before!r} -> {after!r}",
+                    old=before,
+                    new=after,
+                    **at,
+                )
+            )
             continue
         loosened = _loosened(key, before, after)
         kind = K.CONSTRAINT_LOOSENED if loosened else K.CONSTRAINT_TIGHTENED
@@ -144,26 +221,44 @@ def _loosened(key: str, before: Any, after: Any) -> bool:
     return True
 
 
-def _semantic_changes(old: Sequence[tuple[str, Any]], new: Sequence[tuple[str, Any]],
-                      at: dict[str, Any]) -> list[Change]:
+def _semantic_changes(
+    old: Sequence[tuple[str, Any]], new: Sequence[tuple[str, Any]], at: dict[str, Any]
+) -> list[Change]:
     a, b = dict(old), dict(new)
     out = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) == b.get(key):
             continue
         if key not in a:  # declaring what was implicit documents, it does not change the numbers
-            out.append(Change(kind=K.SEMANTICS_CHANGED, impact=Impact.INFO, message=f"{key} declared: {b[key]!r}",
-                              old=None, new=b[key], **at))
+            out.append(
+                Change(
+                    kind=K.SEMANTICS_CHANGED,
+                    impact=Impact.INFO,
+                    message=f"{key} declared: {b[key]!r}",
+                    old=None,
+                    new=b[key],
+                    **at,
+                )
+            )
             continue
-        text = f"{key} {a[key]!r} -> {b.get(key)!r}: same type, different meaning" if key in b else (
-            f"{key} {a[key]!r} no longer declared")
+        text = (
+            f"{key} {a[key]!r} -> {b.get(key)!r}: same type, different meaning"
+            if key in b
+            else (f"{key} {a[key]!r} no longer declared")
+        )
         out.append(Change.of(K.SEMANTICS_CHANGED, message=text, old=a[key], new=b.get(key), **at))
     return out
 
 
-def quality_changes(old: Sequence[QualityRule], new: Sequence[QualityRule], *, dataset: str,
-                    column: str | None, location: Location | None,
-                    base_location: Location | None) -> list[Change]:
+def quality_changes(
+    old: Sequence[QualityRule],
+    new: Sequence[QualityRule],
+    *,
+    dataset: str,
+    column: str | None,
+    location: Location | None,
+    base_location: Location | None,
+) -> list[Change]:
     """Quality rules matched by key: removed, added, loosened, tightened, or changed (unknown)."""
     a = {r.key: r for r in old}
     b = {r.key: r for r in new}
@@ -171,23 +266,48 @@ def quality_changes(old: Sequence[QualityRule], new: Sequence[QualityRule], *, d
     for key, rule in a.items():
         where = f"quality rule `{key}`"
         if key not in b:
-            out.append(Change.of(K.QUALITY_RULE_REMOVED, dataset, f"{where} removed: a guarantee is gone",
-                                 column=column, location=rule.location, base_location=rule.location,
-                                 old=_rule_text(rule), new=None))
+            out.append(
+                Change.of(
+                    K.QUALITY_RULE_REMOVED,
+                    dataset,
+                    f"{where} removed: a guarantee is gone",
+                    column=column,
+                    location=rule.location,
+                    base_location=rule.location,
+                    old=_rule_text(rule),
+                    new=None,
+                )
+            )
             continue
         outcome, why = compare_rules(rule, b[key])
         if outcome == "same":
             continue
         kind = K.QUALITY_RULE_TIGHTENED if outcome == "tightened" else K.QUALITY_RULE_LOOSENED
         impact = Impact.UNKNOWN if outcome == "changed" else None
-        change = Change.of(kind, dataset, f"{where} {outcome}: {why}", column=column,
-                           location=b[key].location, base_location=rule.location,
-                           old=_rule_text(rule), new=_rule_text(b[key]))
+        change = Change.of(
+            kind,
+            dataset,
+            f"{where} {outcome}: {why}",
+            column=column,
+            location=b[key].location,
+            base_location=rule.location,
+            old=_rule_text(rule),
+            new=_rule_text(b[key]),
+        )
         out.append(change if impact is None else _with_impact(change, impact))
     for key, rule in b.items():
         if key not in a:
-            out.append(Change.of(K.QUALITY_RULE_ADDED, dataset, f"quality rule `{key}` added ({_rule_text(rule)})",
-                                 column=column, location=rule.location, old=None, new=_rule_text(rule)))
+            out.append(
+                Change.of(
+                    K.QUALITY_RULE_ADDED,
+                    dataset,
+                    f"quality rule `{key}` added ({_rule_text(rule)})",
+                    column=column,
+                    location=rule.location,
+                    old=None,
+                    new=_rule_text(rule),
+                )
+            )
     return out
 
 

@@ -24,25 +24,49 @@ _ORDER = {kind: i for i, kind in enumerate(ChangeKind)}
 Item = TypeVar("Item", Column, Dataset)
 
 
-def diff_contracts(base: Contract | None, head: Contract | None, *, dialect: str | None = None) -> list[Change]:
-    """Every change from `base` to `head` (either may be None: contract added or removed), in a stable order."""
+def diff_contracts(
+    base: Contract | None, head: Contract | None, *, dialect: str | None = None
+) -> list[Change]:
+    """Every change from `base` to `head` (None: contract added or removed), in a stable order."""
     old = base.datasets if base else ()
     new = head.datasets if head else ()
     out: list[Change] = []
     pairs, removed, added = match(old, new, _dataset_identity, _same_dataset_shape)
     for a, b in pairs:
         if a.name != b.name or a.output_name != b.output_name:
-            what = f"{a.name} -> {b.name}" if a.name != b.name else f"physicalName {a.output_name} -> {b.output_name}"
-            out.append(Change.of(K.DATASET_RENAMED, b.name, f"dataset renamed: {what}", location=b.location,
-                                 base_location=a.location, old=a.output_name if a.name == b.name else a.name,
-                                 new=b.output_name if a.name == b.name else b.name))
+            what = (
+                f"{a.name} -> {b.name}"
+                if a.name != b.name
+                else f"physicalName {a.output_name} -> {b.output_name}"
+            )
+            out.append(
+                Change.of(
+                    K.DATASET_RENAMED,
+                    b.name,
+                    f"dataset renamed: {what}",
+                    location=b.location,
+                    base_location=a.location,
+                    old=a.output_name if a.name == b.name else a.name,
+                    new=b.output_name if a.name == b.name else b.name,
+                )
+            )
         out.extend(dataset_changes(a, b, dialect))
     for a in removed:
         note = " (it was marked deprecated)" if a.deprecated else ""
-        out.append(Change.of(K.DATASET_REMOVED, a.name, f"dataset {a.name} removed{note}: its readers fail",
-                             location=a.location, base_location=a.location, old=a.name))
+        out.append(
+            Change.of(
+                K.DATASET_REMOVED,
+                a.name,
+                f"dataset {a.name} removed{note}: its readers fail",
+                location=a.location,
+                base_location=a.location,
+                old=a.name,
+            )
+        )
     for b in added:
-        out.append(Change.of(K.DATASET_ADDED, b.name, f"dataset {b.name} added", location=b.location, new=b.name))
+        out.append(
+            Change.of(K.DATASET_ADDED, b.name, f"dataset {b.name} added", location=b.location, new=b.name)
+        )
     if base is not None and head is not None:
         out.extend(_contract_changes(base, head))
     return sorted(out, key=_sort_key)
@@ -56,28 +80,59 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
     subject = primary_dataset(head) or primary_dataset(base) or head.id
     out = []
     if base.version != head.version:
-        out.append(Change.of(K.VERSION_CHANGED, subject, f"contract version {base.version} -> {head.version}",
-                             location=head.location, base_location=base.location, old=base.version, new=head.version))
+        out.append(
+            Change.of(
+                K.VERSION_CHANGED,
+                subject,
+                f"contract version {base.version} -> {head.version}",
+                location=head.location,
+                base_location=base.location,
+                old=base.version,
+                new=head.version,
+            )
+        )
     a = {sla_key(s): s for s in base.sla}
     b = {sla_key(s): s for s in head.sla}
     for key, sla in a.items():
         dataset = _sla_dataset(sla.element, head) or subject
         if key not in b:
-            out.append(Change.of(K.SLA_WEAKENED, dataset, f"SLA {sla.property} ({show(sla)}) removed",
-                                 location=sla.location, base_location=sla.location, old=show(sla)))
+            out.append(
+                Change.of(
+                    K.SLA_WEAKENED,
+                    dataset,
+                    f"SLA {sla.property} ({show(sla)}) removed",
+                    location=sla.location,
+                    base_location=sla.location,
+                    old=show(sla),
+                )
+            )
             continue
         outcome, why = compare_sla(sla, b[key])
         if outcome == "same":
             continue
         kind = K.SLA_STRENGTHENED if outcome == "strengthened" else K.SLA_WEAKENED
-        change = Change.of(kind, dataset, f"SLA {sla.property} {outcome}: {why}", location=b[key].location,
-                           base_location=sla.location, old=show(sla), new=show(b[key]))
+        change = Change.of(
+            kind,
+            dataset,
+            f"SLA {sla.property} {outcome}: {why}",
+            location=b[key].location,
+            base_location=sla.location,
+            old=show(sla),
+            new=show(b[key]),
+        )
         out.append(change if outcome != "changed" else replace(change, impact=Impact.UNKNOWN))
     for key, sla in b.items():
         if key not in a:
             dataset = _sla_dataset(sla.element, head) or subject
-            out.append(Change.of(K.SLA_STRENGTHENED, dataset, f"SLA {sla.property} ({show(sla)}) added",
-                                 location=sla.location, new=show(sla)))
+            out.append(
+                Change.of(
+                    K.SLA_STRENGTHENED,
+                    dataset,
+                    f"SLA {sla.property} ({show(sla)}) added",
+                    location=sla.location,
+                    new=show(sla),
+                )
+            )
     return out
 
 
@@ -104,43 +159,101 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
     pairs, removed, added = match(old.columns, new.columns, _column_identity, _same_column_shape, True)
     for a, b in pairs:
         if a.name != b.name:
-            out.append(Change.of(K.COLUMN_RENAMED, new.name, f"column renamed: {a.name} -> {b.name}",
-                                 column=b.name, location=b.location, base_location=a.location, old=a.name, new=b.name))
+            out.append(
+                Change.of(
+                    K.COLUMN_RENAMED,
+                    new.name,
+                    f"column renamed: {a.name} -> {b.name}",
+                    column=b.name,
+                    location=b.location,
+                    base_location=a.location,
+                    old=a.name,
+                    new=b.name,
+                )
+            )
         out.extend(column_changes(new.name, a, b, dialect))
     for a in removed:
-        note = (" (it was marked deprecated: the dual-write window is over)" if a.deprecated
-                else "; mark it deprecated for a release first to give readers a dual-write window")
-        out.append(Change.of(K.COLUMN_REMOVED, new.name, f"column {a.name} removed{note}", column=a.name,
-                             location=a.location, base_location=a.location, old=a.name))
+        note = (
+            " (it was marked deprecated: the dual-write window is over)"
+            if a.deprecated
+            else "; mark it deprecated for a release first to give readers a dual-write window"
+        )
+        out.append(
+            Change.of(
+                K.COLUMN_REMOVED,
+                new.name,
+                f"column {a.name} removed{note}",
+                column=a.name,
+                location=a.location,
+                base_location=a.location,
+                old=a.name,
+            )
+        )
     for b in added:
         what = "required" if b.required else "optional"
-        out.append(Change.of(K.COLUMN_ADDED, new.name, f"{what} column {b.name} added", column=b.name,
-                             location=b.location, new=b.name))
+        out.append(
+            Change.of(
+                K.COLUMN_ADDED,
+                new.name,
+                f"{what} column {b.name} added",
+                column=b.name,
+                location=b.location,
+                new=b.name,
+            )
+        )
     renamed = {a.name: b.name for a, b in pairs}
     old_key, new_key = _key_columns(old), _key_columns(new)
     if [renamed.get(n, n) for n in old_key] != new_key:  # a renamed key column alone is not a new key
-        out.append(Change.of(K.PRIMARY_KEY_CHANGED, new.name,
-                             f"primary key {old_key or 'none'} -> {new_key or 'none'}",
-                             old=old_key, new=new_key, **at))
+        out.append(
+            Change.of(
+                K.PRIMARY_KEY_CHANGED,
+                new.name,
+                f"primary key {old_key or 'none'} -> {new_key or 'none'}",
+                old=old_key,
+                new=new_key,
+                **at,
+            )
+        )
     order_old = [b.name for a in old.columns for x, b in pairs if x is a]
     order_new = [b.name for b in new.columns if any(b is y for _, y in pairs)]
     if order_old != order_new:
-        out.append(Change.of(K.COLUMN_REORDERED, new.name, "columns reordered", old=order_old, new=order_new, **at))
+        out.append(
+            Change.of(K.COLUMN_REORDERED, new.name, "columns reordered", old=order_old, new=order_new, **at)
+        )
     if old.physical_type != new.physical_type:
-        out.append(Change.of(K.MATERIALIZATION_CHANGED, new.name,
-                             f"materialization {old.physical_type or 'unset'} -> {new.physical_type or 'unset'}",
-                             old=old.physical_type, new=new.physical_type, **at))
+        out.append(
+            Change.of(
+                K.MATERIALIZATION_CHANGED,
+                new.name,
+                f"materialization {old.physical_type or 'unset'} -> {new.physical_type or 'unset'}",
+                old=old.physical_type,
+                new=new.physical_type,
+                **at,
+            )
+        )
     for key in sorted(dict(old.semantics).keys() | dict(new.semantics).keys()):
         before, after = dict(old.semantics).get(key), dict(new.semantics).get(key)
         if before != after:
-            change = Change.of(K.SEMANTICS_CHANGED, new.name, f"{key} {before!r} -> {after!r}",
-                               old=before, new=after, **at)
+            change = Change.of(
+                K.SEMANTICS_CHANGED, new.name, f"{key} {before!r} -> {after!r}", old=before, new=after, **at
+            )
             out.append(change if before is not None else replace(change, impact=Impact.INFO))
-    docs = [f for f in ("description", "business_name", "tags", "deprecated") if getattr(old, f) != getattr(new, f)]
+    docs = [
+        f
+        for f in ("description", "business_name", "tags", "deprecated")
+        if getattr(old, f) != getattr(new, f)
+    ]
     if docs:
-        out.append(Change.of(K.DOCUMENTATION_CHANGED, new.name, f"{', '.join(docs).replace('_', ' ')} changed",
-                             old={f: _plain(getattr(old, f)) for f in docs},
-                             new={f: _plain(getattr(new, f)) for f in docs}, **at))
+        out.append(
+            Change.of(
+                K.DOCUMENTATION_CHANGED,
+                new.name,
+                f"{', '.join(docs).replace('_', ' ')} changed",
+                old={f: _plain(getattr(old, f)) for f in docs},
+                new={f: _plain(getattr(new, f)) for f in docs},
+                **at,
+            )
+        )
     out.extend(quality_changes(old.quality, new.quality, dataset=new.name, column=None, **at))
     return out
 
@@ -168,8 +281,18 @@ def _same_dataset_shape(a: Dataset, b: Dataset) -> bool:
 
 def _same_column_shape(a: Column, b: Column) -> bool:
     def shape(c: Column) -> tuple[Any, ...]:
-        return (c.logical_type, c.physical_type, c.required, c.unique, c.primary_key, c.allowed_values,
-                c.options, c.semantics, c.classification, c.description)
+        return (
+            c.logical_type,
+            c.physical_type,
+            c.required,
+            c.unique,
+            c.primary_key,
+            c.allowed_values,
+            c.options,
+            c.semantics,
+            c.classification,
+            c.description,
+        )
 
     return shape(a) == shape(b)
 
@@ -182,7 +305,8 @@ def match(
     same_position: bool = False,
 ) -> tuple[list[tuple[Item, Item]], list[Item], list[Item]]:
     """Pair items by name, then leftover ones by stable id, then physicalName, then identical shape at the
-    same position (`same_position`; else a unique shape match anywhere). Returns (pairs in new order, removed in old order, added in new order)."""
+    same position (`same_position`; else a unique shape match anywhere).
+    Returns (pairs in new order, removed in old order, added in new order)."""
     by_name = {b.name: b for b in new}
     pairs: dict[int, Item] = {}  # index in new -> old item
     left_old = []

@@ -18,53 +18,89 @@ K = ChangeKind
 # what each rule means and why it has its default; the impact itself comes from RULES
 DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
     K.DATASET_REMOVED: ("dataset (schema object) removed", "readers fail"),
-    K.DATASET_RENAMED: ("dataset renamed or its physicalName changed", "readers fail; reported as old -> new"),
+    K.DATASET_RENAMED: (
+        "dataset renamed or its physicalName changed",
+        "readers fail; reported as old -> new",
+    ),
     K.DATASET_ADDED: ("dataset added", "nobody reads it yet"),
     K.COLUMN_REMOVED: ("column removed", "readers of it fail; the message says if it was deprecated first"),
-    K.COLUMN_RENAMED: ("column renamed (name or physicalName)", "reported as a rename (old -> new), matched by "
-                       "stable `id`, physicalName, or identical definition at the same position"),
+    K.COLUMN_RENAMED: (
+        "column renamed (name or physicalName)",
+        "reported as a rename (old -> new), matched by "
+        "stable `id`, physicalName, or identical definition at the same position",
+    ),
     K.COLUMN_ADDED: ("column added, optional or required", "existing readers do not see it"),
-    K.LOGICAL_TYPE_CHANGED: ("logical type changed (string -> integer, timestamp -> date, ...)",
-                             "values or meaning change"),
-    K.PHYSICAL_TYPE_NARROWED: ("physical type narrowed (bigint -> int, varchar(50) -> varchar(20), decimal "
-                               "precision or scale reduced, timestamp -> date)", "values no longer fit or lose digits"),
-    K.PHYSICAL_TYPE_WIDENED: ("physical type widened (int -> bigint, varchar(20) -> varchar(50), decimal "
-                              "precision raised)", "most readers are fine; typed readers may overflow"),
-    K.PHYSICAL_TYPE_CHANGED: ("physical type changed in no provable direction (int -> varchar, timestamp -> "
-                              "timestamptz)", "cannot be proven safe"),
+    K.LOGICAL_TYPE_CHANGED: (
+        "logical type changed (string -> integer, timestamp -> date, ...)",
+        "values or meaning change",
+    ),
+    K.PHYSICAL_TYPE_NARROWED: (
+        "physical type narrowed (bigint -> int, varchar(50) -> varchar(20), decimal "
+        "precision or scale reduced, timestamp -> date)",
+        "values no longer fit or lose digits",
+    ),
+    K.PHYSICAL_TYPE_WIDENED: (
+        "physical type widened (int -> bigint, varchar(20) -> varchar(50), decimal precision raised)",
+        "most readers are fine; typed readers may overflow",
+    ),
+    K.PHYSICAL_TYPE_CHANGED: (
+        "physical type changed in no provable direction (int -> varchar, timestamp -> timestamptz)",
+        "cannot be proven safe",
+    ),
     K.REQUIRED_RELAXED: ("required true -> false", "readers assumed no nulls"),
     K.REQUIRED_TIGHTENED: ("required false -> true", "a stronger promise"),
     K.UNIQUE_DROPPED: ("unique true -> false", "joins and grain change"),
     K.UNIQUE_ADDED: ("unique false -> true", "a stronger promise"),
     K.PRIMARY_KEY_CHANGED: ("primary key removed, added or moved", "joins and grain change"),
-    K.ENUM_VALUE_ADDED: ("allowed value added (`enum`, or `invalidValues` with `validValues`)",
-                         "consumers with a closed set mishandle the new value"),
+    K.ENUM_VALUE_ADDED: (
+        "allowed value added (`enum`, or `invalidValues` with `validValues`)",
+        "consumers with a closed set mishandle the new value",
+    ),
     K.ENUM_VALUE_REMOVED: ("allowed value removed", "a stronger promise"),
-    K.CONSTRAINT_LOOSENED: ("range, length or pattern loosened or removed (a changed pattern counts as "
-                            "loosened)", "values readers rejected may now appear"),
+    K.CONSTRAINT_LOOSENED: (
+        "range, length or pattern loosened or removed (a changed pattern counts as loosened)",
+        "values readers rejected may now appear",
+    ),
     K.CONSTRAINT_TIGHTENED: ("range, length or pattern tightened or added", "a stronger promise"),
-    K.SEMANTICS_CHANGED: ("unit, time zone, currency, meaning or format changed",
-                          "same type, different numbers: the silent kind (declaring one where none was is info)"),
+    K.SEMANTICS_CHANGED: (
+        "unit, time zone, currency, meaning or format changed",
+        "same type, different numbers: the silent kind (declaring one where none was is info)",
+    ),
     K.QUALITY_RULE_REMOVED: ("quality rule removed", "a guarantee is gone"),
-    K.QUALITY_RULE_LOOSENED: ("quality rule loosened (threshold accepts more, severity lowered)",
-                              "a guarantee is weaker; a rule changed in no provable direction is unknown"),
+    K.QUALITY_RULE_LOOSENED: (
+        "quality rule loosened (threshold accepts more, severity lowered)",
+        "a guarantee is weaker; a rule changed in no provable direction is unknown",
+    ),
     K.QUALITY_RULE_ADDED: ("quality rule added", "a stronger promise"),
     K.QUALITY_RULE_TIGHTENED: ("quality rule tightened", "a stronger promise"),
-    K.SLA_WEAKENED: ("SLA weakened or removed (latency or frequency longer, availability lower, retention "
-                     "shorter)", "consumers' schedules and guarantees break"),
+    K.SLA_WEAKENED: (
+        "SLA weakened or removed (latency or frequency longer, availability lower, retention shorter)",
+        "consumers' schedules and guarantees break",
+    ),
     K.SLA_STRENGTHENED: ("SLA strengthened or added", "a stronger promise"),
-    K.CLASSIFICATION_CHANGED: ("classification or PII marking changed",
-                               "access and compliance of every consumer change; needs the owner's approval"),
-    K.MATERIALIZATION_CHANGED: ("materialization (table, view) or partitioning changed", "readers see the same data"),
-    K.DOCUMENTATION_CHANGED: ("description, business name, tags, examples or deprecation flag changed",
-                              "documentation only"),
+    K.CLASSIFICATION_CHANGED: (
+        "classification or PII marking changed",
+        "access and compliance of every consumer change; needs the owner's approval",
+    ),
+    K.MATERIALIZATION_CHANGED: (
+        "materialization (table, view) or partitioning changed",
+        "readers see the same data",
+    ),
+    K.DOCUMENTATION_CHANGED: (
+        "description, business name, tags, examples or deprecation flag changed",
+        "documentation only",
+    ),
     K.COLUMN_REORDERED: ("column order changed", "readers select by name"),
     K.VERSION_CHANGED: ("contract version changed", "a major bump can accept breaking changes"),
     K.SQL_COLUMN_MISSING: ("a model's SQL no longer produces a column its contract promises", "readers fail"),
-    K.SQL_TYPE_MISMATCH: ("a model's SQL produces a column with another type than its contract",
-                          "values or meaning change"),
-    K.SQL_COLUMN_UNDECLARED: ("a model's SQL produces a column its contract does not declare",
-                              "not promised, so not breaking; declare it"),
+    K.SQL_TYPE_MISMATCH: (
+        "a model's SQL produces a column with another type than its contract",
+        "values or meaning change",
+    ),
+    K.SQL_COLUMN_UNDECLARED: (
+        "a model's SQL produces a column its contract does not declare",
+        "not promised, so not breaking; declare it",
+    ),
     K.MODEL_REMOVED: ("an uncontracted model removed", "its readers fail"),
     K.MODEL_OUTPUT_COLUMN_REMOVED: ("an uncontracted model's output column removed", "its readers fail"),
     K.MODEL_OUTPUT_COLUMN_ADDED: ("an uncontracted model's output column added", "readers do not see it"),
@@ -92,7 +128,9 @@ class Row:
 def rows() -> list[Row]:
     """One row per rule, in the rules table's order."""
     return [
-        Row(kind.value, DESCRIPTIONS[kind][0], impact.value, POLICY_NOTES.get(kind, ""), DESCRIPTIONS[kind][1])
+        Row(
+            kind.value, DESCRIPTIONS[kind][0], impact.value, POLICY_NOTES.get(kind, ""), DESCRIPTIONS[kind][1]
+        )
         for kind, impact in RULES.items()
     ]
 

@@ -35,15 +35,18 @@ OPERATORS = (
     "mustNotBeBetween",
 )
 # customProperties that declare what the numbers mean: changing one is a SEMANTICS_CHANGED
-SEMANTIC_KEYS = {"unit": "unit", "timezone": "timezone", "timeZone": "timezone", "currency": "currency",
-                 "meaning": "meaning", "locale": "locale", "encoding": "encoding", "granularity": "granularity"}
+SEMANTIC_KEYS = {
+    "unit": "unit", "timezone": "timezone", "timeZone": "timezone", "currency": "currency",
+    "meaning": "meaning", "locale": "locale", "encoding": "encoding", "granularity": "granularity",
+}  # fmt: skip
 # ODCS 3.0.x spelled library rules as `rule:`; 3.1 renamed them to `metric:`
 _LEGACY_RULES = {
     "nullCheck": "nullValues", "nullValues": "nullValues", "notNull": "nullValues",
     "missingValues": "missingValues", "validValues": "invalidValues", "invalidValues": "invalidValues",
-    "duplicateCount": "duplicateValues", "duplicateValues": "duplicateValues", "uniqueCheck": "duplicateValues",
+    "duplicateCount": "duplicateValues", "duplicateValues": "duplicateValues",
+    "uniqueCheck": "duplicateValues",
     "rowCount": "rowCount",
-}
+}  # fmt: skip
 
 
 def parse_contract(text: str, path: str) -> Contract:
@@ -60,7 +63,7 @@ def parse_contract(text: str, path: str) -> Contract:
         raise ContractError(
             f"apiVersion {api}: ODCS v2 contracts are not supported",
             doc.location(("apiVersion",)),
-            "convert the contract to ODCS v3 (`schema:` objects with `properties:`), e.g. with datacontract-cli",
+            "convert it to ODCS v3 (`schema:` objects with `properties:`), e.g. with datacontract-cli",
         )
     data = _upgrade_legacy(doc.data)
     doc = YamlDoc(doc.path, data, doc.lines)
@@ -130,14 +133,17 @@ class _Normalizer:
         data = self.doc.data
         custom = _custom(data.get("customProperties"))
         team = data.get("team")
-        owner, members = None, []
+        owner: str | None = None
+        members: list[Any] = []
         if isinstance(team, dict):
             owner = team.get("name")
             members = team.get("members") or []
         elif isinstance(team, list):
             members = team
         owners = _strings(custom.get("owners")) or tuple(
-            str(m["username"]) for m in members if isinstance(m, dict) and str(m.get("role") or "").lower() == "owner"
+            str(m["username"])
+            for m in members
+            if isinstance(m, dict) and str(m.get("role") or "").lower() == "owner"
         )
         return Contract(
             path=self.doc.path,
@@ -149,8 +155,12 @@ class _Normalizer:
             owner=owner or custom.get("owner") or (owners[0] if owners else None),
             owners=owners,
             compatibility=self._compatibility(custom),
-            datasets=tuple(self.dataset(obj, ("schema", i)) for i, obj in enumerate(data.get("schema") or [])),
-            sla=tuple(self.sla(s, ("slaProperties", i)) for i, s in enumerate(data.get("slaProperties") or [])),
+            datasets=tuple(
+                self.dataset(obj, ("schema", i)) for i, obj in enumerate(data.get("schema") or [])
+            ),
+            sla=tuple(
+                self.sla(s, ("slaProperties", i)) for i, s in enumerate(data.get("slaProperties") or [])
+            ),
             custom=_frozen(custom),
             location=self.loc(()),
         )
@@ -160,7 +170,9 @@ class _Normalizer:
         mode = str(raw).strip().lower().replace("-", "_")
         if mode not in COMPATIBILITY_MODES:
             index = next(
-                i for i, c in enumerate(self.doc.data["customProperties"]) if c.get("property") == "compatibility"
+                i
+                for i, c in enumerate(self.doc.data["customProperties"])
+                if c.get("property") == "compatibility"
             )
             raise ContractError(
                 f"customProperties[{index}]: compatibility {raw!r} is not a compatibility mode",
@@ -234,7 +246,9 @@ class _Normalizer:
             options=tuple(sorted((k, _frozen(v)) for k, v in options.items())),
             allowed_values=allowed,
             semantics=self._semantics(custom),
-            deprecated=bool(raw.get("deprecated") or str(custom.get("deprecated", "")).lower() in ("true", "yes")),
+            deprecated=bool(
+                raw.get("deprecated") or str(custom.get("deprecated", "")).lower() in ("true", "yes")
+            ),
             quality=self.quality(raw.get("quality"), (*path, "quality")),
             location=self.loc(path),
             id=raw.get("id"),
@@ -247,7 +261,7 @@ class _Normalizer:
 
     @staticmethod
     def _allowed_values(raw: dict[str, Any], options: dict[str, Any]) -> tuple[Any, ...] | None:
-        """Allowed values: ODCS 3.2 `enum`, a `logicalTypeOptions.enum`, or an invalidValues rule's validValues."""
+        """Allowed values: ODCS 3.2 `enum`, `logicalTypeOptions.enum`, or invalidValues' validValues."""
         values: list[Any] | None = None
         if raw.get("enum"):
             values = [e["value"] if isinstance(e, dict) else e for e in raw["enum"]]

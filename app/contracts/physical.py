@@ -10,7 +10,7 @@ sqlglot's type parser, keeping sizes and precision (dbt strips them, which hides
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -19,23 +19,23 @@ Direction = Literal["same", "narrowed", "widened", "changed"]
 T = exp.DataType.Type
 
 # value ranges as (bits, signed); an integer type is wider when its range contains the other's
-_INTEGERS: dict[T, tuple[int, bool]] = {
+_INTEGERS: dict[Any, tuple[int, bool]] = {
     T.TINYINT: (8, True), T.SMALLINT: (16, True), T.MEDIUMINT: (24, True), T.INT: (32, True),
     T.BIGINT: (64, True), T.INT128: (128, True), T.INT256: (256, True),
     T.UTINYINT: (8, False), T.USMALLINT: (16, False), T.UMEDIUMINT: (24, False), T.UINT: (32, False),
     T.UBIGINT: (64, False), T.UINT128: (128, False), T.UINT256: (256, False),
-}
+}  # fmt: skip
 _FLOATS = {T.FLOAT: 24, T.DOUBLE: 53}  # mantissa bits
 _STRINGS = {T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT, T.NAME}
 _BINARIES = {T.BINARY, T.VARBINARY, T.BLOB}
 _TIMESTAMPS = {
     T.TIMESTAMP_S: 0, T.TIMESTAMP_MS: 3, T.TIMESTAMP: 6, T.TIMESTAMPNTZ: 6, T.DATETIME: 6, T.TIMESTAMP_NS: 9,
-}
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class TypeComparison:
-    """How `new` relates to `old` for a reader: `narrowed` values may no longer fit, `changed` is unprovable."""
+    """How `new` relates to `old` for a reader: `narrowed` values may not fit, `changed` is unprovable."""
 
     direction: Direction
     old: str
@@ -46,7 +46,9 @@ class TypeComparison:
 @dataclass(frozen=True, slots=True)
 class _Shape:
     family: str
-    size: tuple[int | None, ...] = ()  # integer: (bits, signed), decimal: (precision, scale), string: (length,)
+    size: tuple[
+        int | None, ...
+    ] = ()  # integer: (bits, signed), decimal: (precision, scale), string: (length,)
     text: str = ""
 
 
@@ -148,7 +150,11 @@ def _compare(a: _Shape, b: _Shape) -> tuple[Direction, str]:
         (xa,), (xb,) = a.size, b.size
         if xa == xb:
             return "changed", f"{a.text} -> {b.text}"
-        return ("widened", "finer precision") if (xb or 0) > (xa or 0) else ("narrowed", "sub-second precision lost")
+        return (
+            ("widened", "finer precision")
+            if (xb or 0) > (xa or 0)
+            else ("narrowed", "sub-second precision lost")
+        )
     if a.family == "timestamp" and b.family == "date":
         return "narrowed", "the time of day is lost"
     if a.family == "integer" and b.family == "decimal":

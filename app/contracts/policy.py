@@ -30,18 +30,22 @@ _INVERSE = {
     K.UNIQUE_DROPPED: K.UNIQUE_ADDED, K.ENUM_VALUE_ADDED: K.ENUM_VALUE_REMOVED,
     K.CONSTRAINT_LOOSENED: K.CONSTRAINT_TIGHTENED, K.QUALITY_RULE_REMOVED: K.QUALITY_RULE_ADDED,
     K.QUALITY_RULE_LOOSENED: K.QUALITY_RULE_TIGHTENED, K.SLA_WEAKENED: K.SLA_STRENGTHENED,
-}
+}  # fmt: skip
 INVERSE: dict[ChangeKind, ChangeKind] = {**_INVERSE, **{v: k for k, v in _INVERSE.items()}}
 _UNCONTRACTED = {K.MODEL_REMOVED, K.MODEL_OUTPUT_COLUMN_REMOVED, K.MODEL_OUTPUT_TYPE_CHANGED}
-_SEVERITY = {Impact.BREAKING: Severity.ERROR, Impact.COMPATIBLE: Severity.NOTICE, Impact.INFO: Severity.NOTICE}
+_SEVERITY = {
+    Impact.BREAKING: Severity.ERROR,
+    Impact.COMPATIBLE: Severity.NOTICE,
+    Impact.INFO: Severity.NOTICE,
+}
 _HINTS = {
     K.COLUMN_REMOVED: "keep the column and mark it deprecated for a release (dual write) before removing it",
     K.COLUMN_RENAMED: "add the new column next to the old one and deprecate the old one",
     K.DATASET_RENAMED: "publish the new name alongside the old one (a view) for a release",
-    K.ENUM_VALUE_ADDED: "tell the consumers first, or set `policy.enum_value_added: compatible` if they handle "
-                        "unknown values",
+    K.ENUM_VALUE_ADDED: "tell the consumers first, or set `policy.enum_value_added: compatible` if they "
+                        "handle unknown values",
     K.PHYSICAL_TYPE_WIDENED: "widening is breaking under `policy.widening: breaking`",
-}
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,8 @@ def apply_policy(
     if config_location is not None and waivers_location is None:
         waivers_location = lambda i: config_location(("waivers", i))  # noqa: E731
     check_policy(policy, waivers, waivers_location, config_location)
-    mode = (head or base).compatibility if (head or base) else "backward"
+    subject = head or base
+    mode = subject.compatibility if subject is not None else "backward"
     judged = _judge(changes, base, mode)
     if mode.endswith("_transitive") and head is not None:
         from app.contracts.diff import diff_contracts
@@ -138,8 +143,14 @@ def _effective_kind(j: _Judged) -> ChangeKind:
     return INVERSE.get(j.change.kind, j.change.kind) if j.direction == "forward" else j.change.kind
 
 
-def _finding(j: _Judged, head: Contract | None, mode: str, policy: PolicyConfig, waivers: Sequence[Waiver],
-             today: dt.date) -> Finding | None:
+def _finding(
+    j: _Judged,
+    head: Contract | None,
+    mode: str,
+    policy: PolicyConfig,
+    waivers: Sequence[Waiver],
+    today: dt.date,
+) -> Finding | None:
     c = j.change
     override = policy.rules.get(c.kind.value)
     if override == "off":
@@ -167,13 +178,27 @@ def _finding(j: _Judged, head: Contract | None, mode: str, policy: PolicyConfig,
         accepted = _accept(c, j.against, head, policy, waivers, today)
         hint = None if accepted else _hint(c, j.against, head, policy, waivers, today)
     return Finding(
-        gate=GATE, rule=c.kind.value, severity=severity, message=message, dataset=c.dataset, column=c.column,
-        location=c.location, impact=impact, old=c.old, new=c.new, hint=hint, accepted=accepted,
-        data=MappingProxyType({
-            "compatibility": mode, "direction": j.direction, "source": c.source,
-            "against_version": j.against.version if j.against else None,
-            "base_line": c.base_location.line if c.base_location else None,
-        }),
+        gate=GATE,
+        rule=c.kind.value,
+        severity=severity,
+        message=message,
+        dataset=c.dataset,
+        column=c.column,
+        location=c.location,
+        impact=impact,
+        old=c.old,
+        new=c.new,
+        hint=hint,
+        accepted=accepted,
+        data=MappingProxyType(
+            {
+                "compatibility": mode,
+                "direction": j.direction,
+                "source": c.source,
+                "against_version": j.against.version if j.against else None,
+                "base_line": c.base_location.line if c.base_location else None,
+            }
+        ),
     )
 
 
@@ -185,12 +210,21 @@ def _major_bumped(earlier: Contract | None, head: Contract | None) -> bool:
 
 
 def _matching_waivers(c: Change, waivers: Sequence[Waiver]) -> list[Waiver]:
-    return [w for w in waivers if w.rule == c.kind.value and w.dataset == c.dataset
-            and (w.column is None or w.column == c.column)]
+    return [
+        w
+        for w in waivers
+        if w.rule == c.kind.value and w.dataset == c.dataset and (w.column is None or w.column == c.column)
+    ]
 
 
-def _accept(c: Change, earlier: Contract | None, head: Contract | None, policy: PolicyConfig,
-            waivers: Sequence[Waiver], today: dt.date) -> Acceptance | None:
+def _accept(
+    c: Change,
+    earlier: Contract | None,
+    head: Contract | None,
+    policy: PolicyConfig,
+    waivers: Sequence[Waiver],
+    today: dt.date,
+) -> Acceptance | None:
     if policy.versioned_breaks and _major_bumped(earlier, head):
         assert earlier is not None and head is not None
         return Acceptance("major-version", f"major version bumped {earlier.version} -> {head.version}")
@@ -200,38 +234,62 @@ def _accept(c: Change, earlier: Contract | None, head: Contract | None, policy: 
     return None
 
 
-def _hint(c: Change, earlier: Contract | None, head: Contract | None, policy: PolicyConfig,
-          waivers: Sequence[Waiver], today: dt.date) -> str:
+def _hint(
+    c: Change,
+    earlier: Contract | None,
+    head: Contract | None,
+    policy: PolicyConfig,
+    waivers: Sequence[Waiver],
+    today: dt.date,
+) -> str:
     expired = [w for w in _matching_waivers(c, waivers) if w.expires < today]
     if expired:
-        return f"the waiver for `{c.kind.value}` on {c.dataset} expired on {expired[0].expires.isoformat()}; " \
-               "renew it with a new date and reason, or fix the change"
+        return (
+            f"the waiver for `{c.kind.value}` on {c.dataset} expired on {expired[0].expires.isoformat()}; "
+            "renew it with a new date and reason, or fix the change"
+        )
     ways = []
     specific = _HINTS.get(c.kind)
     if specific:
         ways.append(specific)
     if policy.versioned_breaks and head is not None and head.major_version is not None:
-        base_major = earlier.major_version if earlier and earlier.major_version is not None else head.major_version
+        base_major = (
+            earlier.major_version if earlier and earlier.major_version is not None else head.major_version
+        )
         ways.append(f"bump the contract's major version (`version: {base_major + 1}.0.0`)")
-    ways.append(f"add a waiver to datacanary.yml (rule: {c.kind.value}, dataset: {c.dataset}"
-                f"{f', column: {c.column}' if c.column else ''}, reason, expires)")
+    ways.append(
+        f"add a waiver to datacanary.yml (rule: {c.kind.value}, dataset: {c.dataset}"
+        f"{f', column: {c.column}' if c.column else ''}, reason, expires)"
+    )
     return "; or ".join(ways)
 
 
-def expired_waivers(waivers: Sequence[Waiver], today: dt.date, locate: Callable[[int], Location] | None = None,
-                    datasets: set[str] | None = None) -> list[Finding]:
-    """A `waiver-expired` warning at its datacanary.yml line for each expired waiver (of `datasets`, if given)."""
+def _target(w: Waiver) -> str:
+    return f"{w.dataset}.{w.column}" if w.column else w.dataset
+
+
+def expired_waivers(
+    waivers: Sequence[Waiver],
+    today: dt.date,
+    locate: Callable[[int], Location] | None = None,
+    datasets: set[str] | None = None,
+) -> list[Finding]:
+    """A `waiver-expired` warning at its datacanary.yml line per expired waiver (of `datasets`, if given)."""
     out = []
     for i, w in enumerate(waivers):
         if w.expires < today and (datasets is None or w.dataset in datasets):
-            out.append(Finding(
-                gate=GATE, rule=WAIVER_EXPIRED, severity=Severity.WARNING,
-                message=f"waiver for `{w.rule}` on {w.dataset}{'.' + w.column if w.column else ''} expired on "
-                        f"{w.expires.isoformat()} ({w.reason}); it no longer accepts anything",
-                dataset=w.dataset, column=w.column, location=locate(i) if locate else None,
-                hint="renew it with a new expiry date and reason, or remove it",
-                data=MappingProxyType({"waiver": i, "expires": w.expires.isoformat()}),
-            ))
+            out.append(
+                Finding(
+                    gate=GATE,
+                    rule=WAIVER_EXPIRED,
+                    severity=Severity.WARNING,
+                    message=f"waiver for `{w.rule}` on {_target(w)} expired on {w.expires.isoformat()} "
+                    f"({w.reason}); it no longer accepts anything",
+                    dataset=w.dataset,
+                    column=w.column,
+                    location=locate(i) if locate else None,
+                    hint="renew it with a new expiry date and reason, or remove it",
+                    data=MappingProxyType({"waiver": i, "expires": w.expires.isoformat()}),
+                )
+            )
     return out
-
-

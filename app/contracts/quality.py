@@ -77,7 +77,7 @@ def compare_rules(old: QualityRule, new: QualityRule) -> tuple[Outcome, str]:
     outcome, why = _compare_threshold(old, new)
     sev_old, sev_new = _SEVERITY_RANK.get(old.severity, 2), _SEVERITY_RANK.get(new.severity, 2)
     if sev_new != sev_old:
-        sev = "loosened" if sev_new < sev_old else "tightened"
+        sev: Outcome = "loosened" if sev_new < sev_old else "tightened"
         sev_why = f"severity {old.severity} -> {new.severity}"
         if outcome == "same" or outcome == sev:
             return sev, ", ".join(w for w in (why, sev_why) if w)

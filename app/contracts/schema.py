@@ -19,7 +19,7 @@ _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
 @functools.lru_cache(maxsize=1)
 def odcs_validator() -> Any:
     """The Draft 2019-09 validator for the packaged ODCS schema, built once on first use."""
-    from jsonschema import Draft201909Validator
+    from jsonschema import Draft201909Validator  # type: ignore[import-untyped]
 
     text = resources.files("open_data_contract_standard").joinpath("schema.json").read_text("utf-8")
     schema = json.loads(text)
@@ -32,7 +32,7 @@ def validate_odcs(doc: YamlDoc) -> None:
     if not errors:
         return
     relevant = _relevant(errors)
-    from jsonschema.exceptions import best_match
+    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
     best = best_match(relevant)
     assert best is not None  # relevant is never empty when errors is not
@@ -98,7 +98,7 @@ def _explain(error: Any, path: tuple[str | int, ...]) -> tuple[str, str]:
         want = " or ".join(want) if isinstance(want, list) else want
         hint = "fix the value's type"
         if want == "string" and isinstance(error.instance, (int, float)) and key is not None:
-            hint = f"quote it: `{key}: \"{error.instance}\"` (YAML reads it as a number)"
+            hint = f'quote it: `{key}: "{error.instance}"` (YAML reads it as a number)'
         return f"{where}: {subject} must be of type {want}; got {error.instance!r}", hint
     if kind == "required":
         missing = _quoted(error.message)

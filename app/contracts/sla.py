@@ -22,14 +22,14 @@ _SECONDS = {
     "w": 604800, "wk": 604800, "week": 604800, "weeks": 604800,
     "mo": 2629746, "mon": 2629746, "month": 2629746, "months": 2629746,
     "y": 31556952, "yr": 31556952, "yrs": 31556952, "year": 31556952, "years": 31556952,
-}
+}  # fmt: skip
 _PERCENT = {"percent": 1.0, "%": 1.0, "pct": 1.0}
 # +1: bigger is stronger for consumers; -1: smaller is stronger
 _DIRECTION = {
     "latency": -1, "freshness": -1, "frequency": -1, "errorrate": -1, "timetodetect": -1, "timetonotify": -1,
     "timetorepair": -1, "timeofavailability": -1,
     "retention": 1, "availability": 1, "throughput": 1, "uptime": 1,
-}
+}  # fmt: skip
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z%]*)\s*$")
 _ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?")
@@ -81,7 +81,13 @@ def compare_sla(old: SlaProperty, new: SlaProperty) -> tuple[Outcome, str]:
         return "same", ""
     a, b = magnitude(old), magnitude(new)
     direction = _DIRECTION.get(_norm(new.property))
-    if a is None or b is None or direction is None or (old.unit or "") != (new.unit or "") and not _comparable(old, new):
+    if (
+        a is None
+        or b is None
+        or direction is None
+        or (old.unit or "") != (new.unit or "")
+        and not _comparable(old, new)
+    ):
         return "changed", f"{before} -> {after}"
     if a == b:
         return "same", ""

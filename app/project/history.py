@@ -30,8 +30,17 @@ def contract_history(repo: Path, path: str, until: str, limit: int = 50) -> list
 def read_contract_history(repo: Path, path: str, until: str, limit: int = 50) -> ContractHistory:
     """Like `contract_history`, also returning a warning per version that was skipped and why."""
     try:
-        log = _git(Path(repo), "log", f"--max-count={limit + 1}", "--format=%H", "--name-only", "--follow",
-                   until, "--", path).decode()
+        log = _git(
+            Path(repo),
+            "log",
+            f"--max-count={limit + 1}",
+            "--format=%H",
+            "--name-only",
+            "--follow",
+            until,
+            "--",
+            path,
+        ).decode()
     except GitError as exc:
         return ContractHistory((), (f"history of {path} unavailable: {exc.message}",))
     versions: list[Contract] = []

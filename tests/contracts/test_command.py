@@ -25,14 +25,19 @@ def pair(tmp_path: Path) -> tuple[str, str]:
     return _write(tmp_path / "base.odcs.yaml", base_doc()), _write(tmp_path / "head.odcs.yaml", head)
 
 
-def test_breaking_change_exits_1_and_json_names_rule_file_and_line(pair: tuple[str, str],
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_breaking_change_exits_1_and_json_names_rule_file_and_line(
+    pair: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["contract", "diff", *pair, "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["verdict"] == "fail"
     [finding] = report["gates"][0]["findings"]
     assert (finding["rule"], finding["severity"], finding["dataset"], finding["column"]) == (
-        "column-removed", "error", "orders", "email")
+        "column-removed",
+        "error",
+        "orders",
+        "email",
+    )
     assert finding["file"] == pair[0] and isinstance(finding["line"], int)
 
 
@@ -50,28 +55,36 @@ def test_markdown_format_renders_the_rule(pair: tuple[str, str], capsys: pytest.
     assert "column-removed" in out and "|" in out
 
 
-def test_waiver_in_config_accepts_and_exits_0(pair: tuple[str, str], tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_waiver_in_config_accepts_and_exits_0(
+    pair: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "datacanary.yml"
-    config.write_text("name: shop\nwaivers:\n  - rule: column-removed\n    dataset: orders\n    column: email\n"
-                      "    reason: DATA-9\n    expires: 2030-01-01\n")
-    assert main(["contract", "diff", *pair, "--config", str(config), "--format", "json",
-                 "--today", "2026-01-01"]) == 0
+    config.write_text(
+        "name: shop\nwaivers:\n  - rule: column-removed\n    dataset: orders\n    column: email\n"
+        "    reason: DATA-9\n    expires: 2030-01-01\n"
+    )
+    assert (
+        main(
+            ["contract", "diff", *pair, "--config", str(config), "--format", "json", "--today", "2026-01-01"]
+        )
+        == 0
+    )
     finding = json.loads(capsys.readouterr().out)["gates"][0]["findings"][0]
     assert finding["accepted"]["by"] == "waiver" and finding["accepted"]["reason"] == "DATA-9"
 
 
-def test_config_in_current_directory_is_used(pair: tuple[str, str], tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_in_current_directory_is_used(
+    pair: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "datacanary.yml").write_text("name: shop\npolicy:\n  rules:\n    column-removed: warning\n")
     monkeypatch.chdir(tmp_path)
     assert main(["contract", "diff", *pair]) == 0
     assert "datacanary.yml" in capsys.readouterr().err
 
 
-def test_invalid_contract_exits_2_with_file_and_line(tmp_path: Path, pair: tuple[str, str],
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_contract_exits_2_with_file_and_line(
+    tmp_path: Path, pair: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.odcs.yaml"
     bad.write_text(Path(pair[0]).read_text().replace("logicalType: timestamp", "logicalType: datetime"))
     assert main(["contract", "diff", pair[0], str(bad)]) == 2

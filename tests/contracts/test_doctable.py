@@ -11,7 +11,8 @@ from app.contracts.rules import RULES
 def test_docs_rules_table_matches_the_code() -> None:
     document = doc_path().read_text(encoding="utf-8")
     assert splice(document, rules_table()) == document, (
-        "docs/contract-changes.md is out of date: run `python -m app.contracts.doctable`")
+        "docs/contract-changes.md is out of date: run `python -m app.contracts.doctable`"
+    )
 
 
 def test_every_rule_is_described_with_its_default() -> None:

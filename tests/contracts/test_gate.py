@@ -50,7 +50,9 @@ def test_moved_contract_file_is_paired_by_id_not_removed_and_added() -> None:
     head = _project({"contracts/sales/orders.odcs.yaml": doc})
     findings = contract_findings(base, head, today=TODAY)
     assert _rules(findings) == [("required-relaxed", "orders", "status")]
-    assert findings[0].location is not None and findings[0].location.path == "contracts/sales/orders.odcs.yaml"
+    assert (
+        findings[0].location is not None and findings[0].location.path == "contracts/sales/orders.odcs.yaml"
+    )
 
 
 def test_contract_with_new_id_is_paired_by_dataset_name() -> None:
@@ -74,15 +76,18 @@ def test_new_contract_file_reports_dataset_added_and_no_base_means_all_new() -> 
     head = _project({"contracts/orders.odcs.yaml": base_doc(), "contracts/customers.odcs.yaml": _customers()})
     base = _project({"contracts/orders.odcs.yaml": base_doc()})
     assert _rules(contract_findings(base, head, today=TODAY)) == [("dataset-added", "customers", None)]
-    assert _rules(contract_findings(None, head, today=TODAY)) == [("dataset-added", "customers", None),
-                                                                  ("dataset-added", "orders", None)]
+    assert _rules(contract_findings(None, head, today=TODAY)) == [
+        ("dataset-added", "customers", None),
+        ("dataset-added", "orders", None),
+    ]
 
 
 def test_policy_and_waivers_come_from_head_config_with_lines() -> None:
     config = CONFIG + (
         "policy:\n  rules:\n    documentation-changed: off\n"
         "waivers:\n"
-        "  - rule: column-removed\n    dataset: orders\n    column: email\n    reason: DATA-1\n    expires: 2027-01-01\n"
+        "  - rule: column-removed\n    dataset: orders\n    column: email\n"
+        "    reason: DATA-1\n    expires: 2027-01-01\n"
         "  - rule: unique-dropped\n    dataset: customers\n    reason: old\n    expires: 2025-01-01\n"
     )
     base = _project({"contracts/orders.odcs.yaml": base_doc()}, config)
@@ -95,7 +100,10 @@ def test_policy_and_waivers_come_from_head_config_with_lines() -> None:
     removed = next(f for f in findings if f.rule == "column-removed")
     assert removed.accepted is not None and removed.accepted.reason == "DATA-1"
     expired = next(f for f in findings if f.rule == "waiver-expired")
-    assert expired.location is not None and (expired.location.path, expired.location.line) == ("datacanary.yml", 12)
+    assert expired.location is not None and (expired.location.path, expired.location.line) == (
+        "datacanary.yml",
+        12,
+    )
 
 
 def test_unknown_rule_in_config_is_reported_even_without_contract_changes() -> None:

@@ -32,7 +32,12 @@ def test_fixture_contracts_are_valid_odcs(path: Path) -> None:
 def test_orders_contract_is_normalized() -> None:
     c = parse_contract(ORDERS, "contracts/orders.odcs.yaml")
     assert (c.id, c.version, c.owner, c.owners, c.compatibility) == (
-        "shop-orders", "1.4.0", "sales-data", ("@alice", "@bob"), "backward")
+        "shop-orders",
+        "1.4.0",
+        "sales-data",
+        ("@alice", "@bob"),
+        "backward",
+    )
     orders = c.datasets[0]
     assert (orders.name, orders.output_name, orders.physical_type) == ("orders", "fct_orders", "table")
     assert orders.consumers == ("finance-dashboard", "fulfilment-service")
@@ -49,7 +54,9 @@ def test_orders_contract_is_normalized() -> None:
     assert email.option("maxLength") == 254
     null_rule = orders.column("customer_id").quality[0]  # type: ignore[union-attr]
     assert (null_rule.metric, null_rule.operator, null_rule.value) == ("nullValues", "mustBe", 0)
-    assert null_rule.location is not None and null_rule.location.line == _line_of(ORDERS, "metric: nullValues")
+    assert null_rule.location is not None and null_rule.location.line == _line_of(
+        ORDERS, "metric: nullValues"
+    )
     sql = next(q for q in orders.quality if q.type == "sql")
     assert sql.key == "orders_not_in_future" and sql.query and "${object}" in sql.query
     latency = next(s for s in c.sla if s.property == "latency")
@@ -67,8 +74,11 @@ def test_odcs_3_0_rule_shapes_are_read() -> None:
 
 
 def test_native_enum_gives_allowed_values() -> None:
-    text = ORDERS.replace("        physicalType: varchar(20)\n", "        physicalType: varchar(20)\n"
-                          "        enum:\n          - value: new\n          - value: old\n", 1)
+    text = ORDERS.replace(
+        "        physicalType: varchar(20)\n",
+        "        physicalType: varchar(20)\n        enum:\n          - value: new\n          - value: old\n",
+        1,
+    )
     status = parse_contract(text, "c.yaml").datasets[0].column("status")
     assert status is not None and status.allowed_values == ("new", "old")
 
@@ -112,7 +122,9 @@ def test_wrong_operator_type_reports_the_operator_not_sibling_keys() -> None:
 
 
 def test_other_schema_errors_are_counted() -> None:
-    text = ORDERS.replace("logicalType: timestamp", "logicalType: datetime").replace("required: true", "required: 1")
+    text = ORDERS.replace("logicalType: timestamp", "logicalType: datetime").replace(
+        "required: true", "required: 1"
+    )
     err = _error(text)
     assert "more schema error" in err.message
 

@@ -32,10 +32,22 @@ def _contract(version: str = "1.0.0", compatibility: str | None = None, **column
     return to_contract(doc)
 
 
-def _findings(base: Contract | None, head: Contract | None, policy: PolicyConfig | None = None,
-              waivers: list[Waiver] | None = None, **kw: Any) -> list[Finding]:
-    return apply_policy(diff_contracts(base, head), base=base, head=head, policy=policy or PolicyConfig(),
-                        waivers=waivers or [], today=TODAY, **kw)
+def _findings(
+    base: Contract | None,
+    head: Contract | None,
+    policy: PolicyConfig | None = None,
+    waivers: list[Waiver] | None = None,
+    **kw: Any,
+) -> list[Finding]:
+    return apply_policy(
+        diff_contracts(base, head),
+        base=base,
+        head=head,
+        policy=policy or PolicyConfig(),
+        waivers=waivers or [],
+        today=TODAY,
+        **kw,
+    )
 
 
 def _one(findings: list[Finding], rule: str) -> Finding:
@@ -52,7 +64,9 @@ def test_breaking_change_blocks_with_a_hint() -> None:
 
 
 def test_compatible_and_info_changes_are_notices() -> None:
-    findings = _findings(_contract(), _contract(version="1.1.0", status={"required": True, "description": "x"}))
+    findings = _findings(
+        _contract(), _contract(version="1.1.0", status={"required": True, "description": "x"})
+    )
     assert {f.severity for f in findings} == {Severity.NOTICE}
     assert gate_verdict(findings) is Verdict.PASS
 
@@ -64,8 +78,10 @@ def test_major_version_bump_accepts_breaking_changes() -> None:
 
 
 def test_major_bump_does_not_accept_when_versioned_breaks_are_off() -> None:
-    f = _one(_findings(_contract(), _contract(version="2.0.0", email=None), PolicyConfig(versioned_breaks=False)),
-             "column-removed")
+    f = _one(
+        _findings(_contract(), _contract(version="2.0.0", email=None), PolicyConfig(versioned_breaks=False)),
+        "column-removed",
+    )
     assert f.blocking
 
 
@@ -74,32 +90,47 @@ def test_minor_bump_does_not_accept() -> None:
 
 
 def test_waiver_accepts_its_rule_for_its_column_with_reason() -> None:
-    waiver = Waiver(rule="column-removed", dataset="orders", column="email", reason="DATA-7: nobody reads it",
-                    expires=dt.date(2026, 12, 31))
+    waiver = Waiver(
+        rule="column-removed",
+        dataset="orders",
+        column="email",
+        reason="DATA-7: nobody reads it",
+        expires=dt.date(2026, 12, 31),
+    )
     f = _one(_findings(_contract(), _contract(email=None), waivers=[waiver]), "column-removed")
     assert f.accepted is not None
-    assert (f.accepted.by, f.accepted.reason, f.accepted.expires) == ("waiver", "DATA-7: nobody reads it",
-                                                                      "2026-12-31")
+    assert (f.accepted.by, f.accepted.reason, f.accepted.expires) == (
+        "waiver",
+        "DATA-7: nobody reads it",
+        "2026-12-31",
+    )
 
 
 def test_dataset_wide_waiver_covers_every_column() -> None:
     waiver = Waiver(rule="required-relaxed", dataset="orders", reason="backfill", expires=TODAY)
-    findings = _findings(_contract(), _contract(status={"required": False}, amount={"required": False}),
-                         waivers=[waiver])
+    findings = _findings(
+        _contract(), _contract(status={"required": False}, amount={"required": False}), waivers=[waiver]
+    )
     assert all(f.accepted for f in findings if f.rule == "required-relaxed")
 
 
 def test_waiver_for_another_column_or_rule_does_not_accept() -> None:
-    waivers = [Waiver(rule="column-removed", dataset="orders", column="status", reason="r", expires=TODAY),
-               Waiver(rule="column-renamed", dataset="orders", column="email", reason="r", expires=TODAY)]
+    waivers = [
+        Waiver(rule="column-removed", dataset="orders", column="status", reason="r", expires=TODAY),
+        Waiver(rule="column-renamed", dataset="orders", column="email", reason="r", expires=TODAY),
+    ]
     assert _one(_findings(_contract(), _contract(email=None), waivers=waivers), "column-removed").blocking
 
 
 def test_expired_waiver_accepts_nothing_and_is_flagged_at_its_line() -> None:
     config, doc = parse_config(
         "name: shop\nwaivers:\n  - rule: column-removed\n    dataset: orders\n    column: email\n"
-        "    reason: temporary\n    expires: 2026-01-31\n", "datacanary.yml")
-    findings = _findings(_contract(), _contract(email=None), waivers=config.waivers, config_location=doc.location)
+        "    reason: temporary\n    expires: 2026-01-31\n",
+        "datacanary.yml",
+    )
+    findings = _findings(
+        _contract(), _contract(email=None), waivers=config.waivers, config_location=doc.location
+    )
     removed = _one(findings, "column-removed")
     assert removed.blocking and removed.hint and "expired on 2026-01-31" in removed.hint
     expired = _one(findings, "waiver-expired")
@@ -115,8 +146,15 @@ def test_widening_policy_makes_widening_breaking() -> None:
 
 
 def test_enum_value_added_can_be_relaxed() -> None:
-    valid = {"quality": [{"metric": "invalidValues", "mustBe": 0,
-                          "arguments": {"validValues": ["placed", "shipped", "cancelled", "lost"]}}]}
+    valid = {
+        "quality": [
+            {
+                "metric": "invalidValues",
+                "mustBe": 0,
+                "arguments": {"validValues": ["placed", "shipped", "cancelled", "lost"]},
+            }
+        ]
+    }
     base, head = _contract(), _contract(status=valid)
     assert _one(_findings(base, head), "enum-value-added").blocking
     relaxed = _one(_findings(base, head, PolicyConfig(enum_value_added="compatible")), "enum-value-added")
@@ -137,7 +175,9 @@ def test_rule_override_sets_severity_or_turns_the_rule_off() -> None:
 
 
 def test_unknown_rule_in_policy_is_a_config_error_at_its_line() -> None:
-    config, doc = parse_config("name: shop\npolicy:\n  rules:\n    column-remove: warning\n", "datacanary.yml")
+    config, doc = parse_config(
+        "name: shop\npolicy:\n  rules:\n    column-remove: warning\n", "datacanary.yml"
+    )
     with pytest.raises(ConfigError) as info:
         _findings(_contract(), _contract(), config.policy, config_location=doc.location)
     assert info.value.location == Location("datacanary.yml", 4)
@@ -146,8 +186,10 @@ def test_unknown_rule_in_policy_is_a_config_error_at_its_line() -> None:
 
 def test_waiver_for_unknown_rule_is_a_config_error_at_its_line() -> None:
     config, doc = parse_config(
-        "name: shop\nwaivers:\n  - dataset: orders\n    rule: colum-removed\n    reason: r\n    expires: 2030-01-01\n",
-        "datacanary.yml")
+        "name: shop\nwaivers:\n  - dataset: orders\n    rule: colum-removed\n"
+        "    reason: r\n    expires: 2030-01-01\n",
+        "datacanary.yml",
+    )
     with pytest.raises(ConfigError) as info:
         _findings(_contract(), _contract(), waivers=config.waivers, config_location=doc.location)
     assert info.value.location == Location("datacanary.yml", 4)
@@ -160,15 +202,21 @@ def test_forward_mode_blocks_an_added_required_column() -> None:
     assert f.blocking and "forward" in f.message
     assert f.data["direction"] == "forward"
     # and what backward forbids is fine going forward
-    assert not _one(_findings(_contract(compatibility="forward"), _contract(compatibility="forward", email=None)),
-                    "column-removed").blocking
+    assert not _one(
+        _findings(_contract(compatibility="forward"), _contract(compatibility="forward", email=None)),
+        "column-removed",
+    ).blocking
 
 
 def test_full_mode_blocks_both_directions() -> None:
-    assert _one(_findings(_contract(compatibility="full", email=None), _contract(compatibility="full")),
-                "column-added").blocking
-    assert _one(_findings(_contract(compatibility="full"), _contract(compatibility="full", email=None)),
-                "column-removed").blocking
+    assert _one(
+        _findings(_contract(compatibility="full", email=None), _contract(compatibility="full")),
+        "column-added",
+    ).blocking
+    assert _one(
+        _findings(_contract(compatibility="full"), _contract(compatibility="full", email=None)),
+        "column-removed",
+    ).blocking
 
 
 def test_none_mode_reports_but_never_blocks() -> None:
@@ -204,8 +252,12 @@ def test_transitive_break_against_an_older_major_is_accepted_by_the_bump() -> No
 def test_findings_serialize_to_json() -> None:
     f = _one(_findings(_contract(), _contract(email=None)), "column-removed")
     out = f.to_json()
-    assert (out["rule"], out["dataset"], out["column"], out["line"]) == ("column-removed", "orders", "email",
-                                                                         f.location.line)  # type: ignore[union-attr]
+    assert (out["rule"], out["dataset"], out["column"], out["line"]) == (
+        "column-removed",
+        "orders",
+        "email",
+        f.location.line,
+    )  # type: ignore[union-attr]
     assert out["data"]["compatibility"] == "backward"
 
 
@@ -215,7 +267,10 @@ def test_mutated_docs_helper_is_independent() -> None:
 
 
 def test_forward_mode_notices_do_not_claim_to_break() -> None:
-    base, head = _contract(compatibility="forward"), _contract(compatibility="forward", email={"required": True})
+    base, head = (
+        _contract(compatibility="forward"),
+        _contract(compatibility="forward", email={"required": True}),
+    )
     f = _one(_findings(base, head), "required-tightened")
     assert f.blocking and "forward" in f.message
     relaxed = _one(_findings(head, base), "required-relaxed")

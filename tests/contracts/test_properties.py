@@ -15,17 +15,30 @@ from app.contracts.rules import ChangeKind
 from tests.contracts.conftest import to_contract
 
 K = ChangeKind
-TYPES = [("integer", "int"), ("integer", "bigint"), ("string", "varchar(40)"), ("string", "varchar"),
-         ("number", "decimal(12,2)"), ("number", "double"), ("timestamp", "timestamp"), ("date", "date"),
-         ("boolean", "boolean")]
+TYPES = [
+    ("integer", "int"),
+    ("integer", "bigint"),
+    ("string", "varchar(40)"),
+    ("string", "varchar"),
+    ("number", "decimal(12,2)"),
+    ("number", "double"),
+    ("timestamp", "timestamp"),
+    ("date", "date"),
+    ("boolean", "boolean"),
+]
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 
 
 @st.composite
 def columns(draw: st.DrawFn, name: str) -> dict[str, Any]:
     logical, physical = draw(st.sampled_from(TYPES))
-    col: dict[str, Any] = {"name": name, "logicalType": logical, "physicalType": physical,
-                           "required": draw(st.booleans()), "unique": draw(st.booleans())}
+    col: dict[str, Any] = {
+        "name": name,
+        "logicalType": logical,
+        "physicalType": physical,
+        "required": draw(st.booleans()),
+        "unique": draw(st.booleans()),
+    }
     if draw(st.booleans()):
         col["description"] = draw(st.text(min_size=1, max_size=20))
     if logical == "string" and draw(st.booleans()):
@@ -33,8 +46,10 @@ def columns(draw: st.DrawFn, name: str) -> dict[str, Any]:
         col["quality"] = [{"metric": "invalidValues", "mustBe": 0, "arguments": {"validValues": values}}]
     if logical in ("integer", "number") and draw(st.booleans()):
         col["logicalTypeOptions"] = {"minimum": draw(st.integers(-5, 5))}
-        col["quality"] = [{"metric": "nullValues", "mustBeLessThan": draw(st.integers(1, 100))},
-                          {"name": "dupes", "metric": "duplicateValues", "mustBe": 0}]
+        col["quality"] = [
+            {"metric": "nullValues", "mustBeLessThan": draw(st.integers(1, 100))},
+            {"name": "dupes", "metric": "duplicateValues", "mustBe": 0},
+        ]
     if draw(st.booleans()):
         col["customProperties"] = [{"property": "unit", "value": draw(st.sampled_from(["EUR", "USD", "kg"]))}]
     return col
@@ -45,10 +60,20 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     names = draw(st.lists(NAMES, min_size=2, max_size=8, unique=True))
     props = [draw(columns(n)) for n in names]
     return {
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "gen", "version": "1.0.0",
-        "schema": [{"name": "ds", "properties": props,
-                    "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0},
-                                {"name": "fresh", "type": "sql", "query": "select 1", "mustBe": 1}]}],
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": "gen",
+        "version": "1.0.0",
+        "schema": [
+            {
+                "name": "ds",
+                "properties": props,
+                "quality": [
+                    {"metric": "rowCount", "mustBeGreaterThan": 0},
+                    {"name": "fresh", "type": "sql", "query": "select 1", "mustBe": 1},
+                ],
+            }
+        ],
         "slaProperties": [{"property": "latency", "value": draw(st.integers(1, 48)), "unit": "h"}],
     }
 
@@ -65,7 +90,9 @@ def test_diffing_a_contract_with_itself_yields_no_change(doc: dict[str, Any]) ->
 
 @SETTINGS
 @given(documents(), st.randoms(use_true_random=False))
-def test_reordering_columns_and_rules_only_reports_reordering(doc: dict[str, Any], rnd: random.Random) -> None:
+def test_reordering_columns_and_rules_only_reports_reordering(
+    doc: dict[str, Any], rnd: random.Random
+) -> None:
     shuffled = copy.deepcopy(doc)
     ds = shuffled["schema"][0]
     rnd.shuffle(ds["properties"])
@@ -74,7 +101,9 @@ def test_reordering_columns_and_rules_only_reports_reordering(doc: dict[str, Any
         rnd.shuffle(col.get("quality", []))
     kinds = {c.kind for c in diff_contracts(to_contract(doc), to_contract(shuffled))}
     assert kinds <= {K.COLUMN_REORDERED}
-    order_changed = [p["name"] for p in ds["properties"]] != [p["name"] for p in doc["schema"][0]["properties"]]
+    order_changed = [p["name"] for p in ds["properties"]] != [
+        p["name"] for p in doc["schema"][0]["properties"]
+    ]
     assert (K.COLUMN_REORDERED in kinds) == order_changed
 
 
@@ -87,7 +116,8 @@ def test_dropping_a_column_is_column_removed(doc: dict[str, Any], data: st.DataO
     dropped = head["schema"][0]["properties"].pop(i)
     changes = diff_contracts(to_contract(doc), to_contract(head))
     assert [(c.kind, c.column) for c in changes if c.kind is not K.COLUMN_REORDERED] == [
-        (K.COLUMN_REMOVED, dropped["name"])]
+        (K.COLUMN_REMOVED, dropped["name"])
+    ]
 
 
 @SETTINGS
@@ -113,20 +143,44 @@ def test_adding_an_allowed_value_is_enum_value_added(doc: dict[str, Any], data: 
     head = copy.deepcopy(doc)
     head["schema"][0]["properties"][i]["quality"][0]["arguments"]["validValues"] = ["a", "b", "new value"]
     changes = diff_contracts(to_contract(doc), to_contract(head))
-    assert [(c.kind, c.column, c.new) for c in changes] == [(K.ENUM_VALUE_ADDED, props[i]["name"], "new value")]
+    assert [(c.kind, c.column, c.new) for c in changes] == [
+        (K.ENUM_VALUE_ADDED, props[i]["name"], "new value")
+    ]
 
 
 @SETTINGS
 @given(documents(), documents())
 def test_reverse_diff_is_the_inverse_classification(a: dict[str, Any], b: dict[str, Any]) -> None:
-    """Forward compatibility relies on this: diff(head, base) classifies like INVERSE over diff(base, head)."""
+    """Forward mode relies on this: diff(head, base) classifies like INVERSE over diff(base, head)."""
     base, head = to_contract(a), to_contract(b)
-    forward = sorted((INVERSE.get(c.kind, c.kind).value, c.column or "") for c in diff_contracts(base, head)
-                     if c.kind not in (K.COLUMN_RENAMED, K.PHYSICAL_TYPE_CHANGED, K.PHYSICAL_TYPE_NARROWED,
-                                       K.PHYSICAL_TYPE_WIDENED, K.QUALITY_RULE_LOOSENED, K.QUALITY_RULE_TIGHTENED,
-                                       K.CONSTRAINT_LOOSENED, K.CONSTRAINT_TIGHTENED))
-    backward = sorted((c.kind.value, c.column or "") for c in diff_contracts(head, base)
-                      if c.kind not in (K.COLUMN_RENAMED, K.PHYSICAL_TYPE_CHANGED, K.PHYSICAL_TYPE_NARROWED,
-                                        K.PHYSICAL_TYPE_WIDENED, K.QUALITY_RULE_LOOSENED, K.QUALITY_RULE_TIGHTENED,
-                                        K.CONSTRAINT_LOOSENED, K.CONSTRAINT_TIGHTENED))
+    forward = sorted(
+        (INVERSE.get(c.kind, c.kind).value, c.column or "")
+        for c in diff_contracts(base, head)
+        if c.kind
+        not in (
+            K.COLUMN_RENAMED,
+            K.PHYSICAL_TYPE_CHANGED,
+            K.PHYSICAL_TYPE_NARROWED,
+            K.PHYSICAL_TYPE_WIDENED,
+            K.QUALITY_RULE_LOOSENED,
+            K.QUALITY_RULE_TIGHTENED,
+            K.CONSTRAINT_LOOSENED,
+            K.CONSTRAINT_TIGHTENED,
+        )
+    )
+    backward = sorted(
+        (c.kind.value, c.column or "")
+        for c in diff_contracts(head, base)
+        if c.kind
+        not in (
+            K.COLUMN_RENAMED,
+            K.PHYSICAL_TYPE_CHANGED,
+            K.PHYSICAL_TYPE_NARROWED,
+            K.PHYSICAL_TYPE_WIDENED,
+            K.QUALITY_RULE_LOOSENED,
+            K.QUALITY_RULE_TIGHTENED,
+            K.CONSTRAINT_LOOSENED,
+            K.CONSTRAINT_TIGHTENED,
+        )
+    )
     assert forward == backward
