@@ -136,6 +136,10 @@ def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list
     a, b = old.allowed_values, new.allowed_values
     if a == b or (a is not None and b is not None and set(a) == set(b)):
         return []
+    # annotate the list of values itself; a list dropped entirely points at the base's list
+    at = {**at, "location": new.allowed_values_location or new.location}
+    if b is None:
+        at["location"] = old.allowed_values_location or new.location
     if a is None:
         return [
             Change.of(

@@ -68,6 +68,7 @@ class Column:
     location: Location | None = None
     id: str | None = None  # ODCS stable `id`: follows the column through renames
     partition_position: int | None = None
+    allowed_values_location: Location | None = None  # the `enum` / `validValues` list, for annotations
 
     @property
     def output_name(self) -> str:

@@ -222,7 +222,7 @@ class _Normalizer:
         name = prefix + str(raw["name"])
         custom = _custom(raw.get("customProperties"))
         options = dict(raw.get("logicalTypeOptions") or {})
-        allowed = self._allowed_values(raw, options)
+        allowed, allowed_at = self._allowed_values(raw, options, path)
         options.pop("enum", None)
         position = raw.get("primaryKeyPosition")
         partition = raw.get("partitionKeyPosition")
@@ -245,6 +245,7 @@ class _Normalizer:
             examples=_frozen(raw.get("examples") or ()),
             options=tuple(sorted((k, _frozen(v)) for k, v in options.items())),
             allowed_values=allowed,
+            allowed_values_location=allowed_at,
             semantics=self._semantics(custom),
             deprecated=bool(
                 raw.get("deprecated") or str(custom.get("deprecated", "")).lower() in ("true", "yes")
@@ -259,21 +260,29 @@ class _Normalizer:
             out.extend(self.columns(child, (*path, "properties", k), prefix=f"{name}."))
         return out
 
-    @staticmethod
-    def _allowed_values(raw: dict[str, Any], options: dict[str, Any]) -> tuple[Any, ...] | None:
-        """Allowed values: ODCS 3.2 `enum`, `logicalTypeOptions.enum`, or invalidValues' validValues."""
+    def _allowed_values(
+        self, raw: dict[str, Any], options: dict[str, Any], path: Path
+    ) -> tuple[tuple[Any, ...] | None, Location | None]:
+        """Allowed values and where they are listed: ODCS 3.2 `enum`, `logicalTypeOptions.enum`, or an
+        invalidValues rule's validValues (ODCS 3.1)."""
         values: list[Any] | None = None
+        where: Path = path
         if raw.get("enum"):
             values = [e["value"] if isinstance(e, dict) else e for e in raw["enum"]]
+            where = (*path, "enum")
         elif options.get("enum"):
             values = list(options["enum"])
+            where = (*path, "logicalTypeOptions", "enum")
         else:
-            for rule in raw.get("quality") or []:
+            for i, rule in enumerate(raw.get("quality") or []):
                 args = rule.get("arguments") or {}
                 if rule.get("metric") == "invalidValues" and "validValues" in args:
                     values = list(args["validValues"])
+                    where = (*path, "quality", i, "arguments", "validValues")
                     break
-        return None if values is None else tuple(_frozen(v) for v in values)
+        if values is None:
+            return None, None
+        return tuple(_frozen(v) for v in values), self.loc(where)
 
     def quality(self, rules: Any, path: Path) -> tuple[QualityRule, ...]:
         out: list[QualityRule] = []

@@ -414,3 +414,13 @@ def test_sla_units_are_normalized_before_comparing() -> None:
 
 def test_widened_default_impact_is_compatible() -> None:
     assert RULES[K.PHYSICAL_TYPE_WIDENED] is Impact.COMPATIBLE
+
+
+def test_allowed_value_changes_point_at_the_values_list() -> None:
+    base = to_contract(base_doc())
+    head = to_contract(mutated(_valid_values(["placed", "shipped", "refunded"])))
+    status = head.datasets[0].column("status")
+    assert status is not None and status.allowed_values_location is not None
+    for change in diff_contracts(base, head):
+        assert change.location == status.allowed_values_location
+    assert status.allowed_values_location.line != status.location.line  # type: ignore[union-attr]
