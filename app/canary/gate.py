@@ -31,7 +31,7 @@ _RUN_RULES = {
 }
 
 
-def canary_findings(result: CanaryResult, config: ProjectConfig, project: Project) -> list[Finding]:
+def canary_findings(result: CanaryResult, config: ProjectConfig, project: Project | None = None) -> list[Finding]:
     """Every finding of the canary gate, in model order."""
     out: list[Finding] = []
     for run in result.upstream:
