@@ -9,6 +9,7 @@ Redeliveries carry the same `X-GitHub-Delivery` id and hit the primary key: proc
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from enum import Enum
 
@@ -65,30 +66,35 @@ class Inbox:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.ensure("inbox", DDL)
+        # One writer at a time inside the process, queued on a Python lock: SQLite's own busy handler
+        # backs off with growing sleeps, which starved the webhook route's inserts behind busy workers
+        # (seconds of ack latency under load); this lock keeps each insert to the time of one write.
+        self._write = threading.Lock()
 
     def add(self, delivery: Delivery) -> bool:
         """Store a delivery; False when its id was seen before (a redelivery: not processed again)."""
-        cur = self.db.connect().execute(
-            "INSERT OR IGNORE INTO inbox"
-            " (delivery_id, event, action, body, work_key, head_sha, sets_head, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                delivery.delivery_id,
-                delivery.event,
-                delivery.action,
-                delivery.body,
-                delivery.work_key,
-                delivery.head_sha,
-                int(delivery.sets_head),
-                delivery.received_at,
-            ),
-        )
+        with self._write:
+            cur = self.db.connect().execute(
+                "INSERT OR IGNORE INTO inbox"
+                " (delivery_id, event, action, body, work_key, head_sha, sets_head, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    delivery.delivery_id,
+                    delivery.event,
+                    delivery.action,
+                    delivery.body,
+                    delivery.work_key,
+                    delivery.head_sha,
+                    int(delivery.sets_head),
+                    delivery.received_at,
+                ),
+            )
         return cur.rowcount == 1
 
     def claim(self, now: float, lease_seconds: float) -> Delivery | None:
         """Take the oldest queued delivery, or one whose worker's lease ran out; None when idle."""
         token = secrets.token_hex(8)
-        with self.db.transaction() as conn:
+        with self._write, self.db.transaction() as conn:
             row = conn.execute(
                 "SELECT * FROM inbox WHERE status = 'queued' OR (status = 'working' AND claimed_at < ?)"
                 " ORDER BY rowid LIMIT 1",
@@ -123,20 +129,22 @@ class Inbox:
 
     def finish(self, delivery: Delivery, outcome: str, now: float, detail: str | None = None) -> bool:
         """Mark a claimed delivery done; False when another worker holds it now (its result is dropped)."""
-        cur = self.db.connect().execute(
-            "UPDATE inbox SET status = 'done', outcome = ?, detail = ?, finished_at = ?"
-            " WHERE delivery_id = ? AND claim_token = ? AND status = 'working'",
-            (outcome, detail, now, delivery.delivery_id, delivery.claim_token),
-        )
+        with self._write:
+            cur = self.db.connect().execute(
+                "UPDATE inbox SET status = 'done', outcome = ?, detail = ?, finished_at = ?"
+                " WHERE delivery_id = ? AND claim_token = ? AND status = 'working'",
+                (outcome, detail, now, delivery.delivery_id, delivery.claim_token),
+            )
         return cur.rowcount == 1
 
     def release(self, delivery: Delivery, detail: str) -> None:
         """Give a claimed delivery back to the queue (a transient failure: it is retried later)."""
-        self.db.connect().execute(
-            "UPDATE inbox SET status = 'queued', claim_token = NULL, detail = ?"
-            " WHERE delivery_id = ? AND claim_token = ?",
-            (detail, delivery.delivery_id, delivery.claim_token),
-        )
+        with self._write:
+            self.db.connect().execute(
+                "UPDATE inbox SET status = 'queued', claim_token = NULL, detail = ?"
+                " WHERE delivery_id = ? AND claim_token = ?",
+                (detail, delivery.delivery_id, delivery.claim_token),
+            )
 
     def superseded_by(self, delivery: Delivery) -> str | None:
         """The newer head sha that replaced `delivery`'s head for its work key, if any.
