@@ -150,3 +150,16 @@ def test_unquoted_numeric_version_suggests_quoting() -> None:
 def test_odcs_v2_is_rejected_with_a_conversion_hint() -> None:
     err = _error(ORDERS.replace("apiVersion: v3.1.0", "apiVersion: v2.2.2"))
     assert "ODCS v2" in err.message and err.location is not None and err.location.line == 1
+
+
+def test_nested_object_properties_are_flattened() -> None:
+    text = ORDERS.replace(
+        "      - name: ordered_at\n",
+        "      - name: shipping\n        logicalType: object\n        properties:\n"
+        "          - name: city\n            logicalType: string\n            required: true\n"
+        "      - name: ordered_at\n",
+    )
+    ds = parse_contract(text, "c.yaml").datasets[0]
+    city = ds.column("shipping.city")
+    assert city is not None and city.required
+    assert city.location is not None and city.location.line == _line_of(text, "- name: city")

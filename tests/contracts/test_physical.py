@@ -1,0 +1,51 @@
+"""Physical type comparison keeps sizes and precision (dbt strips them and misses varchar(10) -> varchar(3))."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.contracts.physical import compare_types
+
+CASES = [
+    ("varchar(50)", "varchar(20)", "duckdb", "narrowed"),  # duckdb's parser drops the length; we keep it
+    ("varchar(20)", "varchar(50)", "duckdb", "widened"),
+    ("varchar(20)", "varchar", "snowflake", "widened"),
+    ("varchar", "varchar(20)", None, "narrowed"),
+    ("VARCHAR(20)", "varchar(20)", None, "same"),
+    ("varchar", "text", "duckdb", "same"),
+    ("int", "bigint", None, "widened"),
+    ("bigint", "int", None, "narrowed"),
+    ("int64", "bigint", "bigquery", "same"),
+    ("uint", "int", None, "changed"),
+    ("uinteger", "bigint", "duckdb", "widened"),
+    ("decimal(10,2)", "decimal(12,2)", None, "widened"),
+    ("decimal(12,2)", "decimal(12,1)", None, "narrowed"),  # scale reduced
+    ("decimal(12,2)", "decimal(10,2)", None, "narrowed"),  # precision reduced
+    ("decimal(12,2)", "decimal(13,3)", None, "widened"),
+    ("decimal(12,2)", "decimal(12,3)", None, "narrowed"),  # one less integer digit
+    ("int", "decimal(12,2)", None, "widened"),
+    ("bigint", "decimal(12,2)", None, "narrowed"),
+    ("decimal(12,2)", "bigint", None, "narrowed"),  # the fraction is lost
+    ("float", "double", "duckdb", "widened"),
+    ("double", "float", "duckdb", "narrowed"),
+    ("int", "double", None, "widened"),
+    ("bigint", "double", None, "changed"),
+    ("timestamp", "date", "duckdb", "narrowed"),
+    ("date", "timestamp", "duckdb", "changed"),
+    ("timestamp", "timestamptz", "duckdb", "changed"),
+    ("timestamp_ms", "timestamp", "duckdb", "widened"),
+    ("timestamp", "timestamp_s", "duckdb", "narrowed"),
+    ("int", "varchar", None, "changed"),
+    ("geography", "geometry", None, "changed"),
+    ("my_custom_type", "my_custom_type", None, "same"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "dialect", "direction"), CASES)
+def test_physical_type_direction(old: str, new: str, dialect: str | None, direction: str) -> None:
+    assert compare_types(old, new, dialect).direction == direction
+
+
+def test_narrowing_explains_itself() -> None:
+    result = compare_types("decimal(12,2)", "decimal(12,1)")
+    assert "scale reduced 2 -> 1" in result.detail

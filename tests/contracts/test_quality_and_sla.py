@@ -1,0 +1,84 @@
+"""Quality rule thresholds and SLA properties: which direction is weaker for consumers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.contracts.model import QualityRule, SlaProperty
+from app.contracts.quality import compare_rules
+from app.contracts.sla import compare_sla, magnitude
+
+
+def _rule(operator: str, value: Any, **kw: Any) -> QualityRule:
+    return QualityRule(
+        key="k", type="library", metric=kw.pop("metric", "nullValues"), operator=operator, value=value, **kw
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "outcome"),
+    [
+        (_rule("mustBe", 0), _rule("mustBeLessThan", 10), "loosened"),
+        (_rule("mustBeLessThan", 10), _rule("mustBe", 0), "tightened"),
+        (_rule("mustBeLessThan", 10), _rule("mustBeLessOrEqualTo", 10), "loosened"),
+        (
+            _rule("mustBeGreaterThan", 100, metric="rowCount"),
+            _rule("mustBeGreaterThan", 10, metric="rowCount"),
+            "loosened",
+        ),
+        (
+            _rule("mustBeGreaterOrEqualTo", 1, metric="rowCount"),
+            _rule("mustBeGreaterThan", 1, metric="rowCount"),
+            "tightened",
+        ),
+        (_rule("mustBeBetween", (10, 20)), _rule("mustBeBetween", (5, 25)), "loosened"),
+        (_rule("mustBeBetween", (10, 20)), _rule("mustBeBetween", (12, 18)), "tightened"),
+        (_rule("mustBeBetween", (10, 20)), _rule("mustBeBetween", (15, 25)), "changed"),
+        (_rule("mustNotBeBetween", (10, 20)), _rule("mustNotBeBetween", (12, 18)), "loosened"),
+        (_rule("mustBe", 0), _rule("mustBe", 0, severity="warning"), "loosened"),
+        (_rule("mustBeLessThan", 10, severity="warning"), _rule("mustBeLessThan", 5), "tightened"),
+        (_rule("mustBeLessThan", 5), _rule("mustBeLessThan", 10, severity="warning"), "loosened"),
+        (_rule("mustBe", 0), _rule("mustBe", 0, metric="missingValues"), "changed"),
+        (_rule("mustBeLessThan", 5, unit="rows"), _rule("mustBeLessThan", 5, unit="percent"), "changed"),
+        (_rule("mustBe", 0), _rule("mustBe", 0), "same"),
+    ],
+)
+def test_quality_rule_direction(old: QualityRule, new: QualityRule, outcome: str) -> None:
+    assert compare_rules(old, new)[0] == outcome
+
+
+def test_valid_values_are_not_a_rule_change() -> None:
+    old = _rule("mustBe", 0, metric="invalidValues", arguments=(("validValues", ("a",)),))
+    new = _rule("mustBe", 0, metric="invalidValues", arguments=(("validValues", ("a", "b")),))
+    assert compare_rules(old, new)[0] == "same"  # reported value by value as enum-value-* instead
+
+
+def _sla(prop: str, value: Any, unit: str | None = None) -> SlaProperty:
+    return SlaProperty(property=prop, value=value, unit=unit)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "outcome"),
+    [
+        (_sla("latency", 4, "h"), _sla("latency", 1, "d"), "weakened"),
+        (_sla("latency", 1, "d"), _sla("latency", 4, "h"), "strengthened"),
+        (_sla("latency", 4, "h"), _sla("latency", 240, "minutes"), "same"),
+        (_sla("latency", "PT30M"), _sla("latency", "1h"), "weakened"),
+        (_sla("frequency", 1, "d"), _sla("frequency", 1, "w"), "weakened"),
+        (_sla("retention", 3, "y"), _sla("retention", 30, "days"), "weakened"),
+        (_sla("retention", 30, "d"), _sla("retention", 1, "year"), "strengthened"),
+        (_sla("availability", 99.9, "percent"), _sla("availability", 99, "percent"), "weakened"),
+        (_sla("availability", "99.5%"), _sla("availability", "99.9%"), "strengthened"),
+        (_sla("timeOfAvailability", "06:00"), _sla("timeOfAvailability", "09:30"), "weakened"),
+        (_sla("latency", 4, "h"), _sla("latency", 4, "percent"), "changed"),
+        (_sla("generalAvailability", "2025-01-01"), _sla("generalAvailability", "2025-02-01"), "changed"),
+    ],
+)
+def test_sla_direction(old: SlaProperty, new: SlaProperty, outcome: str) -> None:
+    assert compare_sla(old, new)[0] == outcome
+
+
+def test_sla_magnitude_normalizes_units() -> None:
+    assert magnitude(_sla("latency", 2, "h")) == magnitude(_sla("latency", "P0DT2H")) == 7200
