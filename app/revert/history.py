@@ -75,3 +75,14 @@ def promoted(repo: Path, changes: list[MergedChange],
                 out.append((change, at))
                 break
     return out
+
+
+def resolve_branch(repo: Path, branch: str) -> str:
+    """The commit `branch` points at (a local branch, else origin's)."""
+    from app.errors import GitError
+    from app.project.git import resolve
+
+    try:
+        return resolve(repo, branch)
+    except GitError:  # CI checkouts often have only origin/<branch>
+        return resolve(repo, f"origin/{branch}")

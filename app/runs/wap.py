@@ -26,7 +26,7 @@ class Outcome:
     """What happened to one dataset in a run."""
 
     dataset: str
-    status: str  # published | audit-failed | failed | skipped
+    status: str  # published | audit-failed | failed | skipped | already-applied
     version: int | None = None
     relation: str | None = None
     reason: str | None = None
@@ -52,7 +52,7 @@ class RunResult:
     @property
     def ok(self) -> bool:
         applied = bool(self.outcomes) or not self.refused
-        return applied and all(o.status == "published" for o in self.outcomes)
+        return applied and all(o.status in ("published", "already-applied") for o in self.outcomes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +99,19 @@ def execute(conn: Any, graph: Graph, req: RunRequest, ledger: RunLedger,
         if earlier is not None:
             refused.append(Refusal(m, earlier))
     base = RunResult(req.run_id, req.env, req.window, req.artifact, req.force)
-    if refused and not req.force:
-        return RunResult(**{**_fields(base), "refused": tuple(refused)})
+    if refused and not req.force and len(refused) == len(graph.order):
+        return RunResult(**{**_fields(base), "refused": tuple(refused)})  # nothing new at all: write nothing
+    skip = {} if req.force else {r.dataset: r.earlier for r in refused}
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(req.schema)}")
     conn.execute(f"SET search_path = '{req.schema},{req.source_schema}'")
     outcomes: list[Outcome] = []
     blocked: dict[str, str] = {}  # model -> the upstream failure that blocks it
     for m in graph.order:
+        if m in skip:  # this exact input is live already; its downstream still reads that version
+            earlier = skip[m]
+            outcomes.append(Outcome(m, "already-applied", earlier.version, earlier.relation,
+                                    f"same input already published as v{earlier.version} by run {earlier.run_id}"))
+            continue
         if m in blocked:
             outcome = Outcome(m, "skipped", reason=f"upstream {blocked[m]} was not published")
             _record(ledger, req, fps[m], outcome, ledger.next_version(req.env, m))

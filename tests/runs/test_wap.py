@@ -138,3 +138,17 @@ def test_a_contract_sql_rule_audits_the_new_version_not_the_live_view(env: tuple
     orders, _ = execute(conn, GRAPH, req, ledger, progress=lambda m: None).outcomes
     assert orders.status == "audit-failed"
     assert "no_refunds: measured 1" in (orders.reason or "")
+
+
+def test_only_datasets_with_new_input_are_rebuilt(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    changed = Graph(order=GRAPH.order, sql={**GRAPH.sql, "revenue": "select sum(amount) * 2 as total from orders"},
+                    upstream=GRAPH.upstream, sources=GRAPH.sources)
+    conn, ledger = env
+    req = RunRequest(env="prod", schema="analytics", source_schema="main", window="", artifact="sha256:abc",
+                     run_id="r2", started=T0, contracts=CONTRACTS)
+    result = execute(conn, changed, req, ledger, progress=lambda m: None)
+    assert [(o.dataset, o.status, o.version) for o in result.outcomes] == [("orders", "already-applied", 1),
+                                                                          ("revenue", "published", 2)]
+    assert result.ok
+    assert "by run r1" in (result.outcomes[0].reason or "")
