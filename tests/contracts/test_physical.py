@@ -1,4 +1,4 @@
-"""Physical type comparison keeps sizes and precision (dbt strips them and misses varchar(10) -> varchar(3))."""
+"""Physical type comparison keeps sizes and precision (dbt strips them: varchar(10) -> varchar(3) passes)."""
 
 from __future__ import annotations
 
