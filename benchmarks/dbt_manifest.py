@@ -43,23 +43,50 @@ def rel(name: str) -> str:
 
 def _col(name: str, data_type: str | None, *constraints: str) -> dict[str, Any]:
     return {
-        "name": name, "data_type": data_type, "description": "", "meta": {}, "quote": None, "tags": [],
-        "constraints": [{"type": c, "name": None, "expression": None, "to": None, "to_columns": []} for c in constraints],
+        "name": name,
+        "data_type": data_type,
+        "description": "",
+        "meta": {},
+        "quote": None,
+        "tags": [],
+        "constraints": [
+            {"type": c, "name": None, "expression": None, "to": None, "to_columns": []} for c in constraints
+        ],
     }
 
 
-def _node(name: str, sql: str, deps: list[str], materialized: str, columns: dict[str, Any] | None = None,
-          enforced: bool = False, folder: str = "models") -> tuple[str, dict[str, Any]]:
+def _node(
+    name: str,
+    sql: str,
+    deps: list[str],
+    materialized: str,
+    columns: dict[str, Any] | None = None,
+    enforced: bool = False,
+    folder: str = "models",
+) -> tuple[str, dict[str, Any]]:
     uid = f"model.bench.{name}"
     return uid, {
-        "resource_type": "model", "unique_id": uid, "name": name, "package_name": "bench",
-        "original_file_path": f"{folder}/{name}.sql", "patch_path": f"bench://{folder}/schema.yml",
-        "database": "warehouse", "schema": "analytics", "alias": name, "relation_name": rel(name),
-        "raw_code": "-- jinja elided", "compiled_code": sql, "language": "sql",
+        "resource_type": "model",
+        "unique_id": uid,
+        "name": name,
+        "package_name": "bench",
+        "original_file_path": f"{folder}/{name}.sql",
+        "patch_path": f"bench://{folder}/schema.yml",
+        "database": "warehouse",
+        "schema": "analytics",
+        "alias": name,
+        "relation_name": rel(name),
+        "raw_code": "-- jinja elided",
+        "compiled_code": sql,
+        "language": "sql",
         "config": {"enabled": True, "materialized": materialized, "contract": {"enforced": enforced}},
         "contract": {"enforced": enforced, "alias_types": True, "checksum": None},
-        "columns": columns or {}, "constraints": [], "version": None, "latest_version": None,
-        "depends_on": {"macros": [], "nodes": deps}, "description": f"{name} model",
+        "columns": columns or {},
+        "constraints": [],
+        "version": None,
+        "latest_version": None,
+        "depends_on": {"macros": [], "nodes": deps},
+        "description": f"{name} model",
     }
 
 
@@ -69,13 +96,24 @@ def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, An
     sources: dict[str, Any] = {}
     schemas: dict[str, dict[str, str]] = {}
     for i in range(N_SOURCES):
-        cols = {"id": "bigint", "customer_id": "bigint", "created_at": "timestamp", "status": "varchar",
-                "legacy_a": "varchar", "legacy_b": "integer"}
+        cols = {
+            "id": "bigint",
+            "customer_id": "bigint",
+            "created_at": "timestamp",
+            "status": "varchar",
+            "legacy_a": "varchar",
+            "legacy_b": "integer",
+        }
         cols.update({f"s{i}_c{j}": rng.choice(TYPES) for j in range(rng.randint(20, 30))})
         uid = f"source.bench.app.src_{i}"
         sources[uid] = {
-            "source_name": "app", "name": f"src_{i}", "identifier": f"src_{i}", "database": "warehouse",
-            "schema": "raw", "relation_name": f'"warehouse"."raw"."src_{i}"', "resource_type": "source",
+            "source_name": "app",
+            "name": f"src_{i}",
+            "identifier": f"src_{i}",
+            "database": "warehouse",
+            "schema": "raw",
+            "relation_name": f'"warehouse"."raw"."src_{i}"',
+            "resource_type": "source",
             "original_file_path": "models/sources.yml",
             "columns": {c: _col(c, t) for c, t in cols.items()},
         }
@@ -89,7 +127,11 @@ def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, An
                 continue  # head drops it in the root model
             alias = "legacy_b2" if head and i == 0 and c == "legacy_b" else c
             lines.append(f"trim({c}) as {alias}" if t == "varchar" and c != "status" else f"{c} as {alias}")
-        sql = "select\n    " + ",\n    ".join(lines) + f'\nfrom "warehouse"."raw"."src_{i}"\nwhere id is not null'
+        sql = (
+            "select\n    "
+            + ",\n    ".join(lines)
+            + f'\nfrom "warehouse"."raw"."src_{i}"\nwhere id is not null'
+        )
         return _node(f"stg_{i}", sql, [f"source.bench.app.src_{i}"], "view", folder="models/staging")
 
     base_nodes: dict[str, Any] = {}
@@ -109,12 +151,20 @@ def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, An
         a = pool[k] if k < N_SOURCES else rng.choice(pool[-60:])
         b = rng.choice([p for p in pool[-60:] if p != a])
         # legacy_* are what head drops/renames in the root: nothing downstream reads them
-        acols = [c for c in outputs[a] if c not in ("id", "customer_id", "created_at", "legacy_a", "legacy_b")]
+        acols = [
+            c for c in outputs[a] if c not in ("id", "customer_id", "created_at", "legacy_a", "legacy_b")
+        ]
         picked = rng.sample(acols, min(len(acols), rng.randint(12, 22)))
         extra = [c for c in outputs[b] if c not in outputs[a] and not c.startswith("legacy_")][:3]
         name = f"int_{k}"
-        select = ["m.id", "m.customer_id", "m.created_at", *(f"m.{c}" for c in picked), *(f"o.{c}" for c in extra),
-                  "row_number() over (partition by m.customer_id order by m.created_at) as seq"]
+        select = [
+            "m.id",
+            "m.customer_id",
+            "m.created_at",
+            *(f"m.{c}" for c in picked),
+            *(f"o.{c}" for c in extra),
+            "row_number() over (partition by m.customer_id order by m.created_at) as seq",
+        ]
         sql = (
             f"with m as (\n    select * from {rel(a)}\n),\no as (\n    select * from {rel(b)}\n)\n"
             "select\n    " + ",\n    ".join(select) + "\nfrom m\nleft join o on o.id = m.id"
@@ -138,9 +188,12 @@ def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, An
         name = f"mart_{k}"
         aggs = [f"cast(sum({c}) as decimal(18,2)) as total_{c}" for c in nums]
         sql = (
-            "select\n    customer_id,\n    " + "".join(f"{d},\n    " for d in dims)
-            + "count(*) as n_rows" + "".join(f",\n    {a}" for a in aggs)
-            + f"\nfrom {rel(src)}\ngroup by customer_id" + "".join(f", {d}" for d in dims)
+            "select\n    customer_id,\n    "
+            + "".join(f"{d},\n    " for d in dims)
+            + "count(*) as n_rows"
+            + "".join(f",\n    {a}" for a in aggs)
+            + f"\nfrom {rel(src)}\ngroup by customer_id"
+            + "".join(f", {d}" for d in dims)
         )
         enforced = k % 4 == 0
         for nodes, head in ((base_nodes, False), (head_nodes, True)):
@@ -152,24 +205,42 @@ def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, An
                 cols.update({f"total_{c}": _col(f"total_{c}", "decimal(18,2)") for c in nums})
                 if head and k == 0 and dims:
                     del cols[dims[-1]]  # a contracted column dropped
-            uid, node = _node(name, sql, [f"model.bench.{src}"], "table", cols, enforced, folder="models/marts")
+            uid, node = _node(
+                name, sql, [f"model.bench.{src}"], "table", cols, enforced, folder="models/marts"
+            )
             nodes[uid] = node
         if enforced:
             for nodes in (base_nodes, head_nodes):
                 tid = f"test.bench.not_null_{name}_customer_id"
                 nodes[tid] = {
-                    "resource_type": "test", "unique_id": tid, "name": tid, "attached_node": f"model.bench.{name}",
-                    "column_name": "customer_id", "config": {"severity": "ERROR"},
-                    "test_metadata": {"name": "not_null", "namespace": None,
-                                      "kwargs": {"column_name": "customer_id", "model": "{{ ref() }}"}},
+                    "resource_type": "test",
+                    "unique_id": tid,
+                    "name": tid,
+                    "attached_node": f"model.bench.{name}",
+                    "column_name": "customer_id",
+                    "config": {"severity": "ERROR"},
+                    "test_metadata": {
+                        "name": "not_null",
+                        "namespace": None,
+                        "kwargs": {"column_name": "customer_id", "model": "{{ ref() }}"},
+                    },
                     "depends_on": {"nodes": [f"model.bench.{name}"]},
                 }
-    exposures = {"exposure.bench.board": {
-        "name": "board", "label": "Board", "type": "dashboard", "owner": {"email": "cfo@example.com"},
-        "depends_on": {"nodes": [f"model.bench.mart_{k}" for k in range(0, n_marts, 10)]},
-    }}
-    meta = {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "dbt_version": "1.10.0",
-            "project_name": "bench", "adapter_type": "duckdb"}
+    exposures = {
+        "exposure.bench.board": {
+            "name": "board",
+            "label": "Board",
+            "type": "dashboard",
+            "owner": {"email": "cfo@example.com"},
+            "depends_on": {"nodes": [f"model.bench.mart_{k}" for k in range(0, n_marts, 10)]},
+        }
+    }
+    meta = {
+        "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+        "dbt_version": "1.10.0",
+        "project_name": "bench",
+        "adapter_type": "duckdb",
+    }
 
     def doc(nodes: dict[str, Any]) -> dict[str, Any]:
         return {"metadata": meta, "nodes": nodes, "sources": sources, "exposures": exposures, "macros": {}}
@@ -231,17 +302,37 @@ def main() -> int:
         _git(repo, "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-q", "--allow-empty", "-m", "base")
         _git(repo, "add", "dbt_project.yml")
         _git(repo, "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-q", "-m", "head")
-        cmd = [sys.executable, "-m", "app.cli", "check", "--base", "HEAD~1", "--head", "HEAD", "--project", str(repo),
-               "--base-manifest", str(base_path), "--manifest", str(head_path), "--no-canary", "--format", "json", "-q"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "check",
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--project",
+            str(repo),
+            "--base-manifest",
+            str(base_path),
+            "--manifest",
+            str(head_path),
+            "--no-canary",
+            "--format",
+            "json",
+            "-q",
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         t_check = time.perf_counter() - t0
         check_ok = proc.returncode in (0, 1)
 
     blocking = sum(1 for f in findings if f.blocking)
-    print(f"found: {len(findings)} contract findings ({blocking} blocking), {len(drifted)} drift, "
-          f"{len(outputs)} output changes; state:modified+ = {len(selection.modified)} modified, "
-          f"{len(selection.selected)} selected")
+    print(
+        f"found: {len(findings)} contract findings ({blocking} blocking), {len(drifted)} drift, "
+        f"{len(outputs)} output changes; state:modified+ = {len(selection.modified)} modified, "
+        f"{len(selection.selected)} selected"
+    )
     print(f"{'step':<46}{'seconds':>9}{'x baseline':>12}")
     rows = [
         ("baseline: json.load of both manifests", baseline),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.errors import ParseError
+from sqlglot.expressions.datatypes import DType
 
 from app.contracts.model import Column, Contract, Dataset, QualityRule
 from app.dbt.manifest import Constraint, DbtColumn, DbtModel, DbtTest
@@ -23,7 +24,7 @@ from app.project.yamldoc import YamlDoc
 from app.types import Location
 
 SEMANTIC_META = ("unit", "timezone", "currency", "meaning")
-T = exp.DataType.Type
+T = DType
 _LOGICAL: tuple[tuple[frozenset[T], str], ...] = (
     (frozenset(exp.DataType.TEXT_TYPES) | {T.CHAR, T.NCHAR, T.UUID}, "string"),
     (frozenset(exp.DataType.INTEGER_TYPES), "integer"),
@@ -31,7 +32,10 @@ _LOGICAL: tuple[tuple[frozenset[T], str], ...] = (
     (frozenset({T.BOOLEAN}), "boolean"),
     (frozenset({T.DATE, T.DATE32}), "date"),
     (frozenset(exp.DataType.TEMPORAL_TYPES) - {T.DATE, T.DATE32}, "timestamp"),
-    (frozenset(exp.DataType.ARRAY_TYPES) if hasattr(exp.DataType, "ARRAY_TYPES") else frozenset({T.ARRAY}), "array"),
+    (
+        frozenset(exp.DataType.ARRAY_TYPES) if hasattr(exp.DataType, "ARRAY_TYPES") else frozenset({T.ARRAY}),
+        "array",
+    ),
     (frozenset({T.STRUCT, T.MAP, T.JSON, T.OBJECT, T.VARIANT}), "object"),
 )
 
@@ -74,8 +78,11 @@ def model_contract(inp: ContractInput, dialect: str, index: RelationIndex) -> Co
         _column(c, dialect, pk, by_column.get(c.name, []), lines.column(c.name), inp.dataset, index)
         for c in m.columns
     )
-    rules = [_constraint_rule(c, inp.dataset, lines.model(), index.dialect) for c in m.constraints
-             if c.type not in ("primary_key", "not_null", "unique")]
+    rules = [
+        _constraint_rule(c, inp.dataset, lines.model(), index.dialect)
+        for c in m.constraints
+        if c.type not in ("primary_key", "not_null", "unique")
+    ]
     rules += [_test_rule(t, inp.dataset, lines.model(), index) for t in by_column.get(None, [])]
     dataset = Dataset(
         name=inp.dataset,
@@ -148,12 +155,18 @@ def _constraint_rule(k: Constraint, dataset: str, where: Location, dialect: str)
     if k.type == "check" and k.expression:
         try:
             cond = exp.condition(k.expression, dialect=dialect)
-            query = exp.select("count(*)").from_(exp.to_table(dataset)).where(exp.not_(cond)).sql(dialect=dialect)
+            query = (
+                exp.select("count(*)").from_(exp.to_table(dataset)).where(exp.not_(cond)).sql(dialect=dialect)
+            )
         except ParseError:
             query = None
         return QualityRule(
-            key=f"constraint:check:{k.name or k.expression}", type="sql" if query else "custom",
-            query=query, operator="mustBe", value=0, description=f"check constraint: {k.expression}",
+            key=f"constraint:check:{k.name or k.expression}",
+            type="sql" if query else "custom",
+            query=query,
+            operator="mustBe",
+            value=0,
+            description=f"check constraint: {k.expression}",
             location=where,
         )
     target = f" -> {k.to}({', '.join(k.to_columns)})" if k.to else ""
@@ -176,8 +189,15 @@ def _test_rule(t: DbtTest, dataset: str, where: Location, index: RelationIndex) 
         if t.test_name == "accepted_values":
             args = (("validValues", tuple(t.kwarg("values", ()))),)
         return QualityRule(
-            key=key, type="library", metric=_LIBRARY[t.test_name], operator="mustBe", value=0,
-            unit="rows", arguments=args, severity=t.severity, location=where,
+            key=key,
+            type="library",
+            metric=_LIBRARY[t.test_name],
+            operator="mustBe",
+            value=0,
+            unit="rows",
+            arguments=args,
+            severity=t.severity,
+            location=where,
         )
     extra = ", ".join(f"{k}={v}" for k, v in t.kwargs if k != "column_name")
     query = None

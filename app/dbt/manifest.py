@@ -23,7 +23,7 @@ MODEL_TYPES = ("model", "snapshot")
 
 @dataclass(frozen=True, slots=True)
 class Constraint:
-    """A dbt constraint (column- or model-level): not_null, unique, primary_key, foreign_key, check, custom."""
+    """A dbt constraint, column- or model-level: not_null, unique, primary_key, foreign_key, check, custom."""
 
     type: str
     name: str | None = None
@@ -75,11 +75,14 @@ class DbtModel:
     latest_version: str | None = None
     description: str = ""
     config: tuple[tuple[str, Any], ...] = ()  # the model's config, for state:modified's config check
+    language: str = "sql"  # python models have no SQL: datacanary reads them as sources
 
     @property
     def base_id(self) -> str:
         """The unique id without the `.v<N>` suffix: the same for every version of a model."""
-        return self.unique_id.removesuffix(f".v{self.version}") if self.version is not None else self.unique_id
+        return (
+            self.unique_id.removesuffix(f".v{self.version}") if self.version is not None else self.unique_id
+        )
 
     @property
     def is_latest(self) -> bool:
@@ -197,20 +200,20 @@ class _At:
             raise self.fail(f"expected a list, found {_kind(self.value)}")
         return [_At(v, f"{self.where}[{i}]", self.file) for i, v in enumerate(self.value)]
 
-    def str(self) -> str:
+    def text(self) -> str:
         if not isinstance(self.value, str):
             raise self.fail(f"expected a string, found {_kind(self.value)}")
         return self.value
 
-    def opt_str(self) -> str | None:
+    def opt_text(self) -> str | None:
         if self.value is None:
             return None
         if isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
             return _number_text(self.value)  # model versions may be numbers
-        return self.str()
+        return self.text()
 
-    def strs(self) -> tuple[str, ...]:
-        return tuple(i.str() for i in self.items())
+    def texts(self) -> tuple[str, ...]:
+        return tuple(i.text() for i in self.items())
 
 
 def _kind(value: Any) -> str:
@@ -241,10 +244,10 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
     seeds: dict[str, DbtSeed] = {}
     tests: list[DbtTest] = []
     for uid, node in root["nodes"].objects():
-        kind = node["resource_type"].str()
+        kind = node["resource_type"].text()
         if node.get("config").value is not None and node["config"].get("enabled").value is False:
             continue
-        if kind in MODEL_TYPES and node.get("language").value in (None, "sql"):
+        if kind in MODEL_TYPES:
             models[uid] = _model(uid, node)
         elif kind == "seed":
             seeds[uid] = _seed(uid, node)
@@ -255,9 +258,9 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
     return Manifest(
         path=path,
         schema_version=version,
-        dbt_version=meta.get("dbt_version").opt_str(),
-        project_name=meta.get("project_name").opt_str() or _guess_project(models) or "dbt",
-        adapter_type=meta.get("adapter_type").opt_str(),
+        dbt_version=meta.get("dbt_version").opt_text(),
+        project_name=meta.get("project_name").opt_text() or _guess_project(models) or "dbt",
+        adapter_type=meta.get("adapter_type").opt_text(),
         models=models,
         seeds=seeds,
         sources=sources,
@@ -267,7 +270,7 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
 
 
 def _schema_version(meta: _At, path: str) -> int:
-    url = meta.get("dbt_schema_version").opt_str() or ""
+    url = meta.get("dbt_schema_version").opt_text() or ""
     m = _SCHEMA_RE.search(url)
     if not m:
         raise meta.fail(f"metadata.dbt_schema_version {url!r} is not a dbt manifest schema")
@@ -291,9 +294,9 @@ def _columns(node: _At) -> tuple[DbtColumn, ...]:
         meta = col.get("meta").value or {}
         out.append(
             DbtColumn(
-                name=col.get("name").opt_str() or name,
-                data_type=col.get("data_type").opt_str(),
-                description=col.get("description").opt_str() or "",
+                name=col.get("name").opt_text() or name,
+                data_type=col.get("data_type").opt_text(),
+                description=col.get("description").opt_text() or "",
                 meta=tuple(sorted(meta.items())) if isinstance(meta, dict) else (),
                 constraints=tuple(_constraint(c) for c in col.get("constraints").items()),
             )
@@ -303,22 +306,22 @@ def _columns(node: _At) -> tuple[DbtColumn, ...]:
 
 def _constraint(c: _At) -> Constraint:
     return Constraint(
-        type=c["type"].str(),
-        name=c.get("name").opt_str(),
-        expression=c.get("expression").opt_str(),
-        columns=c.get("columns").strs(),
-        to=c.get("to").opt_str(),
-        to_columns=c.get("to_columns").strs(),
+        type=c["type"].text(),
+        name=c.get("name").opt_text(),
+        expression=c.get("expression").opt_text(),
+        columns=c.get("columns").texts(),
+        to=c.get("to").opt_text(),
+        to_columns=c.get("to_columns").texts(),
     )
 
 
 def _relation(node: _At, identifier_key: str) -> Relation:
-    ident = node.get(identifier_key).opt_str() or node["name"].str()
+    ident = node.get(identifier_key).opt_text() or node["name"].text()
     return Relation(
-        database=node.get("database").opt_str(),
-        schema=node.get("schema").opt_str(),
+        database=node.get("database").opt_text(),
+        schema=node.get("schema").opt_text(),
         identifier=ident,
-        rendered=node.get("relation_name").opt_str(),
+        rendered=node.get("relation_name").opt_text(),
     )
 
 
@@ -331,27 +334,28 @@ def _model(uid: str, node: _At) -> DbtModel:
     config = node.get("config")
     contract = node.get("contract")
     enforced = contract.value is not None and contract.get("enforced").value is True
-    version = node.get("version").opt_str()
+    version = node.get("version").opt_text()
     return DbtModel(
         unique_id=uid,
-        name=node["name"].str(),
-        package=node.get("package_name").opt_str() or uid.split(".")[1],
-        resource_type=node["resource_type"].str(),
-        path=node["original_file_path"].str(),
-        patch_path=_strip_package(node.get("patch_path").opt_str()),
+        name=node["name"].text(),
+        package=node.get("package_name").opt_text() or uid.split(".")[1],
+        resource_type=node["resource_type"].text(),
+        path=node["original_file_path"].text(),
+        patch_path=_strip_package(node.get("patch_path").opt_text()),
         relation=_relation(node, "alias"),
-        materialized=(config.get("materialized").opt_str() if config.value is not None else None) or "view",
-        compiled_code=node.get("compiled_code").opt_str(),
-        raw_code=node.get("raw_code").opt_str() or "",
+        materialized=(config.get("materialized").opt_text() if config.value is not None else None) or "view",
+        compiled_code=node.get("compiled_code").opt_text(),
+        raw_code=node.get("raw_code").opt_text() or "",
         contract_enforced=enforced,
-        contract_checksum=contract.get("checksum").opt_str() if contract.value is not None else None,
+        contract_checksum=contract.get("checksum").opt_text() if contract.value is not None else None,
         columns=_columns(node),
         constraints=tuple(_constraint(c) for c in node.get("constraints").items()),
-        depends_on=node.get("depends_on").get("nodes").strs() if node.get("depends_on").value else (),
+        depends_on=node.get("depends_on").get("nodes").texts() if node.get("depends_on").value else (),
         version=version,
-        latest_version=node.get("latest_version").opt_str(),
-        description=node.get("description").opt_str() or "",
+        latest_version=node.get("latest_version").opt_text(),
+        description=node.get("description").opt_text() or "",
         config=_config_items(config.value),
+        language=node.get("language").opt_text() or "sql",
     )
 
 
@@ -362,7 +366,9 @@ _IGNORED_CONFIG = frozenset({"docs", "meta", "tags", "persist_docs", "grants", "
 def _config_items(config: Any) -> tuple[tuple[str, Any], ...]:
     if not isinstance(config, dict):
         return ()
-    return tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in config.items() if k not in _IGNORED_CONFIG))
+    return tuple(
+        sorted((k, json.dumps(v, sort_keys=True)) for k, v in config.items() if k not in _IGNORED_CONFIG)
+    )
 
 
 def _seed(uid: str, node: _At) -> DbtSeed:
@@ -370,25 +376,27 @@ def _seed(uid: str, node: _At) -> DbtSeed:
     types = config.get("column_types").value if config.value is not None else None
     return DbtSeed(
         unique_id=uid,
-        name=node["name"].str(),
-        path=node["original_file_path"].str(),
-        patch_path=_strip_package(node.get("patch_path").opt_str()),
+        name=node["name"].text(),
+        path=node["original_file_path"].text(),
+        patch_path=_strip_package(node.get("patch_path").opt_text()),
         relation=_relation(node, "alias"),
         columns=_columns(node),
-        column_types=tuple(sorted((str(k), str(v)) for k, v in types.items())) if isinstance(types, dict) else (),
-        delimiter=(config.get("delimiter").opt_str() if config.value is not None else None) or ",",
+        column_types=tuple(sorted((str(k), str(v)) for k, v in types.items()))
+        if isinstance(types, dict)
+        else (),
+        delimiter=(config.get("delimiter").opt_text() if config.value is not None else None) or ",",
     )
 
 
 def _source(uid: str, node: _At) -> DbtSource:
     return DbtSource(
         unique_id=uid,
-        source_name=node["source_name"].str(),
-        name=node["name"].str(),
+        source_name=node["source_name"].text(),
+        name=node["name"].text(),
         relation=_relation(node, "identifier"),
-        path=node.get("original_file_path").opt_str() or "",
+        path=node.get("original_file_path").opt_text() or "",
         columns=_columns(node),
-        description=node.get("description").opt_str() or "",
+        description=node.get("description").opt_text() or "",
     )
 
 
@@ -398,17 +406,17 @@ def _test(uid: str, node: _At) -> DbtTest:
     if not isinstance(kwargs, dict):
         raise meta.get("kwargs").fail("expected an object")
     config = node.get("config")
-    severity = (config.get("severity").opt_str() if config.value is not None else None) or "ERROR"
+    severity = (config.get("severity").opt_text() if config.value is not None else None) or "ERROR"
     return DbtTest(
         unique_id=uid,
-        test_name=meta["name"].str(),
-        namespace=meta.get("namespace").opt_str(),
-        attached_node=node.get("attached_node").opt_str(),
-        column_name=node.get("column_name").opt_str() or _str_or_none(kwargs.get("column_name")),
+        test_name=meta["name"].text(),
+        namespace=meta.get("namespace").opt_text(),
+        attached_node=node.get("attached_node").opt_text(),
+        column_name=node.get("column_name").opt_text() or _str_or_none(kwargs.get("column_name")),
         kwargs=tuple(sorted((k, _freeze(v)) for k, v in kwargs.items() if k != "model")),
         severity="warning" if severity.lower() == "warn" else "error",
-        compiled_code=node.get("compiled_code").opt_str(),
-        depends_on=node.get("depends_on").get("nodes").strs() if node.get("depends_on").value else (),
+        compiled_code=node.get("compiled_code").opt_text(),
+        depends_on=node.get("depends_on").get("nodes").texts() if node.get("depends_on").value else (),
     )
 
 
@@ -431,10 +439,10 @@ def _exposure(uid: str, node: _At) -> DbtExposure:
         who = owner.get("email") or owner.get("name")
     return DbtExposure(
         unique_id=uid,
-        name=node["name"].str(),
-        label=node.get("label").opt_str(),
-        type=node.get("type").opt_str() or "application",
+        name=node["name"].text(),
+        label=node.get("label").opt_text(),
+        type=node.get("type").opt_text() or "application",
         owner=who if isinstance(who, str) else None,
-        url=node.get("url").opt_str(),
-        depends_on=node.get("depends_on").get("nodes").strs() if node.get("depends_on").value else (),
+        url=node.get("url").opt_text(),
+        depends_on=node.get("depends_on").get("nodes").texts() if node.get("depends_on").value else (),
     )

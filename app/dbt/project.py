@@ -22,14 +22,32 @@ from app.project.yamldoc import YamlDoc, load_yaml
 from app.types import Location
 
 # dbt adapter type -> sqlglot dialect
-ADAPTER_DIALECTS: Mapping[str, str] = MappingProxyType({
-    "snowflake": "snowflake", "bigquery": "bigquery", "postgres": "postgres", "duckdb": "duckdb",
-    "redshift": "redshift", "databricks": "databricks", "spark": "spark", "trino": "trino",
-    "athena": "athena", "clickhouse": "clickhouse", "sqlserver": "tsql", "fabric": "tsql",
-    "synapse": "tsql", "oracle": "oracle", "mysql": "mysql", "materialize": "materialize",
-    "teradata": "teradata", "doris": "doris", "starrocks": "starrocks", "dremio": "dremio",
-    "risingwave": "risingwave", "sqlite": "sqlite",
-})
+ADAPTER_DIALECTS: Mapping[str, str] = MappingProxyType(
+    {
+        "snowflake": "snowflake",
+        "bigquery": "bigquery",
+        "postgres": "postgres",
+        "duckdb": "duckdb",
+        "redshift": "redshift",
+        "databricks": "databricks",
+        "spark": "spark",
+        "trino": "trino",
+        "athena": "athena",
+        "clickhouse": "clickhouse",
+        "sqlserver": "tsql",
+        "fabric": "tsql",
+        "synapse": "tsql",
+        "oracle": "oracle",
+        "mysql": "mysql",
+        "materialize": "materialize",
+        "teradata": "teradata",
+        "doris": "doris",
+        "starrocks": "starrocks",
+        "dremio": "dremio",
+        "risingwave": "risingwave",
+        "sqlite": "sqlite",
+    }
+)
 
 Read = Callable[[str], "str | None"]
 
@@ -63,7 +81,11 @@ def dataset_names(manifest: Manifest) -> dict[str, str]:
     for src in manifest.sources.values():
         table_count[src.name] = table_count.get(src.name, 0) + 1
     for uid, src in sorted(manifest.sources.items()):
-        plain = src.name if table_count[src.name] == 1 and src.name not in taken else f"{src.source_name}__{src.name}"
+        plain = (
+            src.name
+            if table_count[src.name] == 1 and src.name not in taken
+            else f"{src.source_name}__{src.name}"
+        )
         names[uid] = plain
         taken.add(plain)
     return names
@@ -93,6 +115,11 @@ def build_project(
 
     models: dict[str, ModelFile] = {}
     for uid, m in sorted(manifest.models.items()):
+        if m.language != "sql":
+            notes.append(
+                f"{names[uid]}: a {m.language} model; read as a source (its declared columns), not analyzed"
+            )
+            continue
         sql = _model_sql(m, manifest, names, index, root, notes)
         models[names[uid]] = ModelFile(
             name=names[uid], path=join(root, m.path), sql=sql, materialized=m.materialized, version=m.version
@@ -149,7 +176,12 @@ def _yaml_str(value: str) -> str:
 
 
 def _model_sql(
-    m: DbtModel, manifest: Manifest, names: Mapping[str, str], index: RelationIndex, root: str, notes: list[str]
+    m: DbtModel,
+    manifest: Manifest,
+    names: Mapping[str, str],
+    index: RelationIndex,
+    root: str,
+    notes: list[str],
 ) -> str:
     if m.compiled_code is not None:
         return rewrite_relations(m.compiled_code, index)[0]
@@ -195,7 +227,7 @@ def _contracts(
     ymls: dict[str, YamlDoc | None] = {}
     out = []
     for uid, m in sorted(manifest.models.items()):
-        if not m.contract_enforced:
+        if not m.contract_enforced or m.language != "sql":
             continue
         yml_path = join(root, m.patch_path) if m.patch_path else None
         if yml_path is not None and yml_path not in ymls:
@@ -234,18 +266,25 @@ def _sources(
             cols = sniff_columns(text, seed.delimiter) if text is not None else {}
         base = SourceConfig(path=seed.path, format="csv", columns=cols)
         out[name] = user if user is not None and user.path else _merge(user, cols, None, base)
+    for uid, m in sorted(manifest.models.items()):
+        if m.language != "sql":
+            cols = {c.name: c.data_type for c in m.columns if c.data_type}
+            out[names[uid]] = _merge(declared.pop(names[uid], None), cols, m.description or None)
     out.update(declared)  # sources only datacanary.yml knows (e.g. read by a model's raw SQL)
     return out
 
 
-def _merge(user: SourceConfig | None, cols: dict[str, str], description: str | None,
-           base: SourceConfig | None = None) -> SourceConfig:
+def _merge(
+    user: SourceConfig | None, cols: dict[str, str], description: str | None, base: SourceConfig | None = None
+) -> SourceConfig:
     start = base or SourceConfig(columns=cols, description=description)
     if user is None:
         return start
-    return user.model_copy(update={
-        "columns": {**cols, **user.columns},
-        "path": user.path or start.path,
-        "format": user.format or start.format,
-        "description": user.description or description,
-    })
+    return user.model_copy(
+        update={
+            "columns": {**cols, **user.columns},
+            "path": user.path or start.path,
+            "format": user.format or start.format,
+            "description": user.description or description,
+        }
+    )

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from app.errors import ProjectError
 from app.types import Location
 
-_REF = re.compile(r"\{\{-?\s*ref\(\s*(?:'[^']*'\s*,\s*)?'([^']+)'\s*(?:,\s*(?:v|version)\s*=\s*['\"]?([\w.]+)['\"]?\s*)?\)\s*-?\}\}")
+_REF = re.compile(
+    r"\{\{-?\s*ref\(\s*(?:'[^']*'\s*,\s*)?'([^']+)'\s*(?:,\s*(?:v|version)\s*=\s*['\"]?([\w.]+)['\"]?\s*)?\)\s*-?\}\}"
+)
 _SOURCE = re.compile(r"\{\{-?\s*source\(\s*'([^']+)'\s*,\s*'([^']+)'\s*\)\s*-?\}\}")
 _CONFIG = re.compile(r"\{\{-?\s*config\((?:[^{}]|\{[^{}]*\})*\)\s*-?\}\}")
 _THIS = re.compile(r"\{\{-?\s*this\s*-?\}\}")
@@ -33,7 +35,9 @@ def render_raw(
         return ref(m.group(1), m.group(2)) or _missing(f"ref('{m.group(1)}')", raw, m.start(), path)
 
     def _source(m: re.Match[str]) -> str:
-        return source(m.group(1), m.group(2)) or _missing(f"source('{m.group(1)}', '{m.group(2)}')", raw, m.start(), path)
+        return source(m.group(1), m.group(2)) or _missing(
+            f"source('{m.group(1)}', '{m.group(2)}')", raw, m.start(), path
+        )
 
     out = _SOURCE.sub(_source, _REF.sub(_ref, out))
     left = re.search(r"\{\{|\{%", out)

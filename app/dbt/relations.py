@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from app.dbt.manifest import Relation
 
@@ -114,4 +114,3 @@ def _chain(tokens: list[Token], i: int) -> list[Token]:
         chain.append(tokens[j + 1])
         j += 2
     return chain
-

@@ -43,8 +43,14 @@ def dbt_contract_findings(
         findings = [_unenforced(f, base, head) for f in findings]
         for change, old, new in dbt_changes(base, head):
             findings += apply_policy(
-                [change], base=old, head=new, policy=head.config.policy, waivers=head.config.waivers,
-                today=today, config_location=head.config_doc.location, dialect=head.config.dialect,
+                [change],
+                base=old,
+                head=new,
+                policy=head.config.policy,
+                waivers=head.config.waivers,
+                today=today,
+                config_location=head.config_doc.location,
+                dialect=head.config.dialect,
             )
     return [_dbt_hint(_with_exposures(f, head)) for f in findings]
 
@@ -60,18 +66,25 @@ def dbt_changes(base: Project, head: Project) -> list[tuple[Change, Contract, Co
         constrained = any(c.required or c.unique or c.primary_key for d in old.datasets for c in d.columns)
         if was in CONSTRAINED and now not in CONSTRAINED and constrained:
             dataset = new.datasets[0].name
-            out.append((
-                replace(
-                    Change.of(
-                        ChangeKind.MATERIALIZATION_CHANGED, dataset,
-                        f"materialization {was} -> {now}: the contract's constraints are no longer enforced",
-                        location=new.location, base_location=old.location, old=was, new=now, source="dbt",
+            out.append(
+                (
+                    replace(
+                        Change.of(
+                            ChangeKind.MATERIALIZATION_CHANGED,
+                            dataset,
+                            f"materialization {was} -> {now}: its constraints are no longer enforced",
+                            location=new.location,
+                            base_location=old.location,
+                            old=was,
+                            new=now,
+                            source="dbt",
+                        ),
+                        impact=Impact.BREAKING,
                     ),
-                    impact=Impact.BREAKING,
-                ),
-                old,
-                new,
-            ))
+                    old,
+                    new,
+                )
+            )
     return out
 
 

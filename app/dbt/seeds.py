@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 
 SNIFF_ROWS = 100
@@ -15,7 +16,11 @@ _TS = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:
 _BOOL = {"true", "false"}
 # the order matters: a column is the first type every non-empty value fits
 _CHECKS: tuple[tuple[str, re.Pattern[str] | None], ...] = (
-    ("INTEGER", _INT), ("DOUBLE", _NUM), ("DATE", _DATE), ("TIMESTAMP", _TS), ("BOOLEAN", None),
+    ("INTEGER", _INT),
+    ("DOUBLE", _NUM),
+    ("DATE", _DATE),
+    ("TIMESTAMP", _TS),
+    ("BOOLEAN", None),
 )
 
 
@@ -25,7 +30,7 @@ def sniff_columns(text: str, delimiter: str = ",") -> dict[str, str]:
     header = next(rows, None)
     if not header:
         return {}
-    sample = [r for _, r in zip(range(SNIFF_ROWS), rows)]
+    sample = list(itertools.islice(rows, SNIFF_ROWS))
     out: dict[str, str] = {}
     for i, name in enumerate(header):
         values = [r[i].strip() for r in sample if i < len(r) and r[i].strip() != ""]

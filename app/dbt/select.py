@@ -24,7 +24,9 @@ class StateSelection:
     selected: tuple[str, ...]
 
 
-def state_modified(base: DbtProject, head: DbtProject, sql_kinds: Mapping[str, str] | None = None) -> StateSelection:
+def state_modified(
+    base: DbtProject, head: DbtProject, sql_kinds: Mapping[str, str] | None = None
+) -> StateSelection:
     """Select like `dbt ls -s state:modified+ --state <base target>`, over dataset names.
 
     `sql_kinds` is app/sql's classification per head model (`unchanged`, `equivalent`, `changed`,
@@ -37,7 +39,11 @@ def state_modified(base: DbtProject, head: DbtProject, sql_kinds: Mapping[str, s
     for name, m in sorted(new.items()):
         why: list[str] = []
         before = old.get(name)
-        if sql_kinds is not None:
+        if name not in new_sql or (before is not None and name not in old_sql):
+            # a python model (no SQL to compare): dbt's own rule, the code text
+            if before is None or before.raw_code != m.raw_code:
+                why.append("code added" if before is None else "code changed")
+        elif sql_kinds is not None:
             kind = sql_kinds.get(name, "added" if before is None else "unchanged")
             if kind in MODIFIED_SQL:
                 why.append(f"sql {kind}")

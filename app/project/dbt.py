@@ -21,11 +21,12 @@ def load_dbt_project(tree: Tree, root: str = "") -> Project:
 
 
 def load_dbt(tree: Tree, root: str = "") -> DbtProject:
-    """Like load_dbt_project, with the manifest and the notes (e.g. raw SQL used where compiled was missing)."""
+    """Like load_dbt_project, with the manifest and the notes (e.g. raw SQL used for missing compiled)."""
     path = join(root, _manifest_setting(tree, root) or DEFAULT_MANIFEST)
     if not tree.exists(path):
         raise ProjectError(
-            f"the dbt project in {root or 'the repository root'} has no compiled manifest at {path} ({tree.label})",
+            f"the dbt project in {root or 'the repository root'} has no compiled manifest "
+            f"at {path} ({tree.label})",
             Location(join(root, "dbt_project.yml")),
             "run `dbt compile` for base and head and pass them with "
             "`--base-manifest target-base/manifest.json --manifest target/manifest.json`",

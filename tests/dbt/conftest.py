@@ -29,7 +29,9 @@ def demo_files(revision: str) -> dict[str, str | bytes]:
         for line in (overlay / "REMOVED").read_text().splitlines():
             if line.strip() and not line.startswith("#"):
                 del files[line.strip()]
-    files["target/manifest.json"] = (DEMO / ("target-base" if revision == "base" else "target") / "manifest.json").read_bytes()
+    files["target/manifest.json"] = (
+        DEMO / ("target-base" if revision == "base" else "target") / "manifest.json"
+    ).read_bytes()
     return files
 
 
@@ -45,6 +47,7 @@ def demo_head() -> MemoryTree:
 
 # --- small manifests in dbt's v12 shape, for rules and errors -----------------------------------
 
+
 def rel(name: str) -> str:
     return f'"warehouse"."analytics"."{name}"'
 
@@ -55,7 +58,9 @@ def column(name: str, data_type: str | None = None, *constraints: str, meta: dic
         "data_type": data_type,
         "description": "",
         "meta": meta or {},
-        "constraints": [{"type": c, "name": None, "expression": None, "to": None, "to_columns": []} for c in constraints],
+        "constraints": [
+            {"type": c, "name": None, "expression": None, "to": None, "to_columns": []} for c in constraints
+        ],
         "quote": None,
         "tags": [],
     }
@@ -89,7 +94,12 @@ def model(
         "relation_name": rel(alias),
         "raw_code": sql,
         "language": "sql",
-        "config": {"enabled": True, "materialized": materialized, "contract": {"enforced": enforced}, "tags": []},
+        "config": {
+            "enabled": True,
+            "materialized": materialized,
+            "contract": {"enforced": enforced},
+            "tags": [],
+        },
         "contract": {"enforced": enforced, "alias_types": True, "checksum": None},
         "columns": {c["name"]: c for c in columns or []},
         "constraints": constraints or [],

@@ -27,7 +27,7 @@ def _write(repo: Path, files: dict[str, str | bytes], under: str) -> None:
 
 @pytest.fixture(scope="module")
 def demo_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A repository whose `transform/` holds the dbt demo: base commit, then head commit (manifests committed)."""
+    """A repository whose `transform/` holds the dbt demo: a base commit, then a head commit."""
     repo = tmp_path_factory.mktemp("dbt_repo")
     _git(repo, "init", "-q", "-b", "main")
     _write(repo, demo_files("base"), "transform")
@@ -57,7 +57,9 @@ def test_contract_lines_come_from_the_revision_s_own_yml(demo_repo: Path) -> Non
 
 
 def test_manifest_file_on_disk_with_the_revision_tree(demo_repo: Path) -> None:
-    project = load_manifest_file(DEMO / "target-base" / "manifest.json", GitTree(demo_repo, "HEAD~1"), "transform")
+    project = load_manifest_file(
+        DEMO / "target-base" / "manifest.json", GitTree(demo_repo, "HEAD~1"), "transform"
+    )
     assert project.config.policy.widening == "breaking"  # datacanary.yml of that revision
     assert project.contract_of("fct_orders")[1].column("discount_amount").location.line is not None
 
@@ -79,5 +81,7 @@ def test_manifest_moved_by_datacanary_yml(tmp_path: Path) -> None:
 
     files = demo_files("head")
     files["artifacts/manifest.json"] = files.pop("target/manifest.json")
-    files["datacanary.yml"] = files["datacanary.yml"].decode() + "\ndbt:\n  manifest: artifacts/manifest.json\n"
+    files["datacanary.yml"] = (
+        files["datacanary.yml"].decode() + "\ndbt:\n  manifest: artifacts/manifest.json\n"
+    )
     assert "fct_orders" in load_dbt(MemoryTree(files)).project.models

@@ -35,7 +35,9 @@ def test_versioned_model_is_its_name_at_the_latest_version_and_name_vN_before(de
     assert "first_name" in project.models["dim_customers_v1"].sql
 
 
-def test_name_and_dialect_come_from_the_manifest_and_policy_from_datacanary_yml(demo_head: MemoryTree) -> None:
+def test_name_and_dialect_come_from_the_manifest_and_policy_from_datacanary_yml(
+    demo_head: MemoryTree,
+) -> None:
     project = load_dbt_project(demo_head)
     assert project.config.name == "shop"
     assert project.config.dialect == "duckdb"
@@ -48,7 +50,10 @@ def test_seeds_become_sources_with_their_csv_and_dbt_like_types(demo_head: Memor
     orders = sources["raw_orders"]
     assert orders.path == "seeds/raw_orders.csv" and orders.format == "csv"
     assert orders.columns == {
-        "id": "INTEGER", "customer_id": "INTEGER", "ordered_at": "TIMESTAMP", "status": "VARCHAR",
+        "id": "INTEGER",
+        "customer_id": "INTEGER",
+        "ordered_at": "TIMESTAMP",
+        "status": "VARCHAR",
         "discount_cents": "INTEGER",
     }
 
@@ -108,13 +113,17 @@ def test_project_in_a_subdirectory_gets_repository_relative_paths() -> None:
     project = load_dbt_project(MemoryTree(files), "analytics")
     assert project.models["fct_orders"].path == "analytics/models/marts/fct_orders.sql"
     assert project.contract_of("fct_orders")[0].path == "analytics/models/marts/schema.yml"
-    assert project.config.sources["raw_orders"].path == "seeds/raw_orders.csv"  # project-relative, like datacanary.yml
+    assert (
+        project.config.sources["raw_orders"].path == "seeds/raw_orders.csv"
+    )  # project-relative, like datacanary.yml
 
 
 def _build(doc: dict, files: dict | None = None):  # type: ignore[no-untyped-def]
     manifest = parse_manifest(json.dumps(doc), "target/manifest.json")
     tree = MemoryTree(files or {})
-    return build_project(manifest, root="", label="t", read=lambda p: tree.read_text(p) if tree.exists(p) else None)
+    return build_project(
+        manifest, root="", label="t", read=lambda p: tree.read_text(p) if tree.exists(p) else None
+    )
 
 
 def test_unknown_keys_are_ignored_and_disabled_nodes_skipped() -> None:
@@ -128,7 +137,12 @@ def test_unknown_keys_are_ignored_and_disabled_nodes_skipped() -> None:
 def test_missing_compiled_code_falls_back_to_raw_code_with_a_note() -> None:
     doc = manifest_doc(
         model("a", "select 1 as x"),
-        model("b", "{{ config(materialized='view') }}\nselect x from {{ ref('a') }}", compiled=False, depends=("a",)),
+        model(
+            "b",
+            "{{ config(materialized='view') }}\nselect x from {{ ref('a') }}",
+            compiled=False,
+            depends=("a",),
+        ),
     )
     built = _build(doc)
     assert built.project.models["b"].sql.strip() == "select x from a"
@@ -136,7 +150,9 @@ def test_missing_compiled_code_falls_back_to_raw_code_with_a_note() -> None:
 
 
 def test_raw_code_with_other_jinja_is_refused_at_its_line() -> None:
-    doc = manifest_doc(model("b", "select 1 as x\n{% if target.name == 'prod' %}where 1=1{% endif %}", compiled=False))
+    doc = manifest_doc(
+        model("b", "select 1 as x\n{% if target.name == 'prod' %}where 1=1{% endif %}", compiled=False)
+    )
     with pytest.raises(ProjectError) as err:
         _build(doc)
     assert err.value.location.path == "models/b.sql" and err.value.location.line == 2
@@ -146,8 +162,16 @@ def test_raw_code_with_other_jinja_is_refused_at_its_line() -> None:
 def test_two_sources_with_one_table_name_are_told_apart_by_source_name() -> None:
     def src(source: str) -> tuple[str, dict]:
         uid = f"source.shop.{source}.orders"
-        return uid, {"source_name": source, "name": "orders", "identifier": "orders", "database": "warehouse",
-                     "schema": source, "relation_name": f'"warehouse"."{source}"."orders"', "columns": {}}
+        return uid, {
+            "source_name": source,
+            "name": "orders",
+            "identifier": "orders",
+            "database": "warehouse",
+            "schema": source,
+            "relation_name": f'"warehouse"."{source}"."orders"',
+            "columns": {},
+        }
+
     doc = manifest_doc(
         model("a", 'select * from "warehouse"."shop"."orders" join "warehouse"."erp"."orders" using (id)'),
         sources=dict([src("shop"), src("erp")]),
@@ -184,10 +208,18 @@ def test_bad_datacanary_yml_is_reported_at_its_own_line() -> None:
     ("mutate", "where"),
     [
         (lambda d: d.pop("nodes"), "nodes: missing"),
-        (lambda d: d["nodes"]["model.shop.a"].update(name=7), 'nodes["model.shop.a"].name: expected a string'),
-        (lambda d: d["nodes"]["model.shop.a"].update(columns=[1]), 'nodes["model.shop.a"].columns: expected an object'),
-        (lambda d: d["nodes"]["model.shop.a"]["columns"]["x"].update(constraints=[{}]),
-         'nodes["model.shop.a"].columns.x.constraints[0].type: missing'),
+        (
+            lambda d: d["nodes"]["model.shop.a"].update(name=7),
+            'nodes["model.shop.a"].name: expected a string',
+        ),
+        (
+            lambda d: d["nodes"]["model.shop.a"].update(columns=[1]),
+            'nodes["model.shop.a"].columns: expected an object',
+        ),
+        (
+            lambda d: d["nodes"]["model.shop.a"]["columns"]["x"].update(constraints=[{}]),
+            'nodes["model.shop.a"].columns.x.constraints[0].type: missing',
+        ),
         (lambda d: d["metadata"].update(dbt_schema_version="nope"), "is not a dbt manifest schema"),
     ],
 )
@@ -225,3 +257,16 @@ def test_compiled_relations_of_other_adapters_resolve() -> None:
     doc["nodes"]["model.shop.a"]["relation_name"] = "`warehouse`.`analytics`.`a`"
     assert _build(doc).project.models["b"].sql == "select * from a as a"
     assert rel("a") not in _build(doc).project.models["b"].sql
+
+
+def test_python_model_is_read_as_a_source_with_its_declared_columns() -> None:
+    uid, py = model(
+        "scores", "def model(dbt, session): ...", columns=[column("id", "bigint")], compiled=False
+    )
+    py["language"] = "python"
+    doc = manifest_doc((uid, py), model("b", f"select id from {rel('scores')}", depends=("scores",)))
+    built = _build(doc)
+    assert "scores" not in built.project.models
+    assert built.project.config.sources["scores"].columns == {"id": "bigint"}
+    assert built.project.models["b"].sql == "select id from scores"
+    assert any("python model" in n for n in built.notes)

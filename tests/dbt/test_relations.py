@@ -31,8 +31,8 @@ def test_unquoted_and_differently_cased_names_match_too() -> None:
 def test_ctes_columns_comments_and_strings_are_left_alone() -> None:
     idx = _index(orders='"db"."main"."orders"')
     sql = (
-        "-- reads \"db\".\"main\".\"orders\"\n"
-        "with orders_cte as (select o.main, 'db.main.orders' as s from \"db\".\"main\".\"orders\" o)\n"
+        '-- reads "db"."main"."orders"\n'
+        'with orders_cte as (select o.main, \'db.main.orders\' as s from "db"."main"."orders" o)\n'
         "select main.x from orders_cte as main"
     )
     out, _ = rewrite_relations(sql, idx)
@@ -52,8 +52,12 @@ def test_unknown_relations_stay_for_app_sql_to_report() -> None:
 
 
 def test_a_name_that_needs_quotes_is_quoted() -> None:
-    idx = RelationIndex.build({"Order Lines": Relation("db", "main", "Order Lines", '"db"."main"."Order Lines"')}, "duckdb")
-    assert rewrite_relations('select * from "db"."main"."Order Lines"', idx)[0] == 'select * from "Order Lines"'
+    idx = RelationIndex.build(
+        {"Order Lines": Relation("db", "main", "Order Lines", '"db"."main"."Order Lines"')}, "duckdb"
+    )
+    assert (
+        rewrite_relations('select * from "db"."main"."Order Lines"', idx)[0] == 'select * from "Order Lines"'
+    )
 
 
 _names = st.text(string.ascii_lowercase + "_", min_size=1, max_size=8).filter(lambda s: s.strip("_"))
@@ -62,7 +66,9 @@ _names = st.text(string.ascii_lowercase + "_", min_size=1, max_size=8).filter(la
 @given(st.lists(_names, min_size=1, max_size=5, unique=True), st.sampled_from(["\n", "  ", "\n\t"]))
 def test_lines_outside_relations_keep_their_bytes(names: list[str], gap: str) -> None:
     idx = _index(**{n: f'"db"."main"."{n}"' for n in names})
-    sql = f"select 1 as x{gap}" + gap.join(f'join "db"."main"."{n}" as t{i} on true' for i, n in enumerate(names))
+    sql = f"select 1 as x{gap}" + gap.join(
+        f'join "db"."main"."{n}" as t{i} on true' for i, n in enumerate(names)
+    )
     out, read = rewrite_relations(sql, idx)
     assert read == tuple(names)
     plain = [exp.to_identifier(n).sql("duckdb") for n in names]  # keywords such as `do` stay quoted

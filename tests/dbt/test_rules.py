@@ -9,8 +9,8 @@ from app.dbt.manifest import parse_manifest
 from app.dbt.project import build_project
 from app.dbt.rules import dbt_contract_findings
 from app.findings import Finding
-from app.project.model import Project
 from app.project.dbt import load_dbt_project
+from app.project.model import Project
 from app.project.tree import MemoryTree
 from tests.dbt.conftest import column, manifest_doc, model
 
@@ -18,11 +18,15 @@ TODAY = dt.date(2026, 1, 15)
 SQL = "select 1 as id, 'x' as name"
 
 
-def _project(*nodes: tuple[str, dict], yml: str | None = None, config: str | None = None, **extra: dict) -> Project:
+def _project(
+    *nodes: tuple[str, dict], yml: str | None = None, config: str | None = None, **extra: dict
+) -> Project:
     manifest = parse_manifest(json.dumps(manifest_doc(*nodes, **extra)), "target/manifest.json")
     files = {k: v for k, v in {"models/schema.yml": yml, "datacanary.yml": config}.items() if v is not None}
     tree = MemoryTree(files)
-    return build_project(manifest, root="", label="t", read=lambda p: tree.read_text(p) if tree.exists(p) else None).project
+    return build_project(
+        manifest, root="", label="t", read=lambda p: tree.read_text(p) if tree.exists(p) else None
+    ).project
 
 
 def _contracted(*cols: dict, **kw) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
@@ -80,8 +84,17 @@ def test_removed_model_level_primary_key_is_breaking() -> None:
 
 
 def test_new_model_version_accepts_the_break() -> None:
-    base = _project(model("orders", SQL, columns=[column("id", "int"), column("name", "varchar")], enforced=True))
-    v1 = model("orders", SQL, columns=[column("id", "int"), column("name", "varchar")], enforced=True, version=1, latest=2)
+    base = _project(
+        model("orders", SQL, columns=[column("id", "int"), column("name", "varchar")], enforced=True)
+    )
+    v1 = model(
+        "orders",
+        SQL,
+        columns=[column("id", "int"), column("name", "varchar")],
+        enforced=True,
+        version=1,
+        latest=2,
+    )
     v2 = model("orders", "select 1 as id", columns=[column("id", "int")], enforced=True, version=2, latest=2)
     head = _project(v1, v2)
     found = _findings(base, head)
@@ -128,10 +141,17 @@ def test_accepted_value_added_is_breaking_where_dbt_sees_nothing() -> None:
     def proj(*values: str) -> Project:
         uid, node = _contracted(column("id", "int"), column("status", "varchar"))
         test = {
-            "resource_type": "test", "unique_id": f"test.shop.av{len(values)}", "name": "av",
-            "attached_node": uid, "column_name": "status", "config": {"severity": "ERROR"},
-            "test_metadata": {"name": "accepted_values", "namespace": None,
-                              "kwargs": {"column_name": "status", "values": list(values), "model": "x"}},
+            "resource_type": "test",
+            "unique_id": f"test.shop.av{len(values)}",
+            "name": "av",
+            "attached_node": uid,
+            "column_name": "status",
+            "config": {"severity": "ERROR"},
+            "test_metadata": {
+                "name": "accepted_values",
+                "namespace": None,
+                "kwargs": {"column_name": "status", "values": list(values), "model": "x"},
+            },
             "depends_on": {"nodes": [uid]},
         }
         return _project((uid, node), (test["unique_id"], test))
@@ -147,10 +167,15 @@ def test_unit_meta_change_is_breaking() -> None:
 
 
 def test_breaking_findings_name_the_exposures_that_read_the_dataset() -> None:
-    exposure = {"exposure.shop.board": {
-        "name": "board", "label": "Board", "type": "dashboard", "owner": {"email": "cfo@example.com"},
-        "depends_on": {"nodes": ["model.shop.orders"]},
-    }}
+    exposure = {
+        "exposure.shop.board": {
+            "name": "board",
+            "label": "Board",
+            "type": "dashboard",
+            "owner": {"email": "cfo@example.com"},
+            "depends_on": {"nodes": ["model.shop.orders"]},
+        }
+    }
     base = _project(_contracted(column("id", "int"), column("name", "varchar")), exposures=exposure)
     head = _project(_contracted(column("id", "int")), exposures=exposure)
     (finding,) = [f for f in _findings(base, head) if f.blocking]

@@ -47,7 +47,12 @@ def test_modified_plus_children_in_dag_order(demo) -> None:  # type: ignore[no-u
     assert selection.modified["customer_revenue"] == ("sql renamed",)
     assert selection.selected[:2] == ("stg_orders", "fct_orders")
     assert set(selection.selected) == {
-        "stg_orders", "fct_orders", "customer_revenue", "dim_customers", "dim_customers_v1", "orders_daily",
+        "stg_orders",
+        "fct_orders",
+        "customer_revenue",
+        "dim_customers",
+        "dim_customers_v1",
+        "orders_daily",
     }
     assert "stg_payments" not in selection.selected
 
@@ -64,8 +69,14 @@ def _dbt(*nodes: tuple[str, dict]) -> DbtProject:
 
 def test_config_change_alone_selects_the_model_and_its_children() -> None:
     a_sql, b_sql = "select 1 as id", f"select id from {rel('a')}"
-    base = _dbt(model("a", a_sql, materialized="view"), model("b", b_sql, depends=("a",)), model("c", "select 2 as x"))
-    head = _dbt(model("a", a_sql, materialized="table"), model("b", b_sql, depends=("a",)), model("c", "select 2 as x"))
+    base = _dbt(
+        model("a", a_sql, materialized="view"), model("b", b_sql, depends=("a",)), model("c", "select 2 as x")
+    )
+    head = _dbt(
+        model("a", a_sql, materialized="table"),
+        model("b", b_sql, depends=("a",)),
+        model("c", "select 2 as x"),
+    )
     selection = state_modified(base, head)
     assert selection.modified == {"a": ("config changed: materialized",)}
     assert selection.selected == ("a", "b")
@@ -80,3 +91,19 @@ def test_contract_change_alone_selects_the_model() -> None:
     base = build_project(parse_manifest(json.dumps(base_doc), "m"), root="", label="b", read=lambda p: None)
     head = build_project(parse_manifest(json.dumps(head_doc), "m"), root="", label="h", read=lambda p: None)
     assert state_modified(base, head).modified == {"a": ("contract changed",)}
+
+
+def test_python_model_code_change_selects_it_and_its_sql_children() -> None:
+    def py(code: str) -> tuple[str, dict]:
+        uid, node = model("scores", code, columns=[column("id", "bigint")], compiled=False)
+        node["language"] = "python"
+        return uid, node
+
+    child = model("b", f"select id from {rel('scores')}", depends=("scores",))
+    base, head = (
+        _dbt(py("def model(dbt, s): return 1"), child),
+        _dbt(py("def model(dbt, s): return 2"), child),
+    )
+    selection = state_modified(base, head, {"b": "unchanged"})
+    assert selection.modified == {"scores": ("code changed",)}
+    assert selection.selected == ("scores", "b")
