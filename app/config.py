@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     state: Path = Field(Path(DEFAULT_STATE), validation_alias=_env("DATACANARY_STATE", "state"))
     workers: int = Field(4, validation_alias=_env("DATACANARY_WORKERS", "workers"), ge=0, le=64)
     max_body: int = Field(MAX_BODY, validation_alias=_env("DATACANARY_MAX_BODY", "max_body"), gt=0)
-    lease_seconds: float = Field(600.0, validation_alias=_env("DATACANARY_LEASE_SECONDS", "lease_seconds"), gt=0)
+    lease_seconds: float = Field(
+        600.0, validation_alias=_env("DATACANARY_LEASE_SECONDS", "lease_seconds"), gt=0
+    )
     poll_seconds: float = Field(1.0, validation_alias=_env("DATACANARY_POLL_SECONDS", "poll_seconds"), gt=0)
     max_attempts: int = Field(5, validation_alias=_env("DATACANARY_MAX_ATTEMPTS", "max_attempts"), ge=1)
     repo_cache: Path = Field(
@@ -58,6 +60,8 @@ class Settings(BaseSettings):
     project_dir: str = Field("", validation_alias=_env("DATACANARY_PROJECT_DIR", "project_dir"))
     canary: bool = Field(True, validation_alias=_env("DATACANARY_CANARY", "canary"))
     details_url: str | None = Field(None, validation_alias=_env("DATACANARY_DETAILS_URL", "details_url"))
+    # bearer token Alertmanager (or any alert source) sends to POST /alerts; unset: the route answers 503
+    alerts_token: SecretStr | None = Field(None, validation_alias=_env("DATACANARY_ALERTS_TOKEN", "alerts_token"))
     # GitHub client throttling: PyGithub's defaults in production, tests turn them off
     seconds_between_requests: float | None = Field(
         0.25, validation_alias=_env("DATACANARY_SECONDS_BETWEEN_REQUESTS", "seconds_between_requests")
@@ -100,7 +104,7 @@ _NAMES = {
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings from the environment (and `overrides`), validate the private key, or raise ConfigError."""
+    """Settings from the environment (and `overrides`) with the private key checked; else ConfigError."""
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
