@@ -49,7 +49,9 @@ def _key() -> str:
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     ).decode()
 
 
@@ -73,7 +75,10 @@ def _start(state: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -88,7 +93,9 @@ def _start(state: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.1)
 
 
-async def _fire(url: str, requests: list[tuple[bytes, dict[str, str]]], rate: float) -> tuple[list[float], list[int], float]:
+async def _fire(
+    url: str, requests: list[tuple[bytes, dict[str, str]]], rate: float
+) -> tuple[list[float], list[int], float]:
     """Post each request at its slot (i / rate seconds after the start); latencies in seconds."""
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
     latencies: list[float] = [0.0] * len(requests)
@@ -118,8 +125,11 @@ def _server_ack(url: str) -> str:
             le = line.split('le="', 1)[1].split('"', 1)[0]
             buckets[le] = float(line.rsplit(" ", 1)[1])
     total = buckets.get("+Inf", 0) or 1
-    return "  ".join(f"<= {float(le) * 1000:g} ms: {n / total:.1%}" for le, n in buckets.items()
-                     if le in ("0.005", "0.01", "0.05", "0.1"))
+    return "  ".join(
+        f"<= {float(le) * 1000:g} ms: {n / total:.1%}"
+        for le, n in buckets.items()
+        if le in ("0.005", "0.01", "0.05", "0.1")
+    )
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -137,7 +147,9 @@ def _signed(body: bytes, delivery: str, forged: bool = False) -> tuple[bytes, di
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=2000, help="deliveries to post (default 2000)")
     parser.add_argument("--rate", type=float, default=200.0, help="deliveries per second (default 200)")
     parser.add_argument("--workers", type=int, default=4, help="service worker threads (default 4)")
@@ -179,8 +191,13 @@ def main() -> int:
     p50, p99 = _pct(lat, 0.50) * 1000, _pct(lat, 0.99) * 1000
     b50, b99 = _pct(base_lat, 0.50) * 1000, _pct(base_lat, 0.99) * 1000
     total = len(real) + len(again)
-    print(f"deliveries posted      {total} ({args.n} distinct + {len(again)} redeliveries) at {args.rate:.0f}/s")
-    print(f"answers                202 queued: {queued}, 200 duplicate: {duplicates}, other: {total - queued - duplicates}")
+    print(
+        f"deliveries posted      {total} ({args.n} distinct + {len(again)} redeliveries) at {args.rate:.0f}/s"
+    )
+    print(
+        f"answers                202 queued: {queued}, 200 duplicate: {duplicates},"
+        f" other: {total - queued - duplicates}"
+    )
     print(f"ack latency            p50 {p50:.2f} ms   p99 {p99:.2f} ms   max {max(lat) * 1000:.2f} ms")
     print(f"baseline (401 forged)  p50 {b50:.2f} ms   p99 {b99:.2f} ms   ({baseline_n} requests, same rate)")
     print(f"ratio to baseline      p50 x{p50 / b50:.2f}   p99 x{p99 / b99:.2f}")

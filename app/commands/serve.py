@@ -10,7 +10,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     parser.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help="log level"
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="log level",
     )
     parser.epilog = (
         "settings come from the environment: GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, "
@@ -28,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from app.service.app import create_app
 
     settings = get_settings()  # a ConfigError here is rendered by the CLI: exit 2, no traceback
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = create_app(settings)
     sys.stderr.write(
         render(

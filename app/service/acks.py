@@ -33,7 +33,7 @@ class Acknowledgments:
         self, repo: str, pr_number: int | None, head_sha: str, login: str, at: float, delivery_id: str
     ) -> None:
         """Record that `login` acknowledged the breaking changes of `head_sha` at epoch `at`."""
-        stamp = dt.datetime.fromtimestamp(at, dt.timezone.utc).isoformat(timespec="seconds")
+        stamp = dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="seconds")
         self.db.connect().execute(
             "INSERT OR IGNORE INTO acknowledgments (repo, pr_number, head_sha, login, at, delivery_id)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -44,8 +44,13 @@ class Acknowledgments:
         """The acknowledgments of one head commit, earliest first (the pipeline shows the first)."""
         from app.pipeline import Acknowledgment
 
-        rows = self.db.connect().execute(
-            "SELECT head_sha, login, at FROM acknowledgments WHERE repo = ? AND head_sha = ? ORDER BY at, rowid",
-            (repo, head_sha),
-        ).fetchall()
+        rows = (
+            self.db.connect()
+            .execute(
+                "SELECT head_sha, login, at FROM acknowledgments WHERE repo = ? AND head_sha = ?"
+                " ORDER BY at, rowid",
+                (repo, head_sha),
+            )
+            .fetchall()
+        )
         return [Acknowledgment(sha=r["head_sha"], by=r["login"], at=r["at"]) for r in rows]

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.config import Settings
-    from app.github.port import GitHubPort
+    from app.github.port import AppPort
     from app.state import StateDB
 
-PortFactory = Callable[[int | None, str], "GitHubPort"]  # (installation id, owner/repo) -> port
+PortFactory = Callable[[int | None, str], "AppPort"]  # (installation id, owner/repo) -> port
 Checkout = Callable[[int | None, str, Sequence[str]], Path]  # (installation, owner/repo, shas) -> repo
 
 
@@ -26,7 +26,7 @@ def default_run_check(*args: Any, **kwargs: Any) -> Any:
 
 @dataclass(frozen=True)
 class HandlerContext:
-    """Per-delivery context: `delivery_id` makes external ids (idempotency keys) for what a handler creates."""
+    """Per-delivery context; `delivery_id` makes the idempotency keys of what a handler creates."""
 
     settings: Settings
     db: StateDB

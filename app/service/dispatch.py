@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -65,7 +65,11 @@ class Router:
         self._ignored: dict[str, str] = {}
 
     def register(
-        self, event: str, action: str | None = None, *, work_key: Callable[[Any], WorkKey | None] | None = None
+        self,
+        event: str,
+        action: str | None = None,
+        *,
+        work_key: Callable[[Any], WorkKey | None] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator: call the handler for `event` (and `action`); `work_key` names what it supersedes."""
 

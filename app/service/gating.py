@@ -6,12 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.effects import CheckConclusion, CheckOutput, Effect, SetOutput, UpdateCheckRun, WorkflowCommand, WriteSummary
+from app.effects import (
+    CheckConclusion,
+    CheckOutput,
+    Effect,
+    SetOutput,
+    UpdateCheckRun,
+    WorkflowCommand,
+    WriteSummary,
+)
 from app.errors import DatacanaryError
 from app.service.acks import Acknowledgments
 from app.service.context import HandlerContext
 
+if TYPE_CHECKING:
+    from app.gate.result import RunReport
 
 GATES = ("contracts", "canary")
 
@@ -54,7 +65,7 @@ def gate(target: Target, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
     yield _github_only(_report_effects(report, target, ctx))
 
 
-def _report_effects(report: object, target: Target, ctx: HandlerContext) -> list[Effect]:
+def _report_effects(report: RunReport, target: Target, ctx: HandlerContext) -> list[Effect]:
     from app.report import render_report
     from app.report.effects import effects_for
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
-from enum import Enum
 
 from app.state import StateDB
 
@@ -36,12 +35,6 @@ CREATE TABLE IF NOT EXISTS inbox (
 CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status);
 CREATE INDEX IF NOT EXISTS inbox_work_key ON inbox (work_key, sets_head);
 """
-
-
-class Status(str, Enum):
-    QUEUED = "queued"
-    WORKING = "working"
-    DONE = "done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +96,8 @@ class Inbox:
             if row is None:
                 return None
             conn.execute(
-                "UPDATE inbox SET status = 'working', claim_token = ?, claimed_at = ?, attempts = attempts + 1"
+                "UPDATE inbox SET status = 'working', claim_token = ?, claimed_at = ?,"
+                " attempts = attempts + 1"
                 " WHERE delivery_id = ?",
                 (token, now, row["delivery_id"]),
             )
@@ -122,9 +116,11 @@ class Inbox:
 
     def holds(self, delivery: Delivery) -> bool:
         """Whether `delivery`'s claim is still the current one (its lease was not taken over)."""
-        row = self.db.connect().execute(
-            "SELECT claim_token, status FROM inbox WHERE delivery_id = ?", (delivery.delivery_id,)
-        ).fetchone()
+        row = (
+            self.db.connect()
+            .execute("SELECT claim_token, status FROM inbox WHERE delivery_id = ?", (delivery.delivery_id,))
+            .fetchone()
+        )
         return row is not None and row["status"] == "working" and row["claim_token"] == delivery.claim_token
 
     def finish(self, delivery: Delivery, outcome: str, now: float, detail: str | None = None) -> bool:
@@ -154,11 +150,14 @@ class Inbox:
         """
         if delivery.work_key is None or delivery.head_sha is None:
             return None
-        row = self.db.connect().execute(
-            "SELECT head_sha FROM inbox WHERE work_key = ? AND sets_head = 1"
-            " ORDER BY rowid DESC LIMIT 1",
-            (delivery.work_key,),
-        ).fetchone()
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT head_sha FROM inbox WHERE work_key = ? AND sets_head = 1 ORDER BY rowid DESC LIMIT 1",
+                (delivery.work_key,),
+            )
+            .fetchone()
+        )
         if row is None or row["head_sha"] in (None, delivery.head_sha):
             return None
         return str(row["head_sha"])
@@ -170,11 +169,15 @@ class Inbox:
 
     def outcomes(self) -> dict[str, int]:
         """Finished deliveries counted by outcome (for tests and the benchmark)."""
-        rows = self.db.connect().execute(
-            "SELECT outcome, count(*) FROM inbox WHERE status = 'done' GROUP BY outcome"
-        ).fetchall()
+        rows = (
+            self.db.connect()
+            .execute("SELECT outcome, count(*) FROM inbox WHERE status = 'done' GROUP BY outcome")
+            .fetchall()
+        )
         return {str(r[0]): int(r[1]) for r in rows}
 
     def get(self, delivery_id: str) -> dict[str, object] | None:
-        row = self.db.connect().execute("SELECT * FROM inbox WHERE delivery_id = ?", (delivery_id,)).fetchone()
+        row = (
+            self.db.connect().execute("SELECT * FROM inbox WHERE delivery_id = ?", (delivery_id,)).fetchone()
+        )
         return None if row is None else dict(row)

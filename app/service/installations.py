@@ -27,7 +27,9 @@ class Installations:
         self.db = db
         db.ensure("installations", DDL)
 
-    def upsert(self, installation_id: int, account: str, now: float, *, suspended: bool | None = None) -> None:
+    def upsert(
+        self, installation_id: int, account: str, now: float, *, suspended: bool | None = None
+    ) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO installations (installation_id, account, updated_at) VALUES (?, ?, ?)"
@@ -70,7 +72,9 @@ class Installations:
         return sorted(str(r[0]) for r in self.db.connect().execute(sql + " ORDER BY 1", args))
 
     def get(self, installation_id: int) -> dict[str, object] | None:
-        row = self.db.connect().execute(
-            "SELECT * FROM installations WHERE installation_id = ?", (installation_id,)
-        ).fetchone()
+        row = (
+            self.db.connect()
+            .execute("SELECT * FROM installations WHERE installation_id = ?", (installation_id,))
+            .fetchone()
+        )
         return None if row is None else dict(row)

@@ -48,7 +48,7 @@ class ServiceMetrics:
             self.queue_depth.set_function(queue_depth)
         self.github_calls = Counter(
             "datacanary_github_api_calls",
-            "Requests sent to the GitHub API: `rest` by the handlers' clients, `token` to mint installation tokens.",
+            "Requests to the GitHub API: `rest` by handlers' clients, `token` minting installation tokens.",
             ["kind"],
             registry=self.registry,
         )

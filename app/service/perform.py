@@ -59,10 +59,14 @@ class DeliveryEffects:
         self._apply_kwargs = apply_kwargs or {}
         # only a resumed delivery can have runs GitHub knows and we did not record: look those up
         self.resumed = resumed
-        rows = db.connect().execute(
-            "SELECT ref, check_run_id, head_sha, name FROM delivery_check_runs WHERE delivery_id = ?",
-            (delivery_id,),
-        ).fetchall()
+        rows = (
+            db.connect()
+            .execute(
+                "SELECT ref, check_run_id, head_sha, name FROM delivery_check_runs WHERE delivery_id = ?",
+                (delivery_id,),
+            )
+            .fetchall()
+        )
         self.check_runs: dict[str, int] = {r["ref"]: int(r["check_run_id"]) for r in rows}
         self._open: dict[str, int] = {}  # runs this delivery left in progress (to cancel on supersession)
 
@@ -82,9 +86,9 @@ class DeliveryEffects:
         result = self._apply(todo, port=self.port, **self._apply_kwargs)
         created = {e.ref: e for e in todo if isinstance(e, CreateCheckRun)}
         for ref, run_id in result.check_runs.items():
-            effect = created.get(ref)
-            if effect is not None:
-                self._remember(ref, run_id, effect)
+            create = created.get(ref)
+            if create is not None:
+                self._remember(ref, run_id, create)
         for effect in todo:
             if isinstance(effect, CreateCheckRun) and effect.status is not CheckStatus.COMPLETED:
                 if effect.ref in self.check_runs:

@@ -196,4 +196,3 @@ def _superseded_output(newer_head: str) -> CheckOutput:
         title="Superseded by a newer commit",
         summary=render("service/superseded.md.j2", newer_head=newer_head),
     )
-

@@ -34,12 +34,16 @@ def test_jwt_is_rs256_backdated_and_short_lived(private_key_pem: str) -> None:
     auth = AppAuth(42, private_key_pem, API, clock=Clock())
     token = auth.jwt()
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
-    claims = jwt.decode(token, _public_key(private_key_pem), algorithms=["RS256"], options={"verify_exp": False})
+    claims = jwt.decode(
+        token, _public_key(private_key_pem), algorithms=["RS256"], options={"verify_exp": False}
+    )
     assert claims == {"iss": "42", "iat": int(NOW) - 60, "exp": int(NOW) + 540}
     assert claims["exp"] - claims["iat"] <= 600  # GitHub refuses JWTs living longer than 10 minutes
 
 
-def test_installation_token_is_minted_through_the_openapi_checked_stub(private_key_pem: str, github_stub: Any) -> None:
+def test_installation_token_is_minted_through_the_openapi_checked_stub(
+    private_key_pem: str, github_stub: Any
+) -> None:
     auth = AppAuth(42, private_key_pem, github_stub.base_url, clock=Clock())
     token = auth.installation_token(7)
     assert token.startswith("ghs_stub7")

@@ -18,7 +18,13 @@ REQUIRED = ("GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_PATH", "G
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, private_key_pem: str, tmp_path: Path) -> pytest.MonkeyPatch:
-    for name in [*REQUIRED, "GITHUB_API_URL", "DATACANARY_STATE", "DATACANARY_WORKERS", "DATACANARY_MAX_BODY"]:
+    for name in [
+        *REQUIRED,
+        "GITHUB_API_URL",
+        "DATACANARY_STATE",
+        "DATACANARY_WORKERS",
+        "DATACANARY_MAX_BODY",
+    ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_APP_ID", "12345")
     monkeypatch.setenv("GITHUB_PRIVATE_KEY", private_key_pem)
@@ -64,7 +70,9 @@ def test_non_numeric_app_id_is_named_with_its_value(env: pytest.MonkeyPatch) -> 
 
 
 def test_malformed_private_key_is_refused(env: pytest.MonkeyPatch) -> None:
-    env.setenv("GITHUB_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----")
+    env.setenv(
+        "GITHUB_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----"
+    )
     with pytest.raises(ConfigError, match="GITHUB_PRIVATE_KEY is not a PEM-encoded RSA private key"):
         load_settings()
 
@@ -128,7 +136,11 @@ def test_serve_with_a_bad_setting_exits_2_with_the_message_and_no_traceback(tmp_
     environ.update({"GITHUB_APP_ID": "12", "GITHUB_WEBHOOK_SECRET": "x", "GITHUB_PRIVATE_KEY": "nope"})
     proc = subprocess.run(
         [sys.executable, "-m", "app.cli", "serve", "--port", "0"],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "GITHUB_PRIVATE_KEY is not a PEM-encoded RSA private key" in proc.stderr

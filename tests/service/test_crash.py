@@ -40,7 +40,10 @@ class Serve:
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=self.log,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=self.log,
         )
         _wait(self._healthy, "the service to start")
 
@@ -77,7 +80,9 @@ def children() -> Iterator[list[Serve]]:
 
 def _status(state: Path, delivery: str) -> tuple[str, str | None, int]:
     with sqlite3.connect(state) as conn:
-        row = conn.execute("SELECT status, outcome, attempts FROM inbox WHERE delivery_id = ?", (delivery,)).fetchone()
+        row = conn.execute(
+            "SELECT status, outcome, attempts FROM inbox WHERE delivery_id = ?", (delivery,)
+        ).fetchone()
     return (row[0], row[1], row[2]) if row else ("absent", None, 0)
 
 
@@ -86,7 +91,9 @@ def test_killed_mid_delivery_completes_exactly_once_after_restart(
     tmp_path: Path, private_key_pem: str, github_stub: Any, demo_repo: Any, children: list[Serve]
 ) -> None:
     remotes = tmp_path / "remotes"
-    subprocess.run(["git", "clone", "-q", "--bare", str(demo_repo.path), str(remotes / f"{REPO}.git")], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(demo_repo.path), str(remotes / f"{REPO}.git")], check=True
+    )
     state = tmp_path / "state.sqlite"
     env = {
         **os.environ,
@@ -117,7 +124,9 @@ def test_killed_mid_delivery_completes_exactly_once_after_restart(
     children.append(first)
     body, headers = signed_delivery("pull_request", payload, delivery="crash-1")
     assert httpx.post(f"{first.url}/webhooks", content=body, headers=headers, timeout=10).status_code == 202
-    _wait(lambda: len(github_stub.calls_to("POST", "/repos/{owner}/{repo}/check-runs")) == 2, "in-progress runs")
+    _wait(
+        lambda: len(github_stub.calls_to("POST", "/repos/{owner}/{repo}/check-runs")) == 2, "in-progress runs"
+    )
     assert _status(state, "crash-1")[0] == "working"
     first.kill()  # mid-work: after the runs were created, before they were completed
 
@@ -134,4 +143,7 @@ def test_killed_mid_delivery_completes_exactly_once_after_restart(
     assert len(github_stub.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")) == 1
     assert len(github_stub.comments_on(3)) == 1
     # a redelivery after the restart is still recognised
-    assert httpx.post(f"{second.url}/webhooks", content=body, headers=headers, timeout=10).json()["status"] == "duplicate"
+    assert (
+        httpx.post(f"{second.url}/webhooks", content=body, headers=headers, timeout=10).json()["status"]
+        == "duplicate"
+    )

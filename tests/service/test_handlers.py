@@ -75,7 +75,9 @@ def test_engine_error_fails_the_checks_with_its_message_and_hint(world: World) -
     world.work()
     runs = list(world.ports[REPO].check_runs.values())
     assert {r.conclusion for r in runs} == {"failure"}
-    assert "no datacanary.yml" in (runs[0].summary or "") and "create datacanary.yml" in (runs[0].summary or "")
+    assert "no datacanary.yml" in (runs[0].summary or "") and "create datacanary.yml" in (
+        runs[0].summary or ""
+    )
     assert world.outcome(delivery) == "done"
 
 
@@ -83,7 +85,9 @@ def test_newer_head_supersedes_work_in_flight(world: World) -> None:
     old = world.deliver("pull_request", pr_payload(head="o" * 40), "old")
     # the push arrives while the engine runs on the old head
     world.on_check = lambda: (
-        world.deliver("pull_request", pr_payload("synchronize", head="n" * 40), "new") if len(world.checks) == 1 else None
+        world.deliver("pull_request", pr_payload("synchronize", head="n" * 40), "new")
+        if len(world.checks) == 1
+        else None
     )
     world.work()
     port = world.ports[REPO]
@@ -115,7 +119,9 @@ def test_check_suite_rerequested_runs_again_with_new_runs(world: World) -> None:
 
 
 def test_rerun_of_another_apps_suite_is_ignored(world: World) -> None:
-    world.deliver("check_suite", check_payload("check_suite", "rerequested", head="h" * 40, base="b" * 40, app_id=1))
+    world.deliver(
+        "check_suite", check_payload("check_suite", "rerequested", head="h" * 40, base="b" * 40, app_id=1)
+    )
     world.work()
     assert world.checks == []
 
@@ -135,7 +141,9 @@ def test_acknowledgment_by_a_writer_is_recorded_and_rerun(world: World) -> None:
     world.deliver("pull_request", pr_payload())
     world.work()
     world.ports[REPO].permissions["alice"] = "write"
-    world.deliver("check_run", check_payload("check_run", "requested_action", head="h" * 40, base="b" * 40), "ack-1")
+    world.deliver(
+        "check_run", check_payload("check_run", "requested_action", head="h" * 40, base="b" * 40), "ack-1"
+    )
     world.work()
     acks = Acknowledgments(world.service.db).for_head(REPO, "h" * 40)
     assert [(a.by, a.sha) for a in acks] == [("alice", "h" * 40)]

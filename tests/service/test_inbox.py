@@ -17,7 +17,9 @@ def inbox(tmp_path: Path) -> Inbox:
 
 
 def _d(did: str, *, key: str | None = None, head: str | None = None, sets: bool = False) -> Delivery:
-    return Delivery(did, "pull_request", "opened", b"{}", work_key=key, head_sha=head, sets_head=sets, received_at=1.0)
+    return Delivery(
+        did, "pull_request", "opened", b"{}", work_key=key, head_sha=head, sets_head=sets, received_at=1.0
+    )
 
 
 def test_a_delivery_id_is_stored_once(inbox: Inbox) -> None:

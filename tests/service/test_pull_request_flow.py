@@ -63,7 +63,9 @@ def _post(server: ServiceServer, event: str, payload: dict[str, Any], delivery: 
 
 
 @pytest.mark.slow
-def test_pull_request_is_gated_end_to_end(app_server: ServiceServer, github_stub: Any, demo_repo: Any) -> None:
+def test_pull_request_is_gated_end_to_end(
+    app_server: ServiceServer, github_stub: Any, demo_repo: Any
+) -> None:
     assert _post(app_server, "pull_request", _pr_payload(demo_repo), "pr-1").status_code == 202
     app_server.wait_idle(timeout=60)
     assert app_server.service.inbox.get("pr-1")["outcome"] == "done"

@@ -33,7 +33,9 @@ def _counting_router(seen: list[str]) -> Router:
 
 
 @pytest.fixture
-def service(make_settings: Callable[..., Any], serve: Callable[[Any], ServiceServer]) -> tuple[ServiceServer, list[str]]:
+def service(
+    make_settings: Callable[..., Any], serve: Callable[[Any], ServiceServer]
+) -> tuple[ServiceServer, list[str]]:
     seen: list[str] = []
     app = create_app(
         make_settings(max_body=64 * 1024),
@@ -89,7 +91,9 @@ def test_body_over_the_cap_is_413_by_content_length(service: tuple[ServiceServer
     assert _post(server, body, headers).status_code == 413
 
 
-def test_streamed_body_over_the_cap_is_413_without_content_length(service: tuple[ServiceServer, list[str]]) -> None:
+def test_streamed_body_over_the_cap_is_413_without_content_length(
+    service: tuple[ServiceServer, list[str]],
+) -> None:
     server, _ = service
     _, headers = signed_delivery("pull_request", b"{}")
 
@@ -150,7 +154,9 @@ def test_unhandled_action_is_200_ignored(service: tuple[ServiceServer, list[str]
     assert server.service.inbox.get("closed") is None
 
 
-def test_redelivery_is_answered_duplicate_and_processed_once(service: tuple[ServiceServer, list[str]]) -> None:
+def test_redelivery_is_answered_duplicate_and_processed_once(
+    service: tuple[ServiceServer, list[str]],
+) -> None:
     server, seen = service
     body, headers = signed_delivery("pull_request", load_payload("pull_request.opened"), delivery="again")
     first = _post(server, body, headers)
@@ -205,7 +211,9 @@ def test_two_apps_in_one_process_keep_separate_metrics(
     first = serve(create_app(make_settings(workers=0), github=_no_github, repo_checkout=lambda *a: tmp_path))
     second = serve(
         create_app(
-            make_settings(workers=0, state=tmp_path / "other.sqlite"), github=_no_github, repo_checkout=lambda *a: tmp_path
+            make_settings(workers=0, state=tmp_path / "other.sqlite"),
+            github=_no_github,
+            repo_checkout=lambda *a: tmp_path,
         )
     )
     body, headers = signed_delivery("ping", load_payload("ping.event"))

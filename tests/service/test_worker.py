@@ -68,7 +68,10 @@ def test_a_run_created_but_not_recorded_is_found_by_its_external_id(world: World
     port = world.ports[REPO]
     assert _count(world, "create_check_run") == 2
     finds = [args for name, args in port.calls if name == "find_check_run"]
-    assert {f["external_id"] for f in finds} == {external_id("d-1", "contracts"), external_id("d-1", "canary")}
+    assert {f["external_id"] for f in finds} == {
+        external_id("d-1", "contracts"),
+        external_id("d-1", "canary"),
+    }
     assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
 
 

@@ -80,9 +80,14 @@ class World:
         import json
 
         delivery = Delivery(
-            did, event, action, json.dumps(payload).encode(),
-            work_key=key.key if key else None, head_sha=key.head_sha if key else None,
-            sets_head=key.sets_head if key else False, received_at=self.now,
+            did,
+            event,
+            action,
+            json.dumps(payload).encode(),
+            work_key=key.key if key else None,
+            head_sha=key.head_sha if key else None,
+            sets_head=key.sets_head if key else False,
+            received_at=self.now,
         )
         assert self.service.inbox.add(delivery)
         return delivery
@@ -98,8 +103,15 @@ class World:
         return None if row is None or row["outcome"] is None else str(row["outcome"])
 
 
-def pr_payload(action: str = "opened", *, head: str = "h" * 40, base: str = "b" * 40, draft: bool = False,
-               installation: int = 1, number: int = 2) -> dict[str, Any]:
+def pr_payload(
+    action: str = "opened",
+    *,
+    head: str = "h" * 40,
+    base: str = "b" * 40,
+    draft: bool = False,
+    installation: int = 1,
+    number: int = 2,
+) -> dict[str, Any]:
     payload = copy.deepcopy(load_payload("pull_request.opened"))
     payload["action"] = action
     payload["installation"] = {"id": installation}
@@ -109,8 +121,16 @@ def pr_payload(action: str = "opened", *, head: str = "h" * 40, base: str = "b" 
     return payload
 
 
-def check_payload(event: str, action: str, *, head: str, base: str, number: int = 2,
-                  sender: str = "alice", app_id: int = APP_ID) -> dict[str, Any]:
+def check_payload(
+    event: str,
+    action: str,
+    *,
+    head: str,
+    base: str,
+    number: int = 2,
+    sender: str = "alice",
+    app_id: int = APP_ID,
+) -> dict[str, Any]:
     """check_run / check_suite payload for our app on a PR head (from the real examples)."""
     name = {"check_run": "check_run.requested_action", "check_suite": "check_suite.rerequested"}[event]
     payload = copy.deepcopy(load_payload(name))

@@ -25,7 +25,12 @@ router = Router()
 @router.register("check_run", "requested_action", work_key=rerun_key)
 def on_requested_action(event: CheckRunEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
     pull = pull_for(event.pulls, event.head_sha)
-    if event.requested_action != ACK_ACTION.identifier or not is_ours(event, ctx) or pull is None or pull.base_sha is None:
+    if (
+        event.requested_action != ACK_ACTION.identifier
+        or not is_ours(event, ctx)
+        or pull is None
+        or pull.base_sha is None
+    ):
         return
     repo = event.repo.full_name
     if event.sender is None:
@@ -35,8 +40,14 @@ def on_requested_action(event: CheckRunEvent, ctx: HandlerContext) -> Iterator[S
     permission = ctx.github(event.installation_id, repo).collaborator_permission(event.sender)
     if permission not in WRITERS:
         log.warning(
-            "%s (permission %r) may not acknowledge breaking changes on %s#%d", event.sender, permission, repo, pull.number
+            "%s (permission %r) may not acknowledge breaking changes on %s#%d",
+            event.sender,
+            permission,
+            repo,
+            pull.number,
         )
         return
-    Acknowledgments(ctx.db).record(repo, pull.number, event.head_sha, event.sender, ctx.clock(), ctx.delivery_id)
+    Acknowledgments(ctx.db).record(
+        repo, pull.number, event.head_sha, event.sender, ctx.clock(), ctx.delivery_id
+    )
     yield from gate(Target(repo, event.installation_id, pull.base_sha, event.head_sha, pull.number), ctx)

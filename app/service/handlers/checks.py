@@ -40,7 +40,9 @@ def rerun(event: CheckRunEvent | CheckSuiteEvent, ctx: HandlerContext) -> Iterat
     pull = pull_for(event.pulls, event.head_sha)
     if pull is None or pull.base_sha is None or not is_ours(event, ctx):
         return  # not a pull request's head (or another app's run): nothing to compare against
-    yield from gate(Target(event.repo.full_name, event.installation_id, pull.base_sha, event.head_sha, pull.number), ctx)
+    yield from gate(
+        Target(event.repo.full_name, event.installation_id, pull.base_sha, event.head_sha, pull.number), ctx
+    )
 
 
 @router.register("check_run", "rerequested", work_key=rerun_key)

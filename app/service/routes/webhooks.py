@@ -55,14 +55,18 @@ async def receive(request: Request) -> JSONResponse:
     try:
         body = await _read_body(request, service.settings.max_body)
     except _TooLarge:
-        return _answer(service, event, 413, started, error=f"body larger than {service.settings.max_body} bytes")
+        return _answer(
+            service, event, 413, started, error=f"body larger than {service.settings.max_body} bytes"
+        )
     secret = service.settings.webhook_secret.get_secret_value().encode()
     if not verify(secret, body, request.headers.get("x-hub-signature-256")):
         log.warning("webhook with a missing or wrong signature (event %r)", event)
         return _answer(service, event, 401, started, error="missing or invalid X-Hub-Signature-256")
     delivery_id = request.headers.get("x-github-delivery", "")
     if not event or not delivery_id:
-        return _answer(service, event, 400, started, error="missing X-GitHub-Event or X-GitHub-Delivery header")
+        return _answer(
+            service, event, 400, started, error="missing X-GitHub-Event or X-GitHub-Delivery header"
+        )
     try:
         payload = json.loads(body)
     except ValueError as exc:
@@ -75,7 +79,11 @@ async def receive(request: Request) -> JSONResponse:
         return _answer(service, event, 200, started, status="ignored", reason=IGNORED[event])
     if event not in service.router.events():
         return _answer(
-            service, event, 422, started, error=f"datacanary does not handle {event!r} events; unsubscribe the app"
+            service,
+            event,
+            422,
+            started,
+            error=f"datacanary does not handle {event!r} events; unsubscribe the app",
         )
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     if not service.router.lookup(event, action):
