@@ -6,6 +6,7 @@ Pure over text: the caller reads the file (from a git revision or disk) and pass
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +52,12 @@ _LEGACY_RULES = {
 
 def parse_contract(text: str, path: str) -> Contract:
     """Parse and validate one ODCS v3 contract file; errors name `path`, the line and the fix."""
+    return _parse_cached(text, path)
+
+
+# base and head revisions mostly share contract files byte for byte; Contract is frozen, so reuse it
+@functools.lru_cache(maxsize=2048)
+def _parse_cached(text: str, path: str) -> Contract:
     doc = load_yaml(text, path, ContractError)
     if not isinstance(doc.data, dict):
         raise ContractError(
