@@ -1,24 +1,23 @@
 """The promotion canary's execution: an artifact's models on a sample of one environment's data.
 
-The edge that talks to DuckDB for promotion. The environment's DuckDB file is attached read-only,
-each declared source is copied in as a deterministic hash sample (same key + seed -> same rows in
-every environment, so joins survive), the file is detached, the connection is locked down (no file or
-network access, no extensions, configuration frozen), and only then does the artifact's SQL run, in
-DAG order, each model under a time limit. Each model's output is fingerprinted (app.promotion.fingerprint).
+Runs in the canary's sandbox (app.canary.runner): the environment's DuckDB file is attached read-only,
+each declared source is copied in as a deterministic hash sample (app.canary.sampling: same key and seed
+keep the same rows in every environment, so joins survive), then the connection is locked down (no file
+or network access, no extensions, configuration frozen) and only then does the artifact's SQL run, in
+DAG order, each model statically checked and under a time limit (app.canary.models). Each built model
+is fingerprinted (app.promotion.fingerprint) and its contract's quality rules evaluated.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
 
-from app.errors import ConfigError, DatacanaryError
+from app.errors import ConfigError
 from app.project.config import ProjectConfig
 from app.project.model import Project
 from app.promotion.environments import Environment
@@ -26,6 +25,8 @@ from app.promotion.fingerprint import fingerprint_from_row, fingerprint_query
 from app.types import Location
 
 ENV_DB = "envdata"
+SOURCES = "source"  # schema of the sampled sources in the sandbox
+MODELS = "head"  # schema of the built models (the canary's quality rules read `head.<model>`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,45 +54,40 @@ def run_in_environment(
     env: Environment,
     config: ProjectConfig,
     project_dir: Path,
-    quality: Callable[[Any, str], list[dict[str, Any]]] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> EnvRun:
-    """Build `order` (model names in DAG order) of `project` on `env`'s data and fingerprint each model.
-
-    `config` is the environment's effective configuration (sources, canary limits); `quality(conn,
-    model)` returns the contract's quality results for a built model, when given."""
-    import duckdb
+    """Build `order` (model names in DAG order) of `project` on `env`'s data, fingerprint each model and
+    evaluate its contract's quality rules. `config` is the environment's effective configuration."""
+    from app.canary.models import BuildStep, build
+    from app.canary.runner import Sandbox
 
     data = _data_file(env, project_dir, project.config_path)
-    conn = duckdb.connect(":memory:")
+    limits = config.canary.limits
+    db = Sandbox(threads=limits.threads)
     try:
-        conn.execute(f"ATTACH {_quote_literal(str(data))} AS {ENV_DB} (READ_ONLY)")
-        sampled = {name: _sample(conn, config, env, name, project.config_path) for name in config.sources}
-        conn.execute(f"DETACH {ENV_DB}")
-        _lock_down(conn, config)
-        runs: list[ModelRun] = []
-        failed: set[str] = set()
+        db.execute(f"ATTACH {exp.Literal.string(str(data)).sql('duckdb')} AS {_ident(ENV_DB)} (READ_ONLY)")
+        db.create_schema(SOURCES)
+        db.create_schema(MODELS)
+        sampled = {name: _sample(db, config, env, name, project.config_path) for name in config.sources}
+        db.execute(f"DETACH {_ident(ENV_DB)}")
+        db.lock_down(memory_limit=limits.memory_limit, threads=limits.threads)
+        targets = {**{s: (SOURCES, s) for s in config.sources}, **{m: (MODELS, m) for m in order}}
+        steps = [BuildStep(project.models[name], MODELS, config.dialect, targets) for name in order]
+        built = build(db, steps, timeout=limits.timeout_seconds, progress=progress)
+        runs = []
         for name in order:
-            model = project.models[name]
-            blocked = sorted(_reads(model.sql, config.dialect) & failed)
-            if blocked:
-                failed.add(name)
-                runs.append(ModelRun(name, model.path, None, skipped=f"upstream {', '.join(blocked)} failed"))
-                continue
-            if progress:
-                progress(f"{env.name}: building {name}")
-            try:
-                _build(conn, name, model.sql, config.dialect, config.canary.limits.timeout_seconds)
-                fp = _fingerprint(conn, name, env.sample_fraction)
-                if quality is not None:
-                    fp["quality"] = quality(conn, name)
-                runs.append(ModelRun(name, model.path, fp))
-            except (duckdb.Error, sqlglot.errors.SqlglotError, DatacanaryError) as exc:
-                failed.add(name)
-                runs.append(ModelRun(name, model.path, None, error=str(exc).splitlines()[0]))
+            run = built[(MODELS, name)]
+            if run.status == "skipped":
+                runs.append(ModelRun(name, run.path, None, skipped=run.message))
+            elif not run.ok:
+                runs.append(ModelRun(name, run.path, None, error=f"{run.status}: {run.message}"))
+            else:
+                fp = _fingerprint(db, name, env.sample_fraction)
+                fp["quality"] = _quality(db, project, name, targets, config)
+                runs.append(ModelRun(name, run.path, fp))
         return EnvRun(env.name, env.sample_fraction, sampled, tuple(runs))
     finally:
-        conn.close()
+        db.close()
 
 
 def _data_file(env: Environment, project_dir: Path, config_path: str) -> Path:
@@ -112,99 +108,65 @@ def _data_file(env: Environment, project_dir: Path, config_path: str) -> Path:
     return path
 
 
-def _quote_literal(text: str) -> str:
-    return exp.Literal.string(text).sql("duckdb")
-
-
 def sample_query(config: ProjectConfig, env: Environment, source: str) -> str:
-    """SELECT the environment's sample of `source`: rows whose hashed key (or whole row, without a key)
-    falls under the environment's sample fraction; md5 keeps it stable across machines and versions."""
-    rel = exp.to_table(f"{ENV_DB}.{env.source_schema}.{source}", dialect="duckdb")
-    for part in ("this", "db", "catalog"):
-        node = rel.args.get(part)
-        if isinstance(node, exp.Identifier):
-            node.set("quoted", True)
-    query = exp.select(exp.Star()).from_(exp.alias_(rel, "s", table=True))
-    fraction = min(env.sample_fraction, config.sources[source].sample.fraction)
-    if fraction >= 1.0:
-        return query.sql("duckdb")
+    """SELECT the environment's sample of `source` (its sample key, the canary seed, the env's fraction)."""
+    from app.canary.sampling import sample_select
+
+    reader = exp.Table(
+        this=exp.to_identifier(source, quoted=True),
+        db=exp.to_identifier(env.source_schema, quoted=True),
+        catalog=exp.to_identifier(ENV_DB, quoted=True),
+    )
     key = config.sources[source].sample.key
-    value = exp.column(key, "s", quoted=True) if key else exp.column("s")
-    text = exp.func("concat", exp.Literal.string(f"{config.canary.seed}|"), exp.cast(value, "VARCHAR"))
-    bucket = exp.Mod(
-        this=exp.cast(
-            exp.func(
-                "concat",
-                exp.Literal.string("0x"),
-                exp.func("substr", exp.func("md5", text), exp.Literal.number(1), exp.Literal.number(8)),
-            ),
-            "UBIGINT",
-            dialect="duckdb",
-        ),
-        expression=exp.Literal.number(1_000_000),
+    select = sample_select(
+        reader, key=key, fraction=env.sample_fraction, max_rows=None, seed=config.canary.seed
     )
-    return query.where(exp.LT(this=bucket, expression=exp.Literal.number(int(fraction * 1_000_000)))).sql(
-        "duckdb"
-    )
+    return select.sql("duckdb")
 
 
-def _sample(conn: Any, config: ProjectConfig, env: Environment, source: str, config_path: str) -> int:
-    import duckdb
+def _sample(db: Any, config: ProjectConfig, env: Environment, source: str, config_path: str) -> int:
+    from app.canary.runner import QueryFailed
 
+    target = f"{_ident(SOURCES)}.{_ident(source)}"
     try:
-        conn.execute(f"CREATE TABLE {_ident(source)} AS {sample_query(config, env, source)}")
-    except duckdb.CatalogException:
+        db.execute(f"CREATE TABLE {target} AS {sample_query(config, env, source)}")
+    except QueryFailed as exc:
         raise ConfigError(
-            f"environment {env.name!r}: source {source!r} is not a table in {env.data} "
-            f"(schema {env.source_schema})",
+            f"environment {env.name!r}: cannot read source {source!r} from {env.data} "
+            f"(schema {env.source_schema}): {exc.message}",
             Location(config_path),
             "load the source into the environment's DuckDB file, or set the `source_schema` parameter",
         ) from None
-    row = conn.execute(f"SELECT count(*) FROM {_ident(source)}").fetchone()
-    return int(row[0]) if row else 0
+    return int(db.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
 
 
-def _lock_down(conn: Any, config: ProjectConfig) -> None:
-    # the artifact's SQL is code from a pull request: no files, no network, no extensions from here on
-    limits = config.canary.limits
-    for statement in (
-        "SET enable_external_access = false",
-        "SET autoinstall_known_extensions = false",
-        "SET autoload_known_extensions = false",
-        f"SET memory_limit = {_quote_literal(limits.memory_limit)}",
-        f"SET threads = {int(limits.threads)}",
-        "SET lock_configuration = true",
-    ):
-        conn.execute(statement)
-
-
-def _reads(sql: str, dialect: str) -> set[str]:
-    tree = sqlglot.parse_one(sql, read=dialect)
-    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-    return {t.name for t in tree.find_all(exp.Table) if t.name not in ctes}
-
-
-def _build(conn: Any, name: str, sql: str, dialect: str, timeout: float) -> None:
-    tree = sqlglot.parse_one(sql, read=dialect)
-    if not isinstance(tree, exp.Query):
-        raise DatacanaryError(f"model {name} is not a query")
-    for table in tree.find_all(exp.Table):  # models and sources live unqualified in this database
-        table.set("db", None)
-        table.set("catalog", None)
-    target = _ident(name)
-    statement = f"CREATE TABLE {target} AS {tree.sql('duckdb')}"
-    timer = threading.Timer(timeout, conn.interrupt)  # a runaway model is interrupted, the run goes on
-    timer.start()
-    try:
-        conn.execute(statement)
-    finally:
-        timer.cancel()
-
-
-def _fingerprint(conn: Any, name: str, fraction: float) -> dict[str, Any]:
-    columns = [(str(r[0]), str(r[1])) for r in conn.execute(f"DESCRIBE {_ident(name)}").fetchall()]
-    row = conn.execute(fingerprint_query(name, columns)).fetchone()
+def _fingerprint(db: Any, name: str, fraction: float) -> dict[str, Any]:
+    rel = exp.Table(this=exp.to_identifier(name, quoted=True), db=exp.to_identifier(MODELS, quoted=True))
+    columns = [(str(c), str(t)) for c, t in db.columns(rel)]
+    row = list(db.query(fingerprint_query(rel, columns))[0].values())  # columns in SELECT order
     return fingerprint_from_row(row, columns, fraction)
+
+
+def _quality(
+    db: Any, project: Project, name: str, targets: dict[str, tuple[str, str]], config: ProjectConfig
+) -> list[dict[str, Any]]:
+    """The model's contract quality results, in the shape the fingerprint keeps."""
+    from app.canary.run import run_quality
+
+    hit = project.contract_of(name)
+    if hit is None:
+        return []
+    results = run_quality(db, hit[1], name, targets, config.dialect, config.canary.limits.timeout_seconds)
+    return [
+        {
+            "rule": r.check.name,
+            "passed": r.passed,
+            "severity": r.check.severity,
+            "observed": r.observed,
+            "detail": r.error or f"observed {r.observed}, {r.check.operator} {r.check.value} {r.check.unit}",
+        }
+        for r in results
+    ]
 
 
 def _ident(name: str) -> str:

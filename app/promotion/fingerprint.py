@@ -36,7 +36,7 @@ _NUMERIC = (
 )
 
 
-def fingerprint_query(table: str, columns: Sequence[tuple[str, str]]) -> str:
+def fingerprint_query(table: exp.Table, columns: Sequence[tuple[str, str]]) -> str:
     """One scan: row count, and per column nulls, distinct count, min and max (mean for numbers)."""
     selects: list[exp.Expr] = [exp.alias_(exp.Count(this=exp.Star()), "__rows", quoted=True)]
     for i, (name, type_) in enumerate(columns):
@@ -53,7 +53,7 @@ def fingerprint_query(table: str, columns: Sequence[tuple[str, str]]) -> str:
                 quoted=True,
             ),
         ]
-    return exp.select(*selects).from_(exp.to_table(table, quoted=True)).sql("duckdb")
+    return exp.select(*selects).from_(table.copy()).sql("duckdb")
 
 
 def fingerprint_from_row(
@@ -91,7 +91,7 @@ def reconcile(
         found.append(Finding(GATE, rule, severity, message, dataset=model, location=loc, data=data))
 
     for q in now.get("quality", []):
-        if not q.get("passed", True):
+        if q.get("passed") is False:  # None: the rule could not be evaluated, which is not a failure
             sev = (
                 Severity.ERROR
                 if q.get("severity") == "error" and thresholds.quality_error_fails

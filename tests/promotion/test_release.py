@@ -108,7 +108,7 @@ def test_a_model_that_fails_in_the_environment_fails_the_canary_and_skips_its_do
     assert outcome.decision.refused
     failed = {f.dataset: f.message for f in outcome.canary.findings if f.rule == "model-failed"}
     assert "failed in dev" in failed["fct_orders"]
-    assert "upstream fct_orders failed" in failed["revenue"]
+    assert "reads head.fct_orders, which was not built" in failed["revenue"]
 
 
 def test_rollback_promotes_the_last_known_good_back_from_the_store(shop, state):
@@ -151,3 +151,31 @@ def test_an_environment_without_its_data_file_is_a_config_error(shop, state):
     _, data = _artifact(shop)
     with pytest.raises(ConfigError, match="does not exist"):
         promote(data, "dev", _ctx(state, shop))
+
+
+def test_a_contract_quality_rule_failing_in_the_target_refuses(shop, state):
+    import duckdb
+
+    _, data = _artifact(shop)
+    _through(state, shop, data, "dev")
+    con = duckdb.connect(str(shop / "data" / "staging.duckdb"))
+    con.execute("insert into raw_orders select * from raw_orders where order_id <= 3")  # duplicate keys
+    con.close()
+    outcome = promote(data, "staging", _ctx(state, shop))
+    assert outcome.decision.refused
+    failed = [f for f in outcome.canary.findings if f.rule == "quality-rule-failed"]
+    assert failed and failed[0].dataset == "fct_orders" and "order_id" in failed[0].message
+    quality = {q["rule"]: q["passed"] for q in outcome.entry.canary["models"]["fct_orders"]["quality"]}
+    assert False in quality.values()
+
+
+def test_model_sql_reading_files_is_refused_by_the_sandbox(shop, state):
+    (shop / "models" / "marts" / "revenue.sql").write_text(
+        "select country || getenv('HOME') as country, sum(amount) as revenue, count(*) as orders"
+        " from fct_orders group by country\n"
+    )
+    _, data = _artifact(shop)
+    outcome = promote(data, "dev", _ctx(state, shop))
+    (finding,) = [f for f in outcome.canary.findings if f.rule == "model-failed"]
+    assert finding.dataset == "revenue" and "getenv" in finding.message
+    assert outcome.decision.refused
