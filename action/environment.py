@@ -15,7 +15,7 @@ from app.errors import UsageError
 from app.github.events import EventError, MergeGroupEvent, PullRequestEvent, parse_event
 
 FAIL_ON = ("breaking", "canary", "warning", "never")
-MODES = ("pr", "promote", "slo")
+MODES = ("pr", "post", "promote", "slo")
 
 
 def input_value(env: Mapping[str, str], name: str, default: str = "") -> str:

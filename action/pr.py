@@ -8,13 +8,16 @@ and the report into the job summary.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from action.environment import ActionEnv, Target, target_for
-from app.effects import Effect
+from app.effects import Effect, SetOutput
 from app.errors import DatacanaryError
 from app.github.apply import ApplyResult, RetryPolicy, apply
 from app.github.port import GitHubPort
@@ -50,7 +53,7 @@ def main(
     port: GitHubPort | None = None,
 ) -> int:
     """Run the gates for the triggering event and report them; 0 pass, 1 blocking per `fail-on`, 2 error."""
-    from app.report.effects import FailOn
+    from app.report.effects import FailOn, outputs
 
     # resolved per call, not at import: the streams may be replaced (tests, embedding)
     write = write or sys.stdout.write
@@ -83,17 +86,10 @@ def main(
         post.error(exc, started)
         raise
     fail_on = FailOn(action.fail_on)
-    report_path = _write_report(action, report)
-    post.now(_outputs(report, report_path))
-    post.publish(
-        report,
-        head_sha=head_sha,
-        pr_number=target.pr_number if action.comment else None,
-        details_url=action.details_url,
-        started=started,
-        fail_on=fail_on,
-        report_path=report_path,
-    )
+    plan = _plan(report, head_sha, target.pr_number if action.comment else None, action.details_url, fail_on)
+    report_path, handoff_path = _write_files(action, report, plan)
+    post.now([*outputs(report, report_path=report_path), SetOutput("handoff-json", handoff_path)])
+    post.publish(plan.effects(started), markdown=plan.markdown, report_path=report_path, report=report)
     from app.report.effects import blocking
 
     verdict = "blocks the merge" if blocking(report, fail_on) else "does not block"
@@ -116,19 +112,54 @@ def _run(action: ActionEnv, target: Target, log: Write):  # type: ignore[no-unty
     )
 
 
-def _write_report(action: ActionEnv, report) -> str:  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class _Plan:
+    """The rendered report and what to post for it (with check runs already started, or not)."""
+
+    report: Any
+    head_sha: str
+    pr_number: int | None
+    details_url: str | None
+    fail_on: Any
+    markdown: str
+    compact: str
+
+    def effects(self, started: dict[str, int] | None = None) -> list[Effect]:
+        from app.report.effects import effects_for
+
+        return effects_for(
+            self.report,
+            head_sha=self.head_sha,
+            pr_number=self.pr_number,
+            details_url=self.details_url,
+            can_write=True,
+            markdown=self.markdown,
+            compact_markdown=self.compact,
+            fail_on=self.fail_on,
+            started=started,
+        )
+
+
+def _plan(report, head_sha: str, pr_number: int | None, details_url: str | None, fail_on) -> _Plan:  # type: ignore[no-untyped-def]
     from app.report import render_report
 
-    path = action.temp_dir / "datacanary-report.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(report, "json"), encoding="utf-8")
-    return str(path)
+    markdown = render_report(report, "markdown")
+    compact = render_report(report, "markdown", compact=True)
+    return _Plan(report, head_sha, pr_number, details_url, fail_on, markdown, compact)
 
 
-def _outputs(report, report_path: str) -> list[Effect]:  # type: ignore[no-untyped-def]
-    from app.report.effects import outputs
+def _write_files(action: ActionEnv, report, plan: _Plan) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The JSON report and the fork split's hand-off (what would be posted), in one directory to upload."""
+    from app.github.handoff import to_handoff
+    from app.report import render_report
 
-    return outputs(report, report_path=report_path)
+    folder = action.temp_dir / "datacanary"
+    folder.mkdir(parents=True, exist_ok=True)
+    report_path, handoff_path = folder / "report.json", folder / "handoff.json"
+    report_path.write_text(render_report(report, "json"), encoding="utf-8")
+    handoff = to_handoff(plan.effects(), head_sha=plan.head_sha, pr_number=plan.pr_number)
+    handoff_path.write_text(json.dumps(handoff, indent=1) + "\n", encoding="utf-8")
+    return str(report_path), str(handoff_path)
 
 
 class _Poster:
@@ -182,37 +213,12 @@ class _Poster:
         result = self.now(checks_started(head_sha, ("contracts", "canary"), details_url=details_url))
         return result.check_runs
 
-    def publish(
-        self,
-        report,
-        *,
-        head_sha: str,
-        pr_number: int | None,
-        details_url: str | None,  # type: ignore[no-untyped-def]
-        started: dict[str, int],
-        fail_on,
-        report_path: str,
-    ) -> None:
-        from app.report import render_report
-        from app.report.effects import effects_for, fallback_effects, job_summary
+    def publish(self, effects: list[Effect], *, markdown: str, report_path: str, report) -> None:  # type: ignore[no-untyped-def]
+        from app.report.effects import fallback_effects, job_summary
 
-        markdown = render_report(report, "markdown")
         if self.can_write:
-            compact = render_report(report, "markdown", compact=True)
-            self.now(
-                effects_for(
-                    report,
-                    head_sha=head_sha,
-                    pr_number=pr_number,
-                    details_url=details_url,
-                    can_write=True,
-                    markdown=markdown,
-                    compact_markdown=compact,
-                    fail_on=fail_on,
-                    started=started,
-                )
-            )
-        if self.can_write:
+            self.now(effects)
+        if self.can_write:  # still: the posting above may have met a read-only token
             self.now([job_summary(markdown, report_path=report_path)])
         else:
             self.now(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.effects import Annotation, CheckAction, CheckConclusion, CheckStatus
-from app.github.port import Comment, GitHubHttpError
+from app.github.port import Comment, GitHubHttpError, PullInfo
 
 if TYPE_CHECKING:
     from github.Auth import Auth
@@ -177,6 +177,14 @@ class GitHubClient:
         def fetch() -> int | None:
             runs = self._repo.get_commit(head_sha).get_check_runs(check_name=name)  # lazy commit: one request
             return next((int(r.id) for r in runs if r.external_id == external_id), None)
+
+        return self._call(fetch)
+
+    def get_pull(self, number: int) -> PullInfo:
+        def fetch() -> PullInfo:
+            pr = self._repo.get_pull(number)
+            head_repo = pr.head.repo.full_name if pr.head.repo else None
+            return PullInfo(int(pr.number), pr.head.sha, pr.base.sha, head_repo, pr.state)
 
         return self._call(fetch)
 

@@ -182,6 +182,20 @@ class DeploymentProtectionRuleEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkflowRunEvent:
+    """A workflow run finished (the trusted half of the fork split posts another run's results)."""
+
+    action: str
+    repo: Repo
+    run_id: int
+    event: str  # what triggered that run, e.g. pull_request
+    head_sha: str
+    head_repo: str | None
+    conclusion: str | None
+    pull_numbers: tuple[int, ...]  # empty for runs of fork PRs: GitHub does not list them
+
+
+@dataclass(frozen=True, slots=True)
 class PingEvent:
     zen: str | None
     hook_id: int | None
@@ -356,6 +370,23 @@ PARSERS: Mapping[str, Callable[[Any], Event]] = {
     "deployment_protection_rule": _deployment_protection_rule,
     "ping": _ping,
 }
+
+
+def parse_workflow_run(payload: Any) -> WorkflowRunEvent:
+    """Parse a `workflow_run` payload (the Action's `post` mode; the App ignores these events)."""
+    if not isinstance(payload, Mapping):
+        raise EventError("`workflow_run` event payload is not a JSON object")
+    p = payload
+    return WorkflowRunEvent(
+        action=_req(p, "action", str),
+        repo=_repo(p),
+        run_id=_req(p, "workflow_run.id", int),
+        event=_req(p, "workflow_run.event", str),
+        head_sha=_req(p, "workflow_run.head_sha", str),
+        head_repo=_opt(p, "workflow_run.head_repository.full_name", str),
+        conclusion=_opt(p, "workflow_run.conclusion", str),
+        pull_numbers=_pull_numbers(p, "workflow_run.pull_requests"),
+    )
 
 
 def parse_event(name: str, payload: Any) -> Event:

@@ -59,6 +59,15 @@ class GitHubHttpError(GitHubError):
 
 
 @dataclass(frozen=True, slots=True)
+class PullInfo:
+    number: int
+    head_sha: str
+    base_sha: str
+    head_repo: str | None
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class Comment:
     id: int
     body: str
@@ -111,6 +120,10 @@ class GitHubPort(Protocol):
         ...
 
     def edit_issue_comment(self, comment_id: int, body: str) -> None: ...
+
+    def get_pull(self, number: int) -> PullInfo:
+        """A pull request's head and base (to check that a result belongs to it)."""
+        ...
 
 
 class AppPort(GitHubPort, Protocol):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.effects import Annotation, CheckAction, CheckConclusion, CheckStatus
-from app.github.port import Comment, GitHubHttpError
+from app.github.port import Comment, GitHubHttpError, PullInfo
 
 
 @dataclass
@@ -37,6 +37,7 @@ class FakePort:
         self.check_runs: dict[int, FakeCheckRun] = {}
         self.comments: dict[int, list[Comment]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.pulls: dict[int, PullInfo] = {}
         self.errors: list[GitHubHttpError | None] = []  # popped per call; None means "succeed"
         self.permissions: dict[str, str] = {}  # login -> admin|write|read|none (the App's ack check)
 
@@ -145,3 +146,9 @@ class FakePort:
             ),
             None,
         )
+
+    def get_pull(self, number: int) -> PullInfo:
+        self._enter("get_pull", number=number)
+        if number not in self.pulls:
+            raise GitHubHttpError(404, "Not Found")
+        return self.pulls[number]
