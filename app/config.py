@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,10 +58,16 @@ class Settings(BaseSettings):
         DEFAULT_GIT_URL, validation_alias=_env("DATACANARY_GIT_URL_TEMPLATE", "git_url_template")
     )
     project_dir: str = Field("", validation_alias=_env("DATACANARY_PROJECT_DIR", "project_dir"))
+    # what blocks a merge, as the Action's `fail-on` input: breaking | canary | warning | never
+    fail_on: Literal["breaking", "canary", "warning", "never"] = Field(
+        "canary", validation_alias=_env("DATACANARY_FAIL_ON", "fail_on")
+    )
     canary: bool = Field(True, validation_alias=_env("DATACANARY_CANARY", "canary"))
     details_url: str | None = Field(None, validation_alias=_env("DATACANARY_DETAILS_URL", "details_url"))
     # bearer token Alertmanager (or any alert source) sends to POST /alerts; unset: the route answers 503
-    alerts_token: SecretStr | None = Field(None, validation_alias=_env("DATACANARY_ALERTS_TOKEN", "alerts_token"))
+    alerts_token: SecretStr | None = Field(
+        None, validation_alias=_env("DATACANARY_ALERTS_TOKEN", "alerts_token")
+    )
     # GitHub client throttling: PyGithub's defaults in production, tests turn them off
     seconds_between_requests: float | None = Field(
         0.25, validation_alias=_env("DATACANARY_SECONDS_BETWEEN_REQUESTS", "seconds_between_requests")

@@ -67,7 +67,17 @@ def gate(target: Target, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
 
 def _report_effects(report: RunReport, target: Target, ctx: HandlerContext) -> list[Effect]:
     from app.report import render_report
-    from app.report.effects import effects_for
+    from app.report.effects import FailOn, effects_for
+    from app.report.env import render
+
+    # the Action points at its uploaded artifact; the App has none, so point at the details page or
+    # at the command that reproduces the report
+    pointer = render(
+        "service/pointer.md.j2",
+        details_url=ctx.settings.details_url,
+        base_sha=target.base_sha,
+        head_sha=target.head_sha,
+    ).strip()
 
     return list(
         effects_for(
@@ -77,6 +87,9 @@ def _report_effects(report: RunReport, target: Target, ctx: HandlerContext) -> l
             details_url=ctx.settings.details_url,
             can_write=True,
             markdown=render_report(report, "markdown"),
+            compact_markdown=render_report(report, "markdown", compact=True),
+            fail_on=FailOn(ctx.settings.fail_on),
+            pointer=pointer,
         )
     )
 

@@ -207,3 +207,11 @@ def test_noop_mode_does_nothing(make_settings: Callable[..., Any], tmp_path: Pat
     delivery = world.deliver("pull_request", pr_payload())
     world.work()
     assert world.checks == [] and world.ports == {} and world.outcome(delivery) == "done"
+
+
+def test_fail_on_never_makes_the_app_advisory(make_settings: Callable[..., Any], tmp_path: Path) -> None:
+    world = World(make_settings(workers=0, fail_on="never"), tmp_path)
+    world.deliver("pull_request", pr_payload())
+    world.work()
+    runs = {r.name: r for r in world.ports[REPO].check_runs.values()}
+    assert runs[CONTRACTS].conclusion == "neutral" and runs[CONTRACTS].actions == []

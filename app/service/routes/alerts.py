@@ -1,0 +1,82 @@
+"""`POST /alerts`: Alertmanager's webhook (version 4 JSON). Authenticated with a bearer token
+(`DATACANARY_ALERTS_TOKEN`; Alertmanager: `http_config.authorization.credentials`), answered 202 at
+once; the revert work runs after the answer with the processor on `app.state.alert_processor`
+(app.revert.alerts.local_processor, wired by whoever runs the service next to a clone of the repository)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from app.revert.alerts import AlertGroup, AlertmanagerPayload, groups
+from app.service.runtime import service_of
+
+log = logging.getLogger("datacanary.alerts")
+router = APIRouter()
+
+
+def _token(request: Request) -> str | None:
+    configured = getattr(service_of(request).settings, "alerts_token", None)
+    if configured is not None:
+        return str(configured.get_secret_value())
+    fallback = getattr(request.app.state, "alerts_token", None)  # set directly by an embedding app
+    return str(fallback) if fallback else None
+
+
+def _process(processor: Any, group: AlertGroup) -> None:
+    try:
+        processor(group)
+    except Exception:  # noqa: BLE001 - the answer is gone; the log is where a failure can be seen
+        log.exception("alert for %s %s could not be handled", group.repository, group.environment)
+
+
+@router.post("/alerts")
+async def receive_alerts(request: Request, background: BackgroundTasks) -> JSONResponse:
+    """Accept an Alertmanager notification; firing alerts become breach handling per environment."""
+    expected = _token(request)
+    if not expected:
+        return JSONResponse(
+            {"error": "alerts are not configured: set DATACANARY_ALERTS_TOKEN"}, status_code=503
+        )
+    given = request.headers.get("authorization", "")
+    scheme, _, credentials = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(credentials.encode(), expected.encode()):
+        return JSONResponse(
+            {"error": "missing or wrong bearer token"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    body = await request.body()
+    if len(body) > service_of(request).settings.max_body:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    try:
+        payload = AlertmanagerPayload.model_validate(json.loads(body))
+    except (ValueError, ValidationError) as exc:
+        return JSONResponse(
+            {"error": f"not an Alertmanager webhook payload: {str(exc).splitlines()[0]}"}, status_code=422
+        )
+    found, problems = groups(payload)
+    processor = getattr(request.app.state, "alert_processor", None)
+    if found and processor is None:
+        return JSONResponse(
+            {"error": "no alert processor is configured on this service", "problems": problems},
+            status_code=503,
+        )
+    for group in found:
+        background.add_task(_process, processor, group)
+    return JSONResponse(
+        {
+            "accepted": [
+                {"repository": g.repository, "environment": g.environment, "datasets": sorted(g.datasets)}
+                for g in found
+            ],
+            "problems": problems,
+        },
+        status_code=202 if found else 200,
+    )
