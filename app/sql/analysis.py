@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import sqlglot
 from sqlglot import exp
 
+from app.errors import SqlError
 from app.sql.dag import closure
+from app.sql.parse import TableRef
 from app.types import Location
 
 ColumnRef = tuple[str, str]  # (table: model or source name, column)
@@ -43,7 +46,7 @@ class SourceAnalysis:
         return self.declared_in is not None
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class ModelAnalysis:
     """One analysed model. `expression` is the parsed query as written; `qualified` is the copy with
     every column qualified, stars expanded and types annotated (tables renamed to model/source names)."""
@@ -52,7 +55,6 @@ class ModelAnalysis:
     path: str
     sql: str
     dialect: str
-    expression: exp.Query = field(repr=False)
     qualified: exp.Query = field(repr=False)
     columns: tuple[OutputColumn, ...]
     upstream: tuple[str, ...]  # models read, sorted
@@ -63,7 +65,18 @@ class ModelAnalysis:
     # every (table, column) the query reads anywhere: projections, joins, filters, grouping
     reads: frozenset[ColumnRef] = field(repr=False)
     datatypes: Mapping[str, exp.DataType] = field(repr=False)
+    refs: tuple[TableRef, ...] = field(repr=False)  # tables as written, with their positions
     key: tuple[object, ...] = field(repr=False)  # everything the analysis depended on, for reuse
+    problems: tuple[SqlError, ...] = ()  # unresolvable columns (analyze(strict=False) only)
+    _parsed: list[exp.Query] = field(default_factory=list, repr=False)
+
+    @property
+    def expression(self) -> exp.Query:
+        """The query as written, parsed in the model's dialect (parsed on first use: analysis keeps
+        only the qualified tree; copy it before transforming)."""
+        if not self._parsed:
+            self._parsed.append(next(s for s in sqlglot.parse(self.sql, read=self.dialect) if s is not None))
+        return self._parsed[0]
 
     @property
     def location(self) -> Location:
@@ -137,6 +150,11 @@ class Analysis:
     def children(self, name: str) -> frozenset[str]:
         """Models that read `name` directly."""
         return self._children.get(name, frozenset())
+
+    @property
+    def problems(self) -> tuple[SqlError, ...]:
+        """Columns that could not be resolved (only with analyze(strict=False)), in DAG order."""
+        return tuple(p for m in self.models.values() for p in m.problems)
 
     @property
     def lineage(self) -> tuple[LineageEdge, ...]:

@@ -8,27 +8,26 @@ upstream schemas are unchanged is taken over as is, so a head analysis costs onl
 from __future__ import annotations
 
 import difflib
-import re
+import gc
+import weakref
 from collections.abc import Mapping
+from typing import Any
 
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, SchemaError, SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
-from sqlglot.schema import MappingSchema
 
 from app.errors import ProjectError, SqlError
 from app.project.model import ModelFile, Project
 from app.sql.analysis import Analysis, ModelAnalysis, OutputColumn, SourceAnalysis
 from app.sql.dag import topological_order
-from app.sql.datatypes import fits, normalize
+from app.sql.datatypes import normalize
 from app.sql.lineage import column_lineage
-from app.sql.outputs import output_locations, set_operation_selects
+from app.sql.outputs import output_locations
 from app.sql.parse import TableRef, parse_model, select_keyword_line, table_refs
+from app.sql.qualify import output_types, qualify_model
 from app.sql.schema import contract_fallback_types, source_relations
 from app.types import Location
 
-_POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
+_UNKNOWN = exp.DataType.build("UNKNOWN")
 
 
 class _Names:
@@ -57,157 +56,130 @@ class _Names:
         )
 
 
-def analyze(project: Project, reuse: Analysis | None = None) -> Analysis:
-    """Analyse every model of `project`; errors name the model file and line (SqlError, ProjectError)."""
+# Models analysed by any live Analysis, by everything their analysis depended on: analysing a base and
+# a head revision in either order re-does only what differs. Weak, so nothing outlives its Analysis.
+_MEMO: weakref.WeakValueDictionary[tuple[object, ...], ModelAnalysis] = weakref.WeakValueDictionary()
+_PARSED: weakref.WeakValueDictionary[tuple[str, str, str], ModelAnalysis] = weakref.WeakValueDictionary()
+
+
+def analyze(project: Project, reuse: Analysis | None = None, *, strict: bool = True) -> Analysis:
+    """Analyse every model of `project`; errors name the model file and line (SqlError, ProjectError).
+
+    `reuse` (another revision's Analysis) is an explicit hint; models of any live Analysis are reused
+    anyway when their SQL and upstream schemas are the same. With `strict=False` a column that cannot
+    be resolved (a model reading a column its upstream dropped) is recorded in `Analysis.problems`
+    instead of raised, so the rest of the project is still analysed and the gate can report it.
+    """
+    # sqlglot trees are large and cyclic (parent links): the collector would rescan every tree built
+    # so far many times over while nothing is garbage yet. Pausing it saves about a third of the time.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(project, reuse, strict)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis:
     dialect = project.config.dialect
     previous = reuse.models if reuse is not None and reuse.dialect == dialect else {}
     sources = source_relations(project)
     names = _Names(project.models, sources)
-    parsed: dict[str, tuple[exp.Query, dict[tuple[str, ...], str]]] = {}
+    trees: dict[str, exp.Query | None] = {}
+    targets: dict[str, dict[tuple[str, ...], str]] = {}
     upstream: dict[str, set[str]] = {}
     for name, model in project.models.items():
-        prev = previous.get(name)
-        expr = prev.expression if prev is not None and prev.sql == model.sql else parse_model(model, dialect)
-        targets = {ref.parts: names.resolve(ref, model) for ref in table_refs(expr, model.path, model.sql)}
-        parsed[name] = (expr, targets)
-        upstream[name] = {t for t in targets.values() if t in project.models}
+        prev = previous.get(name) or _lookup(_PARSED, (dialect, model.path, model.sql))
+        if prev is not None and prev.sql == model.sql:
+            trees[name], refs = None, prev.refs  # parsed again only if it must be re-typed
+        else:
+            trees[name] = parse_model(model, dialect)
+            refs = tuple(table_refs(trees[name], model.path, model.sql))
+        targets[name] = {ref.parts: names.resolve(ref, model) for ref in refs}
+        upstream[name] = {t for t in targets[name].values() if t in project.models}
     order = topological_order(upstream, {n: m.path for n, m in project.models.items()})
     done: dict[str, ModelAnalysis] = {}
     for name in order:
-        expr, targets = parsed[name]
-        done[name] = _analyze_model(project, project.models[name], expr, targets, done, sources, previous.get(name))
+        job = _Job(project, project.models[name], trees[name], targets[name], sources, strict)
+        done[name] = job.run(done, previous.get(name))
     return Analysis.build(dialect, order, done, sources)
 
 
-def _analyze_model(
-    project: Project,
-    model: ModelFile,
-    expr: exp.Query,
-    targets: dict[tuple[str, ...], str],
-    done: Mapping[str, ModelAnalysis],
-    sources: Mapping[str, SourceAnalysis],
-    prev: ModelAnalysis | None,
-) -> ModelAnalysis:
-    dialect = project.config.dialect
-    read = sorted(set(targets.values()))
-    schema: dict[str, Mapping[str, exp.DataType]] = {}
-    signature: list[tuple[str, tuple[tuple[str, str | None], ...]]] = []
-    for t in read:
-        rel: ModelAnalysis | SourceAnalysis = done[t] if t in done else sources[t]
-        if isinstance(rel, ModelAnalysis) or rel.known:
-            schema[t] = rel.datatypes
-            signature.append((t, tuple((c.name, c.type) for c in rel.columns)))
-    fallback = contract_fallback_types(project, model.name)
-    key = (model.name, model.path, model.sql, dialect, tuple(signature), tuple(sorted((k, normalize(v)) for k, v in fallback.items())))
-    if prev is not None and prev.key == key:
-        return prev
+class _Job:
+    """Analysis of one model once its upstream models are analysed."""
 
-    qualified = _qualified(model, expr, targets, schema, sources, dialect)
-    locations, star = output_locations(model, expr, dialect)
-    select_line = select_keyword_line(model.sql, expr)
-    columns: list[OutputColumn] = []
-    datatypes: dict[str, exp.DataType] = {}
-    for name, dt in _output_types(qualified):
-        loc = locations.get(name) or star or Location(model.path, select_line)
-        inferred = dt is not None
-        if dt is None and name in fallback:
-            dt = fallback[name]
-        columns.append(OutputColumn(name, normalize(dt), loc, inferred))
-        datatypes[name] = dt or exp.DataType.build("UNKNOWN")
-    lineage, reads = column_lineage(qualified, read)
-    return ModelAnalysis(
-        name=model.name,
-        path=model.path,
-        sql=model.sql,
-        dialect=dialect,
-        expression=expr,
-        qualified=qualified,
-        columns=tuple(columns),
-        upstream=tuple(t for t in read if t in done),
-        sources=tuple(t for t in read if t not in done),
-        select_line=select_line,
-        lineage=lineage,
-        reads=reads,
-        datatypes=datatypes,
-        key=key,
-    )
+    def __init__(
+        self,
+        project: Project,
+        model: ModelFile,
+        tree: exp.Query | None,
+        targets: dict[tuple[str, ...], str],
+        sources: Mapping[str, SourceAnalysis],
+        strict: bool,
+    ) -> None:
+        self.project, self.model, self.tree, self.targets = project, model, tree, targets
+        self.sources, self.strict = sources, strict
+        self.dialect = project.config.dialect
+
+    def run(self, done: Mapping[str, ModelAnalysis], prev: ModelAnalysis | None) -> ModelAnalysis:
+        model, dialect = self.model, self.dialect
+        read = sorted(set(self.targets.values()))
+        schema: dict[str, Mapping[str, exp.DataType]] = {}
+        signature = []
+        for t in read:
+            rel: ModelAnalysis | SourceAnalysis = done[t] if t in done else self.sources[t]
+            if isinstance(rel, ModelAnalysis) or rel.known:
+                schema[t] = rel.datatypes
+                signature.append((t, tuple((c.name, c.type) for c in rel.columns)))
+        fallback = contract_fallback_types(self.project, model.name)
+        fallback_sig = tuple(sorted((k, normalize(v)) for k, v in fallback.items()))
+        key = (model.name, model.path, model.sql, dialect, self.strict, tuple(signature), fallback_sig)
+        if prev is not None and prev.key == key:
+            return prev
+        hit = _lookup(_MEMO, key)
+        if hit is not None:
+            return hit
+
+        tree = self.tree if self.tree is not None else parse_model(model, dialect)
+        refs = tuple(table_refs(tree, model.path, model.sql))
+        locations, star = output_locations(model, tree, dialect)  # positions before qualify rewrites
+        select_line = select_keyword_line(model.sql, tree)
+        tree, problems = qualify_model(model, tree, self.targets, schema, self.sources, dialect, self.strict)
+        columns: list[OutputColumn] = []
+        datatypes: dict[str, exp.DataType] = {}
+        for name, dt in output_types(tree):
+            loc = locations.get(name) or star or Location(model.path, select_line)
+            inferred = dt is not None
+            if dt is None and name in fallback:
+                dt = fallback[name]
+            columns.append(OutputColumn(name, normalize(dt), loc, inferred))
+            datatypes[name] = dt or _UNKNOWN
+        lineage, reads = column_lineage(tree, read)
+        result = ModelAnalysis(
+            name=model.name,
+            path=model.path,
+            sql=model.sql,
+            dialect=dialect,
+            qualified=tree,
+            columns=tuple(columns),
+            upstream=tuple(t for t in read if t in done),
+            sources=tuple(t for t in read if t not in done),
+            select_line=select_line,
+            lineage=lineage,
+            reads=reads,
+            datatypes=datatypes,
+            refs=refs,
+            problems=problems,
+            key=key,
+        )
+        _MEMO[key] = result
+        _PARSED[(dialect, model.path, model.sql)] = result
+        return result
 
 
-def _qualified(
-    model: ModelFile,
-    expr: exp.Query,
-    targets: dict[tuple[str, ...], str],
-    schema: dict[str, Mapping[str, exp.DataType]],
-    sources: Mapping[str, SourceAnalysis],
-    dialect: str,
-) -> exp.Query:
-    """A typed copy of `expr` with every table renamed to its model/source name (quoted, so dotted
-    source names and case survive) and every column qualified."""
-    copy = expr.copy()
-    for table in copy.find_all(exp.Table):
-        ident = table.this
-        if not isinstance(ident, exp.Identifier):
-            continue
-        parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
-        target = targets.get(parts)
-        if target is None:
-            continue  # a CTE name
-        if not table.alias:
-            table.set("alias", exp.TableAlias(this=ident.copy()))
-        table.set("catalog", None)
-        table.set("db", None)
-        table.set("this", exp.Identifier(this=target, quoted=True))
-    unknown = sorted(t for t in set(targets.values()) if t in sources and not sources[t].known)
-    mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
+def _lookup(memo: weakref.WeakValueDictionary[Any, ModelAnalysis], key: tuple[object, ...]) -> ModelAnalysis | None:
     try:
-        qualify(copy, dialect=dialect, schema=mapping, sql=model.sql)
-    except (OptimizeError, SchemaError) as err:
-        raise _resolution_error(model, err, unknown) from None
-    for proj in copy.selects:
-        if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star):
-            raise SqlError(
-                f"model {model.name!r} selects * from {', '.join(repr(u) for u in unknown) or 'a table'} whose columns are unknown",
-                Location(model.path, select_keyword_line(model.sql, expr)),
-                "declare the source's columns in datacanary.yml (`sources.<name>.columns`) or list the columns",
-            )
-    try:
-        annotate_types(copy, schema=mapping, dialect=dialect)
-    except SqlglotError:  # pragma: no cover - typing is best effort; unknown types are allowed
-        pass
-    return copy
-
-
-def _resolution_error(model: ModelFile, err: SqlglotError, unknown: list[str]) -> SqlError:
-    text = str(err).split("\n", 1)[0]
-    match = _POSITION.search(text)
-    loc = Location(model.path, int(match.group(1)), None) if match else Location(model.path, 1)
-    text = _POSITION.sub("", text).strip().rstrip(".")
-    hint = "check the column exists in the model or source it reads (and is spelled the same)"
-    if unknown:
-        hint += f"; declare the columns of {', '.join(repr(u) for u in unknown)} in datacanary.yml"
-    return SqlError(f"model {model.name!r}: {text}", loc, hint)
-
-
-def _output_types(query: exp.Query) -> list[tuple[str, exp.DataType | None]]:
-    """Output names with their types; for set operations the widest type across branches."""
-    branches = set_operation_selects(query)
-    names = query.named_selects
-    out: list[tuple[str, exp.DataType | None]] = []
-    for i, name in enumerate(names):
-        merged: exp.DataType | None = None
-        for select in branches:
-            if i >= len(select.selects):
-                continue
-            dt = select.selects[i].type
-            if dt is None or dt.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
-                if dt is None or dt.this is exp.DataType.Type.UNKNOWN:
-                    merged = None
-                    break
-                continue
-            if merged is None or fits(merged, dt):
-                merged = dt
-            elif not fits(dt, merged):
-                merged = None
-                break
-        out.append((name, merged))
-    return out
+        return memo.get(key)
+    except (KeyError, TypeError):  # an entry collected mid-lookup, or an unhashable key part
+        return None

@@ -38,7 +38,7 @@ def canonical_forms(model: ModelAnalysis, renames: Mapping[str, str] | None = No
             # canonicalize_internal_names keeps a table's name only when it is db-qualified
             table.set("db", exp.Identifier(this=_PLACEHOLDER_DB, quoted=True))
     steps: list[Callable[[exp.Expr], exp.Expr]] = [
-        canonicalize_internal_names,
+        lambda t: _renumber(canonicalize_internal_names(t)),
         _sort_commutative,
         _sort_inner_joins,
         _sort_output_columns,
@@ -104,12 +104,45 @@ def _sort_inner_joins(tree: exp.Expr) -> exp.Expr:
         where = select.args.get("where")
         if where is not None:
             conditions.append(where.this)
-        ordered = sorted(sources, key=_key)
+        # by what is read, not by alias: aliases are renumbered below in the new order
+        ordered = sorted(sources, key=_unaliased_key)
         select.set("joins", [exp.Join(this=s, kind="CROSS") for s in ordered[1:]])
         from_.set("this", ordered[0])
         if conditions:
             select.set("where", exp.Where(this=exp.and_(*conditions, copy=False)))
-    return _sort_commutative(tree)
+    return _sort_commutative(_renumber(tree))
+
+
+def _unaliased_key(source: exp.Expr) -> str:
+    bare = source.copy()
+    bare.set("alias", None)
+    return _key(bare)
+
+
+def _renumber(tree: exp.Expr) -> exp.Expr:
+    """Name CTEs _w0, _w1, ... and table aliases _t0, _t1, ... in the order they are defined, so the
+    names no longer depend on what they were called or where they were first used."""
+    ctes: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    for node in tree.walk(bfs=False):
+        if isinstance(node, exp.TableAlias) and isinstance(node.this, exp.Identifier):
+            if isinstance(node.parent, exp.CTE):
+                ctes.setdefault(node.this.name, f"_w{len(ctes)}")
+            else:
+                aliases.setdefault(node.this.name, f"_t{len(aliases)}")
+    for ident in list(tree.find_all(exp.Identifier)):
+        parent, role = ident.parent, ident.arg_key
+        if isinstance(parent, exp.Table) and role == "this":
+            names = ctes if parent.args.get("db") is None else {}  # a base table's own name stays
+        elif isinstance(parent, exp.TableAlias):
+            names = ctes if isinstance(parent.parent, exp.CTE) else aliases
+        elif isinstance(parent, exp.Column) and role == "table":
+            names = aliases
+        else:
+            continue
+        if ident.name in names:
+            ident.set("this", names[ident.name])
+    return tree
 
 
 def _sort_output_columns(tree: exp.Expr) -> exp.Expr:

@@ -20,46 +20,54 @@ _EMPTY: frozenset[ColumnRef] = frozenset()
 class _Walker:
     def __init__(self, root: Scope, known: Iterable[str]) -> None:
         self.known = set(known)
-        self.memo: dict[tuple[int, str], frozenset[ColumnRef]] = {}
+        self.memo: dict[tuple[int, int], frozenset[ColumnRef]] = {}
         self.by_expression: dict[int, Scope] = {}
+        self.names: dict[int, list[str]] = {}  # `named_selects` is recomputed on every access
         self.scopes = list(root.traverse())
         for scope in self.scopes:
             self.by_expression[id(scope.expression)] = scope
 
     def output(self, scope: Scope, name: str) -> frozenset[ColumnRef]:
         """The base columns output column `name` of `scope` is computed from."""
-        key = (id(scope), name)
+        names = self._names(scope)
+        return self.output_at(scope, names.index(name)) if name in names else _EMPTY
+
+    def output_at(self, scope: Scope, index: int) -> frozenset[ColumnRef]:
+        key = (id(scope), index)
         hit = self.memo.get(key)
         if hit is not None:
             return hit
         self.memo[key] = _EMPTY  # recursive CTEs refer to themselves
         query = scope.expression
-        names = scope.outer_columns or (query.named_selects if isinstance(query, exp.Query) else [])
-        if name not in names:
-            return _EMPTY
-        index = names.index(name)
         if scope.set_operation_scopes:
             found: set[ColumnRef] = set()
             for branch in scope.set_operation_scopes:
-                branch_names = branch.expression.named_selects if isinstance(branch.expression, exp.Query) else []
-                if index < len(branch_names):
-                    found |= self.output(branch, branch_names[index])
+                found |= self.output_at(branch, index)
             result = frozenset(found)
         elif isinstance(query, exp.Select) and index < len(query.selects):
-            result = self.expression(scope, query.selects[index])
+            result = self.expr_refs(scope, query.selects[index])
         else:
             result = _EMPTY
         self.memo[key] = result
         return result
 
-    def expression(self, scope: Scope, node: exp.Expr) -> frozenset[ColumnRef]:
+    def _names(self, scope: Scope) -> list[str]:
+        if scope.outer_columns:
+            return scope.outer_columns
+        key = id(scope.expression)
+        if key not in self.names:
+            query = scope.expression
+            self.names[key] = query.named_selects if isinstance(query, exp.Query) else []
+        return self.names[key]
+
+    def expr_refs(self, scope: Scope, node: exp.Expr) -> frozenset[ColumnRef]:
         """Base columns an expression of `scope` reads; a nested query contributes all it reads."""
         found: set[ColumnRef] = set()
         for n in node.walk(prune=lambda n: isinstance(n, exp.Query) and n is not node):
             if isinstance(n, exp.Column):
                 found |= self.column(scope, n)
             elif isinstance(n, exp.Query) and n is not node:
-                inner = self.by_expression.get(id(n))
+                inner = self.by_expression.get(id(n)) or self.by_expression.get(id(n.unnest()))
                 if inner is not None:
                     found |= self.scope_reads(inner)
         return frozenset(found)

@@ -32,6 +32,9 @@ def output_name(projection: exp.Expr, dialect: str) -> str | None:
 
 def first_token(node: exp.Expr) -> exp.Expr:
     """The node holding the earliest source position inside `node` (or `node` itself)."""
+    inner = node.this if isinstance(node, exp.Alias) else node
+    if isinstance(inner, exp.Column) and isinstance(inner.this, exp.Identifier) and not inner.table:
+        return inner.this  # the common case, without walking
     best, best_start = node, None
     for n in node.walk():
         start = n.meta.get("start") if n.meta else None

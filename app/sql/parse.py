@@ -29,6 +29,7 @@ _STATEMENT_NAMES = {
     exp.Merge: "MERGE",
 }
 _FROM_POS = re.compile(r"from (\d+):(\d+)")
+_MISSING = re.compile(r"Missing (\S+) from")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,13 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
 
 
 def _token_error_position(sql: str, err: TokenError) -> tuple[int | None, int | None]:
-    match = _FROM_POS.search(str(err.__cause__ or ""))
+    cause = str(err.__cause__ or "")
+    missing = _MISSING.match(cause)
+    if missing and missing.group(1) in sql:
+        # the tokenizer stops at the end of the text; the unclosed delimiter is the last one opened
+        at = sql.rfind(missing.group(1))
+        return sql.count("\n", 0, at) + 1, at - sql.rfind("\n", 0, at)
+    match = _FROM_POS.search(cause)
     if match:
         return int(match.group(1)), int(match.group(2)) + 1
     if err.start is not None:  # the context snippet is centred on the failure

@@ -1,0 +1,115 @@
+"""Qualify and type one model's query: every table renamed to its model or source name, every column
+bound to its table, stars expanded from upstream schemas, and types annotated (sqlglot's qualify and
+annotate_types). Unresolvable columns are errors at their line, or recorded problems when not strict."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, SchemaError, SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.qualify_columns import validate_qualify_columns
+from sqlglot.schema import MappingSchema
+
+from app.errors import SqlError
+from app.project.model import ModelFile
+from app.sql.analysis import SourceAnalysis
+from app.sql.datatypes import fits
+from app.sql.outputs import set_operation_selects
+from app.sql.parse import select_keyword_line
+from app.types import Location
+
+_POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
+T = exp.DataType.Type
+
+
+def qualify_model(
+    model: ModelFile,
+    tree: exp.Query,
+    targets: Mapping[tuple[str, ...], str],
+    schema: Mapping[str, Mapping[str, exp.DataType]],
+    sources: Mapping[str, SourceAnalysis],
+    dialect: str,
+    strict: bool = True,
+) -> tuple[exp.Query, tuple[SqlError, ...]]:
+    """Qualify and type `tree` IN PLACE; returns it with the problems found (raised when `strict`)."""
+    for table in tree.find_all(exp.Table):
+        ident = table.this
+        if not isinstance(ident, exp.Identifier):
+            continue
+        parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
+        target = targets.get(parts)
+        if target is None:
+            continue  # a CTE name
+        if not table.alias:
+            table.set("alias", exp.TableAlias(this=ident.copy()))
+        table.set("catalog", None)
+        table.set("db", None)
+        # quoted, so dotted source names and their case survive qualification
+        table.set("this", exp.Identifier(this=target, quoted=True))
+    unknown = sorted(t for t in set(targets.values()) if t in sources and not sources[t].known)
+    mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
+    problems: tuple[SqlError, ...] = ()
+    try:
+        # identifiers are normalized by qualify; quoting every one of them is only for printing
+        qualify(tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False)
+        validate_qualify_columns(tree, sql=model.sql)
+    except OptimizeError as err:
+        problem = resolution_error(model, err, unknown)
+        if strict or "could not be resolved" not in str(err):
+            raise problem from None
+        problems = (problem,)
+    except SchemaError as err:
+        raise resolution_error(model, err, unknown) from None
+    for proj in tree.selects:
+        if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star):
+            what = ", ".join(repr(u) for u in unknown) or "a table"
+            raise SqlError(
+                f"model {model.name!r} selects * from {what} whose columns are unknown",
+                Location(model.path, select_keyword_line(model.sql, tree)),
+                "declare the source's columns in datacanary.yml (`sources.<name>.columns`) or list the columns",
+            )
+    try:
+        annotate_types(tree, schema=mapping, dialect=dialect)
+    except SqlglotError:  # pragma: no cover - typing is best effort; unknown types are allowed
+        pass
+    return tree, problems
+
+
+def resolution_error(model: ModelFile, err: SqlglotError, unknown: list[str]) -> SqlError:
+    """A qualify failure as a SqlError at the model's file and the line sqlglot names."""
+    text = str(err).split("\n", 1)[0]
+    match = _POSITION.search(text)
+    loc = Location(model.path, int(match.group(1)), None) if match else Location(model.path, 1)
+    text = _POSITION.sub("", text).strip().rstrip(".")
+    hint = "check the column exists in the model or source it reads (and is spelled the same)"
+    if unknown:
+        hint += f"; declare the columns of {', '.join(repr(u) for u in unknown)} in datacanary.yml"
+    return SqlError(f"model {model.name!r}: {text}", loc, hint)
+
+
+def output_types(query: exp.Query) -> list[tuple[str, exp.DataType | None]]:
+    """Output names with their types; for set operations the widest type across branches."""
+    branches = set_operation_selects(query)
+    out: list[tuple[str, exp.DataType | None]] = []
+    for i, name in enumerate(query.named_selects):
+        merged: exp.DataType | None = None
+        for select in branches:
+            if i >= len(select.selects):
+                continue
+            dt = select.selects[i].type
+            if dt is not None and dt.this is T.NULL:
+                continue  # NULL takes the other branches' type
+            if dt is None or dt.this is T.UNKNOWN:
+                merged = None
+                break
+            if merged is None or fits(merged, dt):
+                merged = dt
+            elif not fits(dt, merged):
+                merged = None
+                break
+        out.append((name, merged))
+    return out

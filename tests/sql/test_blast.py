@@ -1,0 +1,82 @@
+"""Blast radius: downstream models, columns, contracts and consumers of a change, and its graph."""
+
+from __future__ import annotations
+
+import json
+
+from app.sql.analyze import analyze
+from app.sql.blast import MAX_NODES, blast_radius, project_graph, render_mermaid
+from tests.sql.conftest import SHOP_SOURCES, build_project, contract_yaml
+
+MODELS = {
+    "stg": "select id, amount, status from raw_orders",
+    "fct": "select id, amount * 2 as amount2 from stg where status = 'done'",
+    "agg": "select sum(amount2) as total from fct",
+    "unrelated": "select id from stg",
+}
+EXTRA = "consumers:\n  agg: ['dashboard: Revenue \"daily\"']\n"
+
+
+def shop():  # type: ignore[no-untyped-def]
+    p = build_project(MODELS, SHOP_SOURCES, contracts={"agg.odcs.yaml": contract_yaml("agg", [("total", "number", None)])},
+                      extra=EXTRA)
+    return p, analyze(p)
+
+
+def test_a_changed_column_reaches_readers_columns_contracts_and_consumers():
+    p, a = shop()
+    (reach,) = blast_radius(a, p, [("stg", "amount")]).impacts
+    assert reach.direct == ("fct",)
+    assert reach.models == ("fct", "agg")
+    assert reach.columns == (("fct", "amount2"), ("agg", "total"))
+    assert reach.contracts == (("agg", "contracts/agg.odcs.yaml"),)
+    assert reach.consumers == (("agg", 'dashboard: Revenue "daily"'),)
+
+
+def test_a_filter_column_reaches_its_reader_but_no_columns():
+    p, a = shop()
+    (reach,) = blast_radius(a, p, [("stg", "status")]).impacts
+    assert reach.direct == ("fct",) and reach.columns == ()
+
+
+def test_a_whole_dataset_reaches_everything_downstream():
+    p, a = shop()
+    (reach,) = blast_radius(a, p, [("stg", None)]).impacts
+    assert set(reach.models) == {"fct", "agg", "unrelated"}
+
+
+def test_removed_columns_find_readers_in_the_base_analysis():
+    p, a = shop()
+    head = build_project({**MODELS, "stg": "select id, status from raw_orders", "fct": "select id from stg"}, SHOP_SOURCES)
+    h = analyze(head, strict=False)  # agg reads fct.amount2, which head dropped
+    assert blast_radius(h, head, [("stg", "amount")]).impacts[0].models == ()
+    assert blast_radius(h, head, [("stg", "amount")], base=a).impacts[0].direct == ("fct",)
+
+
+def test_mermaid_graph_highlights_changed_nodes_and_sanitizes_ids():
+    p, a = shop()
+    text = render_mermaid(blast_radius(a, p, [("stg", "amount")]))
+    assert text.startswith("```mermaid\nflowchart LR\n") and text.rstrip().endswith("```")
+    assert 'ch_stg_0["stg"]' in text and "class ch_stg_0 changed" in text
+    assert "#quot;daily#quot;" in text  # quotes in labels cannot break the node syntax
+    assert "-.->" in text  # the contract hangs off its model
+
+
+def test_graph_is_capped_with_a_more_node():
+    models = {"stg": "select id from raw_orders"} | {f"m{i}": "select id from stg" for i in range(MAX_NODES + 15)}
+    p = build_project(models, SHOP_SOURCES)
+    blast = blast_radius(analyze(p), p, [("stg", "id")])
+    assert len(blast.nodes) == MAX_NODES and blast.hidden == 16
+    assert '+16 more' in render_mermaid(blast)
+    assert len(project_graph(analyze(p)).nodes) == MAX_NODES
+
+
+def test_json_and_report_sections():
+    p, a = shop()
+    blast = blast_radius(a, p, [("stg", "amount")])
+    doc = json.loads(json.dumps(blast.to_json()))
+    assert doc["impacts"][0]["columns"][0] == {"model": "fct", "column": "amount2"}
+    assert "stg.amount: 2 downstream models, 2 columns" in blast.render("text")
+    md = blast.render("markdown")
+    assert "| `stg.amount` | `fct` | 2 | 2 |" in md and "```mermaid" in md
+    assert "```mermaid" not in blast.render("markdown", compact=True)

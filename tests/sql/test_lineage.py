@@ -1,0 +1,104 @@
+"""Column-level lineage in one pass: through CTEs, subqueries, unions and stars, down to base tables."""
+
+from __future__ import annotations
+
+from app.sql.analyze import analyze
+from tests.sql.conftest import SHOP_SOURCES, build_project
+
+
+def lineage(models, model):  # type: ignore[no-untyped-def]
+    return dict(analyze(build_project(models, SHOP_SOURCES)).models[model].lineage)
+
+
+def test_lineage_through_ctes_and_aliases():
+    got = lineage(
+        {
+            "m": """with o as (select id as order_id, amount * 100 as cents, customer_id from raw_orders),
+                    c as (select id, upper(name) as name from raw_customers)
+            select o.order_id, c.name, o.cents + 1 as cents_plus
+            from o join c on c.id = o.customer_id"""
+        },
+        "m",
+    )
+    assert got == {
+        "order_id": {("raw_orders", "id")},
+        "name": {("raw_customers", "name")},
+        "cents_plus": {("raw_orders", "amount")},
+    }
+
+
+def test_lineage_through_derived_tables_and_scalar_subqueries():
+    got = lineage(
+        {
+            "m": """select t.id,
+                (select max(c.signed_up) from raw_customers c where c.id = t.customer_id) as last_signup
+            from (select id, customer_id from raw_orders where status = 'done') as t"""
+        },
+        "m",
+    )
+    assert got["id"] == {("raw_orders", "id")}
+    # the scalar subquery's value depends on everything it reads, the correlation included
+    assert got["last_signup"] == {("raw_customers", "signed_up"), ("raw_customers", "id"), ("raw_orders", "customer_id")}
+
+
+def test_lineage_of_a_union_collects_every_branch_by_position():
+    got = lineage(
+        {"m": "select id as key, status from raw_orders union all select id, country from raw_customers"}, "m"
+    )
+    assert got == {
+        "key": {("raw_orders", "id"), ("raw_customers", "id")},
+        "status": {("raw_orders", "status"), ("raw_customers", "country")},
+    }
+
+
+def test_star_expands_through_models():
+    models = {"stg": "select id, status from raw_orders", "m": "with s as (select * from stg) select * from s"}
+    assert lineage(models, "m") == {"id": {("stg", "id")}, "status": {("stg", "status")}}
+
+
+def test_window_inputs_are_part_of_the_value():
+    got = lineage({"m": "select row_number() over (partition by customer_id order by ordered_at) as rn from raw_orders"}, "m")
+    assert got["rn"] == {("raw_orders", "customer_id"), ("raw_orders", "ordered_at")}
+
+
+def test_reads_include_filters_joins_and_grouping_not_only_projections():
+    p = build_project(
+        {"m": "select o.customer_id, count(*) as n from raw_orders o join raw_customers c on c.id = o.customer_id "
+              "where o.status = 'x' group by o.customer_id having max(c.country) = 'NL'"},
+        SHOP_SOURCES,
+    )
+    a = analyze(p)
+    assert a.models["m"].lineage["n"] == frozenset()
+    assert {("raw_orders", "status"), ("raw_customers", "id"), ("raw_customers", "country")} <= a.models["m"].reads
+    assert a.readers("raw_orders", "status") == {"m"}
+
+
+def test_column_downstream_and_upstream_are_transitive():
+    p = build_project(
+        {
+            "stg": "select id, amount from raw_orders",
+            "fct": "select id, amount * 2 as double_amount from stg",
+            "agg": "select sum(double_amount) as total from fct",
+            "other": "select id from stg",
+        },
+        SHOP_SOURCES,
+    )
+    a = analyze(p)
+    assert a.column_downstream("raw_orders", "amount") == {("stg", "amount"), ("fct", "double_amount"), ("agg", "total")}
+    assert a.column_upstream("agg", "total") == {("fct", "double_amount"), ("stg", "amount"), ("raw_orders", "amount")}
+    assert a.downstream("stg") == {"fct", "agg", "other"}
+    assert a.order.index("stg") < a.order.index("fct") < a.order.index("agg")
+    assert {e.downstream for e in a.lineage if e.upstream == ("stg", "amount")} == {("fct", "double_amount")}
+
+
+def test_head_analysis_reuses_unchanged_models():
+    base = build_project({"stg": "select id, amount from raw_orders", "m": "select id from stg", "x": "select 1 as one"},
+                         SHOP_SOURCES)
+    head = build_project({"stg": "select id, amount, status from raw_orders", "m": "select id from stg",
+                          "x": "select 1 as one"}, SHOP_SOURCES)
+    a = analyze(base)
+    b = analyze(head, reuse=a)
+    assert b.models["x"] is a.models["x"]  # nothing it depends on changed
+    assert b.models["stg"] is not a.models["stg"]
+    assert b.models["m"] is not a.models["m"]  # its upstream's schema changed: re-typed
+    assert b.models["stg"].column_names == ("id", "amount", "status")
