@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     repo_cache: Path = Field(
         Path(".datacanary/repos"), validation_alias=_env("DATACANARY_REPO_CACHE", "repo_cache")
     )
+    # 1: a shallow fetch of the two commits; 0: full history (contracts with a *_transitive
+    # compatibility mode compare against every earlier version, which needs the history)
+    fetch_depth: int = Field(1, validation_alias=_env("DATACANARY_FETCH_DEPTH", "fetch_depth"), ge=0)
     git_url_template: str = Field(
         DEFAULT_GIT_URL, validation_alias=_env("DATACANARY_GIT_URL_TEMPLATE", "git_url_template")
     )

@@ -61,6 +61,7 @@ def create_app(
             settings.git_url_template,
             lambda inst: app_auth.installation_token(_need_installation(inst)),
             api_url=settings.api_url,
+            depth=settings.fetch_depth,
         )
         repo_checkout = cache.checkout
     ctx = HandlerContext(

@@ -28,11 +28,13 @@ class RepoCache:
         token: Callable[[int | None], str],
         *,
         api_url: str = "https://api.github.com",
+        depth: int = 1,
     ) -> None:
         self.root = Path(root)
         self.url_template = url_template
         self._token = token
         self._host = _web_host(api_url)
+        self.depth = depth
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -45,14 +47,19 @@ class RepoCache:
                 _git(path, "init", "-q")
             missing = [s for s in dict.fromkeys(shas) if not _has_commit(path, s)]
             if missing:
-                url = self.url_template.format(
-                    token=self._token(installation_id) if "{token}" in self.url_template else "",
-                    full_name=full_name,
-                    host=self._host,
-                )
+                url = self.url(installation_id, full_name)
                 # the token lives only in this command line, never in the repository's config
-                _git(path, "fetch", "-q", "--no-tags", "--depth=1", url, *missing, secret=url)
+                if self.depth:
+                    depth = [f"--depth={self.depth}"]
+                else:  # full history; a cache left shallow by an earlier setting must be deepened
+                    depth = ["--unshallow"] if (path / ".git" / "shallow").exists() else []
+                _git(path, "fetch", "-q", "--no-tags", *depth, url, *missing, secret=url)
         return path
+
+    def url(self, installation_id: int | None, full_name: str) -> str:
+        """The fetch URL of `full_name` (minting an installation token only if the template uses one)."""
+        token = self._token(installation_id) if "{token}" in self.url_template else ""
+        return self.url_template.format(token=token, full_name=full_name, host=self._host)
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
