@@ -129,7 +129,7 @@ def from_handoff(data: Any, *, head_sha: str) -> tuple[list[Effect], int | None]
         )
     effects: list[Effect] = []
     for run in handoff.check_runs:
-        ref = run.name
+        ref = run.name.removeprefix("datacanary / ")
         annotations = tuple(
             Annotation(
                 a.path,

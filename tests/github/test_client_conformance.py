@@ -147,3 +147,12 @@ def test_throttling_is_off_so_writes_are_fast(client: GitHubClient) -> None:
     for i in range(5):
         client.create_check_run(f"c{i}", "a" * 40, status=CheckStatus.IN_PROGRESS)
     assert time.monotonic() - start < 1.0  # PyGithub's default would wait 1 s between writes
+
+
+def test_get_pull_reads_head_and_base(client: GitHubClient, github_stub: GitHubStub) -> None:
+    github_stub.add_pull(4, repo=REPO, head_sha="1" * 40, base_sha="2" * 40, head_repo="fork/shop")
+    pull = client.get_pull(4)
+    assert (pull.number, pull.head_sha, pull.base_sha, pull.head_repo) == (4, "1" * 40, "2" * 40, "fork/shop")
+    with pytest.raises(GitHubHttpError) as info:
+        client.get_pull(99)
+    assert info.value.status == 404 and info.value.not_permitted is True
