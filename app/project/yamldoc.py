@@ -11,6 +11,8 @@ from app.errors import DatacanaryError
 from app.types import Location
 
 Path = tuple[str | int, ...]
+# libyaml's loader is ~8x faster and keeps the same marks; fall back when PyYAML was built without it
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,7 @@ class YamlDoc:
 
 def load_yaml(text: str, path: str, error: type[DatacanaryError] = DatacanaryError) -> YamlDoc:
     """Parse `text` safely; invalid YAML raises `error` with the file, line and column of the problem."""
-    loader = yaml.SafeLoader(text)
+    loader = _SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
