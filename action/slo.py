@@ -26,19 +26,22 @@ from app.errors import UsageError
 Write = Callable[[str], object]
 
 
-def main(env: Mapping[str, str], *, write: Write | None = None, log: Write | None = None, port: Any = None,
-         now: dt.datetime | None = None) -> int:
+def main(
+    env: Mapping[str, str],
+    *,
+    write: Write | None = None,
+    log: Write | None = None,
+    port: Any = None,
+    now: dt.datetime | None = None,
+) -> int:
     """Evaluate and respond; 0 no breach, 1 breached, 2 bad input."""
     write = write or sys.stdout.write
     log = log or sys.stderr.write
-    import app.github.apply_revert  # noqa: F401  (registers the revert performers)
-    from app.effects import Effect, SetOutput, WriteSummary
+    from app.effects import SetOutput, WriteSummary
     from app.github.apply import RetryPolicy, apply, explain
     from app.github.workflow import RunnerIO
-    from app.project.git import GitTree
-    from app.project.load import load_project
     from app.report.env import render
-    from app.revert.respond import Repository, record, respond, triggering
+    from app.revert.respond import Repository, handle, triggering
     from app.runs.session import open_session
     from app.slo.durations import seconds
     from app.slo.service import evaluate_env
@@ -53,45 +56,65 @@ def main(env: Mapping[str, str], *, write: Write | None = None, log: Write | Non
     suppression = dt.timedelta(seconds=seconds(input_value(env, "suppression", "1h")))
     branch = input_value(env, "default-branch") or env.get("GITHUB_REF_NAME") or "main"
     project_dir = (action.workspace / action.project).resolve()
-    state = input_value(env, "state") or env.get("DATACANARY_STATE") or str(
-        action.workspace / ".datacanary" / "state.sqlite")
+    state = (
+        input_value(env, "state")
+        or env.get("DATACANARY_STATE")
+        or str(action.workspace / ".datacanary" / "state.sqlite")
+    )
     at = now or dt.datetime.now(dt.timezone.utc)
 
     report = evaluate_env(str(project_dir), name, state, at)
     acting = triggering(report, trigger)
-    plans = []
-    effects: list[Effect] = []
+    plans: list[Any] = []
     if acting:
         token = input_value(env, "revert-token")
         if not token:
-            log("datacanary: no `revert-token`: opening with `github-token`; a pull request opened with the "
-                "workflow's GITHUB_TOKEN triggers no workflows, so use a GitHub App token\n")
+            log(
+                "datacanary: no `revert-token`: opening with `github-token`; a pull request opened with the "
+                "workflow's GITHUB_TOKEN triggers no workflows, so use a GitHub App token\n"
+            )
         session = open_session(str(project_dir), name, state)
         try:
-            repo = Repository(action.workspace, action.repository, branch)
-            head = GitTree(action.workspace, branch)  # lineage as the default branch has it: repo-relative paths
             root = "" if action.project.strip("/") in ("", ".") else action.project.strip("/")
-            project = load_project(head, root)
-            plans = respond(acting, env=name, at=at, repo=repo, project=project, db=session.db,
-                            suppression=suppression)
-            effects = [e for p in plans for e in p.effects]
-            if action.dry_run:
-                write(explain(effects))
-            else:
-                client = port if port is not None else _revert_port(action, token or action.token)
-                retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()
-                result = apply(effects, port=client, retry=retry)
-                for failure in result.failed:
-                    log(f"datacanary: could not open or update the incident on GitHub: {failure.error}\n")
-                for note in result.notes:
-                    log(f"datacanary: {note}\n")
-                record(plans, result, name, at, session.db)
+            client = (
+                None
+                if action.dry_run
+                else (port if port is not None else _revert_port(action, token or action.token))
+            )
+            retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()
+            handled = handle(
+                acting,
+                env=name,
+                at=at,
+                repo=Repository(action.workspace, action.repository, branch),
+                project_root=root,
+                db=session.db,
+                port=client,
+                retry=retry,
+                suppression=suppression,
+                dry_run=action.dry_run,
+            )
         finally:
             session.db.close()
+        plans = list(handled.plans)
+        if handled.applied is None:
+            write(explain([e for p in plans for e in p.effects]))
+        else:
+            for failure in handled.applied.failed:
+                log(f"datacanary: could not open or update the incident on GitHub: {failure.error}\n")
+            for note in handled.applied.notes:
+                log(f"datacanary: {note}\n")
     summary = render("slo/evaluate.md.j2", report=report) + render("slo/incidents.md.j2", plans=plans)
     runner = RunnerIO(action.output_path, action.summary_path, write)
-    apply([SetOutput("status", report.evaluation.status.value), SetOutput("breaches", str(len(report.breaches))),
-           SetOutput("incidents", json.dumps([p.to_json() for p in plans])), WriteSummary(summary)], runner=runner)
+    apply(
+        [
+            SetOutput("status", report.evaluation.status.value),
+            SetOutput("breaches", str(len(report.breaches))),
+            SetOutput("incidents", json.dumps([p.to_json() for p in plans])),
+            WriteSummary(summary),
+        ],
+        runner=runner,
+    )
     write(render("slo/evaluate.txt.j2", report=report))
     return 1 if report.breaches else 0
 
@@ -102,6 +125,12 @@ def _revert_port(action: ActionEnv, token: str) -> Any:
     if not token:
         raise UsageError("no GitHub token to open the revert with", hint="set the `revert-token` input")
     if action.fast:
-        return RevertClient(action.repository, base_url=action.api_url, token=token,
-                            seconds_between_requests=None, seconds_between_writes=None, retry=None)
+        return RevertClient(
+            action.repository,
+            base_url=action.api_url,
+            token=token,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            retry=None,
+        )
     return RevertClient(action.repository, base_url=action.api_url, token=token)

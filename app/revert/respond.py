@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.github.apply import ApplyResult
 from app.project.model import Project
@@ -116,3 +117,30 @@ def record(plans: Sequence[RevertPlan], applied: ApplyResult, env: str, at: dt.d
             number = applied.check_runs.get(f"revert:{p.fingerprint}")
             kind = "pull" if p.kind == "revert" else "issue"
             incidents.opened(p.fingerprint, env, kind, number, p.culprit.change.commit if p.culprit else None, at)
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    plans: tuple[RevertPlan, ...]
+    applied: ApplyResult | None  # None on a dry run or when there was nothing to do
+
+
+def handle(results: Sequence[SliResult], *, env: str, at: dt.datetime, repo: Repository, project_root: str,
+           db: StateDB, port: Any, retry: Any = None, suppression: dt.timedelta = DEFAULT_SUPPRESSION,
+           dry_run: bool = False) -> Handled:
+    """Plan for `results`, apply the effects with `port` (a RevertPort), and remember what was opened.
+    The lineage is read from the default branch of `repo` (repository-relative paths)."""
+    import app.github.apply_revert  # noqa: F401  (registers the revert performers)
+    from app.github.apply import apply
+    from app.project.git import GitTree
+    from app.project.load import load_project
+
+    if not results:
+        return Handled((), None)
+    project = load_project(GitTree(repo.path, history.resolve_branch(repo.path, repo.default_branch)), project_root)
+    plans = tuple(respond(results, env=env, at=at, repo=repo, project=project, db=db, suppression=suppression))
+    if dry_run:
+        return Handled(plans, None)
+    applied = apply([e for p in plans for e in p.effects], port=port, retry=retry)
+    record(plans, applied, env, at, db)
+    return Handled(plans, applied)
