@@ -163,3 +163,11 @@ def test_nested_object_properties_are_flattened() -> None:
     city = ds.column("shipping.city")
     assert city is not None and city.required
     assert city.location is not None and city.location.line == _line_of(text, "- name: city")
+
+
+def test_column_shape_cache_does_not_hide_errors() -> None:
+    parse_contract(ORDERS, "contracts/a.odcs.yaml")  # every column shape of ORDERS is now known valid
+    numeric_name = ORDERS.replace("- name: customer_id", "- name: 12345")
+    err = _error(numeric_name)
+    assert "`name` must be of type string" in err.message
+    assert err.location is not None and err.location.line == _line_of(numeric_name, "- name: 12345")
