@@ -27,3 +27,14 @@ def test_splice_replaces_only_between_markers() -> None:
     assert splice(doc, "new\n") == f"intro\n{START}\nnew\n{END}\noutro\n"
     with pytest.raises(ValueError):
         splice("no markers", "x")
+
+
+def test_yaml_examples_in_the_doc_are_valid() -> None:
+    import re
+
+    from app.contracts.parse import parse_contract
+    from app.project.config import parse_config
+
+    contract, config = re.findall(r"```yaml\n(.*?)```", doc_path().read_text(encoding="utf-8"), re.S)
+    assert parse_contract(contract, "docs/example.odcs.yaml").compatibility == "backward_transitive"
+    assert parse_config("name: docs\n" + config, "datacanary.yml")[0].waivers
