@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     sets_head     INTEGER NOT NULL DEFAULT 0,  -- a pull_request event: moves the key's current head
     received_at   REAL NOT NULL,
     status        TEXT NOT NULL DEFAULT 'queued',
+    available_at  REAL NOT NULL DEFAULT 0,   -- a released delivery waits (back-off) until then
     claim_token   TEXT,
     claimed_at    REAL,
     attempts      INTEGER NOT NULL DEFAULT 0,
@@ -89,9 +90,9 @@ class Inbox:
         token = secrets.token_hex(8)
         with self._write, self.db.transaction() as conn:
             row = conn.execute(
-                "SELECT * FROM inbox WHERE status = 'queued' OR (status = 'working' AND claimed_at < ?)"
-                " ORDER BY rowid LIMIT 1",
-                (now - lease_seconds,),
+                "SELECT * FROM inbox WHERE (status = 'queued' AND available_at <= ?)"
+                " OR (status = 'working' AND claimed_at < ?) ORDER BY rowid LIMIT 1",
+                (now, now - lease_seconds),
             ).fetchone()
             if row is None:
                 return None
@@ -133,13 +134,13 @@ class Inbox:
             )
         return cur.rowcount == 1
 
-    def release(self, delivery: Delivery, detail: str) -> None:
-        """Give a claimed delivery back to the queue (a transient failure: it is retried later)."""
+    def release(self, delivery: Delivery, detail: str, retry_at: float = 0.0) -> None:
+        """Give a claimed delivery back to the queue, to be claimed again from `retry_at` (epoch s)."""
         with self._write:
             self.db.connect().execute(
-                "UPDATE inbox SET status = 'queued', claim_token = NULL, detail = ?"
+                "UPDATE inbox SET status = 'queued', claim_token = NULL, detail = ?, available_at = ?"
                 " WHERE delivery_id = ? AND claim_token = ?",
-                (detail, delivery.delivery_id, delivery.claim_token),
+                (detail, retry_at, delivery.delivery_id, delivery.claim_token),
             )
 
     def superseded_by(self, delivery: Delivery) -> str | None:

@@ -26,6 +26,8 @@ from app.service.metrics import ServiceMetrics
 from app.service.perform import DeliveryEffects
 
 log = logging.getLogger("datacanary.service")
+RETRY_BASE = 5.0
+RETRY_MAX = 300.0
 
 
 class Retry(Exception):
@@ -96,7 +98,9 @@ class Workers:
         started = time.perf_counter()
         outcome, detail = self._process(delivery)
         if outcome == "retry":
-            self.inbox.release(delivery, detail or "")
+            # back off: 5 s, 10 s, 20 s ... (at most 5 minutes) so a GitHub outage is not hammered
+            wait = min(RETRY_BASE * 2 ** (delivery.attempts - 1), RETRY_MAX)
+            self.inbox.release(delivery, detail or "", retry_at=self.ctx.clock() + wait)
         else:
             self.inbox.finish(delivery, outcome, self.ctx.clock(), detail)
         self.metrics.deliveries.labels(delivery.event, outcome).inc()

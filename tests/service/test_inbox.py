@@ -54,8 +54,9 @@ def test_released_delivery_is_queued_again(inbox: Inbox) -> None:
     inbox.add(_d("a"))
     claimed = inbox.claim(now=10, lease_seconds=60)
     assert claimed is not None
-    inbox.release(claimed, "GitHub answered 502")
-    again = inbox.claim(now=11, lease_seconds=60)
+    inbox.release(claimed, "GitHub answered 502", retry_at=20)
+    assert inbox.claim(now=19, lease_seconds=60) is None
+    again = inbox.claim(now=20, lease_seconds=60)
     assert again is not None and again.attempts == 2
     assert inbox.get("a")["detail"] == "GitHub answered 502"  # type: ignore[index]
 

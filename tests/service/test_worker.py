@@ -89,6 +89,9 @@ def test_transient_github_failure_is_retried_later(world: World) -> None:
     row = world.service.inbox.get(delivery.delivery_id)
     assert row is not None and row["status"] == "queued" and "502" in str(row["detail"])
     world.work()
+    assert world.outcome(delivery) is None  # backing off: not before 5 s
+    world.now += 5
+    world.work()
     assert world.outcome(delivery) == "done"
     assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
 
@@ -99,7 +102,9 @@ def test_a_delivery_that_keeps_crashing_is_given_up(world: World) -> None:
 
     world.report = boom
     delivery = world.deliver("pull_request", pr_payload())
-    world.work()
+    for wait in (0, 5, 10, 20):  # attempts back off 5 s, 10 s, 20 s
+        world.now += wait
+        world.work()
     row = world.service.inbox.get(delivery.delivery_id)
     assert row is not None and row["outcome"] == "failed" and row["attempts"] == 4
     assert len(world.checks) == 3
