@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from app.contracts.model import Column, Contract, Dataset, QualityRule, SlaProperty
 from app.contracts.schema import dotted, validate_odcs
@@ -96,6 +96,25 @@ def _upgrade_legacy(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+Named = TypeVar("Named", Column, Dataset)
+
+
+def _unique(items: list[Named], what: str) -> tuple[Named, ...]:
+    """Names identify datasets and columns across versions; a repeated one would be silently shadowed."""
+    seen: dict[str, Named] = {}
+    for item in items:
+        first = seen.get(item.name)
+        if first is not None:
+            line = first.location.line if first.location else "?"
+            raise ContractError(
+                f"{what} {item.name!r} is declared twice (first at line {line})",
+                item.location,
+                "rename or remove one of them",
+            )
+        seen[item.name] = item
+    return tuple(items)
+
+
 def _walk_properties(props: Any) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for p in props or []:
@@ -162,8 +181,9 @@ class _Normalizer:
             owner=owner or custom.get("owner") or (owners[0] if owners else None),
             owners=owners,
             compatibility=self._compatibility(custom),
-            datasets=tuple(
-                self.dataset(obj, ("schema", i)) for i, obj in enumerate(data.get("schema") or [])
+            datasets=_unique(
+                [self.dataset(obj, ("schema", i)) for i, obj in enumerate(data.get("schema") or [])],
+                "schema object",
             ),
             sla=tuple(
                 self.sla(s, ("slaProperties", i)) for i, s in enumerate(data.get("slaProperties") or [])
@@ -208,7 +228,7 @@ class _Normalizer:
             physical_name=raw.get("physicalName"),
             description=raw.get("description"),
             business_name=raw.get("businessName"),
-            columns=tuple(columns),
+            columns=_unique(columns, f"property of {raw['name']}"),
             quality=self.quality(raw.get("quality"), (*path, "quality")),
             tags=tuple(str(t) for t in raw.get("tags") or ()),
             consumers=_strings(custom.get("consumers")),

@@ -171,3 +171,11 @@ def test_column_shape_cache_does_not_hide_errors() -> None:
     err = _error(numeric_name)
     assert "`name` must be of type string" in err.message
     assert err.location is not None and err.location.line == _line_of(numeric_name, "- name: 12345")
+
+
+def test_a_column_declared_twice_is_an_error_at_the_second() -> None:
+    text = ORDERS.replace("      - name: amount\n", "      - name: status\n", 1)
+    err = _error(text)
+    assert "'status' is declared twice" in err.message
+    second = [i for i, line in enumerate(text.splitlines(), 1) if "- name: status" in line][1]
+    assert err.location is not None and err.location.line == second
