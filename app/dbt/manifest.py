@@ -292,6 +292,12 @@ def _columns(node: _At) -> tuple[DbtColumn, ...]:
     out = []
     for name, col in node.get("columns").objects():
         meta = col.get("meta").value or {}
+        # dbt 1.10 also writes column meta under `config`; later versions may write it only there
+        config_meta = (
+            (col.get("config").value or {}).get("meta") if isinstance(col.get("config").value, dict) else None
+        )
+        if isinstance(config_meta, dict) and isinstance(meta, dict):
+            meta = {**meta, **config_meta}
         out.append(
             DbtColumn(
                 name=col.get("name").opt_text() or name,

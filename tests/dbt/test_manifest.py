@@ -270,3 +270,11 @@ def test_python_model_is_read_as_a_source_with_its_declared_columns() -> None:
     assert built.project.config.sources["scores"].columns == {"id": "bigint"}
     assert built.project.models["b"].sql == "select id from scores"
     assert any("python model" in n for n in built.notes)
+
+
+def test_column_meta_under_config_counts_as_meta() -> None:
+    col = column("amount", "decimal(12,2)")
+    col["config"] = {"meta": {"unit": "USD"}}
+    doc = manifest_doc(model("a", "select 1.0 as amount", columns=[col], enforced=True))
+    _, ds = _build(doc).project.contract_of("a")
+    assert dict(ds.column("amount").semantics) == {"unit": "USD"}
