@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.action.conftest import REPO, TinyRepo, event_file, read_outputs, runner_env
 from tests.support.github_stub import GitHubStub
 
@@ -29,6 +31,7 @@ def run_action(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # two real `python -m action` processes: ~2-5 s
 def test_pull_request_gets_checks_annotations_one_comment_and_outputs(
     tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub
 ) -> None:
