@@ -132,7 +132,9 @@ def build_project(
     for k, v in config.consumers.items():
         merged_consumers.setdefault(k, [])
         merged_consumers[k] += [c for c in v if c not in merged_consumers[k]]
-    config = config.model_copy(update={"sources": sources, "consumers": merged_consumers})
+    keys = {**_tested_keys(manifest, names), **config.canary.keys}  # the user's keys win
+    canary = config.canary.model_copy(update={"keys": keys})
+    config = config.model_copy(update={"sources": sources, "consumers": merged_consumers, "canary": canary})
     project = Project(
         root=root,
         label=label,
@@ -208,6 +210,36 @@ def _consumers(exposures: tuple[DbtExposure, ...], names: Mapping[str, str]) -> 
         for uid in e.depends_on:
             if uid in names and label not in out.setdefault(names[uid], []):
                 out[names[uid]].append(label)
+    return out
+
+
+def _tested_keys(manifest: Manifest, names: Mapping[str, str]) -> dict[str, list[str]]:
+    """Canary keys for models from their tests: a column tested `unique` and `not_null`, or
+    dbt_utils' `unique_combination_of_columns`. Contracted models take theirs from the primary key."""
+    unique: dict[str, set[str]] = {}
+    not_null: dict[str, set[str]] = {}
+    combos: dict[str, list[str]] = {}
+    for t in manifest.tests:
+        node = t.attached_node
+        if (
+            node not in manifest.models
+            or not t.column_name
+            and t.test_name != "unique_combination_of_columns"
+        ):
+            continue
+        if t.namespace is None and t.test_name in ("unique", "not_null") and t.column_name:
+            (unique if t.test_name == "unique" else not_null).setdefault(node, set()).add(t.column_name)
+        elif t.test_name == "unique_combination_of_columns":
+            cols = t.kwarg("combination_of_columns", ())
+            if isinstance(cols, tuple) and all(isinstance(c, str) for c in cols):
+                combos.setdefault(node, list(cols))
+    out: dict[str, list[str]] = {}
+    for node, cols in unique.items():
+        both = sorted(cols & not_null.get(node, set()))
+        if both:
+            out[names[node]] = [both[0]]
+    for node, cols in combos.items():
+        out.setdefault(names[node], cols)
     return out
 
 

@@ -278,3 +278,34 @@ def test_column_meta_under_config_counts_as_meta() -> None:
     doc = manifest_doc(model("a", "select 1.0 as amount", columns=[col], enforced=True))
     _, ds = _build(doc).project.contract_of("a")
     assert dict(ds.column("amount").semantics) == {"unit": "USD"}
+
+
+def test_canary_keys_come_from_unique_and_not_null_tests_unless_datacanary_yml_says(
+    demo_head: MemoryTree,
+) -> None:
+    keys = load_dbt_project(demo_head).config.canary.keys
+    assert keys["stg_orders"] == ["order_id"]  # unique + not_null in staging/schema.yml
+    assert keys["stg_payments"] == ["payment_id"]
+    assert "stg_events" not in keys  # only not_null: not a key
+    assert keys["orders_daily"] == ["order_day"]  # declared in datacanary.yml
+
+
+def test_unique_combination_of_columns_is_a_composite_key() -> None:
+    uid, node = model("a", "select 1 as x, 2 as y")
+    test = {
+        "resource_type": "test",
+        "unique_id": "test.shop.combo",
+        "name": "combo",
+        "attached_node": uid,
+        "column_name": None,
+        "config": {"severity": "ERROR"},
+        "test_metadata": {
+            "name": "unique_combination_of_columns",
+            "namespace": "dbt_utils",
+            "kwargs": {"combination_of_columns": ["x", "y"], "model": "m"},
+        },
+        "depends_on": {"nodes": [uid]},
+    }
+    assert _build(manifest_doc((uid, node), ("test.shop.combo", test))).project.config.canary.keys == {
+        "a": ["x", "y"]
+    }
