@@ -61,7 +61,7 @@ def main(
         or env.get("DATACANARY_STATE")
         or str(action.workspace / ".datacanary" / "state.sqlite")
     )
-    at = now or dt.datetime.now(dt.timezone.utc)
+    at = now or dt.datetime.now(dt.UTC)
 
     report = evaluate_env(str(project_dir), name, state, at)
     acting = triggering(report, trigger)

@@ -17,8 +17,11 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     ev.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     ev.add_argument("--at", metavar="TIMESTAMP", help="evaluate as of this ISO time (default: now, UTC)")
     ev.add_argument("--project", default=".", help="the data project's directory (default: .)")
-    ev.add_argument("--state", metavar="PATH", help="state database (default: $DATACANARY_STATE or "
-                                                    ".datacanary/state.sqlite)")
+    ev.add_argument(
+        "--state",
+        metavar="PATH",
+        help="state database (default: $DATACANARY_STATE or .datacanary/state.sqlite)",
+    )
     ev.add_argument("--no-store", action="store_true", help="do not record this evaluation")
 
 

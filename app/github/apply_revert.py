@@ -49,7 +49,7 @@ class RevertClient(GitHubClient):
 
     def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         _, data = self._call(lambda: self._gh.requester.graphql_query(query, variables))
-        return cast(dict[str, Any], data)
+        return data
 
     def commit_tree(self, sha: str) -> str:
         url = f"{self._repo.url}/git/commits/{sha}"
@@ -63,7 +63,8 @@ class RevertClient(GitHubClient):
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         # PyGithub's create_git_tree/commit want full objects (a GET each); the API needs only shas
         _, data = self._call(
-            lambda: self._gh.requester.requestJsonAndCheck("POST", f"{self._repo.url}{path}", input=body))
+            lambda: self._gh.requester.requestJsonAndCheck("POST", f"{self._repo.url}{path}", input=body)
+        )
         return cast(dict[str, Any], data)
 
     def create_tree(self, base_tree: str, entries: Sequence[tuple[str, str | None]]) -> str:
@@ -72,13 +73,17 @@ class RevertClient(GitHubClient):
         return str(self._post("/git/trees", {"base_tree": base_tree, "tree": tree})["sha"])
 
     def create_commit(self, message: str, tree: str, parents: Sequence[str]) -> str:
-        return str(self._post("/git/commits", {"message": message, "tree": tree, "parents": list(parents)})["sha"])
+        return str(
+            self._post("/git/commits", {"message": message, "tree": tree, "parents": list(parents)})["sha"]
+        )
 
     def create_ref(self, branch: str, sha: str) -> None:
         self._call(lambda: self._repo.create_git_ref(f"refs/heads/{branch}", sha))
 
     def create_pull(self, title: str, body: str, head: str, base: str) -> int:
-        return int(self._call(lambda: self._repo.create_pull(base=base, head=head, title=title, body=body).number))
+        return int(
+            self._call(lambda: self._repo.create_pull(base=base, head=head, title=title, body=body).number)
+        )
 
     def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
         self._call(lambda: self._repo.get_pull(number).create_review_request(reviewers=list(reviewers)))
@@ -88,8 +93,11 @@ class RevertClient(GitHubClient):
         self._post(f"/issues/{number}/labels", {"labels": list(labels)})
 
     def create_issue(self, title: str, body: str, labels: Sequence[str], assignees: Sequence[str]) -> int:
-        issue = self._call(lambda: self._repo.create_issue(title=title, body=body, labels=list(labels),
-                                                           assignees=list(assignees)))
+        issue = self._call(
+            lambda: self._repo.create_issue(
+                title=title, body=body, labels=list(labels), assignees=list(assignees)
+            )
+        )
         return int(issue.number)
 
 
@@ -108,7 +116,9 @@ def _open_revert(effect: OpenRevertPullRequest, ctx: ApplyContext) -> None:
         try:
             ctx.call(port.request_reviewers, number, effect.reviewers)
         except GitHubHttpError as err:  # an owner who is not a collaborator must not lose the revert
-            ctx.notes.append(f"could not request reviewers {', '.join(effect.reviewers)} on #{number}: {err.message}")
+            ctx.notes.append(
+                f"could not request reviewers {', '.join(effect.reviewers)} on #{number}: {err.message}"
+            )
     if effect.labels:
         ctx.call(port.add_labels, number, effect.labels)
 
@@ -117,8 +127,11 @@ def _graphql_revert(effect: OpenRevertPullRequest, ctx: ApplyContext, port: Reve
     """GitHub's own revert of the merged pull request; None (with a note) when GitHub refuses it."""
     try:
         node_id = ctx.call(port.pull_node_id, cast(int, effect.pull_number))
-        data = ctx.call(port.graphql, REVERT_MUTATION, {"input": {
-            "pullRequestId": node_id, "title": effect.title, "body": effect.body}})
+        data = ctx.call(
+            port.graphql,
+            REVERT_MUTATION,
+            {"input": {"pullRequestId": node_id, "title": effect.title, "body": effect.body}},
+        )
         created = ((data.get("data") or {}).get("revertPullRequest") or {}).get("revertPullRequest") or {}
         if created.get("number"):
             return int(created["number"])

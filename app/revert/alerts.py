@@ -9,14 +9,13 @@ Alerts name their target with labels: `repository` (owner/name), `environment`, 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-import logging
 
 from app.revert.respond import DEFAULT_SUPPRESSION, Handled, Repository, handle
 from app.slo.objectives import Objective
@@ -65,29 +64,37 @@ def groups(payload: AlertmanagerPayload) -> tuple[list[AlertGroup], list[str]]:
         labels = {**payload.commonLabels, **alert.labels}
         repo, env = labels.get("repository", ""), labels.get("environment", "")
         if "/" not in repo or not env:
-            problems.append(f"alerts[{i}] ({labels.get('alertname', '?')}) needs `repository` (owner/name) "
-                            f"and `environment` labels")
+            problems.append(
+                f"alerts[{i}] ({labels.get('alertname', '?')}) needs `repository` (owner/name) "
+                f"and `environment` labels"
+            )
             continue
         found.setdefault((repo, env), []).append(alert)
     out = []
     for (repo, env), alerts in sorted(found.items()):
-        labels = [{**payload.commonLabels, **a.labels} for a in alerts]
-        out.append(AlertGroup(
-            repository=repo, environment=env,
-            datasets=frozenset(lb["dataset"] for lb in labels if lb.get("dataset")),
-            slis=frozenset(lb["sli"] for lb in labels if lb.get("sli")),
-            names=tuple(dict.fromkeys(lb.get("alertname", "alert") for lb in labels)),
-        ))
+        group_labels = [{**payload.commonLabels, **a.labels} for a in alerts]
+        out.append(
+            AlertGroup(
+                repository=repo,
+                environment=env,
+                datasets=frozenset(lb["dataset"] for lb in group_labels if lb.get("dataset")),
+                slis=frozenset(lb["sli"] for lb in group_labels if lb.get("sli")),
+                names=tuple(dict.fromkeys(lb.get("alertname", "alert") for lb in group_labels)),
+            )
+        )
     return out, problems
 
 
-def matching(group: AlertGroup, breached: Sequence[SliResult], objectives: Sequence[Objective]) -> tuple[SliResult, ...]:
+def matching(
+    group: AlertGroup, breached: Sequence[SliResult], objectives: Sequence[Objective]
+) -> tuple[SliResult, ...]:
     """The breached SLIs the alert is about; when our own evaluation does not see the breach (the alert
     came from elsewhere), the alerted datasets' objectives are taken as breached on the alert's word."""
 
     def wanted(o: Objective) -> bool:
-        return ((not group.datasets or bool(group.datasets & set(o.datasets)))
-                and (not group.slis or o.sli in group.slis or o.key in group.slis))
+        return (not group.datasets or bool(group.datasets & set(o.datasets))) and (
+            not group.slis or o.sli in group.slis or o.key in group.slis
+        )
 
     hits = tuple(r for r in breached if wanted(r.objective))
     if hits or not group.datasets:
@@ -100,10 +107,18 @@ AlertProcessor = Callable[[AlertGroup], object]
 log = logging.getLogger("datacanary.alerts")
 
 
-def local_processor(repo_path: Path, repository: str, *, project_root: str = "", default_branch: str = "main",
-                    state: str | None = None,
-                    port_for: Callable[[str], Any], clock: Callable[[], dt.datetime] | None = None,
-                    suppression: dt.timedelta = DEFAULT_SUPPRESSION, retry: Any = None) -> AlertProcessor:
+def local_processor(
+    repo_path: Path,
+    repository: str,
+    *,
+    project_root: str = "",
+    default_branch: str = "main",
+    state: str | None = None,
+    port_for: Callable[[str], Any],
+    clock: Callable[[], dt.datetime] | None = None,
+    suppression: dt.timedelta = DEFAULT_SUPPRESSION,
+    retry: Any = None,
+) -> AlertProcessor:
     """A processor for a service next to a clone of the data repository (kept fetched, with history) and
     the environments' data: evaluate, then handle the alerted breaches. `port_for(repository)` gives a
     RevertPort authenticated as the App (its installation token)."""
@@ -111,7 +126,7 @@ def local_processor(repo_path: Path, repository: str, *, project_root: str = "",
     from app.slo.objectives import collect
     from app.slo.service import evaluate_env
 
-    now = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+    now = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def process(group: AlertGroup) -> Handled | None:
         if group.repository != repository:
@@ -123,9 +138,17 @@ def local_processor(repo_path: Path, repository: str, *, project_root: str = "",
         session = open_session(project_dir, group.environment, state)
         try:
             results = matching(group, [r.result for r in report.breaches], collect(session.project))
-            return handle(results, env=group.environment, at=at,
-                          repo=Repository(repo_path, group.repository, default_branch), project_root=project_root,
-                          db=session.db, port=port_for(group.repository), retry=retry, suppression=suppression)
+            return handle(
+                results,
+                env=group.environment,
+                at=at,
+                repo=Repository(repo_path, group.repository, default_branch),
+                project_root=project_root,
+                db=session.db,
+                port=port_for(group.repository),
+                retry=retry,
+                suppression=suppression,
+            )
         finally:
             session.db.close()
 

@@ -64,13 +64,27 @@ class Culprit:
 
     def to_json(self) -> dict[str, Any]:
         c = self.change
-        return {"pull_request": c.number, "commit": c.commit, "title": c.title, "merged_at": c.merged_at.isoformat(),
-                "promoted_at": self.promoted_at.isoformat(), "dataset": self.dataset, "touched": list(self.touched),
-                "files": list(self.files), "lineage_path": list(self.path), "considered": self.considered}
+        return {
+            "pull_request": c.number,
+            "commit": c.commit,
+            "title": c.title,
+            "merged_at": c.merged_at.isoformat(),
+            "promoted_at": self.promoted_at.isoformat(),
+            "dataset": self.dataset,
+            "touched": list(self.touched),
+            "files": list(self.files),
+            "lineage_path": list(self.path),
+            "considered": self.considered,
+        }
 
 
-def find(breached: Sequence[str], changes: Sequence[tuple[MergedChange, dt.datetime]], lineage: Lineage,
-         since: dt.datetime | None, until: dt.datetime) -> Culprit | None:
+def find(
+    breached: Sequence[str],
+    changes: Sequence[tuple[MergedChange, dt.datetime]],
+    lineage: Lineage,
+    since: dt.datetime | None,
+    until: dt.datetime,
+) -> Culprit | None:
     """The newest change promoted in (`since`, `until`] whose files define a breached dataset or one of
     its upstreams. `changes` pairs each change with when it was promoted to the environment."""
     window = [(c, at) for c, at in changes if (since is None or at > since) and at <= until]
@@ -84,8 +98,9 @@ def find(breached: Sequence[str], changes: Sequence[tuple[MergedChange, dt.datet
     return None
 
 
-def _touches(change: MergedChange, dataset: str, lineage: Lineage) -> tuple[tuple[str, ...], tuple[str, ...],
-                                                                          tuple[str, ...]] | None:
+def _touches(
+    change: MergedChange, dataset: str, lineage: Lineage
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None:
     changed = set(change.files)
     best: tuple[str, ...] | None = None
     touched: list[str] = []

@@ -30,8 +30,10 @@ class OpenRevertPullRequest(Effect):
     def describe(self) -> str:
         how = "GraphQL revertPullRequest, else " if self.use_graphql and self.pull_number else ""
         what = f"#{self.pull_number}" if self.pull_number else self.base_sha[:7]
-        return (f"open a revert pull request for {what} ({how}git data on branch {self.branch}: "
-                f"{len(self.files)} file(s)); reviewers {', '.join(self.reviewers) or '-'}")
+        return (
+            f"open a revert pull request for {what} ({how}git data on branch {self.branch}: "
+            f"{len(self.files)} file(s)); reviewers {', '.join(self.reviewers) or '-'}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

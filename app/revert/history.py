@@ -36,12 +36,18 @@ def merged_changes(repo: Path, ref: str = "HEAD", limit: int = 500) -> list[Merg
         else:
             continue
         files = _git(repo, "diff", "--name-only", "--no-renames", "-z", parent_list[0], sha)
-        changes.append(MergedChange(
-            commit=sha, parent=parent_list[0],
-            merged_at=dt.datetime.fromtimestamp(int(stamp), tz=dt.timezone.utc),
-            title=title, files=tuple(sorted(p.decode() for p in files.split(b"\0") if p)),
-            number=number, branch=branch, body=body.strip(),
-        ))
+        changes.append(
+            MergedChange(
+                commit=sha,
+                parent=parent_list[0],
+                merged_at=dt.datetime.fromtimestamp(int(stamp), tz=dt.UTC),
+                title=title,
+                files=tuple(sorted(p.decode() for p in files.split(b"\0") if p)),
+                number=number,
+                branch=branch,
+                body=body.strip(),
+            )
+        )
     return changes
 
 
@@ -49,20 +55,29 @@ def is_ancestor(repo: Path, commit: str, of: str) -> bool:
     """Whether `commit` is contained in `of`."""
     import subprocess
 
-    return subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", commit, of],
-                          capture_output=True, check=False).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "-C", str(repo), "merge-base", "--is-ancestor", commit, of],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 def show(repo: Path, commit: str, path: str) -> bytes | None:
     """A file's bytes at `commit`, or None when it does not exist there."""
     import subprocess
 
-    proc = subprocess.run(["git", "-C", str(repo), "show", f"{commit}:{path}"], capture_output=True, check=False)
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "show", f"{commit}:{path}"], capture_output=True, check=False
+    )
     return proc.stdout if proc.returncode == 0 else None
 
 
-def promoted(repo: Path, changes: list[MergedChange],
-             promotions: list[tuple[str, dt.datetime]]) -> list[tuple[MergedChange, dt.datetime]]:
+def promoted(
+    repo: Path, changes: list[MergedChange], promotions: list[tuple[str, dt.datetime]]
+) -> list[tuple[MergedChange, dt.datetime]]:
     """Pair each change with when it first reached the environment: the earliest promotion whose commit
     contains it. Without any promotion recorded, a merge is taken as its own deployment."""
     if not promotions:

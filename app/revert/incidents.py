@@ -28,18 +28,28 @@ class IncidentStore:
         db.ensure("revert_incidents", DDL)
 
     def get(self, fingerprint: str) -> Incident | None:
-        row = self.db.connect().execute(
-            "SELECT * FROM revert_incidents WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        row = (
+            self.db.connect()
+            .execute("SELECT * FROM revert_incidents WHERE fingerprint = ?", (fingerprint,))
+            .fetchone()
+        )
         if row is None:
             return None
-        return Incident(row["fingerprint"], row["kind"], row["number"],
-                        dt.datetime.fromisoformat(row["last_alert_at"]), row["alerts"])
+        return Incident(
+            row["fingerprint"],
+            row["kind"],
+            row["number"],
+            dt.datetime.fromisoformat(row["last_alert_at"]),
+            row["alerts"],
+        )
 
-    def opened(self, fingerprint: str, env: str, kind: str, number: int | None, culprit: str | None,
-               at: dt.datetime) -> None:
+    def opened(
+        self, fingerprint: str, env: str, kind: str, number: int | None, culprit: str | None, at: dt.datetime
+    ) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO revert_incidents (fingerprint, env, kind, number, culprit, opened_at, last_alert_at)"
+                "INSERT INTO revert_incidents"
+                " (fingerprint, env, kind, number, culprit, opened_at, last_alert_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET kind = excluded.kind,"
                 " number = excluded.number, last_alert_at = excluded.last_alert_at",
                 (fingerprint, env, kind, number, culprit, at.isoformat(), at.isoformat()),
@@ -47,5 +57,7 @@ class IncidentStore:
 
     def alerted(self, fingerprint: str, at: dt.datetime) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE revert_incidents SET last_alert_at = ?, alerts = alerts + 1 WHERE fingerprint = ?",
-                         (at.isoformat(), fingerprint))
+            conn.execute(
+                "UPDATE revert_incidents SET last_alert_at = ?, alerts = alerts + 1 WHERE fingerprint = ?",
+                (at.isoformat(), fingerprint),
+            )

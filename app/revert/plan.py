@@ -79,9 +79,13 @@ class RevertPlan:
     culprit: Culprit | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "fingerprint": self.fingerprint, "reason": self.reason,
-                "culprit": self.culprit.to_json() if self.culprit else None,
-                "effects": [e.describe() for e in self.effects]}
+        return {
+            "kind": self.kind,
+            "fingerprint": self.fingerprint,
+            "reason": self.reason,
+            "culprit": self.culprit.to_json() if self.culprit else None,
+            "effects": [e.describe() for e in self.effects],
+        }
 
 
 def fingerprint(breach: Breach, culprit: Culprit | None) -> str:
@@ -93,50 +97,111 @@ def fingerprint(breach: Breach, culprit: Culprit | None) -> str:
 
 def is_revert(change: MergedChange) -> bool:
     """A revert (ours or GitHub's): reverting it would flap, so never."""
-    return (change.title.startswith(("Revert ", "Revert\"")) or MARKER in change.body
-            or (change.branch or "").startswith(REVERT_BRANCH_PREFIXES))
+    return (
+        change.title.startswith(("Revert ", 'Revert"'))
+        or MARKER in change.body
+        or (change.branch or "").startswith(REVERT_BRANCH_PREFIXES)
+    )
 
 
-def plan(breach: Breach, culprit: Culprit | None, files: Sequence[FileState], *, repo: str, default_branch: str,
-         head_sha: str, restore: Sequence[RestoreStep], existing: Incident | None, now: dt.datetime,
-         suppression: dt.timedelta, owners: Sequence[str] = ()) -> RevertPlan:
+def plan(
+    breach: Breach,
+    culprit: Culprit | None,
+    files: Sequence[FileState],
+    *,
+    repo: str,
+    default_branch: str,
+    head_sha: str,
+    restore: Sequence[RestoreStep],
+    existing: Incident | None,
+    now: dt.datetime,
+    suppression: dt.timedelta,
+    owners: Sequence[str] = (),
+) -> RevertPlan:
     """The response to `breach`. `files` are the culprit's files (empty without a culprit)."""
     fp = fingerprint(breach, culprit)
     reviewers = tuple(dict.fromkeys([*owners, *breach.owners]))
     ctx: dict[str, Any] = dict(
-        breach=breach, culprit=culprit, files=files, restore=restore, repo=repo, fingerprint=fp, marker=MARKER,
-        default_branch=default_branch, conflicts=[f for f in files if f.changed_since], owners=reviewers, now=now,
+        breach=breach,
+        culprit=culprit,
+        files=files,
+        restore=restore,
+        repo=repo,
+        fingerprint=fp,
+        marker=MARKER,
+        default_branch=default_branch,
+        conflicts=[f for f in files if f.changed_since],
+        owners=reviewers,
+        now=now,
     )
     if existing is not None and existing.number is not None:
         if now - existing.last_alert_at < suppression:
-            return RevertPlan("suppressed", fp, f"alerted {existing.alerts} time(s); the last one is within the "
-                              f"suppression window", culprit=culprit)
+            return RevertPlan(
+                "suppressed",
+                fp,
+                f"alerted {existing.alerts} time(s); the last one is within the suppression window",
+                culprit=culprit,
+            )
         marker = f"{MARKER}-update {fp} -->"
-        body = render("revert/update_comment.md.j2", **{**ctx, "marker": marker, "alerts": existing.alerts + 1})
-        return RevertPlan("update", fp, f"repeated alert: updated #{existing.number}",
-                          (UpsertComment(existing.number, marker, body),), culprit)
+        body = render(
+            "revert/update_comment.md.j2", **{**ctx, "marker": marker, "alerts": existing.alerts + 1}
+        )
+        return RevertPlan(
+            "update",
+            fp,
+            f"repeated alert: updated #{existing.number}",
+            (UpsertComment(existing.number, marker, body),),
+            culprit,
+        )
     if culprit is None:
-        return _issue("no-culprit", fp, "no promoted change touched the breached datasets or their upstreams "
-                      "since the last good evaluation", ctx, reviewers, culprit)
+        return _issue(
+            "no-culprit",
+            fp,
+            "no promoted change touched the breached datasets or their upstreams "
+            "since the last good evaluation",
+            ctx,
+            reviewers,
+            culprit,
+        )
     if is_revert(culprit.change):
-        return _issue("declined", fp, f"the culprit {culprit.change.label} is itself a revert; datacanary never "
-                      "reverts a revert", ctx, reviewers, culprit)
+        return _issue(
+            "declined",
+            fp,
+            f"the culprit {culprit.change.label} is itself a revert; datacanary never reverts a revert",
+            ctx,
+            reviewers,
+            culprit,
+        )
     if ctx["conflicts"]:
         paths = ", ".join(f.path for f in ctx["conflicts"])
-        return _issue("conflict", fp, f"files changed since {culprit.change.label} merged: {paths}",
-                      ctx, reviewers, culprit)
+        return _issue(
+            "conflict",
+            fp,
+            f"files changed since {culprit.change.label} merged: {paths}",
+            ctx,
+            reviewers,
+            culprit,
+        )
     title = render("revert/title.txt.j2", **ctx).strip()
     effect = OpenRevertPullRequest(
-        ref=f"revert:{fp}", pull_number=culprit.change.number, title=title,
-        body=render("revert/pr_body.md.j2", **ctx), base=default_branch, base_sha=head_sha,
-        branch=f"{REVERT_BRANCH_PREFIXES[0]}{fp}", message=render("revert/commit_message.txt.j2", **ctx).strip(),
-        files=tuple((f.path, f.before) for f in files), reviewers=reviewers, labels=LABELS,
+        ref=f"revert:{fp}",
+        pull_number=culprit.change.number,
+        title=title,
+        body=render("revert/pr_body.md.j2", **ctx),
+        base=default_branch,
+        base_sha=head_sha,
+        branch=f"{REVERT_BRANCH_PREFIXES[0]}{fp}",
+        message=render("revert/commit_message.txt.j2", **ctx).strip(),
+        files=tuple((f.path, f.before) for f in files),
+        reviewers=reviewers,
+        labels=LABELS,
     )
     return RevertPlan("revert", fp, f"revert {culprit.change.label}", (effect,), culprit)
 
 
-def _issue(kind: str, fp: str, reason: str, ctx: dict[str, Any], owners: tuple[str, ...],
-           culprit: Culprit | None) -> RevertPlan:
+def _issue(
+    kind: str, fp: str, reason: str, ctx: dict[str, Any], owners: tuple[str, ...], culprit: Culprit | None
+) -> RevertPlan:
     title = render("revert/issue_title.txt.j2", kind=kind, **ctx).strip()
     body = render("revert/issue_body.md.j2", kind=kind, reason=reason, **ctx)
     effect = OpenIssue(ref=f"revert:{fp}", title=title, body=body, labels=LABELS[:2], assignees=owners)

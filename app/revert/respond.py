@@ -55,16 +55,27 @@ def triggering(report: SloReport, trigger: str = "page") -> tuple[SliResult, ...
     return tuple(r.result for r in rows if r.result.status.value == "breach")
 
 
-def respond(results: Sequence[SliResult], *, env: str, at: dt.datetime, repo: Repository, project: Project,
-            db: StateDB, suppression: dt.timedelta = DEFAULT_SUPPRESSION) -> list[RevertPlan]:
+def respond(
+    results: Sequence[SliResult],
+    *,
+    env: str,
+    at: dt.datetime,
+    repo: Repository,
+    project: Project,
+    db: StateDB,
+    suppression: dt.timedelta = DEFAULT_SUPPRESSION,
+) -> list[RevertPlan]:
     """One plan per incident: breaches that share a culprit become one revert pull request."""
     from app.promotion.ledger import Ledger, Status
 
     if not results:
         return []
     lineage = lineage_of(project)
-    promotions = [(e.commit_sha, dt.datetime.fromisoformat(e.promoted_at.replace("Z", "+00:00")))
-                  for e in Ledger(db).history(env) if e.commit_sha and e.status is not Status.FAILED]
+    promotions = [
+        (e.commit_sha, dt.datetime.fromisoformat(e.promoted_at.replace("Z", "+00:00")))
+        for e in Ledger(db).history(env)
+        if e.commit_sha and e.status is not Status.FAILED
+    ]
     changes = history.promoted(repo.path, history.merged_changes(repo.path, repo.default_branch), promotions)
     store = EvaluationStore(db)
     groups: dict[str, tuple[Culprit | None, list[SliResult]]] = {}
@@ -81,15 +92,31 @@ def respond(results: Sequence[SliResult], *, env: str, at: dt.datetime, repo: Re
         files = _file_states(repo.path, culprit, head) if culprit else []
         restore = _restore_plan(RunLedger(db), env, breach, culprit)
         existing = incidents.get(fingerprint(breach, culprit))
-        plans.append(plan(breach, culprit, files, repo=repo.full_name, default_branch=repo.default_branch,
-                          head_sha=head, restore=restore, existing=existing, now=at, suppression=suppression))
+        plans.append(
+            plan(
+                breach,
+                culprit,
+                files,
+                repo=repo.full_name,
+                default_branch=repo.default_branch,
+                head_sha=head,
+                restore=restore,
+                existing=existing,
+                now=at,
+                suppression=suppression,
+            )
+        )
     return plans
 
 
 def _file_states(repo: Path, culprit: Culprit, head: str) -> list[FileState]:
     c = culprit.change
-    return [FileState(p, history.show(repo, c.parent, p), history.show(repo, c.commit, p), history.show(repo, head, p))
-            for p in c.files]
+    return [
+        FileState(
+            p, history.show(repo, c.parent, p), history.show(repo, c.commit, p), history.show(repo, head, p)
+        )
+        for p in c.files
+    ]
 
 
 def _restore_plan(ledger: RunLedger, env: str, breach: Breach, culprit: Culprit | None) -> list[RestoreStep]:
@@ -100,8 +127,11 @@ def _restore_plan(ledger: RunLedger, env: str, breach: Breach, culprit: Culprit 
     steps = []
     for dataset in affected:
         live = ledger.live_version(env, dataset)
-        good = [v for v in ledger.versions(env, dataset) if v.audited and not v.dropped
-                and dt.datetime.fromisoformat(v.started_at) < cutoff]
+        good = [
+            v
+            for v in ledger.versions(env, dataset)
+            if v.audited and not v.dropped and dt.datetime.fromisoformat(v.started_at) < cutoff
+        ]
         if good and good[-1].version != live:
             steps.append(RestoreStep(dataset, good[-1].version, good[-1].started_at, live))
     return steps
@@ -116,7 +146,9 @@ def record(plans: Sequence[RevertPlan], applied: ApplyResult, env: str, at: dt.d
         elif p.kind != "suppressed":
             number = applied.check_runs.get(f"revert:{p.fingerprint}")
             kind = "pull" if p.kind == "revert" else "issue"
-            incidents.opened(p.fingerprint, env, kind, number, p.culprit.change.commit if p.culprit else None, at)
+            incidents.opened(
+                p.fingerprint, env, kind, number, p.culprit.change.commit if p.culprit else None, at
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +157,19 @@ class Handled:
     applied: ApplyResult | None  # None on a dry run or when there was nothing to do
 
 
-def handle(results: Sequence[SliResult], *, env: str, at: dt.datetime, repo: Repository, project_root: str,
-           db: StateDB, port: Any, retry: Any = None, suppression: dt.timedelta = DEFAULT_SUPPRESSION,
-           dry_run: bool = False) -> Handled:
+def handle(
+    results: Sequence[SliResult],
+    *,
+    env: str,
+    at: dt.datetime,
+    repo: Repository,
+    project_root: str,
+    db: StateDB,
+    port: Any,
+    retry: Any = None,
+    suppression: dt.timedelta = DEFAULT_SUPPRESSION,
+    dry_run: bool = False,
+) -> Handled:
     """Plan for `results`, apply the effects with `port` (a RevertPort), and remember what was opened.
     The lineage is read from the default branch of `repo` (repository-relative paths)."""
     import app.github.apply_revert  # noqa: F401  (registers the revert performers)
@@ -137,8 +179,12 @@ def handle(results: Sequence[SliResult], *, env: str, at: dt.datetime, repo: Rep
 
     if not results:
         return Handled((), None)
-    project = load_project(GitTree(repo.path, history.resolve_branch(repo.path, repo.default_branch)), project_root)
-    plans = tuple(respond(results, env=env, at=at, repo=repo, project=project, db=db, suppression=suppression))
+    project = load_project(
+        GitTree(repo.path, history.resolve_branch(repo.path, repo.default_branch)), project_root
+    )
+    plans = tuple(
+        respond(results, env=env, at=at, repo=repo, project=project, db=db, suppression=suppression)
+    )
     if dry_run:
         return Handled(plans, None)
     applied = apply([e for p in plans for e in p.effects], port=port, retry=retry)

@@ -22,8 +22,9 @@ def columns_missing(dataset: Dataset, present: Sequence[str]) -> tuple[str, ...]
     return tuple(c.output_name for c in dataset.columns if c.output_name.lower() not in have)
 
 
-def run_checks(conn: Any, dataset: Dataset, relation: str,
-               targets: Mapping[str, tuple[str, str]] | None = None) -> list[QualityResult]:
+def run_checks(
+    conn: Any, dataset: Dataset, relation: str, targets: Mapping[str, tuple[str, str]] | None = None
+) -> list[QualityResult]:
     """Every quality check of `dataset` measured on `relation` (`schema.table`). `targets` resolves
     the other tables an ODCS `sql` rule may read (name -> (schema, table))."""
     checks = quality.checks_for(dataset)
@@ -34,12 +35,16 @@ def run_checks(conn: Any, dataset: Dataset, relation: str,
     rows = int(row["rows"])
     results = [quality.evaluate(c, row[f"q{i}"], rows) for i, c in enumerate(library)]
     schema, _, name = relation.rpartition(".")
-    resolve = name_resolver({**(targets or {}), dataset.name: (schema, name), dataset.output_name: (schema, name)})
-    for check in (c for c in checks if c.metric == "sql" and c.query):
-        text = check.query.replace("${object}", "{object}").replace("{object}", dataset.output_name)
+    resolve = name_resolver(
+        {**(targets or {}), dataset.name: (schema, name), dataset.output_name: (schema, name)}
+    )
+    for check in (c for c in checks if c.metric == "sql"):
+        text = (check.query or "").replace("${object}", "{object}").replace("{object}", dataset.output_name)
         path = check.location.path if check.location else "contract"
         try:
-            sql = compile_query(text, path=path, dialect=DIALECT, resolve=resolve, what=f"quality rule {check.name}")
+            sql = compile_query(
+                text, path=path, dialect=DIALECT, resolve=resolve, what=f"quality rule {check.name}"
+            )
             value = conn.execute(sql.sql).fetchone()[0]
             results.append(quality.evaluate(check, None if value is None else float(value), rows))
         except CompileProblem as problem:

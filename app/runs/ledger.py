@@ -73,20 +73,42 @@ class VersionRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "env": self.env, "dataset": self.dataset, "version": self.version,
-            "relation": self.relation, "window": self.window, "input_fingerprint": self.fingerprint,
-            "artifact_digest": self.artifact, "status": self.status, "forced": self.forced,
-            "reason": self.reason, "started_at": self.started_at, "duration_seconds": self.duration,
-            "bytes": self.bytes, "dropped": self.dropped, "audit": [dict(a) for a in self.audit],
+            "run_id": self.run_id,
+            "env": self.env,
+            "dataset": self.dataset,
+            "version": self.version,
+            "relation": self.relation,
+            "window": self.window,
+            "input_fingerprint": self.fingerprint,
+            "artifact_digest": self.artifact,
+            "status": self.status,
+            "forced": self.forced,
+            "reason": self.reason,
+            "started_at": self.started_at,
+            "duration_seconds": self.duration,
+            "bytes": self.bytes,
+            "dropped": self.dropped,
+            "audit": [dict(a) for a in self.audit],
         }
 
 
 def _record(row: Any) -> VersionRecord:
     return VersionRecord(
-        run_id=row["run_id"], env=row["env"], dataset=row["dataset"], version=row["version"],
-        relation=row["relation"], window=row["run_window"], fingerprint=row["input_fingerprint"],
-        artifact=row["artifact_digest"], status=row["status"], forced=bool(row["forced"]), reason=row["reason"],
-        started_at=row["started_at"], duration=row["duration"], bytes=row["bytes"], dropped=bool(row["dropped"]),
+        run_id=row["run_id"],
+        env=row["env"],
+        dataset=row["dataset"],
+        version=row["version"],
+        relation=row["relation"],
+        window=row["run_window"],
+        fingerprint=row["input_fingerprint"],
+        artifact=row["artifact_digest"],
+        status=row["status"],
+        forced=bool(row["forced"]),
+        reason=row["reason"],
+        started_at=row["started_at"],
+        duration=row["duration"],
+        bytes=row["bytes"],
+        dropped=bool(row["dropped"]),
         audit=tuple(json.loads(row["audit"])),
     )
 
@@ -99,34 +121,61 @@ class RunLedger:
         db.ensure("run_ledger", DDL)
 
     def next_version(self, env: str, dataset: str) -> int:
-        row = self.db.connect().execute(
-            "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM run_versions WHERE env = ? AND dataset = ?",
-            (env, dataset),
-        ).fetchone()
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM run_versions WHERE env = ? AND dataset = ?",
+                (env, dataset),
+            )
+            .fetchone()
+        )
         return int(row["v"])
 
-    def applied(self, env: str, dataset: str, window: str, fingerprint: str, artifact: str) -> VersionRecord | None:
+    def applied(
+        self, env: str, dataset: str, window: str, fingerprint: str, artifact: str
+    ) -> VersionRecord | None:
         """The earlier published run that already applied exactly this data, if any."""
-        row = self.db.connect().execute(
-            "SELECT * FROM run_versions WHERE env = ? AND dataset = ? AND run_window = ? AND input_fingerprint = ?"
-            " AND artifact_digest = ? AND status = 'published' ORDER BY id DESC LIMIT 1",
-            (env, dataset, window, fingerprint, artifact),
-        ).fetchone()
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT * FROM run_versions WHERE env = ? AND dataset = ? AND run_window = ?"
+                " AND input_fingerprint = ?"
+                " AND artifact_digest = ? AND status = 'published' ORDER BY id DESC LIMIT 1",
+                (env, dataset, window, fingerprint, artifact),
+            )
+            .fetchone()
+        )
         return _record(row) if row else None
 
     def record(self, rec: VersionRecord) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO run_versions (run_id, env, dataset, version, relation, run_window, input_fingerprint,"
+                "INSERT INTO run_versions (run_id, env, dataset, version, relation, run_window,"
+                " input_fingerprint,"
                 " artifact_digest, status, forced, reason, audit, started_at, duration, bytes)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (rec.run_id, rec.env, rec.dataset, rec.version, rec.relation, rec.window, rec.fingerprint,
-                 rec.artifact, rec.status, int(rec.forced), rec.reason, json.dumps([dict(a) for a in rec.audit]),
-                 rec.started_at, rec.duration, rec.bytes),
+                (
+                    rec.run_id,
+                    rec.env,
+                    rec.dataset,
+                    rec.version,
+                    rec.relation,
+                    rec.window,
+                    rec.fingerprint,
+                    rec.artifact,
+                    rec.status,
+                    int(rec.forced),
+                    rec.reason,
+                    json.dumps([dict(a) for a in rec.audit]),
+                    rec.started_at,
+                    rec.duration,
+                    rec.bytes,
+                ),
             )
             if rec.status == "published":
                 conn.execute(
-                    "INSERT INTO run_switches (env, dataset, version, action, at, run_id) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO run_switches (env, dataset, version, action, at, run_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     (rec.env, rec.dataset, rec.version, "publish", rec.started_at, rec.run_id),
                 )
 
@@ -139,21 +188,35 @@ class RunLedger:
             )
 
     def live_version(self, env: str, dataset: str) -> int | None:
-        row = self.db.connect().execute(
-            "SELECT version FROM run_switches WHERE env = ? AND dataset = ? ORDER BY id DESC LIMIT 1", (env, dataset)
-        ).fetchone()
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT version FROM run_switches WHERE env = ? AND dataset = ? ORDER BY id DESC LIMIT 1",
+                (env, dataset),
+            )
+            .fetchone()
+        )
         return int(row["version"]) if row else None
 
     def versions(self, env: str, dataset: str) -> list[VersionRecord]:
-        rows = self.db.connect().execute(
-            "SELECT * FROM run_versions WHERE env = ? AND dataset = ? ORDER BY version", (env, dataset)
-        ).fetchall()
+        rows = (
+            self.db.connect()
+            .execute(
+                "SELECT * FROM run_versions WHERE env = ? AND dataset = ? ORDER BY version", (env, dataset)
+            )
+            .fetchall()
+        )
         return [_record(r) for r in rows]
 
     def version(self, env: str, dataset: str, version: int) -> VersionRecord | None:
-        row = self.db.connect().execute(
-            "SELECT * FROM run_versions WHERE env = ? AND dataset = ? AND version = ?", (env, dataset, version)
-        ).fetchone()
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT * FROM run_versions WHERE env = ? AND dataset = ? AND version = ?",
+                (env, dataset, version),
+            )
+            .fetchone()
+        )
         return _record(row) if row else None
 
     def mark_dropped(self, env: str, dataset: str, versions: list[int]) -> None:
@@ -165,9 +228,14 @@ class RunLedger:
 
     def latest_published(self, env: str) -> dict[str, VersionRecord]:
         """Per dataset, the version its view points at now (for freshness-by-publish and cost SLIs)."""
-        rows = self.db.connect().execute(
-            "SELECT v.* FROM run_versions v JOIN (SELECT env, dataset, version, MAX(id) FROM run_switches"
-            " WHERE env = ? GROUP BY dataset) s ON s.env = v.env AND s.dataset = v.dataset AND s.version = v.version",
-            (env,),
-        ).fetchall()
+        rows = (
+            self.db.connect()
+            .execute(
+                "SELECT v.* FROM run_versions v JOIN (SELECT env, dataset, version, MAX(id) FROM run_switches"
+                " WHERE env = ? GROUP BY dataset) s"
+                " ON s.env = v.env AND s.dataset = v.dataset AND s.version = v.version",
+                (env,),
+            )
+            .fetchall()
+        )
         return {r["dataset"]: _record(r) for r in rows}

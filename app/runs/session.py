@@ -45,7 +45,10 @@ def open_session(project_dir: str, env: str, state: str | None, use_artifact: bo
 
     artifact, verification = open_artifact(ArtifactStore(path.parent / "artifacts").get(live.digest))
     if not verification.ok:
-        raise UsageError(f"the artifact live in {env} ({live.digest}) does not verify",
-                         hint="promote a good artifact again, or pass --working-tree to build the working tree")
-    built = load_project(MemoryTree(artifact.project_files(), label=f"artifact {artifact.short}"))
+        raise UsageError(
+            f"the artifact live in {env} ({live.digest}) does not verify",
+            hint="promote a good artifact again, or pass --working-tree to build the working tree",
+        )
+    files: dict[str, str | bytes] = dict(artifact.project_files())
+    built = load_project(MemoryTree(files, label=f"artifact {artifact.short}"))
     return Session(built, working, tgt, live.digest, db)

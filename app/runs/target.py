@@ -34,17 +34,25 @@ def target(project: Project, project_dir: Path, env_name: str) -> Target:
     env = environment(project.config, env_name, project.config_path)
     where = Location(project.config_path, project.config_doc.line(("environments", env_name)))
     if not env.data:
-        raise ConfigError(f"environment {env_name!r} declares no `data` parameter", where,
-                          f"set environments.{env_name}.parameters.data to the environment's DuckDB file")
+        raise ConfigError(
+            f"environment {env_name!r} declares no `data` parameter",
+            where,
+            f"set environments.{env_name}.parameters.data to the environment's DuckDB file",
+        )
     database = Path(env.data) if Path(env.data).is_absolute() else project_dir / env.data
     schema = str(env.parameters.get(SCHEMA) or "main")
     for name in (schema, env.source_schema):
         if not _IDENT.match(name):
-            raise ConfigError(f"environment {env_name!r}: schema {name!r} is not a plain SQL identifier", where,
-                              "use letters, digits and underscores")
+            raise ConfigError(
+                f"environment {env_name!r}: schema {name!r} is not a plain SQL identifier",
+                where,
+                "use letters, digits and underscores",
+            )
     keep = env.parameters.get(RETENTION, DEFAULT_RETENTION)
     if not isinstance(keep, int) or keep < 1:
-        raise ConfigError(f"environment {env_name!r}: `retention` must be a positive integer, not {keep!r}", where)
+        raise ConfigError(
+            f"environment {env_name!r}: `retention` must be a positive integer, not {keep!r}", where
+        )
     return Target(env_name, database, schema, env.source_schema, keep)
 
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.canary import quality
 from app.contracts.model import Dataset
 from app.errors import DatacanaryError
-from app.canary import quality
 from app.runs import audit
 from app.runs.ledger import RunLedger, VersionRecord
 from app.runs.plan import Graph, Refusal, fingerprints, relation, to_drop
@@ -80,16 +80,25 @@ def source_versions(conn: Any, sources: Sequence[str], schema: str) -> dict[str,
     for src in sorted(set(sources)):
         name = src if "." in src else f"{schema}.{src}"
         try:
-            count, digest = conn.execute(f"SELECT COUNT(*), SUM(HASH(t)::HUGEINT) FROM {quote(name)} AS t").fetchone()
+            count, digest = conn.execute(
+                f"SELECT COUNT(*), SUM(HASH(t)::HUGEINT) FROM {quote(name)} AS t"
+            ).fetchone()
         except Exception as exc:  # duckdb.CatalogException: a missing source is bad input, not a crash
-            raise DatacanaryError(f"source {src!r} is not in the environment's database ({exc})".splitlines()[0],
-                                  hint=f"load the source into schema {schema!r} of the environment's DuckDB file") from None
+            raise DatacanaryError(
+                f"source {src!r} is not in the environment's database ({exc})".splitlines()[0],
+                hint=f"load the source into schema {schema!r} of the environment's DuckDB file",
+            ) from None
         out[src] = f"{count}:{digest}"
     return out
 
 
-def execute(conn: Any, graph: Graph, req: RunRequest, ledger: RunLedger,
-            progress: Callable[[str], None] = lambda m: sys.stderr.write(m + "\n")) -> RunResult:
+def execute(
+    conn: Any,
+    graph: Graph,
+    req: RunRequest,
+    ledger: RunLedger,
+    progress: Callable[[str], object] = lambda m: sys.stderr.write(m + "\n"),
+) -> RunResult:
     """Run every model of `graph` with write-audit-publish; refuse (write nothing) on a double apply."""
     all_sources = [s for m in graph.order for s in graph.sources[m]]
     fps = fingerprints(graph, source_versions(conn, all_sources, req.source_schema), req.window)
@@ -109,8 +118,15 @@ def execute(conn: Any, graph: Graph, req: RunRequest, ledger: RunLedger,
     for m in graph.order:
         if m in skip:  # this exact input is live already; its downstream still reads that version
             earlier = skip[m]
-            outcomes.append(Outcome(m, "already-applied", earlier.version, earlier.relation,
-                                    f"same input already published as v{earlier.version} by run {earlier.run_id}"))
+            outcomes.append(
+                Outcome(
+                    m,
+                    "already-applied",
+                    earlier.version,
+                    earlier.relation,
+                    f"same input already published as v{earlier.version} by run {earlier.run_id}",
+                )
+            )
             continue
         if m in blocked:
             outcome = Outcome(m, "skipped", reason=f"upstream {blocked[m]} was not published")
@@ -161,34 +177,52 @@ def _says(c: audit.QualityResult) -> str:
     return f"{c.check.name}: measured {c.observed:g}, expected {c.check.operator} {c.check.value}"
 
 
-def _audit(conn: Any, name: str, rel: str, dataset: Dataset | None,
-           targets: Mapping[str, tuple[str, str]]) -> list[audit.QualityResult]:
+def _audit(
+    conn: Any, name: str, rel: str, dataset: Dataset | None, targets: Mapping[str, tuple[str, str]]
+) -> list[audit.QualityResult]:
     if dataset is None:
         return []
     present = [r[0] for r in conn.execute(f"DESCRIBE {quote(rel)}").fetchall()]
     missing = audit.columns_missing(dataset, present)
     if missing:  # the quality SQL would fail on the missing names; this says it plainly
-        check = quality.QualityCheck("declared columns present", None, "schema", "mustBe", 0, "rows", "error",
-                                     dataset.location)
+        check = quality.QualityCheck(
+            "declared columns present", None, "schema", "mustBe", 0, "rows", "error", dataset.location
+        )
         return [audit.QualityResult(check, float(len(missing)), False, f"missing {', '.join(missing)}")]
     return audit.run_checks(conn, dataset, rel, targets)
 
 
 def _bytes(conn: Any, rel: str) -> float | None:
     schema, _, name = rel.rpartition(".")
-    row = conn.execute("SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                       [schema, name]).fetchone()
+    row = conn.execute(
+        "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+    ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
 
-def _record(ledger: RunLedger, req: RunRequest, fp: str, o: Outcome, version: int, size: float | None = None) -> None:
-    ledger.record(VersionRecord(
-        run_id=req.run_id, env=req.env, dataset=o.dataset, version=version,
-        relation=o.relation or relation(req.schema, o.dataset, version), window=req.window, fingerprint=fp,
-        artifact=req.artifact, status=o.status, forced=req.force, reason=o.reason,
-        started_at=req.started.isoformat(), duration=o.duration, bytes=size, dropped=False,
-        audit=tuple(c.to_json() for c in o.checks),
-    ))
+def _record(
+    ledger: RunLedger, req: RunRequest, fp: str, o: Outcome, version: int, size: float | None = None
+) -> None:
+    ledger.record(
+        VersionRecord(
+            run_id=req.run_id,
+            env=req.env,
+            dataset=o.dataset,
+            version=version,
+            relation=o.relation or relation(req.schema, o.dataset, version),
+            window=req.window,
+            fingerprint=fp,
+            artifact=req.artifact,
+            status=o.status,
+            forced=req.force,
+            reason=o.reason,
+            started_at=req.started.isoformat(),
+            duration=o.duration,
+            bytes=size,
+            dropped=False,
+            audit=tuple(c.to_json() for c in o.checks),
+        )
+    )
 
 
 def retire(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, keep: int) -> list[int]:
@@ -202,15 +236,26 @@ def retire(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, ke
     return drop
 
 
-def restore(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, version: int, at: str) -> VersionRecord:
+def restore(
+    conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, version: int, at: str
+) -> VersionRecord:
     """Point `dataset`'s view back at an earlier audited version whose table is still kept."""
     rec = ledger.version(env, dataset, version)
     kept = [v.version for v in ledger.versions(env, dataset) if v.audited and not v.dropped]
     if rec is None or not rec.audited or rec.dropped:
-        why = ("does not exist" if rec is None else "did not pass its audit" if not rec.audited
-               else "was removed by retention")
-        raise DatacanaryError(f"version {version} of {dataset} in {env} {why}",
-                              hint=f"restorable versions: {', '.join(map(str, kept)) or 'none'}")
-    conn.execute(f"CREATE OR REPLACE VIEW {quote(schema + '.' + dataset)} AS SELECT * FROM {quote(rec.relation)}")
+        why = (
+            "does not exist"
+            if rec is None
+            else "did not pass its audit"
+            if not rec.audited
+            else "was removed by retention"
+        )
+        raise DatacanaryError(
+            f"version {version} of {dataset} in {env} {why}",
+            hint=f"restorable versions: {', '.join(map(str, kept)) or 'none'}",
+        )
+    conn.execute(
+        f"CREATE OR REPLACE VIEW {quote(schema + '.' + dataset)} AS SELECT * FROM {quote(rec.relation)}"
+    )
     ledger.switch(env, dataset, version, at)
     return rec

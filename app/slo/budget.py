@@ -96,14 +96,20 @@ def budget(samples: Sequence[Sample], now: dt.datetime, window: float, target: f
     return Budget(target=target, window=window, events=events, bad=bad)
 
 
-def alerts(samples: Sequence[Sample], now: dt.datetime, target: float,
-           rules: Sequence[BurnRule] = DEFAULT_RULES) -> tuple[Alert, ...]:
+def alerts(
+    samples: Sequence[Sample], now: dt.datetime, target: float, rules: Sequence[BurnRule] = DEFAULT_RULES
+) -> tuple[Alert, ...]:
     """Every rule whose long and short windows both burn above its factor, most severe first."""
     fired: list[Alert] = []
     for rule in rules:
         long_burn = burn_rate(samples, now, rule.long, target)
         short_burn = burn_rate(samples, now, rule.short, target)
-        if long_burn is not None and short_burn is not None and long_burn > rule.factor and short_burn > rule.factor:
+        if (
+            long_burn is not None
+            and short_burn is not None
+            and long_burn > rule.factor
+            and short_burn > rule.factor
+        ):
             fired.append(Alert(rule.severity, rule, long_burn, short_burn))
     fired.sort(key=lambda a: (a.severity != "page", -a.rule.factor))
     return tuple(fired)

@@ -35,7 +35,9 @@ def seconds(value: object, unit: str | None = None, location: Location | None = 
     match = _TEXT.match(str(value))
     if match is None or match.group(2).lower() not in _UNITS:
         raise ConfigError(
-            f"cannot read duration {value!r}", location, f"write a number and a unit, e.g. 30m, 2h, 1d ({_unit_list()})"
+            f"cannot read duration {value!r}",
+            location,
+            f"write a number and a unit, e.g. 30m, 2h, 1d ({_unit_list()})",
         )
     return float(match.group(1)) * _UNITS[match.group(2).lower()]
 
@@ -50,7 +52,7 @@ def humanize(total: float | None) -> str:
         return "-"
     sign = "-" if total < 0 else ""
     rest = int(round(abs(total)))
-    parts = []
+    parts: list[str] = []
     for name, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if rest >= size or (not parts and size == 1):
             parts.append(f"{rest // size}{name}")

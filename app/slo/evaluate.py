@@ -39,26 +39,41 @@ def weighted_pass_rate(outcomes: Sequence[tuple[str, bool]], weights: Mapping[st
     return sum(weights.get(sev, 1.0) for sev, ok in outcomes if ok) / total
 
 
-def measure_facts(obj: Objective, now: dt.datetime, facts: RunFacts | None,
-                  quality: QualityCheck | None) -> SliResult:
+def measure_facts(
+    obj: Objective, now: dt.datetime, facts: RunFacts | None, quality: QualityCheck | None
+) -> SliResult:
     """SLIs that come from the ledger or from quality checks rather than from one query. [pure]"""
     if obj.sli in ("frequency", "freshness"):  # freshness without a column: the age of the last publish
         if facts is None or facts.published_at is None:
             return judge(obj, None, reason="never published by `datacanary run` in this environment")
-        return judge(obj, (now - facts.published_at).total_seconds(),
-                     {"published_at": facts.published_at.isoformat(), "version": facts.version})
+        return judge(
+            obj,
+            (now - facts.published_at).total_seconds(),
+            {"published_at": facts.published_at.isoformat(), "version": facts.version},
+        )
     if obj.sli in ("cost.duration", "cost.bytes"):
-        value = None if facts is None else (facts.duration_seconds if obj.sli == "cost.duration" else facts.bytes_written)
-        return judge(obj, value, {"version": facts.version if facts else None},
-                     reason=None if value is not None else "no run of this dataset in the run ledger")
+        value = (
+            None
+            if facts is None
+            else (facts.duration_seconds if obj.sli == "cost.duration" else facts.bytes_written)
+        )
+        return judge(
+            obj,
+            value,
+            {"version": facts.version if facts else None},
+            reason=None if value is not None else "no run of this dataset in the run ledger",
+        )
     if obj.sli == "correctness":
         outcomes = quality(obj.dataset) if quality is not None else None
         if not outcomes:
             return judge(obj, None, reason="no quality rules could be checked")
         weights = dict(obj.param("weights", (("error", 3.0), ("warning", 1.0), ("info", 0.0))))
         failed = [sev for sev, ok in outcomes if not ok]
-        return judge(obj, weighted_pass_rate(outcomes, weights),
-                     {"rules": len(outcomes), "failed": len(failed), "failed_by_severity": _count(failed)})
+        return judge(
+            obj,
+            weighted_pass_rate(outcomes, weights),
+            {"rules": len(outcomes), "failed": len(failed), "failed_by_severity": _count(failed)},
+        )
     raise ValueError(f"{obj.sli} is measured by a query")
 
 
@@ -69,9 +84,16 @@ def _count(items: Sequence[str]) -> dict[str, int]:
     return out
 
 
-def evaluate(database: str, env: str, objectives: Sequence[Objective], now: dt.datetime,
-             facts: Mapping[str, RunFacts] | None = None, contracts: Mapping[str, Dataset] | None = None,
-             schema: str = "main", source_schema: str = "main") -> Evaluation:
+def evaluate(
+    database: str,
+    env: str,
+    objectives: Sequence[Objective],
+    now: dt.datetime,
+    facts: Mapping[str, RunFacts] | None = None,
+    contracts: Mapping[str, Dataset] | None = None,
+    schema: str = "main",
+    source_schema: str = "main",
+) -> Evaluation:
     """Open `database` read-only and measure every objective at `now`; datasets resolve in `schema`
     (where `datacanary run` publishes them) and then `source_schema`."""
     import duckdb

@@ -124,13 +124,29 @@ def _from_contract(contract: Contract, project: Project) -> list[Objective]:
         base = _base(project, dataset, contract.path, sla.location)
         secs = seconds(sla.value, sla.unit, sla.location)
         if kind == "latency":
-            out.append(Objective(sli="freshness", comparator="<=", threshold=secs, unit="seconds",
-                                 params=(("column", column),), **base))
+            out.append(
+                Objective(
+                    sli="freshness",
+                    comparator="<=",
+                    threshold=secs,
+                    unit="seconds",
+                    params=(("column", column),),
+                    **base,
+                )
+            )
         elif kind == "frequency":  # refreshed at least this often: the age of the last publish
             out.append(Objective(sli="frequency", comparator="<=", threshold=secs, unit="seconds", **base))
         elif column is not None:  # retention: history this old is still there
-            out.append(Objective(sli="retention", comparator=">=", threshold=secs, unit="seconds",
-                                 params=(("column", column),), **base))
+            out.append(
+                Objective(
+                    sli="retention",
+                    comparator=">=",
+                    threshold=secs,
+                    unit="seconds",
+                    params=(("column", column),),
+                    **base,
+                )
+            )
     for ds in contract.datasets:
         rules = ds.quality + tuple(q for c in ds.columns for q in c.quality)
         if rules:
@@ -150,45 +166,106 @@ def _from_config(dataset: str, slo: DatasetSlo, project: Project) -> list[Object
     out: list[Objective] = []
     if slo.freshness is not None:
         loc = doc.location(("slos", dataset, "freshness", "max_lag"))
-        out.append(Objective(sli="freshness", comparator="<=", threshold=seconds(slo.freshness.max_lag, None, loc),
-                             unit="seconds", params=(("column", slo.freshness.column),), **at("freshness")))
+        out.append(
+            Objective(
+                sli="freshness",
+                comparator="<=",
+                threshold=seconds(slo.freshness.max_lag, None, loc),
+                unit="seconds",
+                params=(("column", slo.freshness.column),),
+                **at("freshness"),
+            )
+        )
     comp = slo.completeness
     if comp is not None and comp.min_rows is not None:
-        out.append(Objective(sli="completeness.rows", comparator=">=", threshold=float(comp.min_rows),
-                             unit="rows", **at("completeness", "min_rows")))
+        out.append(
+            Objective(
+                sli="completeness.rows",
+                comparator=">=",
+                threshold=float(comp.min_rows),
+                unit="rows",
+                **at("completeness", "min_rows"),
+            )
+        )
     if comp is not None and comp.partition_column and comp.expected_partitions:
-        out.append(Objective(sli="completeness.partitions", comparator=">=",
-                             threshold=float(comp.expected_partitions), unit="partitions",
-                             params=(("column", comp.partition_column), ("grain", comp.partition_grain)),
-                             **at("completeness", "expected_partitions")))
+        out.append(
+            Objective(
+                sli="completeness.partitions",
+                comparator=">=",
+                threshold=float(comp.expected_partitions),
+                unit="partitions",
+                params=(("column", comp.partition_column), ("grain", comp.partition_grain)),
+                **at("completeness", "expected_partitions"),
+            )
+        )
     if comp is not None and comp.late_arrival is not None:
         late = comp.late_arrival
         loc = doc.location(("slos", dataset, "completeness", "late_arrival"))
-        out.append(Objective(sli="completeness.late_arrival", comparator="<=", threshold=late.max_rate,
-                             unit="ratio", params=(
-                                 ("event_column", late.event_column), ("arrival_column", late.arrival_column),
-                                 ("max_delay", seconds(late.max_delay, None, loc)),
-                                 ("lookback", seconds(late.lookback, None, loc))),
-                             **at("completeness", "late_arrival")))
+        out.append(
+            Objective(
+                sli="completeness.late_arrival",
+                comparator="<=",
+                threshold=late.max_rate,
+                unit="ratio",
+                params=(
+                    ("event_column", late.event_column),
+                    ("arrival_column", late.arrival_column),
+                    ("max_delay", seconds(late.max_delay, None, loc)),
+                    ("lookback", seconds(late.lookback, None, loc)),
+                ),
+                **at("completeness", "late_arrival"),
+            )
+        )
     if slo.correctness is not None:
-        out.append(Objective(sli="correctness", comparator=">=", threshold=slo.correctness.min_pass_rate,
-                             unit="ratio", params=(("weights", tuple(sorted(slo.correctness.weights.items()))),),
-                             **at("correctness")))
+        out.append(
+            Objective(
+                sli="correctness",
+                comparator=">=",
+                threshold=slo.correctness.min_pass_rate,
+                unit="ratio",
+                params=(("weights", tuple(sorted(slo.correctness.weights.items()))),),
+                **at("correctness"),
+            )
+        )
     if slo.cost is not None and slo.cost.max_duration:
         loc = doc.location(("slos", dataset, "cost", "max_duration"))
-        out.append(Objective(sli="cost.duration", comparator="<=", unit="seconds",
-                             threshold=seconds(slo.cost.max_duration, None, loc), **at("cost", "max_duration")))
+        out.append(
+            Objective(
+                sli="cost.duration",
+                comparator="<=",
+                unit="seconds",
+                threshold=seconds(slo.cost.max_duration, None, loc),
+                **at("cost", "max_duration"),
+            )
+        )
     if slo.cost is not None and slo.cost.max_bytes:
-        out.append(Objective(sli="cost.bytes", comparator="<=", threshold=float(slo.cost.max_bytes),
-                             unit="bytes", **at("cost", "max_bytes")))
+        out.append(
+            Objective(
+                sli="cost.bytes",
+                comparator="<=",
+                threshold=float(slo.cost.max_bytes),
+                unit="bytes",
+                **at("cost", "max_bytes"),
+            )
+        )
     return out
 
 
 def _from_invariant(inv: InvariantConfig, project: Project) -> Objective:
     index = project.config.invariants.index(inv)
-    base = _base(project, inv.left.dataset, project.config_doc.path,
-                 project.config_doc.location(("invariants", index)))
+    base = _base(
+        project, inv.left.dataset, project.config_doc.path, project.config_doc.location(("invariants", index))
+    )
     base["datasets"] = tuple(dict.fromkeys((inv.left.dataset, inv.right.dataset)))
-    base["owners"] = tuple(dict.fromkeys(owners_of(project, inv.left.dataset) + owners_of(project, inv.right.dataset)))
-    return Objective(sli="consistency", comparator="<=", threshold=0.0, unit="groups", name=inv.name,
-                     params=(("invariant", inv),), **base)
+    base["owners"] = tuple(
+        dict.fromkeys(owners_of(project, inv.left.dataset) + owners_of(project, inv.right.dataset))
+    )
+    return Objective(
+        sli="consistency",
+        comparator="<=",
+        threshold=0.0,
+        unit="groups",
+        name=inv.name,
+        params=(("invariant", inv),),
+        **base,
+    )

@@ -26,11 +26,22 @@ class Row:
         return {
             **self.result.to_json(),
             "target": self.result.objective.target,
-            "budget": {"window_seconds": self.budget.window, "events": self.budget.events, "bad": self.budget.bad,
-                       "remaining": self.budget.remaining},
+            "budget": {
+                "window_seconds": self.budget.window,
+                "events": self.budget.events,
+                "bad": self.budget.bad,
+                "remaining": self.budget.remaining,
+            },
             "burn_rates": dict(self.burn),
-            "alerts": [{"severity": a.severity, "rule": a.rule.label, "long_burn": a.long_burn,
-                        "short_burn": a.short_burn} for a in self.alerts],
+            "alerts": [
+                {
+                    "severity": a.severity,
+                    "rule": a.rule.label,
+                    "long_burn": a.long_burn,
+                    "short_burn": a.short_burn,
+                }
+                for a in self.alerts
+            ],
         }
 
 
@@ -54,8 +65,9 @@ class SloReport:
         return out
 
 
-def build(evaluation: Evaluation, history: Mapping[str, Sequence[Sample]],
-          rules: Sequence[BurnRule] = DEFAULT_RULES) -> SloReport:
+def build(
+    evaluation: Evaluation, history: Mapping[str, Sequence[Sample]], rules: Sequence[BurnRule] = DEFAULT_RULES
+) -> SloReport:
     """Budgets and burn rates of every SLI from its stored `history` (which includes this evaluation)."""
     now = evaluation.at
     windows = sorted({w for r in rules for w in (r.short, r.long)})
@@ -63,12 +75,14 @@ def build(evaluation: Evaluation, history: Mapping[str, Sequence[Sample]],
     for result in evaluation.results:
         o = result.objective
         samples = history.get(o.key, ())
-        rows.append(Row(
-            result=result,
-            budget=budget(samples, now, o.budget_window, o.target),
-            burn=tuple((_label(w), burn_rate(samples, now, w, o.target)) for w in windows),
-            alerts=alerts(samples, now, o.target, rules),
-        ))
+        rows.append(
+            Row(
+                result=result,
+                budget=budget(samples, now, o.budget_window, o.target),
+                burn=tuple((_label(w), burn_rate(samples, now, w, o.target)) for w in windows),
+                alerts=alerts(samples, now, o.target, rules),
+            )
+        )
     return SloReport(evaluation, tuple(rows))
 
 
@@ -76,7 +90,9 @@ def _label(seconds: float) -> str:
     return f"{int(seconds // 3600)}h" if seconds >= 3600 else f"{int(seconds // 60)}m"
 
 
-def since(now: dt.datetime, objectives_windows: Sequence[float], rules: Sequence[BurnRule] = DEFAULT_RULES) -> dt.datetime:
+def since(
+    now: dt.datetime, objectives_windows: Sequence[float], rules: Sequence[BurnRule] = DEFAULT_RULES
+) -> dt.datetime:
     """How far back the history must go for budgets and burn rates."""
     longest = max([*objectives_windows, *(r.long for r in rules)], default=86400.0)
     return now - dt.timedelta(seconds=longest)

@@ -12,15 +12,17 @@ from app.slo.report import SloReport
 def parse_at(text: str | None) -> dt.datetime:
     """`--at` as an aware UTC datetime (naive input is taken as UTC); now when absent."""
     if not text:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
     try:
         at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"--at {text!r} is not an ISO 8601 time", hint="e.g. 2026-11-25T12:00:00Z") from None
-    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
-def evaluate_env(project_dir: str, env: str, state: str | None, now: dt.datetime, store: bool = True) -> SloReport:
+def evaluate_env(
+    project_dir: str, env: str, state: str | None, now: dt.datetime, store: bool = True
+) -> SloReport:
     """Evaluate `env`'s SLOs as declared by what is live there (the live artifact, else the working tree)."""
     from app.runs.ledger import RunLedger
     from app.runs.session import open_session
@@ -34,16 +36,30 @@ def evaluate_env(project_dir: str, env: str, state: str | None, now: dt.datetime
     try:
         tgt = session.target
         if not tgt.database.is_file():
-            raise UsageError(f"environment {env!r}: database {tgt.database} does not exist",
-                             hint="point environments.<env>.parameters.data at the environment's DuckDB file")
+            raise UsageError(
+                f"environment {env!r}: database {tgt.database} does not exist",
+                hint="point environments.<env>.parameters.data at the environment's DuckDB file",
+            )
         facts = {
-            name: RunFacts(published_at=dt.datetime.fromisoformat(rec.started_at), duration_seconds=rec.duration,
-                           bytes_written=rec.bytes, version=f"v{rec.version}")
+            name: RunFacts(
+                published_at=dt.datetime.fromisoformat(rec.started_at),
+                duration_seconds=rec.duration,
+                bytes_written=rec.bytes,
+                version=f"v{rec.version}",
+            )
             for name, rec in RunLedger(session.db).latest_published(env).items()
         }
         objectives = collect(session.project)
-        evaluation = evaluate(str(tgt.database), env, objectives, now, facts, contracts(session.project),
-                              tgt.schema, tgt.source_schema)
+        evaluation = evaluate(
+            str(tgt.database),
+            env,
+            objectives,
+            now,
+            facts,
+            contracts(session.project),
+            tgt.schema,
+            tgt.source_schema,
+        )
         evaluations = EvaluationStore(session.db)
         if store:
             evaluations.save(evaluation)

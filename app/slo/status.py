@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
@@ -14,7 +14,7 @@ from app.slo.durations import humanize
 from app.slo.objectives import Objective
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OK = "ok"
     BREACH = "breach"
     UNKNOWN = "unknown"  # could not be measured: never counted as good, never pages
@@ -71,8 +71,9 @@ def _show(value: float | None, unit: str) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
 
 
-def judge(obj: Objective, value: float | None, detail: Mapping[str, Any] | None = None,
-          reason: str | None = None) -> SliResult:
+def judge(
+    obj: Objective, value: float | None, detail: Mapping[str, Any] | None = None, reason: str | None = None
+) -> SliResult:
     """The status of `value` against `obj`: None is unknown (with `reason`), else ok or breach."""
     frozen = MappingProxyType(dict(detail or {}))
     if value is None:

@@ -27,12 +27,12 @@ CREATE INDEX IF NOT EXISTS slo_evaluations_key ON slo_evaluations (env, key, at)
 
 
 def _iso(at: dt.datetime) -> str:
-    utc = at.astimezone(dt.timezone.utc) if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+    utc = at.astimezone(dt.UTC) if at.tzinfo else at.replace(tzinfo=dt.UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _parse(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
 
 
 class EvaluationStore:
@@ -49,23 +49,41 @@ class EvaluationStore:
                 "INSERT INTO slo_evaluations (env, at, key, dataset, sli, status, value, threshold, result)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (evaluation.env, at, r.objective.key, r.objective.dataset, r.objective.sli, r.status.value,
-                     r.value, r.objective.threshold, json.dumps(r.to_json(), default=str))
+                    (
+                        evaluation.env,
+                        at,
+                        r.objective.key,
+                        r.objective.dataset,
+                        r.objective.sli,
+                        r.status.value,
+                        r.value,
+                        r.objective.threshold,
+                        json.dumps(r.to_json(), default=str),
+                    )
                     for r in evaluation.results
                 ],
             )
 
     def samples(self, env: str, key: str, since: dt.datetime) -> list[Sample]:
-        rows = self.db.connect().execute(
-            "SELECT at, status FROM slo_evaluations WHERE env = ? AND key = ? AND at > ? ORDER BY at",
-            (env, key, _iso(since)),
-        ).fetchall()
+        rows = (
+            self.db.connect()
+            .execute(
+                "SELECT at, status FROM slo_evaluations WHERE env = ? AND key = ? AND at > ? ORDER BY at",
+                (env, key, _iso(since)),
+            )
+            .fetchall()
+        )
         return [Sample(_parse(r["at"]), Status(r["status"])) for r in rows]
 
     def last_good(self, env: str, key: str, before: dt.datetime) -> dt.datetime | None:
         """When this SLI was last measured good (the start of the culprit search)."""
-        row = self.db.connect().execute(
-            "SELECT MAX(at) AS at FROM slo_evaluations WHERE env = ? AND key = ? AND status = 'ok' AND at <= ?",
-            (env, key, _iso(before)),
-        ).fetchone()
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT MAX(at) AS at FROM slo_evaluations"
+                " WHERE env = ? AND key = ? AND status = 'ok' AND at <= ?",
+                (env, key, _iso(before)),
+            )
+            .fetchone()
+        )
         return _parse(row["at"]) if row and row["at"] else None

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.revert.culprit import Lineage
+from tests.service.conftest import private_key_pem  # noqa: F401  (the App's key, for the alerts route)
+from tests.support.fixtures import github_stub  # noqa: F401
 
 
 @dataclass
@@ -20,9 +22,14 @@ class Repo:
 
     def git(self, *args: str) -> str:
         self.clock += 3600
-        env = {**os.environ, "GIT_AUTHOR_DATE": f"@{self.clock} +0000", "GIT_COMMITTER_DATE": f"@{self.clock} +0000"}
-        return subprocess.run(["git", "-C", str(self.path), *args], capture_output=True, check=True, text=True,
-                              env=env).stdout.strip()
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_DATE": f"@{self.clock} +0000",
+            "GIT_COMMITTER_DATE": f"@{self.clock} +0000",
+        }
+        return subprocess.run(
+            ["git", "-C", str(self.path), *args], capture_output=True, check=True, text=True, env=env
+        ).stdout.strip()
 
     def write(self, files: dict[str, str | None]) -> None:
         for rel, text in files.items():
@@ -44,18 +51,34 @@ class Repo:
         self.git("checkout", "-q", "-b", branch)
         self.commit(title, files)
         self.git("checkout", "-q", "main")
-        self.git("merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #{number} from acme/{branch}",
-                 "-m", title)
+        self.git(
+            "merge",
+            "-q",
+            "--no-ff",
+            branch,
+            "-m",
+            f"Merge pull request #{number} from acme/{branch}",
+            "-m",
+            title,
+        )
         sha = self.git("rev-parse", "HEAD")
         self.merges[number] = sha
         return sha
 
 
 LINEAGE = Lineage(
-    upstream={"stg_orders": ("raw_orders",), "orders": ("stg_orders",), "customers": ("raw_customers",),
-              "revenue": ("orders",)},
-    files={"stg_orders": ("models/stg_orders.sql",), "orders": ("models/orders.sql", "contracts/orders.odcs.yaml"),
-           "customers": ("models/customers.sql",), "revenue": ("models/revenue.sql",)},
+    upstream={
+        "stg_orders": ("raw_orders",),
+        "orders": ("stg_orders",),
+        "customers": ("raw_customers",),
+        "revenue": ("orders",),
+    },
+    files={
+        "stg_orders": ("models/stg_orders.sql",),
+        "orders": ("models/orders.sql", "contracts/orders.odcs.yaml"),
+        "customers": ("models/customers.sql",),
+        "revenue": ("models/revenue.sql",),
+    },
     shared=("datacanary.yml",),
 )
 
@@ -66,16 +89,29 @@ def repo(tmp_path: Path) -> Repo:
     r = Repo(tmp_path / "repo")
     r.path.mkdir()
     r.git("init", "-q", "-b", "main")
-    r.commit("root", {
-        "datacanary.yml": "name: shop\n",
-        "models/stg_orders.sql": "select order_id, amount from raw_orders\n",
-        "models/orders.sql": "select * from stg_orders\n",
-        "models/customers.sql": "select * from raw_customers\n",
-        "models/revenue.sql": "select sum(amount) from orders\n",
-    })
-    r.merge_pr(1, "cents-to-euros", "Amounts in euros", {
-        "models/stg_orders.sql": "select order_id, amount / 100 as amount from raw_orders\n",
-        "models/stg_helpers.sql": "select 1 as one\n",
-    })
-    r.merge_pr(2, "customer-names", "Customer names", {"models/customers.sql": "select id, name from raw_customers\n"})
+    r.commit(
+        "root",
+        {
+            "datacanary.yml": "name: shop\n",
+            "models/stg_orders.sql": "select order_id, amount from raw_orders\n",
+            "models/orders.sql": "select * from stg_orders\n",
+            "models/customers.sql": "select * from raw_customers\n",
+            "models/revenue.sql": "select sum(amount) from orders\n",
+        },
+    )
+    r.merge_pr(
+        1,
+        "cents-to-euros",
+        "Amounts in euros",
+        {
+            "models/stg_orders.sql": "select order_id, amount / 100 as amount from raw_orders\n",
+            "models/stg_helpers.sql": "select 1 as one\n",
+        },
+    )
+    r.merge_pr(
+        2,
+        "customer-names",
+        "Customer names",
+        {"models/customers.sql": "select id, name from raw_customers\n"},
+    )
     return r

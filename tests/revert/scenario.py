@@ -20,7 +20,7 @@ from app.state import StateDB
 from tests.revert.conftest import Repo
 from tests.support.github_stub import GitHubStub
 
-START = int(dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc).timestamp())
+START = int(dt.datetime(2026, 11, 20, tzinfo=dt.UTC).timestamp())
 CONFIG = """name: shop
 sources:
   raw_orders:
@@ -43,15 +43,22 @@ class Breached:
 
     def at(self, hours: float = 0) -> dt.datetime:
         """`hours` after the last commit (and the last run)."""
-        return dt.datetime.fromtimestamp(self.repo.clock, tz=dt.timezone.utc) + dt.timedelta(hours=hours)
+        return dt.datetime.fromtimestamp(self.repo.clock, tz=dt.UTC) + dt.timedelta(hours=hours)
 
 
 def _run(repo: Repo, state: Path, started: dt.datetime) -> None:
     project = load_project(DirTree(repo.path))
     tgt = target(project, repo.path, "prod")
     conn = duckdb.connect(str(tgt.database))
-    req = RunRequest(env="prod", schema=tgt.schema, source_schema=tgt.source_schema, window="",
-                     artifact="working-tree", run_id=f"run-{started:%H%M}", started=started)
+    req = RunRequest(
+        env="prod",
+        schema=tgt.schema,
+        source_schema=tgt.source_schema,
+        window="",
+        artifact="working-tree",
+        run_id=f"run-{started:%H%M}",
+        started=started,
+    )
     assert execute(conn, graph(project, tgt), req, RunLedger(StateDB(state)), progress=lambda m: None).ok
     conn.close()
 
@@ -60,9 +67,15 @@ def build(tmp_path: Path, stub: GitHubStub) -> Breached:
     repo = Repo(tmp_path / "repo", clock=START)
     repo.path.mkdir()
     repo.git("init", "-q", "-b", "main")
-    repo.commit("root", {"datacanary.yml": CONFIG, ".gitignore": "*.duckdb*\n",
-                         "models/orders.sql": "select order_id, amount from raw_orders\n",
-                         "models/revenue.sql": "select sum(amount) as total from orders\n"})
+    repo.commit(
+        "root",
+        {
+            "datacanary.yml": CONFIG,
+            ".gitignore": "*.duckdb*\n",
+            "models/orders.sql": "select order_id, amount from raw_orders\n",
+            "models/revenue.sql": "select sum(amount) as total from orders\n",
+        },
+    )
     conn = duckdb.connect(str(repo.path / "prod.duckdb"))
     conn.execute("CREATE TABLE raw_orders AS SELECT range AS order_id, 10.0 AS amount FROM range(5)")
     conn.close()
@@ -70,8 +83,12 @@ def build(tmp_path: Path, stub: GitHubStub) -> Breached:
     _run(repo, b.state, b.at(1))
     assert evaluate_env(str(repo.path), "prod", str(b.state), b.at(2)).evaluation.status.value == "ok"
     repo.clock += 3 * 3600
-    repo.merge_pr(7, "double-revenue", "Count revenue twice",
-                  {"models/revenue.sql": "select sum(amount) * 2 as total from orders\n"})
+    repo.merge_pr(
+        7,
+        "double-revenue",
+        "Count revenue twice",
+        {"models/revenue.sql": "select sum(amount) * 2 as total from orders\n"},
+    )
     _run(repo, b.state, b.at(1))
     head = repo.git("rev-parse", "main")
     stub.refs["heads/main"] = head

@@ -10,19 +10,29 @@ from pathlib import Path
 from action.slo import main
 from app.revert.history import show
 from tests.revert import scenario
-from tests.support.fixtures import github_stub  # noqa: F401
 from tests.support.github_stub import GitHubStub
 
 
 def _env(b: scenario.Breached, stub: GitHubStub, tmp: Path) -> dict[str, str]:
-    return {"GITHUB_REPOSITORY": "o/r", "GITHUB_WORKSPACE": str(b.repo.path), "GITHUB_API_URL": stub.base_url,
-            "GITHUB_REF_NAME": "main", "GITHUB_OUTPUT": str(tmp / "out"), "GITHUB_STEP_SUMMARY": str(tmp / "sum"),
-            "INPUT_MODE": "slo", "INPUT_ENVIRONMENT": "prod", "INPUT_TRIGGER": "breach", "INPUT_STATE": str(b.state),
-            "INPUT_REVERT_TOKEN": "app-token", "DATACANARY_GITHUB_THROTTLE": "off"}
+    return {
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_WORKSPACE": str(b.repo.path),
+        "GITHUB_API_URL": stub.base_url,
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_OUTPUT": str(tmp / "out"),
+        "GITHUB_STEP_SUMMARY": str(tmp / "sum"),
+        "INPUT_MODE": "slo",
+        "INPUT_ENVIRONMENT": "prod",
+        "INPUT_TRIGGER": "breach",
+        "INPUT_STATE": str(b.state),
+        "INPUT_REVERT_TOKEN": "app-token",
+        "DATACANARY_GITHUB_THROTTLE": "off",
+    }
 
 
-def test_a_breach_opens_one_revert_pull_request_and_repeats_update_it(tmp_path: Path,
-                                                                    github_stub: GitHubStub) -> None:
+def test_a_breach_opens_one_revert_pull_request_and_repeats_update_it(
+    tmp_path: Path, github_stub: GitHubStub
+) -> None:
     b = scenario.build(tmp_path, github_stub)
     out: list[str] = []
     env = _env(b, github_stub, tmp_path)
@@ -34,7 +44,9 @@ def test_a_breach_opens_one_revert_pull_request_and_repeats_update_it(tmp_path: 
     commit = github_stub.git_objects[github_stub.refs["heads/" + pull["head"]["ref"]]]
     (entry,) = github_stub.git_objects[commit["tree"]["sha"]]["tree"]
     blob = github_stub.git_objects[entry["sha"]]
-    assert base64.b64decode(blob["content"]) == show(b.repo.path, b.repo.merges[7] + "^1", "models/revenue.sql")
+    assert base64.b64decode(blob["content"]) == show(
+        b.repo.path, b.repo.merges[7] + "^1", "models/revenue.sql"
+    )
     assert "incidents" in (tmp_path / "out").read_text()
 
     # the same breach an hour and a half later: one updated comment, no second pull request

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
-
-import asyncio
 
 import httpx
 import pytest
@@ -16,18 +15,28 @@ from app.github.apply_revert import RevertClient
 from app.revert.alerts import AlertGroup, local_processor
 from app.service.app import create_app
 from tests.revert import scenario
-from tests.service.conftest import private_key_pem  # noqa: F401
-from tests.support.fixtures import github_stub  # noqa: F401
 from tests.support.github_stub import GitHubStub
 
 TOKEN = "alert-secret"
 
 
 def _alert(**labels: str) -> dict[str, Any]:
-    return {"version": "4", "status": "firing", "receiver": "datacanary", "groupKey": "{}:{}",
-            "commonLabels": {"alertname": "RevenueMismatch"},
-            "alerts": [{"status": "firing", "labels": labels, "annotations": {"summary": "revenue off"},
-                        "startsAt": "2026-11-20T10:00:00Z", "fingerprint": "abc"}]}
+    return {
+        "version": "4",
+        "status": "firing",
+        "receiver": "datacanary",
+        "groupKey": "{}:{}",
+        "commonLabels": {"alertname": "RevenueMismatch"},
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": labels,
+                "annotations": {"summary": "revenue off"},
+                "startsAt": "2026-11-20T10:00:00Z",
+                "fingerprint": "abc",
+            }
+        ],
+    }
 
 
 class Client:
@@ -46,9 +55,15 @@ class Client:
 
 
 @pytest.fixture
-def client(tmp_path: Path, private_key_pem: str) -> Any:  # noqa: F811
-    settings = load_settings(app_id=1, private_key=private_key_pem, webhook_secret="w", state=tmp_path / "svc.sqlite",
-                             workers=0, alerts_token=TOKEN)
+def client(tmp_path: Path, private_key_pem: str) -> Any:
+    settings = load_settings(
+        app_id=1,
+        private_key=private_key_pem,
+        webhook_secret="w",
+        state=tmp_path / "svc.sqlite",
+        workers=0,
+        alerts_token=TOKEN,
+    )
     app = create_app(settings, github=lambda i, r: None, repo_checkout=lambda i, r, s: tmp_path)
     seen: list[AlertGroup] = []
     app.state.alert_processor = seen.append
@@ -58,15 +73,19 @@ def client(tmp_path: Path, private_key_pem: str) -> Any:  # noqa: F811
 def test_alerts_without_the_bearer_token_are_refused(client: Any) -> None:
     c, seen, _ = client
     assert c.post("/alerts", json=_alert(repository="o/r", environment="prod")).status_code == 401
-    wrong = c.post("/alerts", json=_alert(repository="o/r", environment="prod"),
-                   headers={"Authorization": "Bearer nope"})
+    wrong = c.post(
+        "/alerts", json=_alert(repository="o/r", environment="prod"), headers={"Authorization": "Bearer nope"}
+    )
     assert wrong.status_code == 401 and seen == []
 
 
 def test_firing_alerts_are_grouped_per_repository_and_environment(client: Any) -> None:
     c, seen, _ = client
-    r = c.post("/alerts", json=_alert(repository="o/r", environment="prod", dataset="revenue"),
-               headers={"Authorization": f"Bearer {TOKEN}"})
+    r = c.post(
+        "/alerts",
+        json=_alert(repository="o/r", environment="prod", dataset="revenue"),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     assert r.status_code == 202
     assert r.json()["accepted"] == [{"repository": "o/r", "environment": "prod", "datasets": ["revenue"]}]
     assert [(g.repository, g.environment, g.names) for g in seen] == [("o/r", "prod", ("RevenueMismatch",))]
@@ -84,18 +103,42 @@ def test_alerts_without_target_labels_are_reported_not_guessed(client: Any) -> N
 def test_an_alert_opens_the_revert_pull_request(client: Any, tmp_path: Path, github_stub: GitHubStub) -> None:
     c, _, app = client
     b = scenario.build(tmp_path, github_stub)
-    port = RevertClient("o/r", base_url=github_stub.base_url, token="installation-token",
-                        seconds_between_requests=None, seconds_between_writes=None, retry=None)
-    app.state.alert_processor = local_processor(b.repo.path, "o/r", state=str(b.state), port_for=lambda repo: port,
-                                                clock=lambda: b.at(2), retry=RetryPolicy(backoff=0.01))
-    r = c.post("/alerts", json=_alert(repository="o/r", environment="prod", dataset="revenue"),
-               headers={"Authorization": f"Bearer {TOKEN}"})
+    port = RevertClient(
+        "o/r",
+        base_url=github_stub.base_url,
+        token="installation-token",
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        retry=None,
+    )
+    app.state.alert_processor = local_processor(
+        b.repo.path,
+        "o/r",
+        state=str(b.state),
+        port_for=lambda repo: port,
+        clock=lambda: b.at(2),
+        retry=RetryPolicy(backoff=0.01),
+    )
+    r = c.post(
+        "/alerts",
+        json=_alert(repository="o/r", environment="prod", dataset="revenue"),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     assert r.status_code == 202
     (pull,) = [p for n, p in github_stub.pulls.items() if n != 7]
     assert pull["title"].startswith('Revert "Count revenue twice"')
     # Alertmanager repeats the notification: the incident is updated, not opened again
-    app.state.alert_processor = local_processor(b.repo.path, "o/r", state=str(b.state), port_for=lambda repo: port,
-                                                clock=lambda: b.at(4), retry=RetryPolicy(backoff=0.01))
-    c.post("/alerts", json=_alert(repository="o/r", environment="prod", dataset="revenue"),
-           headers={"Authorization": f"Bearer {TOKEN}"})
+    app.state.alert_processor = local_processor(
+        b.repo.path,
+        "o/r",
+        state=str(b.state),
+        port_for=lambda repo: port,
+        clock=lambda: b.at(4),
+        retry=RetryPolicy(backoff=0.01),
+    )
+    c.post(
+        "/alerts",
+        json=_alert(repository="o/r", environment="prod", dataset="revenue"),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     assert len(github_stub.pulls) == 2 and len(github_stub.comments_on(pull["number"])) == 1

@@ -6,13 +6,15 @@ from app.revert.culprit import find
 from app.revert.history import merged_changes, promoted
 from tests.revert.conftest import LINEAGE, Repo
 
-FAR = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+FAR = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 def test_merged_pull_requests_are_read_from_first_parent_history(repo: Repo) -> None:
     changes = merged_changes(repo.path)
     assert [(c.number, c.branch, c.title) for c in changes] == [
-        (2, "customer-names", "Customer names"), (1, "cents-to-euros", "Amounts in euros")]
+        (2, "customer-names", "Customer names"),
+        (1, "cents-to-euros", "Amounts in euros"),
+    ]
     assert changes[1].files == ("models/stg_helpers.sql", "models/stg_orders.sql")
     assert changes[1].commit == repo.merges[1]
 
@@ -34,8 +36,8 @@ def test_changes_promoted_before_the_last_good_evaluation_are_not_suspects(repo:
 
 
 def test_promotion_time_comes_from_the_promotion_that_first_contained_the_merge(repo: Repo) -> None:
-    t1 = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
-    t2 = dt.datetime(2030, 2, 1, tzinfo=dt.timezone.utc)
+    t1 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    t2 = dt.datetime(2030, 2, 1, tzinfo=dt.UTC)
     changes = promoted(repo.path, merged_changes(repo.path), [(repo.merges[1], t1), (repo.merges[2], t2)])
     assert {c.number: at for c, at in changes} == {1: t1, 2: t2}
     culprit = find(["orders"], changes, LINEAGE, since=None, until=t1)

@@ -14,13 +14,20 @@ from app.revert.plan import Breach, FileState, Incident, RestoreStep, plan
 from app.slo.objectives import Objective
 from app.slo.status import judge
 from tests.revert.conftest import LINEAGE, Repo
-from tests.support.fixtures import github_stub  # noqa: F401
 from tests.support.github_stub import GitHubStub
 
-NOW = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
-OBJ = Objective(dataset="revenue", sli="consistency", comparator="<=", threshold=0, unit="groups",
-                source="datacanary.yml", name="revenue_matches_payments", datasets=("revenue",),
-                owners=("ada-lovelace",))
+NOW = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+OBJ = Objective(
+    dataset="revenue",
+    sli="consistency",
+    comparator="<=",
+    threshold=0,
+    unit="groups",
+    source="datacanary.yml",
+    name="revenue_matches_payments",
+    datasets=("revenue",),
+    owners=("ada-lovelace",),
+)
 BREACH = Breach("prod", NOW, (judge(OBJ, 3.0, {"groups": 7}),))
 RESTORE = (RestoreStep("revenue", 4, "2099-12-31T00:00:00+00:00", 5),)
 
@@ -31,15 +38,33 @@ def _plan(repo: Repo, existing: Incident | None = None, now: dt.datetime = NOW) 
     assert culprit is not None
     head = repo.git("rev-parse", "main")
     c = culprit.change
-    files = [FileState(p, show(repo.path, c.parent, p), show(repo.path, c.commit, p), show(repo.path, head, p))
-             for p in c.files]
-    return plan(BREACH, culprit, files, repo="o/r", default_branch="main", head_sha=head, restore=RESTORE,
-                existing=existing, now=now, suppression=dt.timedelta(hours=1)), head
+    files = [
+        FileState(p, show(repo.path, c.parent, p), show(repo.path, c.commit, p), show(repo.path, head, p))
+        for p in c.files
+    ]
+    return plan(
+        BREACH,
+        culprit,
+        files,
+        repo="o/r",
+        default_branch="main",
+        head_sha=head,
+        restore=RESTORE,
+        existing=existing,
+        now=now,
+        suppression=dt.timedelta(hours=1),
+    ), head
 
 
 def _client(stub: GitHubStub) -> RevertClient:
-    return RevertClient("o/r", base_url=stub.base_url, token="t", seconds_between_requests=None,
-                        seconds_between_writes=None, retry=None)
+    return RevertClient(
+        "o/r",
+        base_url=stub.base_url,
+        token="t",
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        retry=None,
+    )
 
 
 def _seed(stub: GitHubStub, head: str) -> None:
@@ -48,8 +73,9 @@ def _seed(stub: GitHubStub, head: str) -> None:
     stub.add_commit(head, tree_sha="f" * 40)
 
 
-def test_revert_commit_restores_the_pre_merge_files_through_the_git_data_api(repo: Repo,
-                                                                          github_stub: GitHubStub) -> None:
+def test_revert_commit_restores_the_pre_merge_files_through_the_git_data_api(
+    repo: Repo, github_stub: GitHubStub
+) -> None:
     revert, head = _plan(repo)
     assert revert.kind == "revert"
     _seed(github_stub, head)
@@ -61,26 +87,37 @@ def test_revert_commit_restores_the_pre_merge_files_through_the_git_data_api(rep
     assert [p["sha"] for p in commit["parents"]] == [head]
     tree = github_stub.git_objects[commit["tree"]["sha"]]
     assert tree["base_tree"] == "f" * 40
-    restored = {e["path"]: (None if e["sha"] is None else
-                            base64.b64decode(github_stub.git_objects[e["sha"]]["content"]))
-                for e in tree["tree"]}
+    restored = {
+        e["path"]: (
+            None if e["sha"] is None else base64.b64decode(github_stub.git_objects[e["sha"]]["content"])
+        )
+        for e in tree["tree"]
+    }
     pre_merge = repo.merges[1] + "^1"
-    assert restored == {"models/stg_helpers.sql": None,  # added by the PR: deleted by the revert
-                        "models/stg_orders.sql": show(repo.path, pre_merge, "models/stg_orders.sql")}
+    assert restored == {
+        "models/stg_helpers.sql": None,  # added by the PR: deleted by the revert
+        "models/stg_orders.sql": show(repo.path, pre_merge, "models/stg_orders.sql"),
+    }
     pull = github_stub.pulls[result.check_runs[f"revert:{revert.fingerprint}"]]
     assert pull["title"].startswith('Revert "Amounts in euros"')
     assert "stg_orders → orders → revenue" in pull["body"]
     assert "datacanary restore revenue --to 4 --env prod" in pull["body"]
     assert github_stub.requested_reviewers[pull["number"]] == ["ada-lovelace"]
     assert {label["name"] for label in github_stub.issues[pull["number"]]["labels"]} == {
-        "datacanary", "slo-breach", "revert"}
+        "datacanary",
+        "slo-breach",
+        "revert",
+    }
 
 
 def test_graphql_revert_pull_request_is_preferred(repo: Repo, github_stub: GitHubStub) -> None:
     revert, head = _plan(repo)
     _seed(github_stub, head)
     github_stub.graphql_responder = lambda body: {
-        "data": {"revertPullRequest": {"revertPullRequest": {"number": 1, "url": "https://github.com/o/r/pull/1"}}}}
+        "data": {
+            "revertPullRequest": {"revertPullRequest": {"number": 1, "url": "https://github.com/o/r/pull/1"}}
+        }
+    }
     result = apply(revert.effects, port=_client(github_stub))
     assert result.ok, result.failed
     sent = github_stub.graphql[0]
@@ -91,7 +128,9 @@ def test_graphql_revert_pull_request_is_preferred(repo: Repo, github_stub: GitHu
 
 
 def test_later_changes_to_the_same_files_open_an_issue_instead(repo: Repo, github_stub: GitHubStub) -> None:
-    repo.commit("hotfix", {"models/stg_orders.sql": "select order_id, amount / 100.0 as amount from raw_orders\n"})
+    repo.commit(
+        "hotfix", {"models/stg_orders.sql": "select order_id, amount / 100.0 as amount from raw_orders\n"}
+    )
     revert, head = _plan(repo)
     assert revert.kind == "conflict"
     assert "models/stg_orders.sql" in revert.reason
@@ -104,8 +143,12 @@ def test_later_changes_to_the_same_files_open_an_issue_instead(repo: Repo, githu
 
 
 def test_a_revert_is_never_reverted(repo: Repo) -> None:
-    repo.merge_pr(3, "revert-1-cents-to-euros", 'Revert "Amounts in euros"',
-                  {"models/stg_orders.sql": "select order_id, amount from raw_orders\n"})
+    repo.merge_pr(
+        3,
+        "revert-1-cents-to-euros",
+        'Revert "Amounts in euros"',
+        {"models/stg_orders.sql": "select order_id, amount from raw_orders\n"},
+    )
     revert, _ = _plan(repo)
     assert revert.kind == "declined"
     assert revert.culprit.change.number == 3

@@ -61,12 +61,14 @@ def project(tmp_path: Path) -> Path:
     (root / "contracts").mkdir()
     (root / "datacanary.yml").write_text(CONFIG)
     (root / "contracts" / "orders.odcs.yaml").write_text(CONTRACT)
-    (root / "models" / "orders.sql").write_text(
-        "select order_id, amount, ordered_at from raw_orders\n")
-    (root / "models" / "revenue.sql").write_text("select cast(ordered_at as date) as day, sum(amount) as total "
-                                                 "from orders group by 1\n")
+    (root / "models" / "orders.sql").write_text("select order_id, amount, ordered_at from raw_orders\n")
+    (root / "models" / "revenue.sql").write_text(
+        "select cast(ordered_at as date) as day, sum(amount) as total from orders group by 1\n"
+    )
     conn = duckdb.connect(str(root / "prod.duckdb"))
-    conn.execute("CREATE TABLE raw_orders AS SELECT range AS order_id, 10.0 AS amount, "
-                 "TIMESTAMP '2026-11-25 11:00:00' - range * INTERVAL 1 HOUR AS ordered_at FROM range(5)")
+    conn.execute(
+        "CREATE TABLE raw_orders AS SELECT range AS order_id, 10.0 AS amount, "
+        "TIMESTAMP '2026-11-25 11:00:00' - range * INTERVAL 1 HOUR AS ordered_at FROM range(5)"
+    )
     conn.close()
     return root

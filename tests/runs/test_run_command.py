@@ -1,4 +1,4 @@
-"""`datacanary run` and `datacanary restore` end to end: a project directory, its prod DuckDB file, a state DB."""
+"""`datacanary run` and `datacanary restore` end to end: a project, its prod DuckDB file, a state DB."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from app.cli import main
 
 
 def _cli(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str]:
-    code = main([*args, "--env", "prod", "--project", str(project), "--state", str(project / "state.sqlite"), "-q"])
+    code = main(
+        [*args, "--env", "prod", "--project", str(project), "--state", str(project / "state.sqlite"), "-q"]
+    )
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
 
-def test_run_publishes_then_refuses_the_same_data_then_force_applies(project: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_publishes_then_refuses_the_same_data_then_force_applies(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = _cli(capsys, project, "run")
     assert code == 0 and "published     orders v1" in out
     code, out = _cli(capsys, project, "run")
@@ -28,8 +31,9 @@ def test_run_publishes_then_refuses_the_same_data_then_force_applies(project: Pa
     assert code == 0 and report["forced"] and [d["version"] for d in report["datasets"]] == [2, 2]
 
 
-def test_restore_switches_the_view_and_refuses_unknown_versions(project: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_switches_the_view_and_refuses_unknown_versions(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _cli(capsys, project, "run")
     conn = duckdb.connect(str(project / "prod.duckdb"))
     conn.execute("INSERT INTO raw_orders VALUES (99, 1.0, TIMESTAMP '2026-11-25 11:30:00')")

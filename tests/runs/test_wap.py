@@ -16,14 +16,19 @@ from app.state import StateDB
 
 GRAPH = Graph(
     order=("orders", "revenue"),
-    sql={"orders": "select order_id, amount from raw_orders",
-         "revenue": "select sum(amount) as total from orders"},
+    sql={
+        "orders": "select order_id, amount from raw_orders",
+        "revenue": "select sum(amount) as total from orders",
+    },
     upstream={"orders": (), "revenue": ("orders",)},
     sources={"orders": ("raw_orders",), "revenue": ()},
 )
-CONTRACTS = {"orders": Dataset("orders", columns=(Column("order_id", required=True, unique=True),
-                                                   Column("amount", required=True)))}
-T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.timezone.utc)
+CONTRACTS = {
+    "orders": Dataset(
+        "orders", columns=(Column("order_id", required=True, unique=True), Column("amount", required=True))
+    )
+}
+T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -36,8 +41,18 @@ def env(tmp_path: Path) -> tuple[Any, RunLedger]:
 
 def _run(env: tuple[Any, RunLedger], run_id: str, force: bool = False, keep: int = 5) -> Any:
     conn, ledger = env
-    req = RunRequest(env="prod", schema="analytics", source_schema="main", window="", artifact="sha256:abc",
-                     run_id=run_id, started=T0, force=force, keep=keep, contracts=CONTRACTS)
+    req = RunRequest(
+        env="prod",
+        schema="analytics",
+        source_schema="main",
+        window="",
+        artifact="sha256:abc",
+        run_id=run_id,
+        started=T0,
+        force=force,
+        keep=keep,
+        contracts=CONTRACTS,
+    )
     return execute(conn, GRAPH, req, ledger, progress=lambda m: None)
 
 
@@ -48,8 +63,10 @@ def _live(conn: Any, view: str = "orders") -> str:
 
 def test_a_passing_audit_publishes_each_dataset_behind_a_view(env: tuple[Any, RunLedger]) -> None:
     result = _run(env, "r1")
-    assert [(o.dataset, o.status, o.version) for o in result.outcomes] == [("orders", "published", 1),
-                                                                          ("revenue", "published", 1)]
+    assert [(o.dataset, o.status, o.version) for o in result.outcomes] == [
+        ("orders", "published", 1),
+        ("revenue", "published", 1),
+    ]
     conn, _ = env
     assert "orders__v1" in _live(conn)
     assert conn.execute("SELECT total FROM analytics.revenue").fetchone()[0] == 50
@@ -120,8 +137,12 @@ def test_retention_keeps_the_newest_versions_and_drops_older_tables(env: tuple[A
     for i in range(4):
         conn.execute(f"INSERT INTO raw_orders VALUES ({100 + i}, 1.0)")
         _run(env, f"r{i}", keep=2)
-    tables = {r[0] for r in conn.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'analytics'").fetchall()}
+    tables = {
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'analytics'"
+        ).fetchall()
+    }
     assert {t for t in tables if t.startswith("orders__")} == {"orders__v3", "orders__v4"}
     assert [v.dropped for v in ledger.versions("prod", "orders")] == [True, True, False, False]
 
@@ -129,12 +150,25 @@ def test_retention_keeps_the_newest_versions_and_drops_older_tables(env: tuple[A
 def test_a_contract_sql_rule_audits_the_new_version_not_the_live_view(env: tuple[Any, RunLedger]) -> None:
     _run(env, "r1")
     conn, ledger = env
-    rule = QualityRule(key="no_refunds", type="sql", query="select count(*) from orders where amount < 0",
-                       operator="mustBe", value=0)
+    rule = QualityRule(
+        key="no_refunds",
+        type="sql",
+        query="select count(*) from orders where amount < 0",
+        operator="mustBe",
+        value=0,
+    )
     strict = {"orders": Dataset("orders", columns=CONTRACTS["orders"].columns, quality=(rule,))}
     conn.execute("INSERT INTO raw_orders VALUES (9, -5.0)")
-    req = RunRequest(env="prod", schema="analytics", source_schema="main", window="", artifact="sha256:abc",
-                     run_id="r2", started=T0, contracts=strict)
+    req = RunRequest(
+        env="prod",
+        schema="analytics",
+        source_schema="main",
+        window="",
+        artifact="sha256:abc",
+        run_id="r2",
+        started=T0,
+        contracts=strict,
+    )
     orders, _ = execute(conn, GRAPH, req, ledger, progress=lambda m: None).outcomes
     assert orders.status == "audit-failed"
     assert "no_refunds: measured 1" in (orders.reason or "")
@@ -142,13 +176,27 @@ def test_a_contract_sql_rule_audits_the_new_version_not_the_live_view(env: tuple
 
 def test_only_datasets_with_new_input_are_rebuilt(env: tuple[Any, RunLedger]) -> None:
     _run(env, "r1")
-    changed = Graph(order=GRAPH.order, sql={**GRAPH.sql, "revenue": "select sum(amount) * 2 as total from orders"},
-                    upstream=GRAPH.upstream, sources=GRAPH.sources)
+    changed = Graph(
+        order=GRAPH.order,
+        sql={**GRAPH.sql, "revenue": "select sum(amount) * 2 as total from orders"},
+        upstream=GRAPH.upstream,
+        sources=GRAPH.sources,
+    )
     conn, ledger = env
-    req = RunRequest(env="prod", schema="analytics", source_schema="main", window="", artifact="sha256:abc",
-                     run_id="r2", started=T0, contracts=CONTRACTS)
+    req = RunRequest(
+        env="prod",
+        schema="analytics",
+        source_schema="main",
+        window="",
+        artifact="sha256:abc",
+        run_id="r2",
+        started=T0,
+        contracts=CONTRACTS,
+    )
     result = execute(conn, changed, req, ledger, progress=lambda m: None)
-    assert [(o.dataset, o.status, o.version) for o in result.outcomes] == [("orders", "already-applied", 1),
-                                                                          ("revenue", "published", 2)]
+    assert [(o.dataset, o.status, o.version) for o in result.outcomes] == [
+        ("orders", "already-applied", 1),
+        ("revenue", "published", 2),
+    ]
     assert result.ok
     assert "by run r1" in (result.outcomes[0].reason or "")

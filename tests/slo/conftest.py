@@ -11,14 +11,16 @@ import pytest
 from app.contracts.model import Contract
 from app.project.config import parse_config
 from app.project.model import Project, freeze_models
+from tests.runs.conftest import project  # noqa: F401  (a project with a prod environment)
 
-NOW = dt.datetime(2026, 11, 25, 12, 0, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 25, 12, 0, 0, tzinfo=dt.UTC)
 
 
 def make_project(yml: str, contracts: tuple[Contract, ...] = ()) -> Project:
     config, doc = parse_config(yml, "datacanary.yml")
-    return Project(root="", label="test", config=config, config_doc=doc, models=freeze_models({}),
-                   contracts=contracts)
+    return Project(
+        root="", label="test", config=config, config_doc=doc, models=freeze_models({}), contracts=contracts
+    )
 
 
 @pytest.fixture

@@ -54,7 +54,9 @@ def test_unknown_evaluations_count_neither_good_nor_bad() -> None:
 def test_budget_is_spent_by_bad_events() -> None:
     b = budget(_minutes(set(range(3)), span=100), NOW, 86400, TARGET)
     assert (b.events, b.bad) == (100, 3)
-    assert b.remaining is not None and abs(b.remaining - -2.0) < 1e-9  # 3 bad where 1 was allowed: overspent twice over
+    assert (
+        b.remaining is not None and abs(b.remaining - -2.0) < 1e-9
+    )  # 3 bad where 1 was allowed: overspent twice over
 
 
 @given(st.sets(st.integers(min_value=0, max_value=359), max_size=360))

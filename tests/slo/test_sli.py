@@ -18,7 +18,8 @@ slos:
       min_rows: 5
       partition_column: order_date
       expected_partitions: 7
-      late_arrival: {event_column: updated_at, arrival_column: loaded_at, max_delay: 1h, max_rate: 0.1, lookback: 30d}
+      late_arrival:
+        {event_column: updated_at, arrival_column: loaded_at, max_delay: 1h, max_rate: 0.1, lookback: 30d}
 invariants:
   - name: orders_match_payments
     left: {dataset: orders, measure: sum(amount), by: order_date}
@@ -89,7 +90,9 @@ def test_invariant_within_tolerance_is_ok(env_db: Callable[[str], str]) -> None:
 
 
 def test_a_missing_dataset_is_a_breach_not_an_unknown(env_db: Callable[[str], str]) -> None:
-    r = _results(env_db, "CREATE TABLE payments (paid_at TIMESTAMP, amount DOUBLE)")["orders:completeness.rows"]
+    r = _results(env_db, "CREATE TABLE payments (paid_at TIMESTAMP, amount DOUBLE)")[
+        "orders:completeness.rows"
+    ]
     assert r.status is Status.BREACH
     assert "cannot read" in (r.reason or "")
 
@@ -101,15 +104,32 @@ def test_freshness_without_a_column_and_no_runs_is_unknown(env_db: Callable[[str
     assert evaluation.status is Status.UNKNOWN
 
 
-def test_correctness_is_the_severity_weighted_pass_rate_of_the_contract_rules(env_db: Callable[[str], str]) -> None:
+def test_correctness_is_the_severity_weighted_pass_rate_of_the_contract_rules(
+    env_db: Callable[[str], str],
+) -> None:
     from app.contracts.model import Column, Contract, Dataset, QualityRule
 
-    warn = QualityRule(key="rowCount", type="library", metric="rowCount", operator="mustBeGreaterThan", value=100,
-                       severity="warning")
-    orders = Dataset("orders", columns=(Column("order_id", required=True), Column("amount", required=True)),
-                     quality=(warn,))
-    contract = Contract(path="contracts/orders.odcs.yaml", id="orders", name="orders", version="1.0.0",
-                        datasets=(orders,), owners=("ada",))
+    warn = QualityRule(
+        key="rowCount",
+        type="library",
+        metric="rowCount",
+        operator="mustBeGreaterThan",
+        value=100,
+        severity="warning",
+    )
+    orders = Dataset(
+        "orders",
+        columns=(Column("order_id", required=True), Column("amount", required=True)),
+        quality=(warn,),
+    )
+    contract = Contract(
+        path="contracts/orders.odcs.yaml",
+        id="orders",
+        name="orders",
+        version="1.0.0",
+        datasets=(orders,),
+        owners=("ada",),
+    )
     project = make_project("name: p\nslos:\n  orders:\n    correctness: {min_pass_rate: 0.9}\n", (contract,))
     db = env_db("CREATE TABLE orders AS SELECT * FROM (VALUES (1, 2.0), (2, NULL)) t(order_id, amount)")
     evaluation = evaluate(db, "prod", collect(project), NOW, contracts={"orders": orders})
