@@ -221,11 +221,7 @@ def _tested_keys(manifest: Manifest, names: Mapping[str, str]) -> dict[str, list
     combos: dict[str, list[str]] = {}
     for t in manifest.tests:
         node = t.attached_node
-        if (
-            node not in manifest.models
-            or not t.column_name
-            and t.test_name != "unique_combination_of_columns"
-        ):
+        if node is None or node not in manifest.models:
             continue
         if t.namespace is None and t.test_name in ("unique", "not_null") and t.column_name:
             (unique if t.test_name == "unique" else not_null).setdefault(node, set()).add(t.column_name)
