@@ -90,18 +90,34 @@ def parity(config: ProjectConfig, source: str, target: str, doc: YamlDoc | None 
     left, right = effective_config(config, source, path), effective_config(config, target, path)
     declared = tuple(config.parameters)
     found: list[ParityDifference] = []
+    # parameters key by key (deepdiff reports `{}` vs `{k: v}` as one change of the whole mapping)
+    params_left, params_right = left.pop("parameters"), right.pop("parameters")
+    for key in sorted(set(params_left) | set(params_right)):
+        kind = "removed" if key not in params_right else "added" if key not in params_left else "changed"
+        if kind == "changed" and params_left[key] == params_right[key]:
+            continue
+        allowed = key in config.parameters
+        found.append(
+            ParityDifference(
+                path=f"parameters.{key}",
+                kind=kind,
+                source_value=params_left.get(key),
+                target_value=params_right.get(key),
+                allowed=allowed,
+                location=None if allowed else _blame(doc, target, source, ["parameters", key]),
+            )
+        )
     for report_type, items in DeepDiff(left, right, view="tree").items():
         for item in items:
             parts = item.path(output_format="list")
-            allowed = len(parts) >= 2 and parts[0] == "parameters" and parts[1] in config.parameters
             found.append(
                 ParityDifference(
                     path=_dotted(parts),
                     kind=_KINDS.get(report_type, report_type),
                     source_value=_present(item.t1),
                     target_value=_present(item.t2),
-                    allowed=allowed,
-                    location=None if allowed else _blame(doc, target, source, parts),
+                    allowed=False,
+                    location=_blame(doc, target, source, parts),
                 )
             )
     return ParityResult(source, target, declared, tuple(sorted(found, key=lambda d: (d.allowed, d.path))))
