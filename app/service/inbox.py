@@ -115,14 +115,14 @@ class Inbox:
             claim_token=token,
         )
 
-    def holds(self, delivery: Delivery) -> bool:
-        """Whether `delivery`'s claim is still the current one (its lease was not taken over)."""
-        row = (
-            self.db.connect()
-            .execute("SELECT claim_token, status FROM inbox WHERE delivery_id = ?", (delivery.delivery_id,))
-            .fetchone()
-        )
-        return row is not None and row["status"] == "working" and row["claim_token"] == delivery.claim_token
+    def renew(self, delivery: Delivery, now: float) -> bool:
+        """Extend the lease of a claimed delivery; False when another worker took it over meanwhile."""
+        with self._write:
+            cur = self.db.connect().execute(
+                "UPDATE inbox SET claimed_at = ? WHERE delivery_id = ? AND claim_token = ? AND status = 'working'",
+                (now, delivery.delivery_id, delivery.claim_token),
+            )
+        return cur.rowcount == 1
 
     def finish(self, delivery: Delivery, outcome: str, now: float, detail: str | None = None) -> bool:
         """Mark a claimed delivery done; False when another worker holds it now (its result is dropped)."""

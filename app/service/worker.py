@@ -57,6 +57,8 @@ class Workers:
         self._wake = threading.Semaphore(0)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._inflight: dict[str, Delivery] = {}
+        self._inflight_lock = threading.Lock()
 
     def start(self, count: int) -> None:
         for i in range(count):
@@ -73,12 +75,20 @@ class Workers:
         self._wake.release()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking work; give back what is still running after `timeout` so a restarted service
+        resumes it at once instead of after the lease."""
         self._stop.set()
         for _ in self._threads:
             self._wake.release()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
+        with self._inflight_lock:
+            unfinished = list(self._inflight.values())
+        for delivery in unfinished:
+            log.warning("delivery %s was still running at shutdown; queued again", delivery.delivery_id)
+            self.inbox.release(delivery, "the service stopped while it was running")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -95,6 +105,16 @@ class Workers:
         delivery = self.inbox.claim(self.ctx.clock(), self.settings.lease_seconds)
         if delivery is None:
             return False
+        with self._inflight_lock:
+            self._inflight[delivery.delivery_id] = delivery
+        try:
+            self._complete(delivery)
+        finally:
+            with self._inflight_lock:
+                self._inflight.pop(delivery.delivery_id, None)
+        return True
+
+    def _complete(self, delivery: Delivery) -> None:
         started = time.perf_counter()
         outcome, detail = self._process(delivery)
         if outcome == "retry":
@@ -105,7 +125,6 @@ class Workers:
             self.inbox.finish(delivery, outcome, self.ctx.clock(), detail)
         self.metrics.deliveries.labels(delivery.event, outcome).inc()
         self.metrics.processing.labels(delivery.event).observe(time.perf_counter() - started)
-        return True
 
     def _process(self, delivery: Delivery) -> tuple[str, str | None]:
         if delivery.attempts > self.settings.max_attempts:
@@ -171,7 +190,7 @@ class Workers:
         index = 0
         for registration in registrations:
             for batch in batches(registration.handler(event, ctx)):
-                if not self.inbox.holds(delivery):
+                if not self.inbox.renew(delivery, self.ctx.clock()):
                     return "lost-lease", "another worker took the delivery over"
                 newer = self.inbox.superseded_by(delivery)
                 if newer is not None:

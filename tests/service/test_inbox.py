@@ -43,7 +43,8 @@ def test_a_stale_lease_is_claimed_again(inbox: Inbox) -> None:
     assert inbox.claim(now=69, lease_seconds=60) is None  # lease still held
     second = inbox.claim(now=71, lease_seconds=60)
     assert second is not None and second.attempts == 2 and second.claim_token != first.claim_token
-    assert not inbox.holds(first) and inbox.holds(second)
+    assert not inbox.renew(first, now=71) and inbox.renew(second, now=100)
+    assert inbox.claim(now=159, lease_seconds=60) is None  # renewed at 100: held until 160
     assert inbox.finish(first, "done", now=72) is False  # the old worker cannot finish it any more
     assert inbox.finish(second, "done", now=72) is True
     assert inbox.finish(second, "done", now=73) is False  # nor finish it twice

@@ -127,3 +127,30 @@ def test_invalid_stored_payload_is_finished_as_invalid(world: World) -> None:
     world.service.inbox.add(bad)
     world.work()
     assert world.outcome(bad) == "invalid"
+
+
+def test_graceful_stop_gives_running_work_back_for_an_immediate_resume(world: World) -> None:
+    import threading
+    import time
+
+    release = threading.Event()
+    running = threading.Event()
+
+    def slow() -> None:
+        if not release.is_set():
+            running.set()
+            release.wait(10)
+
+    world.on_check = slow
+    delivery = world.deliver("pull_request", pr_payload(), "d-1")
+    workers = world.service.workers
+    workers.start(1)
+    assert running.wait(10)
+    workers.stop(timeout=0.1)
+    assert world.service.inbox.get("d-1")["status"] == "queued"  # type: ignore[index]
+    release.set()  # the old thread wakes up, finds its claim gone and posts nothing more
+    time.sleep(0.2)
+    assert _count(world, "update_check_run") == 0
+    world.work()  # a restarted service takes it at once, without waiting for the lease
+    assert world.outcome(delivery) == "done"
+    assert _count(world, "create_check_run") == 2 and _count(world, "create_issue_comment") == 1
