@@ -39,7 +39,14 @@ def env(tmp_path: Path) -> tuple[Any, RunLedger]:
     conn.close()
 
 
-def _run(env: tuple[Any, RunLedger], run_id: str, force: bool = False, keep: int = 5) -> Any:
+def _run(
+    env: tuple[Any, RunLedger],
+    run_id: str,
+    force: bool = False,
+    keep: int = 5,
+    graph: Graph = GRAPH,
+    contracts: dict[str, Dataset] = CONTRACTS,
+) -> Any:
     conn, ledger = env
     req = RunRequest(
         env="prod",
@@ -51,9 +58,9 @@ def _run(env: tuple[Any, RunLedger], run_id: str, force: bool = False, keep: int
         started=T0,
         force=force,
         keep=keep,
-        contracts=CONTRACTS,
+        contracts=contracts,
     )
-    return execute(conn, GRAPH, req, ledger, progress=lambda m: None)
+    return execute(conn, graph, req, ledger, progress=lambda m: None)
 
 
 def _live(conn: Any, view: str = "orders") -> str:
@@ -159,17 +166,7 @@ def test_a_contract_sql_rule_audits_the_new_version_not_the_live_view(env: tuple
     )
     strict = {"orders": Dataset("orders", columns=CONTRACTS["orders"].columns, quality=(rule,))}
     conn.execute("INSERT INTO raw_orders VALUES (9, -5.0)")
-    req = RunRequest(
-        env="prod",
-        schema="analytics",
-        source_schema="main",
-        window="",
-        artifact="sha256:abc",
-        run_id="r2",
-        started=T0,
-        contracts=strict,
-    )
-    orders, _ = execute(conn, GRAPH, req, ledger, progress=lambda m: None).outcomes
+    orders, _ = _run(env, "r2", contracts=strict).outcomes
     assert orders.status == "audit-failed"
     assert "no_refunds: measured 1" in (orders.reason or "")
 
@@ -182,18 +179,7 @@ def test_only_datasets_with_new_input_are_rebuilt(env: tuple[Any, RunLedger]) ->
         upstream=GRAPH.upstream,
         sources=GRAPH.sources,
     )
-    conn, ledger = env
-    req = RunRequest(
-        env="prod",
-        schema="analytics",
-        source_schema="main",
-        window="",
-        artifact="sha256:abc",
-        run_id="r2",
-        started=T0,
-        contracts=CONTRACTS,
-    )
-    result = execute(conn, changed, req, ledger, progress=lambda m: None)
+    result = _run(env, "r2", graph=changed)
     assert [(o.dataset, o.status, o.version) for o in result.outcomes] == [
         ("orders", "already-applied", 1),
         ("revenue", "published", 2),
