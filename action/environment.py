@@ -72,7 +72,10 @@ class ActionEnv:
         if "/" not in repository:
             raise UsageError("GITHUB_REPOSITORY is not set", hint="run the Action on a GitHub runner")
         workspace = Path(env.get("GITHUB_WORKSPACE") or ".").resolve()
-        path = lambda key: Path(env[key]) if env.get(key) else None  # noqa: E731
+
+        def path(key: str) -> Path | None:
+            return Path(env[key]) if env.get(key) else None
+
         return cls(
             event_name=env.get("GITHUB_EVENT_NAME", ""),
             event_path=path("GITHUB_EVENT_PATH"),

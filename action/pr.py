@@ -14,14 +14,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from action.environment import ActionEnv, Target, target_for
 from app.effects import Effect, SetOutput
 from app.errors import DatacanaryError
+from app.gate.result import RunReport
 from app.github.apply import ApplyResult, RetryPolicy, apply
 from app.github.port import GitHubPort
 from app.github.workflow import RunnerIO
+
+if TYPE_CHECKING:
+    from app.report.effects import FailOn
 
 Write = Callable[[str], object]
 
@@ -103,24 +107,25 @@ def _resolve(workspace: Path, rev: str) -> str:
     return resolve(repo_root(workspace), rev)
 
 
-def _run(action: ActionEnv, target: Target, log: Write):  # type: ignore[no-untyped-def]
+def _run(action: ActionEnv, target: Target, log: Write) -> RunReport:
     from app.pipeline import run_check
 
+    def progress(msg: str) -> None:
+        log(f"datacanary: {msg}\n")
+
     project = action.project.strip("/") if action.project not in (".", "./") else ""
-    return run_check(
-        action.workspace, target.base, target.head, project, progress=lambda msg: log(f"datacanary: {msg}\n")
-    )
+    return run_check(action.workspace, target.base, target.head, project, progress=progress)
 
 
 @dataclass(frozen=True)
 class _Plan:
     """The rendered report and what to post for it (with check runs already started, or not)."""
 
-    report: Any
+    report: RunReport
     head_sha: str
     pr_number: int | None
     details_url: str | None
-    fail_on: Any
+    fail_on: FailOn
     markdown: str
     compact: str
 
@@ -140,7 +145,9 @@ class _Plan:
         )
 
 
-def _plan(report, head_sha: str, pr_number: int | None, details_url: str | None, fail_on) -> _Plan:  # type: ignore[no-untyped-def]
+def _plan(
+    report: RunReport, head_sha: str, pr_number: int | None, details_url: str | None, fail_on: FailOn
+) -> _Plan:
     from app.report import render_report
 
     markdown = render_report(report, "markdown")
@@ -148,7 +155,7 @@ def _plan(report, head_sha: str, pr_number: int | None, details_url: str | None,
     return _Plan(report, head_sha, pr_number, details_url, fail_on, markdown, compact)
 
 
-def _write_files(action: ActionEnv, report, plan: _Plan) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _write_files(action: ActionEnv, report: RunReport, plan: _Plan) -> tuple[str, str]:
     """The JSON report and the fork split's hand-off (what would be posted), in one directory to upload."""
     from app.github.handoff import to_handoff
     from app.report import render_report
@@ -213,7 +220,7 @@ class _Poster:
         result = self.now(checks_started(head_sha, ("contracts", "canary"), details_url=details_url))
         return result.check_runs
 
-    def publish(self, effects: list[Effect], *, markdown: str, report_path: str, report) -> None:  # type: ignore[no-untyped-def]
+    def publish(self, effects: list[Effect], *, markdown: str, report_path: str, report: RunReport) -> None:
         from app.report.effects import fallback_effects, job_summary
 
         if self.can_write:

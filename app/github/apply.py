@@ -103,7 +103,7 @@ class ApplyContext:
             return max(0.0, err.ratelimit_reset - self.clock()) + 1.0
         if err.rate_limited:
             return self.retry.secondary_wait
-        return self.retry.backoff * 2**attempt
+        return float(self.retry.backoff * 2**attempt)
 
     def call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Call a port method, retrying transient failures per the policy."""
