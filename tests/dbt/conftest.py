@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,32 @@ def demo_files(revision: str) -> dict[str, str | bytes]:
         DEMO / ("target-base" if revision == "base" else "target") / "manifest.json"
     ).read_bytes()
     return files
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def _write(repo: Path, files: dict[str, str | bytes], under: str) -> None:
+    for rel, content in files.items():
+        path = repo / under / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+
+@pytest.fixture(scope="session")
+def dbt_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository whose `transform/` holds the dbt demo: a base commit, then a head commit."""
+    repo = tmp_path_factory.mktemp("dbt_repo")
+    _git(repo, "init", "-q", "-b", "main")
+    _write(repo, demo_files("base"), "transform")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    _git(repo, "rm", "-q", "-r", "transform")
+    _write(repo, demo_files("head"), "transform")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "head")
+    return repo
 
 
 @pytest.fixture(scope="session")

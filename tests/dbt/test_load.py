@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,51 +13,25 @@ from app.project.load import load_project
 from tests.dbt.conftest import DEMO, demo_files
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
-def _write(repo: Path, files: dict[str, str | bytes], under: str) -> None:
-    for rel, content in files.items():
-        path = repo / under / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content.encode() if isinstance(content, str) else content)
-
-
-@pytest.fixture(scope="module")
-def demo_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A repository whose `transform/` holds the dbt demo: a base commit, then a head commit."""
-    repo = tmp_path_factory.mktemp("dbt_repo")
-    _git(repo, "init", "-q", "-b", "main")
-    _write(repo, demo_files("base"), "transform")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
-    _git(repo, "rm", "-q", "-r", "transform")
-    _write(repo, demo_files("head"), "transform")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "head")
-    return repo
-
-
-def test_dbt_project_yml_is_detected_and_the_committed_manifest_read(demo_repo: Path) -> None:
-    project = load_project(GitTree(demo_repo, "HEAD"), "transform")
+def test_dbt_project_yml_is_detected_and_the_committed_manifest_read(dbt_repo: Path) -> None:
+    project = load_project(GitTree(dbt_repo, "HEAD"), "transform")
     assert project.kind == "dbt"
     assert project.models["fct_orders"].path == "transform/models/marts/fct_orders.sql"
     assert "customer_revenue" in project.models
-    base = load_project(GitTree(demo_repo, "HEAD~1"), "transform")
+    base = load_project(GitTree(dbt_repo, "HEAD~1"), "transform")
     assert "customer_payments" in base.models and "customer_revenue" not in base.models
 
 
-def test_contract_lines_come_from_the_revision_s_own_yml(demo_repo: Path) -> None:
-    base = GitTree(demo_repo, "HEAD~1")
+def test_contract_lines_come_from_the_revision_s_own_yml(dbt_repo: Path) -> None:
+    base = GitTree(dbt_repo, "HEAD~1")
     _, ds = load_project(base, "transform").contract_of("fct_orders")
     line = ds.column("discount_amount").location
     assert base.read_text(line.path).splitlines()[line.line - 1].strip() == "- name: discount_amount"
 
 
-def test_manifest_file_on_disk_with_the_revision_tree(demo_repo: Path) -> None:
+def test_manifest_file_on_disk_with_the_revision_tree(dbt_repo: Path) -> None:
     project = load_manifest_file(
-        DEMO / "target-base" / "manifest.json", GitTree(demo_repo, "HEAD~1"), "transform"
+        DEMO / "target-base" / "manifest.json", GitTree(dbt_repo, "HEAD~1"), "transform"
     )
     assert project.config.policy.widening == "breaking"  # datacanary.yml of that revision
     assert project.contract_of("fct_orders")[1].column("discount_amount").location.line is not None

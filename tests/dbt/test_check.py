@@ -1,0 +1,40 @@
+"""`check` end to end on the dbt demo in a real git repository: both gates over dbt's manifests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from app.gate.result import RunReport
+from app.pipeline import run_check
+from app.types import Verdict
+
+
+@pytest.fixture(scope="module")
+def report(dbt_repo: Path) -> RunReport:
+    return run_check(dbt_repo, "HEAD~1", "HEAD", "transform", today=dt.date(2026, 1, 15))
+
+
+def test_contract_breaks_block_and_the_new_model_version_is_accepted(report: RunReport) -> None:
+    contracts = report.gate("contracts")
+    assert contracts is not None and contracts.verdict is Verdict.FAIL
+    blocking = {(f.dataset, f.rule, f.column) for f in contracts.blocking}
+    assert ("fct_orders", "column-removed", "discount_amount") in blocking
+    assert ("fct_orders", "physical-type-narrowed", "status") in blocking
+    assert ("fct_orders", "required-relaxed", "customer_id") in blocking
+    assert not any(f.dataset == "dim_customers" for f in contracts.blocking)
+    assert any(f.dataset == "dim_customers" and f.accepted for f in contracts.findings)
+
+
+def test_model_rename_and_equivalent_change_are_recognised(report: RunReport) -> None:
+    rules = {(f.dataset, f.rule) for f in report.findings}
+    assert ("customer_revenue", "dataset-renamed") in rules
+    assert ("orders_daily", "column-reordered") in rules  # equivalent: reported as info, not as a change
+    assert not any(f.gate == "canary" and f.dataset == "orders_daily" for f in report.findings)
+
+
+def test_canary_catches_the_data_change_the_contract_cannot_see(report: RunReport) -> None:
+    changed = {f.dataset for f in report.findings if f.gate == "canary" and f.rule == "canary-changed-rows"}
+    assert {"stg_orders", "fct_orders"} <= changed
