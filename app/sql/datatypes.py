@@ -95,10 +95,17 @@ def normalize(dt: exp.DataType | None) -> str | None:
         return f"DECIMAL({p[0]}, 0)" if p else "DECIMAL"
     if dt.this in _NAMES:
         return _NAMES[dt.this]
+    if all(not v for k, v in dt.args.items() if k != "this"):
+        return _simple_name(dt.this)  # printing copies the node: worth skipping for 25,000 columns
     try:
         return dt.sql(dialect="duckdb")
     except SqlglotError:  # pragma: no cover - a type sqlglot parsed but cannot print
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _simple_name(this: exp.DataType.Type) -> str:
+    return exp.DataType(this=this).sql(dialect="duckdb")
 
 
 @functools.lru_cache(maxsize=4096)

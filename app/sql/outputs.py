@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
 from app.project.model import ModelFile
 from app.sql.parse import location_of
+from app.sql.schema import normalize_name
 from app.types import Location
 
 
@@ -27,7 +27,7 @@ def output_name(projection: exp.Expr, dialect: str) -> str | None:
         ident = projection.this
     if not isinstance(ident, exp.Identifier):
         return None
-    return Dialect.get_or_raise(dialect).normalize_identifier(ident.copy()).name
+    return ident.name if ident.quoted else normalize_name(ident.name, dialect)
 
 
 def first_token(node: exp.Expr) -> exp.Expr:
