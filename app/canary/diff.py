@@ -27,7 +27,7 @@ from app.canary.reconcile import (
 from app.canary.schema import DiffPlan, Tolerance, plan_diff
 
 # Exact COUNT(DISTINCT) up to this many rows per side; HyperLogLog estimates above (the report says so).
-EXACT_DISTINCT_ROWS = 2_000_000
+EXACT_DISTINCT_ROWS = 200_000
 _names = itertools.count()
 
 
@@ -52,11 +52,13 @@ def reconcile(
     low_cardinality: int = 20,
     labels: tuple[str, str] = ("left", "right"),
     exact_distinct: bool | None = None,
+    profiles: bool = True,
 ) -> Reconciliation:
-    """Compare `left` (base) with `right` (head). Raises ValueError when a key column is missing."""
+    """Compare `left` (base) with `right` (head). Raises ValueError when a key column is missing.
+    `profiles=False` skips the per-column statistics and distributions (the fastest keyed diff)."""
     plan = plan_diff(db.columns(left), db.columns(right), key, tolerances)
     if not plan.key:
-        return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct)
+        return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles)
     lk = key_health(db.query(q.key_check(left, plan.key, examples))[0])
     rk = key_health(db.query(q.key_check(right, plan.key, examples))[0])
     exact = exact_distinct if exact_distinct is not None else max(lk.rows, rk.rows) <= EXACT_DISTINCT_ROWS
@@ -82,26 +84,22 @@ def reconcile(
         )
     if lk.null_keys or rk.null_keys:
         notes.append("rows with a NULL in the key were left out of the keyed comparison")
-    # The join's rows are each side's rows exactly once only when no row was left out.
-    inline_profiles = exclude is None and not lk.null_keys and not rk.null_keys
+    diffs = q.table(f"__diffs_{n}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.diff_rows(plan, left, right, exclude)}")
     summary_t = q.table(f"__summary_{n}")
-    diff_sql = q.keyed_diff(
-        plan, left, right, examples=examples, profiles=inline_profiles, exact_distinct=exact, exclude=exclude
-    )
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(summary_t)} AS {diff_sql}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(summary_t)} AS {q.diff_summary(plan, diffs, examples)}")
     summary = db.query(f"SELECT * FROM {q.sql(summary_t)}")[0]
-    if inline_profiles:
-        profiles = (summary, summary)
-    else:
-        profiles = (db.query(q.profile(plan, left, "l", exact))[0], db.query(q.profile(plan, right, "r", exact))[0])
     left_rows = _fetch(db, left, plan, summary_t, ("ex_removed", "ex_changed")) if examples else {}
     right_rows = _fetch(db, right, plan, summary_t, ("ex_added", "ex_changed")) if examples else {}
-    for t in (summary_t, exclude):
+    # Rows that took part in the join: each key once per side, so matched = compared - removed.
+    compared_left = lk.rows - lk.null_keys - (_count_in(db, left, plan, exclude) if exclude is not None else 0)
+    for t in (diffs, summary_t, exclude):
         if t is not None:
             db.execute(f"DROP TABLE IF EXISTS {q.sql(t)}")
-    matched = int(summary["matched"])
+    matched = compared_left - int(summary["removed"])
     changed = int(summary["changed"])
-    columns = column_results(plan, summary, profiles, (lk.rows, rk.rows), matched)
+    side_profiles = _profiles(db, plan, left, right, exact) if profiles else None
+    columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
     return Reconciliation(
         left=labels[0],
         right=labels[1],
@@ -116,7 +114,7 @@ def reconcile(
         unchanged=matched - changed,
         left_keys=lk,
         right_keys=rk,
-        distributions=_distributions(db, plan, left, right, columns, low_cardinality),
+        distributions=_distributions(db, plan, left, right, columns, low_cardinality) if profiles else (),
         examples=examples_from(summary, plan, left_rows, right_rows) if examples else (),
         distinct_exact=exact,
         notes=tuple(notes),
@@ -124,9 +122,22 @@ def reconcile(
     )
 
 
+def _count_in(db: Database, rel: exp.Table, plan: DiffPlan, keys: exp.Table) -> int:
+    """Rows of `rel` whose key is in the `keys` table (the duplicated keys left out of the join)."""
+    inside = q.key_struct(plan.key).isin(query=exp.select(q.col(q.KEY)).from_(keys.copy()))
+    return int(db.query(q.sql(exp.select(exp.alias_(q.count_star(), "n", quoted=True)).from_(rel.copy()).where(inside)))[0]["n"])
+
+
+def _profiles(
+    db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exact: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    return db.query(q.profile(plan, left, "l", exact))[0], db.query(q.profile(plan, right, "r", exact))[0]
+
+
 def _fetch(
     db: Database, rel: exp.Table, plan: DiffPlan, summary: exp.Table, lists: tuple[str, str]
 ) -> dict[Any, dict[str, Any]]:
+    """Full rows of the example keys, read back by key (no values leave the database as literals)."""
     keys = q.unnest_keys(summary, lists[0]).union(q.unnest_keys(summary, lists[1], "k"), distinct=True)
     rows = db.query(q.rows_by_key(rel, plan.key, keys))
     return {freeze(r[q.KEY]): r["row"] for r in rows}
@@ -162,6 +173,7 @@ def _multiset(
     low_cardinality: int,
     labels: tuple[str, str],
     exact_distinct: bool | None,
+    profiles: bool,
 ) -> Reconciliation:
     n = next(_names)
     only_l, only_r = q.table(f"__only_left_{n}"), q.table(f"__only_right_{n}")
@@ -177,8 +189,8 @@ def _multiset(
     rows_l = int(db.query(f"SELECT count(*) AS n FROM {q.sql(left)}")[0]["n"])
     rows_r = int(db.query(f"SELECT count(*) AS n FROM {q.sql(right)}")[0]["n"])
     exact = exact_distinct if exact_distinct is not None else max(rows_l, rows_r) <= EXACT_DISTINCT_ROWS
-    profiles = (db.query(q.profile(plan, left, "l", exact))[0], db.query(q.profile(plan, right, "r", exact))[0])
-    columns = column_results(plan, None, profiles, (rows_l, rows_r), None)
+    side_profiles = _profiles(db, plan, left, right, exact) if profiles else None
+    columns = column_results(plan, None, side_profiles, (rows_l, rows_r), None)
     notes = ("no key: rows compared as multisets (a changed row counts once as removed and once as added)",)
     if not plan.columns:
         notes += ("the two tables have no column in common",)
@@ -194,7 +206,7 @@ def _multiset(
         removed=int(counts["removed"]),
         changed=None,
         unchanged=None,
-        distributions=_distributions(db, plan, left, right, columns, low_cardinality),
+        distributions=_distributions(db, plan, left, right, columns, low_cardinality) if profiles else (),
         examples=multiset_examples(ex_l, ex_r),
         distinct_exact=exact,
         notes=notes,

@@ -1,10 +1,11 @@
 """Reconciliation SQL for DuckDB, built with sqlglot expressions (every identifier quoted). [pure]
 
 The keyed diff is one pass: a FULL OUTER JOIN on the key whose rows carry a per-column "differs" flag
-(IS DISTINCT FROM, with numeric tolerance), aggregated in the same scan into counts, per-column changed
-counts, per-side column profiles and the keys of up to N example rows per kind. Wide text columns travel
-through the join as 64-bit hashes, which keeps the join's hash table small; example rows are fetched
-afterwards by key. Output column names are the `alias_*` functions below, shared with reconcile.py.
+(IS DISTINCT FROM, with numeric tolerance) and which keeps only the rows that differ; counts, per-column
+changed counts and the keys of example rows are then read from that (usually small) result. Wide text
+columns travel through the join as 64-bit hashes, which keeps the join's hash table small; example rows
+are fetched afterwards by key. Column profiles are one plain aggregate scan per side. Output column
+names are the `alias_*` functions below, shared with reconcile.py.
 """
 
 from __future__ import annotations
@@ -156,50 +157,45 @@ def _key_expr(plan: DiffPlan, k: str) -> exp.Expression:
     return col(k) if lt == rt else cast(col(k), "VARCHAR")
 
 
-def keyed_diff(
-    plan: DiffPlan,
-    left: exp.Table,
-    right: exp.Table,
-    *,
-    examples: int,
-    profiles: bool,
-    exact_distinct: bool,
-    exclude: exp.Table | None = None,
-) -> str:
-    """The one-pass keyed reconciliation (see module docstring). `exclude` is a table of `__k` structs
-    (duplicated keys) left out of the join; `profiles` adds the per-side column profiles."""
-    n = max(examples, 1)
+def diff_rows(plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table | None = None) -> str:
+    """The one pass over both tables: FULL OUTER JOIN on the key, keeping only the rows that differ (with
+    `lp`/`rp` presence and a `d<i>` flag per column). Its output is small when the tables mostly agree,
+    and every count follows from it. `exclude` is a table of `__k` structs (duplicated keys) left out."""
     joined_key = struct(
         [(k, exp.Coalesce(this=col(f"k{j}", "l"), expressions=[col(f"k{j}", "r")])) for j, k in enumerate(plan.key)]
     )
+    flags = [differs(p, col(f"c{i}", "l"), col(f"c{i}", "r")) for i, p in enumerate(plan.columns)]
     inner: list[exp.Expression] = [
         exp.alias_(joined_key, KEY, quoted=True),
         exp.alias_(col("__p", "l"), "lp", quoted=True),
         exp.alias_(col("__p", "r"), "rp", quoted=True),
+        *(exp.alias_(f, f"d{i}", quoted=True) for i, f in enumerate(flags)),
     ]
-    for i, p in enumerate(plan.columns):
-        inner.append(exp.alias_(differs(p, col(f"c{i}", "l"), col(f"c{i}", "r")), f"d{i}", quoted=True))
-        inner.append(exp.alias_(col(f"c{i}", "l"), f"l{i}", quoted=True))
-        inner.append(exp.alias_(col(f"c{i}", "r"), f"r{i}", quoted=True))
     on = exp.and_(*(exp.EQ(this=col(f"k{j}", "l"), expression=col(f"k{j}", "r")) for j in range(len(plan.key))))
-    joined = (
+    one_side = exp.or_(
+        exp.Is(this=col("__p", "l"), expression=exp.Null()), exp.Is(this=col("__p", "r"), expression=exp.Null())
+    )
+    keep = exp.or_(one_side, *(f.copy() for f in flags)) if flags else one_side
+    return sql(
         exp.select(*inner)
         .from_(_side(left, plan, exclude).subquery("l", copy=False))
-        .join(_side(right, plan, exclude).subquery("r", copy=False), on=on,
-              join_type="full outer")
+        .join(_side(right, plan, exclude).subquery("r", copy=False), on=on, join_type="full outer")
+        .where(keep)
     )
+
+
+def diff_summary(plan: DiffPlan, diffs: exp.Table, examples: int) -> str:
+    """One row over the stored differing rows: removed, added, changed, `c<i>_changed` per column and
+    the keys of up to `examples` example rows of each kind (`ex_changed` items also carry the flags)."""
+    n = max(examples, 1)
     lp, rp = col("lp"), col("rp")
-    both = exp.and_(lp.copy(), rp.copy())
-    any_diff = exp.or_(*(col(f"d{i}") for i in range(len(plan.columns)))) if plan.columns else exp.false()
-    changed = exp.and_(both.copy(), exp.paren(any_diff))
+    both = exp.and_(exp.Not(this=exp.Is(this=lp.copy(), expression=exp.Null())),
+                    exp.Not(this=exp.Is(this=rp.copy(), expression=exp.Null())))
     removed, added = exp.Is(this=rp.copy(), expression=exp.Null()), exp.Is(this=lp.copy(), expression=exp.Null())
     out: list[exp.Expression] = [
-        exp.alias_(filtered(count_star(), lp.copy()), "rows_left", quoted=True),
-        exp.alias_(filtered(count_star(), rp.copy()), "rows_right", quoted=True),
-        exp.alias_(filtered(count_star(), both.copy()), "matched", quoted=True),
         exp.alias_(filtered(count_star(), removed.copy()), "removed", quoted=True),
         exp.alias_(filtered(count_star(), added.copy()), "added", quoted=True),
-        exp.alias_(filtered(count_star(), changed.copy()), "changed", quoted=True),
+        exp.alias_(filtered(count_star(), both.copy()), "changed", quoted=True),
     ]
     for i in range(len(plan.columns)):
         out.append(exp.alias_(filtered(count_star(), exp.and_(both.copy(), col(f"d{i}"))), alias_changed(i),
@@ -208,15 +204,11 @@ def keyed_diff(
     for kind, cond, payload in (
         ("ex_removed", removed, col(KEY)),
         ("ex_added", added, col(KEY)),
-        ("ex_changed", changed, struct([("k", col(KEY)), ("d", flags)])),
+        ("ex_changed", both, struct([("k", col(KEY)), ("d", flags)])),
     ):
         pick = exp.ArgMin(this=payload, expression=col(KEY), count=lit(n))
         out.append(exp.alias_(filtered(pick, cond.copy()), kind, quoted=True))
-    if profiles:
-        for side in ("l", "r"):
-            for i, p in enumerate(plan.columns):
-                out += profile_columns(p, col(f"{side}{i}"), side, i, exact_distinct)
-    return sql(exp.select(*out).from_(joined.subquery("j", copy=False)))
+    return sql(exp.select(*out).from_(diffs.copy()))
 
 
 def profile_columns(p: ColumnPlan, value: exp.Expression, side: str, i: int, exact: bool) -> list[exp.Expression]:
@@ -242,7 +234,7 @@ def profile(plan: DiffPlan, rel: exp.Table, side: str, exact_distinct: bool) -> 
     """Column profiles of one side on its own (used when duplicated keys keep them out of the join)."""
     out: list[exp.Expression] = [exp.alias_(count_star(), "rows", quoted=True)]
     for i, p in enumerate(plan.columns):
-        out += profile_columns(p, _payload(p), side, i, exact_distinct)
+        out += profile_columns(p, col(p.name), side, i, exact_distinct)
     return sql(exp.select(*out).from_(rel.copy()))
 
 

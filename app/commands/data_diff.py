@@ -25,6 +25,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--examples", type=int, default=5, help="example rows per kind (default 5)")
     parser.add_argument("--low-cardinality", type=int, default=20, help="distinct values that get a distribution")
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
+    parser.add_argument(
+        "--no-profile", action="store_true",
+        help="skip per-column statistics and distributions: only the row-level diff (fastest)",
+    )
 
 
 def parse_tolerances(items: list[str]) -> dict[str, object]:
@@ -80,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 examples=args.examples,
                 low_cardinality=args.low_cardinality,
                 labels=(str(left_spec), str(right_spec)),
+                profiles=not args.no_profile,
             )
         except QueryFailed as exc:
             raise UsageError(f"cannot read the tables: {exc.message}") from None

@@ -1,0 +1,169 @@
+"""Benchmark: `datacanary data-diff` against the scan floor and reladiff's joindiff, in one run.
+
+    python benchmarks/reconcile.py                 # 1M rows (about a minute)
+    python benchmarks/reconcile.py --rows 10000000 # 10M rows
+
+Generates two Parquet tables (and the same two in a DuckDB file for reladiff) with 10 mixed-type
+columns and ~2% differences (updates in several columns, deletes, inserts), then measures:
+
+  floor       one DuckDB scan of both tables: count(*) and a hash of every column (in process, and as a
+              process that imports duckdb, so process start-up is on both sides of the ratio)
+  data-diff   `python -m app.cli data-diff LEFT RIGHT --key id --format json` as a whole process, and
+              the reconciliation alone in process
+  reladiff    `reladiff duckdb://... l r -k id -c % -a joindiff` from benchmarks/_work/rvenv when installed
+              (python -m venv benchmarks/_work/rvenv && benchmarks/_work/rvenv/bin/pip install reladiff)
+
+Peak memory is the child's max RSS from wait4(). Targets: within 2x the floor, >= 5x faster than
+reladiff joindiff, < 2 GB at 10M rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "_work"
+COLUMNS = ["id", "name", "qty", "amount", "ts", "d", "status", "flag", "price", "note"]
+
+GENERATE = """
+CREATE TABLE l AS SELECT
+  i AS id, 'customer_' || (i % 50000) AS name, ((i * 7) % 1000)::INTEGER AS qty, (i * 1.37)::DOUBLE AS amount,
+  TIMESTAMP '2024-01-01' + to_seconds(i) AS ts, DATE '2020-01-01' + (i % 1000)::INTEGER AS d,
+  ['placed', 'paid', 'shipped', 'done'][1 + i % 4] AS status, (i % 3 = 0) AS flag,
+  (i % 9973)::DECIMAL(10, 2) AS price, CASE WHEN i % 11 = 0 THEN NULL ELSE md5(i::VARCHAR) END AS note
+FROM range({rows}) t(i);
+CREATE TABLE r AS
+SELECT id,
+  CASE WHEN hash(id) % 1000 < 5 THEN name || '!' ELSE name END AS name,
+  CASE WHEN hash(id) % 1000 BETWEEN 5 AND 9 THEN qty + 1 ELSE qty END AS qty,
+  CASE WHEN hash(id) % 1000 BETWEEN 10 AND 14 THEN amount * 1.01 ELSE amount END AS amount,
+  CASE WHEN hash(id) % 1000 BETWEEN 15 AND 17 THEN date_trunc('day', ts) ELSE ts END AS ts,
+  d, CASE WHEN hash(id) % 1000 = 18 THEN 'returned' ELSE status END AS status, flag, price,
+  CASE WHEN hash(id) % 1000 = 19 THEN NULL ELSE note END AS note
+FROM l WHERE hash(id) % 1000 NOT IN (20)
+UNION ALL
+SELECT id + 1000000000, name, qty, amount, ts, d, status, flag, price, note FROM l WHERE hash(id) % 1000 = 21;
+"""
+
+
+def generate(rows: int) -> tuple[Path, Path, Path]:
+    import duckdb
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    left, right, db = WORK / f"l_{rows}.parquet", WORK / f"r_{rows}.parquet", WORK / f"tables_{rows}.duckdb"
+    if left.exists() and right.exists() and db.exists():
+        return left, right, db
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    con.execute(GENERATE.format(rows=rows))
+    con.execute(f"COPY l TO '{left}' (FORMAT parquet)")
+    con.execute(f"COPY r TO '{right}' (FORMAT parquet)")
+    con.close()
+    return left, right, db
+
+
+def floor_sql(left: Path, right: Path) -> str:
+    cols = ", ".join(COLUMNS)
+    return (f"SELECT (SELECT count(*) || ':' || sum(hash({cols})) FROM '{left}'), "
+            f"(SELECT count(*) || ':' || sum(hash({cols})) FROM '{right}')")
+
+
+def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def process(argv: list[str], repeat: int) -> tuple[float, float]:
+    """Best wall time and the largest max RSS (MB) of `argv` run as a child process.
+
+    RSS comes from /usr/bin/time when present: a forked child's high-water mark starts at this (big)
+    process's, so wait4() alone would over-report."""
+    best_t, peak = float("inf"), 0.0
+    timer = Path("/usr/bin/time")
+    rss_file = WORK / "rss.txt"
+    for _ in range(repeat):
+        wrapped = [str(timer), "-f", "%M", "-o", str(rss_file), *argv] if timer.exists() else argv
+        start = time.perf_counter()
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            raise SystemExit(f"{' '.join(argv[:4])} failed ({code}): {err[-2000:]}")
+        kb = int(rss_file.read_text().split()[-1]) if timer.exists() else usage.ru_maxrss
+        best_t, peak = min(best_t, elapsed), max(peak, kb / 1024)
+    return best_t, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-reladiff", action="store_true")
+    args = ap.parse_args()
+
+    import duckdb
+
+    sys.path.insert(0, str(ROOT))
+    from app.canary import queries as q
+    from app.canary.diff import reconcile
+    from app.canary.inputs import parse_spec
+    from app.canary.runner import Sandbox
+
+    print(f"generating {args.rows:,} rows x {len(COLUMNS)} columns ...", flush=True)
+    left, right, db = generate(args.rows)
+
+    con = duckdb.connect()
+    floor_in = best(lambda: con.execute(floor_sql(left, right)).fetchall(), args.repeat)
+    floor_proc, floor_rss = process(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({floor_sql(left, right)!r}).fetchall()"],
+        args.repeat,
+    )
+
+    box = Sandbox()
+    lv, rv = box.view("l", parse_spec(str(left))), box.view("r", parse_spec(str(right)))
+    result = reconcile(box, lv, rv, key=["id"])
+    diff_in = best(lambda: reconcile(box, lv, rv, key=["id"]), args.repeat)
+    fast_in = best(lambda: reconcile(box, lv, rv, key=["id"], profiles=False), args.repeat)
+    box.close()
+    cmd = [sys.executable, "-m", "app.cli", "data-diff", str(left), str(right), "--key", "id", "--format", "json"]
+    diff_proc, diff_rss = process(cmd, args.repeat)
+    fast_proc, fast_rss = process([*cmd, "--no-profile"], args.repeat)
+
+    print(f"\nrows {args.rows:,}: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed "
+          f"({100 * result.changed_share:.2f}% differ)")
+    print(f"{'measure':<38}{'seconds':>10}{'x floor':>10}{'max RSS MB':>12}")
+    print(f"{'floor scan (in process)':<38}{floor_in:>10.3f}{1:>10.2f}")
+    print(f"{'floor scan (process)':<38}{floor_proc:>10.3f}{1:>10.2f}{floor_rss:>12.0f}")
+    print(f"{'data-diff reconcile (in process)':<38}{diff_in:>10.3f}{diff_in / floor_in:>10.2f}")
+    print(f"{'data-diff (process)':<38}{diff_proc:>10.3f}{diff_proc / floor_proc:>10.2f}{diff_rss:>12.0f}")
+    print(f"{'data-diff --no-profile (in process)':<38}{fast_in:>10.3f}{fast_in / floor_in:>10.2f}")
+    print(f"{'data-diff --no-profile (process)':<38}{fast_proc:>10.3f}{fast_proc / floor_proc:>10.2f}{fast_rss:>12.0f}")
+
+    reladiff = WORK / "rvenv" / "bin" / "reladiff"
+    if args.no_reladiff:
+        return
+    if not reladiff.exists():
+        print("reladiff: not installed (see the docstring); skipped")
+        return
+    rel_t, rel_rss = process(
+        [str(reladiff), f"duckdb://{db}", "l", "r", "-k", "id", "-c", "%", "-a", "joindiff", "--stats"],
+        max(1, args.repeat - 2),
+    )
+    print(f"{'reladiff joindiff (process)':<38}{rel_t:>10.3f}{rel_t / floor_proc:>10.2f}{rel_rss:>12.0f}")
+    print(f"\ndata-diff is {rel_t / diff_proc:.1f}x faster than reladiff joindiff (process vs process), "
+          f"{rel_t / fast_proc:.1f}x with --no-profile")
+
+
+if __name__ == "__main__":
+    main()
