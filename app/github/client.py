@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from github.Auth import Auth
     from github.CheckRun import CheckRun
     from github.IssueComment import IssueComment
+    from github.Repository import Repository
     from urllib3.util.retry import Retry
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -78,6 +79,15 @@ class GitHubClient:
     def rate_remaining(self) -> int | None:
         remaining = self._gh.requester.rate_limiting[0]
         return None if remaining < 0 else remaining
+
+    @property
+    def repository(self) -> Repository:
+        """The lazy PyGithub repository, for operations added in other `app/github/apply_*.py` modules."""
+        return self._repo
+
+    def call(self, fn: Callable[[], T], requests: int = 1) -> T:
+        """Run a PyGithub call, counting it and turning its errors into GitHubHttpError."""
+        return self._call(fn, requests)
 
     def _call(self, fn: Callable[[], T], requests: int = 1) -> T:
         from github import GithubException

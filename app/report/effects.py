@@ -226,16 +226,18 @@ def effects_for(
             ack_button and gate.name == "contracts" and gate.verdict is Verdict.FAIL and blocks(gate, fail_on)
         )
         output = check_output(report, gate, markdown=markdown, fail_on=fail_on, pointer=pointer, ack=ack)
-        done = {
-            "conclusion": conclusion(gate, fail_on),
-            "output": output,
-            "actions": (ACK_ACTION,) if ack else (),
-        }
-        if started and gate.name in started:
-            effects.append(UpdateCheckRun(check_run_id=started[gate.name], **done))  # type: ignore[arg-type]
-        else:
+        started_id = started.get(gate.name) if started else None
+        if started_id is None:
             effects += checks_started(head_sha, [gate.name], details_url=details_url, external_id=external_id)
-            effects.append(UpdateCheckRun(ref=gate.name, **done))  # type: ignore[arg-type]
+        effects.append(
+            UpdateCheckRun(
+                ref=gate.name if started_id is None else None,
+                check_run_id=started_id,
+                conclusion=conclusion(gate, fail_on),
+                output=output,
+                actions=(ACK_ACTION,) if ack else (),
+            )
+        )
     if comment and pr_number is not None:
         body = comment_body(
             markdown,
