@@ -119,7 +119,8 @@ class Inbox:
         """Extend the lease of a claimed delivery; False when another worker took it over meanwhile."""
         with self._write:
             cur = self.db.connect().execute(
-                "UPDATE inbox SET claimed_at = ? WHERE delivery_id = ? AND claim_token = ? AND status = 'working'",
+                "UPDATE inbox SET claimed_at = ?"
+                " WHERE delivery_id = ? AND claim_token = ? AND status = 'working'",
                 (now, delivery.delivery_id, delivery.claim_token),
             )
         return cur.rowcount == 1
