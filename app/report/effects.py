@@ -238,6 +238,18 @@ def effects_for(
                 actions=(ACK_ACTION,) if ack else (),
             )
         )
+    for name, cid in (started or {}).items():
+        if report.gate(name) is None:  # started but this run has no such gate: never leave it pending
+            gate = GateResult(name, skipped_reason="not part of this run")
+            effects.append(
+                UpdateCheckRun(
+                    check_run_id=cid,
+                    conclusion=CheckConclusion.SKIPPED,
+                    output=check_output(
+                        report, gate, markdown=markdown, fail_on=fail_on, pointer=pointer, ack=False
+                    ),
+                )
+            )
     if comment and pr_number is not None:
         body = comment_body(
             markdown,

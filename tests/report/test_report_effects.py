@@ -125,6 +125,13 @@ def test_already_started_check_runs_are_completed_by_id() -> None:
     assert {e.check_run_id for e in effs if isinstance(e, UpdateCheckRun)} == {11, 12}
 
 
+def test_a_started_check_without_a_gate_in_the_report_is_skipped_not_left_pending() -> None:
+    only_contracts = RunReport("shop", "b", "h", (GateResult("contracts", ()),))
+    effs = effects(only_contracts, started={"contracts": 1, "canary": 2})
+    done = {e.check_run_id: e.conclusion for e in effs if isinstance(e, UpdateCheckRun)}
+    assert done == {1: CheckConclusion.SUCCESS, 2: CheckConclusion.SKIPPED}
+
+
 def test_annotations_sit_at_the_finding_file_and_line_with_its_level() -> None:
     accepted = finding("sla-weakened", line=30, accepted=Acceptance("major-version", "2.0.0"))
     r = report(
