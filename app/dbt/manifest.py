@@ -254,7 +254,13 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
         elif kind == "test" and node.get("test_metadata").value is not None:
             tests.append(_test(uid, node))
     sources = {uid: _source(uid, node) for uid, node in root.get("sources").objects()}
-    exposures = tuple(_exposure(uid, node) for uid, node in root.get("exposures").objects())
+    # exposures may read metrics or saved queries; follow them down to the models they are built on
+    semantic = {
+        uid: _depends(node)
+        for section in ("metrics", "semantic_models", "saved_queries")
+        for uid, node in root.get(section).objects()
+    }
+    exposures = tuple(_exposure(uid, node, semantic) for uid, node in root.get("exposures").objects())
     return Manifest(
         path=path,
         schema_version=version,
@@ -438,7 +444,28 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _exposure(uid: str, node: _At) -> DbtExposure:
+def _depends(node: _At) -> tuple[str, ...]:
+    deps = node.get("depends_on")
+    return deps.get("nodes").texts() if deps.value else ()
+
+
+def _through(ids: tuple[str, ...], semantic: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """`ids` with metrics, semantic models and saved queries replaced by what they read."""
+    out: list[str] = []
+    todo, seen = list(ids), set()
+    while todo:
+        uid = todo.pop(0)
+        if uid in seen:
+            continue
+        seen.add(uid)
+        if uid in semantic:
+            todo.extend(semantic[uid])
+        else:
+            out.append(uid)
+    return tuple(out)
+
+
+def _exposure(uid: str, node: _At, semantic: Mapping[str, tuple[str, ...]]) -> DbtExposure:
     owner = node.get("owner").value or {}
     who = None
     if isinstance(owner, dict):
@@ -450,5 +477,5 @@ def _exposure(uid: str, node: _At) -> DbtExposure:
         type=node.get("type").opt_text() or "application",
         owner=who if isinstance(who, str) else None,
         url=node.get("url").opt_text(),
-        depends_on=node.get("depends_on").get("nodes").texts() if node.get("depends_on").value else (),
+        depends_on=_through(_depends(node), semantic),
     )

@@ -114,20 +114,21 @@ def build_project(
     index = RelationIndex.build(relations, dialect)
 
     models: dict[str, ModelFile] = {}
+    self_readers: set[str] = set()
     for uid, m in sorted(manifest.models.items()):
         if m.language != "sql":
             notes.append(
                 f"{names[uid]}: a {m.language} model; read as a source (its declared columns), not analyzed"
             )
             continue
-        sql = _model_sql(m, manifest, names, index, root, notes)
+        sql = _model_sql(m, manifest, names, index, root, notes, self_readers)
         models[names[uid]] = ModelFile(
             name=names[uid], path=join(root, m.path), sql=sql, materialized=m.materialized, version=m.version
         )
 
     consumers = _consumers(manifest.exposures, names)
     contracts = _contracts(manifest, names, consumers, dialect, index, root, read)
-    sources = _sources(manifest, names, config, root, read)
+    sources = _sources(manifest, names, config, root, read, self_readers)
     merged_consumers = {k: list(v) for k, v in consumers.items()}
     for k, v in config.consumers.items():
         merged_consumers.setdefault(k, [])
@@ -184,9 +185,18 @@ def _model_sql(
     index: RelationIndex,
     root: str,
     notes: list[str],
+    self_readers: set[str],
 ) -> str:
     if m.compiled_code is not None:
-        return rewrite_relations(m.compiled_code, index)[0]
+        me = names[m.unique_id]
+        # `{{ this }}` (an incremental model's filter on its own table) reads the model's earlier state
+        sql, read = rewrite_relations(m.compiled_code, index, {me: this_source(me)})
+        if this_source(me) in read:
+            self_readers.add(this_source(me))
+            notes.append(
+                f"{me}: reads its own earlier state ({{{{ this }}}}); read as the source {this_source(me)}"
+            )
+        return sql
     notes.append(f"{m.name}: the manifest has no compiled SQL; used raw_code with ref/source resolved")
     by_name = {(mm.name, mm.version): names[uid] for uid, mm in manifest.models.items()}
     latest = {mm.name: names[uid] for uid, mm in manifest.models.items() if mm.is_latest}
@@ -199,6 +209,11 @@ def _model_sql(
         ref=lambda name, v: by_name.get((name, v)) if v else latest.get(name) or seeds.get(name),
         source=lambda s, t: sources.get((s, t)),
     )
+
+
+def this_source(model: str) -> str:
+    """The source standing for a model's own table when its SQL reads `{{ this }}`."""
+    return f"{model}__this"
 
 
 def _consumers(exposures: tuple[DbtExposure, ...], names: Mapping[str, str]) -> dict[str, list[str]]:
@@ -274,7 +289,12 @@ def _contracts(
 
 
 def _sources(
-    manifest: Manifest, names: Mapping[str, str], config: ProjectConfig, root: str, read: Read
+    manifest: Manifest,
+    names: Mapping[str, str],
+    config: ProjectConfig,
+    root: str,
+    read: Read,
+    self_readers: set[str],
 ) -> dict[str, SourceConfig]:
     """dbt sources and seeds as datacanary sources; datacanary.yml may give sample data for either,
     keyed by the dataset name or dbt's `source_name.table`."""
@@ -295,9 +315,12 @@ def _sources(
         base = SourceConfig(path=seed.path, format="csv", columns=cols)
         out[name] = user if user is not None and user.path else _merge(user, cols, None, base)
     for uid, m in sorted(manifest.models.items()):
+        cols = {c.name: c.data_type for c in m.columns if c.data_type}
         if m.language != "sql":
-            cols = {c.name: c.data_type for c in m.columns if c.data_type}
             out[names[uid]] = _merge(declared.pop(names[uid], None), cols, m.description or None)
+        elif this_source(names[uid]) in self_readers:
+            this = this_source(names[uid])
+            out[this] = _merge(declared.pop(this, None), cols, f"{names[uid]} before this run")
     out.update(declared)  # sources only datacanary.yml knows (e.g. read by a model's raw SQL)
     return out
 

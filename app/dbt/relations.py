@@ -68,8 +68,11 @@ def _is_name(token: Token) -> bool:
     return token.token_type in (TokenType.VAR, TokenType.IDENTIFIER) or bool(_WORD.match(token.text))
 
 
-def rewrite_relations(sql: str, index: RelationIndex) -> tuple[str, tuple[str, ...]]:
-    """Replace every dotted name in `sql` that is a known relation with its dataset name.
+def rewrite_relations(
+    sql: str, index: RelationIndex, rename: Mapping[str, str] | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """Replace every dotted name in `sql` that is a known relation with its dataset name (or with
+    `rename[name]` where given).
 
     Returns the new SQL and the dataset names it reads, in order of first appearance. Names that are
     not relations (CTEs, columns, external tables) are left as they are.
@@ -88,6 +91,8 @@ def rewrite_relations(sql: str, index: RelationIndex) -> tuple[str, tuple[str, .
         if len(chain) >= 2 and (i == 0 or tokens[i - 1].token_type is not TokenType.DOT):
             key = tuple(t.text.casefold() for t in chain)
             name = index.names.get(key)
+            if name is not None and rename:
+                name = rename.get(name, name)
             following = tokens[i + 2 * len(chain) - 1] if i + 2 * len(chain) - 1 < len(tokens) else None
             is_call = following is not None and following.token_type is TokenType.L_PAREN
             if name is not None and not is_call:

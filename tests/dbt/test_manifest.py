@@ -309,3 +309,42 @@ def test_unique_combination_of_columns_is_a_composite_key() -> None:
     assert _build(manifest_doc((uid, node), ("test.shop.combo", test))).project.config.canary.keys == {
         "a": ["x", "y"]
     }
+
+
+def test_exposure_reading_a_metric_is_a_consumer_of_the_model_under_it() -> None:
+    doc = manifest_doc(model("orders", "select 1 as amount"))
+    doc["semantic_models"] = {
+        "semantic_model.shop.sm_orders": {"depends_on": {"nodes": ["model.shop.orders"]}}
+    }
+    doc["metrics"] = {"metric.shop.revenue": {"depends_on": {"nodes": ["semantic_model.shop.sm_orders"]}}}
+    doc["exposures"] = {
+        "exposure.shop.kpis": {
+            "name": "kpis",
+            "type": "analysis",
+            "owner": {"name": "Finance"},
+            "depends_on": {"nodes": ["metric.shop.revenue"]},
+        }
+    }
+    assert _build(doc).project.consumers_of("orders") == ('analysis "kpis" (Finance)',)
+
+
+def test_incremental_model_reading_this_reads_a_source_standing_for_its_earlier_state() -> None:
+    sql = f"select id, ts from {rel('events')}\nwhere ts > (select max(ts) from {rel('inc')})"
+    doc = manifest_doc(
+        model("events", "select 1 as id, now() as ts"),
+        model(
+            "inc",
+            sql,
+            materialized="incremental",
+            depends=("events",),
+            columns=[column("id", "bigint"), column("ts", "timestamp")],
+        ),
+    )
+    built = _build(doc)
+    assert built.project.models["inc"].sql.endswith("(select max(ts) from inc__this)")
+    assert built.project.config.sources["inc__this"].columns == {"id": "bigint", "ts": "timestamp"}
+    assert "events__this" not in built.project.config.sources
+    assert any("{{ this }}" in n for n in built.notes)
+    from app.sql.analyze import analyze
+
+    assert "inc" not in analyze(built.project).models["inc"].upstream  # no self-cycle
