@@ -137,8 +137,18 @@ def _profiles(
 def _fetch(
     db: Database, rel: exp.Table, plan: DiffPlan, summary: exp.Table, lists: tuple[str, str]
 ) -> dict[Any, dict[str, Any]]:
-    """Full rows of the example keys, read back by key (no values leave the database as literals)."""
+    """Full rows of the example keys, read back by key. A single integer or text key goes in as a literal
+    IN list, which DuckDB pushes into the Parquet scan; other keys are matched with a semi-join."""
     keys = q.unnest_keys(summary, lists[0]).union(q.unnest_keys(summary, lists[1], "k"), distinct=True)
+    if len(plan.key) == 1:
+        (name,) = plan.key
+        values = [next(iter(r.values())) for r in db.query(q.sql(keys))]
+        values = [v[name] for v in values if v is not None]
+        if not values:
+            return {}
+        if all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in values):
+            rows = db.query(q.rows_by_values(rel, name, values))
+            return {freeze(r[q.KEY]): r["row"] for r in rows}
     rows = db.query(q.rows_by_key(rel, plan.key, keys))
     return {freeze(r[q.KEY]): r["row"] for r in rows}
 

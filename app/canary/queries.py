@@ -251,12 +251,22 @@ def duplicate_keys(rel: exp.Table, key: Sequence[str]) -> str:
     return sql(q)
 
 
-def rows_by_key(rel: exp.Table, key: Sequence[str], keys_from: exp.Select) -> str:
-    """Full rows of `rel` whose key struct is among `keys_from` (a query yielding one `__k` column)."""
-    q = exp.select(
+def _rows(rel: exp.Table, key: Sequence[str]) -> exp.Select:
+    """SELECT each row of `rel` whole (as the struct `row`) with its key struct."""
+    return exp.select(
         exp.alias_(key_struct(key), KEY, quoted=True), exp.alias_(exp.column("__row", quoted=True), "row", quoted=True)
     ).from_(exp.Table(this=rel.this.copy(), db=rel.args.get("db"), alias=exp.TableAlias(this=ident("__row"))))
-    return sql(q.where(key_struct(key).isin(query=keys_from)))
+
+
+def rows_by_key(rel: exp.Table, key: Sequence[str], keys_from: exp.Select) -> str:
+    """Full rows of `rel` whose key struct is among `keys_from` (a query yielding one `__k` column)."""
+    return sql(_rows(rel, key).where(key_struct(key).isin(query=keys_from)))
+
+
+def rows_by_values(rel: exp.Table, column: str, values: Sequence[int | str]) -> str:
+    """Full rows of `rel` whose single key column is one of `values` (literals: a filter DuckDB pushes
+    down into the scan)."""
+    return sql(_rows(rel, [column]).where(col(column).isin(*[lit(v) for v in values])))
 
 
 def unnest_keys(summary: exp.Table, column: str, field: str | None = None) -> exp.Select:
