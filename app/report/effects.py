@@ -16,26 +16,23 @@ from app.effects import (
     CheckStatus,
     CreateCheckRun,
     Effect,
-    SetOutput,
     UpdateCheckRun,
     UpsertComment,
-    WorkflowCommand,
-    WriteSummary,
 )
 from app.errors import DatacanaryError
-from app.findings import Finding
 from app.gate.result import GateResult, RunReport
 from app.report import limits
+from app.report.annotations import annotation, ordered
 from app.report.env import render
-from app.types import Severity, Verdict
+from app.report.runner_effects import fallback_effects, job_summary, outputs  # noqa: F401 (public here too)
+from app.types import Verdict
 
 COMMENT_MARKER = "<!-- datacanary:comment -->"
 CHECK_PREFIX = "datacanary / "
 ACK_ACTION = CheckAction("Acknowledge breaking", "Accept this commit's breaking changes", "ack-breaking")
 MAX_ANNOTATIONS = 500  # per check run; the rest stay in the summary and the report
-MAX_JOB_SUMMARY = 1024 * 1024 - 1024  # GitHub caps a step summary at 1 MiB
 MAX_SUMMARY_ROWS = 100
-DEFAULT_POINTER = "the `datacanary-report` artifact of this workflow run"
+DEFAULT_POINTER = limits.DEFAULT_POINTER
 
 
 class FailOn(str, Enum):
@@ -70,51 +67,12 @@ def conclusion(gate: GateResult, fail_on: FailOn = FailOn.CANARY) -> CheckConclu
     }.get(gate.verdict, CheckConclusion.NEUTRAL)
 
 
-def _level(f: Finding) -> AnnotationLevel:
-    if f.accepted is not None:
-        return AnnotationLevel.NOTICE
-    return {
-        Severity.ERROR: AnnotationLevel.FAILURE,
-        Severity.WARNING: AnnotationLevel.WARNING,
-        Severity.NOTICE: AnnotationLevel.NOTICE,
-    }[f.severity]
-
-
-def _ordered(findings: Sequence[Finding]) -> list[Finding]:
-    """Blocking first, then by severity, then by place: what a reviewer must see comes first."""
-
-    def place(f: Finding) -> tuple[str, int]:
-        return (f.location.path, f.location.line or 0) if f.location else ("", 0)
-
-    return sorted(findings, key=lambda f: (not f.blocking, -f.severity.rank, place(f), f.rule))
-
-
-def annotation(f: Finding) -> Annotation | None:
-    """The annotation of a finding at its file and line (line 1 for file-level findings); None if it has
-    no file."""
-    loc = f.location
-    if loc is None or not loc.path:
-        return None
-    start = max(loc.line or 1, 1)
-    end = max(loc.end_line or start, start)
-    return Annotation(
-        path=loc.path,
-        start_line=start,
-        end_line=end,
-        level=_level(f),
-        message=limits.clip(
-            render("check/annotation.txt.j2", finding=f).strip(), limits.MAX_ANNOTATION_MESSAGE
-        ),
-        title=limits.clip(render("check/annotation_title.txt.j2", finding=f).strip(), limits.MAX_TITLE),
-    )
-
-
 def check_output(
     report: RunReport, gate: GateResult, *, markdown: str, fail_on: FailOn, pointer: str, ack: bool
 ) -> CheckOutput:
     """Title, summary, text (each within GitHub's limits) and annotations of one gate's check run."""
-    ordered = _ordered(gate.findings)
-    annotations = [a for a in (annotation(f) for f in ordered) if a is not None]
+    findings = ordered(gate.findings)
+    annotations = [a for a in (annotation(f) for f in findings) if a is not None]
     counts = gate.to_json()["counts"]
     enforced = blocks(gate, fail_on)
     title = render(
@@ -131,8 +89,8 @@ def check_output(
         report=report,
         gate=gate,
         counts=counts,
-        shown=ordered[:MAX_SUMMARY_ROWS],
-        hidden=max(0, len(ordered) - MAX_SUMMARY_ROWS),
+        shown=findings[:MAX_SUMMARY_ROWS],
+        hidden=max(0, len(findings) - MAX_SUMMARY_ROWS),
         pointer=pointer,
         enforced=enforced,
         fail_on=fail_on.value,
@@ -260,47 +218,6 @@ def effects_for(
         )
         effects.append(UpsertComment(pr_number, COMMENT_MARKER, body))
     return effects
-
-
-def workflow_command(f: Finding) -> WorkflowCommand | None:
-    """`::error file=…,line=…,title=…::message` for a finding (the fork fallback's annotations)."""
-    a = annotation(f)
-    if a is None:
-        return None
-    command = {AnnotationLevel.FAILURE: "error", AnnotationLevel.WARNING: "warning"}.get(a.level, "notice")
-    props = (
-        ("file", a.path),
-        ("line", str(a.start_line)),
-        ("endLine", str(a.end_line)),
-        ("title", a.title or ""),
-    )
-    return WorkflowCommand(command, a.message, props)
-
-
-def job_summary(
-    markdown: str, *, fallback: str | None = None, report_path: str | None = None
-) -> WriteSummary:
-    """The job summary: the markdown report (and why nothing was posted, in the fallback)."""
-    text = render("summary/job.md.j2", markdown=markdown, fallback=fallback, report_path=report_path)
-    pointer = render("comment/_truncated.md.j2", pointer=report_path or DEFAULT_POINTER).strip()
-    return WriteSummary(limits.cut_text(text, MAX_JOB_SUMMARY, pointer))
-
-
-def fallback_effects(
-    report: RunReport, *, markdown: str, reason: str, report_path: str | None = None
-) -> list[Effect]:
-    """When checks and comments cannot be written: workflow-command annotations plus the job summary."""
-    commands = [c for c in (workflow_command(f) for f in _ordered(report.findings)) if c is not None]
-    return [*commands, job_summary(markdown, fallback=reason, report_path=report_path)]
-
-
-def outputs(report: RunReport, *, report_path: str) -> list[Effect]:
-    """The Action's step outputs: verdict, report-json, breaking-count."""
-    return [
-        SetOutput("verdict", report.verdict.value),
-        SetOutput("report-json", report_path),
-        SetOutput("breaking-count", str(report.breaking_count)),
-    ]
 
 
 def blocking(report: RunReport, fail_on: FailOn) -> bool:

@@ -19,6 +19,8 @@ MAX_COMMENT_BODY = 65_536
 # GitHub's other documented caps on a check run: title and annotation texts
 MAX_TITLE = 255
 MAX_ANNOTATION_MESSAGE = 64 * 1024 - 1
+# where the full report is when a text had to be cut (the Action uploads it as this artifact)
+DEFAULT_POINTER = "the `datacanary-report` artifact of this workflow run"
 
 T = TypeVar("T")
 
