@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from app.contracts.columns import column_changes, quality_changes
+from app.contracts.compat import relaxes
 from app.contracts.model import Column, Contract, Dataset
 from app.contracts.rules import Change, ChangeKind
 from app.contracts.sla import compare_sla, show, sla_key
@@ -89,6 +90,21 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
                 base_location=base.location,
                 old=base.version,
                 new=head.version,
+            )
+        )
+    if base.compatibility != head.compatibility:
+        note = ""
+        if relaxes(base.compatibility, head.compatibility):
+            note = f"; this change is still checked as {base.compatibility}, the new mode applies after it"
+        out.append(
+            Change.of(
+                K.COMPATIBILITY_CHANGED,
+                subject,
+                f"compatibility mode {base.compatibility} -> {head.compatibility}{note}",
+                location=head.location,
+                base_location=base.location,
+                old=base.compatibility,
+                new=head.compatibility,
             )
         )
     a = {sla_key(s): s for s in base.sla}

@@ -92,6 +92,10 @@ DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
     ),
     K.COLUMN_REORDERED: ("column order changed", "readers select by name"),
     K.VERSION_CHANGED: ("contract version changed", "a major bump can accept breaking changes"),
+    K.COMPATIBILITY_CHANGED: (
+        "the contract's compatibility mode changed",
+        "the change that edits the mode is judged under both the old and the new mode",
+    ),
     K.SQL_COLUMN_MISSING: ("a model's SQL no longer produces a column its contract promises", "readers fail"),
     K.SQL_TYPE_MISMATCH: (
         "a model's SQL produces a column with another type than its contract",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+from app.contracts.compat import effective_mode
 from app.contracts.model import Contract
 from app.contracts.policy_check import check_policy
 from app.contracts.rules import RULES, Change, ChangeKind
@@ -81,8 +82,8 @@ def apply_policy(
     if config_location is not None and waivers_location is None:
         waivers_location = lambda i: config_location(("waivers", i))  # noqa: E731
     check_policy(policy, waivers, waivers_location, config_location)
-    subject = head or base
-    mode = subject.compatibility if subject is not None else "backward"
+    # a change that edits its own contract's mode is judged under both the old and the new mode
+    mode = effective_mode(*(c.compatibility for c in (base, head) if c is not None))
     judged = _judge(changes, base, mode)
     if mode.endswith("_transitive") and head is not None:
         from app.contracts.diff import diff_contracts

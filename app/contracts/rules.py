@@ -46,6 +46,7 @@ class ChangeKind(str, Enum):
     DOCUMENTATION_CHANGED = "documentation-changed"  # description, business name, tags, examples
     COLUMN_REORDERED = "column-reordered"
     VERSION_CHANGED = "version-changed"
+    COMPATIBILITY_CHANGED = "compatibility-changed"  # the contract's own compatibility mode
     # implementation drift: the model's SQL against its own contract (same rules, SQL location)
     SQL_COLUMN_MISSING = "sql-column-missing"
     SQL_TYPE_MISMATCH = "sql-type-mismatch"
@@ -90,6 +91,7 @@ RULES: Mapping[ChangeKind, Impact] = MappingProxyType(
         ChangeKind.DOCUMENTATION_CHANGED: Impact.INFO,
         ChangeKind.COLUMN_REORDERED: Impact.INFO,
         ChangeKind.VERSION_CHANGED: Impact.INFO,
+        ChangeKind.COMPATIBILITY_CHANGED: Impact.INFO,  # the change itself is judged under both modes
         ChangeKind.SQL_COLUMN_MISSING: Impact.BREAKING,
         ChangeKind.SQL_TYPE_MISMATCH: Impact.BREAKING,
         ChangeKind.SQL_COLUMN_UNDECLARED: Impact.INFO,

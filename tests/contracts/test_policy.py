@@ -281,3 +281,36 @@ def test_expired_waivers_can_be_left_to_the_caller() -> None:
     waiver = Waiver(rule="column-removed", dataset="orders", reason="old", expires=dt.date(2020, 1, 1))
     findings = _findings(_contract(), _contract(email=None), waivers=[waiver], report_expired=False)
     assert [f.rule for f in findings] == ["column-removed"]
+
+
+def test_relaxing_the_mode_in_the_same_change_does_not_relax_its_own_gate() -> None:
+    findings = _findings(_contract(compatibility="backward"), _contract(compatibility="none", email=None))
+    assert _one(findings, "column-removed").blocking
+    mode = _one(findings, "compatibility-changed")
+    assert "still checked as backward" in mode.message and mode.severity is Severity.NOTICE
+    assert _one(findings, "column-removed").data["compatibility"] == "backward"
+
+
+def test_a_stricter_new_mode_applies_to_the_change_that_sets_it() -> None:
+    findings = _findings(_contract(email=None), _contract(compatibility="full"))
+    assert _one(findings, "column-added").blocking  # forward half of `full`
+    assert "still checked" not in _one(findings, "compatibility-changed").message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "effective", "relaxed"),
+    [
+        ("backward", "none", "backward", True),
+        ("none", "backward", "backward", False),
+        ("backward", "forward", "full", True),
+        ("full", "forward_transitive", "full_transitive", True),
+        ("backward_transitive", "backward", "backward_transitive", True),
+        ("backward", "full_transitive", "full_transitive", False),
+        ("none", "none", "none", False),
+    ],
+)
+def test_effective_mode_is_the_union_of_checks(old: str, new: str, effective: str, relaxed: bool) -> None:
+    from app.contracts.compat import effective_mode, relaxes
+
+    assert effective_mode(old, new) == effective
+    assert relaxes(old, new) is relaxed

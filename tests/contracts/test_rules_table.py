@@ -338,6 +338,13 @@ CASES: list[tuple[str, Mutation, Mutation, set[ChangeKind], set[ChangeKind]]] = 
         {K.DOCUMENTATION_CHANGED},
     ),
     ("columns-reordered", _noop, _reorder, {K.COLUMN_REORDERED}, {K.COLUMN_REORDERED}),
+    (
+        "compatibility-changed",
+        _noop,
+        lambda d: d.update(customProperties=[{"property": "compatibility", "value": "full"}]),
+        {K.COMPATIBILITY_CHANGED},
+        {K.COMPATIBILITY_CHANGED},
+    ),
     ("version-changed", _noop, lambda d: d.update(version="1.1.0"), {K.VERSION_CHANGED}, {K.VERSION_CHANGED}),
 ]
 
