@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -29,7 +30,6 @@ class RelationIndex:
 
     dialect: str
     names: Mapping[Key, str]
-    longest: int
 
     @staticmethod
     def build(relations: Mapping[str, Relation], dialect: str) -> RelationIndex:
@@ -38,7 +38,7 @@ class RelationIndex:
         for name, rel in relations.items():
             for key in _keys(rel, dialect):
                 names.setdefault(key, name)
-        return RelationIndex(dialect, names, max((len(k) for k in names), default=1))
+        return RelationIndex(dialect, names)
 
 
 def _keys(rel: Relation, dialect: str) -> list[Key]:
@@ -77,36 +77,48 @@ def rewrite_relations(
     Returns the new SQL and the dataset names it reads, in order of first appearance. Names that are
     not relations (CTEs, columns, external tables) are left as they are.
     """
-    dialect = Dialect.get_or_raise(index.dialect)
-    try:
-        tokens = dialect.tokenize(sql)
-    except TokenError:
+    names = _dotted_names(sql, index.dialect)
+    if names is None:
         return sql, ()  # app/sql reports the unparseable SQL with its line
     out: list[str] = []
     read: list[str] = []
     pos = 0
+    for start, end, key in names:
+        name = index.names.get(key)
+        if name is None:
+            continue
+        if rename:
+            name = rename.get(name, name)
+        out.append(sql[pos:start])
+        out.append(exp.to_identifier(name).sql(dialect=index.dialect))
+        pos = end
+        if name not in read:
+            read.append(name)
+    out.append(sql[pos:])
+    return "".join(out), tuple(read)
+
+
+# Base and head manifests share the compiled SQL of nearly every model: tokenize each text once.
+@lru_cache(maxsize=8192)
+def _dotted_names(sql: str, dialect: str) -> tuple[tuple[int, int, Key], ...] | None:
+    """(start, end, case-folded parts) of every dotted name of 2+ parts that is not a function call."""
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(sql)
+    except TokenError:
+        return None
+    found = []
     i = 0
     while i < len(tokens):
         chain = _chain(tokens, i)
         if len(chain) >= 2 and (i == 0 or tokens[i - 1].token_type is not TokenType.DOT):
-            key = tuple(t.text.casefold() for t in chain)
-            name = index.names.get(key)
-            if name is not None and rename:
-                name = rename.get(name, name)
-            following = tokens[i + 2 * len(chain) - 1] if i + 2 * len(chain) - 1 < len(tokens) else None
-            is_call = following is not None and following.token_type is TokenType.L_PAREN
-            if name is not None and not is_call:
-                start, end = chain[0].start, chain[-1].end + 1  # token spans include quotes
-                out.append(sql[pos:start])
-                out.append(exp.to_identifier(name).sql(dialect=index.dialect))
-                pos = end
-                if name not in read:
-                    read.append(name)
-            i += 2 * len(chain) - 1
+            after = i + 2 * len(chain) - 1
+            is_call = after < len(tokens) and tokens[after].token_type is TokenType.L_PAREN
+            if not is_call:  # token spans include the quotes
+                found.append((chain[0].start, chain[-1].end + 1, tuple(t.text.casefold() for t in chain)))
+            i = after
             continue
         i += 1
-    out.append(sql[pos:])
-    return "".join(out), tuple(read)
+    return tuple(found)
 
 
 def _chain(tokens: list[Token], i: int) -> list[Token]:
