@@ -23,7 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from tests.support import stub_routes
+from tests.support import stub_routes, stub_routes_data  # noqa: F401 (registers its routes)
 from tests.support.openapi import OpenApi, Operation
 
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
