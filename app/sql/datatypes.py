@@ -166,7 +166,13 @@ def fits(src: exp.DataType | None, dst: exp.DataType | None) -> bool | None:
         return False
     if sf == df and sf not in _NUMERIC | {"timestamp"}:
         return None  # the same family spelt differently (arrays, structs, ...): cannot tell cheaply
-    return compare_types(src.sql(), dst.sql()).direction in ("same", "widened")
+    return _widens(normalize(src) or "", normalize(dst) or "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _widens(src: str, dst: str) -> bool:
+    # normalized spellings are DuckDB's; string lengths never get here (DuckDB would drop them)
+    return compare_types(src, dst, "duckdb").direction in ("same", "widened")
 
 
 def fits_logical(src: exp.DataType | None, logical: str | None) -> bool | None:
