@@ -82,6 +82,14 @@ class CanaryResult:
     def model(self, name: str) -> ModelCanary | None:
         return next((m for m in self.models if m.name == name), None)
 
+    def render(self, fmt: str, compact: bool = False) -> str:
+        """The canary section of the `check` report: `text` or `markdown` (compact: no example rows or
+        distributions, for the PR comment). Findings are left to the report, which lists every gate's."""
+        from app.report.env import render
+
+        template = "canary/section.md.j2" if fmt == "markdown" else "canary/section.txt.j2"
+        return render(template, canary=self, compact=compact)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,

@@ -149,3 +149,14 @@ def test_locked_down_connection_refuses_outside_access(tmp_path: Path, statement
         db.execute(statement.format(tmp=tmp_path))
     assert not (tmp_path / "out.csv").exists()
     db.close()
+
+
+def test_report_section_renders_in_every_format(tmp_path: Path) -> None:
+    repo = shop_repo(tmp_path, {"models/customer_orders.sql": CUSTOMER_ORDERS.replace(
+        "min(o.ordered_at)", "date_trunc('day', min(o.ordered_at))")})
+    result = run_shop(repo, ["customer_orders"])
+    full, compact = result.render("markdown"), result.render("markdown", compact=True)
+    assert "#### `customer_orders`: compared (contracted)" in full and "<details><summary>Example rows" in full
+    assert "Example rows" not in compact and "| `first_order_at` |" in compact
+    text = result.render("text")
+    assert "customer_orders (models/customer_orders.sql) - compared" in text and "first_order_at" in text
