@@ -9,20 +9,19 @@ or an identical shape) so a rename is reported as one `*-renamed` change, not a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from app.contracts.columns import column_changes, quality_changes
 from app.contracts.compat import relaxes
-from app.contracts.model import Column, Contract, Dataset
+from app.contracts.matching import match_columns, match_datasets
+from app.contracts.model import Contract, Dataset
 from app.contracts.rules import Change, ChangeKind
 from app.contracts.sla import compare_sla, show, sla_key
 from app.types import Impact
 
 K = ChangeKind
 _ORDER = {kind: i for i, kind in enumerate(ChangeKind)}
-Item = TypeVar("Item", Column, Dataset)
 
 
 def diff_contracts(
@@ -32,7 +31,7 @@ def diff_contracts(
     old = base.datasets if base else ()
     new = head.datasets if head else ()
     out: list[Change] = []
-    pairs, removed, added = match(old, new, _dataset_identity, _same_dataset_shape)
+    pairs, removed, added = match_datasets(old, new)
     for a, b in pairs:
         if a.name != b.name or a.output_name != b.output_name:
             what = (
@@ -172,7 +171,7 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
     """Changes inside one matched dataset: columns, keys, quality, semantics, materialization, docs."""
     at = {"location": new.location, "base_location": old.location}
     out: list[Change] = []
-    pairs, removed, added = match(old.columns, new.columns, _column_identity, _same_column_shape, True)
+    pairs, removed, added = match_columns(old.columns, new.columns)
     for a, b in pairs:
         if a.name != b.name:
             out.append(
@@ -281,77 +280,3 @@ def _key_columns(dataset: Dataset) -> list[str]:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def _dataset_identity(d: Dataset) -> tuple[Any, ...]:
-    return (d.id, d.physical_name)
-
-
-def _column_identity(c: Column) -> tuple[Any, ...]:
-    return (c.id, c.physical_name)
-
-
-def _same_dataset_shape(a: Dataset, b: Dataset) -> bool:
-    return bool(a.columns) and {c.name for c in a.columns} == {c.name for c in b.columns}
-
-
-def _same_column_shape(a: Column, b: Column) -> bool:
-    def shape(c: Column) -> tuple[Any, ...]:
-        return (
-            c.logical_type,
-            c.physical_type,
-            c.required,
-            c.unique,
-            c.primary_key,
-            c.allowed_values,
-            c.options,
-            c.semantics,
-            c.classification,
-            c.description,
-        )
-
-    return shape(a) == shape(b)
-
-
-def match(
-    old: Sequence[Item],
-    new: Sequence[Item],
-    identity: Callable[[Item], tuple[Any, ...]],
-    same_shape: Callable[[Item, Item], bool],
-    same_position: bool = False,
-) -> tuple[list[tuple[Item, Item]], list[Item], list[Item]]:
-    """Pair items by name, then leftover ones by stable id, then physicalName, then identical shape at the
-    same position (`same_position`; else a unique shape match anywhere).
-    Returns (pairs in new order, removed in old order, added in new order)."""
-    by_name = {b.name: b for b in new}
-    pairs: dict[int, Item] = {}  # index in new -> old item
-    left_old = []
-    for a in old:
-        b = by_name.get(a.name)
-        if b is not None:
-            pairs[new.index(b)] = a
-        else:
-            left_old.append(a)
-    left_new = [i for i in range(len(new)) if i not in pairs]
-    for slot in range(2):  # 0: stable id, 1: physicalName
-        for a in list(left_old):
-            key = identity(a)[slot]
-            if key is None:
-                continue
-            hit = [i for i in left_new if identity(new[i])[slot] == key]
-            if len(hit) == 1:
-                pairs[hit[0]] = a
-                left_old.remove(a)
-                left_new.remove(hit[0])
-    for a in list(left_old):
-        position = old.index(a)
-        hit = [i for i in left_new if same_shape(a, new[i])]
-        if same_position:
-            hit = [i for i in hit if i == position]
-        if len(hit) == 1:
-            chosen = hit[0]
-            pairs[chosen] = a
-            left_old.remove(a)
-            left_new.remove(chosen)
-    ordered = [(pairs[i], new[i]) for i in sorted(pairs)]
-    return ordered, left_old, [new[i] for i in left_new]

@@ -5,11 +5,11 @@ Pure over text: the caller reads the file (from a git revision or disk) and pass
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from app.contracts.legacy import upgrade_legacy
 from app.contracts.model import Column, Contract, Dataset, QualityRule, SlaProperty
 from app.contracts.schema import dotted, validate_odcs
 from app.errors import ContractError
@@ -40,14 +40,6 @@ SEMANTIC_KEYS = {
     "unit": "unit", "timezone": "timezone", "timeZone": "timezone", "currency": "currency",
     "meaning": "meaning", "locale": "locale", "encoding": "encoding", "granularity": "granularity",
 }  # fmt: skip
-# ODCS 3.0.x spelled library rules as `rule:`; 3.1 renamed them to `metric:`
-_LEGACY_RULES = {
-    "nullCheck": "nullValues", "nullValues": "nullValues", "notNull": "nullValues",
-    "missingValues": "missingValues", "validValues": "invalidValues", "invalidValues": "invalidValues",
-    "duplicateCount": "duplicateValues", "duplicateValues": "duplicateValues",
-    "uniqueCheck": "duplicateValues",
-    "rowCount": "rowCount",
-}  # fmt: skip
 
 
 def parse_contract(text: str, path: str) -> Contract:
@@ -72,28 +64,10 @@ def _parse_cached(text: str, path: str) -> Contract:
             doc.location(("apiVersion",)),
             "convert it to ODCS v3 (`schema:` objects with `properties:`), e.g. with datacontract-cli",
         )
-    data = _upgrade_legacy(doc.data)
+    data = upgrade_legacy(doc.data)
     doc = YamlDoc(doc.path, data, doc.lines)
     validate_odcs(doc)
     return _Normalizer(doc).contract()
-
-
-def _upgrade_legacy(data: dict[str, Any]) -> dict[str, Any]:
-    """Rewrite ODCS 3.0.x quality rules (`rule: nullCheck`, top-level `validValues`) to the 3.1 shape."""
-    out = copy.deepcopy(data)
-    for obj in out.get("schema") or []:
-        if not isinstance(obj, dict):
-            continue
-        holders = [obj, *_walk_properties(obj.get("properties"))]
-        for holder in holders:
-            for rule in holder.get("quality") or []:
-                if isinstance(rule, dict) and "rule" in rule and "metric" not in rule:
-                    name = rule.pop("rule")
-                    rule["metric"] = _LEGACY_RULES.get(name, name)
-                    if "validValues" in rule:
-                        rule.setdefault("arguments", {})["validValues"] = rule.pop("validValues")
-                        rule.setdefault("mustBe", 0)
-    return out
 
 
 Named = TypeVar("Named", Column, Dataset)
@@ -113,15 +87,6 @@ def _unique(items: list[Named], what: str) -> tuple[Named, ...]:
             )
         seen[item.name] = item
     return tuple(items)
-
-
-def _walk_properties(props: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for p in props or []:
-        if isinstance(p, dict):
-            found.append(p)
-            found.extend(_walk_properties(p.get("properties")))
-    return found
 
 
 def _custom(items: Any) -> dict[str, Any]:
