@@ -348,3 +348,15 @@ def test_incremental_model_reading_this_reads_a_source_standing_for_its_earlier_
     from app.sql.analyze import analyze
 
     assert "inc" not in analyze(built.project).models["inc"].upstream  # no self-cycle
+
+
+def test_snowflake_unquoted_upper_case_relations_resolve() -> None:
+    a_uid, a = model("stg_orders", "select 1 as id")
+    a["relation_name"] = "ANALYTICS.PUBLIC.STG_ORDERS"
+    a["database"], a["schema"] = "ANALYTICS", "PUBLIC"
+    b = model("orders", "select id from ANALYTICS.PUBLIC.STG_ORDERS", depends=("stg_orders",))
+    built = _build(manifest_doc((a_uid, a), b, adapter="snowflake"))
+    assert built.project.models["orders"].sql == "select id from stg_orders"
+    from app.sql.analyze import analyze
+
+    assert analyze(built.project).models["orders"].upstream == ("stg_orders",)
