@@ -10,65 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from app.errors import DatacanaryError
-
-T = TypeVar("T")
-
-
-class EventError(DatacanaryError):
-    """A webhook or Action event payload lacks a field datacanary needs."""
-
-
-def _walk(payload: Any, path: str) -> tuple[bool, Any]:
-    node = payload
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def _req(payload: Any, path: str, kind: type[T]) -> T:
-    found, value = _walk(payload, path)
-    if not found or value is None:
-        raise EventError(f"event payload has no `{path}`", hint="is this the event datacanary expects?")
-    # bool is an int in Python; a payload with `true` where an id belongs is still malformed
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise EventError(f"event payload field `{path}` is {type(value).__name__}, expected {kind.__name__}")
-    return value
-
-
-def _opt(payload: Any, path: str, kind: type[T]) -> T | None:
-    found, value = _walk(payload, path)
-    if not found or value is None:
-        return None
-    return _req(payload, path, kind)
-
-
-@dataclass(frozen=True, slots=True)
-class Repo:
-    """The repository an event is about."""
-
-    full_name: str
-    id: int | None = None
-    default_branch: str | None = None
-
-    @property
-    def owner(self) -> str:
-        return self.full_name.split("/", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.full_name.split("/", 1)[1]
-
-
-def _repo(payload: Any, path: str = "repository") -> Repo:
-    full = _req(payload, f"{path}.full_name", str)
-    if "/" not in full:
-        raise EventError(f"event payload field `{path}.full_name` is not owner/name: {full!r}")
-    return Repo(full, _opt(payload, f"{path}.id", int), _opt(payload, f"{path}.default_branch", str))
+from app.github.payload import EventError, Repo, names, opt, pull_numbers, repo_of, req, walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,109 +158,95 @@ Event = (
 )
 
 
-def _pull_numbers(payload: Any, path: str) -> tuple[int, ...]:
-    found, value = _walk(payload, path)
-    if not found or not isinstance(value, list):
-        return ()
-    return tuple(_req(pr, "number", int) for pr in value if isinstance(pr, Mapping))
-
-
 def _pulls(payload: Any, path: str) -> tuple[PullRef, ...]:
-    found, value = _walk(payload, path)
+    found, value = walk(payload, path)
     if not found or not isinstance(value, list):
         return ()
     return tuple(
-        PullRef(_req(pr, "number", int), _opt(pr, "base.sha", str), _opt(pr, "head.sha", str))
+        PullRef(req(pr, "number", int), opt(pr, "base.sha", str), opt(pr, "head.sha", str))
         for pr in value
         if isinstance(pr, Mapping)
     )
 
 
-def _names(payload: Any, path: str) -> tuple[str, ...]:
-    found, value = _walk(payload, path)
-    if not found or not isinstance(value, list):
-        return ()
-    return tuple(_req(r, "full_name", str) for r in value if isinstance(r, Mapping))
-
-
 def _pull_request(p: Any) -> PullRequestEvent:
     return PullRequestEvent(
-        action=_req(p, "action", str),
-        number=_req(p, "pull_request.number", int),
-        repo=_repo(p),
-        base_sha=_req(p, "pull_request.base.sha", str),
-        base_ref=_req(p, "pull_request.base.ref", str),
-        head_sha=_req(p, "pull_request.head.sha", str),
-        head_ref=_req(p, "pull_request.head.ref", str),
-        head_repo=_opt(p, "pull_request.head.repo.full_name", str),
-        draft=bool(_opt(p, "pull_request.draft", bool)),
-        merged=bool(_opt(p, "pull_request.merged", bool)),
-        title=_opt(p, "pull_request.title", str) or "",
-        installation_id=_opt(p, "installation.id", int),
-        sender=_opt(p, "sender.login", str),
+        action=req(p, "action", str),
+        number=req(p, "pull_request.number", int),
+        repo=repo_of(p),
+        base_sha=req(p, "pull_request.base.sha", str),
+        base_ref=req(p, "pull_request.base.ref", str),
+        head_sha=req(p, "pull_request.head.sha", str),
+        head_ref=req(p, "pull_request.head.ref", str),
+        head_repo=opt(p, "pull_request.head.repo.full_name", str),
+        draft=bool(opt(p, "pull_request.draft", bool)),
+        merged=bool(opt(p, "pull_request.merged", bool)),
+        title=opt(p, "pull_request.title", str) or "",
+        installation_id=opt(p, "installation.id", int),
+        sender=opt(p, "sender.login", str),
     )
 
 
 def _merge_group(p: Any) -> MergeGroupEvent:
     return MergeGroupEvent(
-        action=_req(p, "action", str),
-        repo=_repo(p),
-        head_sha=_req(p, "merge_group.head_sha", str),
-        head_ref=_req(p, "merge_group.head_ref", str),
-        base_sha=_req(p, "merge_group.base_sha", str),
-        base_ref=_req(p, "merge_group.base_ref", str),
-        installation_id=_opt(p, "installation.id", int),
+        action=req(p, "action", str),
+        repo=repo_of(p),
+        head_sha=req(p, "merge_group.head_sha", str),
+        head_ref=req(p, "merge_group.head_ref", str),
+        base_sha=req(p, "merge_group.base_sha", str),
+        base_ref=req(p, "merge_group.base_ref", str),
+        installation_id=opt(p, "installation.id", int),
     )
 
 
 def _check_run(p: Any) -> CheckRunEvent:
     return CheckRunEvent(
-        action=_req(p, "action", str),
-        repo=_repo(p),
-        check_run_id=_req(p, "check_run.id", int),
-        name=_req(p, "check_run.name", str),
-        head_sha=_req(p, "check_run.head_sha", str),
-        external_id=_opt(p, "check_run.external_id", str) or None,
-        requested_action=_opt(p, "requested_action.identifier", str),
-        pull_numbers=_pull_numbers(p, "check_run.pull_requests"),
-        app_id=_opt(p, "check_run.app.id", int),
-        installation_id=_opt(p, "installation.id", int),
-        sender=_opt(p, "sender.login", str),
+        action=req(p, "action", str),
+        repo=repo_of(p),
+        check_run_id=req(p, "check_run.id", int),
+        name=req(p, "check_run.name", str),
+        head_sha=req(p, "check_run.head_sha", str),
+        external_id=opt(p, "check_run.external_id", str) or None,
+        requested_action=opt(p, "requested_action.identifier", str),
+        pull_numbers=pull_numbers(p, "check_run.pull_requests"),
+        app_id=opt(p, "check_run.app.id", int),
+        installation_id=opt(p, "installation.id", int),
+        sender=opt(p, "sender.login", str),
         pulls=_pulls(p, "check_run.pull_requests"),
     )
 
 
 def _check_suite(p: Any) -> CheckSuiteEvent:
     return CheckSuiteEvent(
-        action=_req(p, "action", str),
-        repo=_repo(p),
-        check_suite_id=_req(p, "check_suite.id", int),
-        head_sha=_req(p, "check_suite.head_sha", str),
-        head_branch=_opt(p, "check_suite.head_branch", str),
-        before=_opt(p, "check_suite.before", str),
-        pull_numbers=_pull_numbers(p, "check_suite.pull_requests"),
-        app_id=_opt(p, "check_suite.app.id", int),
-        installation_id=_opt(p, "installation.id", int),
+        action=req(p, "action", str),
+        repo=repo_of(p),
+        check_suite_id=req(p, "check_suite.id", int),
+        head_sha=req(p, "check_suite.head_sha", str),
+        head_branch=opt(p, "check_suite.head_branch", str),
+        before=opt(p, "check_suite.before", str),
+        pull_numbers=pull_numbers(p, "check_suite.pull_requests"),
+        app_id=opt(p, "check_suite.app.id", int),
+        installation_id=opt(p, "installation.id", int),
         pulls=_pulls(p, "check_suite.pull_requests"),
     )
 
 
 def _installation(p: Any) -> InstallationEvent:
     return InstallationEvent(
-        action=_req(p, "action", str),
-        installation_id=_req(p, "installation.id", int),
-        account=_req(p, "installation.account.login", str),
-        repositories=_names(p, "repositories"),
+        action=req(p, "action", str),
+        installation_id=req(p, "installation.id", int),
+        account=req(p, "installation.account.login", str),
+        repositories=names(p, "repositories"),
     )
 
 
 def _installation_repositories(p: Any) -> InstallationRepositoriesEvent:
     return InstallationRepositoriesEvent(
-        action=_req(p, "action", str),
-        installation_id=_req(p, "installation.id", int),
-        account=_req(p, "installation.account.login", str),
-        added=_names(p, "repositories_added"),
-        removed=_names(p, "repositories_removed"),
+        action=req(p, "action", str),
+        installation_id=req(p, "installation.id", int),
+        account=req(p, "installation.account.login", str),
+        added=names(p, "repositories_added"),
+        removed=names(p, "repositories_removed"),
     )
 
 
@@ -324,23 +254,23 @@ _RUN_ID = re.compile(r"/actions/runs/(\d+)/deployment_protection_rule/?$")
 
 
 def _deployment_protection_rule(p: Any) -> DeploymentProtectionRuleEvent:
-    callback = _req(p, "deployment_callback_url", str)
+    callback = req(p, "deployment_callback_url", str)
     match = _RUN_ID.search(callback)
     if match is None:
         raise EventError(f"event payload field `deployment_callback_url` has no run id: {callback!r}")
     return DeploymentProtectionRuleEvent(
-        action=_req(p, "action", str),
-        repo=_repo(p),
-        environment=_req(p, "environment", str),
-        event=_opt(p, "event", str),
+        action=req(p, "action", str),
+        repo=repo_of(p),
+        environment=req(p, "environment", str),
+        event=opt(p, "event", str),
         callback_url=callback,
         run_id=int(match.group(1)),
-        sha=_opt(p, "deployment.sha", str),
-        ref=_opt(p, "deployment.ref", str),
-        deployment_id=_opt(p, "deployment.id", int),
-        pull_numbers=_pull_numbers(p, "pull_requests"),
-        installation_id=_opt(p, "installation.id", int),
-        deployment_payload=_payload_object(_walk(p, "deployment.payload")[1]),
+        sha=opt(p, "deployment.sha", str),
+        ref=opt(p, "deployment.ref", str),
+        deployment_id=opt(p, "deployment.id", int),
+        pull_numbers=pull_numbers(p, "pull_requests"),
+        installation_id=opt(p, "installation.id", int),
+        deployment_payload=_payload_object(walk(p, "deployment.payload")[1]),
     )
 
 
@@ -357,7 +287,7 @@ def _payload_object(value: Any) -> Mapping[str, Any] | None:
 
 
 def _ping(p: Any) -> PingEvent:
-    return PingEvent(_opt(p, "zen", str), _opt(p, "hook_id", int), _opt(p, "hook.app_id", int))
+    return PingEvent(opt(p, "zen", str), opt(p, "hook_id", int), opt(p, "hook.app_id", int))
 
 
 PARSERS: Mapping[str, Callable[[Any], Event]] = {
@@ -378,14 +308,14 @@ def parse_workflow_run(payload: Any) -> WorkflowRunEvent:
         raise EventError("`workflow_run` event payload is not a JSON object")
     p = payload
     return WorkflowRunEvent(
-        action=_req(p, "action", str),
-        repo=_repo(p),
-        run_id=_req(p, "workflow_run.id", int),
-        event=_req(p, "workflow_run.event", str),
-        head_sha=_req(p, "workflow_run.head_sha", str),
-        head_repo=_opt(p, "workflow_run.head_repository.full_name", str),
-        conclusion=_opt(p, "workflow_run.conclusion", str),
-        pull_numbers=_pull_numbers(p, "workflow_run.pull_requests"),
+        action=req(p, "action", str),
+        repo=repo_of(p),
+        run_id=req(p, "workflow_run.id", int),
+        event=req(p, "workflow_run.event", str),
+        head_sha=req(p, "workflow_run.head_sha", str),
+        head_repo=opt(p, "workflow_run.head_repository.full_name", str),
+        conclusion=opt(p, "workflow_run.conclusion", str),
+        pull_numbers=pull_numbers(p, "workflow_run.pull_requests"),
     )
 
 
