@@ -148,6 +148,14 @@ def test_adding_an_allowed_value_is_enum_value_added(doc: dict[str, Any], data: 
     ]
 
 
+# kinds whose reverse is not their inverse: a rename is its own reverse, `timestamp -> date` narrows but
+# `date -> timestamp` has no provable direction, a changed pattern loosens both ways
+ASYMMETRIC = {
+    K.COLUMN_RENAMED, K.PHYSICAL_TYPE_CHANGED, K.PHYSICAL_TYPE_NARROWED, K.PHYSICAL_TYPE_WIDENED,
+    K.QUALITY_RULE_LOOSENED, K.QUALITY_RULE_TIGHTENED, K.CONSTRAINT_LOOSENED, K.CONSTRAINT_TIGHTENED,
+}  # fmt: skip
+
+
 @SETTINGS
 @given(documents(), documents())
 def test_reverse_diff_is_the_inverse_classification(a: dict[str, Any], b: dict[str, Any]) -> None:
@@ -156,31 +164,9 @@ def test_reverse_diff_is_the_inverse_classification(a: dict[str, Any], b: dict[s
     forward = sorted(
         (INVERSE.get(c.kind, c.kind).value, c.column or "")
         for c in diff_contracts(base, head)
-        if c.kind
-        not in (
-            K.COLUMN_RENAMED,
-            K.PHYSICAL_TYPE_CHANGED,
-            K.PHYSICAL_TYPE_NARROWED,
-            K.PHYSICAL_TYPE_WIDENED,
-            K.QUALITY_RULE_LOOSENED,
-            K.QUALITY_RULE_TIGHTENED,
-            K.CONSTRAINT_LOOSENED,
-            K.CONSTRAINT_TIGHTENED,
-        )
+        if c.kind not in ASYMMETRIC
     )
     backward = sorted(
-        (c.kind.value, c.column or "")
-        for c in diff_contracts(head, base)
-        if c.kind
-        not in (
-            K.COLUMN_RENAMED,
-            K.PHYSICAL_TYPE_CHANGED,
-            K.PHYSICAL_TYPE_NARROWED,
-            K.PHYSICAL_TYPE_WIDENED,
-            K.QUALITY_RULE_LOOSENED,
-            K.QUALITY_RULE_TIGHTENED,
-            K.CONSTRAINT_LOOSENED,
-            K.CONSTRAINT_TIGHTENED,
-        )
+        (c.kind.value, c.column or "") for c in diff_contracts(head, base) if c.kind not in ASYMMETRIC
     )
     assert forward == backward
