@@ -49,6 +49,7 @@ def main(
         or env.get("DATACANARY_STATE")
         or str(action.workspace / ".datacanary" / "state.sqlite")
     )
+
     def progress(message: str) -> None:
         log(f"datacanary: {message}\n")
 
@@ -85,7 +86,7 @@ def main(
     port = port if port is not None else make_port(action)
     sha = env.get("GITHUB_SHA")
     if env.get("GITHUB_ACTIONS") == "true" and outcome.entry is not None and sha and port is not None:
-        effects.append(deployment_effect(outcome, sha, action.details_url, last=_is_last(outcome)))
+        effects.append(deployment_effect(outcome, sha, action.details_url, _path(outcome)))
     runner = RunnerIO(action.output_path, action.summary_path, write)
     retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()
     result = apply(effects, port=port, runner=runner, retry=retry)
@@ -95,8 +96,9 @@ def main(
     return outcome.exit_code
 
 
-def deployment_effect(outcome: Any, sha: str, log_url: str | None, last: bool) -> Any:
-    """The GitHub record of a ledger entry: a deployment of `sha` with the digest in its payload."""
+def deployment_effect(outcome: Any, sha: str, log_url: str | None, path: list[str]) -> Any:
+    """The GitHub record of a ledger entry: a deployment of `sha` with the digest in its payload (and
+    the promotion path, so the App can decide protection rules from GitHub's deployments alone)."""
     from app.promotion.effects import RecordDeployment
     from app.promotion.promote import short
 
@@ -113,6 +115,7 @@ def deployment_effect(outcome: Any, sha: str, log_url: str | None, last: bool) -
         "ledger_id": entry.id,
         "kind": entry.kind,
         "canary": (outcome.canary.verdict.value if outcome.canary else None),
+        "environments": path,
     }
     return RecordDeployment(
         sha=sha,
@@ -120,16 +123,15 @@ def deployment_effect(outcome: Any, sha: str, log_url: str | None, last: bool) -
         state="success" if passed else "failure",
         description=description,
         payload=payload,
-        production=last,
+        production=bool(path) and path[-1] == entry.environment,
         log_url=log_url,
     )
 
 
-def _is_last(outcome: Any) -> bool:
-    """Whether the environment is the last of the promotion path (GitHub's `production_environment`)."""
+def _path(outcome: Any) -> list[str]:
+    """The artifact's environments in promotion order (the last is GitHub's `production_environment`)."""
     from app.promotion.bundle import artifact_project
 
     if outcome.artifact is None:
-        return False
-    names = list(artifact_project(outcome.artifact).config.environments)
-    return bool(names) and names[-1] == outcome.decision.environment
+        return []
+    return list(artifact_project(outcome.artifact).config.environments)

@@ -1,6 +1,7 @@
-"""Performers of the promotion effects (deployments, deployment statuses, protection-rule reviews).
+"""Performers of the promotion effects (deployments, deployment statuses, protection-rule reviews),
+and the read-back of datacanary's deployments for the App's protection-rule decisions.
 
-Importing this module registers them with `app.github.apply`. The port may implement the three
+Importing this module registers the performers with `app.github.apply`. The port may implement the
 operations itself (a fake in tests); for the PyGithub client they are done here over its repository.
 """
 
@@ -11,6 +12,10 @@ from typing import Any, Protocol, runtime_checkable
 from app.errors import GitHubError
 from app.github.apply import ApplyContext, applies
 from app.promotion.effects import RecordDeployment, ReviewProtectionRule, clip
+from app.promotion.github_ledger import DeploymentRecord
+
+# newest deployments read: enough history for a release path, a bounded number of requests
+READ_LIMIT = 100
 
 
 @runtime_checkable
@@ -24,6 +29,8 @@ class DeploymentPort(Protocol):
     ) -> None: ...
 
     def review_protection_rule(self, run_id: int, environment: str, state: str, comment: str) -> None: ...
+
+    def list_deployments(self, environment: str | None) -> list[DeploymentRecord]: ...
 
 
 class _PyGithubDeployments:
@@ -74,9 +81,37 @@ class _PyGithubDeployments:
             )
         )
 
+    def list_deployments(self, environment: str | None) -> list[DeploymentRecord]:
+        from github import GithubObject
+
+        def fetch() -> list[DeploymentRecord]:
+            out = []
+            env = GithubObject.NotSet if environment is None else environment
+            # counted by hand: slicing a PaginatedList past its end raises IndexError in PyGithub 2.x
+            for n, d in enumerate(self._repo.get_deployments(environment=env)):
+                if n >= READ_LIMIT:
+                    break
+                payload = d.payload if isinstance(d.payload, dict) else {}
+                if not str(payload.get("digest", "")).startswith("sha256:"):
+                    continue  # not datacanary's: no need to read its statuses
+                states = tuple(str(s.state) for s in d.get_statuses())  # newest first
+                out.append(DeploymentRecord(int(d.id), str(d.environment), str(d.sha), payload, states))
+            return out
+
+        result: list[DeploymentRecord] = self._client._call(fetch)
+        return result
+
+
+def read_deployments(port: Any, environment: str | None = None) -> list[DeploymentRecord]:
+    """datacanary's newest deployments (all environments by default) with their status states."""
+    return _adapt(port).list_deployments(environment)
+
 
 def _deployments(ctx: ApplyContext) -> DeploymentPort:
-    port = ctx.github()
+    return _adapt(ctx.github())
+
+
+def _adapt(port: Any) -> DeploymentPort:
     if isinstance(port, DeploymentPort):
         return port
     if hasattr(port, "_repo") and hasattr(port, "_call"):

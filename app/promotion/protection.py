@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-from app.project.config import ProjectConfig
-from app.promotion.environments import environments
+from app.promotion.environments import Environment
 from app.promotion.ledger import Entry, LedgerView
 from app.promotion.parity import ParityResult
 from app.promotion.promote import Action, ReasonCode, plan_promotion, short
@@ -50,15 +50,23 @@ def digest_from(payload: Mapping[str, Any] | None, sha: str | None, history: Seq
     return None
 
 
+def path_environments(names: Sequence[str]) -> tuple[Environment, ...]:
+    """Environments known only by their order (from a deployment payload): no parameters."""
+    empty: Mapping[str, Any] = MappingProxyType({})
+    return tuple(Environment(n, i, names[i - 1] if i else None, empty) for i, n in enumerate(names))
+
+
 def review(
     env_name: str,
     digest: str | None,
-    config: ProjectConfig | None,
+    envs: Sequence[Environment] | None,
     view: LedgerView,
     parity: ParityResult | None,
     sha: str | None = None,
+    parity_checked: bool = True,
 ) -> ProtectionDecision:
-    """Approve when the digest may be promoted to `env_name` (or is live there already); reject with why."""
+    """Approve when the digest may be promoted to `env_name` (or is live there already); reject with why.
+    `envs` is the artifact's promotion path (None: the digest is unknown to datacanary)."""
     if digest is None:
         what = f"commit {sha[:12]}" if sha else "this deployment"
         return ProtectionDecision(
@@ -69,7 +77,7 @@ def review(
             "promote it through the earlier environments first",
             ReasonCode.UNVALIDATED.value,
         )
-    if config is None:
+    if envs is None:
         return ProtectionDecision(
             False,
             env_name,
@@ -78,9 +86,9 @@ def review(
             "so its environments and parity are unknown",
             ReasonCode.UNVALIDATED.value,
         )
-    env = next((e for e in environments(config) if e.name == env_name), None)
+    env = next((e for e in envs if e.name == env_name), None)
     if env is None:
-        declared = ", ".join(config.environments) or "none"
+        declared = ", ".join(e.name for e in envs) or "none"
         return ProtectionDecision(
             False,
             env_name,
@@ -96,8 +104,13 @@ def review(
         )
     if decision.action is Action.PROMOTE:
         where = f"passed {env.previous}" if env.previous else f"{env_name} is the first environment"
-        parity_note = f", parity {env.previous} -> {env_name} holds" if env.previous else ""
-        return ProtectionDecision(True, env_name, digest, f"{short(digest)} {where}{parity_note}", "approved")
+        note = ""
+        if env.previous and parity_checked:
+            note = f", parity {env.previous} -> {env_name} holds"
+        elif env.previous:
+            note = "; parity not checked here (the artifact is not in the App's store)"
+            note += ", the promote step checks it"
+        return ProtectionDecision(True, env_name, digest, f"{short(digest)} {where}{note}", "approved")
     first = decision.reasons[0]
     label = {
         ReasonCode.UNVALIDATED: "unvalidated digest",

@@ -30,6 +30,7 @@ from tests.support.fixtures import github_stub  # noqa: F401
 from tests.support.signing import signed_delivery
 
 from .conftest import CONFIG, write_env_data, write_project
+from .test_action_promote import workspace  # noqa: F401
 
 PAYLOAD = Path(__file__).parent / "payloads" / "deployment_protection_rule.requested.json"
 SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"  # the deployment's sha in the payload
@@ -207,3 +208,62 @@ def test_signed_delivery_round_trip_through_the_app(
         "POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
     )
     assert len(calls) == 1
+
+
+def test_the_app_decides_from_githubs_deployments_when_its_own_ledger_knows_nothing(
+    tmp_path, make_settings, serve, github_stub, workspace
+):
+    """Promotions ran on a runner with its own state; the App reads the deployments they recorded."""
+    from action.__main__ import main as action_main
+
+    from .test_action_promote import SHA as ACTION_SHA
+    from .test_action_promote import _env
+
+    ws, digest = workspace
+    for env in ("dev", "staging"):
+        assert action_main(_env(ws, github_stub, env)) == 0
+    settings = make_settings()  # a fresh state database: the App has no ledger rows, no artifacts
+    app = create_app(
+        settings,
+        github=_port_factory(github_stub),
+        repo_checkout=lambda *a: (_ for _ in ()).throw(AssertionError("no checkout needed")),
+    )
+    server: ServiceServer = serve(app)
+    payload = _payload("prod")  # what GitHub Actions sends for a job's environment: no digest in it
+    payload["deployment"]["sha"] = ACTION_SHA
+    body, headers = signed_delivery("deployment_protection_rule", payload)
+    assert httpx.post(f"{server.url}/webhooks", content=body, headers=headers, timeout=10).status_code == 202
+    server.wait_idle()
+    (review,) = github_stub.protection_reviews
+    assert review["state"] == "approved", review
+    assert "passed staging" in review["comment"] and "parity not checked here" in review["comment"]
+    # a re-run for staging (after dev) is approved as already live; reviewing records no deployment
+    github_stub.protection_reviews.clear()
+    payload = _payload("staging", digest)
+    payload["deployment"]["sha"] = ACTION_SHA
+    records_before = len(github_stub.deployments)
+    body, headers = signed_delivery("deployment_protection_rule", payload)
+    httpx.post(f"{server.url}/webhooks", content=body, headers=headers, timeout=10)
+    server.wait_idle()
+    assert github_stub.protection_reviews[0]["state"] == "approved"
+    assert "already live in staging" in github_stub.protection_reviews[0]["comment"]
+    assert len(github_stub.deployments) == records_before
+
+
+def test_github_records_replay_into_a_ledger_view():
+    from app.promotion.github_ledger import DeploymentRecord, view_from_deployments
+
+    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    records = [
+        DeploymentRecord(1, "prod", "s1", {"digest": a}, ("inactive", "success")),
+        DeploymentRecord(2, "prod", "s2", {"digest": b}, ("inactive", "success")),
+        DeploymentRecord(
+            3, "prod", "s1", {"digest": a, "kind": "rollback", "previous_digest": b}, ("success",)
+        ),
+        DeploymentRecord(4, "staging", "s3", {"digest": b}, ("failure",)),
+        DeploymentRecord(5, "prod", "s9", {}, ("success",)),  # GitHub Actions' own deployment: ignored
+    ]
+    view = view_from_deployments(records)
+    assert view.live == {"prod": a}
+    assert view.passed == {"prod": frozenset({a})}  # b was rolled back
+    assert view.failed_in("staging", b)
