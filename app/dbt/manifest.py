@@ -76,6 +76,7 @@ class DbtModel:
     description: str = ""
     config: tuple[tuple[str, Any], ...] = ()  # the model's config, for state:modified's config check
     language: str = "sql"  # python models have no SQL: datacanary reads them as sources
+    file_sha256: str | None = None  # dbt's checksum of the model file (stripped text)
 
     @property
     def base_id(self) -> str:
@@ -368,11 +369,19 @@ def _model(uid: str, node: _At) -> DbtModel:
         description=node.get("description").opt_text() or "",
         config=_config_items(config.value),
         language=node.get("language").opt_text() or "sql",
+        file_sha256=_sha256(node.get("checksum")),
     )
 
 
 # config keys that do not change what a model produces (dbt's state:modified.configs ignores them too)
 _IGNORED_CONFIG = frozenset({"docs", "meta", "tags", "persist_docs", "grants", "group", "access", "contract"})
+
+
+def _sha256(checksum: _At) -> str | None:
+    if not isinstance(checksum.value, dict) or checksum.value.get("name") != "sha256":
+        return None
+    value = checksum.value.get("checksum")
+    return value if isinstance(value, str) else None
 
 
 def _config_items(config: Any) -> tuple[tuple[str, Any], ...]:

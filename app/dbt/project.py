@@ -4,6 +4,7 @@ ProjectConfig from the manifest merged with an optional datacanary.yml next to d
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -145,7 +146,31 @@ def build_project(
         contracts=tuple(contracts),
         kind="dbt",
     )
+    stale = stale_models(manifest, root, read)
+    if stale:
+        shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        notes.append(
+            f"{manifest.path} was compiled from other versions of {len(stale)} model file(s) than "
+            f"{label} has: {shown}; run `dbt compile` on this revision so the gates see its SQL"
+        )
     return DbtProject(project=project, manifest=manifest, names=MappingProxyType(names), notes=tuple(notes))
+
+
+def stale_models(manifest: Manifest, root: str, read: Read) -> list[str]:
+    """Model files whose text differs from what the manifest was compiled from (dbt's file checksum:
+    sha256 of the stripped text). Files not in the revision are not judged."""
+    stale = []
+    for m in sorted(manifest.models.values(), key=lambda m: m.path):
+        if m.file_sha256 is None:
+            continue
+        path = join(root, m.path)
+        text = read(path)
+        if text is None:
+            continue
+        digest = hashlib.sha256(text.replace("\r\n", "\n").strip().encode("utf-8")).hexdigest()
+        if digest != m.file_sha256:
+            stale.append(path)
+    return stale
 
 
 def _config(manifest: Manifest, root: str, read: Read) -> tuple[ProjectConfig, YamlDoc]:

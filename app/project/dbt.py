@@ -57,6 +57,11 @@ def load_manifest(path: Path, tree: Tree | None = None, root: str = "") -> DbtPr
 
 def _build(data: bytes, path: str, tree: Tree | None, root: str, label: str) -> DbtProject:
     manifest = parse_manifest(data, path)
+    prefetch = getattr(tree, "prefetch", None)  # a git revision reads many blobs in one process
+    if prefetch is not None:
+        wanted = [m.path for m in manifest.models.values()] + [s.path for s in manifest.seeds.values()]
+        wanted += [m.patch_path for m in manifest.models.values() if m.patch_path]
+        prefetch(sorted({join(root, p) for p in wanted}))
 
     def read(p: str) -> str | None:
         if tree is None or not tree.exists(p):

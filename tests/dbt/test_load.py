@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import ProjectError
-from app.project.dbt import load_dbt, load_manifest_file
+from app.project.dbt import load_dbt, load_manifest, load_manifest_file
 from app.project.git import GitTree
 from app.project.load import load_project
 from tests.dbt.conftest import DEMO, demo_files
@@ -58,3 +58,11 @@ def test_manifest_moved_by_datacanary_yml(tmp_path: Path) -> None:
         files["datacanary.yml"].decode() + "\ndbt:\n  manifest: artifacts/manifest.json\n"
     )
     assert "fct_orders" in load_dbt(MemoryTree(files)).project.models
+
+
+def test_manifest_compiled_from_other_files_than_the_revision_is_flagged(dbt_repo: Path) -> None:
+    fresh = load_manifest(DEMO / "target" / "manifest.json", GitTree(dbt_repo, "HEAD"), "transform")
+    assert not any("compiled from other versions" in n for n in fresh.notes)
+    stale = load_manifest(DEMO / "target" / "manifest.json", GitTree(dbt_repo, "HEAD~1"), "transform")
+    (note,) = [n for n in stale.notes if "compiled from other versions" in n]
+    assert "transform/models/staging/stg_orders.sql" in note and "dbt compile" in note
