@@ -42,11 +42,13 @@ def batches(items: Sequence[T], size: int = MAX_ANNOTATIONS_PER_REQUEST) -> list
 
 def size(text: str) -> int:
     """Length as GitHub counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _prefix_within(text: str, budget: int) -> int:
     """The largest index i such that size(text[:i]) <= budget."""
+    if len(text) == size(text):  # no astral characters: code points are code units
+        return min(max(budget, 0), len(text))
     used = 0
     for i, ch in enumerate(text):
         used += 2 if ord(ch) > 0xFFFF else 1
