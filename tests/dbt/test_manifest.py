@@ -360,3 +360,14 @@ def test_snowflake_unquoted_upper_case_relations_resolve() -> None:
     from app.sql.analyze import analyze
 
     assert analyze(built.project).models["orders"].upstream == ("stg_orders",)
+
+
+@pytest.mark.parametrize("schema", [10, 11, 12, 13])
+def test_manifest_schemas_v10_and_newer_are_read(schema: int) -> None:
+    doc = manifest_doc(model("a", "select 1 as x"), schema=schema)
+    assert parse_manifest(json.dumps(doc), "m.json").schema_version == schema
+
+
+def test_a_manifest_that_is_not_an_object_says_so() -> None:
+    with pytest.raises(ProjectError, match=r"\(top level\): expected an object, found a list"):
+        parse_manifest("[]", "m.json")
