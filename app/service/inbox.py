@@ -19,7 +19,6 @@ CREATE TABLE IF NOT EXISTS inbox (
     delivery_id   TEXT PRIMARY KEY,
     event         TEXT NOT NULL,
     action        TEXT,
-    body          BLOB NOT NULL,
     work_key      TEXT,             -- e.g. owner/repo#12: what the delivery works on
     head_sha      TEXT,             -- the commit it reports on
     sets_head     INTEGER NOT NULL DEFAULT 0,  -- a pull_request event: moves the key's current head
@@ -31,9 +30,12 @@ CREATE TABLE IF NOT EXISTS inbox (
     attempts      INTEGER NOT NULL DEFAULT 0,
     finished_at   REAL,
     outcome       TEXT,
-    detail        TEXT
+    detail        TEXT,
+    body          BLOB NOT NULL     -- last: SQLite reads columns after a big blob through its overflow pages
 );
-CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status);
+-- small partial indexes: claims and the queue depth never scan finished deliveries
+CREATE INDEX IF NOT EXISTS inbox_queued ON inbox (available_at) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS inbox_working ON inbox (claimed_at) WHERE status = 'working';
 CREATE INDEX IF NOT EXISTS inbox_work_key ON inbox (work_key, sets_head);
 """
 
@@ -89,13 +91,19 @@ class Inbox:
         """Take the oldest queued delivery, or one whose worker's lease ran out; None when idle."""
         token = secrets.token_hex(8)
         with self._write, self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT * FROM inbox WHERE (status = 'queued' AND available_at <= ?)"
-                " OR (status = 'working' AND claimed_at < ?) ORDER BY rowid LIMIT 1",
-                (now, now - lease_seconds),
+            ready = conn.execute(
+                "SELECT rowid FROM inbox WHERE status = 'queued' AND available_at <= ?"
+                " ORDER BY rowid LIMIT 1",
+                (now,),
             ).fetchone()
-            if row is None:
+            stale = conn.execute(
+                "SELECT rowid FROM inbox WHERE status = 'working' AND claimed_at < ? ORDER BY rowid LIMIT 1",
+                (now - lease_seconds,),
+            ).fetchone()
+            rowids = [r[0] for r in (ready, stale) if r is not None]
+            if not rowids:
                 return None
+            row = conn.execute("SELECT * FROM inbox WHERE rowid = ?", (min(rowids),)).fetchone()
             conn.execute(
                 "UPDATE inbox SET status = 'working', claim_token = ?, claimed_at = ?,"
                 " attempts = attempts + 1"
@@ -166,7 +174,14 @@ class Inbox:
 
     def depth(self) -> int:
         """How many deliveries wait or are being worked on."""
-        row = self.db.connect().execute("SELECT count(*) FROM inbox WHERE status != 'done'").fetchone()
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT (SELECT count(*) FROM inbox WHERE status = 'queued')"
+                " + (SELECT count(*) FROM inbox WHERE status = 'working')"
+            )
+            .fetchone()
+        )
         return int(row[0])
 
     def outcomes(self) -> dict[str, int]:
