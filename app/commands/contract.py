@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.contracts.model import Contract
 
 FORMATS = ("text", "json", "markdown")
 
@@ -18,8 +23,12 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         description="Classify every change from BASE_FILE to HEAD_FILE for the dataset's consumers and apply "
         "the change policy. Exit 0: nothing blocks; 1: a breaking change blocks; 2: bad input.",
     )
-    diff.add_argument("base", metavar="BASE_FILE", help="the earlier contract (ODCS v3 YAML)")
-    diff.add_argument("head", metavar="HEAD_FILE", help="the proposed contract (ODCS v3 YAML)")
+    diff.add_argument(
+        "base",
+        metavar="BASE_FILE",
+        help="the earlier contract: a file, or REV:PATH read from git (main:contracts/x.odcs.yaml)",
+    )
+    diff.add_argument("head", metavar="HEAD_FILE", help="the proposed contract: a file, or REV:PATH")
     diff.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     diff.add_argument(
         "--config",
@@ -28,6 +37,11 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     )
     diff.add_argument(
         "--today", metavar="YYYY-MM-DD", help="evaluate waiver expiry as of this date (default: today)"
+    )
+    diff.add_argument(
+        "--no-history",
+        action="store_true",
+        help="for *_transitive contracts, do not read earlier versions from git history",
     )
 
 
@@ -43,13 +57,14 @@ def run(args: argparse.Namespace) -> int:
     from app.report import render_report
     from app.types import Verdict
 
-    base = parse_contract(_read(args.base), args.base)
-    head = parse_contract(_read(args.head), args.head)
+    base_src, head_src = _source(args.base), _source(args.head)
+    base = parse_contract(base_src.text, base_src.path)
+    head = parse_contract(head_src.text, head_src.path)
     config: ProjectConfig | None = None
     locate = None
     config_path = args.config or (CONFIG_FILE if Path(CONFIG_FILE).is_file() else None)
     if config_path:
-        config, doc = parse_config(_read(config_path), config_path)
+        config, doc = parse_config(_source(config_path).text, config_path)
         locate = doc.location
         if not args.config:
             sys.stderr.write(f"datacanary: using the policy and waivers in {config_path}\n")
@@ -58,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise UsageError(f"--today {args.today!r} is not a date", hint="write it as YYYY-MM-DD") from None
     dialect = config.dialect if config else None
+    history = () if args.no_history else _history(head_src, head.compatibility)
     findings = apply_policy(
         diff_contracts(base, head, dialect=dialect),
         base=base,
@@ -65,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         policy=config.policy if config else PolicyConfig(),
         waivers=config.waivers if config else (),
         today=today,
+        history=history,
         config_location=locate,
         dialect=dialect,
     )
@@ -78,13 +95,74 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.verdict is Verdict.FAIL else 0
 
 
-def _read(path: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """A contract's text and the path findings point at; `repo`/`rev` when it lives in git."""
+
+    text: str
+    path: str
+    repo: Path | None = None
+    rev: str = "HEAD"
+
+
+def _source(spec: str) -> _Source:
+    """A file on disk, or `REV:PATH` (PATH relative to the current directory) read from git."""
     from app.errors import UsageError
     from app.types import Location
 
+    path = Path(spec)
+    if not path.exists() and ":" in spec:
+        return _git_source(*spec.split(":", 1))
     try:
-        return Path(path).read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"no such file: {path}", hint="pass the paths of two contract files") from None
+        raise UsageError(
+            f"no such file: {spec}", hint="pass two contract files, or REV:PATH to read one from git"
+        ) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}", Location(path)) from None
+        raise UsageError(f"cannot read {spec}: {exc}", Location(spec)) from None
+    return _Source(text, spec, _repo_of(path.resolve().parent))
+
+
+def _git_source(rev: str, rel: str) -> _Source:
+    from app.errors import GitError
+    from app.project.git import GitTree, repo_root
+
+    root = repo_root(Path.cwd())
+    target = (Path.cwd() / rel).resolve()
+    try:
+        inside = target.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise GitError(f"{rel} is outside the git repository at {root}") from None
+    tree = GitTree(root, rev)
+    if not tree.exists(inside):
+        raise GitError(f"{inside} does not exist at {tree.label}", hint="check the revision and the path")
+    return _Source(tree.read_text(inside), inside, root, rev)
+
+
+def _repo_of(directory: Path) -> Path | None:
+    from app.errors import GitError
+    from app.project.git import repo_root
+
+    try:
+        return repo_root(directory)
+    except GitError:
+        return None
+
+
+def _history(src: _Source, mode: str) -> list[Contract]:
+    """Earlier versions of the head contract from git, for `*_transitive` modes (skips said on stderr)."""
+    if not mode.endswith("_transitive") or src.repo is None:
+        return []
+    from app.project.history import read_contract_history
+
+    rel = src.path
+    if Path(rel).is_absolute() or Path(rel).exists():
+        try:
+            rel = Path(rel).resolve().relative_to(src.repo.resolve()).as_posix()
+        except ValueError:
+            return []
+    found = read_contract_history(src.repo, rel, src.rev)
+    for warning in found.warnings:
+        sys.stderr.write(f"datacanary: {warning}\n")
+    return list(found.versions)

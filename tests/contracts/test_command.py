@@ -96,3 +96,73 @@ def test_missing_file_and_bad_date_exit_2(pair: tuple[str, str], capsys: pytest.
     assert main(["contract", "diff", pair[0], "/no/such/file.yaml"]) == 2
     assert main(["contract", "diff", *pair, "--today", "tomorrow"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def _git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository whose contract went v1 (maxLength 10) -> v2 (maxLength 20), transitive mode."""
+    root = tmp_path / "repo"
+    (root / "contracts").mkdir(parents=True)
+    _git(root, "init", "-q", "-b", "main")
+    for version, length in (("1.0.0", 10), ("1.1.0", 20)):
+        doc = base_doc()
+        doc["version"] = version
+        doc["customProperties"] = [{"property": "compatibility", "value": "backward_transitive"}]
+        prop(doc, "status")["logicalTypeOptions"]["maxLength"] = length
+        _write(root / "contracts" / "orders.odcs.yaml", doc)
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", version)
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_rev_colon_path_reads_the_base_from_git(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    head = base_doc()
+    head["version"] = "1.2.0"
+    head["customProperties"] = [{"property": "compatibility", "value": "backward_transitive"}]
+    prop(head, "status")["logicalTypeOptions"]["maxLength"] = 20
+    prop(head, "status")["required"] = False
+    _write(repo / "contracts" / "orders.odcs.yaml", head)
+    code = main(
+        [
+            "contract",
+            "diff",
+            "HEAD:contracts/orders.odcs.yaml",
+            "contracts/orders.odcs.yaml",
+            "--format",
+            "json",
+        ]
+    )
+    findings = json.loads(capsys.readouterr().out)["gates"][0]["findings"]
+    assert code == 1
+    rules = {(f["rule"], f.get("data", {}).get("against_version")) for f in findings}
+    assert ("required-relaxed", "1.1.0") in rules
+    # transitive: the maxLength raised in 1.1.0 is still a loosening against 1.0.0 from git history
+    assert ("constraint-loosened", "1.0.0") in rules
+
+
+def test_no_history_checks_only_against_the_base(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "contract",
+            "diff",
+            "HEAD:contracts/orders.odcs.yaml",
+            "contracts/orders.odcs.yaml",
+            "--no-history",
+            "--format",
+            "json",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["gates"][0]["findings"] == []
+
+
+def test_unknown_revision_exits_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contract", "diff", "nope:contracts/orders.odcs.yaml", "contracts/orders.odcs.yaml"]) == 2
+    assert "nope" in capsys.readouterr().err
