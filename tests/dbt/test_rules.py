@@ -208,3 +208,12 @@ def test_hint_says_to_add_a_model_version_not_to_bump_a_contract_version() -> No
     (finding,) = [f for f in _findings(base, head) if f.blocking]
     assert "new model version" in finding.hint and "latest_version" in finding.hint
     assert "version: 2.0.0" not in finding.hint
+
+
+def test_changing_a_contracted_model_s_alias_renames_its_table_for_readers() -> None:
+    base = _project(_contracted(column("id", "int")))
+    uid, node = _contracted(column("id", "int"))
+    node["alias"], node["relation_name"] = "orders_v2025", '"warehouse"."analytics"."orders_v2025"'
+    head = _project((uid, node))
+    (finding,) = [f for f in _findings(base, head) if f.blocking]
+    assert finding.rule == "dataset-renamed" and "orders_v2025" in finding.message
