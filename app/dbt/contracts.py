@@ -86,7 +86,7 @@ def model_contract(inp: ContractInput, dialect: str, index: RelationIndex) -> Co
     rules += [_test_rule(t, inp.dataset, lines.model(), index) for t in by_column.get(None, [])]
     dataset = Dataset(
         name=inp.dataset,
-        # the table in the warehouse, where it is not the model name (alias, versions): changing it breaks readers
+        # the warehouse table where it is not the model name (alias, version): renaming it breaks readers
         physical_name=m.relation.identifier if m.relation.identifier != inp.dataset else None,
         description=m.description or None,
         columns=columns,
