@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,9 @@ def main(
         log(f"datacanary: {message}\n")
 
     ctx, db = context_for(str(project_dir), state, None, None, progress, env=env)
+    port = port if port is not None else make_port(action)
+    if env.get("GITHUB_ACTIONS") == "true" and port is not None:
+        ctx = replace(ctx, known=_github_view(port, log))
     try:
         if rolling_back:
             from app.project.load import load_project
@@ -83,7 +87,6 @@ def main(
         SetOutput("environment", decision.environment),
         WriteSummary(render_outcome(outcome, "markdown")),
     ]
-    port = port if port is not None else make_port(action)
     sha = env.get("GITHUB_SHA")
     if env.get("GITHUB_ACTIONS") == "true" and outcome.entry is not None and sha and port is not None:
         effects.append(deployment_effect(outcome, sha, action.details_url, _path(outcome)))
@@ -126,6 +129,20 @@ def deployment_effect(outcome: Any, sha: str, log_url: str | None, path: list[st
         production=bool(path) and path[-1] == entry.environment,
         log_url=log_url,
     )
+
+
+def _github_view(port: Any, log: Write) -> Any:
+    """What datacanary's deployments on GitHub say about earlier promotions: on an ephemeral runner the
+    local ledger is empty, and a digest promoted to dev by an earlier job must still count."""
+    from app.errors import DatacanaryError
+    from app.github.apply_deployments import read_deployments
+    from app.promotion.github_ledger import view_from_deployments
+
+    try:
+        return view_from_deployments(read_deployments(port))
+    except DatacanaryError as exc:
+        log(f"datacanary: could not read earlier deployments from GitHub: {exc.message}\n")
+        return None
 
 
 def _path(outcome: Any) -> list[str]:

@@ -20,7 +20,8 @@ from app.promotion.bundle import artifact_project
 from app.promotion.environments import Environment, effective_project_config, environment
 from app.promotion.envrun import EnvRun, run_in_environment
 from app.promotion.fingerprint import GATE, reconcile
-from app.promotion.ledger import Entry, Ledger
+from app.promotion.github_ledger import merge
+from app.promotion.ledger import Entry, Ledger, LedgerView
 from app.promotion.parity import ParityResult, parity
 from app.promotion.promote import Action, PromotionDecision, conclude, plan_promotion, plan_rollback, short
 from app.promotion.store import ArtifactStore
@@ -104,6 +105,13 @@ class Context:
     at: str  # ISO 8601 UTC time of this promotion
     commit_sha: str | None = None
     progress: Callable[[str], None] | None = None
+    # what else is known of earlier promotions (GitHub's deployments, when running in Actions)
+    known: LedgerView | None = None
+
+    def view(self) -> LedgerView:
+        """The local ledger, completed with what is `known` from elsewhere."""
+        own = self.ledger.view()
+        return own if self.known is None else merge(own, self.known)
 
 
 def promote(data: bytes, env_name: str, ctx: Context) -> Outcome:
@@ -114,7 +122,7 @@ def promote(data: bytes, env_name: str, ctx: Context) -> Outcome:
     project = artifact_project(artifact)
     env = environment(project.config, env_name, project.config_path)
     check = _parity(project, env)
-    decision = plan_promotion(artifact.digest, env, ctx.ledger.view(), check)
+    decision = plan_promotion(artifact.digest, env, ctx.view(), check)
     return _finish(decision, artifact, data, project, env, check, ctx)
 
 

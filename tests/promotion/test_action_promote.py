@@ -102,3 +102,17 @@ def test_missing_environment_input_is_a_usage_error(workspace, github_stub, caps
     env = _env(ws, github_stub, "")
     assert action_main(env) == 2
     assert "input `environment` is required" in capsys.readouterr().out
+
+
+def test_on_ephemeral_runners_an_earlier_jobs_deployment_counts(workspace, github_stub, tmp_path):
+    ws, digest = workspace
+
+    def fresh(env: str, runner: str) -> int:  # every job on a new runner: an empty local ledger
+        return action_main(_env(ws, github_stub, env, state=str(tmp_path / runner / "s.sqlite")))
+
+    assert fresh("dev", "r1") == 0
+    assert fresh("prod", "r2") == 1  # GitHub knows dev, not staging
+    assert fresh("staging", "r3") == 0  # dev's deployment on GitHub counts
+    assert fresh("prod", "r4") == 0
+    assert [d["environment"] for d in github_stub.deployments.values()] == ["dev", "staging", "prod"]
+    assert all(d["payload"]["digest"] == digest for d in github_stub.deployments.values())
