@@ -10,9 +10,10 @@ from app.errors import ProjectError
 from app.types import Location
 
 _REF = re.compile(
-    r"\{\{-?\s*ref\(\s*(?:'[^']*'\s*,\s*)?'([^']+)'\s*(?:,\s*(?:v|version)\s*=\s*['\"]?([\w.]+)['\"]?\s*)?\)\s*-?\}\}"
+    r"\{\{-?\s*ref\(\s*(?:(['\"])[^'\"]*\1\s*,\s*)?(['\"])([^'\"]+)\2"
+    r"\s*(?:,\s*(?:v|version)\s*=\s*['\"]?([\w.]+)['\"]?\s*)?\)\s*-?\}\}"
 )
-_SOURCE = re.compile(r"\{\{-?\s*source\(\s*'([^']+)'\s*,\s*'([^']+)'\s*\)\s*-?\}\}")
+_SOURCE = re.compile(r"\{\{-?\s*source\(\s*(['\"])([^'\"]+)\1\s*,\s*(['\"])([^'\"]+)\3\s*\)\s*-?\}\}")
 _CONFIG = re.compile(r"\{\{-?\s*config\((?:[^{}]|\{[^{}]*\})*\)\s*-?\}\}")
 _THIS = re.compile(r"\{\{-?\s*this\s*-?\}\}")
 _COMMENT = re.compile(r"\{#.*?#\}", re.S)
@@ -32,11 +33,11 @@ def render_raw(
     out = _THIS.sub(this, out)
 
     def _ref(m: re.Match[str]) -> str:
-        return ref(m.group(1), m.group(2)) or _missing(f"ref('{m.group(1)}')", raw, m.start(), path)
+        return ref(m.group(3), m.group(4)) or _missing(f"ref('{m.group(3)}')", raw, m.start(), path)
 
     def _source(m: re.Match[str]) -> str:
-        return source(m.group(1), m.group(2)) or _missing(
-            f"source('{m.group(1)}', '{m.group(2)}')", raw, m.start(), path
+        return source(m.group(2), m.group(4)) or _missing(
+            f"source('{m.group(2)}', '{m.group(4)}')", raw, m.start(), path
         )
 
     out = _SOURCE.sub(_source, _REF.sub(_ref, out))

@@ -1,0 +1,77 @@
+"""Whatever a broken manifest holds, datacanary answers with a DatacanaryError, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.dbt.manifest import parse_manifest
+from app.dbt.project import build_project
+from app.errors import DatacanaryError
+from tests.dbt.conftest import column, manifest_doc, model
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _doc() -> dict[str, Any]:
+    test = {
+        "resource_type": "test",
+        "unique_id": "test.shop.nn",
+        "name": "nn",
+        "attached_node": "model.shop.b",
+        "column_name": "id",
+        "config": {"severity": "warn"},
+        "test_metadata": {"name": "not_null", "namespace": None, "kwargs": {"column_name": "id"}},
+        "depends_on": {"nodes": ["model.shop.b"]},
+    }
+    doc = manifest_doc(
+        model("a", "select 1 as id"),
+        model(
+            "b",
+            'select id from "warehouse"."analytics"."a"',
+            depends=("a",),
+            enforced=True,
+            columns=[column("id", "int", "not_null")],
+        ),
+        ("test.shop.nn", test),
+        exposures={
+            "exposure.shop.e": {"name": "e", "type": "dashboard", "depends_on": {"nodes": ["model.shop.b"]}}
+        },
+    )
+    return doc
+
+
+def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [here]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*here, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*here, i))
+    return out
+
+
+_ALL_PATHS = [p for p in _paths(_doc()) if p]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_ALL_PATHS), _values)
+def test_any_value_anywhere_loads_or_fails_with_a_datacanary_error(path: tuple[Any, ...], value: Any) -> None:
+    doc = _doc()
+    node = doc
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    try:
+        manifest = parse_manifest(json.dumps(doc), "target/manifest.json")
+        build_project(manifest, root="", label="t", read=lambda p: None)
+    except DatacanaryError as exc:
+        assert exc.message
