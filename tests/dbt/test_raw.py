@@ -38,7 +38,10 @@ def test_refs_sources_and_this_resolve(raw: str, sql: str) -> None:
 
 
 def test_config_and_comments_vanish_but_keep_their_lines() -> None:
-    raw = "{{ config(materialized='table', tags=['a']) }}\n{# a\nnote #}\nselect 1 as x from {{ ref('orders') }}"
+    raw = (
+        "{{ config(materialized='table', tags=['a']) }}\n{# a\nnote #}\n"
+        "select 1 as x from {{ ref('orders') }}"
+    )
     out = _render(raw)
     assert out.splitlines()[-1] == "select 1 as x from orders"
     assert out.count("\n") == raw.count("\n")
