@@ -37,6 +37,7 @@ def main(
     from app.github.apply import RetryPolicy, apply
     from app.github.workflow import RunnerIO
     from app.promotion.cli import context_for, render_outcome
+    from app.promotion.on_github import deployment_effect, github_view
     from app.promotion.release import promote, rollback
 
     action = ActionEnv.from_env(env)
@@ -57,7 +58,7 @@ def main(
     ctx, db = context_for(str(project_dir), state, None, None, progress, env=env)
     port = port if port is not None else make_port(action)
     if env.get("GITHUB_ACTIONS") == "true" and port is not None:
-        ctx = replace(ctx, known=_github_view(port, log))
+        ctx = replace(ctx, known=github_view(port, log))
     try:
         if rolling_back:
             from app.project.load import load_project
@@ -89,7 +90,7 @@ def main(
     ]
     sha = env.get("GITHUB_SHA")
     if env.get("GITHUB_ACTIONS") == "true" and outcome.entry is not None and sha and port is not None:
-        effects.append(deployment_effect(outcome, sha, action.details_url, _path(outcome)))
+        effects.append(deployment_effect(outcome, sha, action.details_url))
     runner = RunnerIO(action.output_path, action.summary_path, write)
     retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()
     result = apply(effects, port=port, runner=runner, retry=retry)
@@ -97,58 +98,3 @@ def main(
         log(f"datacanary: could not record on GitHub: {failure.error}\n")
     write(render_outcome(outcome, "text"))
     return outcome.exit_code
-
-
-def deployment_effect(outcome: Any, sha: str, log_url: str | None, path: list[str]) -> Any:
-    """The GitHub record of a ledger entry: a deployment of `sha` with the digest in its payload (and
-    the promotion path, so the App can decide protection rules from GitHub's deployments alone)."""
-    from app.promotion.effects import RecordDeployment
-    from app.promotion.promote import short
-
-    entry, decision = outcome.entry, outcome.decision
-    verb = "rollback" if entry.kind == "rollback" else "promotion"
-    passed = not decision.refused
-    description = f"datacanary {verb} of {short(entry.digest)}: " + (
-        "canary passed" if passed else (entry.reason or "canary failed")
-    )
-    payload = {
-        "digest": entry.digest,
-        "previous_digest": entry.previous_digest,
-        "project": entry.project,
-        "ledger_id": entry.id,
-        "kind": entry.kind,
-        "canary": (outcome.canary.verdict.value if outcome.canary else None),
-        "environments": path,
-    }
-    return RecordDeployment(
-        sha=sha,
-        environment=entry.environment,
-        state="success" if passed else "failure",
-        description=description,
-        payload=payload,
-        production=bool(path) and path[-1] == entry.environment,
-        log_url=log_url,
-    )
-
-
-def _github_view(port: Any, log: Write) -> Any:
-    """What datacanary's deployments on GitHub say about earlier promotions: on an ephemeral runner the
-    local ledger is empty, and a digest promoted to dev by an earlier job must still count."""
-    from app.errors import DatacanaryError
-    from app.github.apply_deployments import read_deployments
-    from app.promotion.github_ledger import view_from_deployments
-
-    try:
-        return view_from_deployments(read_deployments(port))
-    except DatacanaryError as exc:
-        log(f"datacanary: could not read earlier deployments from GitHub: {exc.message}\n")
-        return None
-
-
-def _path(outcome: Any) -> list[str]:
-    """The artifact's environments in promotion order (the last is GitHub's `production_environment`)."""
-    from app.promotion.bundle import artifact_project
-
-    if outcome.artifact is None:
-        return []
-    return list(artifact_project(outcome.artifact).config.environments)

@@ -35,12 +35,17 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import os
+    from dataclasses import replace
 
     from app.promotion.cli import context_for, outcome_json, render_outcome
+    from app.promotion.on_github import github_view, port_from_env, record
 
-    ctx, db = context_for(
-        args.project, args.state, args.actor, args.commit, None if args.quiet else _progress
-    )
+    progress = None if args.quiet else _progress
+    ctx, db = context_for(args.project, args.state, args.actor, args.commit, progress)
+    port = port_from_env(os.environ)  # inside GitHub Actions: GitHub's deployments are part of the ledger
+    if port is not None:
+        ctx = replace(ctx, known=github_view(port, sys.stderr.write))
     try:
         if args.command == "rollback":
             from app.project.load import load_project
@@ -61,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
             outcome = promote(data, args.to, ctx)
     finally:
         db.close()
+    if port is not None:
+        record(outcome, port, os.environ, sys.stderr.write)
     if args.format == "json":
         sys.stdout.write(json.dumps(outcome_json(outcome), indent=2, default=str) + "\n")
     else:

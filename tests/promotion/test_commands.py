@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from app.cli import main
+from tests.support.fixtures import github_stub  # noqa: F401
 
 from .conftest import CONFIG, write_env_data, write_project
 
@@ -119,3 +120,36 @@ def test_promote_and_rollback_commands(tmp_path, capsys, monkeypatch):
     code, out, _ = _run(capsys, "rollback", "--env", "dev", *base, "--format", "markdown")
     assert code == 1 and "refused" in out and "no earlier good digest" in out
     assert (tmp_path / "state" / "artifacts" / "sha256" / f"{first[7:]}.tar").is_file()
+
+
+def test_promote_inside_github_actions_records_a_deployment(tmp_path, capsys, monkeypatch, github_stub):
+    root = write_project(tmp_path / "shop")
+    write_env_data(root / "data" / "dev.duckdb")
+    _, digest = _build(capsys, root, tmp_path / "1.tar")
+    for key, value in {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": "acme/warehouse",
+        "GITHUB_TOKEN": "t",
+        "GITHUB_API_URL": github_stub.base_url,
+        "GITHUB_SHA": "2" * 40,
+        "GITHUB_RUN_ID": "9",
+        "DATACANARY_GITHUB_THROTTLE": "off",
+    }.items():
+        monkeypatch.setenv(key, value)
+    state = str(tmp_path / "state" / "db.sqlite")
+    args = (
+        "promote",
+        "--artifact",
+        str(tmp_path / "1.tar"),
+        "--to",
+        "dev",
+        "--project",
+        str(root),
+        "--state",
+        state,
+    )
+    assert _run(capsys, *args, "-q")[0] == 0
+    (deployment,) = github_stub.deployments.values()
+    assert deployment["payload"]["digest"] == digest and deployment["ref"] == "2" * 40
+    assert deployment["payload"]["environments"] == ["dev", "staging", "prod"]
+    assert github_stub.deployment_statuses[deployment["id"]][0]["state"] == "success"
