@@ -7,7 +7,7 @@ models of the base one): treat them as read-only and `.copy()` before transformi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -48,14 +48,14 @@ class SourceAnalysis:
 
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class ModelAnalysis:
-    """One analysed model. `expression` is the parsed query as written; `qualified` is the copy with
-    every column qualified, stars expanded and types annotated (tables renamed to model/source names)."""
+    """One analysed model: small values only. The trees (`expression` as written, `qualified` with every
+    column bound, stars expanded, types annotated and tables renamed to model/source names) are rebuilt
+    on first use: keeping a thousand of them alive makes every later garbage collection crawl."""
 
     name: str
     path: str
     sql: str
     dialect: str
-    qualified: exp.Query = field(repr=False)
     columns: tuple[OutputColumn, ...]
     upstream: tuple[str, ...]  # models read, sorted
     sources: tuple[str, ...]  # declared sources read, sorted
@@ -68,15 +68,24 @@ class ModelAnalysis:
     refs: tuple[TableRef, ...] = field(repr=False)  # tables as written, with their positions
     key: tuple[object, ...] = field(repr=False)  # everything the analysis depended on, for reuse
     problems: tuple[SqlError, ...] = ()  # unresolvable columns (analyze(strict=False) only)
-    _parsed: list[exp.Query] = field(default_factory=list, repr=False)
+    rebuild: Callable[[], exp.Query] | None = field(default=None, repr=False)  # re-qualifies the query
+    _trees: dict[str, exp.Query] = field(default_factory=dict, repr=False)
 
     @property
     def expression(self) -> exp.Query:
-        """The query as written, parsed in the model's dialect (parsed on first use: analysis keeps
-        only the qualified tree; copy it before transforming)."""
-        if not self._parsed:
-            self._parsed.append(next(s for s in sqlglot.parse(self.sql, read=self.dialect) if s is not None))
-        return self._parsed[0]
+        """The query as written, parsed in the model's dialect (shared: copy it before transforming)."""
+        if "expression" not in self._trees:
+            self._trees["expression"] = next(s for s in sqlglot.parse(self.sql, read=self.dialect) if s is not None)
+        return self._trees["expression"]
+
+    @property
+    def qualified(self) -> exp.Query:
+        """The qualified, typed query (shared: copy it before transforming)."""
+        if "qualified" not in self._trees:
+            if self.rebuild is None:  # pragma: no cover - every analysed model has one
+                raise ValueError(f"model {self.name} has no query to qualify")
+            self._trees["qualified"] = self.rebuild()
+        return self._trees["qualified"]
 
     @property
     def location(self) -> Location:

@@ -8,6 +8,7 @@ upstream schemas are unchanged is taken over as is, so a head analysis costs onl
 from __future__ import annotations
 
 import difflib
+import functools
 import gc
 import weakref
 from collections.abc import Mapping
@@ -161,7 +162,7 @@ class _Job:
             path=model.path,
             sql=model.sql,
             dialect=dialect,
-            qualified=tree,
+            rebuild=functools.partial(_requalify, model, self.targets, schema, self.sources, dialect),
             columns=tuple(columns),
             upstream=tuple(t for t in read if t in done),
             sources=tuple(t for t in read if t not in done),
@@ -176,6 +177,16 @@ class _Job:
         _MEMO[key] = result
         _PARSED[(dialect, model.path, model.sql)] = result
         return result
+
+
+def _requalify(
+    model: ModelFile,
+    targets: dict[tuple[str, ...], str],
+    schema: Mapping[str, Mapping[str, exp.DataType]],
+    sources: Mapping[str, SourceAnalysis],
+    dialect: str,
+) -> exp.Query:
+    return qualify_model(model, parse_model(model, dialect), targets, schema, sources, dialect, strict=False)[0]
 
 
 def _lookup(memo: weakref.WeakValueDictionary[Any, ModelAnalysis], key: tuple[object, ...]) -> ModelAnalysis | None:
