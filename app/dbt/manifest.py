@@ -111,6 +111,7 @@ class DbtSeed:
     columns: tuple[DbtColumn, ...]
     column_types: tuple[tuple[str, str], ...] = ()
     delimiter: str = ","
+    file_sha256: str | None = None  # dbt's checksum of the CSV (None for big seeds: dbt hashes the path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +407,7 @@ def _seed(uid: str, node: _At) -> DbtSeed:
         if isinstance(types, dict)
         else (),
         delimiter=(config.get("delimiter").opt_text() if config.value is not None else None) or ",",
+        file_sha256=_sha256(node.get("checksum")),
     )
 
 

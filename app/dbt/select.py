@@ -53,9 +53,29 @@ def state_modified(
             why.append("sql changed")
         if before is not None:
             why += _config_reasons(before, m)
+        why += [f"reads seed {s}, whose data changed" for s in _changed_seeds(base, head, m)]
         if why:
             modified[name] = tuple(why)
     return StateSelection(modified=modified, selected=tuple(_downstream_in_order(head, set(modified))))
+
+
+def _changed_seeds(base: DbtProject, head: DbtProject, m: DbtModel) -> list[str]:
+    """Seeds `m` reads whose CSV changed (like dbt's state:modified on the seed, then `+`)."""
+    old = {base.names[uid]: s for uid, s in base.manifest.seeds.items()}
+    out = []
+    for uid in m.depends_on:
+        seed = head.manifest.seeds.get(uid)
+        if seed is None:
+            continue
+        before = old.get(head.names[uid])
+        if (
+            before is not None
+            and before.file_sha256
+            and seed.file_sha256
+            and before.file_sha256 != seed.file_sha256
+        ):
+            out.append(head.names[uid])
+    return out
 
 
 def _config_reasons(before: DbtModel, after: DbtModel) -> list[str]:

@@ -107,3 +107,28 @@ def test_python_model_code_change_selects_it_and_its_sql_children() -> None:
     selection = state_modified(base, head, {"b": "unchanged"})
     assert selection.modified == {"scores": ("code changed",)}
     assert selection.selected == ("scores", "b")
+
+
+def test_changed_seed_data_selects_the_models_reading_it() -> None:
+    def seed(checksum: str) -> tuple[str, dict]:
+        return "seed.shop.countries", {
+            "resource_type": "seed",
+            "unique_id": "seed.shop.countries",
+            "name": "countries",
+            "original_file_path": "seeds/countries.csv",
+            "database": "warehouse",
+            "schema": "analytics",
+            "alias": "countries",
+            "relation_name": rel("countries"),
+            "columns": {},
+            "checksum": {"name": "sha256", "checksum": checksum},
+        }
+
+    reader = model("geo", f"select * from {rel('countries')}")
+    reader[1]["depends_on"]["nodes"] = ["seed.shop.countries"]
+    other = model("other", "select 1 as x")
+    base, head = _dbt(seed("aaa"), reader, other), _dbt(seed("bbb"), reader, other)
+    selection = state_modified(base, head, {"geo": "unchanged", "other": "unchanged"})
+    assert selection.modified == {"geo": ("reads seed countries, whose data changed",)}
+    assert selection.selected == ("geo",)
+    assert state_modified(base, base, {"geo": "unchanged", "other": "unchanged"}).modified == {}
