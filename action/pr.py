@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from app.report.effects import FailOn
 
 Write = Callable[[str], object]
+_BUG_HINT = "this is a datacanary bug; please report it with the job log"
 
 
 def make_port(action: ActionEnv) -> GitHubPort | None:
@@ -88,6 +89,9 @@ def main(
         report = _run(action, target, log)
     except DatacanaryError as exc:
         post.error(exc, started)
+        raise
+    except Exception as exc:  # a bug: still never leave the started checks pending, then show the traceback
+        post.error(DatacanaryError(f"internal error: {type(exc).__name__}: {exc}", hint=_BUG_HINT), started)
         raise
     fail_on = FailOn(action.fail_on)
     plan = _plan(report, head_sha, target.pr_number if action.comment else None, action.details_url, fail_on)

@@ -143,3 +143,18 @@ def test_dry_run_prints_the_effects_and_posts_nothing(
     assert "update check run contracts: conclusion=failure, 3 annotation(s), 1 button(s)" in out
     assert "upsert comment on #2" in out
     assert read_outputs(Path(env["GITHUB_OUTPUT"]))["verdict"] == "fail"
+
+
+def test_a_crash_still_completes_the_started_checks(
+    tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("app.pipeline.run_check", crash)
+    event = event_file(tmp_path, "pull_request", base=tiny_repo.base, head=tiny_repo.head)
+    with pytest.raises(RuntimeError):
+        main(runner_env(tmp_path, tiny_repo, github_stub, "pull_request", event))
+    runs = list(github_stub.check_runs.values())
+    assert len(runs) == 2 and all(r["conclusion"] == "failure" for r in runs)
+    assert "internal error: RuntimeError: boom" in runs[0]["output"]["title"]
