@@ -139,5 +139,8 @@ class AppPort(GitHubPort, Protocol):
 
 
 def find_comment(comments: Sequence[Comment], marker: str) -> Comment | None:
-    """The first comment carrying `marker` (ours, edited in place on every push)."""
-    return next((c for c in comments if marker in c.body), None)
+    """Our comment, edited in place on every push: the first one that starts with `marker` (a person
+    quoting it elsewhere does not count), else the first one that carries it at all."""
+    return next((c for c in comments if c.body.lstrip().startswith(marker)), None) or next(
+        (c for c in comments if marker in c.body), None
+    )

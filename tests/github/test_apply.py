@@ -217,3 +217,13 @@ def test_explain_lists_the_effects_in_order() -> None:
     assert "1. create check run 'datacanary / contracts'" in text
     assert "2. update check run contracts: conclusion=failure, 2 annotation(s)" in text
     assert "3. upsert comment on #3" in text
+
+
+def test_a_human_quoting_the_marker_does_not_capture_the_comment() -> None:
+    from app.github.port import Comment, find_comment
+
+    quoted = Comment(1, f"> as the bot said\n> {MARK}\nI disagree", "human")
+    ours = Comment(2, f"{MARK}\n## report", "datacanary[bot]")
+    assert find_comment([quoted, ours], MARK) == ours
+    assert find_comment([quoted], MARK) == quoted
+    assert find_comment([], MARK) is None
