@@ -18,6 +18,7 @@ import httpx
 import jwt
 
 from app.errors import GitHubError
+from app.github.port import GitHubHttpError
 
 JWT_BACKDATE = 60  # GitHub's advice: allow for clock drift between us and GitHub
 JWT_LIFETIME = 540  # exp may be at most 10 minutes after iat; keep under it with the backdate
@@ -91,16 +92,21 @@ class AppAuth:
         try:
             response = self._http.post(url, headers=headers)
         except httpx.HTTPError as exc:
-            raise GitHubError(
+            raise GitHubHttpError(
+                0,
                 f"cannot reach GitHub at {self.api_url} for an installation token: {exc}",
                 hint="check GITHUB_API_URL and the network",
             ) from None
         if self._on_response is not None:
             self._on_response(response)
         if response.status_code != 201:
-            raise GitHubError(
-                f"GitHub refused an installation token for installation {installation_id} "
-                f"(HTTP {response.status_code}): {_message(response)}",
+            # a GitHubHttpError, so a worker retries 5xx and rate limits and gives up on 401/404
+            remaining = response.headers.get("x-ratelimit-remaining", "")
+            raise GitHubHttpError(
+                response.status_code,
+                f"GitHub refused a token for installation {installation_id}: {_message(response)}",
+                retry_after=_seconds(response.headers.get("retry-after")),
+                ratelimit_remaining=int(remaining) if remaining.isdigit() else None,
                 hint="check GITHUB_APP_ID and the private key, and that the app is still installed",
             )
         body = response.json()
@@ -112,6 +118,13 @@ class AppAuth:
 
 def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _message(response: httpx.Response) -> str:

@@ -18,7 +18,10 @@ from typing import Any
 
 from app.effects import CheckOutput
 from app.errors import DatacanaryError
-from app.github.events import PARSERS, EventError, parse_event
+from app.github.apply import Failure
+from app.github.events import PARSERS, parse_event
+from app.github.payload import EventError
+from app.github.port import GitHubHttpError
 from app.service.context import HandlerContext
 from app.service.dispatch import Router, batches
 from app.service.inbox import Delivery, Inbox
@@ -144,6 +147,12 @@ class Workers:
         except Retry as exc:
             log.warning("delivery %s: will retry: %s", delivery.delivery_id, exc)
             return "retry", str(exc)
+        except GitHubHttpError as exc:  # e.g. minting the installation token while GitHub is down
+            if exc.transient:
+                log.warning("delivery %s: will retry: %s", delivery.delivery_id, exc.message)
+                return "retry", exc.render()
+            log.warning("delivery %s failed: %s", delivery.delivery_id, exc.render())
+            return "error", exc.render()
         except DatacanaryError as exc:
             log.warning("delivery %s failed: %s", delivery.delivery_id, exc.render())
             return "error", exc.render()
@@ -200,7 +209,7 @@ class Workers:
                     self.hook(delivery, index)
                 result = effects.run(batch)
                 index += 1
-                transient = [f for f in result.failed if f.status is not None and _transient(f.status)]
+                transient = [f for f in result.failed if _transient(f)]
                 if transient:
                     raise Retry(transient[0].error)
                 problems.extend(f.error for f in result.failed)
@@ -208,8 +217,12 @@ class Workers:
         return ("partial", "; ".join(problems)) if problems else ("done", None)
 
 
-def _transient(status: int) -> bool:
-    return status == 0 or status >= 500 or status == 429
+def _transient(failure: Failure) -> bool:
+    """GitHub down or rate limiting (a 403 that is not a permission refusal): worth another attempt."""
+    status = failure.status
+    if status is None:
+        return False
+    return status == 0 or status >= 500 or status == 429 or (status == 403 and not failure.not_permitted)
 
 
 def _superseded_output(newer_head: str) -> CheckOutput:

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from app.errors import GitHubError
 from app.github.auth import AppAuth
+from app.github.port import GitHubHttpError
 
 NOW = 1_700_000_000.0
 API = "https://ghe.example.com/api/v3"
@@ -97,9 +98,20 @@ def test_refused_token_is_a_github_error_with_a_hint(private_key_pem: str) -> No
         return_value=httpx.Response(401, json={"message": "A JSON web token could not be decoded"})
     )
     auth = AppAuth(42, private_key_pem, API, clock=Clock())
-    with pytest.raises(GitHubError, match="HTTP 401.*could not be decoded") as info:
+    with pytest.raises(GitHubHttpError, match="401.*could not be decoded") as info:
         auth.installation_token(7)
     assert info.value.hint and "GITHUB_APP_ID" in info.value.hint
+    assert not info.value.transient  # a worker gives up instead of retrying
+
+
+@respx.mock
+def test_github_outage_while_minting_is_transient(private_key_pem: str) -> None:
+    respx.post(f"{API}/app/installations/7/access_tokens").mock(
+        return_value=httpx.Response(502, text="bad gateway")
+    )
+    with pytest.raises(GitHubHttpError) as info:
+        AppAuth(42, private_key_pem, API, clock=Clock()).installation_token(7)
+    assert info.value.transient and info.value.status == 502
 
 
 @respx.mock

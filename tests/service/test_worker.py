@@ -4,6 +4,7 @@ failures are retried, a failing delivery is given up, and a worker whose lease w
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,40 @@ def test_graceful_stop_gives_running_work_back_for_an_immediate_resume(world: Wo
     world.work()  # a restarted service takes it at once, without waiting for the lease
     assert world.outcome(delivery) == "done"
     assert _count(world, "create_check_run") == 2 and _count(world, "create_issue_comment") == 1
+
+
+def test_secondary_rate_limit_is_retried_but_a_permission_refusal_is_not(world: World) -> None:
+    port = world.port(1, REPO)
+    limited = GitHubHttpError(403, "You have exceeded a secondary rate limit", retry_after=1.0)
+    port.errors = [limited] * 5
+    first = world.deliver("pull_request", pr_payload(), "limited")
+    world.service.workers.run_once()
+    assert world.service.inbox.get("limited")["status"] == "queued"  # type: ignore[index]
+    world.now += 5
+    world.work()
+    assert world.outcome(first) == "done"
+
+    port.errors = [GitHubHttpError(403, "Resource not accessible by integration")]
+    refused = world.deliver("pull_request", pr_payload("synchronize", head="n" * 40), "refused")
+    world.work()
+    assert world.outcome(refused) == "partial"
+    assert "not accessible" in str(world.service.inbox.get("refused")["detail"])  # type: ignore[index]
+
+
+def test_token_minting_outage_is_retried(make_settings: Callable[..., Any], tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def github(installation: int | None, repo: str) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise GitHubHttpError(502, "GitHub refused an installation token for installation 1: bad gateway")
+        return world.port(installation, repo)
+
+    world = World(make_settings(workers=0), tmp_path)
+    world.service.workers.ctx = replace(world.service.workers.ctx, github=github)
+    delivery = world.deliver("pull_request", pr_payload())
+    world.work()
+    assert world.outcome(delivery) is None
+    world.now += 5
+    world.work()
+    assert world.outcome(delivery) == "done"

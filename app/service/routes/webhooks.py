@@ -12,7 +12,8 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.github.events import PARSERS, EventError, parse_event
+from app.github.events import PARSERS, parse_event
+from app.github.payload import EventError
 from app.service.dispatch import IGNORED
 from app.service.inbox import Delivery
 from app.service.runtime import Service, service_of
