@@ -17,6 +17,7 @@ from sqlglot import exp
 from app.canary import queries as q
 from app.canary.reconcile import (
     Distribution,
+    KeyHealth,
     Reconciliation,
     column_results,
     examples_from,
@@ -59,34 +60,42 @@ def reconcile(
     plan = plan_diff(db.columns(left), db.columns(right), key, tolerances)
     if not plan.key:
         return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles)
-    lk = key_health(db.query(q.key_check(left, plan.key, examples))[0])
-    rk = key_health(db.query(q.key_check(right, plan.key, examples))[0])
-    exact = exact_distinct if exact_distinct is not None else max(lk.rows, rk.rows) <= EXACT_DISTINCT_ROWS
+    if exact_distinct is None:
+        counts = db.query(f"SELECT (SELECT count(*) FROM {q.sql(left)}) AS l, (SELECT count(*) FROM {q.sql(right)}) AS r")
+        exact_distinct = max(counts[0]["l"], counts[0]["r"]) <= EXACT_DISTINCT_ROWS
+    ls = db.query(q.side_summary(plan, left, "l", profiles, exact_distinct))[0]
+    rs = db.query(q.side_summary(plan, right, "r", profiles, exact_distinct))[0]
     n = next(_names)
-    exclude = None
-    notes = []
-    dup_unmatched = 0
-    if lk.duplicate_keys or rk.duplicate_keys:
+    pass_t, diffs, summary_t = q.table(f"__pass_{n}"), q.table(f"__diffs_{n}"), q.table(f"__summary_{n}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(pass_t)} AS {q.diff_pass(plan, left, right)}")
+    joined = db.query(f"SELECT joined_left, joined_right FROM {q.sql(pass_t)}")[0]
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.unnest_diffs(pass_t)}")
+    db.execute(f"DROP TABLE IF EXISTS {q.sql(pass_t)}")
+    # Unique keys are the common case: proven for free when no side's rows were multiplied by the join
+    # and no one-sided key repeats. Otherwise measure the duplicates and redo the join without them.
+    fanned = joined["joined_left"] != ls["rows"] - ls["null_keys"] or joined["joined_right"] != rs["rows"] - rs["null_keys"]
+    notes: list[str] = []
+    dup_unmatched, exclude = 0, None
+    if fanned or db.query(q.repeated_keys(diffs))[0]["n"]:
+        lk = key_health(db.query(q.key_check(left, plan.key, examples))[0])
+        rk = key_health(db.query(q.key_check(right, plan.key, examples))[0])
         exclude = q.table(f"__dups_{n}")
         db.execute(
             f"CREATE OR REPLACE TEMP TABLE {q.sql(exclude)} AS "
             f"{q.duplicate_keys(left, plan.key)} UNION {q.duplicate_keys(right, plan.key)}"
         )
-        unmatched = db.query(
-            f"SELECT (SELECT count(*) FROM ({q.except_all(left, right, plan, exclude)})) AS l,"
-            f" (SELECT count(*) FROM ({q.except_all(right, left, plan, exclude)})) AS r"
-        )[0]
-        dup_unmatched = int(unmatched["l"]) + int(unmatched["r"])
+        dup_unmatched = _unmatched(db, plan, left, right, exclude)
         notes.append(
             "rows with a duplicated key were left out of the keyed comparison; compared as multisets, "
             + (f"{dup_unmatched:,} of them have no identical twin on the other side" if dup_unmatched
                else "they are the same on both sides")
         )
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.diff_rows(plan, left, right, exclude)}")
+    else:
+        lk = KeyHealth(int(ls["rows"]), int(ls["null_keys"]), 0, 0)
+        rk = KeyHealth(int(rs["rows"]), int(rs["null_keys"]), 0, 0)
     if lk.null_keys or rk.null_keys:
         notes.append("rows with a NULL in the key were left out of the keyed comparison")
-    diffs = q.table(f"__diffs_{n}")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.diff_rows(plan, left, right, exclude)}")
-    summary_t = q.table(f"__summary_{n}")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(summary_t)} AS {q.diff_summary(plan, diffs, examples)}")
     summary = db.query(f"SELECT * FROM {q.sql(summary_t)}")[0]
     left_rows = _fetch(db, left, plan, summary_t, ("ex_removed", "ex_changed")) if examples else {}
@@ -98,7 +107,7 @@ def reconcile(
             db.execute(f"DROP TABLE IF EXISTS {q.sql(t)}")
     matched = compared_left - int(summary["removed"])
     changed = int(summary["changed"])
-    side_profiles = _profiles(db, plan, left, right, exact) if profiles else None
+    side_profiles = (ls, rs) if profiles else None
     columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
     return Reconciliation(
         left=labels[0],
@@ -116,10 +125,19 @@ def reconcile(
         right_keys=rk,
         distributions=_distributions(db, plan, left, right, columns, low_cardinality) if profiles else (),
         examples=examples_from(summary, plan, left_rows, right_rows) if examples else (),
-        distinct_exact=exact,
+        distinct_exact=exact_distinct,
         notes=tuple(notes),
         duplicates_unmatched=dup_unmatched,
     )
+
+
+def _unmatched(db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table) -> int:
+    """Rows under a duplicated key without an identical twin on the other side (multiset difference)."""
+    row = db.query(
+        f"SELECT (SELECT count(*) FROM ({q.except_all(left, right, plan, exclude)})) AS l,"
+        f" (SELECT count(*) FROM ({q.except_all(right, left, plan, exclude)})) AS r"
+    )[0]
+    return int(row["l"]) + int(row["r"])
 
 
 def _count_in(db: Database, rel: exp.Table, plan: DiffPlan, keys: exp.Table) -> int:
@@ -131,7 +149,8 @@ def _count_in(db: Database, rel: exp.Table, plan: DiffPlan, keys: exp.Table) -> 
 def _profiles(
     db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exact: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    return db.query(q.profile(plan, left, "l", exact))[0], db.query(q.profile(plan, right, "r", exact))[0]
+    return (db.query(q.side_summary(plan, left, "l", True, exact))[0],
+            db.query(q.side_summary(plan, right, "r", True, exact))[0])
 
 
 def _fetch(

@@ -211,3 +211,12 @@ def test_json_carries_every_figure(db: Sandbox) -> None:
                   key=["id"])
     data = json.loads(json.dumps(r.to_json()))
     assert data["added"] == 1 and data["removed"] == 1 and data["examples"][0]["left"]["d"] == "2024-01-01"
+
+
+def test_a_key_duplicated_only_on_one_side_is_found(db: Sandbox) -> None:
+    # the join cannot fan out on a key the other side lacks: the duplicate must still be reported
+    cols = [("id", "INTEGER"), ("v", "VARCHAR")]
+    r = reconcile(db, make_table(db, "l", cols, [(1, "a"), (5, "x"), (5, "x")]), make_table(db, "r", cols, [(1, "a")]),
+                  key=["id"])
+    assert r.left_keys is not None and (r.left_keys.duplicate_keys, r.left_keys.duplicate_rows) == (1, 2)
+    assert (r.removed, r.unchanged, r.duplicates_unmatched) == (0, 1, 2) and not r.identical
