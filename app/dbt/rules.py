@@ -38,6 +38,8 @@ def dbt_contract_findings(
 ) -> list[Finding]:
     """The contracts gate for a dbt project: datacanary's findings plus dbt's own rules, with the
     exposures that read each changed dataset in `data["exposures"]`."""
+    if base is not None:
+        base = renamed_as_before(base, head)
     findings = contract_findings(base, head, today=today, history=history)
     if base is not None:
         findings = [_unenforced(f, base, head) for f in findings]
@@ -53,6 +55,29 @@ def dbt_contract_findings(
                 dialect=head.config.dialect,
             )
     return [_dbt_hint(_with_exposures(f, head)) for f in findings]
+
+
+def renamed_as_before(base: Project, head: Project) -> Project:
+    """`base` with the contract of a renamed model carrying its new id, so the gate compares the two
+    and reports one rename (old -> new name) instead of a removal plus an addition. A rename is a
+    contract that vanished and one that appeared with the same columns and types, one to one."""
+    head_ids = {c.id for c in head.contracts}
+    base_ids = {c.id for c in base.contracts}
+    gone = [c for c in base.contracts if c.id not in head_ids]
+    new = [c for c in head.contracts if c.id not in base_ids]
+    renames: dict[str, str] = {}
+    for old in gone:
+        same = [c for c in new if _shape(c) == _shape(old)]
+        if len(same) == 1 and sum(1 for o in gone if _shape(o) == _shape(old)) == 1:
+            renames[old.id] = same[0].id
+    if not renames:
+        return base
+    contracts = tuple(replace(c, id=renames.get(c.id, c.id)) for c in base.contracts)
+    return replace(base, contracts=contracts)
+
+
+def _shape(contract: Contract) -> frozenset[tuple[str, str | None]]:
+    return frozenset((c.name, c.physical_type) for d in contract.datasets for c in d.columns)
 
 
 def dbt_changes(base: Project, head: Project) -> list[tuple[Change, Contract, Contract]]:

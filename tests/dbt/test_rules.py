@@ -217,3 +217,23 @@ def test_changing_a_contracted_model_s_alias_renames_its_table_for_readers() -> 
     head = _project((uid, node))
     (finding,) = [f for f in _findings(base, head) if f.blocking]
     assert finding.rule == "dataset-renamed" and "orders_v2025" in finding.message
+
+
+def test_renamed_contracted_model_is_one_rename_with_old_and_new_name() -> None:
+    cols = [column("id", "int", "not_null"), column("name", "varchar")]
+    base = _project(model("orders", SQL, columns=cols, enforced=True))
+    head = _project(model("fct_orders", SQL, columns=cols, enforced=True))
+    found = _findings(base, head)
+    assert [(f.rule, f.old, f.new) for f in found if f.blocking] == [
+        ("dataset-renamed", "orders", "fct_orders")
+    ]
+    assert not any(f.rule in ("dataset-removed", "dataset-added") for f in found)
+
+
+def test_two_vanished_models_with_one_shape_are_not_guessed_as_renames() -> None:
+    cols = [column("id", "int")]
+    base = _project(
+        model("a", SQL, columns=cols, enforced=True), model("b", SQL, columns=cols, enforced=True)
+    )
+    head = _project(model("c", SQL, columns=cols, enforced=True))
+    assert {f.rule for f in _findings(base, head)} == {"dataset-removed", "dataset-added"}
