@@ -120,7 +120,10 @@ def plan(
 ) -> RevertPlan:
     """The response to `breach`. `files` are the culprit's files (empty without a culprit)."""
     fp = fingerprint(breach, culprit)
-    reviewers = tuple(dict.fromkeys([*owners, *breach.owners]))
+    everyone = tuple(dict.fromkeys([*breach.owners, *owners]))
+    reviewers = tuple(
+        o for o in everyone if "/" not in o and "@" not in o
+    )  # teams and emails are mentioned only
     ctx: dict[str, Any] = dict(
         breach=breach,
         culprit=culprit,
@@ -131,7 +134,7 @@ def plan(
         marker=MARKER,
         default_branch=default_branch,
         conflicts=[f for f in files if f.changed_since],
-        owners=reviewers,
+        owners=everyone,
         now=now,
     )
     if existing is not None and existing.number is not None:

@@ -91,6 +91,7 @@ def respond(
         breach = Breach(env, at, tuple(grouped))
         files = _file_states(repo.path, culprit, head) if culprit else []
         restore = _restore_plan(RunLedger(db), env, breach, culprit)
+        owners = () if breach.owners else _codeowners(repo.path, head, culprit, breach, lineage)
         existing = incidents.get(fingerprint(breach, culprit))
         plans.append(
             plan(
@@ -104,9 +105,26 @@ def respond(
                 existing=existing,
                 now=at,
                 suppression=suppression,
+                owners=owners,
             )
         )
     return plans
+
+
+def _codeowners(
+    repo: Path, head: str, culprit: Culprit | None, breach: Breach, lineage: Lineage
+) -> tuple[str, ...]:
+    """Owners by CODEOWNERS when no contract names one: of the culprit's files, else the datasets' files."""
+    from app.revert.codeowners import LOCATIONS, owners_for
+
+    for location in LOCATIONS:
+        text = history.show(repo, head, location)
+        if text is not None:
+            paths = (
+                culprit.files if culprit else [f for d in breach.datasets for f in lineage.files.get(d, ())]
+            )
+            return owners_for(text.decode("utf-8", "replace"), paths)
+    return ()
 
 
 def _file_states(repo: Path, culprit: Culprit, head: str) -> list[FileState]:

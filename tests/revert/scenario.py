@@ -1,6 +1,7 @@
 """A breach with a culprit: PR #7 doubles `revenue`, breaking the invariant revenue = sum of orders.
 A real git repository, a real prod DuckDB file run with write-audit-publish before and after the merge,
-one good evaluation before it, and the GitHub stub seeded with the default branch and PR #7."""
+one good evaluation before it, and the GitHub stub seeded with the default branch and PR #7. No contract
+names owners: CODEOWNERS does."""
 
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ def build(tmp_path: Path, stub: GitHubStub) -> Breached:
         {
             "datacanary.yml": CONFIG,
             ".gitignore": "*.duckdb*\n",
+            ".github/CODEOWNERS": "*  @someone\n/models/  @ada-lovelace @acme/data\n",
             "models/orders.sql": "select order_id, amount from raw_orders\n",
             "models/revenue.sql": "select sum(amount) as total from orders\n",
         },

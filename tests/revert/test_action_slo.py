@@ -48,6 +48,8 @@ def test_a_breach_opens_one_revert_pull_request_and_repeats_update_it(
         b.repo.path, b.repo.merges[7] + "^1", "models/revenue.sql"
     )
     assert "incidents" in (tmp_path / "out").read_text()
+    assert github_stub.requested_reviewers[pull["number"]] == ["ada-lovelace"]  # CODEOWNERS; teams mentioned
+    assert "@ada-lovelace @acme/data" in pull["body"]
 
     # the same breach an hour and a half later: one updated comment, no second pull request
     assert main(env, write=out.append, log=lambda m: None, now=b.at(3) + dt.timedelta(minutes=30)) == 1
