@@ -172,6 +172,19 @@ class Inbox:
             return None
         return str(row["head_sha"])
 
+    def pull_request_body(self, repo: str, head_sha: str) -> bytes | None:
+        """The latest stored pull_request delivery of `repo` whose head is `head_sha` (raw body)."""
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT body FROM inbox WHERE work_key >= ? AND work_key < ? AND sets_head = 1"
+                " AND head_sha = ? ORDER BY rowid DESC LIMIT 1",
+                (f"{repo}#", f"{repo}$", head_sha),  # '$' sorts right after '#': the key range of repo's PRs
+            )
+            .fetchone()
+        )
+        return None if row is None else bytes(row["body"])
+
     def depth(self) -> int:
         """How many deliveries wait or are being worked on."""
         row = (

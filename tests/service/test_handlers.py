@@ -215,3 +215,14 @@ def test_fail_on_never_makes_the_app_advisory(make_settings: Callable[..., Any],
     world.work()
     runs = {r.name: r for r in world.ports[REPO].check_runs.values()}
     assert runs[CONTRACTS].conclusion == "neutral" and runs[CONTRACTS].actions == []
+
+
+def test_rerun_of_a_fork_pr_finds_its_pull_request_from_the_stored_delivery(world: World) -> None:
+    world.deliver("pull_request", pr_payload())
+    world.work()
+    payload = check_payload("check_suite", "rerequested", head="h" * 40, base="b" * 40)
+    payload["check_suite"]["pull_requests"] = []  # GitHub lists no pull requests for a fork's head
+    world.deliver("check_suite", payload)
+    world.work()
+    assert [c["base"] for c in world.checks] == ["b" * 40, "b" * 40]
+    assert len(world.ports[REPO].comments[2]) == 1

@@ -14,7 +14,7 @@ from app.service.acks import Acknowledgments
 from app.service.context import HandlerContext
 from app.service.dispatch import Router
 from app.service.gating import Target, gate
-from app.service.handlers.checks import is_ours, pull_for, rerun_key
+from app.service.handlers.checks import find_pull, is_ours, rerun_key
 
 WRITERS = frozenset({"admin", "write"})  # `permission` folds maintain into write and triage into read
 
@@ -24,7 +24,7 @@ router = Router()
 
 @router.register("check_run", "requested_action", work_key=rerun_key)
 def on_requested_action(event: CheckRunEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
-    pull = pull_for(event.pulls, event.head_sha)
+    pull = find_pull(event, ctx)
     if (
         event.requested_action != ACK_ACTION.identifier
         or not is_ours(event, ctx)

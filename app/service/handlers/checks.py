@@ -4,11 +4,20 @@ the merge queue does not stall waiting for a required check."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 
 from app.effects import Effect
-from app.github.events import CheckRunEvent, CheckSuiteEvent, MergeGroupEvent, PullRef
+from app.github.events import (
+    CheckRunEvent,
+    CheckSuiteEvent,
+    MergeGroupEvent,
+    PullRef,
+    PullRequestEvent,
+    parse_event,
+)
 from app.service.context import HandlerContext
+from app.service.inbox import Inbox
 from app.service.dispatch import Router, WorkKey
 from app.service.gating import Target, gate
 from app.service.handlers.pull_request import pr_key
@@ -24,6 +33,20 @@ def pull_for(pulls: Sequence[PullRef], head_sha: str) -> PullRef | None:
     return next((p for p in pulls if p.head_sha == head_sha and p.base_sha), None)
 
 
+def find_pull(event: CheckRunEvent | CheckSuiteEvent, ctx: HandlerContext) -> PullRef | None:
+    """The event's pull request; for a fork's PR, which GitHub leaves out of check payloads, the one
+    whose pull_request delivery brought this head."""
+    pull = pull_for(event.pulls, event.head_sha)
+    if pull is not None:
+        return pull
+    body = Inbox(ctx.db).pull_request_body(event.repo.full_name, event.head_sha)
+    if body is None:
+        return None
+    pr = parse_event("pull_request", json.loads(body))
+    assert isinstance(pr, PullRequestEvent)
+    return PullRef(pr.number, pr.base_sha, pr.head_sha)
+
+
 def rerun_key(event: CheckRunEvent | CheckSuiteEvent) -> WorkKey | None:
     pull = pull_for(event.pulls, event.head_sha)
     if pull is None:
@@ -37,7 +60,7 @@ def is_ours(event: CheckRunEvent | CheckSuiteEvent, ctx: HandlerContext) -> bool
 
 def rerun(event: CheckRunEvent | CheckSuiteEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
     """Gate the event's head again against its pull request's base."""
-    pull = pull_for(event.pulls, event.head_sha)
+    pull = find_pull(event, ctx)
     if pull is None or pull.base_sha is None or not is_ours(event, ctx):
         return  # not a pull request's head (or another app's run): nothing to compare against
     yield from gate(
