@@ -17,10 +17,10 @@ from app.github.events import (
     parse_event,
 )
 from app.service.context import HandlerContext
-from app.service.inbox import Inbox
 from app.service.dispatch import Router, WorkKey
 from app.service.gating import Target, gate
 from app.service.handlers.pull_request import pr_key
+from app.service.inbox import Inbox
 
 router = Router()
 router.ignore("check_run", "created and completed report other runs' progress; datacanary acts on re-runs")
