@@ -28,6 +28,11 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     )
     parser.add_argument("--actor", help="who promotes (default: $GITHUB_ACTOR or the user name)")
     parser.add_argument("--commit", help="the git commit the artifact was built from (default: $GITHUB_SHA)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide only: check ledger and parity, run no canary, record nothing",
+    )
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     parser.set_defaults(command=name)
@@ -46,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     port = port_from_env(os.environ)  # inside GitHub Actions: GitHub's deployments are part of the ledger
     if port is not None:
         ctx = replace(ctx, known=github_view(port, sys.stderr.write))
+    ctx = replace(ctx, dry_run=args.dry_run)
     try:
         if args.command == "rollback":
             from app.project.load import load_project
@@ -66,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             outcome = promote(data, args.to, ctx)
     finally:
         db.close()
-    if port is not None:
+    if port is not None and not outcome.dry_run:
         record(outcome, port, os.environ, sys.stderr.write)
     if args.format == "json":
         sys.stdout.write(json.dumps(outcome_json(outcome), indent=2, default=str) + "\n")

@@ -63,6 +63,7 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "parity": outcome.parity.to_json() if outcome.parity else None,
         "canary": outcome.canary.to_json() if outcome.canary else None,
         "ledger_entry": outcome.entry.to_json() if outcome.entry else None,
+        "dry_run": outcome.dry_run,
     }
 
 

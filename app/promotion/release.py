@@ -88,6 +88,7 @@ class Outcome:
     canary: PromotionCanary | None = None
     entry: Entry | None = None  # the ledger row written (None for a no-op or an early refusal)
     notes: tuple[str, ...] = field(default=())
+    dry_run: bool = False  # decided only: no canary ran, nothing was recorded
 
     @property
     def exit_code(self) -> int:
@@ -107,6 +108,7 @@ class Context:
     progress: Callable[[str], None] | None = None
     # what else is known of earlier promotions (GitHub's deployments, when running in Actions)
     known: LedgerView | None = None
+    dry_run: bool = False  # decide and stop: no canary, no ledger row, no artifact stored
 
     def view(self) -> LedgerView:
         """The local ledger, completed with what is `known` from elsewhere."""
@@ -158,8 +160,8 @@ def _finish(
     check: ParityResult | None,
     ctx: Context,
 ) -> Outcome:
-    if decision.action is not Action.PROMOTE:
-        return Outcome(decision, artifact, check)
+    if decision.action is not Action.PROMOTE or ctx.dry_run:
+        return Outcome(decision, artifact, check, dry_run=ctx.dry_run)
     canary = run_canary(artifact, project, env, ctx)
     ctx.store.put(
         artifact.digest, data

@@ -153,3 +153,27 @@ def test_promote_inside_github_actions_records_a_deployment(tmp_path, capsys, mo
     assert deployment["payload"]["digest"] == digest and deployment["ref"] == "2" * 40
     assert deployment["payload"]["environments"] == ["dev", "staging", "prod"]
     assert github_stub.deployment_statuses[deployment["id"]][0]["state"] == "success"
+
+
+def test_dry_run_decides_without_running_or_recording(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    root = write_project(tmp_path / "shop")  # no environment data at all: a dry run does not need it
+    _, digest = _build(capsys, root, tmp_path / "1.tar")
+    base = (
+        "--artifact",
+        str(tmp_path / "1.tar"),
+        "--project",
+        str(root),
+        "--state",
+        str(tmp_path / "s.sqlite"),
+    )
+    code, out, _ = _run(capsys, "promote", *base, "--to", "dev", "--dry-run", "-q")
+    assert code == 0 and out.startswith(f"would promote {digest} to dev")
+    code, out, _ = _run(capsys, "promote", *base, "--to", "staging", "--dry-run", "-q", "--format", "json")
+    assert code == 1 and json.loads(out)["dry_run"] is True and json.loads(out)["ledger_entry"] is None
+    from app.promotion.ledger import Ledger
+    from app.state import StateDB
+
+    db = StateDB(tmp_path / "s.sqlite")
+    assert Ledger(db).history() == []
+    db.close()
