@@ -12,7 +12,7 @@ from typing import Any
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--project", default=".", help="the data project's directory (default: .)")
     parser.add_argument("--model", metavar="M", help="show one model: its columns, upstream and downstream")
-    parser.add_argument("--column", metavar="C", help="with --model: one column's upstream and downstream lineage")
+    parser.add_argument("--column", metavar="C", help="with --model: one column's upstream and downstream")
     parser.add_argument("--format", choices=("text", "json", "mermaid"), default="text")
 
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UsageError(f"--project {args.project}: no such directory")
     if args.column and not args.model:
-        raise UsageError("--column needs --model", hint="e.g. datacanary lineage --model fct_orders --column amount")
+        raise UsageError("--column needs --model", hint="e.g. datacanary lineage --model fct --column amount")
     project = load_project(DirTree(root))
     analysis = analyze(project)
     if args.model and args.model not in analysis.models and args.model not in analysis.sources:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         close = difflib.get_close_matches(args.model, list(analysis.models) + list(analysis.sources), n=3)
         raise UsageError(
             f"no model or source named {args.model!r}",
-            hint=f"did you mean {', '.join(close)}?" if close else "run `datacanary lineage` to list the models",
+            hint=f"did you mean {', '.join(close)}?" if close else "`datacanary lineage` lists the models",
         )
     columns = analysis.relation_columns(args.model) if args.model else None
     if args.column and columns is not None and args.column not in {c.name for c in columns}:
@@ -68,7 +68,12 @@ def _document(analysis: Any, model: str | None, column: str | None) -> dict[str,
             "dialect": analysis.dialect,
             "order": list(analysis.order),
             "models": {
-                n: {"path": m.path, "upstream": list(m.upstream), "sources": list(m.sources), "columns": len(m.columns)}
+                n: {
+                    "path": m.path,
+                    "upstream": list(m.upstream),
+                    "sources": list(m.sources),
+                    "columns": len(m.columns),
+                }
                 for n, m in analysis.models.items()
             },
             "sources": sorted(analysis.sources),

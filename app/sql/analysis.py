@@ -75,7 +75,8 @@ class ModelAnalysis:
     def expression(self) -> exp.Query:
         """The query as written, parsed in the model's dialect (shared: copy it before transforming)."""
         if "expression" not in self._trees:
-            self._trees["expression"] = next(s for s in sqlglot.parse(self.sql, read=self.dialect) if s is not None)
+            parsed = sqlglot.parse(self.sql, read=self.dialect)
+            self._trees["expression"] = next(s for s in parsed if s is not None)
         return self._trees["expression"]
 
     @property
@@ -128,7 +129,10 @@ class Analysis:
 
     @staticmethod
     def build(
-        dialect: str, order: tuple[str, ...], models: Mapping[str, ModelAnalysis], sources: Mapping[str, SourceAnalysis]
+        dialect: str,
+        order: tuple[str, ...],
+        models: Mapping[str, ModelAnalysis],
+        sources: Mapping[str, SourceAnalysis],
     ) -> Analysis:
         """Index models for the downstream queries below."""
         children: dict[str, set[str]] = {}

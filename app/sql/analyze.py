@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from app.errors import ProjectError, SqlError
+from app.errors import ProjectError
 from app.project.model import ModelFile, Project
 from app.sql.analysis import Analysis, ModelAnalysis, OutputColumn, SourceAnalysis
 from app.sql.dag import topological_order
@@ -53,7 +53,7 @@ class _Names:
         raise ProjectError(
             f"model {model.name!r} reads table {ref.dotted!r} which is neither a model nor a declared source",
             ref.location,
-            hint + "otherwise declare it under `sources:` in datacanary.yml (or add a model file named after it)",
+            hint + "otherwise declare it under `sources:` in datacanary.yml (or add a model file named so)",
         )
 
 
@@ -186,10 +186,13 @@ def _requalify(
     sources: Mapping[str, SourceAnalysis],
     dialect: str,
 ) -> exp.Query:
-    return qualify_model(model, parse_model(model, dialect), targets, schema, sources, dialect, strict=False)[0]
+    tree = parse_model(model, dialect)
+    return qualify_model(model, tree, targets, schema, sources, dialect, strict=False)[0]
 
 
-def _lookup(memo: weakref.WeakValueDictionary[Any, ModelAnalysis], key: tuple[object, ...]) -> ModelAnalysis | None:
+def _lookup(
+    memo: weakref.WeakValueDictionary[Any, ModelAnalysis], key: tuple[object, ...]
+) -> ModelAnalysis | None:
     try:
         return memo.get(key)
     except (KeyError, TypeError):  # an entry collected mid-lookup, or an unhashable key part

@@ -82,7 +82,8 @@ class BlastRadius:
         from app.report.env import render
 
         template = "lineage/blast.md.j2" if fmt == "markdown" else "lineage/blast.txt.j2"
-        return render(template, blast=self, compact=compact, mermaid=render_mermaid(self) if fmt == "markdown" else "")
+        mermaid = render_mermaid(self) if fmt == "markdown" else ""
+        return render(template, blast=self, compact=compact, mermaid=mermaid)
 
 
 def render_mermaid(blast: BlastRadius) -> str:
@@ -173,7 +174,8 @@ def _with_graph(impacts: tuple[Reach, ...], analysis: Analysis) -> BlastRadius:
     ids = _Ids()
     wanted: dict[str, GraphNode] = {}
     for i in impacts:
-        wanted.setdefault(ids("changed", i.dataset), GraphNode(ids("changed", i.dataset), i.dataset, "changed"))
+        nid = ids("changed", i.dataset)
+        wanted.setdefault(nid, GraphNode(nid, i.dataset, "changed"))
     for i in impacts:
         for m in i.models:
             wanted.setdefault(ids("model", m), GraphNode(ids("model", m), m, "model"))

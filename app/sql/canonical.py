@@ -71,7 +71,8 @@ def _sort_commutative(tree: exp.Expr) -> exp.Expr:
             if type(node.parent) is type(node):
                 continue  # the head of the chain sorts all of it
             operands = sorted(node.flatten(), key=_key)
-            joined = exp.and_(*operands, copy=False) if isinstance(node, exp.And) else exp.or_(*operands, copy=False)
+            join = exp.and_ if isinstance(node, exp.And) else exp.or_
+            joined = join(*operands, copy=False)
             node.replace(joined)
         elif isinstance(node, _COMMUTATIVE) and _key(node.expression) < _key(node.this):
             left, right = node.this, node.expression

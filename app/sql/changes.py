@@ -48,7 +48,8 @@ def output_changes(
                 Change.of(
                     K.DATASET_RENAMED,
                     name,
-                    f"model {old.name} renamed to {name} ({old.path} -> {new.path}); readers of {old.name} fail",
+                    f"model {old.name} renamed to {name} ({old.path} -> {new.path}); "
+                    f"readers of {old.name} fail",
                     location=Location(new.path, 1),
                     base_location=Location(old.path, 1),
                     old=old.name,
@@ -80,48 +81,53 @@ def column_changes(base: ModelAnalysis, head: ModelAnalysis) -> list[Change]:
     removed = [n for n in old if n not in new]
     added = [n for n in new if n not in old]
     renamed = _match_renames(base, head, removed, added)
-    out: list[Change] = []
+    change = _Changes(head)
     for a, b in renamed.items():
-        out.append(_change(K.COLUMN_RENAMED, head, new[b], f"column {a} of {head.name} renamed to {b}", old[a], a, b))
+        change(K.COLUMN_RENAMED, f"column {a} of {head.name} renamed to {b}", new[b], old[a], a, b)
     for n in removed:
         if n not in renamed:
-            out.append(_change(K.MODEL_OUTPUT_COLUMN_REMOVED, head, None, f"column {n} removed from {head.name}", old[n], n, None))
+            change(K.MODEL_OUTPUT_COLUMN_REMOVED, f"column {n} removed from {head.name}", None, old[n], n, None)
     for n in added:
         if n not in renamed.values():
-            out.append(_change(K.MODEL_OUTPUT_COLUMN_ADDED, head, new[n], f"column {n} added to {head.name}", None, None, n))
+            change(K.MODEL_OUTPUT_COLUMN_ADDED, f"column {n} added to {head.name}", new[n], None, None, n)
     for n in old.keys() & new.keys():
         a_t, b_t = old[n].type, new[n].type
         if a_t and b_t and a_t != b_t:
-            out.append(
-                _change(K.MODEL_OUTPUT_TYPE_CHANGED, head, new[n], f"column {n} of {head.name}: type {a_t} -> {b_t}", old[n], a_t, b_t)
-            )
+            message = f"column {n} of {head.name}: type {a_t} -> {b_t}"
+            change(K.MODEL_OUTPUT_TYPE_CHANGED, message, new[n], old[n], a_t, b_t)
     kept_old = [n for n in old if n in new]
     kept_new = [n for n in new if n in old]
     if kept_old != kept_new:
-        out.append(
-            _change(
-                K.COLUMN_REORDERED, head, None, f"output columns of {head.name} reordered (same data; matters to positional readers)",
-                None, kept_old, kept_new,
+        message = f"output columns of {head.name} reordered (same data; matters to positional readers)"
+        change(K.COLUMN_REORDERED, message, None, None, kept_old, kept_new)
+    return sorted(change.found, key=lambda c: (list(ChangeKind).index(c.kind), c.column or ""))
+
+
+class _Changes:
+    """Collects column changes of one head model, located at the column (else the SELECT)."""
+
+    def __init__(self, head: ModelAnalysis) -> None:
+        self.head = head
+        self.found: list[Change] = []
+
+    def __call__(
+        self, kind: ChangeKind, message: str, col: OutputColumn | None, base_col: OutputColumn | None,
+        old: object, new: object,
+    ) -> None:
+        either = col or base_col
+        self.found.append(
+            Change.of(
+                kind,
+                self.head.name,
+                message,
+                column=either.name if either else None,
+                location=col.location if col else Location(self.head.path, self.head.select_line),
+                base_location=base_col.location if base_col else None,
+                old=old,
+                new=new,
+                source="sql",
             )
         )
-    return sorted(out, key=lambda c: (list(ChangeKind).index(c.kind), c.column or ""))
-
-
-def _change(
-    kind: ChangeKind, head: ModelAnalysis, col: OutputColumn | None, message: str, base_col: OutputColumn | None,
-    old: object, new: object,
-) -> Change:
-    return Change.of(
-        kind,
-        head.name,
-        message,
-        column=(col or base_col).name if (col or base_col) else None,
-        location=col.location if col else Location(head.path, head.select_line),
-        base_location=base_col.location if base_col else None,
-        old=old,
-        new=new,
-        source="sql",
-    )
 
 
 def _projection_sql(model: ModelAnalysis, name: str) -> str | None:
@@ -136,7 +142,9 @@ def _projection_sql(model: ModelAnalysis, name: str) -> str | None:
     return None
 
 
-def _match_renames(base: ModelAnalysis, head: ModelAnalysis, removed: list[str], added: list[str]) -> dict[str, str]:
+def _match_renames(
+    base: ModelAnalysis, head: ModelAnalysis, removed: list[str], added: list[str]
+) -> dict[str, str]:
     """old -> new for removed/added pairs computing the same thing: identical expression, else the
     same (non-empty) lineage when that pairing is unambiguous."""
     out: dict[str, str] = {}

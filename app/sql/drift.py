@@ -46,7 +46,8 @@ def model_drift(model: ModelAnalysis, dataset: Dataset, contract_path: str, dial
             Change.of(
                 K.SQL_COLUMN_UNDECLARED,
                 model.name,
-                f"model {model.name} outputs column {c.name}, which its contract ({contract_path}) does not declare",
+                f"model {model.name} outputs column {c.name}, "
+                f"which its contract ({contract_path}) does not declare",
                 column=c.name,
                 location=c.location,
                 new=c.type,
@@ -103,7 +104,8 @@ def _type_mismatch(model: ModelAnalysis, sql_col: OutputColumn, col: Column, dia
     return Change.of(
         K.SQL_TYPE_MISMATCH,
         model.name,
-        f"model {model.name} outputs {sql_col.name} as {sql_col.type}, which does not fit the contract's {promised}",
+        f"model {model.name} outputs {sql_col.name} as {sql_col.type}, "
+        f"which does not fit the contract's {promised}",
         column=sql_col.name,
         location=sql_col.location,
         base_location=col.location,

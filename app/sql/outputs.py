@@ -43,7 +43,9 @@ def first_token(node: exp.Expr) -> exp.Expr:
     return best
 
 
-def output_locations(model: ModelFile, query: exp.Query, dialect: str) -> tuple[dict[str, Location], Location | None]:
+def output_locations(
+    model: ModelFile, query: exp.Query, dialect: str
+) -> tuple[dict[str, Location], Location | None]:
     """Output name -> where its select expression starts, plus where the first `*` is (columns that
     a star expands to are reported there)."""
     selects = set_operation_selects(query)

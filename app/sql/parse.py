@@ -56,7 +56,7 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
         raise SqlError(
             f"model {model.name!r} is not valid {dialect} SQL: {desc}",
             Location(model.path, line, col),
-            f"fix the SQL near line {line}; models are parsed with the `{dialect}` dialect (datacanary.yml `dialect`)",
+            f"fix the SQL near line {line}; models are parsed as `{dialect}` (datacanary.yml `dialect`)",
         ) from None
     except TokenError as err:
         line, col = _token_error_position(model.sql, err)
@@ -73,7 +73,8 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
         )
     for stmt in statements:
         if not isinstance(stmt, exp.Query):
-            kind = next((n for t, n in _STATEMENT_NAMES.items() if isinstance(stmt, t)), type(stmt).__name__.upper())
+            names = (n for t, n in _STATEMENT_NAMES.items() if isinstance(stmt, t))
+            kind = next(names, type(stmt).__name__.upper())
             raise SqlError(
                 f"model {model.name!r} contains a {kind} statement; a model is one SELECT",
                 Location(model.path, node_line(stmt) or 1),

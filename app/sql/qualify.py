@@ -57,7 +57,9 @@ def qualify_model(
     problems: tuple[SqlError, ...] = ()
     try:
         # identifiers are normalized by qualify; quoting every one of them is only for printing
-        qualify(tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False)
+        qualify(
+            tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False
+        )
         validate_qualify_columns(tree, sql=model.sql)
     except OptimizeError as err:
         problem = resolution_error(model, err, unknown)
@@ -72,7 +74,8 @@ def qualify_model(
             raise SqlError(
                 f"model {model.name!r} selects * from {what} whose columns are unknown",
                 Location(model.path, select_keyword_line(model.sql, tree)),
-                "declare the source's columns in datacanary.yml (`sources.<name>.columns`) or list the columns",
+                "declare the source's columns in datacanary.yml (`sources.<name>.columns`) "
+                "or list the columns",
             )
     try:
         annotate_types(tree, schema=mapping, dialect=_typing_dialect(dialect))

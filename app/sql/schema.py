@@ -66,14 +66,17 @@ def source_relations(project: Project) -> dict[str, SourceAnalysis]:
     return out
 
 
-def _contract_columns(dataset: Dataset, path: str, dialect: str) -> dict[str, tuple[exp.DataType | None, Location]]:
+_Typed = dict[str, tuple[exp.DataType | None, Location]]
+
+
+def _contract_columns(dataset: Dataset, path: str, dialect: str) -> _Typed:
     return {
         normalize_name(c.output_name, dialect): (contract_column_type(c, dialect), c.location or Location(path))
         for c in dataset.columns
     }
 
 
-def _relation(name: str, columns: dict[str, tuple[exp.DataType | None, Location]], declared_in: str) -> SourceAnalysis:
+def _relation(name: str, columns: _Typed, declared_in: str) -> SourceAnalysis:
     return SourceAnalysis(
         name=name,
         columns=tuple(OutputColumn(c, normalize(t), loc) for c, (t, loc) in columns.items()),

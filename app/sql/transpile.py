@@ -28,7 +28,7 @@ def to_duckdb(model: ModelAnalysis, dialect: str, tables: Mapping[str, str] | No
         raise SqlError(
             f"model {model.name!r} cannot be translated from {dialect} to DuckDB for the canary: {err}",
             Location(model.path, model.select_line),
-            "rewrite the construct in portable SQL, or disable the canary for this project (canary.enabled: false)",
+            "rewrite the construct in portable SQL, or disable the canary (canary.enabled: false)",
         ) from None
     except SqlglotError as err:  # pragma: no cover - generator failures other than unsupported constructs
         raise SqlError(
