@@ -170,3 +170,43 @@ def test_reverse_diff_is_the_inverse_classification(a: dict[str, Any], b: dict[s
         (c.kind.value, c.column or "") for c in diff_contracts(head, base) if c.kind not in ASYMMETRIC
     )
     assert forward == backward
+
+
+MODES = st.sampled_from(["backward", "forward", "full", "none", "backward_transitive", "full_transitive"])
+
+
+@SETTINGS
+@given(documents(), documents(), MODES)
+def test_policy_invariants_hold_for_any_pair(a: dict[str, Any], b: dict[str, Any], mode: str) -> None:
+    """`none` never blocks; a major version bump accepts every breaking change; errors carry hints."""
+    import datetime as dt
+
+    from app.contracts.policy import apply_policy
+    from app.project.config import PolicyConfig
+    from app.types import Severity
+
+    for doc in (a, b):
+        doc["customProperties"] = [{"property": "compatibility", "value": mode}]
+    base, head = to_contract(a), to_contract(b)
+    b2 = copy.deepcopy(b)
+    b2["version"] = "2.0.0"
+    bumped = to_contract(b2)
+    today = dt.date(2026, 1, 1)
+    plain = apply_policy(
+        diff_contracts(base, head),
+        base=base,
+        head=head,
+        policy=PolicyConfig(),
+        waivers=[],
+        today=today,
+        history=[base],
+    )
+    for f in plain:
+        assert f.gate == "contracts" and f.location is not None
+        if f.blocking:
+            assert f.hint and mode != "none"
+    major = apply_policy(
+        diff_contracts(base, bumped), base=base, head=bumped, policy=PolicyConfig(), waivers=[], today=today
+    )
+    assert not any(f.blocking for f in major)
+    assert all(f.accepted.by == "major-version" for f in major if f.severity is Severity.ERROR and f.accepted)
