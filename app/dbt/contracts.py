@@ -18,7 +18,7 @@ from sqlglot.errors import ParseError
 from sqlglot.expressions.datatypes import DType
 
 from app.contracts.model import Column, Contract, Dataset, QualityRule
-from app.dbt.manifest import Constraint, DbtColumn, DbtModel, DbtTest
+from app.dbt.nodes import Constraint, DbtColumn, DbtModel, DbtTest
 from app.dbt.relations import RelationIndex, rewrite_relations
 from app.project.yamldoc import YamlDoc
 from app.types import Location

@@ -9,9 +9,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from app.dbt.jsonpath import JsonAt
+from app.dbt.nodes import (
+    Constraint,
+    DbtColumn,
+    DbtExposure,
+    DbtModel,
+    DbtSeed,
+    DbtSource,
+    DbtTest,
+    Manifest,
+    Relation,
+)
 from app.errors import ProjectError
 from app.types import Location
 
@@ -19,213 +30,6 @@ OLDEST_SCHEMA = 10  # dbt 1.6: model contracts with constraints, versions, `comp
 NEWEST_KNOWN_SCHEMA = 12
 _SCHEMA_RE = re.compile(r"/manifest/v(\d+)\.json$")
 MODEL_TYPES = ("model", "snapshot")
-
-
-@dataclass(frozen=True, slots=True)
-class Constraint:
-    """A dbt constraint, column- or model-level: not_null, unique, primary_key, foreign_key, check, custom."""
-
-    type: str
-    name: str | None = None
-    expression: str | None = None
-    columns: tuple[str, ...] = ()  # model-level constraints only
-    to: str | None = None  # foreign_key target relation
-    to_columns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class DbtColumn:
-    name: str
-    data_type: str | None = None
-    description: str = ""
-    meta: tuple[tuple[str, Any], ...] = ()
-    constraints: tuple[Constraint, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Relation:
-    """Where a node lives in the warehouse; `rendered` is dbt's `relation_name` as compiled SQL spells it."""
-
-    database: str | None
-    schema: str | None
-    identifier: str
-    rendered: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DbtModel:
-    """A model (or snapshot) node. `version` is set for versioned models."""
-
-    unique_id: str
-    name: str
-    package: str
-    resource_type: str
-    path: str  # original_file_path, relative to the dbt project
-    patch_path: str | None  # the schema yml that documents it, relative to the dbt project
-    relation: Relation
-    materialized: str
-    compiled_code: str | None
-    raw_code: str
-    contract_enforced: bool
-    contract_checksum: str | None
-    columns: tuple[DbtColumn, ...]
-    constraints: tuple[Constraint, ...]
-    depends_on: tuple[str, ...]
-    version: str | None = None
-    latest_version: str | None = None
-    description: str = ""
-    config: tuple[tuple[str, Any], ...] = ()  # the model's config, for state:modified's config check
-    language: str = "sql"  # python models have no SQL: datacanary reads them as sources
-    file_sha256: str | None = None  # dbt's checksum of the model file (stripped text)
-
-    @property
-    def base_id(self) -> str:
-        """The unique id without the `.v<N>` suffix: the same for every version of a model."""
-        return (
-            self.unique_id.removesuffix(f".v{self.version}") if self.version is not None else self.unique_id
-        )
-
-    @property
-    def is_latest(self) -> bool:
-        return self.version is None or self.latest_version is None or self.version == self.latest_version
-
-
-@dataclass(frozen=True, slots=True)
-class DbtSource:
-    unique_id: str
-    source_name: str
-    name: str
-    relation: Relation
-    path: str
-    columns: tuple[DbtColumn, ...]
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DbtSeed:
-    unique_id: str
-    name: str
-    path: str  # the CSV, relative to the dbt project
-    patch_path: str | None
-    relation: Relation
-    columns: tuple[DbtColumn, ...]
-    column_types: tuple[tuple[str, str], ...] = ()
-    delimiter: str = ","
-    file_sha256: str | None = None  # dbt's checksum of the CSV (None for big seeds: dbt hashes the path)
-
-
-@dataclass(frozen=True, slots=True)
-class DbtTest:
-    """A generic data test (not_null, unique, accepted_values, relationships, or a package's test)."""
-
-    unique_id: str
-    test_name: str
-    namespace: str | None
-    attached_node: str | None
-    column_name: str | None
-    kwargs: tuple[tuple[str, Any], ...]
-    severity: str  # "error" | "warning"
-    compiled_code: str | None
-    depends_on: tuple[str, ...]
-
-    def kwarg(self, name: str, default: Any = None) -> Any:
-        return dict(self.kwargs).get(name, default)
-
-
-@dataclass(frozen=True, slots=True)
-class DbtExposure:
-    unique_id: str
-    name: str
-    label: str | None
-    type: str
-    owner: str | None
-    url: str | None
-    depends_on: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    path: str
-    schema_version: int
-    dbt_version: str | None
-    project_name: str
-    adapter_type: str | None
-    models: Mapping[str, DbtModel]
-    seeds: Mapping[str, DbtSeed]
-    sources: Mapping[str, DbtSource]
-    tests: tuple[DbtTest, ...]
-    exposures: tuple[DbtExposure, ...]
-
-
-class _At:
-    """A JSON value plus its path, so every complaint names where it is (`nodes["model.x"].columns`)."""
-
-    def __init__(self, value: Any, where: str, file: str) -> None:
-        self.value, self.where, self.file = value, where, file
-
-    def fail(self, what: str) -> ProjectError:
-        return ProjectError(
-            f"broken dbt manifest: {self.where or '(top level)'}: {what}",
-            Location(self.file),
-            "regenerate it with `dbt compile` (or `dbt docs generate`) and pass the new target/manifest.json",
-        )
-
-    def __getitem__(self, key: str) -> _At:
-        obj = self.obj()
-        if key not in obj:
-            raise _At(None, self._join(key), self.file).fail("missing")
-        return _At(obj[key], self._join(key), self.file)
-
-    def get(self, key: str) -> _At:
-        obj = self.obj()
-        return _At(obj.get(key), self._join(key), self.file)
-
-    def _join(self, key: str) -> str:
-        part = f".{key}" if key.isidentifier() else f"[{json.dumps(key)}]"
-        return f"{self.where}{part}" if self.where else part.lstrip(".")
-
-    def obj(self) -> dict[str, Any]:
-        if not isinstance(self.value, dict):
-            raise self.fail(f"expected an object, found {_kind(self.value)}")
-        return self.value
-
-    def objects(self) -> list[tuple[str, _At]]:
-        """The entries of an object (null counts as empty)."""
-        if self.value is None:
-            return []
-        return [(k, _At(v, self._join(k), self.file)) for k, v in self.obj().items()]
-
-    def items(self) -> list[_At]:
-        if self.value is None:
-            return []
-        if not isinstance(self.value, list):
-            raise self.fail(f"expected a list, found {_kind(self.value)}")
-        return [_At(v, f"{self.where}[{i}]", self.file) for i, v in enumerate(self.value)]
-
-    def text(self) -> str:
-        if not isinstance(self.value, str):
-            raise self.fail(f"expected a string, found {_kind(self.value)}")
-        return self.value
-
-    def opt_text(self) -> str | None:
-        if self.value is None:
-            return None
-        if isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
-            return _number_text(self.value)  # model versions may be numbers
-        return self.text()
-
-    def texts(self) -> tuple[str, ...]:
-        return tuple(i.text() for i in self.items())
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number"
-    )
-
-
-def _number_text(value: int | float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def parse_manifest(text: str | bytes, path: str) -> Manifest:
@@ -239,7 +43,7 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
             Location(path, line),
             "pass the manifest.json that `dbt compile` wrote into target/",
         ) from None
-    root = _At(data, "", path)
+    root = JsonAt(data, "", path)
     meta = root["metadata"]
     version = _schema_version(meta, path)
     models: dict[str, DbtModel] = {}
@@ -277,7 +81,7 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
     )
 
 
-def _schema_version(meta: _At, path: str) -> int:
+def _schema_version(meta: JsonAt, path: str) -> int:
     url = meta.get("dbt_schema_version").opt_text() or ""
     m = _SCHEMA_RE.search(url)
     if not m:
@@ -296,7 +100,7 @@ def _guess_project(models: Mapping[str, DbtModel]) -> str | None:
     return next((m.package for m in models.values()), None)
 
 
-def _columns(node: _At) -> tuple[DbtColumn, ...]:
+def _columns(node: JsonAt) -> tuple[DbtColumn, ...]:
     out = []
     for name, col in node.get("columns").objects():
         meta = col.get("meta").value or {}
@@ -318,7 +122,7 @@ def _columns(node: _At) -> tuple[DbtColumn, ...]:
     return tuple(out)
 
 
-def _constraint(c: _At) -> Constraint:
+def _constraint(c: JsonAt) -> Constraint:
     return Constraint(
         type=c["type"].text(),
         name=c.get("name").opt_text(),
@@ -329,7 +133,7 @@ def _constraint(c: _At) -> Constraint:
     )
 
 
-def _relation(node: _At, identifier_key: str) -> Relation:
+def _relation(node: JsonAt, identifier_key: str) -> Relation:
     ident = node.get(identifier_key).opt_text() or node["name"].text()
     return Relation(
         database=node.get("database").opt_text(),
@@ -344,7 +148,7 @@ def _strip_package(patch_path: str | None) -> str | None:
     return patch_path.split("://", 1)[1] if patch_path and "://" in patch_path else patch_path
 
 
-def _model(uid: str, node: _At) -> DbtModel:
+def _model(uid: str, node: JsonAt) -> DbtModel:
     config = node.get("config")
     contract = node.get("contract")
     enforced = contract.value is not None and contract.get("enforced").value is True
@@ -378,7 +182,7 @@ def _model(uid: str, node: _At) -> DbtModel:
 _IGNORED_CONFIG = frozenset({"docs", "meta", "tags", "persist_docs", "grants", "group", "access", "contract"})
 
 
-def _sha256(checksum: _At) -> str | None:
+def _sha256(checksum: JsonAt) -> str | None:
     if not isinstance(checksum.value, dict) or checksum.value.get("name") != "sha256":
         return None
     value = checksum.value.get("checksum")
@@ -393,7 +197,7 @@ def _config_items(config: Any) -> tuple[tuple[str, Any], ...]:
     )
 
 
-def _seed(uid: str, node: _At) -> DbtSeed:
+def _seed(uid: str, node: JsonAt) -> DbtSeed:
     config = node.get("config")
     types = config.get("column_types").value if config.value is not None else None
     return DbtSeed(
@@ -411,7 +215,7 @@ def _seed(uid: str, node: _At) -> DbtSeed:
     )
 
 
-def _source(uid: str, node: _At) -> DbtSource:
+def _source(uid: str, node: JsonAt) -> DbtSource:
     return DbtSource(
         unique_id=uid,
         source_name=node["source_name"].text(),
@@ -423,7 +227,7 @@ def _source(uid: str, node: _At) -> DbtSource:
     )
 
 
-def _test(uid: str, node: _At) -> DbtTest:
+def _test(uid: str, node: JsonAt) -> DbtTest:
     meta = node["test_metadata"]
     kwargs = meta.get("kwargs").value or {}
     if not isinstance(kwargs, dict):
@@ -455,7 +259,7 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _depends(node: _At) -> tuple[str, ...]:
+def _depends(node: JsonAt) -> tuple[str, ...]:
     deps = node.get("depends_on")
     return deps.get("nodes").texts() if deps.value else ()
 
@@ -476,7 +280,7 @@ def _through(ids: tuple[str, ...], semantic: Mapping[str, tuple[str, ...]]) -> t
     return tuple(out)
 
 
-def _exposure(uid: str, node: _At, semantic: Mapping[str, tuple[str, ...]]) -> DbtExposure:
+def _exposure(uid: str, node: JsonAt, semantic: Mapping[str, tuple[str, ...]]) -> DbtExposure:
     owner = node.get("owner").value or {}
     who = None
     if isinstance(owner, dict):

@@ -5,18 +5,18 @@ ProjectConfig from the manifest merged with an optional datacanary.yml next to d
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from app.contracts.model import Contract
 from app.dbt.contracts import ContractInput, model_contract
-from app.dbt.manifest import DbtExposure, DbtModel, Manifest, Relation
+from app.dbt.nodes import DbtExposure, DbtModel, Manifest, Relation
 from app.dbt.raw import render_raw
 from app.dbt.relations import RelationIndex, rewrite_relations
-from app.dbt.seeds import sniff_columns
+from app.dbt.sources import Read, project_sources, this_source
 from app.errors import ConfigError, ProjectError
-from app.project.config import CONFIG_FILE, ProjectConfig, SourceConfig, parse_config
+from app.project.config import CONFIG_FILE, ProjectConfig, parse_config
 from app.project.model import ModelFile, Project, freeze_models
 from app.project.tree import join
 from app.project.yamldoc import YamlDoc, load_yaml
@@ -49,8 +49,6 @@ ADAPTER_DIALECTS: Mapping[str, str] = MappingProxyType(
         "sqlite": "sqlite",
     }
 )
-
-Read = Callable[[str], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +127,7 @@ def build_project(
 
     consumers = _consumers(manifest.exposures, names)
     contracts = _contracts(manifest, names, consumers, dialect, index, root, read)
-    sources = _sources(manifest, names, config, root, read, self_readers)
+    sources = project_sources(manifest, names, config, root, read, self_readers)
     merged_consumers = {k: list(v) for k, v in consumers.items()}
     for k, v in config.consumers.items():
         merged_consumers.setdefault(k, [])
@@ -236,11 +234,6 @@ def _model_sql(
     )
 
 
-def this_source(model: str) -> str:
-    """The source standing for a model's own table when its SQL reads `{{ this }}`."""
-    return f"{model}__this"
-
-
 def _consumers(exposures: tuple[DbtExposure, ...], names: Mapping[str, str]) -> dict[str, list[str]]:
     """dataset -> exposures that read it directly, as `dashboard "Weekly revenue" (finance@example.com)`."""
     out: dict[str, list[str]] = {}
@@ -311,56 +304,3 @@ def _contracts(
         )
         out.append(model_contract(inp, dialect, index))
     return out
-
-
-def _sources(
-    manifest: Manifest,
-    names: Mapping[str, str],
-    config: ProjectConfig,
-    root: str,
-    read: Read,
-    self_readers: set[str],
-) -> dict[str, SourceConfig]:
-    """dbt sources and seeds as datacanary sources; datacanary.yml may give sample data for either,
-    keyed by the dataset name or dbt's `source_name.table`."""
-    declared = dict(config.sources)
-    out: dict[str, SourceConfig] = {}
-    for uid, src in sorted(manifest.sources.items()):
-        name = names[uid]
-        user = declared.pop(name, None) or declared.pop(f"{src.source_name}.{src.name}", None)
-        cols = {c.name: c.data_type for c in src.columns if c.data_type}
-        out[name] = _merge(user, cols, src.description or None)
-    for uid, seed in sorted(manifest.seeds.items()):
-        name = names[uid]
-        user = declared.pop(name, None)
-        cols = {c.name: c.data_type for c in seed.columns if c.data_type} or dict(seed.column_types)
-        if not cols:
-            text = read(join(root, seed.path))
-            cols = sniff_columns(text, seed.delimiter) if text is not None else {}
-        base = SourceConfig(path=seed.path, format="csv", columns=cols)
-        out[name] = user if user is not None and user.path else _merge(user, cols, None, base)
-    for uid, m in sorted(manifest.models.items()):
-        cols = {c.name: c.data_type for c in m.columns if c.data_type}
-        if m.language != "sql":
-            out[names[uid]] = _merge(declared.pop(names[uid], None), cols, m.description or None)
-        elif this_source(names[uid]) in self_readers:
-            this = this_source(names[uid])
-            out[this] = _merge(declared.pop(this, None), cols, f"{names[uid]} before this run")
-    out.update(declared)  # sources only datacanary.yml knows (e.g. read by a model's raw SQL)
-    return out
-
-
-def _merge(
-    user: SourceConfig | None, cols: dict[str, str], description: str | None, base: SourceConfig | None = None
-) -> SourceConfig:
-    start = base or SourceConfig(columns=cols, description=description)
-    if user is None:
-        return start
-    return user.model_copy(
-        update={
-            "columns": {**cols, **user.columns},
-            "path": user.path or start.path,
-            "format": user.format or start.format,
-            "description": user.description or description,
-        }
-    )

@@ -18,7 +18,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
-from app.dbt.manifest import Relation
+from app.dbt.nodes import Relation
 
 Key = tuple[str, ...]
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")

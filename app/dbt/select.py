@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.dbt.manifest import DbtModel
+from app.dbt.nodes import DbtModel
 from app.dbt.project import DbtProject
 
 MODIFIED_SQL = ("changed", "added", "renamed")

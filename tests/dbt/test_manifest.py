@@ -371,3 +371,11 @@ def test_manifest_schemas_v10_and_newer_are_read(schema: int) -> None:
 def test_a_manifest_that_is_not_an_object_says_so() -> None:
     with pytest.raises(ProjectError, match=r"\(top level\): expected an object, found a list"):
         parse_manifest("[]", "m.json")
+
+
+def test_a_seed_sample_of_another_format_keeps_the_seed_s_columns() -> None:
+    files = demo_files("head")
+    files["datacanary.yml"] = b"sources:\n  raw_orders:\n    path: samples/orders.parquet\n"
+    orders = load_dbt_project(MemoryTree(files)).config.sources["raw_orders"]
+    assert orders.path == "samples/orders.parquet" and orders.format is None  # format from the extension
+    assert orders.columns["ordered_at"] == "TIMESTAMP"

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from app.dbt.manifest import Relation
+from app.dbt.nodes import Relation
 from app.dbt.relations import RelationIndex, rewrite_relations
 
 
