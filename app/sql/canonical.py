@@ -62,6 +62,7 @@ def _sort_commutative(tree: exp.Expr) -> exp.Expr:
 
     Children are put in order before their parents, so equal subtrees print equally when sorted.
     """
+    _drop_redundant_parens(tree)
     for node in reversed(list(tree.walk())):
         if type(node) in _SWAP:
             swapped = _SWAP[type(node)](this=node.expression, expression=node.this)
@@ -79,6 +80,22 @@ def _sort_commutative(tree: exp.Expr) -> exp.Expr:
             node.set("this", right)
             node.set("expression", left)
     return tree
+
+
+_ATOMS = (exp.Column, exp.Literal, exp.Func, exp.Paren, exp.Boolean, exp.Null, exp.Identifier)
+
+
+def _drop_redundant_parens(tree: exp.Expr) -> None:
+    """Remove parentheses that cannot change how an expression groups: around atoms, around a whole
+    clause or argument, and an AND inside an AND (or OR inside OR). Others stay, as they matter."""
+    for paren in list(tree.find_all(exp.Paren)):
+        inner, parent = paren.this, paren.parent
+        if inner is None or isinstance(inner, exp.Query):
+            continue
+        operator_parent = isinstance(parent, (exp.Binary, exp.Unary, exp.Connector))
+        same_chain = isinstance(parent, (exp.And, exp.Or)) and type(parent) is type(inner)
+        if isinstance(inner, _ATOMS) or not operator_parent or same_chain:
+            paren.replace(inner)
 
 
 def _inner(join: exp.Join) -> bool:
