@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.revert.culprit import find
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.revert.culprit import MergedChange, find
 from app.revert.history import merged_changes, promoted
 from tests.revert.conftest import LINEAGE, Repo
 
@@ -52,3 +55,39 @@ def test_a_change_to_datacanary_yml_is_a_suspect_for_every_dataset(repo: Repo) -
     culprit = find(["customers"], changes, LINEAGE, since=None, until=FAR)
     assert culprit is not None and culprit.change.number == 3
     assert culprit.files == ("datacanary.yml",)
+
+
+FILES = {"stg": "models/stg_orders.sql", "orders": "models/orders.sql", "cust": "models/customers.sql",
+         "rev": "models/revenue.sql", "readme": "README.md"}  # fmt: skip
+UPSTREAM_OF_REVENUE = {"models/stg_orders.sql", "models/orders.sql", "contracts/orders.odcs.yaml",
+                       "models/revenue.sql", "datacanary.yml"}  # fmt: skip
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 100), st.sampled_from(sorted(FILES))), min_size=0, max_size=12),
+    st.one_of(st.none(), st.integers(0, 100)),
+)
+def test_culprit_is_the_newest_promoted_change_into_the_lineage(
+    changes: list[tuple[int, str]], since: int | None
+) -> None:
+    base = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+    def change(i: int, hours: int, key: str) -> MergedChange:
+        at = base + dt.timedelta(hours=hours)
+        return MergedChange(f"{i:040x}", "0" * 40, at, f"c{i}", (FILES[key],), number=i)
+
+    promoted = [(change(i, h, f), base + dt.timedelta(hours=h)) for i, (h, f) in enumerate(changes)]
+    since_at = None if since is None else base + dt.timedelta(hours=since)
+    until = base + dt.timedelta(hours=90)
+    culprit = find(["revenue"], promoted, LINEAGE, since_at, until)
+    eligible = [
+        (at, c.merged_at, c.number)
+        for c, at in promoted
+        if (since_at is None or at > since_at) and at <= until and set(c.files) & UPSTREAM_OF_REVENUE
+    ]
+    if not eligible:
+        assert culprit is None
+    else:
+        assert culprit is not None
+        best = max(eligible)
+        assert (culprit.promoted_at, culprit.change.merged_at) == best[:2]

@@ -47,3 +47,36 @@ def test_restore_switches_the_view_and_refuses_unknown_versions(
     code, out = _cli(capsys, project, "restore", "orders", "--to", "9")
     assert code == 2
     assert "restorable versions: 1, 2" in out
+
+
+def test_run_builds_the_artifact_live_in_the_environment_not_the_working_tree(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.promotion.artifact import build_artifact, to_tar
+    from app.promotion.ledger import Ledger
+    from app.promotion.store import ArtifactStore
+    from app.state import StateDB
+
+    files = {
+        p.relative_to(project).as_posix(): p.read_bytes()
+        for p in project.rglob("*")
+        if p.is_file() and p.suffix in (".yml", ".yaml", ".sql")
+    }
+    artifact = build_artifact("shop", files, {}, "test")
+    ArtifactStore(project / "artifacts").put(artifact.digest, to_tar(artifact))
+    Ledger(StateDB(project / "state.sqlite")).record(
+        digest=artifact.digest,
+        environment="prod",
+        at="2026-11-25T00:00:00Z",
+        actor="ci",
+        passed=True,
+        canary={},
+    )
+    # the working tree moves on after the promotion; the environment keeps running what was promoted
+    (project / "models" / "revenue.sql").write_text("select 1 as total\n")
+    code, out = _cli(capsys, project, "run", "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["artifact"] == artifact.digest
+    conn = duckdb.connect(str(project / "prod.duckdb"), read_only=True)
+    assert conn.execute("SELECT SUM(total) FROM analytics.revenue").fetchone()[0] == 50
+    conn.close()
