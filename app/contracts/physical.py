@@ -9,6 +9,7 @@ sqlglot's type parser, keeping sizes and precision (dbt strips them, which hides
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,6 +55,8 @@ class _Shape:
 
 def compare_types(old: str, new: str, dialect: str | None = None) -> TypeComparison:
     """Classify a physical type change. Unparseable types compare by their normalized text."""
+    if " ".join(old.lower().split()) == " ".join(new.lower().split()):
+        return TypeComparison("same", old, new)  # the common case, without parsing
     a, b = _shape(old, dialect), _shape(new, dialect)
     if a.text == b.text:
         return TypeComparison("same", old, new)
@@ -76,6 +79,7 @@ def _params(dtype: exp.DataType) -> list[int | None]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _shape(text: str, dialect: str | None) -> _Shape:
     dtype = _build(text, dialect)
     if dtype is None or dtype.this is T.USERDEFINED:
