@@ -164,7 +164,7 @@ class _Ids:
     def __call__(self, kind: str, name: str) -> str:
         key = (kind, name)
         if key not in self.ids:
-            prefix = {"changed": "ch", "model": "m", "contract": "ct", "consumer": "cs"}.get(kind, "n")
+            prefix = {"dataset": "d", "contract": "ct", "consumer": "cs"}.get(kind, "n")
             base = re.sub(r"\W", "_", f"{prefix}_{name}", flags=re.ASCII)
             self.ids[key] = f"{base}_{len(self.ids)}"
         return self.ids[key]
@@ -172,17 +172,16 @@ class _Ids:
 
 def _with_graph(impacts: tuple[Reach, ...], analysis: Analysis) -> BlastRadius:
     ids = _Ids()
+    changed = {i.dataset for i in impacts}
     wanted: dict[str, GraphNode] = {}
+    # one node per dataset: changed ones first (and highlighted even when also downstream of another)
+    for name in [*(i.dataset for i in impacts), *(m for i in impacts for m in i.models)]:
+        nid = ids("dataset", name)
+        wanted.setdefault(nid, GraphNode(nid, name, "changed" if name in changed else "model"))
     for i in impacts:
-        nid = ids("changed", i.dataset)
-        wanted.setdefault(nid, GraphNode(nid, i.dataset, "changed"))
-    for i in impacts:
-        for m in i.models:
-            wanted.setdefault(ids("model", m), GraphNode(ids("model", m), m, "model"))
-    for i in impacts:
-        for d, path in i.contracts:
+        for _, path in i.contracts:
             wanted.setdefault(ids("contract", path), GraphNode(ids("contract", path), path, "contract"))
-        for d, c in i.consumers:
+        for _, c in i.consumers:
             wanted.setdefault(ids("consumer", c), GraphNode(ids("consumer", c), c, "consumer"))
     kept = list(wanted.values())[:MAX_NODES]
     hidden = len(wanted) - len(kept)

@@ -57,7 +57,7 @@ def test_mermaid_graph_highlights_changed_nodes_and_sanitizes_ids():
     p, a = shop()
     text = render_mermaid(blast_radius(a, p, [("stg", "amount")]))
     assert text.startswith("```mermaid\nflowchart LR\n") and text.rstrip().endswith("```")
-    assert 'ch_stg_0["stg"]' in text and "class ch_stg_0 changed" in text
+    assert 'd_stg_0["stg"]' in text and "class d_stg_0 changed" in text
     assert "#quot;daily#quot;" in text  # quotes in labels cannot break the node syntax
     assert "-.->" in text  # the contract hangs off its model
 
@@ -80,3 +80,11 @@ def test_json_and_report_sections():
     md = blast.render("markdown")
     assert "| `stg.amount` | `fct` | 2 | 2 |" in md and "```mermaid" in md
     assert "```mermaid" not in blast.render("markdown", compact=True)
+
+
+def test_a_changed_dataset_downstream_of_another_is_one_highlighted_node():
+    p, a = shop()
+    blast = blast_radius(a, p, [("stg", "amount"), ("fct", "amount2")])
+    labels = [n.label for n in blast.nodes if n.kind in ("changed", "model")]
+    assert labels.count("fct") == 1
+    assert {n.label for n in blast.nodes if n.kind == "changed"} == {"stg", "fct"}
