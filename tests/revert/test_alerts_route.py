@@ -142,3 +142,19 @@ def test_an_alert_opens_the_revert_pull_request(client: Any, tmp_path: Path, git
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert len(github_stub.pulls) == 2 and len(github_stub.comments_on(pull["number"])) == 1
+
+
+def test_an_alert_our_evaluation_does_not_see_is_taken_at_its_word() -> None:
+    from app.revert.alerts import matching
+    from app.slo.objectives import Objective
+
+    rows = Objective(dataset="orders", sli="completeness.rows", comparator=">=", threshold=1, unit="rows", source="x",
+                     datasets=("orders",))  # fmt: skip
+    other = Objective(dataset="customers", sli="freshness", comparator="<=", threshold=60, unit="seconds", source="x",
+                      datasets=("customers",))  # fmt: skip
+    group = AlertGroup("o/r", "prod", frozenset({"orders"}), frozenset(), ("RowsMissing",))
+    (result,) = matching(group, [], [rows, other])
+    assert result.objective is rows and result.status.value == "breach"
+    assert result.reason == "alert RowsMissing firing"
+    everything = AlertGroup("o/r", "prod", frozenset(), frozenset(), ("X",))
+    assert matching(everything, [], [rows, other]) == ()  # no dataset named: only breaches we measured
