@@ -11,6 +11,11 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     build = sub.add_parser("build", help="bundle models, contracts, datacanary.yml and lineage into one tar")
     build.add_argument("--project", default=".", help="the data project's directory (default: .)")
     build.add_argument(
+        "--rev",
+        metavar="REV",
+        help="build from this git revision instead of the working directory (e.g. HEAD)",
+    )
+    build.add_argument(
         "--out", metavar="PATH", help="where to write it (default: dist/<name>-<digest12>.tar)"
     )
     build.add_argument("--gzip", action="store_true", help="gzip it (reproducibly: mtime 0, no file name)")
@@ -38,7 +43,14 @@ def _build(args: argparse.Namespace) -> int:
     project_dir = Path(args.project)
     if not project_dir.is_dir():
         raise UsageError(f"--project {args.project}: no such directory")
-    artifact, _ = build_from_tree(DirTree(project_dir))
+    if args.rev:
+        from app.project.git import GitTree, repo_root
+
+        repo = repo_root(project_dir)
+        root = project_dir.resolve().relative_to(repo).as_posix()
+        artifact, _ = build_from_tree(GitTree(repo, args.rev), "" if root == "." else root)
+    else:
+        artifact, _ = build_from_tree(DirTree(project_dir))
     suffix = ".tar.gz" if args.gzip else ".tar"
     out = Path(args.out) if args.out else Path("dist") / f"{artifact.name}-{artifact.short}{suffix}"
     data = to_tar(artifact, compress=args.gzip)

@@ -30,15 +30,17 @@ def project_files(project: Project, tree: Tree) -> dict[str, bytes]:
     return {p.removeprefix(prefix): tree.read_bytes(p) for p in sorted(set(paths))}
 
 
-def lineage_document(analysis: Analysis) -> dict[str, Any]:
-    """The resolved DAG and column lineage as plain JSON data (digested with the artifact)."""
+def lineage_document(analysis: Analysis, root: str = "") -> dict[str, Any]:
+    """The resolved DAG and column lineage as plain JSON data (digested with the artifact). Paths are
+    relative to the project directory `root`, so where the project sits in a repository does not matter."""
+    prefix = root.strip("/") + "/" if root.strip("/") else ""
     return {
         "version": LINEAGE_VERSION,
         "dialect": analysis.dialect,
         "order": list(analysis.order),
         "models": {
             name: {
-                "path": m.path,
+                "path": m.path.removeprefix(prefix),
                 "upstream": list(m.upstream),
                 "sources": list(m.sources),
                 "columns": [{"name": c.name, "type": c.type} for c in m.columns],
@@ -59,7 +61,7 @@ def build_from_tree(tree: Tree, root: str = "") -> tuple[Artifact, Project]:
     from app.sql.analyze import analyze
 
     project = load_project(tree, root)
-    lineage = lineage_document(analyze(project))
+    lineage = lineage_document(analyze(project), project.root)
     return build_artifact(project.config.name, project_files(project, tree), lineage, __version__), project
 
 

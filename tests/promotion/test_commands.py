@@ -177,3 +177,20 @@ def test_dry_run_decides_without_running_or_recording(tmp_path, capsys, monkeypa
     db = StateDB(tmp_path / "s.sqlite")
     assert Ledger(db).history() == []
     db.close()
+
+
+def test_build_from_a_git_revision_ignores_uncommitted_edits(tmp_path, capsys):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    root = write_project(repo / "warehouse")
+    clean, digest = _build(capsys, root, tmp_path / "clean.tar")
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "release"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    (root / "models" / "fct_orders.sql").write_text("select 1 as uncommitted\n")
+    from_rev, rev_digest = _build(capsys, root, tmp_path / "rev.tar", "--rev", "HEAD")
+    assert (from_rev, rev_digest) == (clean, digest)
+    code, _, err = _run(
+        capsys, "artifact", "build", "--project", str(root), "--rev", "nope", "--out", str(tmp_path / "x")
+    )
+    assert code == 2 and "unknown git revision 'nope'" in err
