@@ -10,6 +10,7 @@ the model version -> the contract's major version, so a new version accepts a br
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -185,7 +186,9 @@ _LIBRARY = {"not_null": "nullValues", "unique": "duplicateValues", "accepted_val
 def _test_rule(t: DbtTest, dataset: str, where: Location, index: RelationIndex) -> QualityRule:
     """not_null/unique/accepted_values as ODCS library metrics; anything else runs dbt's compiled test SQL."""
     key = f"test:{t.namespace + '.' if t.namespace else ''}{t.test_name}"
-    if t.namespace is None and t.test_name in _LIBRARY:
+    operator, limit = _threshold(t.error_if)
+    # a `where` filter lives only in dbt's compiled query, so such a test runs that query
+    if t.namespace is None and t.test_name in _LIBRARY and t.where is None:
         args: tuple[tuple[str, object], ...] = ()
         if t.test_name == "accepted_values":
             args = (("validValues", tuple(t.kwarg("values", ()))),)
@@ -193,8 +196,8 @@ def _test_rule(t: DbtTest, dataset: str, where: Location, index: RelationIndex) 
             key=key,
             type="library",
             metric=_LIBRARY[t.test_name],
-            operator="mustBe",
-            value=0,
+            operator=operator,
+            value=limit,
             unit="rows",
             arguments=args,
             severity=t.severity,
@@ -209,12 +212,24 @@ def _test_rule(t: DbtTest, dataset: str, where: Location, index: RelationIndex) 
         key=f"{key}:{extra}" if extra else key,
         type="sql" if query else "custom",
         query=query,
-        operator="mustBe",
-        value=0,
+        operator=operator,
+        value=limit,
         severity=t.severity,
         description=f"dbt test {t.test_name}({extra})" if extra else f"dbt test {t.test_name}",
         location=where,
     )
+
+
+_ERROR_IF = re.compile(r"^\s*(>=|>|!=|<>)\s*(\d+)\s*$")
+_OPERATORS = {">": "mustBeLessOrEqualTo", ">=": "mustBeLessThan", "!=": "mustBe", "<>": "mustBe"}
+
+
+def _threshold(error_if: str) -> tuple[str, int]:
+    """dbt's `error_if` (fail when the failing-row count matches) as an ODCS operator and value."""
+    m = _ERROR_IF.match(error_if)
+    if m is None:
+        return "mustBe", 0  # dbt's default, and the strict reading of anything unusual
+    return _OPERATORS[m.group(1)], int(m.group(2))
 
 
 class _Lines:

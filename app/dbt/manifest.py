@@ -244,6 +244,8 @@ def _test(uid: str, node: JsonAt) -> DbtTest:
         severity="warning" if severity.lower() == "warn" else "error",
         compiled_code=node.get("compiled_code").opt_text(),
         depends_on=node.get("depends_on").get("nodes").texts() if node.get("depends_on").value else (),
+        where=config.get("where").opt_text() if config.value is not None else None,
+        error_if=(config.get("error_if").opt_text() if config.value is not None else None) or "!= 0",
     )
 
 

@@ -113,6 +113,8 @@ class DbtTest:
     severity: str  # "error" | "warning"
     compiled_code: str | None
     depends_on: tuple[str, ...]
+    where: str | None = None  # config.where: the test looks at these rows only
+    error_if: str = "!= 0"  # config.error_if: the failing-row count that fails the test
 
     def kwarg(self, name: str, default: Any = None) -> Any:
         return dict(self.kwargs).get(name, default)

@@ -379,3 +379,34 @@ def test_a_seed_sample_of_another_format_keeps_the_seed_s_columns() -> None:
     orders = load_dbt_project(MemoryTree(files)).config.sources["raw_orders"]
     assert orders.path == "samples/orders.parquet" and orders.format is None  # format from the extension
     assert orders.columns["ordered_at"] == "TIMESTAMP"
+
+
+def _tested(config: dict) -> tuple[str, dict]:  # type: ignore[type-arg]
+    return "test.shop.nn", {
+        "resource_type": "test",
+        "unique_id": "test.shop.nn",
+        "name": "nn",
+        "attached_node": "model.shop.a",
+        "column_name": "x",
+        "config": {"severity": "ERROR", **config},
+        "test_metadata": {"name": "not_null", "namespace": None, "kwargs": {"column_name": "x"}},
+        "compiled_code": 'select x from "warehouse"."analytics"."a" where x is null and (y > 0)',
+        "depends_on": {"nodes": ["model.shop.a"]},
+    }
+
+
+def test_error_if_threshold_becomes_the_rule_s_operator() -> None:
+    doc = manifest_doc(
+        model("a", "select 1 as x", columns=[column("x", "int")], enforced=True),
+        _tested({"error_if": "> 10"}),
+    )
+    (rule,) = _build(doc).project.contract_of("a")[1].column("x").quality
+    assert (rule.metric, rule.operator, rule.value) == ("nullValues", "mustBeLessOrEqualTo", 10)
+
+
+def test_a_test_with_a_where_filter_runs_dbt_s_compiled_query() -> None:
+    doc = manifest_doc(
+        model("a", "select 1 as x", columns=[column("x", "int")], enforced=True), _tested({"where": "y > 0"})
+    )
+    (rule,) = _build(doc).project.contract_of("a")[1].column("x").quality
+    assert rule.type == "sql" and "from a where x is null and (y > 0)" in rule.query
