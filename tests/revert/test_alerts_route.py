@@ -148,10 +148,8 @@ def test_an_alert_our_evaluation_does_not_see_is_taken_at_its_word() -> None:
     from app.revert.alerts import matching
     from app.slo.objectives import Objective
 
-    rows = Objective(dataset="orders", sli="completeness.rows", comparator=">=", threshold=1, unit="rows", source="x",
-                     datasets=("orders",))  # fmt: skip
-    other = Objective(dataset="customers", sli="freshness", comparator="<=", threshold=60, unit="seconds", source="x",
-                      datasets=("customers",))  # fmt: skip
+    rows = Objective("orders", "completeness.rows", ">=", 1, "rows", "x", datasets=("orders",))
+    other = Objective("customers", "freshness", "<=", 60, "seconds", "x", datasets=("customers",))
     group = AlertGroup("o/r", "prod", frozenset({"orders"}), frozenset(), ("RowsMissing",))
     (result,) = matching(group, [], [rows, other])
     assert result.objective is rows and result.status.value == "breach"
