@@ -163,9 +163,8 @@ def _finish(
     if decision.action is not Action.PROMOTE or ctx.dry_run:
         return Outcome(decision, artifact, check, dry_run=ctx.dry_run)
     canary = run_canary(artifact, project, env, ctx)
-    ctx.store.put(
-        artifact.digest, data
-    )  # kept before recording, so every ledger digest can be rolled back to
+    # kept before recording, so every digest in the ledger can be rolled back to
+    ctx.store.put(artifact.digest, data)
     decision = conclude(decision, canary.passed, canary.summary())
     entry = ctx.ledger.record(
         digest=artifact.digest,
