@@ -139,3 +139,33 @@ def test_correctness_is_the_severity_weighted_pass_rate_of_the_contract_rules(
     assert r.status is Status.BREACH
     assert r.detail["failed_by_severity"] == {"error": 1, "warning": 1}
     assert r.objective.owners == ("ada",)
+
+
+def test_contract_sla_properties_become_freshness_frequency_and_retention(
+    env_db: Callable[[str], str],
+) -> None:
+    import datetime as dt
+
+    from app.contracts.model import Contract, Dataset, SlaProperty
+    from app.slo.evaluate import RunFacts
+
+    sla = (
+        SlaProperty("latency", 4, "h", element="orders.updated_at"),
+        SlaProperty("frequency", 1, "d"),
+        SlaProperty("retention", 10, "d", element="orders.updated_at"),
+        SlaProperty("availability", 99.5, "percent"),
+    )
+    contract = Contract(
+        path="c.odcs.yaml", id="o", name="o", version="1", datasets=(Dataset("orders"),), sla=sla
+    )
+    project = make_project("name: p\n", (contract,))
+    facts = {"orders": RunFacts(published_at=NOW - dt.timedelta(hours=30), version="v3")}
+    evaluation = evaluate(env_db(DATA), "prod", collect(project), NOW, facts)
+    by_key = {r.objective.key: r for r in evaluation.results}
+    assert by_key["orders:freshness"].value == pytest.approx(3 * 3600)  # within the 4h latency
+    assert by_key["orders:freshness"].status is Status.OK
+    assert by_key["orders:frequency"].status is Status.BREACH  # published 30h ago, promised daily
+    assert by_key["orders:frequency"].detail["version"] == "v3"
+    retention = by_key["orders:retention"]  # the oldest row is 7 days old: 10 days are not kept
+    assert retention.status is Status.BREACH and retention.value == pytest.approx(7 * 86400 + 3 * 3600)
+    assert {r.objective.target for r in evaluation.results} == {0.995}
