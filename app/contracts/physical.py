@@ -13,24 +13,22 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlglot import exp
-from sqlglot.errors import ParseError
-
 Direction = Literal["same", "narrowed", "widened", "changed"]
-T = exp.DataType.Type
 
+# keyed by sqlglot's DataType.Type names, so importing this module does not import sqlglot (CLI start-up)
 # value ranges as (bits, signed); an integer type is wider when its range contains the other's
-_INTEGERS: dict[Any, tuple[int, bool]] = {
-    T.TINYINT: (8, True), T.SMALLINT: (16, True), T.MEDIUMINT: (24, True), T.INT: (32, True),
-    T.BIGINT: (64, True), T.INT128: (128, True), T.INT256: (256, True),
-    T.UTINYINT: (8, False), T.USMALLINT: (16, False), T.UMEDIUMINT: (24, False), T.UINT: (32, False),
-    T.UBIGINT: (64, False), T.UINT128: (128, False), T.UINT256: (256, False),
+_INTEGERS: dict[str, tuple[int, bool]] = {
+    "TINYINT": (8, True), "SMALLINT": (16, True), "MEDIUMINT": (24, True), "INT": (32, True),
+    "BIGINT": (64, True), "INT128": (128, True), "INT256": (256, True),
+    "UTINYINT": (8, False), "USMALLINT": (16, False), "UMEDIUMINT": (24, False), "UINT": (32, False),
+    "UBIGINT": (64, False), "UINT128": (128, False), "UINT256": (256, False),
 }  # fmt: skip
-_FLOATS = {T.FLOAT: 24, T.DOUBLE: 53}  # mantissa bits
-_STRINGS = {T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT, T.NAME}
-_BINARIES = {T.BINARY, T.VARBINARY, T.BLOB}
+_FLOATS = {"FLOAT": 24, "DOUBLE": 53}  # mantissa bits
+_STRINGS = {"VARCHAR", "NVARCHAR", "CHAR", "NCHAR", "TEXT", "NAME"}
+_BINARIES = {"BINARY", "VARBINARY", "BLOB"}
+_DECIMALS = {"DECIMAL", "BIGDECIMAL", "DECIMAL32", "DECIMAL64", "DECIMAL128", "DECIMAL256"}
 _TIMESTAMPS = {
-    T.TIMESTAMP_S: 0, T.TIMESTAMP_MS: 3, T.TIMESTAMP: 6, T.TIMESTAMPNTZ: 6, T.DATETIME: 6, T.TIMESTAMP_NS: 9,
+    "TIMESTAMP_S": 0, "TIMESTAMP_MS": 3, "TIMESTAMP": 6, "TIMESTAMPNTZ": 6, "DATETIME": 6, "TIMESTAMP_NS": 9,
 }  # fmt: skip
 
 
@@ -47,9 +45,8 @@ class TypeComparison:
 @dataclass(frozen=True, slots=True)
 class _Shape:
     family: str
-    size: tuple[
-        int | None, ...
-    ] = ()  # integer: (bits, signed), decimal: (precision, scale), string: (length,)
+    # integer: (bits, signed), decimal: (precision, scale), string: (length,), timestamp: (precision,)
+    size: tuple[int | None, ...] = ()
     text: str = ""
 
 
@@ -64,14 +61,19 @@ def compare_types(old: str, new: str, dialect: str | None = None) -> TypeCompari
     return TypeComparison(direction, old, new, detail)
 
 
-def _build(text: str, dialect: str | None) -> exp.DataType | None:
+def _build(text: str, dialect: str | None) -> Any:
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
     try:
         return exp.DataType.build(text, dialect=dialect)
     except (ParseError, ValueError, TypeError):
         return None
 
 
-def _params(dtype: exp.DataType) -> list[int | None]:
+def _params(dtype: Any) -> list[int | None]:
+    from sqlglot import exp
+
     out: list[int | None] = []
     for p in dtype.expressions:
         inner = p.this if isinstance(p, exp.DataTypeParam) else p
@@ -82,35 +84,35 @@ def _params(dtype: exp.DataType) -> list[int | None]:
 @functools.lru_cache(maxsize=4096)
 def _shape(text: str, dialect: str | None) -> _Shape:
     dtype = _build(text, dialect)
-    if dtype is None or dtype.this is T.USERDEFINED:
+    if dtype is None or dtype.this.name == "USERDEFINED":
         return _Shape("unknown", (), " ".join(text.lower().split()))
-    kind = dtype.this
+    kind = dtype.this.name
     if kind in _STRINGS and not dtype.expressions:
         # some dialects (duckdb) drop `varchar(n)`; the declared length is still a promise to readers
         generic = _build(text, None)
-        if generic is not None and generic.this in _STRINGS:
+        if generic is not None and generic.this.name in _STRINGS:
             dtype = generic
     params = _params(dtype)
-    rendered = dtype.sql(dialect=dialect) if dtype is not None else text
+    rendered = dtype.sql(dialect=dialect)
     if kind in _INTEGERS:
         bits, signed = _INTEGERS[kind]
         return _Shape("integer", (bits, int(signed)), rendered)
-    if kind in (T.DECIMAL, T.BIGDECIMAL, T.DECIMAL32, T.DECIMAL64, T.DECIMAL128, T.DECIMAL256):
-        precision = params[0] if params else (76 if kind is T.BIGDECIMAL else 38)
+    if kind in _DECIMALS:
+        precision = params[0] if params else (76 if kind == "BIGDECIMAL" else 38)
         scale = params[1] if len(params) > 1 else 0
         return _Shape("decimal", (precision, scale), rendered)
     if kind in _FLOATS:
         return _Shape("float", (_FLOATS[kind],), rendered)
-    if dtype.this in _STRINGS:
+    if dtype.this.name in _STRINGS:
         return _Shape("string", (params[0] if params else None,), rendered)
     if kind in _BINARIES:
         return _Shape("binary", (params[0] if params else None,), rendered)
     if kind in _TIMESTAMPS:
         precision = params[0] if params else _TIMESTAMPS[kind]
         return _Shape("timestamp", (precision,), rendered)
-    if kind is T.DATE:
+    if kind == "DATE":
         return _Shape("date", (), rendered)
-    return _Shape(kind.value.lower(), tuple(params), rendered)
+    return _Shape(kind.lower(), tuple(params), rendered)
 
 
 def _int_range(bits: int, signed: int) -> tuple[int, int]:
