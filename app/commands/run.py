@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     import duckdb
 
+    from app.errors import UsageError
     from app.report.env import render
     from app.runs.ledger import RunLedger
     from app.runs.session import open_session
@@ -62,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
         args.project, args.env, args.state, use_artifact=not getattr(args, "working_tree", False)
     )
     tgt = session.target
+    if not tgt.database.is_file():  # duckdb.connect would silently create an empty one
+        session.db.close()
+        raise UsageError(
+            f"environment {tgt.env!r}: database {tgt.database} does not exist",
+            hint=f"point environments.{tgt.env}.parameters.data at the environment's DuckDB file",
+        )
     ledger = RunLedger(session.db)
     conn = duckdb.connect(str(tgt.database))
     try:

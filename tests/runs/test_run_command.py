@@ -80,3 +80,12 @@ def test_run_builds_the_artifact_live_in_the_environment_not_the_working_tree(
     conn = duckdb.connect(str(project / "prod.duckdb"), read_only=True)
     assert conn.execute("SELECT SUM(total) FROM analytics.revenue").fetchone()[0] == 50
     conn.close()
+
+
+def test_a_missing_environment_database_is_an_error_not_a_new_empty_file(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "prod.duckdb").unlink()
+    code, out = _cli(capsys, project, "run")
+    assert code == 2 and "prod.duckdb does not exist" in out
+    assert not (project / "prod.duckdb").exists()
