@@ -88,6 +88,7 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
     sources = source_relations(project)
     names = _Names(project.models, sources)
     trees: dict[str, exp.Query | None] = {}
+    refs_of: dict[str, tuple[TableRef, ...]] = {}
     targets: dict[str, dict[tuple[str, ...], str]] = {}
     upstream: dict[str, set[str]] = {}
     for name, model in project.models.items():
@@ -97,12 +98,14 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
         else:
             trees[name] = parse_model(model, dialect)
             refs = tuple(table_refs(trees[name], model.path, model.sql))
+        refs_of[name] = refs
         targets[name] = {ref.parts: names.resolve(ref, model) for ref in refs}
         upstream[name] = {t for t in targets[name].values() if t in project.models}
     order = topological_order(upstream, {n: m.path for n, m in project.models.items()})
     done: dict[str, ModelAnalysis] = {}
     for name in order:
-        job = _Job(project, project.models[name], trees[name], targets[name], sources, strict)
+        model = project.models[name]
+        job = _Job(project, model, trees[name], refs_of[name], targets[name], sources, strict)
         done[name] = job.run(done, previous.get(name))
     return Analysis.build(dialect, order, done, sources)
 
@@ -115,11 +118,12 @@ class _Job:
         project: Project,
         model: ModelFile,
         tree: exp.Query | None,
+        refs: tuple[TableRef, ...],
         targets: dict[tuple[str, ...], str],
         sources: Mapping[str, SourceAnalysis],
         strict: bool,
     ) -> None:
-        self.project, self.model, self.tree, self.targets = project, model, tree, targets
+        self.project, self.model, self.tree, self.refs, self.targets = project, model, tree, refs, targets
         self.sources, self.strict = sources, strict
         self.dialect = project.config.dialect
 
@@ -143,7 +147,6 @@ class _Job:
             return hit
 
         tree = self.tree if self.tree is not None else parse_model(model, dialect)
-        refs = tuple(table_refs(tree, model.path, model.sql))
         locations, star = output_locations(model, tree, dialect)  # positions before qualify rewrites
         select_line = select_keyword_line(model.sql, tree)
         tree, problems = qualify_model(model, tree, self.targets, schema, self.sources, dialect, self.strict)
@@ -170,7 +173,7 @@ class _Job:
             lineage=lineage,
             reads=reads,
             datatypes=datatypes,
-            refs=refs,
+            refs=self.refs,
             problems=problems,
             key=key,
         )

@@ -145,9 +145,15 @@ def location_of(path: str, sql: str, node: exp.Expr) -> Location:
 
 def table_refs(query: exp.Query, path: str, sql: str) -> list[TableRef]:
     """Tables the query reads, excluding CTE names and table functions, with their positions."""
-    ctes = cte_names(query)
+    ctes: set[str] = set()
+    tables: list[exp.Table] = []
+    for node in query.find_all(exp.Table, exp.CTE):  # one walk for both
+        if isinstance(node, exp.CTE):
+            ctes.add(node.alias_or_name)
+        else:
+            tables.append(node)
     out: list[TableRef] = []
-    for table in query.find_all(exp.Table):
+    for table in tables:
         ident = table.this
         if not isinstance(ident, exp.Identifier):
             continue  # a table function (unnest, range, ...): not a dependency
