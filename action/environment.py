@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UsageError
-from app.github.events import EventError, MergeGroupEvent, PullRequestEvent, parse_event
+from app.github.events import CheckRunEvent, EventError, MergeGroupEvent, PullRequestEvent, parse_event
+from app.report.effects import ACK_ACTION
 
 FAIL_ON = ("breaking", "canary", "warning", "never")
 MODES = ("pr", "post", "promote", "slo")
@@ -125,6 +126,7 @@ class Target:
     pr_number: int | None
     fork: bool
     reason: str  # how base/head were chosen, for the log
+    ack_by: str | None = None  # who pressed "Acknowledge breaking" (a check_run requested_action)
 
 
 def target_for(action: ActionEnv, payload: Mapping[str, Any]) -> Target:
@@ -147,6 +149,8 @@ def target_for(action: ActionEnv, payload: Mapping[str, Any]) -> Target:
             fork,
             f"pull request #{pr.number}",
         )
+    if name == "check_run":
+        return _acknowledged(action, payload)
     if name == "merge_group":
         mg = parse_event("merge_group", payload)
         assert isinstance(mg, MergeGroupEvent)
@@ -158,3 +162,27 @@ def target_for(action: ActionEnv, payload: Mapping[str, Any]) -> Target:
             hint="pass the `base` input (a branch, tag or sha), e.g. base: main",
         )
     return Target(base, action.head or "HEAD", None, False, f"{name or 'manual'} event")
+
+
+def _acknowledged(action: ActionEnv, payload: Mapping[str, Any]) -> Target:
+    """The "Acknowledge breaking" button of a datacanary check run: re-gate that commit with its breaking
+    changes accepted by the person who pressed it (the caller checks they may write)."""
+    event = parse_event("check_run", payload)
+    assert isinstance(event, CheckRunEvent)
+    if event.action != "requested_action" or event.requested_action != ACK_ACTION.identifier:
+        raise NothingToDo(f"check_run {event.action} ({event.requested_action or 'no button'}) is not ours")
+    pull = next((p for p in event.pulls if p.head_sha == event.head_sha and p.base_sha), None)
+    if pull is None or pull.base_sha is None:
+        raise UsageError(
+            f"the acknowledged check run on {event.head_sha[:12]} lists no open pull request",
+            hint="GitHub does not list fork pull requests here: accept with a major version or a waiver",
+        )
+    if not event.sender:
+        raise UsageError("the check_run event names no sender to record the acknowledgment for")
+    return Target(
+        pull.base_sha, event.head_sha, pull.number, False, f"acknowledgment by @{event.sender}", event.sender
+    )
+
+
+class NothingToDo(Exception):
+    """The event is not one this mode acts on (exit 0, after saying so)."""

@@ -8,6 +8,7 @@ and the report into the job summary.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import time
@@ -16,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from action.environment import ActionEnv, Target, target_for
+from action.environment import ActionEnv, NothingToDo, Target, target_for
 from app.effects import Effect, SetOutput
 from app.errors import DatacanaryError
 from app.gate.result import RunReport
 from app.github.apply import ApplyResult, RetryPolicy, apply
-from app.github.port import GitHubPort
+from app.github.port import AppPort, GitHubPort
 from app.github.workflow import RunnerIO
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ Write = Callable[[str], object]
 _BUG_HINT = "this is a datacanary bug; please report it with the job log"
 
 
-def make_port(action: ActionEnv) -> GitHubPort | None:
+def make_port(action: ActionEnv) -> AppPort | None:
     """The GitHub client for this run (None without a token)."""
     if not action.token:
         return None
@@ -55,16 +56,21 @@ def main(
     write: Write | None = None,
     log: Write | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    port: GitHubPort | None = None,
+    port: AppPort | None = None,
 ) -> int:
     """Run the gates for the triggering event and report them; 0 pass, 1 blocking per `fail-on`, 2 error."""
-    from app.report.effects import FailOn, outputs
+    from app.report.effects import FailOn
+    from app.report.runner_effects import outputs
 
     # resolved per call, not at import: the streams may be replaced (tests, embedding)
     write = write or sys.stdout.write
     log = log or sys.stderr.write
     action = ActionEnv.from_env(env)
-    target = target_for(action, action.payload())
+    try:
+        target = target_for(action, action.payload())
+    except NothingToDo as why:
+        log(f"datacanary: nothing to do: {why}\n")
+        return 0
     runner = RunnerIO(action.output_path, action.summary_path, write)
     port = port if port is not None else (None if action.dry_run else make_port(action))
     retry = RetryPolicy(attempts=3, backoff=0.01, secondary_wait=0.1) if action.fast else RetryPolicy()
@@ -84,9 +90,11 @@ def main(
     elif port is None and not action.dry_run:
         post.read_only("no `github-token` was given")
 
+    if target.ack_by is not None:
+        _check_may_acknowledge(port, target.ack_by)
     started = post.start(head_sha, action.details_url)
     try:
-        report = _run(action, target, log)
+        report = _run(action, target, log, head_sha)
     except DatacanaryError as exc:
         post.error(exc, started)
         raise
@@ -111,14 +119,35 @@ def _resolve(workspace: Path, rev: str) -> str:
     return resolve(repo_root(workspace), rev)
 
 
-def _run(action: ActionEnv, target: Target, log: Write) -> RunReport:
-    from app.pipeline import run_check
+def _run(action: ActionEnv, target: Target, log: Write, head_sha: str) -> RunReport:
+    from app.pipeline import Acknowledgment, run_check
 
     def progress(msg: str) -> None:
         log(f"datacanary: {msg}\n")
 
+    acks = []
+    if target.ack_by is not None:
+        at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        acks.append(Acknowledgment(sha=head_sha, by=target.ack_by, at=at))
     project = action.project.strip("/") if action.project not in (".", "./") else ""
-    return run_check(action.workspace, target.base, target.head, project, progress=progress)
+    return run_check(
+        action.workspace, target.base, target.head, project, progress=progress, acknowledgments=acks
+    )
+
+
+def _check_may_acknowledge(port: AppPort | None, user: str) -> None:
+    """Only people who could merge anyway may accept breaking changes."""
+    from app.errors import UsageError
+    from app.github.port import WRITE_PERMISSIONS
+
+    if port is None:
+        raise UsageError("acknowledging needs a `github-token` to check the user's permission")
+    level = port.collaborator_permission(user)
+    if level not in WRITE_PERMISSIONS:
+        raise UsageError(
+            f"@{user} has {level} permission and may not acknowledge breaking changes",
+            hint="a person with write access must press the button",
+        )
 
 
 @dataclass(frozen=True)
@@ -225,7 +254,7 @@ class _Poster:
         return result.check_runs
 
     def publish(self, effects: list[Effect], *, markdown: str, report_path: str, report: RunReport) -> None:
-        from app.report.effects import fallback_effects, job_summary
+        from app.report.runner_effects import fallback_effects, job_summary
 
         if self.can_write:
             self.now(effects)

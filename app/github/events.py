@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.github.payload import EventError, Repo, names, opt, pull_numbers, repo_of, req, walk
+from app.github.payload import EventError as EventError  # re-exported: callers catch it from here
+from app.github.payload import Repo as Repo
+from app.github.payload import names, opt, pull_numbers, repo_of, req, walk
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,9 @@ class GitHubPort(Protocol):
         ...
 
 
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})  # who may merge, so may acknowledge
+
+
 class AppPort(GitHubPort, Protocol):
     """What the GitHub App needs beyond the Action: permission checks and finding its own check runs."""
 

@@ -24,7 +24,9 @@ from app.gate.result import GateResult, RunReport
 from app.report import limits
 from app.report.annotations import annotation, ordered
 from app.report.env import render
-from app.report.runner_effects import fallback_effects, job_summary, outputs  # noqa: F401 (public here too)
+from app.report.runner_effects import fallback_effects
+from app.report.runner_effects import job_summary as job_summary  # re-exported
+from app.report.runner_effects import outputs as outputs  # re-exported
 from app.types import Verdict
 
 COMMENT_MARKER = "<!-- datacanary:comment -->"

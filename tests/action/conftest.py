@@ -68,6 +68,13 @@ def event_file(
         payload["pull_request"]["base"]["sha"], payload["pull_request"]["head"]["sha"] = base, head
         if fork:
             payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/Hello-World"
+    elif name == "check_run":  # someone pressed "Acknowledge breaking" on the PR's contracts check
+        payload = json.loads((PAYLOADS / "check_run.requested_action.json").read_text())
+        payload["repository"]["full_name"] = REPO
+        payload["requested_action"] = {"identifier": action}
+        payload["check_run"]["head_sha"] = head
+        pull = payload["check_run"]["pull_requests"][0]
+        pull["number"], pull["head"]["sha"], pull["base"]["sha"] = 2, head, base
     else:
         payload = json.loads((PAYLOADS / "workflow_dispatch.event.json").read_text())
     path = tmp_path / f"event-{name}-{head[:7]}.json"

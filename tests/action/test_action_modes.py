@@ -158,3 +158,44 @@ def test_a_crash_still_completes_the_started_checks(
     runs = list(github_stub.check_runs.values())
     assert len(runs) == 2 and all(r["conclusion"] == "failure" for r in runs)
     assert "internal error: RuntimeError: boom" in runs[0]["output"]["title"]
+
+
+def ack_event(tmp_path: Path, repo: TinyRepo, sender: str, identifier: str = "ack-breaking") -> Path:
+    path = event_file(tmp_path, "check_run", base=repo.base, head=repo.head, action=identifier)
+    payload = json.loads(path.read_text())
+    payload["sender"]["login"] = sender
+    path.write_text(json.dumps(payload))
+    return path
+
+
+def test_acknowledge_button_lets_the_breaking_change_through(
+    tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub
+) -> None:
+    pr = event_file(tmp_path, "pull_request", base=tiny_repo.base, head=tiny_repo.head)
+    assert main(runner_env(tmp_path, tiny_repo, github_stub, "pull_request", pr)) == 1
+    github_stub.permissions["maintainer"] = "write"
+    env = runner_env(
+        tmp_path, tiny_repo, github_stub, "check_run", ack_event(tmp_path, tiny_repo, "maintainer")
+    )
+    assert main(env) == 0
+    latest = github_stub.check_runs_named("datacanary / contracts")[-1]
+    assert latest["conclusion"] in ("success", "neutral") and latest["head_sha"] == tiny_repo.head
+    comments = [c for c in github_stub.comments_on(2) if c["body"].startswith("<!-- datacanary:comment -->")]
+    assert len(comments) == 1 and "@maintainer" in comments[0]["body"]
+
+
+def test_acknowledge_needs_write_permission(
+    tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = runner_env(tmp_path, tiny_repo, github_stub, "check_run", ack_event(tmp_path, tiny_repo, "visitor"))
+    assert main(env) == 2
+    assert "@visitor has read permission" in capsys.readouterr().out
+    assert github_stub.check_runs == {}
+
+
+def test_other_check_run_events_are_ignored(
+    tmp_path: Path, tiny_repo: TinyRepo, github_stub: GitHubStub
+) -> None:
+    event = ack_event(tmp_path, tiny_repo, "maintainer", identifier="something-else")
+    assert main(runner_env(tmp_path, tiny_repo, github_stub, "check_run", event)) == 0
+    assert github_stub.calls == []
