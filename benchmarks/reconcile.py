@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -124,46 +125,52 @@ def main() -> None:
     left, right, db = generate(args.rows)
 
     con = duckdb.connect()
-    floor_in = best(lambda: con.execute(floor_sql(left, right)).fetchall(), args.repeat)
-    floor_proc, floor_rss = process(
-        [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({floor_sql(left, right)!r}).fetchall()"],
-        args.repeat,
-    )
-
     box = Sandbox()
     lv, rv = box.view("l", parse_spec(str(left))), box.view("r", parse_spec(str(right)))
     result = reconcile(box, lv, rv, key=["id"])
-    diff_in = best(lambda: reconcile(box, lv, rv, key=["id"]), args.repeat)
-    fast_in = best(lambda: reconcile(box, lv, rv, key=["id"], profiles=False), args.repeat)
-    box.close()
     cmd = [sys.executable, "-m", "app.cli", "data-diff", str(left), str(right), "--key", "id", "--format", "json"]
-    diff_proc, diff_rss = process(cmd, args.repeat)
-    fast_proc, fast_rss = process([*cmd, "--no-profile"], args.repeat)
+    floor_cmd = [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({floor_sql(left, right)!r}).fetchall()"]
+    reladiff = WORK / "rvenv" / "bin" / "reladiff"
+    rel_cmd = [str(reladiff), f"duckdb://{db}", "l", "r", "-k", "id", "-c", "%", "-a", "joindiff", "--stats"]
+    use_reladiff = reladiff.exists() and not args.no_reladiff
+
+    # Measured in rounds, each round running every contender once, and reported as medians of times and of
+    # per-round ratios: on a shared machine the load drifts, and a ratio within one round is what is fair.
+    measures: dict[str, list[float]] = {}
+    rss: dict[str, float] = {}
+
+    def record(name: str, seconds: float, peak: float | None = None) -> None:
+        measures.setdefault(name, []).append(seconds)
+        if peak is not None:
+            rss[name] = max(rss.get(name, 0.0), peak)
+
+    for i in range(args.repeat):
+        print(f"round {i + 1}/{args.repeat}", flush=True)
+        record("floor scan (in process)", best(lambda: con.execute(floor_sql(left, right)).fetchall(), 1))
+        record("data-diff reconcile (in process)", best(lambda: reconcile(box, lv, rv, key=["id"]), 1))
+        record("  --no-profile (in process)", best(lambda: reconcile(box, lv, rv, key=["id"], profiles=False), 1))
+        record("floor scan (process)", *process(floor_cmd, 1))
+        record("data-diff (process)", *process(cmd, 1))
+        record("  --no-profile (process)", *process([*cmd, "--no-profile"], 1))
+        if use_reladiff:
+            record("reladiff joindiff (process)", *process(rel_cmd, 1))
+    box.close()
+
+    def ratio(name: str, base: str) -> float:
+        return statistics.median(a / b for a, b in zip(measures[name], measures[base], strict=True))
 
     print(f"\nrows {args.rows:,}: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed "
           f"({100 * result.changed_share:.2f}% differ)")
-    print(f"{'measure':<38}{'seconds':>10}{'x floor':>10}{'max RSS MB':>12}")
-    print(f"{'floor scan (in process)':<38}{floor_in:>10.3f}{1:>10.2f}")
-    print(f"{'floor scan (process)':<38}{floor_proc:>10.3f}{1:>10.2f}{floor_rss:>12.0f}")
-    print(f"{'data-diff reconcile (in process)':<38}{diff_in:>10.3f}{diff_in / floor_in:>10.2f}")
-    print(f"{'data-diff (process)':<38}{diff_proc:>10.3f}{diff_proc / floor_proc:>10.2f}{diff_rss:>12.0f}")
-    print(f"{'data-diff --no-profile (in process)':<38}{fast_in:>10.3f}{fast_in / floor_in:>10.2f}")
-    print(f"{'data-diff --no-profile (process)':<38}{fast_proc:>10.3f}{fast_proc / floor_proc:>10.2f}{fast_rss:>12.0f}")
-
-    reladiff = WORK / "rvenv" / "bin" / "reladiff"
-    if args.no_reladiff:
-        return
-    if not reladiff.exists():
+    print(f"{'measure (median of ' + str(args.repeat) + ' rounds)':<38}{'seconds':>10}{'x floor':>10}{'max RSS MB':>12}")
+    for name, times in measures.items():
+        base = "floor scan (in process)" if "in process" in name else "floor scan (process)"
+        peak = f"{rss[name]:>12.0f}" if name in rss else ""
+        print(f"{name:<38}{statistics.median(times):>10.3f}{ratio(name, base):>10.2f}{peak}")
+    if use_reladiff:
+        print(f"\nreladiff joindiff / data-diff: {ratio('reladiff joindiff (process)', 'data-diff (process)'):.1f}x, "
+              f"/ data-diff --no-profile: {ratio('reladiff joindiff (process)', '  --no-profile (process)'):.1f}x")
+    elif not args.no_reladiff:
         print("reladiff: not installed (see the docstring); skipped")
-        return
-    rel_t, rel_rss = process(
-        [str(reladiff), f"duckdb://{db}", "l", "r", "-k", "id", "-c", "%", "-a", "joindiff", "--stats"],
-        max(1, args.repeat - 2),
-    )
-    print(f"{'reladiff joindiff (process)':<38}{rel_t:>10.3f}{rel_t / floor_proc:>10.2f}{rel_rss:>12.0f}")
-    print(f"\ndata-diff is {rel_t / diff_proc:.1f}x faster than reladiff joindiff (process vs process), "
-          f"{rel_t / fast_proc:.1f}x with --no-profile")
-
 
 if __name__ == "__main__":
     main()

@@ -15,16 +15,9 @@ from typing import Any, Protocol
 from sqlglot import exp
 
 from app.canary import queries as q
-from app.canary.reconcile import (
-    Distribution,
-    KeyHealth,
-    Reconciliation,
-    column_results,
-    examples_from,
-    freeze,
-    key_health,
-    multiset_examples,
-)
+from app.canary import rowsets as sets
+from app.canary.assemble import column_results, examples_from, freeze, key_health, multiset_examples
+from app.canary.reconcile import Distribution, KeyHealth, Reconciliation
 from app.canary.schema import DiffPlan, Tolerance, plan_diff
 
 # Exact COUNT(DISTINCT) up to this many rows per side; HyperLogLog estimates above (the report says so).
@@ -73,16 +66,17 @@ def reconcile(
     db.execute(f"DROP TABLE IF EXISTS {q.sql(pass_t)}")
     # Unique keys are the common case: proven for free when no side's rows were multiplied by the join
     # and no one-sided key repeats. Otherwise measure the duplicates and redo the join without them.
-    fanned = joined["joined_left"] != ls["rows"] - ls["null_keys"] or joined["joined_right"] != rs["rows"] - rs["null_keys"]
+    fanned = (joined["joined_left"] != ls["rows"] - ls["null_keys"]
+              or joined["joined_right"] != rs["rows"] - rs["null_keys"])
     notes: list[str] = []
     dup_unmatched, exclude = 0, None
-    if fanned or db.query(q.repeated_keys(diffs))[0]["n"]:
-        lk = key_health(db.query(q.key_check(left, plan.key, examples))[0])
-        rk = key_health(db.query(q.key_check(right, plan.key, examples))[0])
+    if fanned or db.query(sets.repeated_keys(diffs))[0]["n"]:
+        lk = key_health(db.query(sets.key_check(left, plan.key, examples))[0])
+        rk = key_health(db.query(sets.key_check(right, plan.key, examples))[0])
         exclude = q.table(f"__dups_{n}")
         db.execute(
             f"CREATE OR REPLACE TEMP TABLE {q.sql(exclude)} AS "
-            f"{q.duplicate_keys(left, plan.key)} UNION {q.duplicate_keys(right, plan.key)}"
+            f"{sets.duplicate_keys(left, plan.key)} UNION {sets.duplicate_keys(right, plan.key)}"
         )
         dup_unmatched = _unmatched(db, plan, left, right, exclude)
         notes.append(
@@ -134,8 +128,8 @@ def reconcile(
 def _unmatched(db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table) -> int:
     """Rows under a duplicated key without an identical twin on the other side (multiset difference)."""
     row = db.query(
-        f"SELECT (SELECT count(*) FROM ({q.except_all(left, right, plan, exclude)})) AS l,"
-        f" (SELECT count(*) FROM ({q.except_all(right, left, plan, exclude)})) AS r"
+        f"SELECT (SELECT count(*) FROM ({sets.except_all(left, right, plan, exclude)})) AS l,"
+        f" (SELECT count(*) FROM ({sets.except_all(right, left, plan, exclude)})) AS r"
     )[0]
     return int(row["l"]) + int(row["r"])
 
@@ -158,7 +152,7 @@ def _fetch(
 ) -> dict[Any, dict[str, Any]]:
     """Full rows of the example keys, read back by key. A single integer or text key goes in as a literal
     IN list, which DuckDB pushes into the Parquet scan; other keys are matched with a semi-join."""
-    keys = q.unnest_keys(summary, lists[0]).union(q.unnest_keys(summary, lists[1], "k"), distinct=True)
+    keys = sets.unnest_keys(summary, lists[0]).union(sets.unnest_keys(summary, lists[1], "k"), distinct=True)
     if len(plan.key) == 1:
         (name,) = plan.key
         values = [next(iter(r.values())) for r in db.query(q.sql(keys))]
@@ -166,9 +160,9 @@ def _fetch(
         if not values:
             return {}
         if all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in values):
-            rows = db.query(q.rows_by_values(rel, name, values))
+            rows = db.query(sets.rows_by_values(rel, name, values))
             return {freeze(r[q.KEY]): r["row"] for r in rows}
-    rows = db.query(q.rows_by_key(rel, plan.key, keys))
+    rows = db.query(sets.rows_by_key(rel, plan.key, keys))
     return {freeze(r[q.KEY]): r["row"] for r in rows}
 
 
@@ -184,8 +178,8 @@ def _distributions(
     ]
     if not low:
         return ()
-    lrow = db.query(q.distributions(left, low, "l"))[0]
-    rrow = db.query(q.distributions(right, low, "r"))[0]
+    lrow = db.query(sets.distributions(left, low, "l"))[0]
+    rrow = db.query(sets.distributions(right, low, "r"))[0]
     out = []
     for p in low:
         lm, rm = lrow[p.name] or {}, rrow[p.name] or {}
@@ -206,8 +200,8 @@ def _multiset(
 ) -> Reconciliation:
     n = next(_names)
     only_l, only_r = q.table(f"__only_left_{n}"), q.table(f"__only_right_{n}")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_l)} AS {q.except_all(left, right, plan)}")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_r)} AS {q.except_all(right, left, plan)}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_l)} AS {sets.except_all(left, right, plan)}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_r)} AS {sets.except_all(right, left, plan)}")
     counts = db.query(
         f"SELECT (SELECT count(*) FROM {q.sql(only_l)}) AS removed, (SELECT count(*) FROM {q.sql(only_r)}) AS added"
     )[0]
