@@ -64,6 +64,7 @@ def main(
     at = now or dt.datetime.now(dt.UTC)
 
     report = evaluate_env(str(project_dir), name, state, at)
+    write(render("slo/evaluate.txt.j2", report=report))  # first: the log shows the SLOs even if GitHub fails
     acting = triggering(report, trigger)
     plans: list[Any] = []
     if acting:
@@ -73,14 +74,13 @@ def main(
                 "datacanary: no `revert-token`: opening with `github-token`; a pull request opened with the "
                 "workflow's GITHUB_TOKEN triggers no workflows, so use a GitHub App token\n"
             )
+        offline = action.dry_run or (port is None and not (token or action.token))
+        if offline and not action.dry_run:
+            log("datacanary: no GitHub token at all: the response is planned and printed, not opened\n")
         session = open_session(str(project_dir), name, state)
         try:
             root = "" if action.project.strip("/") in ("", ".") else action.project.strip("/")
-            client = (
-                None
-                if action.dry_run
-                else (port if port is not None else _revert_port(action, token or action.token))
-            )
+            client = None if offline else (port or _revert_port(action, token or action.token))
             retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()
             handled = handle(
                 acting,
@@ -92,7 +92,7 @@ def main(
                 port=client,
                 retry=retry,
                 suppression=suppression,
-                dry_run=action.dry_run,
+                dry_run=offline,
             )
         finally:
             session.db.close()
@@ -115,7 +115,6 @@ def main(
         ],
         runner=runner,
     )
-    write(render("slo/evaluate.txt.j2", report=report))
     return 1 if report.breaches else 0
 
 
