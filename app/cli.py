@@ -16,7 +16,7 @@ from collections.abc import Sequence
 # name -> (module, one-line help). Keep the help here so `datacanary --help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("app.commands.check", "gate a change: contract changes, SQL drift, blast radius, canary"),
-    "contract": ("app.commands.contract", "contract tools: `contract diff BASE HEAD`"),
+    "contract": ("app.commands.contract", "contract tools: `contract diff BASE HEAD`, `contract validate`"),
     "canary": ("app.commands.canary", "run changed models base vs head on sampled data and reconcile"),
     "data-diff": ("app.commands.data_diff", "reconcile any two tables (Parquet, CSV, file.duckdb:schema.table)"),
     "lineage": ("app.commands.lineage", "show column-level lineage of a project"),

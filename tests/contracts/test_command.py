@@ -166,3 +166,19 @@ def test_no_history_checks_only_against_the_base(repo: Path, capsys: pytest.Capt
 def test_unknown_revision_exits_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["contract", "diff", "nope:contracts/orders.odcs.yaml", "contracts/orders.odcs.yaml"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_validate_lists_each_file_and_exits_2_on_any_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = _write(tmp_path / "good.odcs.yaml", base_doc())
+    broken = base_doc()
+    prop(broken, "email")["logicalType"] = "text"
+    bad = _write(tmp_path / "bad.odcs.yaml", broken)
+    assert main(["contract", "validate", good]) == 0
+    assert "1 valid, 0 invalid" in capsys.readouterr().out
+    assert main(["contract", "validate", good, bad]) == 2
+    out = capsys.readouterr().out
+    assert f"ok       {good}: orders 1.0.0, 1 dataset, 5 columns, backward" in out
+    assert f"invalid  {bad}:" in out and "`logicalType` must be one of" in out
+    assert "1 valid, 1 invalid" in out
