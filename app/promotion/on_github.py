@@ -34,7 +34,7 @@ def deployment_effect(outcome: Outcome, sha: str, log_url: str | None) -> Record
         "environments": path,
     }
     return RecordDeployment(
-        sha=sha,
+        sha=entry.commit_sha or sha,  # a rollback deploys the commit its digest was built from
         environment=entry.environment,
         state="success" if passed else "failure",
         description=description,

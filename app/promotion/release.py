@@ -8,7 +8,7 @@ environments' data files, and the clock's reading (`at`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +142,8 @@ def rollback(env_name: str, ctx: Context, config_project: Project) -> Outcome:
     env = environment(project.config, env_name, project.config_path)
     check = _parity(project, env)
     decision = plan_rollback(env, ctx.ledger.view(), decision.digest, check)
+    # the digest goes back with the commit it was built from, not the commit this job runs on
+    ctx = replace(ctx, commit_sha=(lkg.commit_sha if lkg else None) or ctx.commit_sha)
     return _finish(decision, artifact, data, project, env, check, ctx)
 
 

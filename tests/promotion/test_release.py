@@ -179,3 +179,17 @@ def test_model_sql_reading_files_is_refused_by_the_sandbox(shop, state):
     (finding,) = [f for f in outcome.canary.findings if f.rule == "model-failed"]
     assert finding.dataset == "revenue" and "getenv" in finding.message
     assert outcome.decision.refused
+
+
+def test_rollback_records_the_commit_the_digest_was_built_from(shop, state):
+    first, data1 = _artifact(shop)
+    promote(data1, "dev", _ctx(state, shop))  # commit c0ffee
+    (shop / "models" / "fct_orders.sql").write_text(ORDERS_SQL.replace("o.amount", "o.amount * 2 as amount"))
+    _, data2 = _artifact(shop)
+    later = Context(
+        Ledger(state), ArtifactStore(Path(state.path).parent / "artifacts"), shop, "bob", "t2", "beef"
+    )
+    promote(data2, "dev", later)
+    outcome = rollback("dev", later, load_project(DirTree(shop)))
+    assert outcome.entry.digest == first and outcome.entry.commit_sha == "c0ffee"
+    assert outcome.entry.reason.startswith("rolled back from") and outcome.entry.reason.endswith("by bob")
