@@ -193,3 +193,17 @@ def test_rollback_records_the_commit_the_digest_was_built_from(shop, state):
     outcome = rollback("dev", later, load_project(DirTree(shop)))
     assert outcome.entry.digest == first and outcome.entry.commit_sha == "c0ffee"
     assert outcome.entry.reason.startswith("rolled back from") and outcome.entry.reason.endswith("by bob")
+
+
+def test_a_source_missing_from_the_environment_data_is_a_config_error(shop, state):
+    import duckdb
+
+    from app.errors import ConfigError
+
+    con = duckdb.connect(str(shop / "data" / "dev.duckdb"))
+    con.execute("drop table raw_customers")
+    con.close()
+    _, data = _artifact(shop)
+    with pytest.raises(ConfigError, match="cannot read source 'raw_customers'") as err:
+        promote(data, "dev", _ctx(state, shop))
+    assert "source_schema" in err.value.hint
