@@ -5,6 +5,7 @@ its schema (`source`, `shared`, `base`, `head`) with sqlglot, and transpile to D
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,11 @@ from app.canary.guard import refuse
 from app.sql.parse import cte_names, node_line
 from app.types import Location
 
+_LEADING_KEYWORD = re.compile(
+    r"^(?:\s|--[^\n]*\n|/\*.*?\*/)*(copy|attach|detach|install|load|set|reset|pragma|export|import|create|call|"
+    r"use|insert|update|delete|drop|alter|checkpoint|vacuum)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 Resolver = Callable[[tuple[str, ...]], tuple[str, str] | None]  # table parts -> (schema, table)
 
 
@@ -38,6 +44,12 @@ class Compiled:
 
 def compile_query(text: str, *, path: str, dialect: str, resolve: Resolver, what: str = "the model") -> Compiled:
     """Parse, check, rewrite and transpile one query; raises CompileProblem with file and line."""
+    lead = _LEADING_KEYWORD.match(text)
+    if lead:  # refuse by its first word: some of these do not even parse in every dialect
+        raise CompileProblem(
+            "refused", f"{what} may only be a SELECT query; {lead.group(1).upper()} statements are refused in the canary",
+            Location(path, text.count("\n", 0, lead.start(1)) + 1),
+        )
     try:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except (ParseError, TokenError) as err:

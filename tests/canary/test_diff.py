@@ -220,3 +220,25 @@ def test_a_key_duplicated_only_on_one_side_is_found(db: Sandbox) -> None:
                   key=["id"])
     assert r.left_keys is not None and (r.left_keys.duplicate_keys, r.left_keys.duplicate_rows) == (1, 2)
     assert (r.removed, r.unchanged, r.duplicates_unmatched) == (0, 1, 2) and not r.identical
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14),
+       st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14))
+def test_duplicated_keys_are_always_found(db: Sandbox, left_rows: list, right_rows: list) -> None:
+    # the fast path proves keys unique from the join's own counts; any duplicate must send it the slow way
+    from collections import Counter
+
+    cols = [("id", "INTEGER"), ("v", "VARCHAR")]
+    r = reconcile(db, make_table(db, "l", cols, left_rows), make_table(db, "r", cols, right_rows), key=["id"])
+    lc, rc = Counter(k for k, _ in left_rows), Counter(k for k, _ in right_rows)
+    assert r.left_keys.duplicate_keys == sum(1 for n in lc.values() if n > 1)
+    assert r.right_keys.duplicate_keys == sum(1 for n in rc.values() if n > 1)
+    dup = {k for k, n in (lc + rc).items() if lc[k] > 1 or rc[k] > 1}
+    lu = {k: v for k, v in left_rows if k not in dup}
+    ru = {k: v for k, v in right_rows if k not in dup}
+    assert r.removed == len(set(lu) - set(ru)) and r.added == len(set(ru) - set(lu))
+    assert r.changed == sum(1 for k in set(lu) & set(ru) if lu[k] != ru[k])
+    ld, rd = Counter(x for x in left_rows if x[0] in dup), Counter(x for x in right_rows if x[0] in dup)
+    assert r.duplicates_unmatched == sum((ld - rd).values()) + sum((rd - ld).values())
+    assert r.identical == (Counter(left_rows) == Counter(right_rows))

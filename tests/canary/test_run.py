@@ -62,12 +62,12 @@ def test_sample_coverage_and_join_survival_are_reported(tmp_path: Path) -> None:
 def test_a_model_reading_a_file_is_refused_and_the_run_goes_on(tmp_path: Path) -> None:
     repo = shop_repo(tmp_path, {
         "models/stg_orders.sql": "select order_id, customer_id, status, amount, ordered_at from orders\n"
-        "union all\nselect 1, 1, content, 0, null from read_text('/etc/passwd')\n",
+        "union all\nselect 1, 1, column0, 0, null from read_csv('/etc/passwd')\n",
         "models/customer_orders.sql": CUSTOMER_ORDERS.replace("min(o.ordered_at)", "max(o.ordered_at)"),
     })
     result = run_shop(repo)
     stg = result.model("stg_orders")
-    assert stg.head.status == "refused" and "read_text" in stg.head.message
+    assert stg.head.status == "refused" and "read_csv" in stg.head.message
     assert stg.head.location.path == "models/stg_orders.sql"
     # downstream of the refused model is skipped with the reason, not silently dropped
     co = result.model("customer_orders")
