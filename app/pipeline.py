@@ -60,8 +60,8 @@ def run_check(
     else:
         head_project = _load(head_tree, project_dir)
         base_project = _load_base(base_tree, project_dir)
-    history = _history(repo, head, head_project)
-    return evaluate(
+    history, history_warnings = _history(repo, head, head_project)
+    report = evaluate(
         base_project,
         head_project,
         head_tree=head_tree,
@@ -71,6 +71,11 @@ def run_check(
         history=history,
         acknowledgment=next((a for a in acknowledgments if a.sha == head_tree.sha), None),
     )
+    if history_warnings:
+        from dataclasses import replace
+
+        report = replace(report, notes=(*report.notes, *history_warnings))
+    return report
 
 
 def _load(tree, project_dir: str) -> Project:  # type: ignore[no-untyped-def]
@@ -89,14 +94,20 @@ def _load_base(tree, project_dir: str) -> Project | None:  # type: ignore[no-unt
     return _load(tree, project_dir)
 
 
-def _history(repo: Path, head: str, project: Project) -> dict[str, list]:  # type: ignore[type-arg]
-    """Earlier versions of contracts whose compatibility mode is transitive (read from git)."""
+def _history(repo: Path, head: str, project: Project) -> tuple[dict[str, list], list[str]]:  # type: ignore[type-arg]
+    """Earlier versions of contracts whose compatibility mode is transitive (read from git), and
+    warnings about versions that could not be read (said in the report, never skipped silently)."""
     wanted = [c.path for c in project.contracts if c.compatibility.endswith("_transitive")]
     if not wanted:
-        return {}
-    from app.project.history import contract_history
+        return {}, []
+    from app.project.history import read_contract_history
 
-    return {p: contract_history(repo, p, head) for p in wanted}
+    versions, warnings = {}, []
+    for path in wanted:
+        found = read_contract_history(repo, path, head)
+        versions[path] = list(found.versions)
+        warnings.extend(found.warnings)
+    return versions, warnings
 
 
 def evaluate(
@@ -183,6 +194,9 @@ def _sql_findings(base, head, base_an, head_an, today):  # type: ignore[no-untyp
             policy=head.config.policy,
             waivers=head.config.waivers,
             today=today,
+            config_location=head.config_doc.location,
+            dialect=head.config.dialect,
+            report_expired=False,  # the contracts pass already reported expired waivers once
         )
     if base_an is not None:
         from app.sql.changes import output_changes
