@@ -101,6 +101,8 @@ def model_contract(inp: ContractInput, dialect: str, index: RelationIndex) -> Co
         name=inp.dataset,
         version=m.version if m.version is not None else "1",
         status="active",
+        owner=m.owner,
+        owners=m.owners,
         datasets=(dataset,),
         custom=(("materialized", m.materialized), ("dbt_unique_id", m.unique_id)),
         location=lines.model(),

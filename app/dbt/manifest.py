@@ -46,6 +46,7 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
     root = JsonAt(data, "", path)
     meta = root["metadata"]
     version = _schema_version(meta, path)
+    groups = {g.get("name").opt_text(): g.get("owner").value for _, g in root.get("groups").objects()}
     models: dict[str, DbtModel] = {}
     seeds: dict[str, DbtSeed] = {}
     tests: list[DbtTest] = []
@@ -54,7 +55,7 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
         if node.get("config").value is not None and node["config"].get("enabled").value is False:
             continue
         if kind in MODEL_TYPES:
-            models[uid] = _model(uid, node)
+            models[uid] = _model(uid, node, groups)
         elif kind == "seed":
             seeds[uid] = _seed(uid, node)
         elif kind == "test" and node.get("test_metadata").value is not None:
@@ -148,7 +149,24 @@ def _strip_package(patch_path: str | None) -> str | None:
     return patch_path.split("://", 1)[1] if patch_path and "://" in patch_path else patch_path
 
 
-def _model(uid: str, node: JsonAt) -> DbtModel:
+def _owners(node: JsonAt, groups: Mapping[str | None, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """Who owns a model: its dbt group's owner, else `meta.owner`; handles from `meta.owners`."""
+    config = _dict(node.get("config").value)
+    meta = {**_dict(config.get("meta")), **_dict(node.get("meta").value)}
+    group = groups.get(node.get("group").opt_text() or config.get("group"))
+    group = _dict(group)
+    owner = group.get("name") or group.get("email") or meta.get("owner")
+    handles = meta.get("owners") or group.get("github") or ()
+    handles = [handles] if isinstance(handles, str) else handles
+    owners = tuple(h for h in handles if isinstance(h, str)) if isinstance(handles, list) else ()
+    return (owner if isinstance(owner, str) else None), owners
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _model(uid: str, node: JsonAt, groups: Mapping[str | None, Any]) -> DbtModel:
     config = node.get("config")
     contract = node.get("contract")
     enforced = contract.value is not None and contract.get("enforced").value is True
@@ -174,6 +192,8 @@ def _model(uid: str, node: JsonAt) -> DbtModel:
         description=node.get("description").opt_text() or "",
         config=_config_items(config.value),
         language=node.get("language").opt_text() or "sql",
+        owner=_owners(node, groups)[0],
+        owners=_owners(node, groups)[1],
         file_sha256=_sha256(node.get("checksum")),
     )
 

@@ -62,6 +62,8 @@ class DbtModel:
     description: str = ""
     config: tuple[tuple[str, Any], ...] = ()  # the model's config, for state:modified's config check
     language: str = "sql"  # python models have no SQL: datacanary reads them as sources
+    owner: str | None = None  # the model's group owner (name or email), else `meta.owner`
+    owners: tuple[str, ...] = ()  # GitHub handles from `meta.owners` (or the group owner's `github`)
     file_sha256: str | None = None  # dbt's checksum of the model file (stripped text)
 
     @property

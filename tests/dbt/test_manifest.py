@@ -410,3 +410,14 @@ def test_a_test_with_a_where_filter_runs_dbt_s_compiled_query() -> None:
     )
     (rule,) = _build(doc).project.contract_of("a")[1].column("x").quality
     assert rule.type == "sql" and "from a where x is null and (y > 0)" in rule.query
+
+
+def test_contract_owner_comes_from_the_model_s_dbt_group_and_handles_from_meta() -> None:
+    uid, node = model("a", "select 1 as x", columns=[column("x", "int")], enforced=True)
+    node["group"], node["meta"] = "finance", {"owners": ["@ada", "@alan"]}
+    doc = manifest_doc((uid, node))
+    doc["groups"] = {
+        "group.shop.finance": {"name": "finance", "owner": {"name": "Finance", "email": "f@x.io"}}
+    }
+    contract, _ = _build(doc).project.contract_of("a")
+    assert contract.owner == "Finance" and contract.owners == ("@ada", "@alan")
