@@ -42,7 +42,8 @@ class _Names:
             self.folded[name.casefold()] = name
 
     def resolve(self, ref: TableRef, model: ModelFile) -> str:
-        for candidate in (ref.dotted, ref.parts[-1]):
+        # the full name first, then without catalog, then the bare name (`analytics.raw.orders`)
+        for candidate in (".".join(ref.parts[i:]) for i in range(len(ref.parts))):
             if candidate in self.models or candidate in self.sources:
                 return candidate
             if not ref.quoted and candidate.casefold() in self.folded:
@@ -134,9 +135,10 @@ class _Job:
         signature = []
         for t in read:
             rel: ModelAnalysis | SourceAnalysis = done[t] if t in done else self.sources[t]
-            if isinstance(rel, ModelAnalysis) or rel.known:
+            kind = "model" if isinstance(rel, ModelAnalysis) else "source"
+            if kind == "model" or rel.known:
                 schema[t] = rel.datatypes
-                signature.append((t, tuple((c.name, c.type) for c in rel.columns)))
+            signature.append((t, kind, tuple((c.name, c.type) for c in rel.columns)))
         fallback = contract_fallback_types(self.project, model.name)
         fallback_sig = tuple(sorted((k, normalize(v)) for k, v in fallback.items()))
         key = (model.name, model.path, model.sql, dialect, self.strict, tuple(signature), fallback_sig)

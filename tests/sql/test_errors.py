@@ -91,3 +91,9 @@ def test_dotted_source_names_resolve():
     p = build_project({"m": "select o.id from raw.orders as o"}, {"raw.orders": {"id": "bigint"}})
     m = analyze(p).models["m"]
     assert m.sources == ("raw.orders",) and m.lineage["id"] == {("raw.orders", "id")}
+
+
+def test_catalog_qualified_names_resolve_by_their_longest_known_suffix():
+    p = build_project({"m": "select o.id from warehouse.raw.orders as o join stg on stg.id = o.id",
+                       "stg": "select 1 as id"}, {"raw.orders": {"id": "bigint"}})
+    assert analyze(p).models["m"].reads_tables == ("raw.orders", "stg")
