@@ -73,13 +73,14 @@ def _build(data: bytes, path: str, tree: Tree | None, root: str, label: str) -> 
 
 def _manifest_setting(tree: Tree, root: str) -> str | None:
     """`dbt: {manifest: path}` in datacanary.yml moves the manifest (relative to the project)."""
+    from app.errors import ConfigError
     from app.project.config import CONFIG_FILE
     from app.project.yamldoc import load_yaml
 
     cfg = join(root, CONFIG_FILE)
     if not tree.exists(cfg):
         return None
-    data = load_yaml(tree.read_text(cfg), cfg).data
+    data = load_yaml(tree.read_text(cfg), cfg, ConfigError).data
     dbt = data.get("dbt") if isinstance(data, dict) else None
     value = dbt.get("manifest") if isinstance(dbt, dict) else None
     return value if isinstance(value, str) else None

@@ -38,3 +38,41 @@ def test_model_rename_and_equivalent_change_are_recognised(report: RunReport) ->
 def test_canary_catches_the_data_change_the_contract_cannot_see(report: RunReport) -> None:
     changed = {f.dataset for f in report.findings if f.gate == "canary" and f.rule == "canary-changed-rows"}
     assert {"stg_orders", "fct_orders"} <= changed
+
+
+def test_check_command_with_manifest_flags_exits_1_on_the_breaking_change(dbt_repo: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.dbt.conftest import DEMO
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "check",
+            "--base",
+            "HEAD~1",
+            "--project",
+            str(dbt_repo / "transform"),
+            "--base-manifest",
+            str(DEMO / "target-base" / "manifest.json"),
+            "--manifest",
+            str(DEMO / "target" / "manifest.json"),
+            "--no-canary",
+            "--format",
+            "json",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=dbt_repo,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    blocking = [f for g in report["gates"] for f in g["findings"] if f["blocking"]]
+    assert {(f["dataset"], f["rule"]) for f in blocking} >= {("fct_orders", "column-removed")}
+    assert all(f["file"].startswith("transform/") for f in blocking)
