@@ -136,16 +136,16 @@ class _Job:
         for t in read:
             rel: ModelAnalysis | SourceAnalysis = done[t] if t in done else self.sources[t]
             kind = "model" if isinstance(rel, ModelAnalysis) else "source"
-            if kind == "model" or rel.known:
+            if isinstance(rel, ModelAnalysis) or rel.known:
                 schema[t] = rel.datatypes
             signature.append((t, kind, tuple((c.name, c.type) for c in rel.columns)))
         fallback = contract_fallback_types(self.project, model.name)
         fallback_sig = tuple(sorted((k, normalize(v)) for k, v in fallback.items()))
-        key = (model.name, model.path, model.sql, dialect, self.strict, tuple(signature), fallback_sig)
-        if prev is not None and prev.key == key:
-            return prev
-        hit = _lookup(_MEMO, key)
+        key = (model.name, model.path, model.sql, dialect, tuple(signature), fallback_sig)
+        hit = prev if prev is not None and prev.key == key else _lookup(_MEMO, key)
         if hit is not None:
+            if hit.problems and self.strict:
+                raise hit.problems[0]  # recorded by a lenient analysis; this one is strict
             return hit
 
         tree = self.tree if self.tree is not None else parse_model(model, dialect)

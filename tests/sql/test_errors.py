@@ -97,3 +97,11 @@ def test_catalog_qualified_names_resolve_by_their_longest_known_suffix():
     p = build_project({"m": "select o.id from warehouse.raw.orders as o join stg on stg.id = o.id",
                        "stg": "select 1 as id"}, {"raw.orders": {"id": "bigint"}})
     assert analyze(p).models["m"].reads_tables == ("raw.orders", "stg")
+
+
+def test_a_strict_analysis_does_not_reuse_a_lenient_one_silently():
+    p = build_project({"stg": "select id from raw_orders", "m": "select id, amount from stg"}, SHOP_SOURCES)
+    lenient = analyze(p, strict=False)
+    assert len(lenient.problems) == 1
+    with pytest.raises(SqlError):
+        analyze(p, reuse=lenient)
