@@ -227,3 +227,13 @@ def test_a_human_quoting_the_marker_does_not_capture_the_comment() -> None:
     assert find_comment([quoted, ours], MARK) == ours
     assert find_comment([quoted], MARK) == quoted
     assert find_comment([], MARK) is None
+
+
+def test_a_422_not_caused_by_annotations_is_reported_without_blaming_them() -> None:
+    port = FakePort()
+    bad_output = GitHubHttpError(422, "Invalid request: summary too long")
+    port.errors = [None, bad_output, bad_output]  # create ok; update with annotations 422; probe 422
+    result = apply(check(3), port=port, retry=RetryPolicy(backoff=0))
+    assert not result.ok and result.failed[0].status == 422
+    assert result.notes == ()  # no annotation was blamed
+    assert [name for name, _ in port.calls] == ["create_check_run", "update_check_run", "update_check_run"]
