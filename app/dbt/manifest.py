@@ -67,7 +67,10 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
         for section in ("metrics", "semantic_models", "saved_queries")
         for uid, node in root.get(section).objects()
     }
-    exposures = tuple(_exposure(uid, node, semantic) for uid, node in root.get("exposures").objects())
+    exposures = tuple(
+        _exposure(uid, node, semantic)
+        for uid, node in sorted(root.get("exposures").objects(), key=lambda kv: kv[0])
+    )
     return Manifest(
         path=path,
         schema_version=version,
@@ -77,7 +80,7 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
         models=models,
         seeds=seeds,
         sources=sources,
-        tests=tuple(tests),
+        tests=tuple(sorted(tests, key=lambda t: t.unique_id)),  # manifest order is not meaningful
         exposures=exposures,
     )
 

@@ -75,3 +75,26 @@ def test_any_value_anywhere_loads_or_fails_with_a_datacanary_error(path: tuple[A
         build_project(manifest, root="", label="t", read=lambda p: None)
     except DatacanaryError as exc:
         assert exc.message
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_the_order_of_nodes_in_the_manifest_does_not_matter(rnd: Any) -> None:
+    from tests.dbt.conftest import DEMO
+
+    doc = json.loads((DEMO / "target" / "manifest.json").read_text())
+    shuffled = dict(doc)
+    for section in ("nodes", "sources", "exposures"):
+        items = list(doc[section].items())
+        rnd.shuffle(items)
+        shuffled[section] = dict(items)
+
+    def load(d: dict[str, Any]) -> Any:
+        return build_project(
+            parse_manifest(json.dumps(d), "m.json"), root="", label="t", read=lambda p: None
+        ).project
+
+    a, b = load(doc), load(shuffled)
+    assert dict(a.models) == dict(b.models)
+    assert a.contracts == b.contracts
+    assert a.config == b.config
