@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     if args.column and not args.model:
         raise UsageError("--column needs --model", hint="e.g. datacanary lineage --model fct --column amount")
     project = load_project(DirTree(root))
+    if len(project.models) > 200:
+        sys.stderr.write(f"datacanary: analyzing {len(project.models)} models\n")
     analysis = analyze(project)
     if args.model and args.model not in analysis.models and args.model not in analysis.sources:
         import difflib
@@ -92,6 +94,7 @@ def _document(analysis: Any, model: str | None, column: str | None) -> dict[str,
             {
                 "name": c.name,
                 "type": c.type,
+                "file": c.location.path,
                 "line": c.location.line,
                 "from": [list(r) for r in sorted(m.lineage.get(c.name, ()))] if m else [],
                 "upstream": [list(r) for r in sorted(analysis.column_upstream(model, c.name))],

@@ -46,7 +46,7 @@ def test_json_is_structured(shop: Path, capsys: pytest.CaptureFixture[str]) -> N
     doc = json.loads(capsys.readouterr().out)
     assert doc["upstream"] == ["stg"]
     assert doc["columns"][1] == {
-        "name": "amount2", "type": "DECIMAL(10, 2)", "line": 1, "from": [["stg", "amount"]],
+        "name": "amount2", "type": "DECIMAL(10, 2)", "file": "models/fct.sql", "line": 1, "from": [["stg", "amount"]],
         "upstream": [["raw_orders", "amount"], ["stg", "amount"]], "downstream": [],
     }
 
@@ -75,3 +75,9 @@ def test_broken_sql_exits_2_with_file_and_line(shop: Path, capsys: pytest.Captur
     assert main(["lineage", "--project", str(shop)]) == 2
     err = capsys.readouterr().err
     assert "models/fct.sql:2" in err and "Traceback" not in err
+
+
+def test_source_columns_point_at_their_declaration(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lineage", "--project", str(shop), "--model", "raw_orders"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("source raw_orders") and "amount DECIMAL(10, 2) (datacanary.yml:" in out
