@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from app.dbt.jsonpath import JsonAt
 from app.dbt.nodes import (
@@ -30,6 +31,7 @@ OLDEST_SCHEMA = 10  # dbt 1.6: model contracts with constraints, versions, `comp
 NEWEST_KNOWN_SCHEMA = 12
 _SCHEMA_RE = re.compile(r"/manifest/v(\d+)\.json$")
 MODEL_TYPES = ("model", "snapshot")
+PACKAGES_DIR = "dbt_packages"  # dbt's default packages-install-path
 
 
 def parse_manifest(text: str | bytes, path: str) -> Manifest:
@@ -71,11 +73,15 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
         _exposure(uid, node, semantic)
         for uid, node in sorted(root.get("exposures").objects(), key=lambda kv: kv[0])
     )
+    project = meta.get("project_name").opt_text() or _guess_project(models) or "dbt"
+    # nodes of installed packages live under dbt_packages/<package>/, not in the project's own folders
+    models = {uid: _in_package(m, m.package, project) for uid, m in models.items()}
+    seeds = {uid: _in_package(s, uid.split(".")[1], project) for uid, s in seeds.items()}
     return Manifest(
         path=path,
         schema_version=version,
         dbt_version=meta.get("dbt_version").opt_text(),
-        project_name=meta.get("project_name").opt_text() or _guess_project(models) or "dbt",
+        project_name=project,
         adapter_type=meta.get("adapter_type").opt_text(),
         models=models,
         seeds=seeds,
@@ -83,6 +89,17 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
         tests=tuple(sorted(tests, key=lambda t: t.unique_id)),  # manifest order is not meaningful
         exposures=exposures,
     )
+
+
+_Node = TypeVar("_Node", DbtModel, DbtSeed)
+
+
+def _in_package(node: _Node, package: str, project: str) -> _Node:
+    if package == project:
+        return node
+    where = f"{PACKAGES_DIR}/{package}"
+    patch = f"{where}/{node.patch_path}" if node.patch_path else None
+    return replace(node, path=f"{where}/{node.path}", patch_path=patch)
 
 
 def _schema_version(meta: JsonAt, path: str) -> int:

@@ -421,3 +421,11 @@ def test_contract_owner_comes_from_the_model_s_dbt_group_and_handles_from_meta()
     }
     contract, _ = _build(doc).project.contract_of("a")
     assert contract.owner == "Finance" and contract.owners == ("@ada", "@alan")
+
+
+def test_models_of_installed_packages_point_into_dbt_packages() -> None:
+    uid, node = model("util_dates", "select 1 as d")
+    node["package_name"], node["unique_id"] = "dates", "model.dates.util_dates"
+    project = _build(manifest_doc(("model.dates.util_dates", node), model("a", "select 1 as x"))).project
+    assert project.models["util_dates"].path == "dbt_packages/dates/models/util_dates.sql"
+    assert project.models["a"].path == "models/a.sql"
