@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -77,12 +77,12 @@ def model_contract(inp: ContractInput, dialect: str, index: RelationIndex) -> Co
         by_column.setdefault(t.column_name, []).append(t)
     columns = tuple(
         _column(c, dialect, pk, by_column.get(c.name, []), lines.column(c.name), inp.dataset, index)
-        for c in m.columns
+        for c in _with_model_constraints(m)
     )
     rules = [
         _constraint_rule(c, inp.dataset, lines.model(), index.dialect)
         for c in m.constraints
-        if c.type not in ("primary_key", "not_null", "unique")
+        if not _per_column(c)
     ]
     rules += [_test_rule(t, inp.dataset, lines.model(), index) for t in by_column.get(None, [])]
     dataset = Dataset(
@@ -107,6 +107,21 @@ def model_contract(inp: ContractInput, dialect: str, index: RelationIndex) -> Co
         custom=(("materialized", m.materialized), ("dbt_unique_id", m.unique_id)),
         location=lines.model(),
     )
+
+
+def _per_column(c: Constraint) -> bool:
+    """Model-level constraints that say something about each listed column on its own."""
+    return c.type in ("primary_key", "not_null") or (c.type == "unique" and len(c.columns) == 1)
+
+
+def _with_model_constraints(m: DbtModel) -> tuple[DbtColumn, ...]:
+    """The columns with model-level not_null (and one-column unique) constraints moved onto them."""
+    extra: dict[str, list[Constraint]] = {}
+    for c in m.constraints:
+        if c.type in ("not_null", "unique") and _per_column(c):
+            for name in c.columns:
+                extra.setdefault(name, []).append(Constraint(type=c.type, name=c.name))
+    return tuple(replace(col, constraints=(*col.constraints, *extra.get(col.name, ()))) for col in m.columns)
 
 
 def _primary_key(m: DbtModel) -> dict[str, int]:

@@ -72,7 +72,7 @@ def dataset_names(manifest: Manifest) -> dict[str, str]:
         name = base if base not in taken else f"{m.package}__{base}"
         names[m.unique_id] = name
         taken.add(name)
-    for s in manifest.seeds.values():
+    for s in sorted(manifest.seeds.values(), key=lambda s: s.unique_id):
         name = s.name if s.name not in taken else f"{s.unique_id.split('.')[1]}__{s.name}"
         names[s.unique_id] = name
         taken.add(name)

@@ -237,3 +237,16 @@ def test_two_vanished_models_with_one_shape_are_not_guessed_as_renames() -> None
     )
     head = _project(model("c", SQL, columns=cols, enforced=True))
     assert {f.rule for f in _findings(base, head)} == {"dataset-removed", "dataset-added"}
+
+
+def test_model_level_not_null_and_unique_constraints_count_per_column() -> None:
+    def constraints(*kinds: tuple[str, list[str]]) -> list[dict]:
+        return [{"type": k, "columns": cols, "name": None, "expression": None} for k, cols in kinds]
+
+    both = constraints(("not_null", ["id", "name"]), ("unique", ["id"]), ("unique", ["id", "name"]))
+    base = _project(_contracted(column("id", "int"), column("name", "varchar"), constraints=both))
+    _, ds = base.contract_of("orders")
+    assert ds.column("id").required and ds.column("id").unique and ds.column("name").required
+    assert any(q.key == "constraint:unique:id,name" for q in ds.quality)
+    head = _project(_contracted(column("id", "int"), column("name", "varchar"), constraints=both[1:]))
+    assert sorted(_blocking(base, head)) == [("required-relaxed", "id"), ("required-relaxed", "name")]
