@@ -88,16 +88,25 @@ def _model_findings(m: ModelCanary, config: ProjectConfig) -> Iterator[Finding]:
         return
     pct = 100 * r.changed_share
     limit = t.changed_rows_pct if m.contracted else t.uncontracted_changed_rows_pct
+    intent = config.canary.intent
+    # Changes the pull request declares (only intended columns changed, no rows gained or lost) warn
+    # instead of failing: the reviewer still sees them, the author is not forced to edit thresholds.
+    intended = bool(intent) and not r.added and not r.removed and all(
+        _intended(m.name, c, intent) for c in r.changed_columns
+    )
     if r.differing_rows:
         over = limit is not None and pct > limit
-        severity = Severity.ERROR if over else (Severity.NOTICE if m.contracted else Severity.WARNING)
+        severity = Severity.ERROR if over and not intended else (
+            Severity.WARNING if over or not m.contracted else Severity.NOTICE
+        )
         what = f"{r.added:,} added, {r.removed:,} removed" + (f", {r.changed:,} changed" if r.changed is not None else "")
         yield _finding(
             m, "canary-changed-rows", severity,
             f"{m.name}: {pct:.1f}% of rows differ between base and head ({what})"
-            + (f", over the {limit:g}% threshold" if over else ""),
+            + (f", over the {limit:g}% threshold" if over else "")
+            + (" (within the declared intent)" if intended else ""),
             hint="if the change is intended, say so in canary.intent or raise canary.thresholds.changed_rows_pct"
-            if over else None,
+            if over and not intended else None,
             data=MappingProxyType({"changed_share": r.changed_share, "added": r.added, "removed": r.removed,
                                    "changed": r.changed}),
         )
@@ -118,7 +127,6 @@ def _model_findings(m: ModelCanary, config: ProjectConfig) -> Iterator[Finding]:
             f"(base: {base_dups:,})", column=", ".join(r.key), old=base_dups, new=head_dups,
             hint="the key is no longer unique: look for a join that duplicates rows",
         )
-    intent = config.canary.intent
     if intent:
         for c in r.columns:
             if c.changed and not _intended(m.name, c.name, intent):

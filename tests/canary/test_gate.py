@@ -74,3 +74,10 @@ def test_schema_changes_and_failed_head_models() -> None:
         ("canary-schema-change", "x", Severity.WARNING), ("canary-schema-change", "y", Severity.NOTICE)}
     failed = canary_findings(_result(None, head_status="failed"), _config(), None)  # type: ignore[arg-type]
     assert [(f.rule, f.blocking, str(f.location)) for f in failed] == [("canary-model-failed", True, "models/m.sql:1")]
+
+
+def test_changes_within_the_declared_intent_warn_instead_of_failing() -> None:
+    cols = (ColumnResult("amount", "INTEGER", "INTEGER", "native", None, 60, 0.4),)
+    r = _result(_recon(changed=60, unchanged=40, columns=cols))
+    assert _findings(r, _config(intent=["m.amount"])) == {"canary-changed-rows": Severity.WARNING}
+    assert _findings(r, _config(intent=["m.status"]))["canary-changed-rows"] is Severity.ERROR
