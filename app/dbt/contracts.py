@@ -104,7 +104,11 @@ def model_contract(inp: ContractInput, dialect: str, index: RelationIndex) -> Co
         owner=m.owner,
         owners=m.owners,
         datasets=(dataset,),
-        custom=(("materialized", m.materialized), ("dbt_unique_id", m.unique_id)),
+        custom=(
+            ("materialized", m.materialized),
+            ("dbt_unique_id", m.unique_id),
+            *((("deprecation_date", m.deprecation_date),) if m.deprecation_date else ()),
+        ),
         location=lines.model(),
     )
 

@@ -212,6 +212,7 @@ def _model(uid: str, node: JsonAt, groups: Mapping[str | None, Any]) -> DbtModel
         description=node.get("description").opt_text() or "",
         config=_config_items(config.value),
         language=node.get("language").opt_text() or "sql",
+        deprecation_date=node.get("deprecation_date").opt_text(),
         owner=_owners(node, groups)[0],
         owners=_owners(node, groups)[1],
         file_sha256=_sha256(node.get("checksum")),

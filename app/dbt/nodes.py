@@ -64,6 +64,7 @@ class DbtModel:
     language: str = "sql"  # python models have no SQL: datacanary reads them as sources
     owner: str | None = None  # the model's group owner (name or email), else `meta.owner`
     owners: tuple[str, ...] = ()  # GitHub handles from `meta.owners` (or the group owner's `github`)
+    deprecation_date: str | None = None  # dbt model governance: after it, removing the model is fine
     file_sha256: str | None = None  # dbt's checksum of the model file (stripped text)
 
     @property

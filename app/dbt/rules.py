@@ -21,7 +21,7 @@ from app.contracts.gate import contract_findings
 from app.contracts.model import Contract
 from app.contracts.policy import apply_policy
 from app.contracts.rules import Change, ChangeKind
-from app.findings import Finding
+from app.findings import Acceptance, Finding
 from app.project.model import Project
 from app.types import Impact
 
@@ -42,7 +42,7 @@ def dbt_contract_findings(
         base = renamed_as_before(base, head)
     findings = contract_findings(base, head, today=today, history=history)
     if base is not None:
-        findings = [_unenforced(f, base, head) for f in findings]
+        findings = [_deprecated(_unenforced(f, base, head), base, today) for f in findings]
         for change, old, new in dbt_changes(base, head):
             findings += apply_policy(
                 [change],
@@ -148,6 +148,21 @@ def _dbt_hint(f: Finding) -> Finding:
     if f.hint is None or not _BUMP.search(f.hint):
         return f
     return replace(f, hint=_BUMP.sub(_NEW_VERSION, f.hint))
+
+
+def _deprecated(f: Finding, base: Project, today: dt.date) -> Finding:
+    """dbt model governance: a model (version) may go once its `deprecation_date` has passed."""
+    if f.rule != ChangeKind.DATASET_REMOVED.value or not f.blocking or f.dataset is None:
+        return f
+    hit = base.contract_of(f.dataset)
+    when = _custom(hit[0], "deprecation_date") if hit else None
+    try:
+        day = dt.date.fromisoformat(when[:10]) if when else None
+    except ValueError:
+        return f
+    if day is None or day > today:
+        return f
+    return replace(f, accepted=Acceptance(by="deprecation", reason=f"deprecation_date {day} has passed"))
 
 
 def _with_exposures(f: Finding, head: Project) -> Finding:

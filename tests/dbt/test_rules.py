@@ -250,3 +250,21 @@ def test_model_level_not_null_and_unique_constraints_count_per_column() -> None:
     assert any(q.key == "constraint:unique:id,name" for q in ds.quality)
     head = _project(_contracted(column("id", "int"), column("name", "varchar"), constraints=both[1:]))
     assert sorted(_blocking(base, head)) == [("required-relaxed", "id"), ("required-relaxed", "name")]
+
+
+def test_removing_a_model_version_after_its_deprecation_date_is_accepted() -> None:
+    def v1(deprecation: str | None) -> tuple[str, dict]:
+        uid, node = model("orders", SQL, columns=[column("id", "int")], enforced=True, version=1, latest=2)
+        node["deprecation_date"] = deprecation
+        return uid, node
+
+    v2 = model("orders", SQL, columns=[column("id", "int")], enforced=True, version=2, latest=2)
+    head = _project(v2)
+    (gone,) = [
+        f for f in _findings(_project(v1("2026-01-01 00:00:00+00:00"), v2), head) if f.dataset == "orders_v1"
+    ]
+    assert gone.rule == "dataset-removed" and gone.accepted is not None and gone.accepted.by == "deprecation"
+    (early,) = [f for f in _findings(_project(v1("2026-06-30"), v2), head) if f.dataset == "orders_v1"]
+    assert early.blocking
+    (undated,) = [f for f in _findings(_project(v1(None), v2), head) if f.dataset == "orders_v1"]
+    assert undated.blocking
