@@ -60,14 +60,14 @@ def qualify_model(
         qualify(
             tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False
         )
-        validate_qualify_columns(tree, sql=model.sql)
-    except OptimizeError as err:
-        problem = resolution_error(model, err, unknown)
-        if strict or "could not be resolved" not in str(err):
-            raise problem from None
-        problems = (problem,)
-    except SchemaError as err:
+    except (OptimizeError, SchemaError) as err:
         raise resolution_error(model, err, unknown) from None
+    try:
+        validate_qualify_columns(tree, sql=model.sql)
+    except OptimizeError as err:  # a column no table has, or one that several have
+        if strict:
+            raise resolution_error(model, err, unknown) from None
+        problems = (resolution_error(model, err, unknown),)
     for proj in tree.selects:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star):
             what = ", ".join(repr(u) for u in unknown) or "a table"
