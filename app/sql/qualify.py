@@ -52,7 +52,8 @@ def qualify_model(
         table.set("db", None)
         # quoted, so dotted source names and their case survive qualification
         table.set("this", exp.Identifier(this=target, quoted=True))
-    unknown = sorted(t for t in set(targets.values()) if t in sources and not sources[t].known)
+    read = sorted(set(targets.values()))
+    unknown = [t for t in read if t in sources and not sources[t].known]
     mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
     problems: tuple[SqlError, ...] = ()
     try:
@@ -61,13 +62,13 @@ def qualify_model(
             tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False
         )
     except (OptimizeError, SchemaError) as err:
-        raise resolution_error(model, err, unknown) from None
+        raise resolution_error(model, err, unknown, read) from None
     try:
         validate_qualify_columns(tree, sql=model.sql)
     except OptimizeError as err:  # a column no table has, or one that several have
         if strict:
-            raise resolution_error(model, err, unknown) from None
-        problems = (resolution_error(model, err, unknown),)
+            raise resolution_error(model, err, unknown, read) from None
+        problems = (resolution_error(model, err, unknown, read),)
     for proj in tree.selects:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star):
             what = ", ".join(repr(u) for u in unknown) or "a table"
@@ -93,13 +94,14 @@ def _typing_dialect(dialect: str) -> Dialect:
     return instance
 
 
-def resolution_error(model: ModelFile, err: SqlglotError, unknown: list[str]) -> SqlError:
+def resolution_error(model: ModelFile, err: SqlglotError, unknown: list[str], read: list[str]) -> SqlError:
     """A qualify failure as a SqlError at the model's file and the line sqlglot names."""
     text = str(err).split("\n", 1)[0]
     match = _POSITION.search(text)
     loc = Location(model.path, int(match.group(1)), None) if match else Location(model.path, 1)
     text = _POSITION.sub("", text).strip().rstrip(".")
-    hint = "check the column exists in the model or source it reads (and is spelled the same)"
+    where = " or ".join(read) if read else "the tables it reads"
+    hint = f"check the column exists in {where} (and is spelled the same)"
     if unknown:
         hint += f"; declare the columns of {', '.join(repr(u) for u in unknown)} in datacanary.yml"
     return SqlError(f"model {model.name!r}: {text}", loc, hint)
