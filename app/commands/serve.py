@@ -45,5 +45,8 @@ def run(args: argparse.Namespace) -> int:
             state=settings.state,
         )
     )
+    # the event loop answering webhooks shares the GIL with busy worker threads; a shorter switch
+    # interval (default 5 ms) keeps its wait for the GIL, hence the acknowledgment latency, short
+    sys.setswitchinterval(0.001)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0

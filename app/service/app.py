@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from app.config import Settings
+from app.service.alerting import AlertWiring
 from app.service.context import HandlerContext, PortFactory, default_run_check
 from app.service.dispatch import Router, discover
 from app.service.inbox import Delivery, Inbox
@@ -32,6 +33,7 @@ def create_app(
     router: Router | None = None,
     apply_kwargs: dict[str, Any] | None = None,
     hook: Callable[[Delivery, int], None] | None = None,
+    alerts: AlertWiring | None = None,
 ) -> FastAPI:
     """The service app. Keyword arguments replace the real GitHub, git, engine and clock in tests."""
     import time
@@ -64,6 +66,8 @@ def create_app(
             depth=settings.fetch_depth,
         )
         repo_checkout = cache.checkout
+    if alerts is None and auth is not None:
+        alerts = _alert_wiring(settings, auth, metrics)
     ctx = HandlerContext(
         settings=settings,
         db=db,
@@ -71,6 +75,7 @@ def create_app(
         repo_checkout=repo_checkout,
         run_check=run_check or default_run_check,
         clock=clock or time.time,
+        alerts=alerts,
     )
     if hook is None and settings.test_hook and settings.test_hook.startswith("block:"):
         hook = _blocking_hook(settings.test_hook.removeprefix("block:"))
@@ -115,14 +120,21 @@ def _need_installation(installation_id: int | None) -> int:
     return installation_id
 
 
-def _github_ports(settings: Settings, auth: Any, metrics: ServiceMetrics) -> PortFactory:
-    """Ports over PyGithub, authenticated with the installation's (cached) token."""
+def _github_ports(
+    settings: Settings, auth: Any, metrics: ServiceMetrics, *, revert: bool = False
+) -> PortFactory:
+    """Ports over PyGithub, authenticated with the installation's (cached) token; `revert`: RevertClients."""
 
     def port(installation_id: int | None, full_name: str) -> Any:
         from app.github.client import GitHubClient
 
+        client = GitHubClient
+        if revert:  # importing apply_revert also registers the revert performers
+            from app.github.apply_revert import RevertClient
+
+            client = RevertClient
         token = auth.installation_token(_need_installation(installation_id))
-        return GitHubClient(
+        return client(
             full_name,
             token=token,
             base_url=settings.api_url,
@@ -132,6 +144,27 @@ def _github_ports(settings: Settings, auth: Any, metrics: ServiceMetrics) -> Por
         )
 
     return port
+
+
+def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics) -> AlertWiring:
+    """Alerts through full-history workspaces (the cache's git URL template and token) and RevertClients."""
+    import datetime as dt
+
+    from app.service.checkout import RepoCache
+    from app.service.workspace import Workspaces
+    from app.slo.durations import seconds
+
+    urls = RepoCache(
+        settings.repo_cache,
+        settings.git_url_template,
+        lambda inst: str(auth.installation_token(_need_installation(inst))),
+        api_url=settings.api_url,
+    )
+    return AlertWiring(
+        workspace=Workspaces(settings.alerts_workspace, urls.url).update,
+        revert_port=_github_ports(settings, auth, metrics, revert=True),
+        suppression=dt.timedelta(seconds=seconds(settings.alerts_suppression)),
+    )
 
 
 def _blocking_hook(event: str) -> Callable[[Delivery, int], None]:

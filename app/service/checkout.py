@@ -79,7 +79,8 @@ def _has_commit(path: Path, sha: str) -> bool:
     return proc.returncode == 0
 
 
-def _git(path: Path, *args: str, secret: str = "") -> None:
+def _git(path: Path, *args: str, secret: str = "") -> bytes:
+    """Run git in `path` and return its output; a GitError (with `secret` masked) when it fails."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # a refused token must fail, not wait for a prompt
     try:
         proc = subprocess.run(
@@ -95,3 +96,4 @@ def _git(path: Path, *args: str, secret: str = "") -> None:
             f"git {args[0]} failed: {message.splitlines()[-1] if message else 'unknown error'}",
             hint="check that the app is installed on the repository and has contents: read permission",
         )
+    return proc.stdout

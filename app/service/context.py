@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from app.config import Settings
     from app.github.port import AppPort
+    from app.service.alerting import AlertWiring
     from app.state import StateDB
 
 PortFactory = Callable[[int | None, str], "AppPort"]  # (installation id, owner/repo) -> port
@@ -36,6 +37,7 @@ class HandlerContext:
     clock: Callable[[], float] = time.time
     delivery_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    alerts: AlertWiring | None = None  # how `alert` deliveries reach a workspace and a revert port
 
     @property
     def noop(self) -> bool:

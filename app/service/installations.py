@@ -71,6 +71,19 @@ class Installations:
             args = (installation_id,)
         return sorted(str(r[0]) for r in self.db.connect().execute(sql + " ORDER BY 1", args))
 
+    def installation_for(self, full_name: str) -> int | None:
+        """The active installation covering repository `full_name` (None: not installed or suspended)."""
+        row = (
+            self.db.connect()
+            .execute(
+                "SELECT r.installation_id FROM installed_repos r JOIN installations i USING (installation_id)"
+                " WHERE i.suspended = 0 AND lower(r.full_name) = lower(?) ORDER BY 1 LIMIT 1",
+                (full_name,),
+            )
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
+
     def get(self, installation_id: int) -> dict[str, object] | None:
         row = (
             self.db.connect()

@@ -1,7 +1,9 @@
 """`POST /alerts`: Alertmanager's webhook (version 4 JSON). Authenticated with a bearer token
 (`DATACANARY_ALERTS_TOKEN`; Alertmanager: `http_config.authorization.credentials`), answered 202 at
-once; the revert work runs after the answer with the processor on `app.state.alert_processor`
-(app.revert.alerts.local_processor, wired by whoever runs the service next to a clone of the repository)."""
+once. In the GitHub App (create_app) each firing group is stored in the durable inbox as an `alert`
+delivery before the answer, for a repository the App is installed on (others are refused with 422), and
+a worker handles it (app.service.alerting). An embedding app may instead set a processor on
+`app.state.alert_processor` (e.g. app.revert.alerts.local_processor next to a clone), run after the answer."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from app.revert.alerts import AlertGroup, AlertmanagerPayload, groups
-from app.service.runtime import service_of
+from app.service.alerting import enqueue, refusal
+from app.service.runtime import Service, service_of
 
 log = logging.getLogger("datacanary.alerts")
 router = APIRouter()
@@ -34,6 +37,34 @@ def _process(processor: Any, group: AlertGroup) -> None:
         processor(group)
     except Exception:  # noqa: BLE001 - the answer is gone; the log is where a failure can be seen
         log.exception("alert for %s %s could not be handled", group.repository, group.environment)
+
+
+def _queue(service: Service, found: list[AlertGroup], problems: list[str]) -> JSONResponse:
+    """Store each group of an installed repository as an `alert` delivery; refuse the others."""
+    accepted: list[dict[str, Any]] = []
+    refused: list[dict[str, str]] = []
+    for group in found:
+        reason = refusal(service.db, group)
+        if reason is not None:
+            log.warning("alert refused: %s", reason)
+            refused.append(
+                {"repository": group.repository, "environment": group.environment, "error": reason}
+            )
+            continue
+        accepted.append(
+            {
+                "repository": group.repository,
+                "environment": group.environment,
+                "datasets": sorted(group.datasets),
+                "delivery": enqueue(service.inbox, group),
+            }
+        )
+    if accepted:
+        service.wake()
+    body = {"accepted": accepted, "refused": refused, "problems": problems}
+    if not accepted:
+        return JSONResponse({"error": refused[0]["error"], **body}, status_code=422)
+    return JSONResponse(body, status_code=202)
 
 
 @router.post("/alerts")
@@ -63,6 +94,9 @@ async def receive_alerts(request: Request, background: BackgroundTasks) -> JSONR
         )
     found, problems = groups(payload)
     processor = getattr(request.app.state, "alert_processor", None)
+    service = service_of(request)
+    if found and processor is None and service.workers.ctx.alerts is not None:
+        return _queue(service, found, problems)
     if found and processor is None:
         return JSONResponse(
             {"error": "no alert processor is configured on this service", "problems": problems},
