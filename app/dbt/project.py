@@ -14,6 +14,7 @@ from app.dbt.contracts import ContractInput, model_contract
 from app.dbt.nodes import DbtExposure, DbtModel, Manifest, Relation
 from app.dbt.raw import render_raw
 from app.dbt.relations import RelationIndex, rewrite_relations
+from app.dbt.snapshots import snapshot_sql
 from app.dbt.sources import Read, project_sources, this_source
 from app.errors import ConfigError, ProjectError
 from app.project.config import CONFIG_FILE, ProjectConfig, parse_config
@@ -219,7 +220,7 @@ def _model_sql(
             notes.append(
                 f"{me}: reads its own earlier state ({{{{ this }}}}); read as the source {this_source(me)}"
             )
-        return sql
+        return snapshot_sql(sql, m, index.dialect) if m.resource_type == "snapshot" else sql
     notes.append(f"{m.name}: the manifest has no compiled SQL; used raw_code with ref/source resolved")
     by_name = {(mm.name, mm.version): names[uid] for uid, mm in manifest.models.items()}
     latest = {mm.name: names[uid] for uid, mm in manifest.models.items() if mm.is_latest}

@@ -429,3 +429,20 @@ def test_models_of_installed_packages_point_into_dbt_packages() -> None:
     project = _build(manifest_doc(("model.dates.util_dates", node), model("a", "select 1 as x"))).project
     assert project.models["util_dates"].path == "dbt_packages/dates/models/util_dates.sql"
     assert project.models["a"].path == "models/a.sql"
+
+
+def test_models_reading_a_snapshot_see_its_history_columns() -> None:
+    uid, snap = model("orders_snapshot", f"select id, status from {rel('orders')}", depends=("orders",))
+    snap["resource_type"] = "snapshot"
+    snap["config"]["snapshot_meta_column_names"] = {"dbt_valid_to": "valid_until"}
+    reader = model(
+        "current_orders",
+        f"select id, status from {rel('orders_snapshot')} where valid_until is null",
+        depends=("orders_snapshot",),
+    )
+    built = _build(manifest_doc(model("orders", "select 1 as id, 'a' as status"), (uid, snap), reader))
+    from app.sql.analyze import analyze
+
+    columns = [c.name for c in analyze(built.project).models["orders_snapshot"].columns]
+    assert columns == ["id", "status", "dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "valid_until"]
+    assert built.project.models["orders_snapshot"].sql.startswith("select dbt_snapshot.*, CAST(NULL AS TEXT)")
