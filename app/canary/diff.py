@@ -22,6 +22,8 @@ from app.canary.schema import DiffPlan, Tolerance, plan_diff
 
 # Exact COUNT(DISTINCT) up to this many rows per side; HyperLogLog estimates above (the report says so).
 EXACT_DISTINCT_ROWS = 200_000
+# From this many keyed rows per side, uniqueness is proven by the join itself instead of a GROUP BY.
+FAST_PATH_ROWS = 200_000
 _names = itertools.count()
 
 
@@ -59,35 +61,30 @@ def reconcile(
     ls = db.query(q.side_summary(plan, left, "l", profiles, exact_distinct))[0]
     rs = db.query(q.side_summary(plan, right, "r", profiles, exact_distinct))[0]
     n = next(_names)
-    pass_t, diffs, summary_t = q.table(f"__pass_{n}"), q.table(f"__diffs_{n}"), q.table(f"__summary_{n}")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(pass_t)} AS {q.diff_pass(plan, left, right)}")
-    joined = db.query(f"SELECT joined_left, joined_right FROM {q.sql(pass_t)}")[0]
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.unnest_diffs(pass_t)}")
-    db.execute(f"DROP TABLE IF EXISTS {q.sql(pass_t)}")
-    # Unique keys are the common case: proven for free when no side's rows were multiplied by the join
-    # and no one-sided key repeats. Otherwise measure the duplicates and redo the join without them.
-    fanned = (joined["joined_left"] != ls["rows"] - ls["null_keys"]
-              or joined["joined_right"] != rs["rows"] - rs["null_keys"])
+    diffs, summary_t = q.table(f"__diffs_{n}"), q.table(f"__summary_{n}")
     notes: list[str] = []
     dup_unmatched, exclude = 0, None
-    if fanned or db.query(sets.repeated_keys(diffs))[0]["n"]:
-        lk = key_health(db.query(sets.key_check(left, plan.key, examples))[0])
-        rk = key_health(db.query(sets.key_check(right, plan.key, examples))[0])
-        exclude = q.table(f"__dups_{n}")
-        db.execute(
-            f"CREATE OR REPLACE TEMP TABLE {q.sql(exclude)} AS "
-            f"{sets.duplicate_keys(left, plan.key)} UNION {sets.duplicate_keys(right, plan.key)}"
-        )
-        dup_unmatched = _unmatched(db, plan, left, right, exclude)
-        notes.append(
-            "rows with a duplicated key were left out of the keyed comparison; compared as multisets, "
-            + (f"{dup_unmatched:,} of them have no identical twin on the other side" if dup_unmatched
-               else "they are the same on both sides")
-        )
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.diff_rows(plan, left, right, exclude)}")
-    else:
+    fast = _fast_path_safe(ls) and _fast_path_safe(rs)
+    unique = fast and _join_proves_unique(db, plan, left, right, diffs, ls, rs)
+    if unique:
         lk = KeyHealth(int(ls["rows"]), int(ls["null_keys"]), 0, 0)
         rk = KeyHealth(int(rs["rows"]), int(rs["null_keys"]), 0, 0)
+    else:
+        lk = key_health(db.query(sets.key_check(left, plan.key, examples))[0])
+        rk = key_health(db.query(sets.key_check(right, plan.key, examples))[0])
+        if lk.duplicate_keys or rk.duplicate_keys:
+            exclude = q.table(f"__dups_{n}")
+            db.execute(
+                f"CREATE OR REPLACE TEMP TABLE {q.sql(exclude)} AS "
+                f"{sets.duplicate_keys(left, plan.key)} UNION {sets.duplicate_keys(right, plan.key)}"
+            )
+            dup_unmatched = _unmatched(db, plan, left, right, exclude)
+            notes.append(
+                "rows with a duplicated key were left out of the keyed comparison; compared as multisets, "
+                + (f"{dup_unmatched:,} of them have no identical twin on the other side" if dup_unmatched
+                   else "they are the same on both sides")
+            )
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.diff_rows(plan, left, right, exclude)}")
     if lk.null_keys or rk.null_keys:
         notes.append("rows with a NULL in the key were left out of the keyed comparison")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(summary_t)} AS {q.diff_summary(plan, diffs, examples)}")
@@ -123,6 +120,31 @@ def reconcile(
         notes=tuple(notes),
         duplicates_unmatched=dup_unmatched,
     )
+
+
+def _fast_path_safe(side: Mapping[str, Any]) -> bool:
+    """Large and (by estimate) nearly unique keys: the join may run before the exact duplicate check.
+    Small inputs take the exact check first (it is cheap there), and so does a key whose estimated
+    distinct count is well below its rows: joining such keys could multiply into billions of rows."""
+    keyed = int(side["rows"]) - int(side["null_keys"])
+    return keyed >= FAST_PATH_ROWS and int(side["approx_keys"] or 0) >= 0.9 * keyed
+
+
+def _join_proves_unique(
+    db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, diffs: exp.Table,
+    ls: Mapping[str, Any], rs: Mapping[str, Any],
+) -> bool:
+    """Run the join once, storing its differing rows in `diffs`; True when that proves the keys unique:
+    no side's rows were multiplied by the join and no one-sided key repeats among the differing rows."""
+    n = next(_names)
+    pass_t = q.table(f"__pass_{n}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(pass_t)} AS {q.diff_pass(plan, left, right)}")
+    joined = db.query(f"SELECT joined_left, joined_right FROM {q.sql(pass_t)}")[0]
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.unnest_diffs(pass_t)}")
+    db.execute(f"DROP TABLE IF EXISTS {q.sql(pass_t)}")
+    if joined["joined_left"] != ls["rows"] - ls["null_keys"] or joined["joined_right"] != rs["rows"] - rs["null_keys"]:
+        return False
+    return not db.query(sets.repeated_keys(diffs))[0]["n"]
 
 
 def _unmatched(db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table) -> int:

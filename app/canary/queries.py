@@ -78,11 +78,14 @@ def key_not_null(key: Sequence[str]) -> exp.Expression:
 
 
 def side_summary(plan: DiffPlan, rel: exp.Table, side: str, profiles: bool, exact: bool) -> str:
-    """One plain scan of one side: rows, rows with a NULL key part, and the column profiles."""
+    """One plain scan of one side: rows, rows with a NULL key part, an estimate of distinct keys (to keep a
+    badly duplicated key away from the join) and the column profiles."""
     out: list[exp.Expression] = [exp.alias_(count_star(), "rows", quoted=True)]
     if plan.key:
         any_null = exp.or_(*(exp.Is(this=col(c), expression=exp.Null()) for c in plan.key))
         out.append(exp.alias_(filtered(count_star(), any_null), "null_keys", quoted=True))
+        k = col(plan.key[0]) if len(plan.key) == 1 else key_struct(plan.key)
+        out.append(exp.alias_(fn("approx_count_distinct", k), "approx_keys", quoted=True))
     if profiles:
         for i, p in enumerate(plan.columns):
             out += profile_columns(p, col(p.name), side, i, exact)

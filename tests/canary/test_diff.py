@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.canary import diff
 from app.canary.diff import reconcile
 from app.canary.runner import Sandbox
 from app.canary.schema import Tolerance
@@ -46,9 +48,17 @@ def _rows(table: dict[int, dict]) -> list[list]:
     return [[k, r["s"], r["x"], r["ts"], r["n"]] for k, r in table.items()]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edits())
-def test_keyed_counts_match_ground_truth(db: Sandbox, case: tuple[dict, dict]) -> None:
+@pytest.fixture(params=["exact-first", "join-first"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on both ways to uniqueness: the exact key check first, and the join proving it."""
+    if request.param == "join-first":
+        monkeypatch.setattr(diff, "FAST_PATH_ROWS", 0)
+    return str(request.param)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=edits())
+def test_keyed_counts_match_ground_truth(db: Sandbox, path: str, case: tuple[dict, dict]) -> None:
     base, head = case
     left = make_table(db, "base_t", COLUMNS, _rows(base))
     right = make_table(db, "head_t", COLUMNS, _rows(head))
@@ -223,9 +233,9 @@ def test_a_key_duplicated_only_on_one_side_is_found(db: Sandbox) -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14),
-       st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14))
-def test_duplicated_keys_are_always_found(db: Sandbox, left_rows: list, right_rows: list) -> None:
+@given(left_rows=st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14),
+       right_rows=st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14))
+def test_duplicated_keys_are_always_found(db: Sandbox, path: str, left_rows: list, right_rows: list) -> None:
     # the fast path proves keys unique from the join's own counts; any duplicate must send it the slow way
     from collections import Counter
 
