@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     alerts_token: SecretStr | None = Field(
         None, validation_alias=_env("DATACANARY_ALERTS_TOKEN", "alerts_token")
     )
+    # per repository, a full-history checkout of the default branch for breach handling (culprit search,
+    # SLO evaluation): <workspace>/<owner>/<repo>; relative environment `data` paths resolve inside it
+    alerts_workspace: Path = Field(
+        Path(".datacanary/workspaces"),
+        validation_alias=_env("DATACANARY_ALERTS_WORKSPACE", "alerts_workspace"),
+    )
+    # a repeated alert for the same breach updates its revert at most this often (e.g. 30m, 1h)
+    alerts_suppression: str = Field(
+        "1h", validation_alias=_env("DATACANARY_ALERTS_SUPPRESSION", "alerts_suppression")
+    )
     # GitHub client throttling: PyGithub's defaults in production, tests turn them off
     seconds_between_requests: float | None = Field(
         0.25, validation_alias=_env("DATACANARY_SECONDS_BETWEEN_REQUESTS", "seconds_between_requests")

@@ -1,0 +1,180 @@
+"""Alerts in the GitHub App over real HTTP: the service under uvicorn as `create_app(settings)` builds it
+(no injected GitHub or git), an `installation.created` webhook saying which repositories it covers, a
+bare git remote on disk with merged pull requests, the environment's DuckDB file in the App's workspace,
+installation tokens and the revert from the OpenAPI-checked GitHub stub."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.revert import scenario
+from tests.service.conftest import ServiceServer, load_payload
+from tests.support.github_stub import GitHubStub
+from tests.support.signing import signed_delivery
+
+REPO = "o/r"
+INSTALLATION = 77
+TOKEN = "alert-secret"
+CULPRIT_PR = 7  # scenario: "Count revenue twice", merged before the breach
+
+
+def _alert(repository: str = REPO, **labels: str) -> dict[str, Any]:
+    """An Alertmanager v4 webhook body with one firing alert."""
+    return {
+        "version": "4",
+        "status": "firing",
+        "receiver": "datacanary",
+        "groupKey": '{}:{alertname="RevenueMismatch"}',
+        "commonLabels": {"alertname": "RevenueMismatch"},
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"repository": repository, "environment": "prod", "dataset": "revenue", **labels},
+                "annotations": {"summary": "revenue does not match the orders"},
+                "startsAt": "2026-11-20T10:00:00Z",
+                "fingerprint": "3f2a",
+            }
+        ],
+    }
+
+
+@dataclass
+class AlertWorld:
+    """The breach scenario, its bare remote, and a way to start the App over it at a given time."""
+
+    breach: scenario.Breached
+    start: Callable[..., ServiceServer]
+    now: list[float]
+
+    def alert(self, server: ServiceServer, body: dict[str, Any], token: str = TOKEN) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.post(f"{server.url}/alerts", json=body, headers=headers, timeout=10)
+
+    def install(self, server: ServiceServer, *repos: str) -> None:
+        """The App is installed on `repos` (an installation.created delivery, as GitHub sends it)."""
+        payload = copy.deepcopy(load_payload("installation.created"))
+        payload["installation"]["id"] = INSTALLATION
+        template = payload["repositories"][0]
+        payload["repositories"] = [
+            {**template, "full_name": r, "name": r.split("/")[1], "id": i} for i, r in enumerate(repos, 1)
+        ]
+        body, headers = signed_delivery("installation", payload)
+        assert httpx.post(f"{server.url}/webhooks", content=body, headers=headers).status_code == 202
+        server.wait_idle()
+
+    def reverts(self, stub: GitHubStub) -> list[dict[str, Any]]:
+        return [p for n, p in stub.pulls.items() if n != CULPRIT_PR]
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path,
+    github_stub: GitHubStub,
+    make_settings: Callable[..., Any],
+    serve: Callable[[Any], ServiceServer],
+) -> AlertWorld:
+    from app.service.app import create_app
+
+    breach = scenario.build(tmp_path, github_stub)
+    remotes = tmp_path / "remotes"
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(breach.repo.path), str(remotes / f"{REPO}.git")], check=True
+    )
+    # the environment's data where `data: prod.duckdb` resolves for the App: next to its checkout
+    workspace = tmp_path / "workspaces"
+    (workspace / REPO).mkdir(parents=True)
+    shutil.copy(breach.repo.path / "prod.duckdb", workspace / REPO / "prod.duckdb")
+    now = [breach.at(2).timestamp()]
+
+    def start(**overrides: Any) -> ServiceServer:
+        settings = make_settings(
+            api_url=github_stub.base_url,
+            git_url_template=f"file://{remotes}/{{full_name}}.git",
+            state=breach.state,  # the ledger the runs and evaluations were recorded in
+            alerts_token=TOKEN,
+            alerts_workspace=workspace,
+            **overrides,
+        )
+        return serve(create_app(settings, clock=lambda: now[0]))
+
+    return AlertWorld(breach, start, now)
+
+
+def test_an_alert_opens_one_revert_pull_request_and_a_repeat_updates_it(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    server = world.start()
+    world.install(server, REPO)
+    r = world.alert(server, _alert())
+    assert r.status_code == 202
+    (accepted,) = r.json()["accepted"]
+    assert (accepted["repository"], accepted["environment"]) == (REPO, "prod")
+    server.wait_idle()
+    assert server.service.inbox.get(accepted["delivery"])["outcome"] == "done"
+
+    (pull,) = world.reverts(github_stub)
+    assert pull["title"].startswith('Revert "Count revenue twice"')
+    assert f"#{CULPRIT_PR}" in pull["body"]
+    assert github_stub.installation_tokens == [INSTALLATION]  # the App's token: the revert's checks run
+    # the culprit search needed the whole history: the workspace is a full (not shallow) clone
+    checkout = server.service.settings.alerts_workspace / REPO
+    shallow = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--is-shallow-repository"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shallow.stdout.strip() == "false"
+
+    # Alertmanager repeats the notification two hours later: the same pull request gets one comment
+    world.now[0] = world.breach.at(4).timestamp()
+    assert world.alert(server, _alert()).status_code == 202
+    server.wait_idle()
+    assert world.reverts(github_stub) == [pull]
+    assert len(github_stub.comments_on(pull["number"])) == 1
+    assert server.service.inbox.outcomes() == {"done": 3}  # the installation and two alerts
+
+
+def test_alerts_with_a_wrong_token_are_refused_and_queue_nothing(world: AlertWorld) -> None:
+    server = world.start(workers=0)
+    assert world.alert(server, _alert(), token="nope").status_code == 401
+    missing = httpx.post(f"{server.url}/alerts", json=_alert(), timeout=10)
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    assert server.service.inbox.depth() == 0
+
+
+def test_an_alert_for_a_repository_the_app_is_not_installed_on_is_refused(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    server = world.start()
+    world.install(server, REPO)
+    r = world.alert(server, _alert("o/elsewhere"))
+    assert r.status_code == 422
+    assert "o/elsewhere is not a repository this GitHub App is installed on" in r.json()["error"]
+    assert r.json()["accepted"] == [] and server.service.inbox.outcomes() == {"done": 1}
+    assert world.reverts(github_stub) == [] and github_stub.installation_tokens == []
+
+
+def test_an_alert_accepted_before_a_restart_is_handled_by_the_next_process(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    installer = world.start()
+    world.install(installer, REPO)
+    installer.stop()
+    accepting = world.start(workers=0)  # stores and answers, never works: as if it died after the 202
+    assert world.alert(accepting, _alert()).status_code == 202
+    accepting.stop()
+    assert world.reverts(github_stub) == []
+    working = world.start()
+    assert working.service.inbox.depth() == 1
+    working.wait_idle()
+    assert len(world.reverts(github_stub)) == 1
