@@ -94,7 +94,7 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
     upstream: dict[str, set[str]] = {}
     for name, model in project.models.items():
         prev = previous.get(name) or _lookup(_PARSED, (dialect, model.path, model.sql))
-        if prev is not None and prev.sql == model.sql:
+        if prev is not None and prev.sql == model.sql and prev.path == model.path:
             trees[name], refs = None, prev.refs  # parsed again only if it must be re-typed
         else:
             trees[name] = parse_model(model, dialect)

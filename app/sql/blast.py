@@ -120,6 +120,9 @@ def blast_radius(
         models = set(direct) | {m for m, _ in cols}
         for m, c in cols:
             models |= analysis.readers(m, c)
+        if column is None:  # a whole dataset: every model downstream of it, whatever it reads
+            for view in views:
+                models |= view.downstream(dataset)
         models.discard(dataset)
         ranked = sorted(models, key=lambda m: (order.get(m, len(order)), m))
         contracts = [(m, hit[0].path) for m in ranked if (hit := project.contract_of(m)) is not None]
