@@ -178,3 +178,10 @@ def test_an_alert_accepted_before_a_restart_is_handled_by_the_next_process(
     assert working.service.inbox.depth() == 1
     working.wait_idle()
     assert len(world.reverts(github_stub)) == 1
+
+
+def test_a_signed_webhook_cannot_pose_as_an_alert(world: AlertWorld) -> None:
+    server = world.start(workers=0)
+    body, headers = signed_delivery("alert", {"repository": REPO, "environment": "prod"})
+    assert httpx.post(f"{server.url}/webhooks", content=body, headers=headers).status_code == 422
+    assert server.service.inbox.depth() == 0
