@@ -82,19 +82,26 @@ def _sort_commutative(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-_ATOMS = (exp.Column, exp.Literal, exp.Func, exp.Paren, exp.Boolean, exp.Null, exp.Identifier)
+_ATOMS = (exp.Column, exp.Literal, exp.Func, exp.Boolean, exp.Null, exp.Identifier)
+# parents whose child is a whole expression on its own: parentheses there group nothing
+_CLAUSES = (exp.Where, exp.Having, exp.Qualify, exp.Alias, exp.Select, exp.Join, exp.Ordered, exp.Group, exp.Cast)
 
 
 def _drop_redundant_parens(tree: exp.Expr) -> None:
     """Remove parentheses that cannot change how an expression groups: around atoms, around a whole
-    clause or argument, and an AND inside an AND (or OR inside OR). Others stay, as they matter."""
+    clause, alias or function argument, and an AND inside an AND (or OR inside OR). Others stay."""
     for paren in list(tree.find_all(exp.Paren)):
         inner, parent = paren.this, paren.parent
         if inner is None or isinstance(inner, exp.Query):
             continue
-        operator_parent = isinstance(parent, (exp.Binary, exp.Unary, exp.Connector))
+        whole = isinstance(parent, _CLAUSES) or (
+            isinstance(parent, exp.Func) and not isinstance(parent, (exp.Binary, exp.Unary))
+        )
         same_chain = isinstance(parent, (exp.And, exp.Or)) and type(parent) is type(inner)
-        if isinstance(inner, _ATOMS) or not operator_parent or same_chain:
+        atom = isinstance(inner, exp.Paren) or (
+            isinstance(inner, _ATOMS) and not isinstance(inner, (exp.Binary, exp.Unary))
+        )
+        if atom or whole or same_chain:
             paren.replace(inner)
 
 
