@@ -12,25 +12,26 @@ from app.types import Location
 class JsonAt:
     """A JSON value plus its path, so every complaint names where it is (`nodes["model.x"].columns`)."""
 
-    def __init__(self, value: Any, where: str, file: str) -> None:
-        self.value, self.where, self.file = value, where, file
+    def __init__(self, value: Any, where: str, file: str, kind: str = "manifest") -> None:
+        self.value, self.where, self.file, self.kind = value, where, file, kind
 
     def fail(self, what: str) -> ProjectError:
         return ProjectError(
-            f"broken dbt manifest: {self.where or '(top level)'}: {what}",
+            f"broken dbt {self.kind}: {self.where or '(top level)'}: {what}",
             Location(self.file),
-            "regenerate it with `dbt compile` (or `dbt docs generate`) and pass the new target/manifest.json",
+            f"regenerate it with `dbt {'docs generate' if self.kind == 'catalog' else 'compile'}` "
+            f"and pass the new target/{self.kind}.json",
         )
 
     def __getitem__(self, key: str) -> JsonAt:
         obj = self.obj()
         if key not in obj:
-            raise JsonAt(None, self._join(key), self.file).fail("missing")
-        return JsonAt(obj[key], self._join(key), self.file)
+            raise JsonAt(None, self._join(key), self.file, self.kind).fail("missing")
+        return JsonAt(obj[key], self._join(key), self.file, self.kind)
 
     def get(self, key: str) -> JsonAt:
         obj = self.obj()
-        return JsonAt(obj.get(key), self._join(key), self.file)
+        return JsonAt(obj.get(key), self._join(key), self.file, self.kind)
 
     def _join(self, key: str) -> str:
         part = f".{key}" if key.isidentifier() else f"[{json.dumps(key)}]"
@@ -45,14 +46,14 @@ class JsonAt:
         """The entries of an object (null counts as empty)."""
         if self.value is None:
             return []
-        return [(k, JsonAt(v, self._join(k), self.file)) for k, v in self.obj().items()]
+        return [(k, JsonAt(v, self._join(k), self.file, self.kind)) for k, v in self.obj().items()]
 
     def items(self) -> list[JsonAt]:
         if self.value is None:
             return []
         if not isinstance(self.value, list):
             raise self.fail(f"expected a list, found {_kind(self.value)}")
-        return [JsonAt(v, f"{self.where}[{i}]", self.file) for i, v in enumerate(self.value)]
+        return [JsonAt(v, f"{self.where}[{i}]", self.file, self.kind) for i, v in enumerate(self.value)]
 
     def text(self) -> str:
         if not isinstance(self.value, str):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from app.contracts.model import Contract
+from app.dbt.catalog import Catalog
 from app.dbt.contracts import ContractInput, model_contract
 from app.dbt.nodes import DbtExposure, DbtModel, Manifest, Relation
 from app.dbt.raw import render_raw
@@ -97,9 +98,11 @@ def build_project(
     root: str,
     label: str,
     read: Read,
+    catalog: Catalog | None = None,
 ) -> DbtProject:
     """Turn a manifest into a Project. `read(path)` returns a repository file's text or None (schema
-    ymls for line numbers, seed CSVs for column types, datacanary.yml for settings)."""
+    ymls for line numbers, seed CSVs for column types, datacanary.yml for settings); `catalog` (from
+    dbt's catalog.json) types the sources, seeds and python models whose yml declares no types."""
     notes: list[str] = []
     config, doc = _config(manifest, root, read)
     dialect = config.dialect
@@ -128,7 +131,7 @@ def build_project(
 
     consumers = _consumers(manifest.exposures, names)
     contracts = _contracts(manifest, names, consumers, dialect, index, root, read)
-    sources = project_sources(manifest, names, config, root, read, self_readers)
+    sources = project_sources(manifest, names, config, root, read, self_readers, catalog or {})
     merged_consumers = {k: list(v) for k, v in consumers.items()}
     for k, v in config.consumers.items():
         merged_consumers.setdefault(k, [])

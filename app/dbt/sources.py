@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from app.dbt.catalog import Catalog
 from app.dbt.nodes import Manifest
 from app.dbt.seeds import sniff_columns
 from app.project.config import ProjectConfig, SourceConfig
@@ -25,26 +26,29 @@ def project_sources(
     root: str,
     read: Read,
     self_readers: set[str],
+    catalog: Catalog,
 ) -> dict[str, SourceConfig]:
     """dbt sources, seeds, python models and `{{ this }}` as datacanary sources; datacanary.yml may
-    give sample data for any of them, keyed by the dataset name or dbt's `source_name.table`."""
+    give sample data for any of them, keyed by the dataset name or dbt's `source_name.table`. Column
+    types come from the yml, else dbt's catalog (what the warehouse has), else the seed's CSV."""
     declared = dict(config.sources)
     out: dict[str, SourceConfig] = {}
     for uid, src in sorted(manifest.sources.items()):
         name = names[uid]
         user = declared.pop(name, None) or declared.pop(f"{src.source_name}.{src.name}", None)
-        cols = {c.name: c.data_type for c in src.columns if c.data_type}
+        cols = {**catalog.get(uid, {}), **{c.name: c.data_type for c in src.columns if c.data_type}}
         out[name] = _merge(user, cols, src.description or None)
     for uid, seed in sorted(manifest.seeds.items()):
         name = names[uid]
         user = declared.pop(name, None)
         cols = {c.name: c.data_type for c in seed.columns if c.data_type} or dict(seed.column_types)
+        cols = {**catalog.get(uid, {}), **cols}
         if not cols:
             text = read(join(root, seed.path))
             cols = sniff_columns(text, seed.delimiter) if text is not None else {}
         out[name] = _merge(user, cols, None, SourceConfig(path=seed.path, format="csv", columns=cols))
     for uid, m in sorted(manifest.models.items()):
-        cols = {c.name: c.data_type for c in m.columns if c.data_type}
+        cols = {**catalog.get(uid, {}), **{c.name: c.data_type for c in m.columns if c.data_type}}
         if m.language != "sql":
             out[names[uid]] = _merge(declared.pop(names[uid], None), cols, m.description or None)
         elif this_source(names[uid]) in self_readers:

@@ -3,8 +3,10 @@ plus the schema ymls, seed CSVs and datacanary.yml it needs from the tree, and b
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
+from app.dbt.catalog import parse_catalog
 from app.dbt.manifest import parse_manifest
 from app.dbt.project import DbtProject, build_project
 from app.errors import ProjectError
@@ -13,6 +15,7 @@ from app.project.tree import Tree, join
 from app.types import Location
 
 DEFAULT_MANIFEST = "target/manifest.json"
+CATALOG = "catalog.json"  # `dbt docs generate` writes it next to the manifest
 
 
 def load_dbt_project(tree: Tree, root: str = "") -> Project:
@@ -31,7 +34,9 @@ def load_dbt(tree: Tree, root: str = "") -> DbtProject:
             "run `dbt compile` for base and head and pass them with "
             "`--base-manifest target-base/manifest.json --manifest target/manifest.json`",
         )
-    return _build(tree.read_bytes(path), path, tree, root, tree.label)
+    catalog_path = posixpath.join(posixpath.dirname(path), CATALOG)
+    catalog = (tree.read_bytes(catalog_path), catalog_path) if tree.exists(catalog_path) else None
+    return _build(tree.read_bytes(path), path, tree, root, tree.label, catalog)
 
 
 def load_manifest_file(path: Path, tree: Tree | None = None, root: str = "") -> Project:
@@ -52,10 +57,15 @@ def load_manifest(path: Path, tree: Tree | None = None, root: str = "") -> DbtPr
             "run `dbt compile` first; it writes target/manifest.json",
         ) from None
     label = f"{tree.label}, manifest {path}" if tree is not None else str(path)
-    return _build(data, str(path), tree, root, label)
+    catalog_file = Path(path).parent / CATALOG
+    catalog = (catalog_file.read_bytes(), str(catalog_file)) if catalog_file.is_file() else None
+    return _build(data, str(path), tree, root, label, catalog)
 
 
-def _build(data: bytes, path: str, tree: Tree | None, root: str, label: str) -> DbtProject:
+def _build(
+    data: bytes, path: str, tree: Tree | None, root: str, label: str, catalog: tuple[bytes, str] | None
+) -> DbtProject:
+    """Parse the manifest (and the catalog.json beside it, when there is one) and build the project."""
     manifest = parse_manifest(data, path)
     prefetch = getattr(tree, "prefetch", None)  # a git revision reads many blobs in one process
     if prefetch is not None:
@@ -68,7 +78,8 @@ def _build(data: bytes, path: str, tree: Tree | None, root: str, label: str) -> 
             return None
         return tree.read_text(p)
 
-    return build_project(manifest, root=root, label=label, read=read)
+    types = parse_catalog(*catalog) if catalog is not None else None
+    return build_project(manifest, root=root, label=label, read=read, catalog=types)
 
 
 def _manifest_setting(tree: Tree, root: str) -> str | None:

@@ -66,3 +66,42 @@ def test_manifest_compiled_from_other_files_than_the_revision_is_flagged(dbt_rep
     stale = load_manifest(DEMO / "target" / "manifest.json", GitTree(dbt_repo, "HEAD~1"), "transform")
     (note,) = [n for n in stale.notes if "compiled from other versions" in n]
     assert "transform/models/staging/stg_orders.sql" in note and "dbt compile" in note
+
+
+def test_catalog_json_next_to_the_manifest_types_undeclared_source_columns(tmp_path: Path) -> None:
+    import json
+
+    doc = json.loads((DEMO / "target" / "manifest.json").read_text())
+    doc["sources"]["source.shop.app.events"]["columns"] = {}  # the yml declares no columns
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    catalog = {
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json"},
+        "nodes": {},
+        "sources": {
+            "source.shop.app.events": {
+                "unique_id": "source.shop.app.events",
+                "columns": {
+                    "OCCURRED_AT": {"type": "TIMESTAMP", "index": 4, "name": "occurred_at"},
+                    "EVENT_ID": {"type": "INTEGER", "index": 1, "name": "event_id"},
+                    "CUSTOMER_ID": {"type": "INTEGER", "index": 2, "name": "customer_id"},
+                    "EVENT_TYPE": {"type": "VARCHAR", "index": 3, "name": "event_type"},
+                },
+            }
+        },
+    }
+    assert load_manifest_file(tmp_path / "manifest.json").config.sources["events"].columns == {}
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    events = load_manifest_file(tmp_path / "manifest.json").config.sources["events"]
+    assert list(events.columns.items()) == [
+        ("event_id", "INTEGER"),
+        ("customer_id", "INTEGER"),
+        ("event_type", "VARCHAR"),
+        ("occurred_at", "TIMESTAMP"),
+    ]
+
+
+def test_broken_catalog_json_is_named(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_bytes((DEMO / "target" / "manifest.json").read_bytes())
+    (tmp_path / "catalog.json").write_text('{"nodes": {"x": {"columns": {"a": {}}}}}')
+    with pytest.raises(ProjectError, match=r"nodes.x.columns.a.type: missing"):
+        load_manifest_file(tmp_path / "manifest.json")

@@ -12,6 +12,7 @@ from app.dbt.project import build_project
 from app.errors import ConfigError, ProjectError
 from app.project.dbt import load_dbt, load_dbt_project
 from app.project.tree import MemoryTree
+from app.types import Location
 from tests.dbt.conftest import column, demo_files, manifest_doc, model, rel
 
 
@@ -229,7 +230,7 @@ def test_broken_manifest_names_the_json_path(mutate, where: str) -> None:  # typ
     with pytest.raises(ProjectError) as err:
         parse_manifest(json.dumps(doc), "target/manifest.json")
     assert where in err.value.message
-    assert err.value.location.path == "target/manifest.json"
+    assert err.value.location == Location("target/manifest.json")
 
 
 def test_invalid_json_names_the_line() -> None:
