@@ -58,15 +58,16 @@ def reconcile(
     if exact_distinct is None:
         counts = db.query(f"SELECT (SELECT count(*) FROM {q.sql(left)}) AS l, (SELECT count(*) FROM {q.sql(right)}) AS r")
         exact_distinct = max(counts[0]["l"], counts[0]["r"]) <= EXACT_DISTINCT_ROWS
-    ls = db.query(q.side_summary(plan, left, "l", profiles, exact_distinct))[0]
-    rs = db.query(q.side_summary(plan, right, "r", profiles, exact_distinct))[0]
+    ls = db.query(q.side_summary(plan, left, "l", False, exact_distinct))[0]
+    rs = db.query(q.side_summary(plan, right, "r", False, exact_distinct))[0]
     n = next(_names)
     diffs, summary_t = q.table(f"__diffs_{n}"), q.table(f"__summary_{n}")
     notes: list[str] = []
     dup_unmatched, exclude = 0, None
     fast = _fast_path_safe(ls) and _fast_path_safe(rs)
-    unique = fast and _join_proves_unique(db, plan, left, right, diffs, ls, rs)
-    if unique:
+    passed = _join_proves_unique(db, plan, left, right, diffs, ls, rs, profiles, exact_distinct) if fast else None
+    side_profiles = (passed, passed) if passed and profiles and not ls["null_keys"] and not rs["null_keys"] else None
+    if passed is not None:
         lk = KeyHealth(int(ls["rows"]), int(ls["null_keys"]), 0, 0)
         rk = KeyHealth(int(rs["rows"]), int(rs["null_keys"]), 0, 0)
     else:
@@ -98,7 +99,8 @@ def reconcile(
             db.execute(f"DROP TABLE IF EXISTS {q.sql(t)}")
     matched = compared_left - int(summary["removed"])
     changed = int(summary["changed"])
-    side_profiles = (ls, rs) if profiles else None
+    if profiles and side_profiles is None:
+        side_profiles = _profiles(db, plan, left, right, exact_distinct)
     columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
     return Reconciliation(
         left=labels[0],
@@ -132,19 +134,20 @@ def _fast_path_safe(side: Mapping[str, Any]) -> bool:
 
 def _join_proves_unique(
     db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, diffs: exp.Table,
-    ls: Mapping[str, Any], rs: Mapping[str, Any],
-) -> bool:
-    """Run the join once, storing its differing rows in `diffs`; True when that proves the keys unique:
-    no side's rows were multiplied by the join and no one-sided key repeats among the differing rows."""
+    ls: Mapping[str, Any], rs: Mapping[str, Any], profiles: bool, exact: bool,
+) -> dict[str, Any] | None:
+    """Run the join once, storing its differing rows in `diffs`. Returns the pass's row (counts and, with
+    `profiles`, both sides' profiles) when it proves the keys unique: no side's rows were multiplied by
+    the join and no one-sided key repeats among the differing rows; else None."""
     n = next(_names)
     pass_t = q.table(f"__pass_{n}")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(pass_t)} AS {q.diff_pass(plan, left, right)}")
-    joined = db.query(f"SELECT joined_left, joined_right FROM {q.sql(pass_t)}")[0]
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(pass_t)} AS {q.diff_pass(plan, left, right, profiles, exact)}")
+    row = db.query(f"SELECT * EXCLUDE (diffs) FROM {q.sql(pass_t)}")[0]
     db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.unnest_diffs(pass_t)}")
     db.execute(f"DROP TABLE IF EXISTS {q.sql(pass_t)}")
-    if joined["joined_left"] != ls["rows"] - ls["null_keys"] or joined["joined_right"] != rs["rows"] - rs["null_keys"]:
-        return False
-    return not db.query(sets.repeated_keys(diffs))[0]["n"]
+    if row["joined_left"] != ls["rows"] - ls["null_keys"] or row["joined_right"] != rs["rows"] - rs["null_keys"]:
+        return None
+    return None if db.query(sets.repeated_keys(diffs))[0]["n"] else row
 
 
 def _unmatched(db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table) -> int:

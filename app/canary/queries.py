@@ -182,9 +182,10 @@ def diff_rows(plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Ta
     return sql(exp.select(exp.Star()).from_(joined.subquery("j", copy=False)).where(keep))
 
 
-def diff_pass(plan: DiffPlan, left: exp.Table, right: exp.Table) -> str:
+def diff_pass(plan: DiffPlan, left: exp.Table, right: exp.Table, profiles: bool = False, exact: bool = False) -> str:
     """The join as one aggregate: how many joined rows carry each side (more than the side's rows means a
-    duplicated key fanned the join out) and the list of differing rows (`diffs`, unnested afterwards)."""
+    duplicated key fanned the join out), the list of differing rows (`diffs`, unnested afterwards) and,
+    with `profiles`, both sides' column profiles from the same scan (valid once the keys are unique)."""
     joined, keep = _join(plan, left, right, None)
     row = struct([(KEY, col(KEY)), ("lp", col("lp")), ("rp", col("rp")),
                   *((f"d{i}", col(f"d{i}")) for i in range(len(plan.columns)))])
@@ -193,6 +194,14 @@ def diff_pass(plan: DiffPlan, left: exp.Table, right: exp.Table) -> str:
         exp.alias_(filtered(count_star(), col("rp")), "joined_right", quoted=True),
         exp.alias_(filtered(exp.ArrayAgg(this=row), keep), "diffs", quoted=True),
     ]
+    if profiles:
+        # The join already carries every compared value (text as NULL-preserving hashes: enough for
+        # count and distinct), so the profiles cost a few aggregates instead of another scan per side.
+        joined = joined.select(*(exp.alias_(col(f"c{i}", s), f"{s}{i}", quoted=True)
+                                 for s in ("l", "r") for i in range(len(plan.columns))))
+        for s in ("l", "r"):
+            for i, p in enumerate(plan.columns):
+                out += profile_columns(p, col(f"{s}{i}"), s, i, exact)
     return sql(exp.select(*out).from_(joined.subquery("j", copy=False)))
 
 
