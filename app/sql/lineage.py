@@ -29,6 +29,8 @@ class _Walker:
 
     def output(self, scope: Scope, name: str) -> frozenset[ColumnRef]:
         """The base columns output column `name` of `scope` is computed from."""
+        if not isinstance(scope.expression, exp.Query):
+            return self.output_at(scope, 0)  # a table function: every column comes from its arguments
         names = self._names(scope)
         return self.output_at(scope, names.index(name)) if name in names else _EMPTY
 
@@ -46,6 +48,9 @@ class _Walker:
             result = frozenset(found)
         elif isinstance(query, exp.Select) and index < len(query.selects):
             result = self.expr_refs(scope, query.selects[index])
+        elif not isinstance(query, exp.Query):
+            # a table function (UNNEST, LATERAL FLATTEN, ...): its values come from its arguments
+            result = self.expr_refs(scope, query)
         else:
             result = _EMPTY
         self.memo[key] = result

@@ -102,3 +102,12 @@ def test_head_analysis_reuses_unchanged_models():
     assert b.models["stg"] is not a.models["stg"]
     assert b.models["m"] is not a.models["m"]  # its upstream's schema changed: re-typed
     assert b.models["stg"].column_names == ("id", "amount", "status")
+
+
+def test_lineage_through_table_functions_comes_from_their_arguments():
+    p = build_project(
+        {"m": "select t.a, f.value::string as v from raw.t, lateral flatten(input => t.js) f"},
+        {"raw.t": {"a": "number", "js": "variant"}},
+        dialect="snowflake",
+    )
+    assert analyze(p).models["m"].lineage["V"] == {("raw.t", "JS")}
