@@ -90,10 +90,21 @@ def _git(path: Path, *args: str, secret: str = "") -> bytes:
         raise GitError(f"git {args[0]} timed out after {FETCH_TIMEOUT} s") from None
     if proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip()
-        if secret:
-            message = message.replace(secret, "<repository>")
+        # git prints the URL, or for a local remote only its path: neither may show a token
+        for shown in (secret, urlsplit(secret).path) if secret else ():
+            if shown:
+                message = message.replace(shown, "<repository>")
         raise GitError(
-            f"git {args[0]} failed: {message.splitlines()[-1] if message else 'unknown error'}",
+            f"git {args[0]} failed: {_reason(message)}",
             hint="check that the app is installed on the repository and has contents: read permission",
         )
     return proc.stdout
+
+
+def _reason(stderr: str) -> str:
+    """git's own reason: its first `fatal:`/`error:` line (the last line is often generic advice)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[-1] if lines else "unknown error"

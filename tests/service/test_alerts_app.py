@@ -185,3 +185,17 @@ def test_a_signed_webhook_cannot_pose_as_an_alert(world: AlertWorld) -> None:
     body, headers = signed_delivery("alert", {"repository": REPO, "environment": "prod"})
     assert httpx.post(f"{server.url}/webhooks", content=body, headers=headers).status_code == 422
     assert server.service.inbox.depth() == 0
+
+
+def test_an_environment_without_its_data_fails_the_alert_with_the_reason(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    server = world.start()
+    world.install(server, REPO)
+    (server.service.settings.alerts_workspace / REPO / "prod.duckdb").unlink()
+    delivery = world.alert(server, _alert()).json()["accepted"][0]["delivery"]
+    server.wait_idle()
+    row = server.service.inbox.get(delivery)
+    assert row["outcome"] == "error"
+    assert "environment 'prod': database" in row["detail"] and "does not exist" in row["detail"]
+    assert world.reverts(github_stub) == []
