@@ -99,12 +99,14 @@ def build_project(
     label: str,
     read: Read,
     catalog: Catalog | None = None,
+    config_path: str | None = None,
 ) -> DbtProject:
     """Turn a manifest into a Project. `read(path)` returns a repository file's text or None (schema
     ymls for line numbers, seed CSVs for column types, datacanary.yml for settings); `catalog` (from
-    dbt's catalog.json) types the sources, seeds and python models whose yml declares no types."""
+    dbt's catalog.json) types the sources, seeds and python models whose yml declares no types;
+    `config_path` is the datacanary.yml to use (default: next to dbt_project.yml)."""
     notes: list[str] = []
-    config, doc = _config(manifest, root, read)
+    config, doc = _config(manifest, root, read, config_path or join(root, CONFIG_FILE))
     dialect = config.dialect
     names = dataset_names(manifest)
     relations: dict[str, Relation] = {}
@@ -175,9 +177,9 @@ def stale_models(manifest: Manifest, root: str, read: Read) -> list[str]:
     return stale
 
 
-def _config(manifest: Manifest, root: str, read: Read) -> tuple[ProjectConfig, YamlDoc]:
-    """datacanary.yml next to dbt_project.yml, with `name` and `dialect` defaulting to the manifest's."""
-    path = join(root, CONFIG_FILE)
+def _config(manifest: Manifest, root: str, read: Read, path: str) -> tuple[ProjectConfig, YamlDoc]:
+    """datacanary.yml (next to dbt_project.yml, or the one declaring it), with `name` and `dialect`
+    defaulting to the manifest's."""
     text = read(path)
     dialect = ADAPTER_DIALECTS.get((manifest.adapter_type or "").lower())
     if text is None:

@@ -1,21 +1,64 @@
 """Load a dbt project (the edge): read a compiled `manifest.json` from a git revision or from disk,
-plus the schema ymls, seed CSVs and datacanary.yml it needs from the tree, and build the Project."""
+plus the schema ymls, seed CSVs and datacanary.yml it needs from the tree, and build the Project.
+
+A directory is a dbt project when it holds `dbt_project.yml` (a datacanary.yml next to it only adds
+settings), or when its datacanary.yml declares one: `dbt: {project_dir: transform}`.
+"""
 
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.dbt.catalog import parse_catalog
 from app.dbt.manifest import parse_manifest
 from app.dbt.project import DbtProject, build_project
-from app.errors import ProjectError
+from app.errors import ConfigError, ProjectError
+from app.project.config import CONFIG_FILE
 from app.project.model import Project
 from app.project.tree import Tree, join
+from app.project.yamldoc import load_yaml
 from app.types import Location
 
 DEFAULT_MANIFEST = "target/manifest.json"
 CATALOG = "catalog.json"  # `dbt docs generate` writes it next to the manifest
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where the dbt project is (`root`), which datacanary.yml applies, and where its manifest is."""
+
+    root: str
+    config_path: str
+    manifest: str  # repository-relative
+
+
+def _place(tree: Tree | None, root: str) -> _Place:
+    """`root` itself when it holds dbt_project.yml, else the `dbt.project_dir` its datacanary.yml names."""
+    config_path = join(root, CONFIG_FILE)
+    settings = _settings(tree, config_path) if tree is not None else {}
+    project_dir = settings.get("project_dir")
+    if isinstance(project_dir, str) and tree is not None and not tree.exists(join(root, "dbt_project.yml")):
+        root = join(root, project_dir)
+        if not tree.exists(join(root, "dbt_project.yml")):
+            raise ConfigError(
+                f"dbt.project_dir {project_dir!r} has no dbt_project.yml ({tree.label})",
+                Location(config_path),
+                "point dbt.project_dir at the directory holding dbt_project.yml, relative to datacanary.yml",
+            )
+    manifest = settings.get("manifest")
+    return _Place(root, config_path, join(root, manifest if isinstance(manifest, str) else DEFAULT_MANIFEST))
+
+
+def _settings(tree: Tree, config_path: str) -> dict[str, Any]:
+    """The `dbt:` section of a datacanary.yml (empty when there is none)."""
+    if not tree.exists(config_path):
+        return {}
+    data = load_yaml(tree.read_text(config_path), config_path, ConfigError).data
+    section = data.get("dbt") if isinstance(data, dict) else None
+    return section if isinstance(section, dict) else {}
 
 
 def load_dbt_project(tree: Tree, root: str = "") -> Project:
@@ -25,18 +68,18 @@ def load_dbt_project(tree: Tree, root: str = "") -> Project:
 
 def load_dbt(tree: Tree, root: str = "") -> DbtProject:
     """Like load_dbt_project, with the manifest and the notes (e.g. raw SQL used for missing compiled)."""
-    path = join(root, _manifest_setting(tree, root) or DEFAULT_MANIFEST)
-    if not tree.exists(path):
+    place = _place(tree, root)
+    if not tree.exists(place.manifest):
         raise ProjectError(
-            f"the dbt project in {root or 'the repository root'} has no compiled manifest "
-            f"at {path} ({tree.label})",
-            Location(join(root, "dbt_project.yml")),
+            f"the dbt project in {place.root or 'the repository root'} has no compiled manifest "
+            f"at {place.manifest} ({tree.label})",
+            Location(join(place.root, "dbt_project.yml")),
             "run `dbt compile` for base and head and pass them with "
             "`--base-manifest target-base/manifest.json --manifest target/manifest.json`",
         )
-    catalog_path = posixpath.join(posixpath.dirname(path), CATALOG)
+    catalog_path = posixpath.join(posixpath.dirname(place.manifest), CATALOG)
     catalog = (tree.read_bytes(catalog_path), catalog_path) if tree.exists(catalog_path) else None
-    return _build(tree.read_bytes(path), path, tree, root, tree.label, catalog)
+    return _build(tree.read_bytes(place.manifest), place.manifest, tree, place, tree.label, catalog)
 
 
 def load_manifest_file(path: Path, tree: Tree | None = None, root: str = "") -> Project:
@@ -59,14 +102,15 @@ def load_manifest(path: Path, tree: Tree | None = None, root: str = "") -> DbtPr
     label = f"{tree.label}, manifest {path}" if tree is not None else str(path)
     catalog_file = Path(path).parent / CATALOG
     catalog = (catalog_file.read_bytes(), str(catalog_file)) if catalog_file.is_file() else None
-    return _build(data, str(path), tree, root, label, catalog)
+    return _build(data, str(path), tree, _place(tree, root), label, catalog)
 
 
 def _build(
-    data: bytes, path: str, tree: Tree | None, root: str, label: str, catalog: tuple[bytes, str] | None
+    data: bytes, path: str, tree: Tree | None, place: _Place, label: str, catalog: tuple[bytes, str] | None
 ) -> DbtProject:
     """Parse the manifest (and the catalog.json beside it, when there is one) and build the project."""
     manifest = parse_manifest(data, path)
+    root = place.root
     prefetch = getattr(tree, "prefetch", None)  # a git revision reads many blobs in one process
     if prefetch is not None:
         wanted = [m.path for m in manifest.models.values()] + [s.path for s in manifest.seeds.values()]
@@ -79,19 +123,6 @@ def _build(
         return tree.read_text(p)
 
     types = parse_catalog(*catalog) if catalog is not None else None
-    return build_project(manifest, root=root, label=label, read=read, catalog=types)
-
-
-def _manifest_setting(tree: Tree, root: str) -> str | None:
-    """`dbt: {manifest: path}` in datacanary.yml moves the manifest (relative to the project)."""
-    from app.errors import ConfigError
-    from app.project.config import CONFIG_FILE
-    from app.project.yamldoc import load_yaml
-
-    cfg = join(root, CONFIG_FILE)
-    if not tree.exists(cfg):
-        return None
-    data = load_yaml(tree.read_text(cfg), cfg, ConfigError).data
-    dbt = data.get("dbt") if isinstance(data, dict) else None
-    value = dbt.get("manifest") if isinstance(dbt, dict) else None
-    return value if isinstance(value, str) else None
+    return build_project(
+        manifest, root=root, label=label, read=read, catalog=types, config_path=place.config_path
+    )

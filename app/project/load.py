@@ -30,6 +30,11 @@ def load_project(tree: Tree, root: str = "") -> Project:
             "create datacanary.yml (see README.md), or pass --project pointing at the directory that has it",
         )
     config, doc = parse_config(tree.read_text(config_path), config_path)
+    if config.dbt is not None and config.dbt.get("project_dir") is not None:
+        # datacanary.yml declares a dbt project elsewhere (`dbt: {project_dir: transform}`)
+        from app.project.dbt import load_dbt_project
+
+        return load_dbt_project(tree, root)
 
     model_paths = glob(tree, join(root, config.models), "**/*.sql")
     contract_paths = sorted({p for pat in CONTRACT_PATTERNS for p in glob(tree, join(root, config.contracts), pat)})

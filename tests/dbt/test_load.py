@@ -105,3 +105,28 @@ def test_broken_catalog_json_is_named(tmp_path: Path) -> None:
     (tmp_path / "catalog.json").write_text('{"nodes": {"x": {"columns": {"a": {}}}}}')
     with pytest.raises(ProjectError, match=r"nodes.x.columns.a.type: missing"):
         load_manifest_file(tmp_path / "manifest.json")
+
+
+def test_datacanary_yml_can_declare_the_dbt_project_elsewhere() -> None:
+    from app.project.load import load_project
+    from app.project.tree import MemoryTree
+
+    files = {f"transform/{k}": v for k, v in demo_files("head").items() if k != "datacanary.yml"}
+    files["datacanary.yml"] = (
+        "name: analytics\ndbt:\n  project_dir: transform\npolicy:\n  widening: breaking\n"
+    )
+    project = load_project(MemoryTree(files))
+    assert project.kind == "dbt" and project.root == "transform" and project.config.name == "analytics"
+    assert project.config.policy.widening == "breaking" and project.config_path == "datacanary.yml"
+    assert project.models["fct_orders"].path == "transform/models/marts/fct_orders.sql"
+
+
+def test_declared_project_dir_without_dbt_project_yml_is_a_config_error() -> None:
+    from app.errors import ConfigError
+    from app.project.load import load_project
+    from app.project.tree import MemoryTree
+
+    tree = MemoryTree({"datacanary.yml": "name: a\ndbt:\n  project_dir: nowhere\n"})
+    with pytest.raises(ConfigError, match="has no dbt_project.yml") as err:
+        load_project(tree)
+    assert err.value.location.path == "datacanary.yml"
