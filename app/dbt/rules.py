@@ -6,7 +6,8 @@ enforced, or a table/incremental with constraints becomes a view or ephemeral; a
 the way to ship one. datacanary maps dbt's contract to a Contract, so the first three come from the
 contract diff (with full types: dbt's enforcement ignores size and precision, so `varchar(10)` ->
 `varchar(3)` slips through dbt, not through datacanary) and a new version counts as a major version
-bump. This module adds the rest: enforcement disabled, materialization, and the exposures hit.
+bump. This module adds the rest: enforcement disabled, materialization, a renamed contracted model
+as one rename, removal after a `deprecation_date`, hints in dbt's terms, and the exposures hit.
 """
 
 from __future__ import annotations
