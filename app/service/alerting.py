@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.errors import ConfigError, GitHubError
@@ -45,6 +46,14 @@ class AlertWiring:
     revert_port: Callable[[int, str], Any]  # (installation, owner/repo) -> RevertPort on the App's token
     suppression: dt.timedelta = DEFAULT_SUPPRESSION
     retry: RetryPolicy | None = None
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def lock(self, full_name: str) -> threading.Lock:
+        """One alert per repository at a time: its workspace is checked out anew for each, and two
+        workers planning the same breach at once would both find no incident and open two reverts."""
+        with self._guard:
+            return self._locks.setdefault(full_name.lower(), threading.Lock())
 
 
 def refusal(db: StateDB, group: AlertGroup) -> str | None:
@@ -93,9 +102,6 @@ def group_of(body: dict[str, Any]) -> AlertGroup:
 
 def process(group: AlertGroup, ctx: HandlerContext) -> Handled | None:
     """Evaluate, find the culprit, open or update the revert; raises to have the worker retry or fail."""
-    from app.revert.alerts import local_processor
-    from app.service.worker import Retry, _transient
-
     wiring = ctx.alerts
     if wiring is None:
         raise ConfigError(
@@ -105,6 +111,14 @@ def process(group: AlertGroup, ctx: HandlerContext) -> Handled | None:
     installation = Installations(ctx.db).installation_for(group.repository)
     if installation is None:  # uninstalled between the alert's answer and its processing
         raise GitHubError(refusal(ctx.db, group) or group.repository)
+    with wiring.lock(group.repository):
+        return _handle(group, ctx, wiring, installation)
+
+
+def _handle(group: AlertGroup, ctx: HandlerContext, wiring: AlertWiring, installation: int) -> Handled | None:
+    from app.revert.alerts import local_processor
+    from app.service.worker import Retry, _transient
+
     workspace = wiring.workspace(installation, group.repository)
     port = wiring.revert_port(installation, group.repository)
     processor = local_processor(

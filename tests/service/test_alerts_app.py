@@ -199,3 +199,16 @@ def test_an_environment_without_its_data_fails_the_alert_with_the_reason(
     assert row["outcome"] == "error"
     assert "environment 'prod': database" in row["detail"] and "does not exist" in row["detail"]
     assert world.reverts(github_stub) == []
+
+
+def test_two_alerts_for_one_breach_handled_at_once_open_one_pull_request(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    server = world.start(workers=2)
+    world.install(server, REPO)
+    # two receivers (or two rules) notify about the same breach in the same instant
+    assert world.alert(server, _alert()).status_code == 202
+    assert world.alert(server, _alert(sli="consistency")).status_code == 202
+    server.wait_idle()
+    assert len(world.reverts(github_stub)) == 1
+    assert server.service.inbox.outcomes() == {"done": 3}
