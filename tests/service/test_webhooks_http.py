@@ -220,3 +220,13 @@ def test_two_apps_in_one_process_keep_separate_metrics(
     _post(first, body, headers)
     assert 'status="200"} 1.0' in httpx.get(f"{first.url}/metrics").text
     assert 'status="200"}' not in httpx.get(f"{second.url}/metrics").text
+
+
+def test_unknown_event_names_do_not_grow_the_metrics(service: tuple[ServiceServer, list[str]]) -> None:
+    server, _ = service
+    for i in range(3):
+        body, headers = signed_delivery(f"made-up-{i}", {"action": "x"}, secret="forged")
+        assert _post(server, body, headers).status_code == 401
+    text = httpx.get(f"{server.url}/metrics").text
+    assert "made-up" not in text
+    assert 'datacanary_webhooks_received_total{event="other",status="401"} 3.0' in text
