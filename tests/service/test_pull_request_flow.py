@@ -31,14 +31,19 @@ def remote(tmp_path: Path, demo_repo: Any) -> Path:
     return root
 
 
-@pytest.fixture
+@pytest.fixture(params=["github.com", "ghes"])
 def app_server(
-    make_settings: Callable[..., Any], serve: Callable[[Any], ServiceServer], github_stub: Any, remote: Path
+    request: pytest.FixtureRequest,
+    make_settings: Callable[..., Any],
+    serve: Callable[[Any], ServiceServer],
+    github_stub: Any,
+    remote: Path,
 ) -> ServiceServer:
+    """The service against github.com-style and GitHub Enterprise Server-style (`/api/v3`) API URLs."""
     from app.service.app import create_app
 
     settings = make_settings(
-        api_url=github_stub.base_url,
+        api_url=github_stub.base_url if request.param == "github.com" else github_stub.ghes_base_url,
         git_url_template=f"file://{remote}/{{full_name}}.git",
         canary=True,
         details_url="https://datacanary.example.com/runs",
