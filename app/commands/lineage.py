@@ -74,12 +74,15 @@ def _document(analysis: Any, model: str | None, column: str | None) -> dict[str,
                     "path": m.path,
                     "upstream": list(m.upstream),
                     "sources": list(m.sources),
-                    "columns": len(m.columns),
+                    "columns": [{"name": c.name, "type": c.type, "line": c.location.line} for c in m.columns],
                 }
                 for n, m in analysis.models.items()
             },
-            "sources": sorted(analysis.sources),
-            "edges": len(analysis.lineage),
+            "sources": {
+                n: [{"name": c.name, "type": c.type} for c in s.columns] for n, s in sorted(analysis.sources.items())
+            },
+            # column-level edges: [upstream table, upstream column, model, column]
+            "edges": [[*e.upstream, *e.downstream] for e in analysis.lineage],
         }
     m = analysis.models.get(model)
     cols = analysis.relation_columns(model) or ()

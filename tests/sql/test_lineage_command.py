@@ -81,3 +81,11 @@ def test_source_columns_point_at_their_declaration(shop: Path, capsys: pytest.Ca
     assert main(["lineage", "--project", str(shop), "--model", "raw_orders"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("source raw_orders") and "amount DECIMAL(10, 2) (datacanary.yml:" in out
+
+
+def test_project_json_lists_every_column_edge(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lineage", "--project", str(shop), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["order"] == ["stg", "fct"]
+    assert ["stg", "amount", "fct", "amount2"] in doc["edges"]
+    assert doc["models"]["fct"]["columns"][1] == {"name": "amount2", "type": "DECIMAL(10, 2)", "line": 1}
