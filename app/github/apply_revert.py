@@ -35,7 +35,9 @@ class RevertPort(Protocol):
     def create_tree(self, base_tree: str, entries: Sequence[tuple[str, str | None]]) -> str: ...
     def create_commit(self, message: str, tree: str, parents: Sequence[str]) -> str: ...
     def create_ref(self, branch: str, sha: str) -> None: ...
+    def update_ref(self, branch: str, sha: str) -> None: ...
     def create_pull(self, title: str, body: str, head: str, base: str) -> int: ...
+    def open_pull_from(self, branch: str) -> int | None: ...
     def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None: ...
     def add_labels(self, number: int, labels: Sequence[str]) -> None: ...
     def create_issue(self, title: str, body: str, labels: Sequence[str], assignees: Sequence[str]) -> int: ...
@@ -79,6 +81,17 @@ class RevertClient(GitHubClient):
 
     def create_ref(self, branch: str, sha: str) -> None:
         self._call(lambda: self._repo.create_git_ref(f"refs/heads/{branch}", sha))
+
+    def update_ref(self, branch: str, sha: str) -> None:
+        url = f"{self._repo.url}/git/refs/heads/{branch}"
+        self._call(
+            lambda: self._gh.requester.requestJsonAndCheck("PATCH", url, input={"sha": sha, "force": True})
+        )
+
+    def open_pull_from(self, branch: str) -> int | None:
+        owner = self._repo_name.split("/")[0]
+        pulls = self._call(lambda: self._repo.get_pulls(state="open", head=f"{owner}:{branch}").get_page(0))
+        return int(pulls[0].number) if pulls else None
 
     def create_pull(self, title: str, body: str, head: str, base: str) -> int:
         return int(
@@ -149,8 +162,21 @@ def _git_data_revert(effect: OpenRevertPullRequest, ctx: ApplyContext, port: Rev
         entries.append((path, None if content is None else ctx.call(port.create_blob, content)))
     tree = ctx.call(port.create_tree, base_tree, entries)
     commit = ctx.call(port.create_commit, effect.message, tree, [effect.base_sha])
-    ctx.call(port.create_ref, effect.branch, commit)
-    return ctx.call(port.create_pull, effect.title, effect.body, effect.branch, effect.base)
+    try:
+        ctx.call(port.create_ref, effect.branch, commit)
+    except GitHubHttpError as err:
+        if err.status != 422:
+            raise
+        # the branch is left from an attempt that stopped half-way (a crash, a failed pull request):
+        # it is datacanary's own branch for this incident, so point it at this commit
+        ctx.call(port.update_ref, effect.branch, commit)
+    try:
+        return ctx.call(port.create_pull, effect.title, effect.body, effect.branch, effect.base)
+    except GitHubHttpError as err:
+        existing = ctx.call(port.open_pull_from, effect.branch) if err.status == 422 else None
+        if existing is None:
+            raise
+        return existing  # opened before a crash kept us from recording it: one breach, one pull request
 
 
 @applies(OpenIssue)

@@ -67,7 +67,7 @@ def create_app(
         )
         repo_checkout = cache.checkout
     if alerts is None and auth is not None:
-        alerts = _alert_wiring(settings, auth, metrics)
+        alerts = _alert_wiring(settings, auth, metrics, retry=(apply_kwargs or {}).get("retry"))
     ctx = HandlerContext(
         settings=settings,
         db=db,
@@ -146,7 +146,7 @@ def _github_ports(
     return port
 
 
-def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics) -> AlertWiring:
+def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics, retry: Any = None) -> AlertWiring:
     """Alerts through full-history workspaces (the cache's git URL template and token) and RevertClients."""
     import datetime as dt
 
@@ -164,6 +164,7 @@ def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics) -> Ale
         workspace=Workspaces(settings.alerts_workspace, urls.url).update,
         revert_port=_github_ports(settings, auth, metrics, revert=True),
         suppression=dt.timedelta(seconds=seconds(settings.alerts_suppression)),
+        retry=retry,  # the applier's RetryPolicy, as for webhook effects (apply_kwargs)
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.github.apply import RetryPolicy
 from tests.revert import scenario
 from tests.service.conftest import ServiceServer, load_payload
 from tests.support.github_stub import GitHubStub
@@ -95,7 +97,7 @@ def world(
     shutil.copy(breach.repo.path / "prod.duckdb", workspace / REPO / "prod.duckdb")
     now = [breach.at(2).timestamp()]
 
-    def start(**overrides: Any) -> ServiceServer:
+    def start(apply_kwargs: dict[str, Any] | None = None, **overrides: Any) -> ServiceServer:
         settings = make_settings(
             api_url=github_stub.base_url,
             git_url_template=f"file://{remotes}/{{full_name}}.git",
@@ -104,7 +106,7 @@ def world(
             alerts_workspace=workspace,
             **overrides,
         )
-        return serve(create_app(settings, clock=lambda: now[0]))
+        return serve(create_app(settings, clock=lambda: now[0], apply_kwargs=apply_kwargs))
 
     return AlertWorld(breach, start, now)
 
@@ -212,3 +214,24 @@ def test_two_alerts_for_one_breach_handled_at_once_open_one_pull_request(
     server.wait_idle()
     assert len(world.reverts(github_stub)) == 1
     assert server.service.inbox.outcomes() == {"done": 3}
+
+
+def test_an_alert_cut_short_by_a_github_outage_is_retried_into_the_same_pull_request(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    server = world.start(apply_kwargs={"retry": RetryPolicy(attempts=1)})
+    world.install(server, REPO)
+    # the revert branch is pushed, then GitHub fails on the pull request itself
+    github_stub.fail("POST", r"/repos/o/r/pulls$", 502)
+    delivery = world.alert(server, _alert()).json()["accepted"][0]["delivery"]
+    deadline = time.monotonic() + 20
+    while (row := server.service.inbox.get(delivery))["status"] != "queued" or not row["attempts"]:
+        assert time.monotonic() < deadline, row
+        time.sleep(0.02)
+    assert "502" in row["detail"] and world.reverts(github_stub) == []
+    world.now[0] += 60  # past the back-off: the next attempt finds its branch and reuses it
+    server.wait_idle()
+    assert server.service.inbox.get(delivery)["outcome"] == "done"
+    (pull,) = world.reverts(github_stub)
+    assert github_stub.refs[f"heads/{pull['head']['ref']}"] == pull["head"]["sha"]
+    assert len(github_stub.calls_to("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}")) == 1

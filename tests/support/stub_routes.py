@@ -362,6 +362,11 @@ def list_pulls(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str]
 
 @route("post", f"{R}/pulls")
 def create_pull(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    head = body["head"].split(":")[-1]
+    if any(x["state"] == "open" and x["head"]["ref"] == head for x in stub.pulls.values()):
+        # GitHub's answer to a second pull request from the same branch
+        exists = {"message": f"A pull request already exists for {body['head']}."}
+        return 422, {"message": "Validation Failed", "errors": [exists]}, {}
     number = max([*stub.issues, 0]) + 1
     head_sha = stub.refs.get(f"heads/{body['head'].split(':')[-1]}", "0" * 40)
     base_sha = stub.refs.get(f"heads/{body['base']}", "0" * 40)
