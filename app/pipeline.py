@@ -50,16 +50,15 @@ def run_check(
     repo = repo_root(repo)
     base_tree, head_tree = GitTree(repo, base), GitTree(repo, head)
     say(f"reading {base_tree.label} and {head_tree.label}")
-    if head_manifest is not None:
-        from app.project.dbt import load_manifest_file
-
-        head_project = load_manifest_file(head_manifest, head_tree, project_dir)
-        base_project: Project | None = (
-            load_manifest_file(base_manifest, base_tree, project_dir) if base_manifest else None
-        )
+    dbt = _load_dbt(base_tree, head_tree, project_dir, base_manifest, head_manifest)
+    if dbt is not None:
+        base_dbt, head_dbt = dbt
+        head_project, base_project = head_dbt.project, base_dbt.project
+        loader_notes = [*base_dbt.notes, *head_dbt.notes]
     else:
         head_project = _load(head_tree, project_dir)
         base_project = _load_base(base_tree, project_dir)
+        loader_notes = []
     history, history_warnings = _history(repo, head, head_project)
     report = evaluate(
         base_project,
@@ -70,12 +69,37 @@ def run_check(
         progress=say,
         history=history,
         acknowledgment=next((a for a in acknowledgments if a.sha == head_tree.sha), None),
+        dbt=dbt,
     )
-    if history_warnings:
+    if history_warnings or loader_notes:
         from dataclasses import replace
 
-        report = replace(report, notes=(*report.notes, *history_warnings))
+        report = replace(report, notes=(*loader_notes, *report.notes, *history_warnings))
     return report
+
+
+def _load_dbt(base_tree, head_tree, project_dir: str, base_manifest: Path | None, head_manifest: Path | None):  # type: ignore[no-untyped-def]
+    """Base and head of a dbt project (manifests on disk, or committed), or None for a plain project."""
+    from app.project.tree import join
+
+    if head_manifest is None and base_manifest is None:
+        if not head_tree.exists(join(project_dir, "dbt_project.yml")):
+            return None
+        from app.project.dbt import load_dbt
+
+        return load_dbt(base_tree, project_dir), load_dbt(head_tree, project_dir)
+    if head_manifest is None or base_manifest is None:
+        from app.errors import UsageError
+
+        # comparing against nothing would let every breaking change pass unseen
+        raise UsageError(
+            "--manifest and --base-manifest go together",
+            hint="compile both revisions: `dbt compile --target-path target-base` on the base commit, "
+            "`dbt compile` on the head commit, then pass both manifests",
+        )
+    from app.project.dbt import load_manifest
+
+    return load_manifest(base_manifest, base_tree, project_dir), load_manifest(head_manifest, head_tree, project_dir)
 
 
 def _load(tree, project_dir: str) -> Project:  # type: ignore[no-untyped-def]
@@ -120,10 +144,15 @@ def evaluate(
     progress: Progress | None = None,
     history: dict | None = None,  # type: ignore[type-arg]
     acknowledgment: Acknowledgment | None = None,
+    dbt=None,  # type: ignore[no-untyped-def]  # (base DbtProject, head DbtProject) for dbt projects
 ) -> RunReport:
     """The engine part of `run_check`, over loaded projects (dbt and artifact loaders call it too)."""
-    from app.contracts.gate import contract_findings
     from app.sql.analyze import analyze
+
+    if dbt is not None:  # dbt's own contract rules on top of datacanary's (versions, enforcement)
+        from app.dbt.rules import dbt_contract_findings as contract_findings
+    else:
+        from app.contracts.gate import contract_findings
 
     say = progress or (lambda _msg: None)
     say(f"analyzing {len(head.models)} models and {len(head.contracts)} contracts")
@@ -153,8 +182,13 @@ def evaluate(
         from app.sql.changes import classify_models, selected_for_canary
 
         changes = classify_models(base_an, head_an)
-        changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
-        selected = selected_for_canary(head_an, changed)
+        if dbt is not None:  # state:modified+, where seeds, configs and contracts count too
+            from app.dbt.select import state_modified
+
+            selected = list(state_modified(dbt[0], dbt[1], {n: c.kind for n, c in changes.items()}).selected)
+        else:
+            changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
+            selected = selected_for_canary(head_an, changed)
         if not selected:
             gates.append(GateResult("canary", skipped_reason="no model's output can change"))
         else:

@@ -76,3 +76,24 @@ def test_check_command_with_manifest_flags_exits_1_on_the_breaking_change(dbt_re
     blocking = [f for g in report["gates"] for f in g["findings"] if f["blocking"]]
     assert {(f["dataset"], f["rule"]) for f in blocking} >= {("fct_orders", "column-removed")}
     assert all(f["file"].startswith("transform/") for f in blocking)
+
+
+def test_breaking_findings_name_the_exposures_they_hit(report: RunReport) -> None:
+    # dbt's own rules run on top of datacanary's: a breaking change says which exposures read it
+    hit = [f for f in report.findings if f.dataset == "fct_orders" and f.blocking]
+    assert hit and all("Weekly revenue" in str(f.data.get("exposures")) for f in hit)
+
+
+def test_a_head_manifest_without_a_base_manifest_is_refused(dbt_repo: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.dbt.conftest import DEMO
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "check", "--base", "HEAD~1", "--project", str(dbt_repo / "transform"),
+         "--manifest", str(DEMO / "target" / "manifest.json"), "--no-canary", "-q"],
+        capture_output=True, text=True, cwd=dbt_repo, check=False,
+    )
+    assert proc.returncode == 2
+    assert "--base-manifest" in proc.stderr and "Traceback" not in proc.stderr
