@@ -80,7 +80,7 @@ def test_check_command_with_manifest_flags_exits_1_on_the_breaking_change(dbt_re
 
 def test_breaking_findings_name_the_exposures_they_hit(report: RunReport) -> None:
     # dbt's own rules run on top of datacanary's: a breaking change says which exposures read it
-    hit = [f for f in report.findings if f.dataset == "fct_orders" and f.blocking]
+    hit = [f for f in report.findings if f.gate == "contracts" and f.dataset == "fct_orders" and f.blocking]
     assert hit and all("Weekly revenue" in str(f.data.get("exposures")) for f in hit)
 
 
