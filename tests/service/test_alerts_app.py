@@ -235,3 +235,36 @@ def test_an_alert_cut_short_by_a_github_outage_is_retried_into_the_same_pull_req
     (pull,) = world.reverts(github_stub)
     assert github_stub.refs[f"heads/{pull['head']['ref']}"] == pull["head"]["sha"]
     assert len(github_stub.calls_to("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}")) == 1
+
+
+def test_only_active_installations_make_a_repository_known(tmp_path: Path) -> None:
+    from app.revert.alerts import AlertGroup
+    from app.service.alerting import refusal
+    from app.service.installations import Installations
+    from app.state import StateDB
+
+    db = StateDB(tmp_path / "s.sqlite")
+    group = AlertGroup("O/R", "prod", frozenset(), frozenset(), ("X",))
+    assert refusal(db, group) is not None
+    installs = Installations(db)
+    installs.upsert(5, "o", 0.0)
+    installs.add_repos(5, ["o/r"])
+    assert refusal(db, group) is None  # GitHub's names are case-insensitive
+    installs.upsert(5, "o", 1.0, suspended=True)
+    assert "is not a repository this GitHub App is installed on" in (refusal(db, group) or "")
+
+
+def test_an_alert_whose_repository_was_uninstalled_meanwhile_fails_without_touching_github(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    from app.revert.alerts import AlertGroup
+    from app.service.alerting import enqueue
+
+    server = world.start(workers=0)
+    service = server.service
+    delivery = enqueue(service.inbox, AlertGroup(REPO, "prod", frozenset({"revenue"}), frozenset(), ("X",)))
+    assert service.workers.run_once()
+    row = service.inbox.get(delivery)
+    assert row["outcome"] == "error"
+    assert "o/r is not a repository this GitHub App is installed on" in row["detail"]
+    assert github_stub.calls == []
