@@ -160,3 +160,13 @@ def test_report_section_renders_in_every_format(tmp_path: Path) -> None:
     assert "Example rows" not in compact and "| `first_order_at` |" in compact
     text = result.render("text")
     assert "customer_orders (models/customer_orders.sql) - compared" in text and "first_order_at" in text
+
+
+def test_a_model_failing_on_the_sample_is_a_blocking_finding(tmp_path: Path) -> None:
+    repo = shop_repo(tmp_path, {"models/country_revenue.sql": "select country, cast(country as integer) as code\n"
+                                "from customer_orders\n"})
+    result = run_shop(repo, ["country_revenue"])
+    run = result.model("country_revenue").head
+    assert run.status == "failed" and "Conversion Error" in run.message
+    (f,) = [f for f in result.findings if f.rule == "canary-model-failed"]
+    assert f.blocking and f.location.path == "models/country_revenue.sql"
