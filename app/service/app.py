@@ -150,10 +150,15 @@ def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics, retry:
     """Alerts through full-history workspaces (the cache's git URL template and token) and RevertClients."""
     import datetime as dt
 
+    from app.errors import ConfigError
     from app.service.checkout import RepoCache
     from app.service.workspace import Workspaces
     from app.slo.durations import seconds
 
+    try:
+        suppression = seconds(settings.alerts_suppression)
+    except ConfigError as err:
+        raise ConfigError(f"DATACANARY_ALERTS_SUPPRESSION: {err.message}", hint=err.hint) from None
     urls = RepoCache(
         settings.repo_cache,
         settings.git_url_template,
@@ -163,7 +168,7 @@ def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics, retry:
     return AlertWiring(
         workspace=Workspaces(settings.alerts_workspace, urls.url).update,
         revert_port=_github_ports(settings, auth, metrics, revert=True),
-        suppression=dt.timedelta(seconds=seconds(settings.alerts_suppression)),
+        suppression=dt.timedelta(seconds=suppression),
         retry=retry,  # the applier's RetryPolicy, as for webhook effects (apply_kwargs)
     )
 

@@ -268,3 +268,14 @@ def test_an_alert_whose_repository_was_uninstalled_meanwhile_fails_without_touch
     assert row["outcome"] == "error"
     assert "o/r is not a repository this GitHub App is installed on" in row["detail"]
     assert github_stub.calls == []
+
+
+def test_an_unreadable_suppression_window_stops_start_up_naming_the_variable(
+    make_settings: Callable[..., Any],
+) -> None:
+    from app.errors import ConfigError
+    from app.service.app import create_app
+
+    with pytest.raises(ConfigError) as err:
+        create_app(make_settings(alerts_suppression="soon"))
+    assert err.value.message == "DATACANARY_ALERTS_SUPPRESSION: cannot read duration 'soon'"
