@@ -279,3 +279,20 @@ def test_an_unreadable_suppression_window_stops_start_up_naming_the_variable(
     with pytest.raises(ConfigError) as err:
         create_app(make_settings(alerts_suppression="soon"))
     assert err.value.message == "DATACANARY_ALERTS_SUPPRESSION: cannot read duration 'soon'"
+
+
+def test_github_own_revert_is_preferred_when_it_answers(world: AlertWorld, github_stub: GitHubStub) -> None:
+    revert = 8  # the pull request GitHub's revertPullRequest creates (seeded: the stub has no git)
+    github_stub.graphql_responder = lambda body: {
+        "data": {"revertPullRequest": {"revertPullRequest": {"number": revert, "url": "https://x/pull/8"}}}
+    }
+    server = world.start()
+    world.install(server, REPO)
+    github_stub.add_pull(revert, title="placeholder")
+    assert world.alert(server, _alert()).status_code == 202
+    server.wait_idle()
+    (sent,) = github_stub.graphql
+    assert sent["variables"]["input"]["pullRequestId"] == github_stub.pulls[CULPRIT_PR]["node_id"]
+    assert sent["variables"]["input"]["title"].startswith('Revert "Count revenue twice"')
+    assert not github_stub.calls_to("POST", "/repos/{owner}/{repo}/git/commits")
+    assert {label["name"] for label in github_stub.issues[revert]["labels"]} >= {"revert", "slo-breach"}
