@@ -225,8 +225,12 @@ def _multiset(
 ) -> Reconciliation:
     n = next(_names)
     only_l, only_r = q.table(f"__only_left_{n}"), q.table(f"__only_right_{n}")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_l)} AS {sets.except_all(left, right, plan)}")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_r)} AS {sets.except_all(right, left, plan)}")
+    if plan.columns:
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_l)} AS {sets.except_all(left, right, plan)}")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_r)} AS {sets.except_all(right, left, plan)}")
+    else:  # nothing in common: every row is on its own side only
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_l)} AS SELECT * FROM {q.sql(left)}")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_r)} AS SELECT * FROM {q.sql(right)}")
     counts = db.query(
         f"SELECT (SELECT count(*) FROM {q.sql(only_l)}) AS removed, (SELECT count(*) FROM {q.sql(only_r)}) AS added"
     )[0]

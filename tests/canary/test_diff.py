@@ -252,3 +252,10 @@ def test_duplicated_keys_are_always_found(db: Sandbox, path: str, left_rows: lis
     ld, rd = Counter(x for x in left_rows if x[0] in dup), Counter(x for x in right_rows if x[0] in dup)
     assert r.duplicates_unmatched == sum((ld - rd).values()) + sum((rd - ld).values())
     assert r.identical == (Counter(left_rows) == Counter(right_rows))
+
+
+def test_tables_without_a_common_column_differ_in_every_row(db: Sandbox) -> None:
+    r = reconcile(db, make_table(db, "l", [("a", "INTEGER")], [(1,), (2,)]),
+                  make_table(db, "r", [("b", "INTEGER")], [(1,)]))
+    assert (r.removed, r.added, r.identical) == (2, 1, False)
+    assert "no column in common" in " ".join(r.notes)
