@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ from app.service.metrics import ServiceMetrics
 from app.service.perform import DeliveryEffects
 
 log = logging.getLogger("datacanary.service")
+KEY_LOCK_STRIPES = 64
 RETRY_BASE = 5.0
 RETRY_MAX = 300.0
 
@@ -62,6 +64,8 @@ class Workers:
         self._threads: list[threading.Thread] = []
         self._inflight: dict[str, Delivery] = {}
         self._inflight_lock = threading.Lock()
+        # striped: a bounded set of locks, shared by work keys that hash alike (rarely contended)
+        self._key_locks = [threading.Lock() for _ in range(KEY_LOCK_STRIPES)]
 
     def start(self, count: int) -> None:
         for i in range(count):
@@ -175,6 +179,11 @@ class Workers:
             for installation_id, port in ports:
                 self._count_calls(installation_id, port)
 
+    def _key_lock(self, key: str | None) -> threading.Lock:
+        if key is None:
+            return threading.Lock()  # nothing to serialize with
+        return self._key_locks[zlib.crc32(key.encode()) % KEY_LOCK_STRIPES]
+
     def _count_calls(self, installation_id: int | None, port: Any) -> None:
         calls = getattr(port, "api_calls", 0)
         if isinstance(calls, int) and calls:
@@ -199,15 +208,18 @@ class Workers:
         index = 0
         for registration in registrations:
             for batch in batches(registration.handler(event, ctx)):
-                if not self.inbox.renew(delivery, self.ctx.clock()):
-                    return "lost-lease", "another worker took the delivery over"
-                newer = self.inbox.superseded_by(delivery)
-                if newer is not None:
-                    effects.cancel_open(_superseded_output(newer))
-                    return "superseded", f"superseded by {newer}"
-                if self.hook is not None:
-                    self.hook(delivery, index)
-                result = effects.run(batch)
+                # the check and the posting are one step per work key: a newer head's delivery cannot
+                # post in between and then be overwritten by this older one
+                with self._key_lock(delivery.work_key):
+                    if not self.inbox.renew(delivery, self.ctx.clock()):
+                        return "lost-lease", "another worker took the delivery over"
+                    newer = self.inbox.superseded_by(delivery)
+                    if newer is not None:
+                        effects.cancel_open(_superseded_output(newer))
+                        return "superseded", f"superseded by {newer}"
+                    if self.hook is not None:
+                        self.hook(delivery, index)
+                    result = effects.run(batch)
                 index += 1
                 transient = [f for f in result.failed if _transient(f)]
                 if transient:

@@ -192,3 +192,28 @@ def test_token_minting_outage_is_retried(make_settings: Callable[..., Any], tmp_
     world.now += 5
     world.work()
     assert world.outcome(delivery) == "done"
+
+
+def test_an_older_head_posting_cannot_interleave_with_a_newer_heads_work(world: World) -> None:
+    import threading
+    import time
+
+    newer: list[threading.Thread] = []
+
+    def hook(delivery: Delivery, index: int) -> None:
+        # the old head passed its supersession check and is about to post its report when the push
+        # arrives and another worker picks it up at once
+        if delivery.delivery_id == "old" and index == 1:
+            world.deliver("pull_request", pr_payload("synchronize", head="n" * 40), "new")
+            thread = threading.Thread(target=world.service.workers.run_once)
+            thread.start()
+            newer.append(thread)
+            time.sleep(0.3)  # without the per-PR lock, the newer head would post everything meanwhile
+
+    world.service.workers.hook = hook
+    world.deliver("pull_request", pr_payload(head="o" * 40), "old")
+    world.service.workers.run_once()
+    newer[0].join(10)
+    body = world.ports[REPO].comments[2][0].body
+    assert "nnnnnnn" in body and "ooooooo" not in body
+    assert world.service.inbox.get("new")["outcome"] == "done"  # type: ignore[index]
