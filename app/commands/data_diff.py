@@ -63,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from app.canary.inputs import parse_spec
     from app.canary.runner import QueryFailed, Sandbox
     from app.errors import UsageError
-    from app.report.env import render
 
     left_spec, right_spec = parse_spec(args.left), parse_spec(args.right)
     key = [k.strip() for k in args.key.split(",") if k.strip()]
@@ -94,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         db.close()
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
-    elif args.format == "markdown":
-        sys.stdout.write(render("canary/data_diff.md.j2", r=result))
     else:
-        sys.stdout.write(render("canary/data_diff.txt.j2", r=result))
+        from app.report.env import render  # Jinja2 only when text is asked for
+
+        template = "canary/data_diff.md.j2" if args.format == "markdown" else "canary/data_diff.txt.j2"
+        sys.stdout.write(render(template, r=result))
     return 0 if result.identical else 1
