@@ -156,21 +156,23 @@ def evaluate(
 
     say = progress or (lambda _msg: None)
     say(f"analyzing {len(head.models)} models and {len(head.contracts)} contracts")
-    head_an = analyze(head)
+    # lenient: a model reading a column its upstream dropped is a finding of this change, not bad input
+    head_an = analyze(head, strict=False)
     notes: list[str] = []
     base_an = None
     if base is not None:
         try:
-            base_an = analyze(base)
+            base_an = analyze(base, strict=False)
         except DatacanaryError as exc:  # a broken base must not hide what head does
             notes.append(f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared")
 
     findings = list(contract_findings(base, head, today=today, history=history or {}))
     findings += _sql_findings(base, head, base_an, head_an, today)
+    findings += [_unresolved(problem) for problem in head_an.problems]
     if acknowledgment is not None:
         findings = [_acknowledge(f, acknowledgment) for f in findings]
 
-    blast = _blast(head, head_an, findings)
+    blast = _blast(head, head_an, base_an, findings)
     gates = [GateResult("contracts", tuple(findings))]
     canary_section = None
     if not canary or not head.config.canary.enabled:
@@ -266,13 +268,33 @@ def _acknowledge(f: Finding, ack: Acknowledgment) -> Finding:
     return replace(f, accepted=Acceptance(by="acknowledgment", reason=f"acknowledged by @{ack.by} at {ack.at}"))
 
 
-def _blast(head: Project, head_an, findings: list[Finding]):  # type: ignore[no-untyped-def]
-    changed = sorted(
-        {(f.dataset, f.column) for f in findings if f.dataset and f.impact is not None and f.impact.value != "info"},
-        key=lambda t: (t[0], t[1] or ""),
+def _unresolved(problem: DatacanaryError) -> Finding:
+    """A model that reads a column its upstream no longer produces: it would fail in production."""
+    from app.types import Impact
+
+    return Finding(
+        gate="contracts",
+        rule="sql-unresolved-column",
+        severity=Severity.ERROR,
+        message=problem.message,
+        location=problem.location,
+        impact=Impact.BREAKING,
+        hint=problem.hint or "update the model, or keep the upstream column until its readers move",
+        dataset=problem.location.path.rsplit("/", 1)[-1].removesuffix(".sql") if problem.location else None,
     )
+
+
+def _blast(head: Project, head_an, base_an, findings: list[Finding]):  # type: ignore[no-untyped-def]
+    """Blast radius of every non-informational change; a renamed column is traced by its old name,
+    and columns gone from head are found through the base analysis."""
+    changed: set[tuple[str, str | None]] = set()
+    for f in findings:
+        if not f.dataset or f.impact is None or f.impact.value == "info" or f.gate != "contracts":
+            continue
+        column = f.old if f.rule.endswith("column-renamed") and isinstance(f.old, str) else f.column
+        changed.add((f.dataset, column))
     if not changed:
         return None
     from app.sql.blast import blast_radius
 
-    return blast_radius(head_an, head, changed)
+    return blast_radius(head_an, head, sorted(changed, key=lambda t: (t[0], t[1] or "")), base=base_an)

@@ -56,19 +56,26 @@ def qualify_model(
     unknown = [t for t in read if t in sources and not sources[t].known]
     mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
     problems: tuple[SqlError, ...] = ()
+    original = None if strict else tree.copy()
     try:
         # identifiers are normalized by qualify; quoting every one of them is only for printing
         qualify(
             tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False
         )
     except (OptimizeError, SchemaError) as err:
-        raise resolution_error(model, err, unknown, read) from None
+        if original is None:
+            raise resolution_error(model, err, unknown, read) from None
+        # a qualified reference to a column its upstream dropped (`o.status`): record it, then type
+        # the rest as if the column were there with an unknown type
+        tree, mapping, problems = _qualify_leniently(model, original, err, dict(schema), read, unknown, dialect)
+        if tree is None:
+            raise resolution_error(model, err, unknown, read) from None
     try:
         validate_qualify_columns(tree, sql=model.sql)
     except OptimizeError as err:  # a column no table has, or one that several have
         if strict:
             raise resolution_error(model, err, unknown, read) from None
-        problems = (resolution_error(model, err, unknown, read),)
+        problems = (*problems, resolution_error(model, err, unknown, read))
     for proj in tree.selects:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star):
             what = ", ".join(repr(u) for u in unknown) or "a table"
@@ -83,6 +90,54 @@ def qualify_model(
     except SqlglotError:  # pragma: no cover - typing is best effort; unknown types are allowed
         pass
     return tree, problems
+
+
+_UNKNOWN_COLUMN = re.compile(r"Unknown column: ([^\s]+)")
+
+
+def _qualify_leniently(
+    model: ModelFile,
+    original: exp.Query,
+    err: SqlglotError,
+    schema: dict[str, Mapping[str, exp.DataType]],
+    read: list[str],
+    unknown: list[str],
+    dialect: str,
+) -> tuple[exp.Query | None, MappingSchema, tuple[SqlError, ...]]:
+    """Qualify a copy of the query, adding each unknown column (typed UNKNOWN) to the tables it reads
+    until qualification succeeds; every column added is a problem at the line that mentions it."""
+    problems: list[SqlError] = []
+    for _ in range(50):  # one round per missing column; a model has far fewer
+        match = _UNKNOWN_COLUMN.search(str(err))
+        if match is None or not read:
+            return None, MappingSchema(dict(schema), dialect=dialect, normalize=False), tuple(problems)
+        column = match.group(1).strip("\"'`.,")
+        problem = resolution_error(model, err, unknown, read)
+        line = _first_mention(model.sql, column)
+        if problem.location is not None and problem.location.line == 1 and line:
+            problem = SqlError(problem.message, Location(model.path, line), problem.hint)
+        problems.append(problem)
+        for table in read:
+            if table in schema and column not in schema[table]:
+                schema[table] = {**schema[table], column: exp.DataType.build("unknown")}
+        mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
+        tree = original.copy()
+        try:
+            qualify(tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False)
+        except (OptimizeError, SchemaError) as again:
+            err = again
+            continue
+        return tree, mapping, tuple(problems)
+    return None, MappingSchema(dict(schema), dialect=dialect, normalize=False), tuple(problems)
+
+
+def _first_mention(sql: str, column: str) -> int | None:
+    """The 1-based line of the first word-bounded mention of `column` (outside `--` comments)."""
+    pattern = re.compile(rf"(?<![\w.]){re.escape(column)}(?!\w)|\.{re.escape(column)}(?!\w)", re.IGNORECASE)
+    for number, line in enumerate(sql.splitlines(), start=1):
+        if pattern.search(line.split("--", 1)[0]):
+            return number
+    return None
 
 
 @functools.lru_cache(maxsize=16)

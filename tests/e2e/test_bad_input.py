@@ -67,3 +67,23 @@ def test_bad_input_is_reported_with_file_and_line(case: str, tmp_path: Path) -> 
     assert needle in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "hint:" in proc.stderr
+
+
+def test_a_column_dropped_under_its_readers_is_a_blocking_finding_not_a_crash(tmp_path: Path) -> None:
+    import json
+
+    demo = build_demo_repo(tmp_path / "shop")
+    # stg_orders stops producing `status`; fct_orders (and daily_revenue below it) still read it
+    head = commit(demo.path, {"models/staging/stg_orders.sql": "select\n    order_id,\n    customer_id,\n"
+                              "    cast(ordered_at as timestamp) as ordered_at\nfrom raw_orders\n"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "check", "--project", str(demo.path), "--base", demo.head,
+         "--head", head, "--quiet", "--no-canary", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    hits = [f for g in report["gates"] for f in g["findings"] if f["rule"] == "sql-unresolved-column"]
+    assert hits and hits[0]["blocking"]
+    assert hits[0]["file"] == "models/marts/fct_orders.sql" and hits[0]["line"]
+    assert "status" in hits[0]["message"]
