@@ -95,6 +95,17 @@ def test_pull_request_is_gated_end_to_end(
     assert len(comments) == 1 and "<!-- datacanary:comment -->" in comments[0]["body"]
     assert github_stub.installation_tokens == [INSTALLATION]  # minted once, cached for git and the API
 
+    metrics = httpx.get(f"{app_server.url}/metrics").text
+    assert 'datacanary_github_api_calls_total{kind="token"} 1.0' in metrics
+    rest = next(
+        line
+        for line in metrics.splitlines()
+        if line.startswith('datacanary_github_api_calls_total{kind="rest"}')
+    )
+    assert float(rest.rsplit(" ", 1)[1]) >= 5  # 2 creates, 2 completions, comment list + create
+    assert f'datacanary_github_rate_limit_remaining{{installation="{INSTALLATION}"}}' in metrics
+    assert 'datacanary_deliveries_total{event="pull_request",outcome="done"} 1.0' in metrics
+
 
 @pytest.mark.slow
 def test_acknowledge_button_records_who_and_reruns_with_it_shown(

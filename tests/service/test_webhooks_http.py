@@ -230,3 +230,16 @@ def test_unknown_event_names_do_not_grow_the_metrics(service: tuple[ServiceServe
     text = httpx.get(f"{server.url}/metrics").text
     assert "made-up" not in text
     assert 'datacanary_webhooks_received_total{event="other",status="401"} 3.0' in text
+
+
+def test_healthz_is_503_when_the_state_database_fails(service: tuple[ServiceServer, list[str]]) -> None:
+    import sqlite3
+
+    server, _ = service
+
+    def broken() -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    server.service.inbox.depth = broken
+    response = httpx.get(f"{server.url}/healthz")
+    assert response.status_code == 503 and "disk I/O error" in response.json()["error"]
