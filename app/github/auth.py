@@ -73,6 +73,32 @@ class AppAuth:
             self._tokens[installation_id] = fresh
             return fresh.token
 
+    def repository_installation(self, full_name: str) -> tuple[int, str] | None:
+        """The installation (id, account login) of the app on `full_name`; None when it is not installed.
+        https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app"""
+        try:
+            url = f"{self.api_url}/repos/{full_name}/installation"
+            response = self._http.get(url, headers=self._app_headers())
+        except httpx.HTTPError as exc:
+            raise GitHubHttpError(0, f"cannot reach GitHub at {self.api_url}: {exc}") from None
+        if self._on_response is not None:
+            self._on_response(response)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise GitHubHttpError(
+                response.status_code, f"GitHub did not say where the app is installed: {_message(response)}"
+            )
+        body = response.json()
+        return int(body["id"]), str((body.get("account") or {}).get("login") or full_name.split("/")[0])
+
+    def _app_headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.jwt()}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+
     def forget(self, installation_id: int) -> None:
         """Drop a cached token (the installation was removed or the token was refused)."""
         with self._lock:
@@ -84,13 +110,8 @@ class AppAuth:
     def _exchange(self, installation_id: int) -> InstallationToken:
         # https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
         url = f"{self.api_url}/app/installations/{installation_id}/access_tokens"
-        headers = {
-            "Authorization": f"Bearer {self.jwt()}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION,
-        }
         try:
-            response = self._http.post(url, headers=headers)
+            response = self._http.post(url, headers=self._app_headers())
         except httpx.HTTPError as exc:
             raise GitHubHttpError(
                 0,

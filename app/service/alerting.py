@@ -46,6 +46,8 @@ class AlertWiring:
     revert_port: Callable[[int, str], Any]  # (installation, owner/repo) -> RevertPort on the App's token
     suppression: dt.timedelta = DEFAULT_SUPPRESSION
     retry: RetryPolicy | None = None
+    # owner/repo -> (installation id, account) asked of GitHub, for a repository the table does not know
+    find_installation: Callable[[str], tuple[int, str] | None] | None = None
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -56,9 +58,20 @@ class AlertWiring:
             return self._locks.setdefault(full_name.lower(), threading.Lock())
 
 
-def refusal(db: StateDB, group: AlertGroup) -> str | None:
-    """Why the App will not act on `group` (None: it will): the repository must be one it is installed on."""
-    if Installations(db).installation_for(group.repository) is None:
+def refusal(
+    db: StateDB, group: AlertGroup, find: Callable[[str], tuple[int, str] | None] | None = None
+) -> str | None:
+    """Why the App will not act on `group` (None: it will): the repository must be one it is installed on,
+    by the installed-repositories table or, when given, by asking GitHub (`find`: the App's JWT)."""
+    store = Installations(db)
+    if store.installation_for(group.repository) is None and find is not None:
+        found = find(group.repository)
+        if found is not None:
+            # installed before this state database saw the installation events: remember it as they would
+            installation, account = found
+            store.upsert(installation, account, time.time())
+            store.add_repos(installation, [group.repository])
+    if store.installation_for(group.repository) is None:
         return (
             f"{group.repository} is not a repository this GitHub App is installed on (or its installation "
             f"is suspended); install the app there or fix the alert's `repository` label"

@@ -170,6 +170,7 @@ def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics, retry:
         revert_port=_github_ports(settings, auth, metrics, revert=True),
         suppression=dt.timedelta(seconds=suppression),
         retry=retry,  # the applier's RetryPolicy, as for webhook effects (apply_kwargs)
+        find_installation=auth.repository_installation,
     )
 
 

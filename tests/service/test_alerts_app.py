@@ -164,6 +164,10 @@ def test_an_alert_for_a_repository_the_app_is_not_installed_on_is_refused(
     assert "o/elsewhere is not a repository this GitHub App is installed on" in r.json()["error"]
     assert r.json()["accepted"] == [] and server.service.inbox.outcomes() == {"done": 1}
     assert world.reverts(github_stub) == [] and github_stub.installation_tokens == []
+    # the table did not know it, so GitHub was asked too (with the App's JWT), and said 404
+    assert [c.path for c in github_stub.calls_to("GET", "/repos/{owner}/{repo}/installation")] == [
+        "/repos/o/elsewhere/installation"
+    ]
 
 
 def test_an_alert_accepted_before_a_restart_is_handled_by_the_next_process(
@@ -296,3 +300,28 @@ def test_github_own_revert_is_preferred_when_it_answers(world: AlertWorld, githu
     assert sent["variables"]["input"]["title"].startswith('Revert "Count revenue twice"')
     assert not github_stub.calls_to("POST", "/repos/{owner}/{repo}/git/commits")
     assert {label["name"] for label in github_stub.issues[revert]["labels"]} >= {"revert", "slo-breach"}
+
+
+def test_an_installation_the_state_database_never_saw_is_found_on_github(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    from app.service.installations import Installations
+
+    server = world.start()  # no installation event ever reached this state database
+    github_stub.app_installations[REPO] = INSTALLATION
+    assert world.alert(server, _alert()).status_code == 202
+    server.wait_idle()
+    assert len(world.reverts(github_stub)) == 1
+    assert Installations(server.service.db).installation_for(REPO) == INSTALLATION  # remembered
+    assert world.alert(server, _alert()).status_code == 202
+    assert len(github_stub.calls_to("GET", "/repos/{owner}/{repo}/installation")) == 1
+
+
+def test_an_unknown_repository_while_github_is_down_is_answered_503_for_alertmanager_to_retry(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    server = world.start(workers=0)
+    github_stub.fail("GET", r"/installation$", 502)
+    r = world.alert(server, _alert())
+    assert r.status_code == 503 and "cannot check the installation" in r.json()["error"]
+    assert server.service.inbox.depth() == 0

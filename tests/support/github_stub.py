@@ -84,6 +84,7 @@ class GitHubStub:
             self.deployment_statuses: dict[int, list[dict[str, Any]]] = {}
             self.protection_reviews: list[dict[str, Any]] = []
             self.installation_tokens: list[int] = []
+            self.app_installations: dict[str, int] = {}  # owner/repo -> id, for GET .../installation
             self.git_objects: dict[str, dict[str, Any]] = {}
             self.refs: dict[str, str] = {}  # "heads/main" -> sha
             self.files: dict[tuple[str, str], str] = {}  # (ref, path) -> text, for GET contents

@@ -101,6 +101,33 @@ def review_protection(stub: GitHubStub, root: str, p: dict[str, str], q: dict[st
     return 204, None, {}
 
 
+@route("get", f"{R}/installation")
+def repo_installation(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    iid = stub.app_installations.get(_repo(p))
+    if iid is None:
+        return _missing("installation")
+    return (
+        200,
+        {
+            "id": iid,
+            "account": _user(p["owner"]),
+            "app_id": 1,
+            "target_id": 1,
+            "target_type": "Organization",
+            "repository_selection": "selected",
+            "access_tokens_url": f"{root}/app/installations/{iid}/access_tokens",
+            "repositories_url": f"{root}/installation/repositories",
+            "html_url": f"https://github.com/organizations/{p['owner']}/settings/installations/{iid}",
+            "permissions": {"contents": "write", "pull_requests": "write", "issues": "write"},
+            "events": ["pull_request"],
+            "created_at": NOW,
+            "updated_at": NOW,
+            "single_file_name": None,
+        },
+        {},
+    )
+
+
 @route("post", "/app/installations/{installation_id}/access_tokens")
 def access_token(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     stub.installation_tokens.append(int(p["installation_id"]))

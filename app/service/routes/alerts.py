@@ -13,9 +13,11 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from app.github.port import GitHubHttpError
 from app.revert.alerts import AlertGroup, AlertmanagerPayload, groups
 from app.service.alerting import enqueue, refusal
 from app.service.runtime import Service, service_of
@@ -39,12 +41,17 @@ def _process(processor: Any, group: AlertGroup) -> None:
         log.exception("alert for %s %s could not be handled", group.repository, group.environment)
 
 
-def _queue(service: Service, found: list[AlertGroup], problems: list[str]) -> JSONResponse:
+async def _queue(service: Service, found: list[AlertGroup], problems: list[str]) -> JSONResponse:
     """Store each group of an installed repository as an `alert` delivery; refuse the others."""
     accepted: list[dict[str, Any]] = []
     refused: list[dict[str, str]] = []
+    find = service.workers.ctx.alerts.find_installation if service.workers.ctx.alerts else None
     for group in found:
-        reason = refusal(service.db, group)
+        try:  # a repository the table does not know may cost a GitHub request: off the event loop
+            reason = await run_in_threadpool(refusal, service.db, group, find)
+        except GitHubHttpError as exc:
+            # answered 503 so that Alertmanager sends the notification again
+            return JSONResponse({"error": f"cannot check the installation: {exc.message}"}, status_code=503)
         if reason is not None:
             log.warning("alert refused: %s", reason)
             refused.append(
@@ -96,7 +103,7 @@ async def receive_alerts(request: Request, background: BackgroundTasks) -> JSONR
     processor = getattr(request.app.state, "alert_processor", None)
     service = service_of(request)
     if found and processor is None and service.workers.ctx.alerts is not None:
-        return _queue(service, found, problems)
+        return await _queue(service, found, problems)
     if found and processor is None:
         return JSONResponse(
             {"error": "no alert processor is configured on this service", "problems": problems},
