@@ -325,3 +325,19 @@ def test_an_unknown_repository_while_github_is_down_is_answered_503_for_alertman
     r = world.alert(server, _alert())
     assert r.status_code == 503 and "cannot check the installation" in r.json()["error"]
     assert server.service.inbox.depth() == 0
+
+
+def test_one_notification_about_two_repositories_acts_on_the_installed_one_only(
+    world: AlertWorld, github_stub: GitHubStub
+) -> None:
+    server = world.start()
+    world.install(server, REPO)
+    body = _alert()
+    first = body["alerts"][0]
+    body["alerts"].append({**first, "labels": {**first["labels"], "repository": "x/y"}})
+    r = world.alert(server, body)
+    assert r.status_code == 202
+    assert [a["repository"] for a in r.json()["accepted"]] == [REPO]
+    assert [a["repository"] for a in r.json()["refused"]] == ["x/y"]
+    server.wait_idle()
+    assert len(world.reverts(github_stub)) == 1

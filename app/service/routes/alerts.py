@@ -43,15 +43,15 @@ def _process(processor: Any, group: AlertGroup) -> None:
 
 async def _queue(service: Service, found: list[AlertGroup], problems: list[str]) -> JSONResponse:
     """Store each group of an installed repository as an `alert` delivery; refuse the others."""
+    find = service.workers.ctx.alerts.find_installation if service.workers.ctx.alerts else None
+    try:  # a repository the table does not know may cost a GitHub request: off the event loop
+        reasons = [await run_in_threadpool(refusal, service.db, group, find) for group in found]
+    except GitHubHttpError as exc:
+        # nothing stored yet: answered 503 so that Alertmanager sends the whole notification again
+        return JSONResponse({"error": f"cannot check the installation: {exc.message}"}, status_code=503)
     accepted: list[dict[str, Any]] = []
     refused: list[dict[str, str]] = []
-    find = service.workers.ctx.alerts.find_installation if service.workers.ctx.alerts else None
-    for group in found:
-        try:  # a repository the table does not know may cost a GitHub request: off the event loop
-            reason = await run_in_threadpool(refusal, service.db, group, find)
-        except GitHubHttpError as exc:
-            # answered 503 so that Alertmanager sends the notification again
-            return JSONResponse({"error": f"cannot check the installation: {exc.message}"}, status_code=503)
+    for group, reason in zip(found, reasons, strict=True):
         if reason is not None:
             log.warning("alert refused: %s", reason)
             refused.append(
