@@ -58,17 +58,27 @@ def test_installation_token_on_ghes_goes_under_api_v3(private_key_pem: str, gith
     assert github_stub.installation_tokens == [8]
 
 
-@respx.mock
-def test_token_is_cached_until_five_minutes_before_expiry(private_key_pem: str) -> None:
+@pytest.fixture
+def gh() -> respx.MockRouter:
+    """GitHub's token endpoint as a respx router behind an injected transport: no global patching of
+    httpx, which would race with the loopback servers other tests leave winding down in threads."""
+    return respx.MockRouter(assert_all_called=False)
+
+
+def _transport(router: respx.MockRouter) -> httpx.MockTransport:
+    return httpx.MockTransport(router.handler)
+
+
+def test_token_is_cached_until_five_minutes_before_expiry(private_key_pem: str, gh: respx.MockRouter) -> None:
     clock = Clock()
     expires = "2023-11-14T23:13:20Z"  # NOW + 3600 s
-    route = respx.post(f"{API}/app/installations/7/access_tokens").mock(
+    route = gh.post(f"{API}/app/installations/7/access_tokens").mock(
         side_effect=[
             httpx.Response(201, json={"token": "first", "expires_at": expires}),
             httpx.Response(201, json={"token": "second", "expires_at": "2023-11-15T00:13:20Z"}),
         ]
     )
-    auth = AppAuth(42, private_key_pem, API, clock=clock)
+    auth = AppAuth(42, private_key_pem, API, clock=clock, transport=_transport(gh))
     assert auth.installation_token(7) == "first"
     clock.now = NOW + 3600 - 301
     assert auth.installation_token(7) == "first" and route.call_count == 1
@@ -79,43 +89,39 @@ def test_token_is_cached_until_five_minutes_before_expiry(private_key_pem: str) 
     assert sent.headers["accept"] == "application/vnd.github+json"
 
 
-@respx.mock
-def test_tokens_are_cached_per_installation(private_key_pem: str) -> None:
-    respx.post(f"{API}/app/installations/1/access_tokens").mock(
+def test_tokens_are_cached_per_installation(private_key_pem: str, gh: respx.MockRouter) -> None:
+    gh.post(f"{API}/app/installations/1/access_tokens").mock(
         return_value=httpx.Response(201, json={"token": "one", "expires_at": "2099-01-01T00:00:00Z"})
     )
-    respx.post(f"{API}/app/installations/2/access_tokens").mock(
+    gh.post(f"{API}/app/installations/2/access_tokens").mock(
         return_value=httpx.Response(201, json={"token": "two", "expires_at": "2099-01-01T00:00:00Z"})
     )
-    auth = AppAuth(42, private_key_pem, API, clock=Clock())
+    auth = AppAuth(42, private_key_pem, API, clock=Clock(), transport=_transport(gh))
     assert [auth.installation_token(i) for i in (1, 2, 1, 2)] == ["one", "two", "one", "two"]
-    assert respx.calls.call_count == 2
+    assert gh.calls.call_count == 2
 
 
-@respx.mock
-def test_refused_token_is_a_github_error_with_a_hint(private_key_pem: str) -> None:
-    respx.post(f"{API}/app/installations/7/access_tokens").mock(
+def test_refused_token_is_a_github_error_with_a_hint(private_key_pem: str, gh: respx.MockRouter) -> None:
+    gh.post(f"{API}/app/installations/7/access_tokens").mock(
         return_value=httpx.Response(401, json={"message": "A JSON web token could not be decoded"})
     )
-    auth = AppAuth(42, private_key_pem, API, clock=Clock())
+    auth = AppAuth(42, private_key_pem, API, clock=Clock(), transport=_transport(gh))
     with pytest.raises(GitHubHttpError, match="401.*could not be decoded") as info:
         auth.installation_token(7)
     assert info.value.hint and "GITHUB_APP_ID" in info.value.hint
     assert not info.value.transient  # a worker gives up instead of retrying
 
 
-@respx.mock
-def test_github_outage_while_minting_is_transient(private_key_pem: str) -> None:
-    respx.post(f"{API}/app/installations/7/access_tokens").mock(
+def test_github_outage_while_minting_is_transient(private_key_pem: str, gh: respx.MockRouter) -> None:
+    gh.post(f"{API}/app/installations/7/access_tokens").mock(
         return_value=httpx.Response(502, text="bad gateway")
     )
     with pytest.raises(GitHubHttpError) as info:
-        AppAuth(42, private_key_pem, API, clock=Clock()).installation_token(7)
+        AppAuth(42, private_key_pem, API, clock=Clock(), transport=_transport(gh)).installation_token(7)
     assert info.value.transient and info.value.status == 502
 
 
-@respx.mock
-def test_unreachable_github_is_a_github_error(private_key_pem: str) -> None:
-    respx.post(f"{API}/app/installations/7/access_tokens").mock(side_effect=httpx.ConnectError("refused"))
+def test_unreachable_github_is_a_github_error(private_key_pem: str, gh: respx.MockRouter) -> None:
+    gh.post(f"{API}/app/installations/7/access_tokens").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(GitHubError, match="cannot reach GitHub"):
-        AppAuth(42, private_key_pem, API, clock=Clock()).installation_token(7)
+        AppAuth(42, private_key_pem, API, clock=Clock(), transport=_transport(gh)).installation_token(7)
