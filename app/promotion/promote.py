@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.promotion.environments import Environment
-from app.promotion.ledger import LedgerView
+if TYPE_CHECKING:  # the ledger module does I/O; this one only reads its values
+    from app.promotion.ledger import LedgerView
 from app.promotion.parity import ParityResult
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.promotion.environments import Environment
-from app.promotion.ledger import Entry, LedgerView
+if TYPE_CHECKING:  # the ledger module does I/O; this one only reads its values
+    from app.promotion.ledger import Entry, LedgerView
 from app.promotion.parity import ParityResult
 from app.promotion.promote import Action, ReasonCode, plan_promotion, short
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.runs.ledger import VersionRecord
+if TYPE_CHECKING:  # the ledger module does I/O; this one only reads its values
+    from app.runs.ledger import VersionRecord
 
 
 @dataclass(frozen=True, slots=True)
