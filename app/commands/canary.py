@@ -7,36 +7,23 @@ import argparse
 import json
 import sys
 
+from app.commands.revisions import add_revision_arguments, locate, progress
+
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument("--base", required=True, help="base revision (branch, tag or sha)")
-    parser.add_argument("--head", default="HEAD", help="head revision (default: HEAD)")
-    parser.add_argument("--project", default=".", help="the data project's directory (default: .)")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_revision_arguments(parser)
     parser.add_argument("--models", default="", help="only these models (comma separated) instead of the changed ones")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from app.canary.run import run_canary
-    from app.errors import UsageError
-    from app.project.git import GitTree, repo_root
+    from app.project.git import GitTree
     from app.project.load import load_project
     from app.report.env import render
     from app.sql.analyze import analyze
 
-    project = Path(args.project).resolve()
-    if not project.is_dir():
-        raise UsageError(f"--project {args.project}: no such directory")
-    repo = repo_root(project)
-    root = project.relative_to(repo).as_posix() if project != repo else ""
-
-    def say(msg: str) -> None:
-        if not args.quiet:
-            sys.stderr.write(f"datacanary: {msg}\n")
-
+    repo, root = locate(args)
+    say = progress(args)
     base_tree, head_tree = GitTree(repo, args.base), GitTree(repo, args.head)
     say(f"reading {base_tree.label} and {head_tree.label}")
     base, head = load_project(base_tree, root), load_project(head_tree, root)

@@ -6,43 +6,29 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.commands.revisions import add_revision_arguments, locate, progress
+
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument("--base", required=True, help="base revision (branch, tag or sha)")
-    parser.add_argument("--head", default="HEAD", help="head revision (default: HEAD)")
-    parser.add_argument("--project", default=".", help="the data project's directory (default: .)")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_revision_arguments(parser)
     parser.add_argument("--output", metavar="FILE", help="also write the JSON report to FILE")
     parser.add_argument("--no-canary", action="store_true", help="skip the canary data diff")
     parser.add_argument("--manifest", metavar="PATH", help="dbt: the head revision's manifest.json")
     parser.add_argument("--base-manifest", metavar="PATH", help="dbt: the base revision's manifest.json")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
     from app.pipeline import run_check
-    from app.project.git import repo_root
     from app.report import render_report
 
-    project = Path(args.project).resolve()
-    if not project.is_dir():
-        from app.errors import UsageError
-
-        raise UsageError(f"--project {args.project}: no such directory")
-    repo = repo_root(project)
-    project_dir = project.relative_to(repo).as_posix() if project != repo else ""
-
-    def progress(msg: str) -> None:
-        if not args.quiet:
-            sys.stderr.write(f"datacanary: {msg}\n")
-
+    repo, project_dir = locate(args)
     report = run_check(
         repo,
         args.base,
         args.head,
         project_dir,
         canary=not args.no_canary,
-        progress=progress,
+        progress=progress(args),
         head_manifest=Path(args.manifest) if args.manifest else None,
         base_manifest=Path(args.base_manifest) if args.base_manifest else None,
     )
