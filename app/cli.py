@@ -18,7 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("app.commands.check", "gate a change: contract changes, SQL drift, blast radius, canary"),
     "contract": ("app.commands.contract", "contract tools: `contract diff BASE HEAD`, `contract validate`"),
     "canary": ("app.commands.canary", "run changed models base vs head on sampled data and reconcile"),
-    "data-diff": ("app.commands.data_diff", "reconcile any two tables (Parquet, CSV, file.duckdb:schema.table)"),
+    "data-diff": (
+        "app.commands.data_diff",
+        "reconcile any two tables (Parquet, CSV, file.duckdb:schema.table)",
+    ),
     "lineage": ("app.commands.lineage", "show column-level lineage of a project"),
     "demo": ("app.commands.demo", "build the bundled demo repository and run `check` on it"),
     "serve": ("app.commands.serve", "run the GitHub App webhook service"),

@@ -88,6 +88,8 @@ def gate_verdict(findings: Iterable[Finding]) -> Verdict:
     for f in findings:
         if f.blocking:
             return Verdict.FAIL
-        if f.severity is Severity.WARNING or (f.severity is Severity.ERROR and f.accepted and f.accepted.expired):
+        if f.severity is Severity.WARNING or (
+            f.severity is Severity.ERROR and f.accepted and f.accepted.expired
+        ):
             verdict = Verdict.WARN
     return verdict

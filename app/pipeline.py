@@ -99,7 +99,9 @@ def _load_dbt(base_tree, head_tree, project_dir: str, base_manifest: Path | None
         )
     from app.project.dbt import load_manifest
 
-    return load_manifest(base_manifest, base_tree, project_dir), load_manifest(head_manifest, head_tree, project_dir)
+    return load_manifest(base_manifest, base_tree, project_dir), load_manifest(
+        head_manifest, head_tree, project_dir
+    )
 
 
 def _load(tree, project_dir: str) -> Project:  # type: ignore[no-untyped-def]
@@ -113,7 +115,9 @@ def _load_base(tree, project_dir: str) -> Project | None:  # type: ignore[no-unt
     from app.project.config import CONFIG_FILE
     from app.project.tree import join
 
-    if not tree.exists(join(project_dir, CONFIG_FILE)) and not tree.exists(join(project_dir, "dbt_project.yml")):
+    if not tree.exists(join(project_dir, CONFIG_FILE)) and not tree.exists(
+        join(project_dir, "dbt_project.yml")
+    ):
         return None
     return _load(tree, project_dir)
 
@@ -164,7 +168,9 @@ def evaluate(
         try:
             base_an = analyze(base, strict=False)
         except DatacanaryError as exc:  # a broken base must not hide what head does
-            notes.append(f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared")
+            notes.append(
+                f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared"
+            )
 
     findings = list(contract_findings(base, head, today=today, history=history or {}))
     findings += _sql_findings(base, head, base_an, head_an, today)
@@ -265,7 +271,9 @@ def _acknowledge(f: Finding, ack: Acknowledgment) -> Finding:
         return f
     from dataclasses import replace
 
-    return replace(f, accepted=Acceptance(by="acknowledgment", reason=f"acknowledged by @{ack.by} at {ack.at}"))
+    return replace(
+        f, accepted=Acceptance(by="acknowledgment", reason=f"acknowledged by @{ack.by} at {ack.at}")
+    )
 
 
 def _unresolved(problem: DatacanaryError) -> Finding:

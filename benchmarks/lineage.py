@@ -50,11 +50,17 @@ def _staging(name: str, source: str, cols: dict[str, str]) -> tuple[str, dict[st
         else:
             lines.append(c)
         out[c] = t
-    sql = f"-- staging: {source}\nselect\n    " + ",\n    ".join(lines) + f"\nfrom {source}\nwhere id is not null\n"
+    sql = (
+        f"-- staging: {source}\nselect\n    "
+        + ",\n    ".join(lines)
+        + f"\nfrom {source}\nwhere id is not null\n"
+    )
     return sql, out
 
 
-def _intermediate(rng: random.Random, name: str, pool: list[tuple[str, dict[str, str]]]) -> tuple[str, dict[str, str]]:
+def _intermediate(
+    rng: random.Random, name: str, pool: list[tuple[str, dict[str, str]]]
+) -> tuple[str, dict[str, str]]:
     (main, mcols), (other, ocols) = rng.sample(pool, 2)
     picked = [c for c in mcols if c not in ("id", "customer_id", "created_at", "legacy_a", "legacy_b")]
     picked = rng.sample(picked, min(len(picked), rng.randint(14, 24)))
@@ -70,7 +76,7 @@ def _intermediate(rng: random.Random, name: str, pool: list[tuple[str, dict[str,
     select.append("case when b.created_at >= o.created_at then 'after' else 'before' end as relative_order")
     out.update({"recency_rank": "bigint", "customer_rows": "bigint", "relative_order": "varchar"})
     star = rng.random() < 0.3
-    cte = f"with base as (\n    select {'*' if star else ', '.join(['id', 'customer_id', 'created_at', *picked])}\n    from {main}\n    where created_at is not null\n)"
+    cte = f"with base as (\n    select {'*' if star else ', '.join(['id', 'customer_id', 'created_at', *picked])}\n    from {main}\n    where created_at is not null\n)"  # noqa: E501
     sql = (
         f"{cte}\nselect\n    " + ",\n    ".join(select) + f"\nfrom base as b\n"
         f"left join {other} as o on o.id = b.id and o.customer_id = b.customer_id\n"
@@ -78,18 +84,29 @@ def _intermediate(rng: random.Random, name: str, pool: list[tuple[str, dict[str,
     return sql, out
 
 
-def _mart(rng: random.Random, name: str, pool: list[tuple[str, dict[str, str]]]) -> tuple[str, dict[str, str]]:
+def _mart(
+    rng: random.Random, name: str, pool: list[tuple[str, dict[str, str]]]
+) -> tuple[str, dict[str, str]]:
     upstream, cols = rng.choice(pool)
-    numeric = [c for c, t in cols.items() if t in ("bigint", "integer", "decimal(12, 2)", "decimal(18, 4)") and c not in ("id", "customer_id")]
+    numeric = [
+        c
+        for c, t in cols.items()
+        if t in ("bigint", "integer", "decimal(12, 2)", "decimal(18, 4)") and c not in ("id", "customer_id")
+    ]
     dims = [c for c, t in cols.items() if t in ("varchar", "date", "boolean")][:3]
     aggs = numeric[: rng.randint(16, 30)]
     select = ["customer_id", "date_trunc('day', created_at) as activity_day", *dims, "count(*) as row_count"]
-    out = {"customer_id": "bigint", "activity_day": "timestamp", **{d: cols[d] for d in dims}, "row_count": "bigint"}
+    out = {
+        "customer_id": "bigint",
+        "activity_day": "timestamp",
+        **{d: cols[d] for d in dims},
+        "row_count": "bigint",
+    }
     for c in aggs:
         select.append(f"sum({c}) as total_{c}")
         out[f"total_{c}"] = "decimal(38, 4)"
     group = ", ".join(str(i + 1) for i in range(2 + len(dims)))
-    sql = f"select\n    " + ",\n    ".join(select) + f"\nfrom {upstream}\ngroup by {group}\n"
+    sql = "select\n    " + ",\n    ".join(select) + f"\nfrom {upstream}\ngroup by {group}\n"
     return sql, out
 
 
@@ -122,15 +139,21 @@ def generate(root: Path, models: int, seed: int = 7) -> None:
         (root / "models" / "intermediate" / f"int_{i}.sql").write_text(sql)
         inter_pool.append((f"int_{i}", out))
     for i in range(n_marts):
-        sql, out = _mart(rng, f"mart_{i}", inter_pool[len(pool):] or pool)
+        sql, out = _mart(rng, f"mart_{i}", inter_pool[len(pool) :] or pool)
         (root / "models" / "marts" / f"mart_{i}.sql").write_text(sql)
         if i % 10 == 0:
             _contract(root / "contracts" / f"mart_{i}.odcs.yaml", f"mart_{i}", out)
 
 
 def _contract(path: Path, name: str, cols: dict[str, str]) -> None:
-    logical = {"bigint": "integer", "integer": "integer", "varchar": "string", "timestamp": "timestamp", "date": "date",
-               "boolean": "boolean"}
+    logical = {
+        "bigint": "integer",
+        "integer": "integer",
+        "varchar": "string",
+        "timestamp": "timestamp",
+        "date": "date",
+        "boolean": "boolean",
+    }
     props = "\n".join(
         f"      - name: {c}\n        logicalType: {logical.get(t, 'number')}\n        physicalType: '{t}'"
         for c, t in cols.items()
@@ -144,7 +167,11 @@ def _contract(path: Path, name: str, cols: dict[str, str]) -> None:
 def change_root(root: Path) -> None:
     """The head commit: a root staging model renames one column and drops another."""
     path = root / "models" / "staging" / "stg_0.sql"
-    sql = path.read_text().replace("    legacy_a,", "    legacy_a as legacy_a_v2,").replace(",\n    legacy_b", "")
+    sql = (
+        path.read_text()
+        .replace("    legacy_a,", "    legacy_a as legacy_a_v2,")
+        .replace(",\n    legacy_b", "")
+    )
     path.write_text(sql)
 
 
@@ -158,7 +185,16 @@ def build_repo(root: Path, models: int) -> None:
     _git(root, "add", ".")
     _git(root, "-c", "user.name=bench", "-c", "user.email=b@example.com", "commit", "-q", "-m", "base")
     change_root(root)
-    _git(root, "-c", "user.name=bench", "-c", "user.email=b@example.com", "commit", "-qam", "head: rename/drop a root column")
+    _git(
+        root,
+        "-c",
+        "user.name=bench",
+        "-c",
+        "user.email=b@example.com",
+        "commit",
+        "-qam",
+        "head: rename/drop a root column",
+    )
 
 
 def _timed(label: str, fn, results: dict[str, tuple[float, float]], pause_gc: bool = False):  # type: ignore[no-untyped-def]
@@ -175,9 +211,13 @@ def _timed(label: str, fn, results: dict[str, tuple[float, float]], pause_gc: bo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", type=int, default=1000)
-    parser.add_argument("--keep", action="store_true", help="keep the generated repository and print its path")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the generated repository and print its path"
+    )
     args = parser.parse_args()
 
     import sqlglot
@@ -216,11 +256,29 @@ def main() -> None:
 
     def changes() -> list[Change]:
         found = drift(head_a, head_p) + output_changes(base_a, head_a, base_p, head_p)
-        blast_radius(head_a, head_p, sorted({(c.dataset, c.column) for c in found if c.impact.value != "info"}, key=str), base=base_a)
+        blast_radius(
+            head_a,
+            head_p,
+            sorted({(c.dataset, c.column) for c in found if c.impact.value != "info"}, key=str),
+            base=base_a,
+        )
         return found
 
     found = _timed("drift + output changes + blast radius", changes, r)
-    check = [sys.executable, "-m", "app.cli", "check", "--base", "HEAD~1", "--head", "HEAD", "--no-canary", "--quiet", "--format", "json"]
+    check = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "check",
+        "--base",
+        "HEAD~1",
+        "--head",
+        "HEAD",
+        "--no-canary",
+        "--quiet",
+        "--format",
+        "json",
+    ]
     t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(check, cwd=tmp, capture_output=True, text=True, env=None)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -228,13 +286,20 @@ def main() -> None:
     r["datacanary check --no-canary (process)"] = (time.perf_counter() - t, cpu)
 
     base_cpu = r["baseline: sqlglot.parse_one x all"][1]
-    print(f"models: {len(base_p.models)}, columns: {sum(len(m.columns) for m in base_a.models.values())}, "
-          f"lineage edges: {len(base_a.lineage)}, re-analysed in head: {reanalysed}, changes found: {len(found)}")
+    print(
+        f"models: {len(base_p.models)}, columns: {sum(len(m.columns) for m in base_a.models.values())}, "
+        f"lineage edges: {len(base_a.lineage)}, re-analysed in head: {reanalysed}, changes found: {len(found)}"
+    )
     print(f"  {'phase':<42} {'wall':>8} {'cpu':>8}   cpu vs baseline")
     for label, (wall, cpu_s) in r.items():
         print(f"  {label:<42} {wall:7.2f}s {cpu_s:7.2f}s   x{cpu_s / base_cpu:5.1f}")
-    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; wall times include waiting for them)")
-    print(f"  check exit code: {proc.returncode}" + (f" ({proc.stderr.strip().splitlines()[-1]})" if proc.returncode == 2 else ""))
+    print(
+        f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; wall times include waiting for them)"
+    )
+    print(
+        f"  check exit code: {proc.returncode}"
+        + (f" ({proc.stderr.strip().splitlines()[-1]})" if proc.returncode == 2 else "")
+    )
     if args.keep:
         print(f"  repository: {tmp}")
     else:

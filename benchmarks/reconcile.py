@@ -70,8 +70,10 @@ def generate(rows: int) -> tuple[Path, Path, Path]:
 
 def floor_sql(left: Path, right: Path) -> str:
     cols = ", ".join(COLUMNS)
-    return (f"SELECT (SELECT count(*) || ':' || sum(hash({cols})) FROM '{left}'), "
-            f"(SELECT count(*) || ':' || sum(hash({cols})) FROM '{right}')")
+    return (
+        f"SELECT (SELECT count(*) || ':' || sum(hash({cols})) FROM '{left}'), "
+        f"(SELECT count(*) || ':' || sum(hash({cols})) FROM '{right}')"
+    )
 
 
 def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -116,7 +118,6 @@ def main() -> None:
     import duckdb
 
     sys.path.insert(0, str(ROOT))
-    from app.canary import queries as q
     from app.canary.diff import reconcile
     from app.canary.inputs import parse_spec
     from app.canary.runner import Sandbox
@@ -128,8 +129,23 @@ def main() -> None:
     box = Sandbox()
     lv, rv = box.view("l", parse_spec(str(left))), box.view("r", parse_spec(str(right)))
     result = reconcile(box, lv, rv, key=["id"])
-    cmd = [sys.executable, "-m", "app.cli", "data-diff", str(left), str(right), "--key", "id", "--format", "json"]
-    floor_cmd = [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({floor_sql(left, right)!r}).fetchall()"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "data-diff",
+        str(left),
+        str(right),
+        "--key",
+        "id",
+        "--format",
+        "json",
+    ]
+    floor_cmd = [
+        sys.executable,
+        "-c",
+        f"import duckdb; duckdb.connect().execute({floor_sql(left, right)!r}).fetchall()",
+    ]
     reladiff = WORK / "rvenv" / "bin" / "reladiff"
     rel_cmd = [str(reladiff), f"duckdb://{db}", "l", "r", "-k", "id", "-c", "%", "-a", "joindiff", "--stats"]
     use_reladiff = reladiff.exists() and not args.no_reladiff
@@ -148,7 +164,9 @@ def main() -> None:
         print(f"round {i + 1}/{args.repeat}", flush=True)
         record("floor scan (in process)", best(lambda: con.execute(floor_sql(left, right)).fetchall(), 1))
         record("data-diff reconcile (in process)", best(lambda: reconcile(box, lv, rv, key=["id"]), 1))
-        record("  --no-profile (in process)", best(lambda: reconcile(box, lv, rv, key=["id"], profiles=False), 1))
+        record(
+            "  --no-profile (in process)", best(lambda: reconcile(box, lv, rv, key=["id"], profiles=False), 1)
+        )
         record("floor scan (process)", *process(floor_cmd, 1))
         record("data-diff (process)", *process(cmd, 1))
         record("  --no-profile (process)", *process([*cmd, "--no-profile"], 1))
@@ -159,18 +177,25 @@ def main() -> None:
     def ratio(name: str, base: str) -> float:
         return statistics.median(a / b for a, b in zip(measures[name], measures[base], strict=True))
 
-    print(f"\nrows {args.rows:,}: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed "
-          f"({100 * result.changed_share:.2f}% differ)")
-    print(f"{'measure (median of ' + str(args.repeat) + ' rounds)':<38}{'seconds':>10}{'x floor':>10}{'max RSS MB':>12}")
+    print(
+        f"\nrows {args.rows:,}: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed "
+        f"({100 * result.changed_share:.2f}% differ)"
+    )
+    print(
+        f"{'measure (median of ' + str(args.repeat) + ' rounds)':<38}{'seconds':>10}{'x floor':>10}{'max RSS MB':>12}"
+    )
     for name, times in measures.items():
         base = "floor scan (in process)" if "in process" in name else "floor scan (process)"
         peak = f"{rss[name]:>12.0f}" if name in rss else ""
         print(f"{name:<38}{statistics.median(times):>10.3f}{ratio(name, base):>10.2f}{peak}")
     if use_reladiff:
-        print(f"\nreladiff joindiff / data-diff: {ratio('reladiff joindiff (process)', 'data-diff (process)'):.1f}x, "
-              f"/ data-diff --no-profile: {ratio('reladiff joindiff (process)', '  --no-profile (process)'):.1f}x")
+        print(
+            f"\nreladiff joindiff / data-diff: {ratio('reladiff joindiff (process)', 'data-diff (process)'):.1f}x, "
+            f"/ data-diff --no-profile: {ratio('reladiff joindiff (process)', '  --no-profile (process)'):.1f}x"
+        )
     elif not args.no_reladiff:
         print("reladiff: not installed (see the docstring); skipped")
+
 
 if __name__ == "__main__":
     main()

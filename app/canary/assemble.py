@@ -23,6 +23,7 @@ def key_health(row: Mapping[str, Any]) -> KeyHealth:
 
 def side_stats(p: ColumnPlan, row: Mapping[str, Any], side: str, i: int, rows: int) -> SideStats:
     """One column's profile from a row holding `queries.profile_columns` output."""
+
     def get(stat: str) -> Any:
         return row.get(alias_stat(side, i, stat))
 
@@ -94,7 +95,9 @@ def _row(rows: Mapping[Any, Mapping[str, Any]], key: Any) -> dict[str, Any] | No
     return None if row is None else jsonable(dict(row))
 
 
-def multiset_examples(only_left: Sequence[Mapping[str, Any]], only_right: Sequence[Mapping[str, Any]]) -> tuple[Example, ...]:
+def multiset_examples(
+    only_left: Sequence[Mapping[str, Any]], only_right: Sequence[Mapping[str, Any]]
+) -> tuple[Example, ...]:
     return tuple(Example("removed", {}, jsonable(dict(r)), None) for r in only_left) + tuple(
         Example("added", {}, None, jsonable(dict(r))) for r in only_right
     )

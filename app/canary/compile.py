@@ -42,12 +42,15 @@ class Compiled:
     reads: tuple[tuple[str, str], ...]  # (schema, table) it reads
 
 
-def compile_query(text: str, *, path: str, dialect: str, resolve: Resolver, what: str = "the model") -> Compiled:
+def compile_query(
+    text: str, *, path: str, dialect: str, resolve: Resolver, what: str = "the model"
+) -> Compiled:
     """Parse, check, rewrite and transpile one query; raises CompileProblem with file and line."""
     lead = _LEADING_KEYWORD.match(text)
     if lead:  # refuse by its first word: some of these do not even parse in every dialect
         raise CompileProblem(
-            "refused", f"{what} may only be a SELECT query; {lead.group(1).upper()} statements are refused in the canary",
+            "refused",
+            f"{what} may only be a SELECT query; {lead.group(1).upper()} statements are refused in the canary",
             Location(path, text.count("\n", 0, lead.start(1)) + 1),
         )
     try:
@@ -55,7 +58,8 @@ def compile_query(text: str, *, path: str, dialect: str, resolve: Resolver, what
     except (ParseError, TokenError) as err:
         errors = getattr(err, "errors", None) or [{}]
         raise CompileProblem(
-            "parse", f"{what} is not valid {dialect} SQL: {errors[0].get('description') or err}",
+            "parse",
+            f"{what} is not valid {dialect} SQL: {errors[0].get('description') or err}",
             Location(path, errors[0].get("line")),
         ) from None
     if len(statements) != 1:
@@ -89,7 +93,8 @@ def compile_query(text: str, *, path: str, dialect: str, resolve: Resolver, what
         out = statement.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except (UnsupportedError, SqlglotError) as err:
         raise CompileProblem(
-            "transpile", f"{what} cannot be transpiled from {dialect} to DuckDB: {err}",
+            "transpile",
+            f"{what} cannot be transpiled from {dialect} to DuckDB: {err}",
             Location(path, node_line(statement) or 1),
         ) from None
     return Compiled(out, tuple(reads))

@@ -56,7 +56,9 @@ def reconcile(
     if not plan.key:
         return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles)
     if exact_distinct is None:
-        counts = db.query(f"SELECT (SELECT count(*) FROM {q.sql(left)}) AS l, (SELECT count(*) FROM {q.sql(right)}) AS r")
+        counts = db.query(
+            f"SELECT (SELECT count(*) FROM {q.sql(left)}) AS l, (SELECT count(*) FROM {q.sql(right)}) AS r"
+        )
         exact_distinct = max(counts[0]["l"], counts[0]["r"]) <= EXACT_DISTINCT_ROWS
     ls = db.query(q.side_summary(plan, left, "l", False, exact_distinct))[0]
     rs = db.query(q.side_summary(plan, right, "r", False, exact_distinct))[0]
@@ -65,8 +67,12 @@ def reconcile(
     notes: list[str] = []
     dup_unmatched, exclude = 0, None
     fast = _fast_path_safe(ls) and _fast_path_safe(rs)
-    passed = _join_proves_unique(db, plan, left, right, diffs, ls, rs, profiles, exact_distinct) if fast else None
-    side_profiles = (passed, passed) if passed and profiles and not ls["null_keys"] and not rs["null_keys"] else None
+    passed = (
+        _join_proves_unique(db, plan, left, right, diffs, ls, rs, profiles, exact_distinct) if fast else None
+    )
+    side_profiles = (
+        (passed, passed) if passed and profiles and not ls["null_keys"] and not rs["null_keys"] else None
+    )
     if passed is not None:
         lk = KeyHealth(int(ls["rows"]), int(ls["null_keys"]), 0, 0)
         rk = KeyHealth(int(rs["rows"]), int(rs["null_keys"]), 0, 0)
@@ -82,10 +88,15 @@ def reconcile(
             dup_unmatched = _unmatched(db, plan, left, right, exclude)
             notes.append(
                 "rows with a duplicated key were left out of the keyed comparison; compared as multisets, "
-                + (f"{dup_unmatched:,} of them have no identical twin on the other side" if dup_unmatched
-                   else "they are the same on both sides")
+                + (
+                    f"{dup_unmatched:,} of them have no identical twin on the other side"
+                    if dup_unmatched
+                    else "they are the same on both sides"
+                )
             )
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.diff_rows(plan, left, right, exclude)}")
+        db.execute(
+            f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.diff_rows(plan, left, right, exclude)}"
+        )
     if lk.null_keys or rk.null_keys:
         notes.append("rows with a NULL in the key were left out of the keyed comparison")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(summary_t)} AS {q.diff_summary(plan, diffs, examples)}")
@@ -93,7 +104,9 @@ def reconcile(
     left_rows = _fetch(db, left, plan, summary_t, ("ex_removed", "ex_changed")) if examples else {}
     right_rows = _fetch(db, right, plan, summary_t, ("ex_added", "ex_changed")) if examples else {}
     # Rows that took part in the join: each key once per side, so matched = compared - removed.
-    compared_left = lk.rows - lk.null_keys - (_count_in(db, left, plan, exclude) if exclude is not None else 0)
+    compared_left = (
+        lk.rows - lk.null_keys - (_count_in(db, left, plan, exclude) if exclude is not None else 0)
+    )
     for t in (diffs, summary_t, exclude):
         if t is not None:
             db.execute(f"DROP TABLE IF EXISTS {q.sql(t)}")
@@ -133,19 +146,31 @@ def _fast_path_safe(side: Mapping[str, Any]) -> bool:
 
 
 def _join_proves_unique(
-    db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, diffs: exp.Table,
-    ls: Mapping[str, Any], rs: Mapping[str, Any], profiles: bool, exact: bool,
+    db: Database,
+    plan: DiffPlan,
+    left: exp.Table,
+    right: exp.Table,
+    diffs: exp.Table,
+    ls: Mapping[str, Any],
+    rs: Mapping[str, Any],
+    profiles: bool,
+    exact: bool,
 ) -> dict[str, Any] | None:
     """Run the join once, storing its differing rows in `diffs`. Returns the pass's row (counts and, with
     `profiles`, both sides' profiles) when it proves the keys unique: no side's rows were multiplied by
     the join and no one-sided key repeats among the differing rows; else None."""
     n = next(_names)
     pass_t = q.table(f"__pass_{n}")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(pass_t)} AS {q.diff_pass(plan, left, right, profiles, exact)}")
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {q.sql(pass_t)} AS {q.diff_pass(plan, left, right, profiles, exact)}"
+    )
     row = db.query(f"SELECT * EXCLUDE (diffs) FROM {q.sql(pass_t)}")[0]
     db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.unnest_diffs(pass_t)}")
     db.execute(f"DROP TABLE IF EXISTS {q.sql(pass_t)}")
-    if row["joined_left"] != ls["rows"] - ls["null_keys"] or row["joined_right"] != rs["rows"] - rs["null_keys"]:
+    if (
+        row["joined_left"] != ls["rows"] - ls["null_keys"]
+        or row["joined_right"] != rs["rows"] - rs["null_keys"]
+    ):
         return None
     return None if db.query(sets.repeated_keys(diffs))[0]["n"] else row
 
@@ -162,14 +187,20 @@ def _unmatched(db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, 
 def _count_in(db: Database, rel: exp.Table, plan: DiffPlan, keys: exp.Table) -> int:
     """Rows of `rel` whose key is in the `keys` table (the duplicated keys left out of the join)."""
     inside = q.key_struct(plan.key).isin(query=exp.select(q.col(q.KEY)).from_(keys.copy()))
-    return int(db.query(q.sql(exp.select(exp.alias_(q.count_star(), "n", quoted=True)).from_(rel.copy()).where(inside)))[0]["n"])
+    return int(
+        db.query(
+            q.sql(exp.select(exp.alias_(q.count_star(), "n", quoted=True)).from_(rel.copy()).where(inside))
+        )[0]["n"]
+    )
 
 
 def _profiles(
     db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exact: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    return (db.query(q.side_summary(plan, left, "l", True, exact))[0],
-            db.query(q.side_summary(plan, right, "r", True, exact))[0])
+    return (
+        db.query(q.side_summary(plan, left, "l", True, exact))[0],
+        db.query(q.side_summary(plan, right, "r", True, exact))[0],
+    )
 
 
 def _fetch(

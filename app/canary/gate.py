@@ -19,19 +19,34 @@ from app.project.model import Project
 from app.types import Location, Severity
 
 _RUN_RULES = {
-    "refused": ("canary-refused", Severity.ERROR, "remove the statement or function; models may only read models "
-                "and declared sources"),
-    "failed": ("canary-model-failed", Severity.ERROR, "run the model on the sample data locally: "
-               "`datacanary canary --base main --head HEAD`"),
-    "timeout": ("canary-timeout", Severity.WARNING, "make the model cheaper or raise canary.limits.timeout_seconds"),
-    "transpile": ("canary-transpile", Severity.WARNING, "rewrite the construct, or set `dialect:` to the dialect "
-                  "the model is written in"),
+    "refused": (
+        "canary-refused",
+        Severity.ERROR,
+        "remove the statement or function; models may only read models and declared sources",
+    ),
+    "failed": (
+        "canary-model-failed",
+        Severity.ERROR,
+        "run the model on the sample data locally: `datacanary canary --base main --head HEAD`",
+    ),
+    "timeout": (
+        "canary-timeout",
+        Severity.WARNING,
+        "make the model cheaper or raise canary.limits.timeout_seconds",
+    ),
+    "transpile": (
+        "canary-transpile",
+        Severity.WARNING,
+        "rewrite the construct, or set `dialect:` to the dialect the model is written in",
+    ),
     "parse": ("canary-transpile", Severity.WARNING, "fix the SQL so it parses in the project dialect"),
     "skipped": ("canary-skipped", Severity.NOTICE, None),
 }
 
 
-def canary_findings(result: CanaryResult, config: ProjectConfig, project: Project | None = None) -> list[Finding]:
+def canary_findings(
+    result: CanaryResult, config: ProjectConfig, project: Project | None = None
+) -> list[Finding]:
     """Every finding of the canary gate, in model order."""
     out: list[Finding] = []
     for run in result.upstream:
@@ -66,8 +81,15 @@ def _run_findings(run: ModelRun, side: str) -> list[Finding]:
 
 
 def _finding(m: ModelCanary, rule: str, severity: Severity, message: str, **kw: Any) -> Finding:
-    return Finding(gate="canary", rule=rule, severity=severity, message=message, dataset=m.name,
-                   location=m.head.location or Location(m.path, 1), **kw)
+    return Finding(
+        gate="canary",
+        rule=rule,
+        severity=severity,
+        message=message,
+        dataset=m.name,
+        location=m.head.location or Location(m.path, 1),
+        **kw,
+    )
 
 
 def _model_findings(m: ModelCanary, config: ProjectConfig) -> Iterator[Finding]:
@@ -77,11 +99,17 @@ def _model_findings(m: ModelCanary, config: ProjectConfig) -> Iterator[Finding]:
             c = qr.check
             severe = c.severity == "error" and t.quality_error_fails
             yield Finding(
-                gate="canary", rule="canary-quality", severity=Severity.ERROR if severe else Severity.WARNING,
+                gate="canary",
+                rule="canary-quality",
+                severity=Severity.ERROR if severe else Severity.WARNING,
                 message=f"{m.name}: quality rule '{c.name}' fails on the head output: observed "
                 f"{_fmt(qr.observed)}{'%' if c.unit == 'percent' else ''}, rule {c.operator} {c.value}",
-                dataset=m.name, column=c.column, location=c.location or Location(m.path, 1),
-                old=None, new=qr.observed, hint="fix the model, or the rule if the new data is right",
+                dataset=m.name,
+                column=c.column,
+                location=c.location or Location(m.path, 1),
+                old=None,
+                new=qr.observed,
+                hint="fix the model, or the rule if the new data is right",
             )
     r = m.reconciliation
     if r is None:
@@ -91,56 +119,88 @@ def _model_findings(m: ModelCanary, config: ProjectConfig) -> Iterator[Finding]:
     intent = config.canary.intent
     # Changes the pull request declares (only intended columns changed, no rows gained or lost) warn
     # instead of failing: the reviewer still sees them, the author is not forced to edit thresholds.
-    intended = bool(intent) and not r.added and not r.removed and all(
-        _intended(m.name, c, intent) for c in r.changed_columns
+    intended = (
+        bool(intent)
+        and not r.added
+        and not r.removed
+        and all(_intended(m.name, c, intent) for c in r.changed_columns)
     )
     if r.differing_rows:
         over = limit is not None and pct > limit
-        severity = Severity.ERROR if over and not intended else (
-            Severity.WARNING if over or not m.contracted else Severity.NOTICE
+        severity = (
+            Severity.ERROR
+            if over and not intended
+            else (Severity.WARNING if over or not m.contracted else Severity.NOTICE)
         )
-        what = f"{r.added:,} added, {r.removed:,} removed" + (f", {r.changed:,} changed" if r.changed is not None else "")
+        what = f"{r.added:,} added, {r.removed:,} removed" + (
+            f", {r.changed:,} changed" if r.changed is not None else ""
+        )
         yield _finding(
-            m, "canary-changed-rows", severity,
+            m,
+            "canary-changed-rows",
+            severity,
             f"{m.name}: {pct:.1f}% of rows differ between base and head ({what})"
             + (f", over the {limit:g}% threshold" if over else "")
             + (" (within the declared intent)" if intended else ""),
             hint="if the change is intended, say so in canary.intent or raise canary.thresholds.changed_rows_pct"
-            if over and not intended else None,
-            data=MappingProxyType({"changed_share": r.changed_share, "added": r.added, "removed": r.removed,
-                                   "changed": r.changed}),
+            if over and not intended
+            else None,
+            data=MappingProxyType(
+                {
+                    "changed_share": r.changed_share,
+                    "added": r.added,
+                    "removed": r.removed,
+                    "changed": r.changed,
+                }
+            ),
         )
     rcc = r.row_count_change
     if rcc is not None and abs(100 * rcc) > t.row_count_change_pct:
         yield _finding(
-            m, "canary-row-count", Severity.ERROR if m.contracted else Severity.WARNING,
+            m,
+            "canary-row-count",
+            Severity.ERROR if m.contracted else Severity.WARNING,
             f"{m.name}: row count {r.rows_left:,} -> {r.rows_right:,} ({_signed_pct(rcc)}), over the "
-            f"{t.row_count_change_pct:g}% threshold", old=r.rows_left, new=r.rows_right,
+            f"{t.row_count_change_pct:g}% threshold",
+            old=r.rows_left,
+            new=r.rows_right,
             hint="a join that fans out or a filter that changed? see the example rows",
         )
     base_dups = r.left_keys.duplicate_keys if r.left_keys else 0
     head_dups = r.right_keys.duplicate_keys if r.right_keys else 0
     if head_dups > base_dups:
         yield _finding(
-            m, "canary-duplicate-keys", Severity.ERROR if m.contracted else Severity.WARNING,
+            m,
+            "canary-duplicate-keys",
+            Severity.ERROR if m.contracted else Severity.WARNING,
             f"{m.name}: {head_dups:,} key value(s) of ({', '.join(r.key)}) occur more than once in head "
-            f"(base: {base_dups:,})", column=", ".join(r.key), old=base_dups, new=head_dups,
+            f"(base: {base_dups:,})",
+            column=", ".join(r.key),
+            old=base_dups,
+            new=head_dups,
             hint="the key is no longer unique: look for a join that duplicates rows",
         )
     if intent:
         for c in r.columns:
             if c.changed and not _intended(m.name, c.name, intent):
                 yield _finding(
-                    m, "canary-unexpected-change", Severity(t.unexpected_column_change),
+                    m,
+                    "canary-unexpected-change",
+                    Severity(t.unexpected_column_change),
                     f"{m.name}.{c.name} changed in {c.changed:,} row(s), outside the declared intent",
-                    column=c.name, hint="add it to canary.intent in datacanary.yml if the change is meant",
+                    column=c.name,
+                    hint="add it to canary.intent in datacanary.yml if the change is meant",
                 )
     for s in r.schema:
         yield _finding(
-            m, "canary-schema-change", Severity.NOTICE if s.change == "added" else Severity.WARNING,
+            m,
+            "canary-schema-change",
+            Severity.NOTICE if s.change == "added" else Severity.WARNING,
             f"{m.name}.{s.column} {s.change} in the output"
             + (f" ({s.left_type} -> {s.right_type})" if s.change == "retyped" else ""),
-            column=s.column, old=s.left_type, new=s.right_type,
+            column=s.column,
+            old=s.left_type,
+            new=s.right_type,
         )
 
 

@@ -37,8 +37,14 @@ def refuse(statement: exp.Expression | None, *, what: str = "a model") -> Refusa
     if statement is None:
         return None
     if not isinstance(statement, exp.Query):
-        kind = str(statement.this).split()[0].upper() if isinstance(statement, exp.Command) else statement.key.upper()
-        return Refusal(f"{what} may only be a SELECT query; {kind} statements are refused in the canary", statement)
+        kind = (
+            str(statement.this).split()[0].upper()
+            if isinstance(statement, exp.Command)
+            else statement.key.upper()
+        )
+        return Refusal(
+            f"{what} may only be a SELECT query; {kind} statements are refused in the canary", statement
+        )
     for node in statement.walk():
         if isinstance(node, exp.Func):
             name = function_name(node)

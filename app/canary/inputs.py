@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from app.errors import UsageError
 
-_EXT = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".duckdb": "duckdb", ".db": "duckdb"}
+_EXT = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".duckdb": "duckdb",
+    ".db": "duckdb",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.canary import queries as q
-from app.canary.compile import CompileProblem, Compiled, compile_query, name_resolver
+from app.canary.compile import Compiled, CompileProblem, compile_query, name_resolver
 from app.canary.guard import refuse
 from app.project.model import ModelFile
 from app.types import Location
@@ -70,8 +70,9 @@ def _compile(step: BuildStep) -> Compiled:
     m, a = step.model, step.analysis
     what = f"model {m.name!r}"
     if a is None or a.sql != m.sql:
-        return compile_query(m.sql, path=m.path, dialect=step.dialect, resolve=name_resolver(dict(step.targets)),
-                             what=what)
+        return compile_query(
+            m.sql, path=m.path, dialect=step.dialect, resolve=name_resolver(dict(step.targets)), what=what
+        )
     from app.errors import SqlError
     from app.sql.parse import node_line
     from app.sql.transpile import to_duckdb
@@ -106,7 +107,12 @@ def build(
         broken = [f"{s}.{n}" for s, n in compiled.reads if (s, n) in runs and not runs[(s, n)].ok]
         if broken:
             runs[where] = ModelRun(
-                m.name, step.schema, m.path, "skipped", f"reads {', '.join(broken)}, which was not built", m.location
+                m.name,
+                step.schema,
+                m.path,
+                "skipped",
+                f"reads {', '.join(broken)}, which was not built",
+                m.location,
             )
             continue
         say(f"canary: building {step.schema}.{m.name}")
@@ -116,10 +122,18 @@ def build(
             db.execute(f"CREATE TABLE {target} AS {compiled.sql}", timeout=timeout)
         except QueryFailed as exc:
             status = "timeout" if exc.kind == "timeout" else "failed"
-            runs[where] = ModelRun(m.name, step.schema, m.path, status, exc.message, m.location,
-                                   seconds=time.perf_counter() - start)
+            runs[where] = ModelRun(
+                m.name,
+                step.schema,
+                m.path,
+                status,
+                exc.message,
+                m.location,
+                seconds=time.perf_counter() - start,
+            )
             continue
         rows = int(db.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
-        runs[where] = ModelRun(m.name, step.schema, m.path, "built", None, m.location, rows,
-                               time.perf_counter() - start)
+        runs[where] = ModelRun(
+            m.name, step.schema, m.path, "built", None, m.location, rows, time.perf_counter() - start
+        )
     return runs

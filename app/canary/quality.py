@@ -49,9 +49,17 @@ class QualityResult:
     def to_json(self) -> dict[str, Any]:
         c = self.check
         return {
-            "name": c.name, "column": c.column, "metric": c.metric, "operator": c.operator, "value": c.value,
-            "unit": c.unit, "severity": c.severity, "observed": self.observed, "passed": self.passed,
-            "error": self.error, "file": c.location.path if c.location else None,
+            "name": c.name,
+            "column": c.column,
+            "metric": c.metric,
+            "operator": c.operator,
+            "value": c.value,
+            "unit": c.unit,
+            "severity": c.severity,
+            "observed": self.observed,
+            "passed": self.passed,
+            "error": self.error,
+            "file": c.location.path if c.location else None,
             "line": c.location.line if c.location else None,
         }
 
@@ -68,28 +76,51 @@ def _duplicates(cols: list[str]) -> exp.Expression:
     """Non-NULL rows minus distinct values: how many rows repeat a value already seen."""
     if len(cols) == 1:
         c = q.col(cols[0])
-        return exp.Sub(this=exp.Count(this=c), expression=exp.Count(this=exp.Distinct(expressions=[c.copy()])))
+        return exp.Sub(
+            this=exp.Count(this=c), expression=exp.Count(this=exp.Distinct(expressions=[c.copy()]))
+        )
     k = q.key_struct(cols)
     return exp.Sub(this=q.count_star(), expression=exp.Count(this=exp.Distinct(expressions=[k])))
 
 
 def _invalid(c: exp.Expression, valid: tuple[Any, ...]) -> exp.Expression:
-    return _count_if(exp.and_(exp.Not(this=_is_null(c)), exp.Not(this=c.copy().isin(*[q.lit(v) for v in valid]))))
+    return _count_if(
+        exp.and_(exp.Not(this=_is_null(c)), exp.Not(this=c.copy().isin(*[q.lit(v) for v in valid])))
+    )
 
 
 def _option_checks(col: Column) -> list[tuple[str, exp.Expression]]:
     c = q.col(col.output_name)
     text = q.cast(c.copy(), "VARCHAR")
     out = []
-    bounds = (("minimum", exp.LT), ("exclusiveMinimum", exp.LTE), ("maximum", exp.GT), ("exclusiveMaximum", exp.GTE))
+    bounds = (
+        ("minimum", exp.LT),
+        ("exclusiveMinimum", exp.LTE),
+        ("maximum", exp.GT),
+        ("exclusiveMaximum", exp.GTE),
+    )
     for opt, bad in bounds:
         v = col.option(opt)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             out.append((opt, _count_if(bad(this=c.copy(), expression=q.lit(v)))))
     if isinstance(col.option("minLength"), int):
-        out.append(("minLength", _count_if(exp.LT(this=exp.Length(this=text.copy()), expression=q.lit(col.option("minLength"))))))
+        out.append(
+            (
+                "minLength",
+                _count_if(
+                    exp.LT(this=exp.Length(this=text.copy()), expression=q.lit(col.option("minLength")))
+                ),
+            )
+        )
     if isinstance(col.option("maxLength"), int):
-        out.append(("maxLength", _count_if(exp.GT(this=exp.Length(this=text.copy()), expression=q.lit(col.option("maxLength"))))))
+        out.append(
+            (
+                "maxLength",
+                _count_if(
+                    exp.GT(this=exp.Length(this=text.copy()), expression=q.lit(col.option("maxLength")))
+                ),
+            )
+        )
     if isinstance(col.option("pattern"), str):
         match = exp.RegexpLike(this=text.copy(), expression=q.lit("^(?:" + col.option("pattern") + ")$"))
         out.append(("pattern", _count_if(exp.and_(exp.Not(this=_is_null(c)), exp.Not(this=match)))))
@@ -100,7 +131,9 @@ def checks_for(dataset: Dataset) -> tuple[QualityCheck, ...]:
     """Every check the contract implies or declares for `dataset`."""
     out: list[QualityCheck] = []
 
-    def implied(name: str, column: str | None, metric: str, expr: exp.Expression, loc: Location | None) -> None:
+    def implied(
+        name: str, column: str | None, metric: str, expr: exp.Expression, loc: Location | None
+    ) -> None:
         out.append(QualityCheck(name, column, metric, "mustBe", 0, "rows", "error", loc, expr, implied=True))
 
     pk = list(dataset.primary_key)
@@ -117,21 +150,36 @@ def checks_for(dataset: Dataset) -> tuple[QualityCheck, ...]:
         for rule in col.quality:
             out.append(_rule(rule, n))
     if pk:
-        implied(f"primary key ({', '.join(pk)}) unique", ", ".join(pk), "duplicateValues", _duplicates(pk),
-                dataset.location)
+        implied(
+            f"primary key ({', '.join(pk)}) unique",
+            ", ".join(pk),
+            "duplicateValues",
+            _duplicates(pk),
+            dataset.location,
+        )
     for rule in dataset.quality:
         out.append(_rule(rule, None))
     # An explicit rule on the same metric and column says it better (its own operator, severity, line).
     explicit = {(o.metric, o.column) for o in out if not o.implied}
-    return tuple(o for o in out if o.metric != "skip" and not (o.implied and (o.metric, o.column) in explicit))
+    return tuple(
+        o for o in out if o.metric != "skip" and not (o.implied and (o.metric, o.column) in explicit)
+    )
 
 
 def _rule(rule: QualityRule, column: str | None) -> QualityCheck:
     operator = rule.operator or ("mustBeGreaterThan" if rule.metric == "rowCount" else "mustBe")
     value = rule.value if rule.operator else 0
     unit = rule.unit or "rows"
-    base = dict(name=rule.key if column is None else f"{column} {rule.key}", column=column, operator=operator,
-                value=value, unit=unit, severity=rule.severity, location=rule.location, description=rule.description)
+    base = dict(
+        name=rule.key if column is None else f"{column} {rule.key}",
+        column=column,
+        operator=operator,
+        value=value,
+        unit=unit,
+        severity=rule.severity,
+        location=rule.location,
+        description=rule.description,
+    )
     if rule.type == "sql" and rule.query:
         return QualityCheck(metric="sql", query=rule.query, **base)  # type: ignore[arg-type]
     c = q.col(column) if column else None
@@ -166,7 +214,9 @@ def _rule(rule: QualityRule, column: str | None) -> QualityCheck:
 def scan_sql(rel: exp.Table, checks: tuple[QualityCheck, ...]) -> str:
     """One scan computing `rows` and `q<i>` for every library check (sql checks are run separately)."""
     out = [exp.alias_(q.count_star(), "rows", quoted=True)]
-    out += [exp.alias_(c.expr.copy(), f"q{i}", quoted=True) for i, c in enumerate(checks) if c.expr is not None]
+    out += [
+        exp.alias_(c.expr.copy(), f"q{i}", quoted=True) for i, c in enumerate(checks) if c.expr is not None
+    ]
     return q.sql(exp.select(*out).from_(rel.copy()))
 
 

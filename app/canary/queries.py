@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from app.canary.schema import ColumnPlan, DiffPlan, Tolerance
+from app.canary.schema import ColumnPlan, DiffPlan
 
 DIALECT = "duckdb"
 KEY = "__k"  # the struct of key values on every joined row
@@ -121,11 +121,17 @@ def differs(p: ColumnPlan, left: exp.Expression, right: exp.Expression) -> exp.E
     if tol.relative is not None:
         # DuckDB's own greatest(): a NULL side already makes `gap` NULL, and sqlglot's portable GREATEST
         # would wrap it in a CASE that costs a third of the pass.
-        scale = fn("greatest", exp.Abs(this=cast(left.copy(), "DOUBLE")), exp.Abs(this=cast(right.copy(), "DOUBLE")))
+        scale = fn(
+            "greatest", exp.Abs(this=cast(left.copy(), "DOUBLE")), exp.Abs(this=cast(right.copy(), "DOUBLE"))
+        )
         close.append(exp.LTE(this=gap.copy(), expression=exp.Mul(this=lit(tol.relative), expression=scale)))
     if tol.decimals is not None:
-        close.append(exp.EQ(this=exp.Round(this=left.copy(), decimals=lit(tol.decimals)),
-                            expression=exp.Round(this=right.copy(), decimals=lit(tol.decimals))))
+        close.append(
+            exp.EQ(
+                this=exp.Round(this=left.copy(), decimals=lit(tol.decimals)),
+                expression=exp.Round(this=right.copy(), decimals=lit(tol.decimals)),
+            )
+        )
     within = exp.Coalesce(this=exp.paren(exp.or_(*close)), expressions=[exp.false()])
     return exp.and_(distinct, exp.Not(this=exp.paren(within)))
 
@@ -133,8 +139,10 @@ def differs(p: ColumnPlan, left: exp.Expression, right: exp.Expression) -> exp.E
 def _side(rel: exp.Table, plan: DiffPlan, exclude: exp.Table | None) -> exp.Select:
     keys = [exp.alias_(_key_expr(plan, k), f"k{j}", quoted=True) for j, k in enumerate(plan.key)]
     cols = [exp.alias_(_payload(p), f"c{i}", quoted=True) for i, p in enumerate(plan.columns)]
-    q = exp.select(*keys, *cols, exp.alias_(exp.true(), "__p", quoted=True)).from_(rel.copy()).where(
-        key_not_null(plan.key)
+    q = (
+        exp.select(*keys, *cols, exp.alias_(exp.true(), "__p", quoted=True))
+        .from_(rel.copy())
+        .where(key_not_null(plan.key))
     )
     if exclude is not None:
         in_dups = key_struct(plan.key).isin(query=exp.select(col(KEY)).from_(exclude.copy()))
@@ -155,7 +163,10 @@ def _join(
     flag per column, and the condition that keeps only the rows that differ (small when the tables
     mostly agree; every count follows from them). `exclude`: a table of `__k` structs left out."""
     joined_key = struct(
-        [(k, exp.Coalesce(this=col(f"k{j}", "l"), expressions=[col(f"k{j}", "r")])) for j, k in enumerate(plan.key)]
+        [
+            (k, exp.Coalesce(this=col(f"k{j}", "l"), expressions=[col(f"k{j}", "r")]))
+            for j, k in enumerate(plan.key)
+        ]
     )
     flags = [differs(p, col(f"c{i}", "l"), col(f"c{i}", "r")) for i, p in enumerate(plan.columns)]
     inner: list[exp.Expression] = [
@@ -164,14 +175,18 @@ def _join(
         exp.alias_(col("__p", "r"), "rp", quoted=True),
         *(exp.alias_(f, f"d{i}", quoted=True) for i, f in enumerate(flags)),
     ]
-    on = exp.and_(*(exp.EQ(this=col(f"k{j}", "l"), expression=col(f"k{j}", "r")) for j in range(len(plan.key))))
+    on = exp.and_(
+        *(exp.EQ(this=col(f"k{j}", "l"), expression=col(f"k{j}", "r")) for j in range(len(plan.key)))
+    )
     joined = (
         exp.select(*inner)
         .from_(_side(left, plan, exclude).subquery("l", copy=False))
         .join(_side(right, plan, exclude).subquery("r", copy=False), on=on, join_type="full outer")
     )
     # Each flag is computed once, in the join's projection; the filter reads the flags.
-    one_side = exp.or_(exp.Is(this=col("lp"), expression=exp.Null()), exp.Is(this=col("rp"), expression=exp.Null()))
+    one_side = exp.or_(
+        exp.Is(this=col("lp"), expression=exp.Null()), exp.Is(this=col("rp"), expression=exp.Null())
+    )
     keep = exp.or_(one_side, *(col(f"d{i}") for i in range(len(flags)))) if flags else one_side
     return joined, keep
 
@@ -182,13 +197,21 @@ def diff_rows(plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Ta
     return sql(exp.select(exp.Star()).from_(joined.subquery("j", copy=False)).where(keep))
 
 
-def diff_pass(plan: DiffPlan, left: exp.Table, right: exp.Table, profiles: bool = False, exact: bool = False) -> str:
+def diff_pass(
+    plan: DiffPlan, left: exp.Table, right: exp.Table, profiles: bool = False, exact: bool = False
+) -> str:
     """The join as one aggregate: how many joined rows carry each side (more than the side's rows means a
     duplicated key fanned the join out), the list of differing rows (`diffs`, unnested afterwards) and,
     with `profiles`, both sides' column profiles from the same scan (valid once the keys are unique)."""
     joined, keep = _join(plan, left, right, None)
-    row = struct([(KEY, col(KEY)), ("lp", col("lp")), ("rp", col("rp")),
-                  *((f"d{i}", col(f"d{i}")) for i in range(len(plan.columns)))])
+    row = struct(
+        [
+            (KEY, col(KEY)),
+            ("lp", col("lp")),
+            ("rp", col("rp")),
+            *((f"d{i}", col(f"d{i}")) for i in range(len(plan.columns))),
+        ]
+    )
     out = [
         exp.alias_(filtered(count_star(), col("lp")), "joined_left", quoted=True),
         exp.alias_(filtered(count_star(), col("rp")), "joined_right", quoted=True),
@@ -197,8 +220,13 @@ def diff_pass(plan: DiffPlan, left: exp.Table, right: exp.Table, profiles: bool 
     if profiles:
         # The join already carries every compared value (text as NULL-preserving hashes: enough for
         # count and distinct), so the profiles cost a few aggregates instead of another scan per side.
-        joined = joined.select(*(exp.alias_(col(f"c{i}", s), f"{s}{i}", quoted=True)
-                                 for s in ("l", "r") for i in range(len(plan.columns))))
+        joined = joined.select(
+            *(
+                exp.alias_(col(f"c{i}", s), f"{s}{i}", quoted=True)
+                for s in ("l", "r")
+                for i in range(len(plan.columns))
+            )
+        )
         for s in ("l", "r"):
             for i, p in enumerate(plan.columns):
                 out += profile_columns(p, col(f"{s}{i}"), s, i, exact)
@@ -207,8 +235,10 @@ def diff_pass(plan: DiffPlan, left: exp.Table, right: exp.Table, profiles: bool 
 
 def unnest_diffs(pass_table: exp.Table) -> str:
     """The differing rows stored by `diff_pass`, one per row again (same columns as `diff_rows`)."""
-    item = exp.Explode(this=col("diffs"), expressions=[exp.PropertyEQ(this=exp.to_identifier("max_depth"),
-                                                                       expression=lit(2))])
+    item = exp.Explode(
+        this=col("diffs"),
+        expressions=[exp.PropertyEQ(this=exp.to_identifier("max_depth"), expression=lit(2))],
+    )
     return sql(exp.select(item).from_(pass_table.copy()))
 
 
@@ -217,17 +247,25 @@ def diff_summary(plan: DiffPlan, diffs: exp.Table, examples: int) -> str:
     the keys of up to `examples` example rows of each kind (`ex_changed` items also carry the flags)."""
     n = max(examples, 1)
     lp, rp = col("lp"), col("rp")
-    both = exp.and_(exp.Not(this=exp.Is(this=lp.copy(), expression=exp.Null())),
-                    exp.Not(this=exp.Is(this=rp.copy(), expression=exp.Null())))
-    removed, added = exp.Is(this=rp.copy(), expression=exp.Null()), exp.Is(this=lp.copy(), expression=exp.Null())
+    both = exp.and_(
+        exp.Not(this=exp.Is(this=lp.copy(), expression=exp.Null())),
+        exp.Not(this=exp.Is(this=rp.copy(), expression=exp.Null())),
+    )
+    removed, added = (
+        exp.Is(this=rp.copy(), expression=exp.Null()),
+        exp.Is(this=lp.copy(), expression=exp.Null()),
+    )
     out: list[exp.Expression] = [
         exp.alias_(filtered(count_star(), removed.copy()), "removed", quoted=True),
         exp.alias_(filtered(count_star(), added.copy()), "added", quoted=True),
         exp.alias_(filtered(count_star(), both.copy()), "changed", quoted=True),
     ]
     for i in range(len(plan.columns)):
-        out.append(exp.alias_(filtered(count_star(), exp.and_(both.copy(), col(f"d{i}"))), alias_changed(i),
-                              quoted=True))
+        out.append(
+            exp.alias_(
+                filtered(count_star(), exp.and_(both.copy(), col(f"d{i}"))), alias_changed(i), quoted=True
+            )
+        )
     flags = exp.Array(expressions=[col(f"d{i}") for i in range(len(plan.columns))])
     for kind, cond, payload in (
         ("ex_removed", removed, col(KEY)),
@@ -239,10 +277,14 @@ def diff_summary(plan: DiffPlan, diffs: exp.Table, examples: int) -> str:
     return sql(exp.select(*out).from_(diffs.copy()))
 
 
-def profile_columns(p: ColumnPlan, value: exp.Expression, side: str, i: int, exact: bool) -> list[exp.Expression]:
+def profile_columns(
+    p: ColumnPlan, value: exp.Expression, side: str, i: int, exact: bool
+) -> list[exp.Expression]:
     """count, distinct (and for numbers and temporals min/max, for numbers sum/mean) of one column."""
-    distinct = exp.Count(this=exp.Distinct(expressions=[value.copy()])) if exact else fn(
-        "approx_count_distinct", value.copy()
+    distinct = (
+        exp.Count(this=exp.Distinct(expressions=[value.copy()]))
+        if exact
+        else fn("approx_count_distinct", value.copy())
     )
     out = [
         exp.alias_(exp.Count(this=value.copy()), alias_stat(side, i, "count"), quoted=True),

@@ -51,7 +51,9 @@ class SideStats:
     mean: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: jsonable(getattr(self, k)) for k in ("count", "nulls", "distinct", "min", "max", "sum", "mean")}
+        return {
+            k: jsonable(getattr(self, k)) for k in ("count", "nulls", "distinct", "min", "max", "sum", "mean")
+        }
 
 
 @dataclass(frozen=True, slots=True)

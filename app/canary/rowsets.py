@@ -39,8 +39,11 @@ def key_check(rel: exp.Table, key: Sequence[str], examples: int) -> str:
     summary = exp.select(
         exp.alias_(count_star(), "dup_keys", quoted=True),
         exp.alias_(exp.Coalesce(this=exp.Sum(this=col("n")), expressions=[lit(0)]), "dup_rows", quoted=True),
-        exp.alias_(exp.ArgMin(this=col(KEY), expression=col(KEY), count=lit(max(examples, 1))), "dup_examples",
-                   quoted=True),
+        exp.alias_(
+            exp.ArgMin(this=col(KEY), expression=col(KEY), count=lit(max(examples, 1))),
+            "dup_examples",
+            quoted=True,
+        ),
     ).from_(dups.subquery("d"))
     totals = exp.select(
         exp.alias_(count_star(), "rows", quoted=True),
@@ -65,7 +68,9 @@ def duplicate_keys(rel: exp.Table, key: Sequence[str]) -> str:
 def repeated_keys(diffs: exp.Table) -> str:
     """One row, `n`: keys that occur twice among the one-sided differing rows (duplicated keys the join
     could not fan out because the other side lacks them)."""
-    one_side = exp.or_(exp.Is(this=col("lp"), expression=exp.Null()), exp.Is(this=col("rp"), expression=exp.Null()))
+    one_side = exp.or_(
+        exp.Is(this=col("lp"), expression=exp.Null()), exp.Is(this=col("rp"), expression=exp.Null())
+    )
     dups = (
         exp.select(col(KEY), col("lp"))
         .from_(diffs.copy())
@@ -79,7 +84,8 @@ def repeated_keys(diffs: exp.Table) -> str:
 def _rows(rel: exp.Table, key: Sequence[str]) -> exp.Select:
     """SELECT each row of `rel` whole (as the struct `row`) with its key struct."""
     return exp.select(
-        exp.alias_(key_struct(key), KEY, quoted=True), exp.alias_(exp.column("__row", quoted=True), "row", quoted=True)
+        exp.alias_(key_struct(key), KEY, quoted=True),
+        exp.alias_(exp.column("__row", quoted=True), "row", quoted=True),
     ).from_(exp.Table(this=rel.this.copy(), db=rel.args.get("db"), alias=exp.TableAlias(this=ident("__row"))))
 
 

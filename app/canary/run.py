@@ -62,7 +62,9 @@ def run_canary(
     base_t = {**shared_t, **{m: ("base", m) for m in (*base_selected, *base_extra)}}
     hd, bd = head.config.dialect, base.config.dialect
     ham, bam = head_analysis.models, base_analysis.models
-    steps = [BuildStep(head.models[m], "shared", hd, shared_t, ham[m]) for m in head_analysis.order if m in needed]
+    steps = [
+        BuildStep(head.models[m], "shared", hd, shared_t, ham[m]) for m in head_analysis.order if m in needed
+    ]
     steps += [
         BuildStep(base.models[m], "base", bd, base_t, bam[m])
         for m in base_analysis.order
@@ -82,9 +84,7 @@ def run_canary(
             db.create_schema(schema)
         db.lock_down(memory_limit=limits.memory_limit, threads=limits.threads)
         runs = build(db, steps, timeout=limits.timeout_seconds, progress=say)
-        models = tuple(
-            _compare(db, m, base, head, runs, head_t, cfg, say) for m in order
-        )
+        models = tuple(_compare(db, m, base, head, runs, head_t, cfg, say) for m in order)
     finally:
         db.close()
     result = CanaryResult(
@@ -94,7 +94,11 @@ def run_canary(
         sources=coverage,
         joins=joins,
         findings=(),
-        limits={"memory_limit": limits.memory_limit, "threads": limits.threads, "timeout_seconds": limits.timeout_seconds},
+        limits={
+            "memory_limit": limits.memory_limit,
+            "threads": limits.threads,
+            "timeout_seconds": limits.timeout_seconds,
+        },
         seconds=time.perf_counter() - start,
     )
     return replace(result, findings=tuple(canary_findings(result, head.config, head)))
@@ -152,15 +156,23 @@ def _compare(
     notes: list[str] = []
     recon = None
     if head_run.ok and base_run is not None and base_run.ok:
-        cols = {c for c, _ in db.columns(q.table(name, "base"))} & {c for c, _ in db.columns(q.table(name, "head"))}
+        cols = {c for c, _ in db.columns(q.table(name, "base"))} & {
+            c for c, _ in db.columns(q.table(name, "head"))
+        }
         if key and not set(key) <= cols:
             notes.append(f"key ({', '.join(key)}) is not in both outputs: compared as multisets")
             key = ()
         say(f"canary: reconciling {name}")
         try:
             recon = reconcile(
-                db, q.table(name, "base"), q.table(name, "head"), key=key, tolerances=tolerances_for(name, cfg),
-                examples=cfg.example_rows, low_cardinality=cfg.low_cardinality, labels=("base", "head"),
+                db,
+                q.table(name, "base"),
+                q.table(name, "head"),
+                key=key,
+                tolerances=tolerances_for(name, cfg),
+                examples=cfg.example_rows,
+                low_cardinality=cfg.low_cardinality,
+                labels=("base", "head"),
             )
         except QueryFailed as exc:
             notes.append(f"reconciliation failed: {exc.message}")
@@ -181,7 +193,12 @@ def _compare(
 
 
 def run_quality(
-    db: Sandbox, dataset: Dataset, name: str, targets: dict[str, tuple[str, str]], dialect: str, timeout: float
+    db: Sandbox,
+    dataset: Dataset,
+    name: str,
+    targets: dict[str, tuple[str, str]],
+    dialect: str,
+    timeout: float,
 ) -> tuple[QualityResult, ...]:
     """Evaluate the contract's checks on `head.<name>`: library checks in one scan, sql rules one by one."""
     from app.canary.runner import QueryFailed
@@ -202,8 +219,13 @@ def run_quality(
             continue
         text = _COLUMN_PLACEHOLDER.sub(c.column or "", _PLACEHOLDER.sub(name, c.query or ""))
         try:
-            compiled = compile_query(text, path=c.location.path if c.location else "", dialect=dialect,
-                                     resolve=name_resolver(targets), what=f"quality rule {c.name!r}")
+            compiled = compile_query(
+                text,
+                path=c.location.path if c.location else "",
+                dialect=dialect,
+                resolve=name_resolver(targets),
+                what=f"quality rule {c.name!r}",
+            )
             value = db.query(compiled.sql, timeout=timeout)
             first = next(iter(value[0].values())) if value and value[0] else None
             out.append(evaluate(c, None if first is None else float(first), rows))

@@ -5,8 +5,8 @@ untrusted SQL with a per-statement time limit. Everything else talks to it throu
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -103,6 +103,7 @@ class Sandbox:
         timer = None
         fired = threading.Event()
         if timeout is not None:
+
             def stop() -> None:
                 fired.set()
                 self.conn.interrupt()

@@ -24,7 +24,9 @@ def bucket(value: exp.Expression, seed: int) -> exp.Expression:
     """0..999999 from MD5(seed ':' text(value)); NULL values share the bucket of ''."""
     text = exp.Coalesce(this=q.cast(value, "VARCHAR"), expressions=[q.lit("")])
     digest = q.fn("md5", exp.DPipe(this=q.lit(f"{seed}:"), expression=text))
-    hex12 = exp.DPipe(this=q.lit("0x"), expression=exp.Substring(this=digest, start=q.lit(1), length=q.lit(12)))
+    hex12 = exp.DPipe(
+        this=q.lit("0x"), expression=exp.Substring(this=digest, start=q.lit(1), length=q.lit(12))
+    )
     return exp.Mod(this=q.cast(hex12, "UBIGINT"), expression=q.lit(BUCKETS))
 
 
@@ -40,8 +42,10 @@ def sample_select(
     reader: exp.Expression, *, key: str | None, fraction: float, max_rows: int | None, seed: int
 ) -> exp.Select:
     """SELECT the sampled rows of `reader` (a FROM-able expression)."""
-    src = exp.alias_(reader.copy(), ROW, table=True, quoted=True) if not isinstance(reader, exp.Table) else (
-        exp.Table(**{**reader.args, "alias": exp.TableAlias(this=q.ident(ROW))})
+    src = (
+        exp.alias_(reader.copy(), ROW, table=True, quoted=True)
+        if not isinstance(reader, exp.Table)
+        else (exp.Table(**{**reader.args, "alias": exp.TableAlias(this=q.ident(ROW))}))
     )
     row_text = q.cast(exp.column(ROW, quoted=True), "VARCHAR")
     basis = q.col(key) if key else row_text
@@ -75,11 +79,17 @@ def survival(child: exp.Table, parent_sample: exp.Table, parent_full: exp.Expres
 
     return q.sql(
         exp.select(
-            exp.alias_(q.filtered(q.count_star(), exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null()))),
-                       "child_rows", quoted=True),
-            exp.alias_(q.filtered(q.count_star(), c.copy().isin(query=keys(parent_full))), "joinable", quoted=True),
-            exp.alias_(q.filtered(q.count_star(), c.copy().isin(query=keys(parent_sample))), "surviving",
-                       quoted=True),
+            exp.alias_(
+                q.filtered(q.count_star(), exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null()))),
+                "child_rows",
+                quoted=True,
+            ),
+            exp.alias_(
+                q.filtered(q.count_star(), c.copy().isin(query=keys(parent_full))), "joinable", quoted=True
+            ),
+            exp.alias_(
+                q.filtered(q.count_star(), c.copy().isin(query=keys(parent_sample))), "surviving", quoted=True
+            ),
         ).from_(child.copy())
     )
 
@@ -103,9 +113,15 @@ class SourceCoverage:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "path": self.path, "key": self.key, "fraction": self.fraction,
-            "max_rows": self.max_rows, "rows_total": self.rows_total, "rows_sampled": self.rows_sampled,
-            "kept": self.kept, "note": self.note,
+            "name": self.name,
+            "path": self.path,
+            "key": self.key,
+            "fraction": self.fraction,
+            "max_rows": self.max_rows,
+            "rows_total": self.rows_total,
+            "rows_sampled": self.rows_sampled,
+            "kept": self.kept,
+            "note": self.note,
         }
 
 
@@ -126,6 +142,11 @@ class JoinSurvival:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "child": self.child, "parent": self.parent, "column": self.column, "child_rows": self.child_rows,
-            "joinable": self.joinable, "surviving": self.surviving, "rate": self.rate,
+            "child": self.child,
+            "parent": self.parent,
+            "column": self.column,
+            "child_rows": self.child_rows,
+            "joinable": self.joinable,
+            "surviving": self.surviving,
+            "rate": self.rate,
         }

@@ -71,7 +71,12 @@ class SchemaChange:
     right_type: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"column": self.column, "change": self.change, "left_type": self.left_type, "right_type": self.right_type}
+        return {
+            "column": self.column,
+            "change": self.change,
+            "left_type": self.left_type,
+            "right_type": self.right_type,
+        }
 
 
 @dataclass(frozen=True, slots=True)

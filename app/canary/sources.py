@@ -41,7 +41,11 @@ def load_sources(
         sample = spec.sample
         base = SourceCoverage(name, spec.path, sample.key, sample.fraction, sample.max_rows, 0, 0)
         if spec.path is None or not tree.exists(join(project.root, parse_spec(spec.path, spec.format).path)):
-            note = "no sample data declared" if spec.path is None else f"sample file {spec.path} is not in the revision"
+            note = (
+                "no sample data declared"
+                if spec.path is None
+                else f"sample file {spec.path} is not in the revision"
+            )
             if spec.columns:
                 cols = ", ".join(
                     f"{q.sql(q.ident(c))} {exp.DataType.build(t, dialect=dialect).sql('duckdb')}"
@@ -61,7 +65,9 @@ def load_sources(
             reader = db.source(TableSpec(str(local), ts.format, ts.schema, ts.table), f"src_{i}")
             typed = _typed(db, reader, spec.columns, dialect)
             total = int(db.query(count_rows(typed))[0]["n"])
-            select = sample_select(typed, key=sample.key, fraction=sample.fraction, max_rows=sample.max_rows, seed=seed)
+            select = sample_select(
+                typed, key=sample.key, fraction=sample.fraction, max_rows=sample.max_rows, seed=seed
+            )
             db.execute(f"CREATE TABLE {q.sql(target)} AS {q.sql(select)}")
         except QueryFailed as exc:
             raise DatacanaryError(
@@ -70,7 +76,9 @@ def load_sources(
                 "check the file's format and that the sample key column exists",
             ) from None
         sampled = int(db.query(count_rows(target))[0]["n"])
-        coverage.append(SourceCoverage(name, spec.path, sample.key, sample.fraction, sample.max_rows, total, sampled))
+        coverage.append(
+            SourceCoverage(name, spec.path, sample.key, sample.fraction, sample.max_rows, total, sampled)
+        )
         full[name] = typed
     joins = _survival(db, project, full)
     for alias in attached:
@@ -112,6 +120,9 @@ def _survival(db: Sandbox, project: Project, full: dict[str, exp.Expression]) ->
             if child == parent or key not in columns[child]:
                 continue
             row = db.query(survival(q.table(child, SCHEMA), q.table(parent, SCHEMA), reader, key))[0]
-            out.append(JoinSurvival(child, parent, key, int(row["child_rows"]), int(row["joinable"]),
-                                    int(row["surviving"])))
+            out.append(
+                JoinSurvival(
+                    child, parent, key, int(row["child_rows"]), int(row["joinable"]), int(row["surviving"])
+                )
+            )
     return tuple(out)

@@ -12,7 +12,9 @@ from app.commands.revisions import add_revision_arguments, locate, progress
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
     add_revision_arguments(parser)
-    parser.add_argument("--models", default="", help="only these models (comma separated) instead of the changed ones")
+    parser.add_argument(
+        "--models", default="", help="only these models (comma separated) instead of the changed ones"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

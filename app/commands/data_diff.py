@@ -13,7 +13,9 @@ import sys
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("left", help="base table: a .parquet or .csv file, or file.duckdb:schema.table")
     parser.add_argument("right", help="head table, same forms")
-    parser.add_argument("--key", default="", help="primary key column(s), comma separated; none: multiset diff")
+    parser.add_argument(
+        "--key", default="", help="primary key column(s), comma separated; none: multiset diff"
+    )
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     parser.add_argument(
         "--tolerance",
@@ -23,10 +25,13 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         help="numeric tolerance per column, e.g. amount=abs:0.01,rate=rel:1e-6 (repeatable)",
     )
     parser.add_argument("--examples", type=int, default=5, help="example rows per kind (default 5)")
-    parser.add_argument("--low-cardinality", type=int, default=20, help="distinct values that get a distribution")
+    parser.add_argument(
+        "--low-cardinality", type=int, default=20, help="distinct values that get a distribution"
+    )
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
     parser.add_argument(
-        "--no-profile", action="store_true",
+        "--no-profile",
+        action="store_true",
         help="skip per-column statistics and distributions: only the row-level diff (fastest)",
     )
 
@@ -44,7 +49,9 @@ def parse_tolerances(items: list[str]) -> dict[str, object]:
         kind, colon, value = spec.partition(":")
         kinds = {"abs": "absolute", "rel": "relative", "dec": "decimals"}
         if not eq or not colon or kind not in kinds or not column.strip():
-            raise UsageError(f"bad --tolerance {item!r}", hint="write COLUMN=abs:0.01, COLUMN=rel:1e-6 or COLUMN=dec:2")
+            raise UsageError(
+                f"bad --tolerance {item!r}", hint="write COLUMN=abs:0.01, COLUMN=rel:1e-6 or COLUMN=dec:2"
+            )
         try:
             number: float | int = int(value) if kind == "dec" else float(value)
         except ValueError:

@@ -13,7 +13,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--keep", metavar="DIR", help="build the demo repository in DIR and keep it")
     parser.add_argument("--no-canary", action="store_true", help="skip the canary data diff")
     parser.add_argument(
-        "--strict", action="store_true", help="exit 1 when the gate fails (the demo's change is meant to fail)"
+        "--strict",
+        action="store_true",
+        help="exit 1 when the gate fails (the demo's change is meant to fail)",
     )
 
 

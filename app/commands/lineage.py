@@ -79,7 +79,8 @@ def _document(analysis: Any, model: str | None, column: str | None) -> dict[str,
                 for n, m in analysis.models.items()
             },
             "sources": {
-                n: [{"name": c.name, "type": c.type} for c in s.columns] for n, s in sorted(analysis.sources.items())
+                n: [{"name": c.name, "type": c.type} for c in s.columns]
+                for n, s in sorted(analysis.sources.items())
             },
             # column-level edges: [upstream table, upstream column, model, column]
             "edges": [[*e.upstream, *e.downstream] for e in analysis.lineage],

@@ -111,7 +111,7 @@ class Dataset:
     @property
     def primary_key(self) -> tuple[str, ...]:
         keyed = [c for c in self.columns if c.primary_key]
-        keyed.sort(key=lambda c: (c.primary_key_position or 0))
+        keyed.sort(key=lambda c: c.primary_key_position or 0)
         return tuple(c.output_name for c in keyed)
 
 

@@ -36,8 +36,9 @@ def _property_validator() -> Any:
     from jsonschema import Draft201909Validator
 
     schema = _schema()
-    return Draft201909Validator({"$schema": schema["$schema"], "$defs": schema["$defs"],
-                                 "$ref": "#/$defs/SchemaProperty"})
+    return Draft201909Validator(
+        {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/SchemaProperty"}
+    )
 
 
 # column shapes already proven valid: contracts repeat the same few shapes under different names

@@ -127,7 +127,9 @@ class CompletenessSlo(_Strict):
     min_rows: int | None = Field(None, ge=0)
     partition_column: str | None = None
     partition_grain: Literal["hour", "day", "week", "month"] = "day"
-    expected_partitions: int | None = Field(None, ge=1)  # the last N partitions before `now` must all be present
+    expected_partitions: int | None = Field(
+        None, ge=1
+    )  # the last N partitions before `now` must all be present
     late_arrival: LateArrivalSlo | None = None
 
 
@@ -152,7 +154,9 @@ class DatasetSlo(_Strict):
     completeness: CompletenessSlo | None = None
     correctness: CorrectnessSlo | None = None
     cost: CostSlo | None = None
-    target: float | None = Field(None, gt=0, lt=1)  # share of good evaluations (default: ODCS availability or 0.99)
+    target: float | None = Field(
+        None, gt=0, lt=1
+    )  # share of good evaluations (default: ODCS availability or 0.99)
     budget_window: str = "30d"
     owners: list[str] = Field(default_factory=list)  # GitHub handles; added to the contract's owners
 
@@ -180,7 +184,9 @@ class EnvironmentConfig(_Strict):
     """One environment of the promotion path: its values of the declared `parameters`, plus config
     `overrides` (deep-merged over the project config). Parity allows only declared parameters to differ."""
 
-    parameters: dict[str, Any] = Field(default_factory=dict)  # e.g. schema, data (a DuckDB file), sample_fraction
+    parameters: dict[str, Any] = Field(
+        default_factory=dict
+    )  # e.g. schema, data (a DuckDB file), sample_fraction
     overrides: dict[str, Any] = Field(default_factory=dict)  # any other datacanary.yml key; parity flags it
     description: str | None = None
 
@@ -233,7 +239,9 @@ class ProjectConfig(_Strict):
         try:
             Dialect.get_or_raise(v)
         except ValueError:
-            raise ValueError(f"unknown SQL dialect {v!r} (any sqlglot dialect: duckdb, snowflake, bigquery, ...)")
+            raise ValueError(
+                f"unknown SQL dialect {v!r} (any sqlglot dialect: duckdb, snowflake, bigquery, ...)"
+            ) from None
         return v
 
 

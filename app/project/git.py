@@ -10,11 +10,11 @@ from app.errors import GitError
 
 def _git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), *args], input=input, capture_output=True, check=False
-        )
+        proc = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True, check=False)
     except FileNotFoundError:
-        raise GitError("git is not installed", hint="install git; datacanary reads revisions with it") from None
+        raise GitError(
+            "git is not installed", hint="install git; datacanary reads revisions with it"
+        ) from None
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         raise GitError(f"git {' '.join(args[:2])} failed: {msg[-1] if msg else 'unknown error'}")
@@ -74,7 +74,9 @@ class GitTree:
         wanted = [p for p in paths if p in self._blobs and p not in self._content]
         if not wanted:
             return
-        out = _git(self.repo, "cat-file", "--batch", input="".join(self._blobs[p] + "\n" for p in wanted).encode())
+        out = _git(
+            self.repo, "cat-file", "--batch", input="".join(self._blobs[p] + "\n" for p in wanted).encode()
+        )
         pos = 0
         for p in wanted:
             header_end = out.index(b"\n", pos)

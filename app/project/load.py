@@ -37,7 +37,9 @@ def load_project(tree: Tree, root: str = "") -> Project:
         return load_dbt_project(tree, root)
 
     model_paths = glob(tree, join(root, config.models), "**/*.sql")
-    contract_paths = sorted({p for pat in CONTRACT_PATTERNS for p in glob(tree, join(root, config.contracts), pat)})
+    contract_paths = sorted(
+        {p for pat in CONTRACT_PATTERNS for p in glob(tree, join(root, config.contracts), pat)}
+    )
     prefetch = getattr(tree, "prefetch", None)
     if prefetch is not None:
         prefetch(model_paths + contract_paths)

@@ -76,7 +76,9 @@ class DirTree:
         if self._cache is None:
             found = []
             for dirpath, dirnames, filenames in os.walk(self.root):
-                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
+                dirnames[:] = [
+                    d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "__pycache__")
+                ]
                 for f in filenames:
                     full = Path(dirpath, f)
                     found.append(full.relative_to(self.root).as_posix())

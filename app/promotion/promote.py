@@ -12,6 +12,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from app.promotion.environments import Environment
+
 if TYPE_CHECKING:  # the ledger module does I/O; this one only reads its values
     from app.promotion.ledger import LedgerView
 from app.promotion.parity import ParityResult

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from app.promotion.environments import Environment
+
 if TYPE_CHECKING:  # the ledger module does I/O; this one only reads its values
     from app.promotion.ledger import Entry, LedgerView
 from app.promotion.parity import ParityResult

@@ -84,7 +84,17 @@ def _sort_commutative(tree: exp.Expr) -> exp.Expr:
 
 _ATOMS = (exp.Column, exp.Literal, exp.Func, exp.Boolean, exp.Null, exp.Identifier)
 # parents whose child is a whole expression on its own: parentheses there group nothing
-_CLAUSES = (exp.Where, exp.Having, exp.Qualify, exp.Alias, exp.Select, exp.Join, exp.Ordered, exp.Group, exp.Cast)
+_CLAUSES = (
+    exp.Where,
+    exp.Having,
+    exp.Qualify,
+    exp.Alias,
+    exp.Select,
+    exp.Join,
+    exp.Ordered,
+    exp.Group,
+    exp.Cast,
+)
 
 
 def _drop_redundant_parens(tree: exp.Expr) -> None:

@@ -86,7 +86,9 @@ def column_changes(base: ModelAnalysis, head: ModelAnalysis) -> list[Change]:
         change(K.COLUMN_RENAMED, f"column {a} of {head.name} renamed to {b}", new[b], old[a], a, b)
     for n in removed:
         if n not in renamed:
-            change(K.MODEL_OUTPUT_COLUMN_REMOVED, f"column {n} removed from {head.name}", None, old[n], n, None)
+            change(
+                K.MODEL_OUTPUT_COLUMN_REMOVED, f"column {n} removed from {head.name}", None, old[n], n, None
+            )
     for n in added:
         if n not in renamed.values():
             change(K.MODEL_OUTPUT_COLUMN_ADDED, f"column {n} added to {head.name}", new[n], None, None, n)
@@ -111,8 +113,13 @@ class _Changes:
         self.found: list[Change] = []
 
     def __call__(
-        self, kind: ChangeKind, message: str, col: OutputColumn | None, base_col: OutputColumn | None,
-        old: object, new: object,
+        self,
+        kind: ChangeKind,
+        message: str,
+        col: OutputColumn | None,
+        base_col: OutputColumn | None,
+        old: object,
+        new: object,
     ) -> None:
         either = col or base_col
         self.found.append(

@@ -67,7 +67,9 @@ def qualify_model(
             raise resolution_error(model, err, unknown, read) from None
         # a qualified reference to a column its upstream dropped (`o.status`): record it, then type
         # the rest as if the column were there with an unknown type
-        tree, mapping, problems = _qualify_leniently(model, original, err, dict(schema), read, unknown, dialect)
+        tree, mapping, problems = _qualify_leniently(
+            model, original, err, dict(schema), read, unknown, dialect
+        )
         if tree is None:
             raise resolution_error(model, err, unknown, read) from None
     try:
@@ -123,7 +125,9 @@ def _qualify_leniently(
         mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
         tree = original.copy()
         try:
-            qualify(tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False)
+            qualify(
+                tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False
+            )
         except (OptimizeError, SchemaError) as again:
             err = again
             continue

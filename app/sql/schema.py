@@ -71,7 +71,10 @@ _Typed = dict[str, tuple[exp.DataType | None, Location]]
 
 def _contract_columns(dataset: Dataset, path: str, dialect: str) -> _Typed:
     return {
-        normalize_name(c.output_name, dialect): (contract_column_type(c, dialect), c.location or Location(path))
+        normalize_name(c.output_name, dialect): (
+            contract_column_type(c, dialect),
+            c.location or Location(path),
+        )
         for c in dataset.columns
     }
 

@@ -21,7 +21,9 @@ def db() -> Iterator[Sandbox]:
     box.close()
 
 
-def make_table(db: Sandbox, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> Any:
+def make_table(
+    db: Sandbox, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+) -> Any:
     """Create (or replace) `name` with the given DuckDB column types and rows; returns its table expression."""
     cols = ", ".join(f'"{c}" {t}' for c, t in columns)
     db.conn.execute(f'CREATE OR REPLACE TABLE "{name}" ({cols})')
@@ -38,7 +40,9 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
 
-def shop_repo(tmp_path: Path, changes: Mapping[str, str | None], base_changes: Mapping[str, str | None] = {}) -> Path:
+def shop_repo(
+    tmp_path: Path, changes: Mapping[str, str | None], base_changes: Mapping[str, str | None] = {}
+) -> Path:
     """The canary shop as a git repository: commit `base` (fixture + base_changes), then `head` (+ changes).
     A change maps a path to new text, or to None to delete the file."""
     repo = tmp_path / "shop"

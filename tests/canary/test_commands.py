@@ -17,9 +17,13 @@ from tests.canary.conftest import SHOP, shop_repo
 @pytest.fixture
 def tables(tmp_path: Path) -> Path:
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    con.execute("CREATE TABLE a AS SELECT range AS id, range * 1.5 AS amount, 'x' || range AS name FROM range(100)")
-    con.execute("CREATE TABLE b AS SELECT * REPLACE (CASE WHEN id = 7 THEN amount + 0.001 WHEN id = 8 THEN amount + 5 "
-                "ELSE amount END AS amount) FROM a WHERE id <> 3")
+    con.execute(
+        "CREATE TABLE a AS SELECT range AS id, range * 1.5 AS amount, 'x' || range AS name FROM range(100)"
+    )
+    con.execute(
+        "CREATE TABLE b AS SELECT * REPLACE (CASE WHEN id = 7 THEN amount + 0.001 WHEN id = 8 THEN amount + 5 "
+        "ELSE amount END AS amount) FROM a WHERE id <> 3"
+    )
     con.execute("CREATE SCHEMA s; CREATE TABLE s.a AS SELECT * FROM a")
     for t in ("a", "b"):
         con.execute(f"COPY {t} TO '{tmp_path / t}.parquet' (FORMAT parquet)")
@@ -33,9 +37,22 @@ def test_identical_tables_exit_0(tables: Path, capsys: pytest.CaptureFixture[str
     assert "IDENTICAL" in capsys.readouterr().out
 
 
-def test_different_tables_exit_1_with_every_figure_in_json(tables: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["data-diff", str(tables / "a.parquet"), str(tables / "b.parquet"), "--key", "id", "--format", "json",
-                 "--tolerance", "amount=abs:0.01"])
+def test_different_tables_exit_1_with_every_figure_in_json(
+    tables: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "data-diff",
+            str(tables / "a.parquet"),
+            str(tables / "b.parquet"),
+            "--key",
+            "id",
+            "--format",
+            "json",
+            "--tolerance",
+            "amount=abs:0.01",
+        ]
+    )
     data = json.loads(capsys.readouterr().out)
     assert code == 1
     assert (data["removed"], data["added"], data["changed"]) == (1, 0, 1)
@@ -43,19 +60,29 @@ def test_different_tables_exit_1_with_every_figure_in_json(tables: Path, capsys:
 
 
 def test_csv_and_markdown(tables: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["data-diff", str(tables / "a.csv"), str(tables / "b.csv"), "--key", "id", "--format", "markdown"]) == 1
+    assert (
+        main(
+            ["data-diff", str(tables / "a.csv"), str(tables / "b.csv"), "--key", "id", "--format", "markdown"]
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert out.startswith("### Data diff") and "| removed |" in out
 
 
-@pytest.mark.parametrize("argv", [
-    ["data-diff", "{t}/a.parquet", "{t}/missing.parquet", "--key", "id"],
-    ["data-diff", "{t}/a.parquet", "{t}/b.parquet", "--key", "nope"],
-    ["data-diff", "{t}/a.txt", "{t}/b.parquet"],
-    ["data-diff", "{t}/wh.duckdb", "{t}/b.parquet"],
-    ["data-diff", "{t}/a.parquet", "{t}/b.parquet", "--tolerance", "amount=abs:x"],
-])
-def test_bad_input_exits_2_without_a_traceback(tables: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["data-diff", "{t}/a.parquet", "{t}/missing.parquet", "--key", "id"],
+        ["data-diff", "{t}/a.parquet", "{t}/b.parquet", "--key", "nope"],
+        ["data-diff", "{t}/a.txt", "{t}/b.parquet"],
+        ["data-diff", "{t}/wh.duckdb", "{t}/b.parquet"],
+        ["data-diff", "{t}/a.parquet", "{t}/b.parquet", "--tolerance", "amount=abs:x"],
+    ],
+)
+def test_bad_input_exits_2_without_a_traceback(
+    tables: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([a.format(t=tables) for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("datacanary: error:") and "Traceback" not in err
@@ -63,14 +90,29 @@ def test_bad_input_exits_2_without_a_traceback(tables: Path, argv: list[str], ca
 
 def test_data_diff_as_a_process(tables: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "data-diff", str(tables / "a.parquet"), str(tables / "b.parquet"),
-         "--key", "id"], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "data-diff",
+            str(tables / "a.parquet"),
+            str(tables / "b.parquet"),
+            "--key",
+            "id",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert proc.returncode == 1 and "removed 1" in proc.stdout
 
 
 def test_canary_command_text_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    model = (SHOP / "models" / "customer_orders.sql").read_text().replace("min(o.ordered_at)", "max(o.ordered_at)")
+    model = (
+        (SHOP / "models" / "customer_orders.sql")
+        .read_text()
+        .replace("min(o.ordered_at)", "max(o.ordered_at)")
+    )
     repo = shop_repo(tmp_path, {"models/customer_orders.sql": model})
     code = main(["canary", "--base", "base", "--head", "HEAD", "--project", str(repo), "-q"])
     out = capsys.readouterr().out
@@ -78,9 +120,25 @@ def test_canary_command_text_and_exit_code(tmp_path: Path, capsys: pytest.Captur
     assert "customer_orders (models/customer_orders.sql) - compared" in out and "canary-changed-rows" in out
 
 
-def test_canary_command_markdown_on_unchanged_head(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_canary_command_markdown_on_unchanged_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = shop_repo(tmp_path, {})
-    code = main(["canary", "--base", "base", "--head", "HEAD", "--project", str(repo), "--format", "markdown",
-                 "--models", "customer_orders", "-q"])
+    code = main(
+        [
+            "canary",
+            "--base",
+            "base",
+            "--head",
+            "HEAD",
+            "--project",
+            str(repo),
+            "--format",
+            "markdown",
+            "--models",
+            "customer_orders",
+            "-q",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "#### `customer_orders`: compared (contracted)" in out and "Quality on head" in out

@@ -89,8 +89,10 @@ def test_keyed_counts_match_ground_truth(db: Sandbox, path: str, case: tuple[dic
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 2)), max_size=20),
-       st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 2)), max_size=20))
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 2)), max_size=20),
+    st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 2)), max_size=20),
+)
 def test_keyless_is_a_multiset_diff(db: Sandbox, left_rows: list, right_rows: list) -> None:
     cols = [("s", "VARCHAR"), ("n", "INTEGER")]
     left = make_table(db, "l", cols, left_rows)
@@ -128,8 +130,12 @@ def test_same_duplicates_on_both_sides_are_identical(db: Sandbox) -> None:
 
 def test_null_keys_are_counted_and_left_out(db: Sandbox) -> None:
     cols = [("id", "INTEGER"), ("v", "VARCHAR")]
-    r = reconcile(db, make_table(db, "l", cols, [(None, "a"), (1, "b")]), make_table(db, "r", cols, [(1, "b")]),
-                  key=["id"])
+    r = reconcile(
+        db,
+        make_table(db, "l", cols, [(None, "a"), (1, "b")]),
+        make_table(db, "r", cols, [(1, "b")]),
+        key=["id"],
+    )
     assert r.left_keys is not None and r.left_keys.null_keys == 1
     assert (r.removed, r.unchanged) == (0, 1)
     assert not r.identical
@@ -157,9 +163,15 @@ def test_relative_tolerance_and_default_float_noise(db: Sandbox) -> None:
 
 
 def test_timestamp_truncated_to_a_day_is_a_change(db: Sandbox) -> None:
-    left = make_table(db, "l", [("id", "INTEGER"), ("at", "TIMESTAMP")],
-                      [(1, dt.datetime(2024, 5, 1, 13, 5)), (2, dt.datetime(2024, 5, 2))])
-    right = make_table(db, "r", [("id", "INTEGER"), ("at", "DATE")], [(1, dt.date(2024, 5, 1)), (2, dt.date(2024, 5, 2))])
+    left = make_table(
+        db,
+        "l",
+        [("id", "INTEGER"), ("at", "TIMESTAMP")],
+        [(1, dt.datetime(2024, 5, 1, 13, 5)), (2, dt.datetime(2024, 5, 2))],
+    )
+    right = make_table(
+        db, "r", [("id", "INTEGER"), ("at", "DATE")], [(1, dt.date(2024, 5, 1)), (2, dt.date(2024, 5, 2))]
+    )
     r = reconcile(db, left, right, key=["id"])
     assert [(s.column, s.change) for s in r.schema] == [("at", "retyped")]
     assert r.columns[0].compared_as == "native"
@@ -178,7 +190,11 @@ def test_schema_diff_reports_added_removed_retyped(db: Sandbox) -> None:
     left = make_table(db, "l", [("id", "INTEGER"), ("gone", "INTEGER"), ("n", "INTEGER")], [(1, 1, 1)])
     right = make_table(db, "r", [("id", "INTEGER"), ("n", "BIGINT"), ("new", "VARCHAR")], [(1, 1, "x")])
     r = reconcile(db, left, right, key=["id"])
-    assert {(s.column, s.change) for s in r.schema} == {("gone", "removed"), ("n", "retyped"), ("new", "added")}
+    assert {(s.column, s.change) for s in r.schema} == {
+        ("gone", "removed"),
+        ("n", "retyped"),
+        ("new", "added"),
+    }
     assert r.changed == 0 and not r.identical
 
 
@@ -194,8 +210,12 @@ def test_distribution_shift_of_low_cardinality_column(db: Sandbox) -> None:
 
 def test_aggregates_and_deltas(db: Sandbox) -> None:
     cols = [("id", "INTEGER"), ("amount", "INTEGER")]
-    r = reconcile(db, make_table(db, "l", cols, [(1, 10), (2, 20), (3, None)]),
-                  make_table(db, "r", cols, [(1, 10), (2, 40), (3, 5)]), key=["id"])
+    r = reconcile(
+        db,
+        make_table(db, "l", cols, [(1, 10), (2, 20), (3, None)]),
+        make_table(db, "r", cols, [(1, 10), (2, 40), (3, 5)]),
+        key=["id"],
+    )
     c = r.columns[0]
     assert c.left is not None and c.right is not None
     assert (c.left.count, c.left.nulls, c.left.sum, c.left.min, c.left.max) == (2, 1, 30.0, 10, 20)
@@ -217,8 +237,12 @@ def test_json_carries_every_figure(db: Sandbox) -> None:
     import json
 
     cols = [("id", "INTEGER"), ("d", "DATE")]
-    r = reconcile(db, make_table(db, "l", cols, [(1, dt.date(2024, 1, 1))]), make_table(db, "r", cols, [(2, None)]),
-                  key=["id"])
+    r = reconcile(
+        db,
+        make_table(db, "l", cols, [(1, dt.date(2024, 1, 1))]),
+        make_table(db, "r", cols, [(2, None)]),
+        key=["id"],
+    )
     data = json.loads(json.dumps(r.to_json()))
     assert data["added"] == 1 and data["removed"] == 1 and data["examples"][0]["left"]["d"] == "2024-01-01"
 
@@ -226,15 +250,21 @@ def test_json_carries_every_figure(db: Sandbox) -> None:
 def test_a_key_duplicated_only_on_one_side_is_found(db: Sandbox) -> None:
     # the join cannot fan out on a key the other side lacks: the duplicate must still be reported
     cols = [("id", "INTEGER"), ("v", "VARCHAR")]
-    r = reconcile(db, make_table(db, "l", cols, [(1, "a"), (5, "x"), (5, "x")]), make_table(db, "r", cols, [(1, "a")]),
-                  key=["id"])
+    r = reconcile(
+        db,
+        make_table(db, "l", cols, [(1, "a"), (5, "x"), (5, "x")]),
+        make_table(db, "r", cols, [(1, "a")]),
+        key=["id"],
+    )
     assert r.left_keys is not None and (r.left_keys.duplicate_keys, r.left_keys.duplicate_rows) == (1, 2)
     assert (r.removed, r.unchanged, r.duplicates_unmatched) == (0, 1, 2) and not r.identical
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(left_rows=st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14),
-       right_rows=st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14))
+@given(
+    left_rows=st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14),
+    right_rows=st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["a", "b"])), max_size=14),
+)
 def test_duplicated_keys_are_always_found(db: Sandbox, path: str, left_rows: list, right_rows: list) -> None:
     # the fast path proves keys unique from the join's own counts; any duplicate must send it the slow way
     from collections import Counter
@@ -255,7 +285,10 @@ def test_duplicated_keys_are_always_found(db: Sandbox, path: str, left_rows: lis
 
 
 def test_tables_without_a_common_column_differ_in_every_row(db: Sandbox) -> None:
-    r = reconcile(db, make_table(db, "l", [("a", "INTEGER")], [(1,), (2,)]),
-                  make_table(db, "r", [("b", "INTEGER")], [(1,)]))
+    r = reconcile(
+        db,
+        make_table(db, "l", [("a", "INTEGER")], [(1,), (2,)]),
+        make_table(db, "r", [("b", "INTEGER")], [(1,)]),
+    )
     assert (r.removed, r.added, r.identical) == (2, 1, False)
     assert "no column in common" in " ".join(r.notes)

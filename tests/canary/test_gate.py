@@ -15,18 +15,31 @@ from app.types import Severity
 
 def _recon(**kw: Any) -> Reconciliation:
     base: dict[str, Any] = dict(
-        left="base", right="head", key=("id",), rows_left=100, rows_right=100, schema=(), columns=(),
-        added=0, removed=0, changed=0, unchanged=100,
-        left_keys=KeyHealth(100, 0, 0, 0), right_keys=KeyHealth(100, 0, 0, 0),
+        left="base",
+        right="head",
+        key=("id",),
+        rows_left=100,
+        rows_right=100,
+        schema=(),
+        columns=(),
+        added=0,
+        removed=0,
+        changed=0,
+        unchanged=100,
+        left_keys=KeyHealth(100, 0, 0, 0),
+        right_keys=KeyHealth(100, 0, 0, 0),
     )
     base.update(kw)
     return Reconciliation(**base)
 
 
-def _result(recon: Reconciliation | None, contracted: bool = True, head_status: str = "built") -> CanaryResult:
+def _result(
+    recon: Reconciliation | None, contracted: bool = True, head_status: str = "built"
+) -> CanaryResult:
     run = ModelRun("m", "head", "models/m.sql", head_status, None if head_status == "built" else "boom")
-    model = ModelCanary("m", "models/m.sql", contracted, ("id",), ModelRun("m", "base", "models/m.sql", "built"),
-                        run, recon)
+    model = ModelCanary(
+        "m", "models/m.sql", contracted, ("id",), ModelRun("m", "base", "models/m.sql", "built"), run, recon
+    )
     return CanaryResult(1, (model,), (), (), (), (), {})
 
 
@@ -59,8 +72,10 @@ def test_row_count_change_and_new_duplicate_keys() -> None:
 
 
 def test_change_outside_the_declared_intent_warns() -> None:
-    cols = (ColumnResult("amount", "INTEGER", "INTEGER", "native", None, 2, 0.98),
-            ColumnResult("status", "VARCHAR", "VARCHAR", "value", None, 1, 0.99))
+    cols = (
+        ColumnResult("amount", "INTEGER", "INTEGER", "native", None, 2, 0.98),
+        ColumnResult("status", "VARCHAR", "VARCHAR", "value", None, 1, 0.99),
+    )
     r = _result(_recon(changed=2, unchanged=98, columns=cols))
     found = canary_findings(r, _config(intent=["m.amount"]), None)  # type: ignore[arg-type]
     unexpected = [f for f in found if f.rule == "canary-unexpected-change"]
@@ -68,12 +83,18 @@ def test_change_outside_the_declared_intent_warns() -> None:
 
 
 def test_schema_changes_and_failed_head_models() -> None:
-    r = _recon(schema=(SchemaChange("x", "removed", "INTEGER", None), SchemaChange("y", "added", None, "INTEGER")))
+    r = _recon(
+        schema=(SchemaChange("x", "removed", "INTEGER", None), SchemaChange("y", "added", None, "INTEGER"))
+    )
     found = canary_findings(_result(r), _config(), None)  # type: ignore[arg-type]
     assert {(f.rule, f.column, f.severity) for f in found} == {
-        ("canary-schema-change", "x", Severity.WARNING), ("canary-schema-change", "y", Severity.NOTICE)}
+        ("canary-schema-change", "x", Severity.WARNING),
+        ("canary-schema-change", "y", Severity.NOTICE),
+    }
     failed = canary_findings(_result(None, head_status="failed"), _config(), None)  # type: ignore[arg-type]
-    assert [(f.rule, f.blocking, str(f.location)) for f in failed] == [("canary-model-failed", True, "models/m.sql:1")]
+    assert [(f.rule, f.blocking, str(f.location)) for f in failed] == [
+        ("canary-model-failed", True, "models/m.sql:1")
+    ]
 
 
 def test_changes_within_the_declared_intent_warn_instead_of_failing() -> None:

@@ -22,20 +22,29 @@ def _results(db: Sandbox, dataset: Dataset) -> dict[str, QualityResult]:
 @pytest.fixture
 def table(db: Sandbox) -> Sandbox:
     db.create_schema("head")
-    db.execute('CREATE TABLE head.t (id INTEGER, status VARCHAR, amount DOUBLE, code VARCHAR)')
-    db.conn.executemany("INSERT INTO head.t VALUES (?, ?, ?, ?)", [
-        (1, "paid", 10.0, "AB"), (2, "paid", -1.0, "ABC"), (2, "weird", None, "ab"), (3, None, 5.0, ""),
-    ])
+    db.execute("CREATE TABLE head.t (id INTEGER, status VARCHAR, amount DOUBLE, code VARCHAR)")
+    db.conn.executemany(
+        "INSERT INTO head.t VALUES (?, ?, ?, ?)",
+        [
+            (1, "paid", 10.0, "AB"),
+            (2, "paid", -1.0, "ABC"),
+            (2, "weird", None, "ab"),
+            (3, None, 5.0, ""),
+        ],
+    )
     return db
 
 
 def test_schema_implied_rules(table: Sandbox) -> None:
-    ds = Dataset("t", columns=(
-        Column("id", primary_key=True),
-        Column("status", required=True, allowed_values=("paid", "new")),
-        Column("amount", options=(("minimum", 0),)),
-        Column("code", options=(("maxLength", 2), ("pattern", "[A-Z]+"))),
-    ))
+    ds = Dataset(
+        "t",
+        columns=(
+            Column("id", primary_key=True),
+            Column("status", required=True, allowed_values=("paid", "new")),
+            Column("amount", options=(("minimum", 0),)),
+            Column("code", options=(("maxLength", 2), ("pattern", "[A-Z]+"))),
+        ),
+    )
     r = _results(table, ds)
     assert r["id required"].passed is True
     assert r["primary key (id) unique"].observed == 1 and r["primary key (id) unique"].passed is False
@@ -47,14 +56,39 @@ def test_schema_implied_rules(table: Sandbox) -> None:
 
 
 def test_library_rules_with_operators_and_percent(table: Sandbox) -> None:
-    ds = Dataset("t", columns=(
-        Column("amount", quality=(QualityRule("nulls", "library", "nullValues", "mustBeLessThan", 30, "percent"),)),
-        Column("status", quality=(QualityRule("missing", "library", "missingValues", "mustBe", 0,
-                                              arguments=(("missingValues", ("", "n/a")),)),)),
-    ), quality=(
-        QualityRule("rows", "library", "rowCount", "mustBeBetween", (5, 10)),
-        QualityRule("dups", "library", "duplicateValues", "mustBe", 0, arguments=(("properties", ("id", "status")),)),
-    ))
+    ds = Dataset(
+        "t",
+        columns=(
+            Column(
+                "amount",
+                quality=(QualityRule("nulls", "library", "nullValues", "mustBeLessThan", 30, "percent"),),
+            ),
+            Column(
+                "status",
+                quality=(
+                    QualityRule(
+                        "missing",
+                        "library",
+                        "missingValues",
+                        "mustBe",
+                        0,
+                        arguments=(("missingValues", ("", "n/a")),),
+                    ),
+                ),
+            ),
+        ),
+        quality=(
+            QualityRule("rows", "library", "rowCount", "mustBeBetween", (5, 10)),
+            QualityRule(
+                "dups",
+                "library",
+                "duplicateValues",
+                "mustBe",
+                0,
+                arguments=(("properties", ("id", "status")),),
+            ),
+        ),
+    )
     r = _results(table, ds)
     assert r["amount nulls"].observed == 25.0 and r["amount nulls"].passed
     assert r["status missing"].observed == 1 and not r["status missing"].passed
@@ -63,16 +97,32 @@ def test_library_rules_with_operators_and_percent(table: Sandbox) -> None:
 
 
 def test_sql_rule_runs_in_the_sandbox(table: Sandbox) -> None:
-    ok = QualityRule("neg", "sql", operator="mustBe", value=0, query="select count(*) from {object} where amount < 0")
-    bad = QualityRule("peek", "sql", operator="mustBe", value=0, query="select count(*) from read_csv('/etc/passwd')")
+    ok = QualityRule(
+        "neg", "sql", operator="mustBe", value=0, query="select count(*) from {object} where amount < 0"
+    )
+    bad = QualityRule(
+        "peek", "sql", operator="mustBe", value=0, query="select count(*) from read_csv('/etc/passwd')"
+    )
     r = _results(table, Dataset("t", quality=(ok, bad)))
     assert r["neg"].observed == 1 and r["neg"].passed is False
     assert r["peek"].passed is None and "read_csv" in (r["peek"].error or "")
 
 
 def test_explicit_rule_replaces_the_implied_one() -> None:
-    ds = Dataset("t", columns=(Column("id", required=True, quality=(
-        QualityRule("nullValues", "library", "nullValues", "mustBeLessThan", 5, severity="warning"),)),))
+    ds = Dataset(
+        "t",
+        columns=(
+            Column(
+                "id",
+                required=True,
+                quality=(
+                    QualityRule(
+                        "nullValues", "library", "nullValues", "mustBeLessThan", 5, severity="warning"
+                    ),
+                ),
+            ),
+        ),
+    )
     (check,) = checks_for(ds)
     assert (check.operator, check.severity) == ("mustBeLessThan", "warning")
 
@@ -84,24 +134,27 @@ def test_scan_sql_is_one_query(db: Sandbox) -> None:
     assert row["rows"] == 2 and evaluate(checks[0], row["q0"], 2).observed == 1
 
 
-@pytest.mark.parametrize(("sql", "words"), [
-    ("select * from read_csv('/etc/passwd')", "read_csv"),
-    ("select * from t where x in (select * from read_parquet('s3://b/k'))", "read_parquet"),
-    ("select getenv('HOME')", "getenv"),
-    ("select * from glob('/etc/*')", "glob"),
-    ("select * from query('select 1')", "query"),
-    ("copy t to '/tmp/x.csv'", "COPY"),
-    ("attach 'x.duckdb' as x", "ATTACH"),
-    ("install httpfs", "INSTALL"),
-    ("load httpfs", "LOAD"),
-    ("set threads = 8", "SET"),
-    ("pragma database_list", "PRAGMA"),
-    ("select 1; select 2", "exactly one"),
-    ("select * from '/etc/hosts.csv'", "neither a model nor a declared source"),
-    ("export database '/tmp/dump'", "EXPORT"),
-    ("create secret (type s3, key_id 'k')", "CREATE"),
-    ("-- harmless\nCALL pragma_version()", "CALL"),
-])
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        ("select * from read_csv('/etc/passwd')", "read_csv"),
+        ("select * from t where x in (select * from read_parquet('s3://b/k'))", "read_parquet"),
+        ("select getenv('HOME')", "getenv"),
+        ("select * from glob('/etc/*')", "glob"),
+        ("select * from query('select 1')", "query"),
+        ("copy t to '/tmp/x.csv'", "COPY"),
+        ("attach 'x.duckdb' as x", "ATTACH"),
+        ("install httpfs", "INSTALL"),
+        ("load httpfs", "LOAD"),
+        ("set threads = 8", "SET"),
+        ("pragma database_list", "PRAGMA"),
+        ("select 1; select 2", "exactly one"),
+        ("select * from '/etc/hosts.csv'", "neither a model nor a declared source"),
+        ("export database '/tmp/dump'", "EXPORT"),
+        ("create secret (type s3, key_id 'k')", "CREATE"),
+        ("-- harmless\nCALL pragma_version()", "CALL"),
+    ],
+)
 def test_dangerous_sql_is_refused_before_it_runs(sql: str, words: str) -> None:
     with pytest.raises(CompileProblem) as info:
         compile_query(sql, path="models/m.sql", dialect="duckdb", resolve=name_resolver({"t": ("head", "t")}))
@@ -112,7 +165,9 @@ def test_dangerous_sql_is_refused_before_it_runs(sql: str, words: str) -> None:
 def test_table_references_are_rewritten_with_sqlglot() -> None:
     out = compile_query(
         "with t as (select 1 as a) select o.a from Orders o join t using (a) join stg using (a)",
-        path="m.sql", dialect="duckdb", resolve=name_resolver({"orders": ("source", "orders"), "stg": ("head", "stg")}),
+        path="m.sql",
+        dialect="duckdb",
+        resolve=name_resolver({"orders": ("source", "orders"), "stg": ("head", "stg")}),
     )
     assert '"source"."orders" AS o' in out.sql and '"head"."stg" AS "stg"' in out.sql and "JOIN t " in out.sql
     assert q.sql(q.table("stg", "head")) == '"head"."stg"'

@@ -17,8 +17,13 @@ def _rules(result) -> set[str]:  # type: ignore[no-untyped-def]
 
 def test_unchanged_output_passes(tmp_path: Path) -> None:
     # a cosmetic rewrite: same rows
-    repo = shop_repo(tmp_path, {"models/stg_orders.sql": "select order_id, customer_id, status, amount, ordered_at\n"
-                                "from orders where not (status = 'returned')\n"})
+    repo = shop_repo(
+        tmp_path,
+        {
+            "models/stg_orders.sql": "select order_id, customer_id, status, amount, ordered_at\n"
+            "from orders where not (status = 'returned')\n"
+        },
+    )
     result = run_shop(repo, ["stg_orders", "customer_orders", "country_revenue"])
     assert result.verdict == "pass", [f.message for f in result.findings]
     assert [m.status for m in result.models] == ["compared", "compared", "compared"]
@@ -26,8 +31,14 @@ def test_unchanged_output_passes(tmp_path: Path) -> None:
 
 
 def test_timestamp_truncated_to_a_day_is_caught(tmp_path: Path) -> None:
-    repo = shop_repo(tmp_path, {"models/customer_orders.sql": CUSTOMER_ORDERS.replace(
-        "min(o.ordered_at)", "date_trunc('day', min(o.ordered_at))")})
+    repo = shop_repo(
+        tmp_path,
+        {
+            "models/customer_orders.sql": CUSTOMER_ORDERS.replace(
+                "min(o.ordered_at)", "date_trunc('day', min(o.ordered_at))"
+            )
+        },
+    )
     result = run_shop(repo, ["customer_orders", "country_revenue"])
     m = result.model("customer_orders")
     assert m.reconciliation.changed_columns == ("first_order_at",)
@@ -60,11 +71,14 @@ def test_sample_coverage_and_join_survival_are_reported(tmp_path: Path) -> None:
 
 
 def test_a_model_reading_a_file_is_refused_and_the_run_goes_on(tmp_path: Path) -> None:
-    repo = shop_repo(tmp_path, {
-        "models/stg_orders.sql": "select order_id, customer_id, status, amount, ordered_at from orders\n"
-        "union all\nselect 1, 1, column0, 0, null from read_csv('/etc/passwd')\n",
-        "models/customer_orders.sql": CUSTOMER_ORDERS.replace("min(o.ordered_at)", "max(o.ordered_at)"),
-    })
+    repo = shop_repo(
+        tmp_path,
+        {
+            "models/stg_orders.sql": "select order_id, customer_id, status, amount, ordered_at from orders\n"
+            "union all\nselect 1, 1, column0, 0, null from read_csv('/etc/passwd')\n",
+            "models/customer_orders.sql": CUSTOMER_ORDERS.replace("min(o.ordered_at)", "max(o.ordered_at)"),
+        },
+    )
     result = run_shop(repo)
     stg = result.model("stg_orders")
     assert stg.head.status == "refused" and "read_csv" in stg.head.message
@@ -78,12 +92,15 @@ def test_a_model_reading_a_file_is_refused_and_the_run_goes_on(tmp_path: Path) -
 
 def test_a_slow_model_hits_the_time_limit_and_the_run_goes_on(tmp_path: Path) -> None:
     config = (SHOP / "datacanary.yml").read_text().replace("timeout_seconds: 5", "timeout_seconds: 0.5")
-    repo = shop_repo(tmp_path, {
-        "datacanary.yml": config,
-        "models/country_revenue.sql": "select country, sum(revenue) as revenue, count(*) as orders\n"
-        "from customer_orders, range(100000000) as t(i) group by country\n",
-        "models/customer_orders.sql": CUSTOMER_ORDERS.replace("min(o.ordered_at)", "max(o.ordered_at)"),
-    })
+    repo = shop_repo(
+        tmp_path,
+        {
+            "datacanary.yml": config,
+            "models/country_revenue.sql": "select country, sum(revenue) as revenue, count(*) as orders\n"
+            "from customer_orders, range(100000000) as t(i) group by country\n",
+            "models/customer_orders.sql": CUSTOMER_ORDERS.replace("min(o.ordered_at)", "max(o.ordered_at)"),
+        },
+    )
     result = run_shop(repo, ["customer_orders", "country_revenue"])
     assert result.model("country_revenue").head.status == "timeout"
     assert result.model("customer_orders").status == "compared"
@@ -92,9 +109,11 @@ def test_a_slow_model_hits_the_time_limit_and_the_run_goes_on(tmp_path: Path) ->
 
 def test_snowflake_models_are_transpiled(tmp_path: Path) -> None:
     config = (SHOP / "datacanary.yml").read_text().replace("dialect: duckdb", "dialect: snowflake")
-    model = ("select customer_id, country, iff(count(order_id) > 3, 'loyal', 'new') as segment\n"
-             "from customers left join stg_orders using (customer_id)\ngroup by customer_id, country\n"
-             "qualify row_number() over (partition by customer_id order by country) = 1\n")
+    model = (
+        "select customer_id, country, iff(count(order_id) > 3, 'loyal', 'new') as segment\n"
+        "from customers left join stg_orders using (customer_id)\ngroup by customer_id, country\n"
+        "qualify row_number() over (partition by customer_id order by country) = 1\n"
+    )
     repo = shop_repo(tmp_path, {"models/segments.sql": model}, base_changes={"datacanary.yml": config})
     result = run_shop(repo, ["segments"])
     seg = result.model("segments")
@@ -108,12 +127,20 @@ def test_sql_that_cannot_be_transpiled_is_reported_with_file_and_line(tmp_path: 
     result = run_shop(repo, ["months"])
     run = result.model("months").head
     assert run.status == "transpile" and run.location.path == "models/months.sql"
-    assert any(f.rule == "canary-transpile" and f.location.path == "models/months.sql" for f in result.findings)
+    assert any(
+        f.rule == "canary-transpile" and f.location.path == "models/months.sql" for f in result.findings
+    )
 
 
 def test_contract_quality_rules_run_on_head(tmp_path: Path) -> None:
-    repo = shop_repo(tmp_path, {"models/customer_orders.sql": CUSTOMER_ORDERS.replace(
-        "c.country,", "case when c.country = 'DE' then 'DEU' else c.country end as country,")})
+    repo = shop_repo(
+        tmp_path,
+        {
+            "models/customer_orders.sql": CUSTOMER_ORDERS.replace(
+                "c.country,", "case when c.country = 'DE' then 'DEU' else c.country end as country,"
+            )
+        },
+    )
     result = run_shop(repo, ["customer_orders"])
     failed = {r.check.name for r in result.model("customer_orders").quality_failed}
     assert failed == {"country maxLength"}
@@ -130,16 +157,19 @@ def test_json_has_every_section(tmp_path: Path) -> None:
     assert data["models"][0]["reconciliation"]["identical"] is True
 
 
-@pytest.mark.parametrize("statement", [
-    "COPY (SELECT 1) TO '{tmp}/out.csv'",
-    "ATTACH '{tmp}/other.duckdb' AS other",
-    "INSTALL httpfs",
-    "LOAD httpfs",
-    "SET threads = 4",
-    "SET enable_external_access = true",
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "SELECT * FROM '/etc/hosts'",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "COPY (SELECT 1) TO '{tmp}/out.csv'",
+        "ATTACH '{tmp}/other.duckdb' AS other",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET threads = 4",
+        "SET enable_external_access = true",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM '/etc/hosts'",
+    ],
+)
 def test_locked_down_connection_refuses_outside_access(tmp_path: Path, statement: str) -> None:
     from app.canary.runner import QueryFailed, Sandbox
 
@@ -152,19 +182,32 @@ def test_locked_down_connection_refuses_outside_access(tmp_path: Path, statement
 
 
 def test_report_section_renders_in_every_format(tmp_path: Path) -> None:
-    repo = shop_repo(tmp_path, {"models/customer_orders.sql": CUSTOMER_ORDERS.replace(
-        "min(o.ordered_at)", "date_trunc('day', min(o.ordered_at))")})
+    repo = shop_repo(
+        tmp_path,
+        {
+            "models/customer_orders.sql": CUSTOMER_ORDERS.replace(
+                "min(o.ordered_at)", "date_trunc('day', min(o.ordered_at))"
+            )
+        },
+    )
     result = run_shop(repo, ["customer_orders"])
     full, compact = result.render("markdown"), result.render("markdown", compact=True)
-    assert "#### `customer_orders`: compared (contracted)" in full and "<details><summary>Example rows" in full
+    assert (
+        "#### `customer_orders`: compared (contracted)" in full and "<details><summary>Example rows" in full
+    )
     assert "Example rows" not in compact and "| `first_order_at` |" in compact
     text = result.render("text")
     assert "customer_orders (models/customer_orders.sql) - compared" in text and "first_order_at" in text
 
 
 def test_a_model_failing_on_the_sample_is_a_blocking_finding(tmp_path: Path) -> None:
-    repo = shop_repo(tmp_path, {"models/country_revenue.sql": "select country, cast(country as integer) as code\n"
-                                "from customer_orders\n"})
+    repo = shop_repo(
+        tmp_path,
+        {
+            "models/country_revenue.sql": "select country, cast(country as integer) as code\n"
+            "from customer_orders\n"
+        },
+    )
     result = run_shop(repo, ["country_revenue"])
     run = result.model("country_revenue").head
     assert run.status == "failed" and "Conversion Error" in run.message

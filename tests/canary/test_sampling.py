@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from app.project.load import load_project
 from app.project.tree import MemoryTree
 from tests.canary.conftest import make_table
 
+
 @pytest.fixture(scope="module")
 def shared_db() -> Iterator[Sandbox]:
     box = Sandbox(threads=1)
@@ -26,17 +26,28 @@ def shared_db() -> Iterator[Sandbox]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(value=st.one_of(st.integers(-10**12, 10**12), st.text(max_size=12), st.none()), seed=st.integers(0, 10**6))
-def test_bucket_is_md5_of_seed_and_value_on_every_machine(shared_db: Sandbox, value: object, seed: int) -> None:
+@given(
+    value=st.one_of(st.integers(-(10**12), 10**12), st.text(max_size=12), st.none()),
+    seed=st.integers(0, 10**6),
+)
+def test_bucket_is_md5_of_seed_and_value_on_every_machine(
+    shared_db: Sandbox, value: object, seed: int
+) -> None:
     # DuckDB computes the same bucket as plain Python's hashlib: no dependency on DuckDB's own hash.
-    got = shared_db.query(f"SELECT {q.sql(bucket(q.lit(value) if value is not None else q.cast(q.fn('nullif', q.lit(1), q.lit(1)), 'VARCHAR'), seed))} AS b")[0]["b"]
+    got = shared_db.query(
+        f"SELECT {q.sql(bucket(q.lit(value) if value is not None else q.cast(q.fn('nullif', q.lit(1), q.lit(1)), 'VARCHAR'), seed))} AS b"  # noqa: E501
+    )[0]["b"]
     assert got == python_bucket(value, seed)
     assert 0 <= got < BUCKETS
 
 
-def _shop(fraction: float, orders_key: str = "customer_id", max_rows: int | None = None, seed: int = 5) -> MemoryTree:
+def _shop(
+    fraction: float, orders_key: str = "customer_id", max_rows: int | None = None, seed: int = 5
+) -> MemoryTree:
     customers = "customer_id,name\n" + "".join(f"{i},c{i}\n" for i in range(1, 301))
-    orders = "order_id,customer_id,amount\n" + "".join(f"{i},{1 + (i * 7) % 300},{i % 50}\n" for i in range(1, 1201))
+    orders = "order_id,customer_id,amount\n" + "".join(
+        f"{i},{1 + (i * 7) % 300},{i % 50}\n" for i in range(1, 1201)
+    )
     cap = f", max_rows: {max_rows}" if max_rows else ""
     config = (
         "name: s\nsources:\n"
@@ -105,15 +116,19 @@ def test_parquet_and_duckdb_sources(tmp_path: Path) -> None:
     import duckdb
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.items AS SELECT range AS id, range % 3 AS g FROM range(50)")
+    con.execute(
+        "CREATE SCHEMA raw; CREATE TABLE raw.items AS SELECT range AS id, range % 3 AS g FROM range(50)"
+    )
     con.execute(f"COPY raw.items TO '{tmp_path / 'items.parquet'}' (FORMAT parquet)")
     con.close()
-    tree = MemoryTree({
-        "datacanary.yml": "name: s\nsources:\n  a: {path: items.parquet}\n  b: {path: 'w.duckdb:raw.items', "
-        "sample: {key: id, fraction: 0.5}}\n",
-        "items.parquet": (tmp_path / "items.parquet").read_bytes(),
-        "w.duckdb": (tmp_path / "w.duckdb").read_bytes(),
-    })
+    tree = MemoryTree(
+        {
+            "datacanary.yml": "name: s\nsources:\n  a: {path: items.parquet}\n  b: {path: 'w.duckdb:raw.items', "
+            "sample: {key: id, fraction: 0.5}}\n",
+            "items.parquet": (tmp_path / "items.parquet").read_bytes(),
+            "w.duckdb": (tmp_path / "w.duckdb").read_bytes(),
+        }
+    )
     db, cov, _ = _load(tree, tmp_path / "work")
     by = {c.name: c for c in cov}
     assert (by["a"].rows_total, by["a"].rows_sampled) == (50, 50)

@@ -91,9 +91,24 @@ def test_a_head_manifest_without_a_base_manifest_is_refused(dbt_repo: Path) -> N
     from tests.dbt.conftest import DEMO
 
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "check", "--base", "HEAD~1", "--project", str(dbt_repo / "transform"),
-         "--manifest", str(DEMO / "target" / "manifest.json"), "--no-canary", "-q"],
-        capture_output=True, text=True, cwd=dbt_repo, check=False,
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "check",
+            "--base",
+            "HEAD~1",
+            "--project",
+            str(dbt_repo / "transform"),
+            "--manifest",
+            str(DEMO / "target" / "manifest.json"),
+            "--no-canary",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=dbt_repo,
+        check=False,
     )
     assert proc.returncode == 2
     assert "--base-manifest" in proc.stderr and "Traceback" not in proc.stderr

@@ -21,17 +21,22 @@ def commit(repo: Path, files: dict[str, str | None]) -> str:
             p.write_text(text)
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "change"], check=True)
-    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 CASES = {
     "invalid-yaml": (
-        {"contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nschema:\n  - name: [unclosed\n"},
+        {
+            "contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nschema:\n  - name: [unclosed\n"  # noqa: E501
+        },
         "contracts/fct_orders.odcs.yaml:6",
     ),
     "not-odcs": (
-        {"contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: shop-fct-orders\nversion: 1.0.0\nschema:\n  - name: fct_orders\n    properties:\n      - name: order_id\n        logicalType: integr\n"},
+        {
+            "contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: shop-fct-orders\nversion: 1.0.0\nschema:\n  - name: fct_orders\n    properties:\n      - name: order_id\n        logicalType: integr\n"  # noqa: E501
+        },
         "contracts/fct_orders.odcs.yaml:9",
     ),
     "unparseable-sql": (
@@ -43,7 +48,9 @@ CASES = {
         "models/staging/stg_orders.sql:3",
     ),
     "cycle": (
-        {"models/staging/stg_orders.sql": "select order_id, customer_id, ordered_at, status from fct_orders\n"},
+        {
+            "models/staging/stg_orders.sql": "select order_id, customer_id, ordered_at, status from fct_orders\n"
+        },
         "cycle",
     ),
     "bad-config": (
@@ -59,9 +66,23 @@ def test_bad_input_is_reported_with_file_and_line(case: str, tmp_path: Path) -> 
     files, needle = CASES[case]
     head = commit(demo.path, files)
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "check", "--project", str(demo.path), "--base", demo.head,
-         "--head", head, "--quiet", "--no-canary"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "check",
+            "--project",
+            str(demo.path),
+            "--base",
+            demo.head,
+            "--head",
+            head,
+            "--quiet",
+            "--no-canary",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert needle in proc.stderr, proc.stderr
@@ -74,12 +95,33 @@ def test_a_column_dropped_under_its_readers_is_a_blocking_finding_not_a_crash(tm
 
     demo = build_demo_repo(tmp_path / "shop")
     # stg_orders stops producing `status`; fct_orders (and daily_revenue below it) still read it
-    head = commit(demo.path, {"models/staging/stg_orders.sql": "select\n    order_id,\n    customer_id,\n"
-                              "    cast(ordered_at as timestamp) as ordered_at\nfrom raw_orders\n"})
+    head = commit(
+        demo.path,
+        {
+            "models/staging/stg_orders.sql": "select\n    order_id,\n    customer_id,\n"
+            "    cast(ordered_at as timestamp) as ordered_at\nfrom raw_orders\n"
+        },
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "check", "--project", str(demo.path), "--base", demo.head,
-         "--head", head, "--quiet", "--no-canary", "--format", "json"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "check",
+            "--project",
+            str(demo.path),
+            "--base",
+            demo.head,
+            "--head",
+            head,
+            "--quiet",
+            "--no-canary",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)

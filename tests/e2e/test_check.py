@@ -20,15 +20,27 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 @pytest.fixture(scope="module")
 def demo_report(demo_repo):  # type: ignore[no-untyped-def]
-    proc = run_cli("check", "--project", str(demo_repo.path), "--base", demo_repo.base, "--head", demo_repo.head,
-                   "--format", "json", "--quiet")
+    proc = run_cli(
+        "check",
+        "--project",
+        str(demo_repo.path),
+        "--base",
+        demo_repo.base,
+        "--head",
+        demo_repo.head,
+        "--format",
+        "json",
+        "--quiet",
+    )
     assert proc.returncode == 1, proc.stderr
     return json.loads(proc.stdout)
 
 
 def _finding(report, rule, dataset, column=None):  # type: ignore[no-untyped-def]
     hits = [
-        f for g in report["gates"] for f in g["findings"]
+        f
+        for g in report["gates"]
+        for f in g["findings"]
         if f["rule"] == rule and f["dataset"] == dataset and (column is None or f["column"] == column)
     ]
     assert hits, f"no {rule} finding for {dataset}.{column}: " + json.dumps(
@@ -82,16 +94,37 @@ def test_blast_radius_reaches_downstream_consumers(demo_report) -> None:  # type
 
 def test_text_and_markdown_reports_name_the_blocking_change(demo_repo) -> None:  # type: ignore[no-untyped-def]
     for fmt, needle in (("text", "enum-value-added"), ("markdown", "`enum-value-added`")):
-        proc = run_cli("check", "--project", str(demo_repo.path), "--base", demo_repo.base, "--head",
-                       demo_repo.head, "--format", fmt, "--quiet", "--no-canary")
+        proc = run_cli(
+            "check",
+            "--project",
+            str(demo_repo.path),
+            "--base",
+            demo_repo.base,
+            "--head",
+            demo_repo.head,
+            "--format",
+            fmt,
+            "--quiet",
+            "--no-canary",
+        )
         assert proc.returncode == 1, proc.stderr
         assert needle in proc.stdout
         assert "Traceback" not in proc.stderr
 
 
 def test_unchanged_revision_passes(demo_repo) -> None:  # type: ignore[no-untyped-def]
-    proc = run_cli("check", "--project", str(demo_repo.path), "--base", demo_repo.base, "--head",
-                   demo_repo.base, "--format", "json", "--quiet")
+    proc = run_cli(
+        "check",
+        "--project",
+        str(demo_repo.path),
+        "--base",
+        demo_repo.base,
+        "--head",
+        demo_repo.base,
+        "--format",
+        "json",
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert json.loads(proc.stdout)["verdict"] in ("pass", "skipped")
 

@@ -11,7 +11,9 @@ from app.project.model import Project
 from app.project.tree import MemoryTree
 
 
-def contract_yaml(dataset: str, columns: Sequence[tuple[str, str | None, str | None]], version: str = "1.0.0") -> str:
+def contract_yaml(
+    dataset: str, columns: Sequence[tuple[str, str | None, str | None]], version: str = "1.0.0"
+) -> str:
     """A minimal valid ODCS v3 contract for `dataset`: columns as (name, logicalType, physicalType)."""
     props = []
     for name, logical, physical in columns:
@@ -54,8 +56,13 @@ def project() -> Callable[..., Project]:
 
 
 SHOP_SOURCES = {
-    "raw_orders": {"id": "bigint", "customer_id": "bigint", "amount": "decimal(10, 2)", "status": "varchar",
-                   "ordered_at": "timestamp"},
+    "raw_orders": {
+        "id": "bigint",
+        "customer_id": "bigint",
+        "amount": "decimal(10, 2)",
+        "status": "varchar",
+        "ordered_at": "timestamp",
+    },
     "raw_customers": {"id": "bigint", "name": "varchar", "country": "varchar", "signed_up": "date"},
     "raw_payments": {"id": "bigint", "order_id": "bigint", "method": "varchar"},
 }

@@ -18,8 +18,12 @@ EXTRA = "consumers:\n  agg: ['dashboard: Revenue \"daily\"']\n"
 
 
 def shop():  # type: ignore[no-untyped-def]
-    p = build_project(MODELS, SHOP_SOURCES, contracts={"agg.odcs.yaml": contract_yaml("agg", [("total", "number", None)])},
-                      extra=EXTRA)
+    p = build_project(
+        MODELS,
+        SHOP_SOURCES,
+        contracts={"agg.odcs.yaml": contract_yaml("agg", [("total", "number", None)])},
+        extra=EXTRA,
+    )
     return p, analyze(p)
 
 
@@ -47,7 +51,9 @@ def test_a_whole_dataset_reaches_everything_downstream():
 
 def test_removed_columns_find_readers_in_the_base_analysis():
     p, a = shop()
-    head = build_project({**MODELS, "stg": "select id, status from raw_orders", "fct": "select id from stg"}, SHOP_SOURCES)
+    head = build_project(
+        {**MODELS, "stg": "select id, status from raw_orders", "fct": "select id from stg"}, SHOP_SOURCES
+    )
     h = analyze(head, strict=False)  # agg reads fct.amount2, which head dropped
     assert blast_radius(h, head, [("stg", "amount")]).impacts[0].models == ()
     assert blast_radius(h, head, [("stg", "amount")], base=a).impacts[0].direct == ("fct",)
@@ -63,11 +69,13 @@ def test_mermaid_graph_highlights_changed_nodes_and_sanitizes_ids():
 
 
 def test_graph_is_capped_with_a_more_node():
-    models = {"stg": "select id from raw_orders"} | {f"m{i}": "select id from stg" for i in range(MAX_NODES + 15)}
+    models = {"stg": "select id from raw_orders"} | {
+        f"m{i}": "select id from stg" for i in range(MAX_NODES + 15)
+    }
     p = build_project(models, SHOP_SOURCES)
     blast = blast_radius(analyze(p), p, [("stg", "id")])
     assert len(blast.nodes) == MAX_NODES and blast.hidden == 16
-    assert '+16 more' in render_mermaid(blast)
+    assert "+16 more" in render_mermaid(blast)
     assert len(project_graph(analyze(p)).nodes) == MAX_NODES
 
 

@@ -57,7 +57,9 @@ def test_same_lineage_unambiguously_is_a_rename():
 
 
 def test_reordered_columns_are_reported_as_info():
-    (change,) = changes({"m": "select id, status from raw_orders"}, {"m": "select status, id from raw_orders"})
+    (change,) = changes(
+        {"m": "select id, status from raw_orders"}, {"m": "select status, id from raw_orders"}
+    )
     assert change.kind is K.COLUMN_REORDERED and change.impact is Impact.INFO
 
 
@@ -74,4 +76,7 @@ def test_removed_and_renamed_models():
 
 def test_contracted_models_are_left_to_the_contract_gate():
     contract = {"m.odcs.yaml": contract_yaml("m", [("id", "integer", "bigint")])}
-    assert changes({"m": "select id, status from raw_orders"}, {"m": "select id from raw_orders"}, contract) == []
+    assert (
+        changes({"m": "select id, status from raw_orders"}, {"m": "select id from raw_orders"}, contract)
+        == []
+    )

@@ -10,7 +10,9 @@ from app.sql.analyze import analyze
 from app.sql.changes import classify_models
 from tests.sql.conftest import SHOP_SOURCES, build_project
 
-CASES = sorted(p for p in (Path(__file__).resolve().parents[2] / "fixtures" / "sql" / "classify").iterdir() if p.is_dir())
+CASES = sorted(
+    p for p in (Path(__file__).resolve().parents[2] / "fixtures" / "sql" / "classify").iterdir() if p.is_dir()
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -10,7 +10,11 @@ from tests.sql.conftest import SHOP_SOURCES, build_project, contract_yaml
 
 CONTRACT = contract_yaml(
     "fct",
-    [("order_id", "integer", "bigint"), ("amount", "number", "decimal(12, 2)"), ("status", "string", "varchar")],
+    [
+        ("order_id", "integer", "bigint"),
+        ("amount", "number", "decimal(12, 2)"),
+        ("status", "string", "varchar"),
+    ],
 )
 
 
@@ -41,13 +45,20 @@ def test_renamed_column_is_missing_with_a_rename_guess_and_undeclared():
 
 
 def test_narrower_contract_type_is_a_mismatch_at_the_column_line():
-    (change,) = drift_of("select id as order_id,\n  cast(amount as decimal(18, 4)) as amount,\n  status\nfrom raw_orders")
+    (change,) = drift_of(
+        "select id as order_id,\n  cast(amount as decimal(18, 4)) as amount,\n  status\nfrom raw_orders"
+    )
     assert change.kind is K.SQL_TYPE_MISMATCH and change.column == "amount"
     assert change.location.line == 2 and change.new == "DECIMAL(18, 4)" and change.old == "decimal(12, 2)"
 
 
 def test_widening_into_the_contract_type_is_fine():
-    assert drift_of("select cast(id as integer) as order_id, cast(amount as decimal(8, 2)) as amount, status from raw_orders") == []
+    assert (
+        drift_of(
+            "select cast(id as integer) as order_id, cast(amount as decimal(8, 2)) as amount, status from raw_orders"
+        )
+        == []
+    )
 
 
 def test_logical_type_is_checked_when_there_is_no_physical_type():

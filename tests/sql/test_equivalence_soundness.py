@@ -19,7 +19,9 @@ ROWS = [(1, 2, 3), (4, -5, 6), (0, 0, 7), (-2, 9, -1), (3, 3, 3)]
 leaves = st.sampled_from(["a", "b", "c", "1", "2"])
 arith = st.recursive(leaves, lambda e: st.tuples(e, st.sampled_from(["+", "-", "*"]), e), max_leaves=5)
 comparisons = st.tuples(arith, st.sampled_from(["<", ">", "=", "<>"]), arith)
-predicates = st.recursive(comparisons, lambda p: st.tuples(p, st.sampled_from(["and", "or"]), p), max_leaves=3)
+predicates = st.recursive(
+    comparisons, lambda p: st.tuples(p, st.sampled_from(["and", "or"]), p), max_leaves=3
+)
 
 
 def show(node, flip: bool = False, parens: bool = False) -> str:  # type: ignore[no-untyped-def]

@@ -29,7 +29,11 @@ def test_unclosed_quote_names_its_line():
 
 @pytest.mark.parametrize(
     ("sql", "word"),
-    [("insert into t select 1", "INSERT"), ("copy raw_orders to 'x.csv'", "COPY"), ("set threads = 4", "SET")],
+    [
+        ("insert into t select 1", "INSERT"),
+        ("copy raw_orders to 'x.csv'", "COPY"),
+        ("set threads = 4", "SET"),
+    ],
 )
 def test_a_statement_that_is_not_a_query_is_an_error(sql, word):  # type: ignore[no-untyped-def]
     err = error_of({"m": sql})
@@ -54,11 +58,15 @@ def test_missing_table_names_the_line_and_suggests_close_names():
 
 
 def test_cte_names_are_not_tables():
-    analyze(build_project({"m": "with recent as (select id from raw_orders) select id from recent"}, SHOP_SOURCES))
+    analyze(
+        build_project({"m": "with recent as (select id from raw_orders) select id from recent"}, SHOP_SOURCES)
+    )
 
 
 def test_cycle_names_the_path_and_files():
-    err = error_of({"a": "select id from c", "b": "select id from a", "c": "select id from b", "d": "select id from a"})
+    err = error_of(
+        {"a": "select id from c", "b": "select id from a", "c": "select id from b", "d": "select id from a"}
+    )
     assert isinstance(err, ProjectError)
     assert "a -> c -> b -> a" in err.message
     assert "models/a.sql" in err.message and "models/c.sql" in err.message
@@ -70,7 +78,10 @@ def test_self_reference_is_a_cycle():
 
 def test_star_over_a_source_without_columns_asks_to_declare_them():
     err = error_of({"m": "select * from raw_events"}, {"raw_events": {}})
-    assert "whose columns are unknown" in err.message and "declare the source's columns in datacanary.yml" in err.hint
+    assert (
+        "whose columns are unknown" in err.message
+        and "declare the source's columns in datacanary.yml" in err.hint
+    )
 
 
 def test_unknown_column_is_an_error_at_its_line():
@@ -94,8 +105,13 @@ def test_dotted_source_names_resolve():
 
 
 def test_catalog_qualified_names_resolve_by_their_longest_known_suffix():
-    p = build_project({"m": "select o.id from warehouse.raw.orders as o join stg on stg.id = o.id",
-                       "stg": "select 1 as id"}, {"raw.orders": {"id": "bigint"}})
+    p = build_project(
+        {
+            "m": "select o.id from warehouse.raw.orders as o join stg on stg.id = o.id",
+            "stg": "select 1 as id",
+        },
+        {"raw.orders": {"id": "bigint"}},
+    )
     assert analyze(p).models["m"].reads_tables == ("raw.orders", "stg")
 
 

@@ -38,7 +38,11 @@ def test_lineage_through_derived_tables_and_scalar_subqueries():
     )
     assert got["id"] == {("raw_orders", "id")}
     # the scalar subquery's value depends on everything it reads, the correlation included
-    assert got["last_signup"] == {("raw_customers", "signed_up"), ("raw_customers", "id"), ("raw_orders", "customer_id")}
+    assert got["last_signup"] == {
+        ("raw_customers", "signed_up"),
+        ("raw_customers", "id"),
+        ("raw_orders", "customer_id"),
+    }
 
 
 def test_lineage_of_a_union_collects_every_branch_by_position():
@@ -52,24 +56,36 @@ def test_lineage_of_a_union_collects_every_branch_by_position():
 
 
 def test_star_expands_through_models():
-    models = {"stg": "select id, status from raw_orders", "m": "with s as (select * from stg) select * from s"}
+    models = {
+        "stg": "select id, status from raw_orders",
+        "m": "with s as (select * from stg) select * from s",
+    }
     assert lineage(models, "m") == {"id": {("stg", "id")}, "status": {("stg", "status")}}
 
 
 def test_window_inputs_are_part_of_the_value():
-    got = lineage({"m": "select row_number() over (partition by customer_id order by ordered_at) as rn from raw_orders"}, "m")
+    got = lineage(
+        {
+            "m": "select row_number() over (partition by customer_id order by ordered_at) as rn from raw_orders"
+        },
+        "m",
+    )
     assert got["rn"] == {("raw_orders", "customer_id"), ("raw_orders", "ordered_at")}
 
 
 def test_reads_include_filters_joins_and_grouping_not_only_projections():
     p = build_project(
-        {"m": "select o.customer_id, count(*) as n from raw_orders o join raw_customers c on c.id = o.customer_id "
-              "where o.status = 'x' group by o.customer_id having max(c.country) = 'NL'"},
+        {
+            "m": "select o.customer_id, count(*) as n from raw_orders o join raw_customers c on c.id = o.customer_id "
+            "where o.status = 'x' group by o.customer_id having max(c.country) = 'NL'"
+        },
         SHOP_SOURCES,
     )
     a = analyze(p)
     assert a.models["m"].lineage["n"] == frozenset()
-    assert {("raw_orders", "status"), ("raw_customers", "id"), ("raw_customers", "country")} <= a.models["m"].reads
+    assert {("raw_orders", "status"), ("raw_customers", "id"), ("raw_customers", "country")} <= a.models[
+        "m"
+    ].reads
     assert a.readers("raw_orders", "status") == {"m"}
 
 
@@ -84,18 +100,34 @@ def test_column_downstream_and_upstream_are_transitive():
         SHOP_SOURCES,
     )
     a = analyze(p)
-    assert a.column_downstream("raw_orders", "amount") == {("stg", "amount"), ("fct", "double_amount"), ("agg", "total")}
-    assert a.column_upstream("agg", "total") == {("fct", "double_amount"), ("stg", "amount"), ("raw_orders", "amount")}
+    assert a.column_downstream("raw_orders", "amount") == {
+        ("stg", "amount"),
+        ("fct", "double_amount"),
+        ("agg", "total"),
+    }
+    assert a.column_upstream("agg", "total") == {
+        ("fct", "double_amount"),
+        ("stg", "amount"),
+        ("raw_orders", "amount"),
+    }
     assert a.downstream("stg") == {"fct", "agg", "other"}
     assert a.order.index("stg") < a.order.index("fct") < a.order.index("agg")
     assert {e.downstream for e in a.lineage if e.upstream == ("stg", "amount")} == {("fct", "double_amount")}
 
 
 def test_head_analysis_reuses_unchanged_models():
-    base = build_project({"stg": "select id, amount from raw_orders", "m": "select id from stg", "x": "select 1 as one"},
-                         SHOP_SOURCES)
-    head = build_project({"stg": "select id, amount, status from raw_orders", "m": "select id from stg",
-                          "x": "select 1 as one"}, SHOP_SOURCES)
+    base = build_project(
+        {"stg": "select id, amount from raw_orders", "m": "select id from stg", "x": "select 1 as one"},
+        SHOP_SOURCES,
+    )
+    head = build_project(
+        {
+            "stg": "select id, amount, status from raw_orders",
+            "m": "select id from stg",
+            "x": "select 1 as one",
+        },
+        SHOP_SOURCES,
+    )
     a = analyze(base)
     b = analyze(head, reuse=a)
     assert b.models["x"] is a.models["x"]  # nothing it depends on changed

@@ -24,7 +24,9 @@ def shop(tmp_path: Path) -> Path:
     (tmp_path / "models").mkdir()
     (tmp_path / "datacanary.yml").write_text(CONFIG)
     (tmp_path / "models" / "stg.sql").write_text("select id, amount, status from raw_orders\n")
-    (tmp_path / "models" / "fct.sql").write_text("select id, amount * 2 as amount2\nfrom stg\nwhere status = 'ok'\n")
+    (tmp_path / "models" / "fct.sql").write_text(
+        "select id, amount * 2 as amount2\nfrom stg\nwhere status = 'ok'\n"
+    )
     return tmp_path
 
 
@@ -46,13 +48,23 @@ def test_json_is_structured(shop: Path, capsys: pytest.CaptureFixture[str]) -> N
     doc = json.loads(capsys.readouterr().out)
     assert doc["upstream"] == ["stg"]
     assert doc["columns"][1] == {
-        "name": "amount2", "type": "DECIMAL(10, 2)", "file": "models/fct.sql", "line": 1, "from": [["stg", "amount"]],
-        "upstream": [["raw_orders", "amount"], ["stg", "amount"]], "downstream": [],
+        "name": "amount2",
+        "type": "DECIMAL(10, 2)",
+        "file": "models/fct.sql",
+        "line": 1,
+        "from": [["stg", "amount"]],
+        "upstream": [["raw_orders", "amount"], ["stg", "amount"]],
+        "downstream": [],
     }
 
 
 def test_mermaid_of_a_column_is_its_blast_radius(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lineage", "--project", str(shop), "--model", "stg", "--column", "status", "--format", "mermaid"]) == 0
+    assert (
+        main(
+            ["lineage", "--project", str(shop), "--model", "stg", "--column", "status", "--format", "mermaid"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith("```mermaid") and '"finance-dashboard"' in out
 

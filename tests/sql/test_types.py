@@ -74,7 +74,9 @@ def test_types_flow_through_upstream_models_and_star():
 
 def test_union_takes_the_widest_branch_type():
     p = build_project(
-        {"m": "select cast(id as integer) as x from raw_orders union all select cast(id as bigint) from raw_orders"},
+        {
+            "m": "select cast(id as integer) as x from raw_orders union all select cast(id as bigint) from raw_orders"
+        },
         SHOP_SOURCES,
     )
     assert types(p, "m") == {"x": "BIGINT"}
@@ -84,7 +86,11 @@ def test_untyped_column_falls_back_to_its_contract_type():
     p = build_project(
         {"m": "select id, now() as loaded_at from raw_orders"},
         SHOP_SOURCES,
-        contracts={"m.odcs.yaml": contract_yaml("m", [("id", "integer", "bigint"), ("loaded_at", "timestamp", "timestamptz")])},
+        contracts={
+            "m.odcs.yaml": contract_yaml(
+                "m", [("id", "integer", "bigint"), ("loaded_at", "timestamp", "timestamptz")]
+            )
+        },
     )
     col = analyze(p).models["m"].column("loaded_at")
     assert col is not None and col.type == "TIMESTAMPTZ" and col.inferred is False
@@ -94,7 +100,11 @@ def test_source_columns_can_come_from_a_contract():
     p = build_project(
         {"m": "select * from raw_events"},
         {"raw_events": {}},
-        contracts={"raw_events.odcs.yaml": contract_yaml("raw_events", [("event_id", "string", None), ("n", "integer", "int")])},
+        contracts={
+            "raw_events.odcs.yaml": contract_yaml(
+                "raw_events", [("event_id", "string", None), ("n", "integer", "int")]
+            )
+        },
     )
     assert types(p, "m") == {"event_id": "VARCHAR", "n": "INTEGER"}
 
@@ -109,7 +119,9 @@ def test_dialect_identifiers_and_types_are_normalized():
 
 
 def test_output_column_locations_point_at_the_select_expression():
-    p = build_project({"m": "select\n  id,\n  -- note\n  amount * 2 as doubled\nfrom raw_orders"}, SHOP_SOURCES)
+    p = build_project(
+        {"m": "select\n  id,\n  -- note\n  amount * 2 as doubled\nfrom raw_orders"}, SHOP_SOURCES
+    )
     m = analyze(p).models["m"]
     assert [(c.name, c.location.line) for c in m.columns] == [("id", 2), ("doubled", 4)]
     assert m.location.path == "models/m.sql" and m.select_line == 1
@@ -136,9 +148,15 @@ def test_fits_compares_sql_type_to_contract_type(src, dst, expected):  # type: i
 
 @pytest.mark.parametrize(
     ("sql_type", "logical", "expected"),
-    [("bigint", "integer", True), ("bigint", "number", True), ("double", "integer", False),
-     ("decimal(38, 0)", "integer", True), ("varchar", "string", True), ("date", "timestamp", False),
-     ("int", "nonsense", None)],
+    [
+        ("bigint", "integer", True),
+        ("bigint", "number", True),
+        ("double", "integer", False),
+        ("decimal(38, 0)", "integer", True),
+        ("varchar", "string", True),
+        ("date", "timestamp", False),
+        ("int", "nonsense", None),
+    ],
 )
 def test_fits_logical_maps_families_to_odcs_logical_types(sql_type, logical, expected):  # type: ignore[no-untyped-def]
     assert fits_logical(exp.DataType.build(sql_type), logical) is expected
