@@ -25,14 +25,14 @@ class Refusal:
     """Why a statement was refused, and the node it was refused at (for the line number)."""
 
     reason: str
-    node: exp.Expression
+    node: exp.Expr
 
 
 def function_name(f: exp.Func) -> str:
     return (f.name if isinstance(f, exp.Anonymous) else f.sql_name()).lower()
 
 
-def refuse(statement: exp.Expression | None, *, what: str = "a model") -> Refusal | None:
+def refuse(statement: exp.Expr | None, *, what: str = "a model") -> Refusal | None:
     """None when `statement` is a plain query over tables; otherwise the first reason to refuse it."""
     if statement is None:
         return None

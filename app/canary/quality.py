@@ -33,7 +33,7 @@ class QualityCheck:
     unit: str  # rows | percent
     severity: str
     location: Location | None
-    expr: exp.Expression | None = None
+    expr: exp.Expr | None = None
     query: str | None = None
     description: str | None = None
     implied: bool = False  # from the schema (required, unique, ...) rather than a `quality` rule
@@ -64,15 +64,15 @@ class QualityResult:
         }
 
 
-def _is_null(c: exp.Expression) -> exp.Expression:
+def _is_null(c: exp.Expr) -> exp.Expr:
     return exp.Is(this=c.copy(), expression=_NULL.copy())
 
 
-def _count_if(cond: exp.Expression) -> exp.Expression:
+def _count_if(cond: exp.Expr) -> exp.Expr:
     return q.filtered(q.count_star(), cond)
 
 
-def _duplicates(cols: list[str]) -> exp.Expression:
+def _duplicates(cols: list[str]) -> exp.Expr:
     """Non-NULL rows minus distinct values: how many rows repeat a value already seen."""
     if len(cols) == 1:
         c = q.col(cols[0])
@@ -83,13 +83,13 @@ def _duplicates(cols: list[str]) -> exp.Expression:
     return exp.Sub(this=q.count_star(), expression=exp.Count(this=exp.Distinct(expressions=[k])))
 
 
-def _invalid(c: exp.Expression, valid: tuple[Any, ...]) -> exp.Expression:
+def _invalid(c: exp.Expr, valid: tuple[Any, ...]) -> exp.Expr:
     return _count_if(
         exp.and_(exp.Not(this=_is_null(c)), exp.Not(this=c.copy().isin(*[q.lit(v) for v in valid])))
     )
 
 
-def _option_checks(col: Column) -> list[tuple[str, exp.Expression]]:
+def _option_checks(col: Column) -> list[tuple[str, exp.Expr]]:
     c = q.col(col.output_name)
     text = q.cast(c.copy(), "VARCHAR")
     out = []
@@ -131,9 +131,7 @@ def checks_for(dataset: Dataset) -> tuple[QualityCheck, ...]:
     """Every check the contract implies or declares for `dataset`."""
     out: list[QualityCheck] = []
 
-    def implied(
-        name: str, column: str | None, metric: str, expr: exp.Expression, loc: Location | None
-    ) -> None:
+    def implied(name: str, column: str | None, metric: str, expr: exp.Expr, loc: Location | None) -> None:
         out.append(QualityCheck(name, column, metric, "mustBe", 0, "rows", "error", loc, expr, implied=True))
 
     pk = list(dataset.primary_key)
@@ -183,7 +181,7 @@ def _rule(rule: QualityRule, column: str | None) -> QualityCheck:
     if rule.type == "sql" and rule.query:
         return QualityCheck(metric="sql", query=rule.query, **base)  # type: ignore[arg-type]
     c = q.col(column) if column else None
-    expr: exp.Expression | None = None
+    expr: exp.Expr | None = None
     if rule.metric == "rowCount":
         expr = q.count_star()
     elif rule.metric == "nullValues" and c is not None:

@@ -33,31 +33,31 @@ def col(name: str, tbl: str | None = None) -> exp.Column:
     return exp.column(name, tbl, quoted=True)
 
 
-def fn(name: str, *args: exp.Expression) -> exp.Expression:
+def fn(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def lit(value: int | float | str) -> exp.Expression:
+def lit(value: int | float | str) -> exp.Expr:
     return exp.convert(value)
 
 
-def filtered(agg: exp.Expression, cond: exp.Expression) -> exp.Expression:
+def filtered(agg: exp.Expr, cond: exp.Expr) -> exp.Expr:
     return exp.Filter(this=agg, expression=exp.Where(this=cond))
 
 
-def count_star() -> exp.Expression:
+def count_star() -> exp.Expr:
     return exp.Count(this=exp.Star())
 
 
-def struct(fields: Sequence[tuple[str, exp.Expression]]) -> exp.Expression:
+def struct(fields: Sequence[tuple[str, exp.Expr]]) -> exp.Expr:
     return exp.Struct(expressions=[exp.PropertyEQ(this=ident(n), expression=e) for n, e in fields])
 
 
-def cast(e: exp.Expression, to: str) -> exp.Expression:
+def cast(e: exp.Expr, to: str) -> exp.Expr:
     return exp.Cast(this=e, to=exp.DataType.build(to, dialect=DIALECT))
 
 
-def sql(e: exp.Expression) -> str:
+def sql(e: exp.Expr) -> str:
     return e.sql(dialect=DIALECT)
 
 
@@ -69,18 +69,18 @@ def alias_stat(side: str, i: int, stat: str) -> str:
     return f"{side}{i}_{stat}"
 
 
-def key_struct(key: Sequence[str], tbl: str | None = None) -> exp.Expression:
+def key_struct(key: Sequence[str], tbl: str | None = None) -> exp.Expr:
     return struct([(k, col(k, tbl)) for k in key])
 
 
-def key_not_null(key: Sequence[str]) -> exp.Expression:
+def key_not_null(key: Sequence[str]) -> exp.Expr:
     return exp.and_(*(exp.Not(this=exp.Is(this=col(k), expression=exp.Null())) for k in key))
 
 
 def side_summary(plan: DiffPlan, rel: exp.Table, side: str, profiles: bool, exact: bool) -> str:
     """One plain scan of one side: rows, rows with a NULL key part, an estimate of distinct keys (to keep a
     badly duplicated key away from the join) and the column profiles."""
-    out: list[exp.Expression] = [exp.alias_(count_star(), "rows", quoted=True)]
+    out: list[exp.Expr] = [exp.alias_(count_star(), "rows", quoted=True)]
     if plan.key:
         any_null = exp.or_(*(exp.Is(this=col(c), expression=exp.Null()) for c in plan.key))
         out.append(exp.alias_(filtered(count_star(), any_null), "null_keys", quoted=True))
@@ -92,7 +92,7 @@ def side_summary(plan: DiffPlan, rel: exp.Table, side: str, profiles: bool, exac
     return sql(exp.select(*out).from_(rel.copy()))
 
 
-def _payload(p: ColumnPlan, tbl: str | None = None) -> exp.Expression:
+def _payload(p: ColumnPlan, tbl: str | None = None) -> exp.Expr:
     """What travels through the join for one column: the value, or a NULL-preserving hash of it."""
     value = col(p.name, tbl)
     if p.compare == "native":
@@ -103,7 +103,7 @@ def _payload(p: ColumnPlan, tbl: str | None = None) -> exp.Expression:
     return exp.If(this=is_null, true=exp.Null(), false=fn("hash", value))
 
 
-def differs(p: ColumnPlan, left: exp.Expression, right: exp.Expression) -> exp.Expression:
+def differs(p: ColumnPlan, left: exp.Expr, right: exp.Expr) -> exp.Expr:
     """TRUE when the two values count as different under the column's comparison and tolerance."""
     distinct = exp.NullSafeNEQ(this=left.copy(), expression=right.copy())
     tol = p.tolerance
@@ -115,7 +115,7 @@ def differs(p: ColumnPlan, left: exp.Expression, right: exp.Expression) -> exp.E
             expression=exp.Round(this=right.copy(), decimals=lit(tol.decimals)),
         )
     gap = exp.Abs(this=exp.Sub(this=cast(left.copy(), "DOUBLE"), expression=cast(right.copy(), "DOUBLE")))
-    close: list[exp.Expression] = []
+    close: list[exp.Expr] = []
     if tol.absolute is not None:
         close.append(exp.LTE(this=gap.copy(), expression=lit(tol.absolute)))
     if tol.relative is not None:
@@ -150,7 +150,7 @@ def _side(rel: exp.Table, plan: DiffPlan, exclude: exp.Table | None) -> exp.Sele
     return q
 
 
-def _key_expr(plan: DiffPlan, k: str) -> exp.Expression:
+def _key_expr(plan: DiffPlan, k: str) -> exp.Expr:
     lt, rt = dict(plan.left_columns)[k], dict(plan.right_columns)[k]
     # Keys of different types (INTEGER vs VARCHAR) still join: compare their text.
     return col(k) if lt == rt else cast(col(k), "VARCHAR")
@@ -158,7 +158,7 @@ def _key_expr(plan: DiffPlan, k: str) -> exp.Expression:
 
 def _join(
     plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table | None
-) -> tuple[exp.Select, exp.Expression]:
+) -> tuple[exp.Select, exp.Expr]:
     """The one pass over both tables: FULL OUTER JOIN on the key with `lp`/`rp` presence and a `d<i>`
     flag per column, and the condition that keeps only the rows that differ (small when the tables
     mostly agree; every count follows from them). `exclude`: a table of `__k` structs left out."""
@@ -169,7 +169,7 @@ def _join(
         ]
     )
     flags = [differs(p, col(f"c{i}", "l"), col(f"c{i}", "r")) for i, p in enumerate(plan.columns)]
-    inner: list[exp.Expression] = [
+    inner: list[exp.Expr] = [
         exp.alias_(joined_key, KEY, quoted=True),
         exp.alias_(col("__p", "l"), "lp", quoted=True),
         exp.alias_(col("__p", "r"), "rp", quoted=True),
@@ -255,7 +255,7 @@ def diff_summary(plan: DiffPlan, diffs: exp.Table, examples: int) -> str:
         exp.Is(this=rp.copy(), expression=exp.Null()),
         exp.Is(this=lp.copy(), expression=exp.Null()),
     )
-    out: list[exp.Expression] = [
+    out: list[exp.Expr] = [
         exp.alias_(filtered(count_star(), removed.copy()), "removed", quoted=True),
         exp.alias_(filtered(count_star(), added.copy()), "added", quoted=True),
         exp.alias_(filtered(count_star(), both.copy()), "changed", quoted=True),
@@ -277,9 +277,7 @@ def diff_summary(plan: DiffPlan, diffs: exp.Table, examples: int) -> str:
     return sql(exp.select(*out).from_(diffs.copy()))
 
 
-def profile_columns(
-    p: ColumnPlan, value: exp.Expression, side: str, i: int, exact: bool
-) -> list[exp.Expression]:
+def profile_columns(p: ColumnPlan, value: exp.Expr, side: str, i: int, exact: bool) -> list[exp.Expr]:
     """count, distinct (and for numbers and temporals min/max, for numbers sum/mean) of one column."""
     distinct = (
         exp.Count(this=exp.Distinct(expressions=[value.copy()]))

@@ -104,7 +104,7 @@ def unnest_keys(summary: exp.Table, column: str, field: str | None = None) -> ex
     """SELECT the key structs out of a list column of the stored summary row."""
     item = exp.Unnest(expressions=[col(column)])
     q = exp.select(exp.alias_(item, "x", quoted=True)).from_(summary.copy())
-    pick: exp.Expression = col("x")
+    pick: exp.Expr = col("x")
     if field is not None:
         pick = exp.Dot(this=col("x"), expression=ident(field))
     return exp.select(pick).from_(q.subquery("u"))
@@ -116,7 +116,7 @@ def distributions(rel: exp.Table, columns: Sequence[ColumnPlan], side: str) -> s
     return sql(exp.select(*out).from_(rel.copy()))
 
 
-def _as_text(p: ColumnPlan, side: str) -> exp.Expression:
+def _as_text(p: ColumnPlan, side: str) -> exp.Expr:
     # A retyped column's distributions are compared as text so that both sides' values line up.
     if p.left_type == p.right_type:
         return col(p.name)

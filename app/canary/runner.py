@@ -60,7 +60,7 @@ class Sandbox:
     def create_schema(self, name: str) -> None:
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {q.sql(q.ident(name))}")
 
-    def source(self, spec: TableSpec, alias: str) -> exp.Expression:
+    def source(self, spec: TableSpec, alias: str) -> exp.Expr:
         """A FROM-able expression reading `spec` (only before `lock_down`); DuckDB files are attached read-only
         under `alias`. Raises QueryFailed when the file cannot be read."""
         if not Path(spec.path).is_file():

@@ -20,7 +20,7 @@ BUCKETS = 1_000_000
 ROW = "__src"  # the alias of the source row (its struct is the tie-breaker)
 
 
-def bucket(value: exp.Expression, seed: int) -> exp.Expression:
+def bucket(value: exp.Expr, seed: int) -> exp.Expr:
     """0..999999 from MD5(seed ':' text(value)); NULL values share the bucket of ''."""
     text = exp.Coalesce(this=q.cast(value, "VARCHAR"), expressions=[q.lit("")])
     digest = q.fn("md5", exp.DPipe(this=q.lit(f"{seed}:"), expression=text))
@@ -39,7 +39,7 @@ def python_bucket(value: Any, seed: int) -> int:
 
 
 def sample_select(
-    reader: exp.Expression, *, key: str | None, fraction: float, max_rows: int | None, seed: int
+    reader: exp.Expr, *, key: str | None, fraction: float, max_rows: int | None, seed: int
 ) -> exp.Select:
     """SELECT the sampled rows of `reader` (a FROM-able expression)."""
     src = (
@@ -58,23 +58,23 @@ def sample_select(
     return select
 
 
-def count_rows(reader: exp.Expression) -> str:
+def count_rows(reader: exp.Expr) -> str:
     return q.sql(exp.select(exp.alias_(q.count_star(), "n", quoted=True)).from_(reader.copy()))
 
 
-def is_unique(rel: exp.Expression, column: str) -> str:
+def is_unique(rel: exp.Expr, column: str) -> str:
     """One row: `unique` (no value repeats among non-NULL values)."""
     c = q.col(column)
     same = exp.EQ(this=exp.Count(this=c), expression=exp.Count(this=exp.Distinct(expressions=[c.copy()])))
     return q.sql(exp.select(exp.alias_(same, "unique", quoted=True)).from_(rel.copy()))
 
 
-def survival(child: exp.Table, parent_sample: exp.Table, parent_full: exp.Expression, column: str) -> str:
+def survival(child: exp.Table, parent_sample: exp.Table, parent_full: exp.Expr, column: str) -> str:
     """One row: child rows with a non-NULL `column`, those whose parent exists in the full data
     (`joinable`) and those whose parent is also in the sample (`surviving`)."""
     c = q.col(column)
 
-    def keys(rel: exp.Expression) -> exp.Select:
+    def keys(rel: exp.Expr) -> exp.Select:
         return exp.select(q.col(column)).from_(rel.copy())
 
     return q.sql(

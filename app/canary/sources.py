@@ -33,7 +33,7 @@ def load_sources(
 
     db.create_schema(SCHEMA)
     coverage: list[SourceCoverage] = []
-    full: dict[str, exp.Expression] = {}
+    full: dict[str, exp.Expr] = {}
     attached: list[str] = []
     dialect = project.config.dialect
     for i, (name, spec) in enumerate(sorted(project.config.sources.items())):
@@ -90,13 +90,13 @@ def _replace_note(c: SourceCoverage, note: str) -> SourceCoverage:
     return SourceCoverage(c.name, c.path, c.key, c.fraction, c.max_rows, 0, 0, note)
 
 
-def _typed(db: Sandbox, reader: exp.Expression, declared: dict[str, str], dialect: str) -> exp.Expression:
+def _typed(db: Sandbox, reader: exp.Expr, declared: dict[str, str], dialect: str) -> exp.Expr:
     """The file's rows with the declared column types applied (CSV sniffing may guess differently)."""
     if not declared:
         return reader
     rel = reader if isinstance(reader, exp.Table) else exp.Table(this=reader)
     found = [r["column_name"] for r in db.query(f"DESCRIBE {q.sql(exp.select('*').from_(rel.copy()))}")]
-    cols: list[exp.Expression] = []
+    cols: list[exp.Expr] = []
     for c in found:
         t = declared.get(c)
         value = q.col(c) if t is None else exp.Cast(this=q.col(c), to=exp.DataType.build(t, dialect=dialect))
@@ -104,7 +104,7 @@ def _typed(db: Sandbox, reader: exp.Expression, declared: dict[str, str], dialec
     return exp.select(*cols).from_(rel.copy()).subquery("__typed")
 
 
-def _survival(db: Sandbox, project: Project, full: dict[str, exp.Expression]) -> tuple[JoinSurvival, ...]:
+def _survival(db: Sandbox, project: Project, full: dict[str, exp.Expr]) -> tuple[JoinSurvival, ...]:
     """For each sampled parent whose sample key is unique, the survival of every other source's rows that
     carry that key column (orders.customer_id -> customers.customer_id)."""
     columns = {n: {c for c, _ in db.columns(q.table(n, SCHEMA))} for n in full}

@@ -41,7 +41,7 @@ def _utc(now: dt.datetime) -> dt.datetime:
     return now if now.tzinfo is None else now.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _epoch(now: dt.datetime) -> exp.Expression:
+def _epoch(now: dt.datetime) -> exp.Expr:
     return exp.Literal.number(f"{(_utc(now) - dt.datetime(1970, 1, 1)).total_seconds():.6f}")
 
 
@@ -49,7 +49,7 @@ def _timestamp(now: dt.datetime) -> exp.Literal:
     return exp.Literal.string(_utc(now).isoformat(sep=" "))
 
 
-def _fill(template: str, **values: exp.Expression) -> exp.Expr:
+def _fill(template: str, **values: exp.Expr) -> exp.Expr:
     return exp.replace_placeholders(sqlglot.parse_one(template, read=DIALECT), **values)
 
 
@@ -118,7 +118,7 @@ def _partitions(obj: Objective, now: dt.datetime, tbl: exp.Table) -> exp.Expr:
     )
 
 
-def _late_arrival(obj: Objective, now_e: exp.Expression, tbl: exp.Table) -> exp.Expr:
+def _late_arrival(obj: Objective, now_e: exp.Expr, tbl: exp.Table) -> exp.Expr:
     """Share of rows that arrived within `lookback` whose arrival is more than `max_delay` after the event."""
     return _fill(
         """
