@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from app.errors import UsageError
+from app.findings import Finding
 from app.gate.result import RunReport
+from app.types import Severity
 
 FORMATS = ("text", "json", "markdown")
 
@@ -39,6 +42,19 @@ def _section(section: Any, fmt: str, compact: bool) -> str:
     return ""
 
 
+def ordered(findings: Sequence[Finding]) -> list[Finding]:
+    """Blocking first, then warnings, then what was accepted, then notices; stable within each."""
+
+    def rank(f: Finding) -> int:
+        if f.blocking:
+            return 0
+        if f.accepted is None and f.severity is Severity.WARNING:
+            return 1
+        return 2 if f.accepted is not None else 3
+
+    return sorted(findings, key=rank)
+
+
 def _context(report: RunReport, fmt: str, compact: bool) -> dict[str, Any]:
     icons = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skipped": "⏭️"}
     sev_icons = {"error": "❌", "warning": "⚠️", "notice": "ℹ️"}
@@ -50,4 +66,5 @@ def _context(report: RunReport, fmt: str, compact: bool) -> dict[str, Any]:
         "blast": _section(report.blast_radius, fmt, compact),
         "canary": _section(report.canary, fmt, compact),
         "compact": compact,
+        "ordered": ordered,
     }
