@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
@@ -76,7 +77,8 @@ class ModelAnalysis:
         """The query as written, parsed in the model's dialect (shared: copy it before transforming)."""
         if "expression" not in self._trees:
             parsed = sqlglot.parse(self.sql, read=self.dialect)
-            self._trees["expression"] = next(s for s in parsed if s is not None)
+            # parse_model admitted this SQL as exactly one query; sqlglot.parse only says Expr
+            self._trees["expression"] = cast(exp.Query, next(s for s in parsed if s is not None))
         return self._trees["expression"]
 
     @property
@@ -142,8 +144,8 @@ class Analysis:
             for up in m.reads_tables:
                 children.setdefault(up, set()).add(m.name)
             for out, ups in m.lineage.items():
-                for up in ups:
-                    col_children.setdefault(up, set()).add((m.name, out))
+                for up_col in ups:
+                    col_children.setdefault(up_col, set()).add((m.name, out))
             for ref in m.reads:
                 readers.setdefault(ref, set()).add(m.name)
         return Analysis(

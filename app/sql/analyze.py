@@ -97,8 +97,9 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
         if prev is not None and prev.sql == model.sql and prev.path == model.path:
             trees[name], refs = None, prev.refs  # parsed again only if it must be re-typed
         else:
-            trees[name] = parse_model(model, dialect)
-            refs = tuple(table_refs(trees[name], model.path, model.sql))
+            tree = parse_model(model, dialect)
+            trees[name] = tree
+            refs = tuple(table_refs(tree, model.path, model.sql))
         refs_of[name] = refs
         targets[name] = {ref.parts: names.resolve(ref, model) for ref in refs}
         upstream[name] = {t for t in targets[name].values() if t in project.models}

@@ -118,8 +118,8 @@ def blast_radius(
                 direct |= view.readers(dataset, column)
                 cols |= view.column_downstream(dataset, column)
         models = set(direct) | {m for m, _ in cols}
-        for m, c in cols:
-            models |= analysis.readers(m, c)
+        for m, col in cols:
+            models |= analysis.readers(m, col)
         if column is None:  # a whole dataset: every model downstream of it, whatever it reads
             for view in views:
                 models |= view.downstream(dataset)

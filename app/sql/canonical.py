@@ -18,7 +18,7 @@ from app.sql.analysis import ModelAnalysis
 
 STAGES = ("formatting", "aliases", "commutative operands", "join order", "column order")
 _PLACEHOLDER_DB = "__datacanary"
-_SWAP = {exp.GT: exp.LT, exp.GTE: exp.LTE}
+_SWAP: dict[type[exp.Expr], type[exp.Binary]] = {exp.GT: exp.LT, exp.GTE: exp.LTE}
 _COMMUTATIVE = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Add, exp.Mul)
 
 
@@ -30,7 +30,7 @@ def formatting_form(model: ModelAnalysis) -> str:
 def canonical_forms(model: ModelAnalysis, renames: Mapping[str, str] | None = None) -> list[str]:
     """The query after each stage past `formatting` (len(STAGES) - 1 strings), `renames` (old table
     name -> new) applied to the tables it reads first. Empty when a stage cannot run."""
-    tree = model.qualified.copy()
+    tree: exp.Expr = model.qualified.copy()
     for table in tree.find_all(exp.Table):
         if isinstance(table.this, exp.Identifier) and table.name in set(model.reads_tables):
             if renames and table.name in renames:

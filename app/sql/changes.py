@@ -8,6 +8,8 @@ canary selection) lives in `app.sql.classify` and is re-exported here.
 
 from __future__ import annotations
 
+from sqlglot import exp
+
 from app.contracts.rules import Change, ChangeKind
 from app.project.model import Project
 from app.sql.analysis import Analysis, ModelAnalysis, OutputColumn
@@ -144,7 +146,9 @@ def _projection_sql(model: ModelAnalysis, name: str) -> str | None:
         return None
     for proj in selects[0].expressions:
         if proj.alias_or_name == name:
-            body = proj.this if proj.args.get("alias") is not None and proj.this is not None else proj
+            body: exp.Expr = (
+                proj.this if proj.args.get("alias") is not None and proj.this is not None else proj
+            )
             return body.sql(comments=False)
     return None
 

@@ -104,7 +104,7 @@ def normalize(dt: exp.DataType | None) -> str | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _simple_name(this: exp.DataType.Type) -> str:
+def _simple_name(this: exp.DType) -> str:
     return exp.DataType(this=this).sql(dialect="duckdb")
 
 
@@ -118,7 +118,7 @@ def normalize_text(text: str | None, dialect: str) -> str | None:
 
 def family(dt: exp.DataType) -> str:
     """The family a type belongs to: integer, decimal, float, string, date, timestamp, ..."""
-    this = dt.this
+    this: exp.DType = dt.this
     if this in _INTEGERS:
         return "integer"
     if this in _DECIMALS:
@@ -140,7 +140,8 @@ def family(dt: exp.DataType) -> str:
         return "map"
     if this in (T.ARRAY, T.LIST):
         return "array"
-    return this.value.lower()
+    name: str = this.value
+    return name.lower()
 
 
 def fits(src: exp.DataType | None, dst: exp.DataType | None) -> bool | None:

@@ -71,6 +71,7 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
             Location(model.path, 1),
             "a model file holds one SELECT; delete the file or write the query",
         )
+    queries: list[exp.Query] = []
     for stmt in statements:
         if not isinstance(stmt, exp.Query):
             names = (n for t, n in _STATEMENT_NAMES.items() if isinstance(stmt, t))
@@ -80,13 +81,14 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
                 Location(model.path, node_line(stmt) or 1),
                 "keep only the query that produces the dataset; datacanary builds and writes it itself",
             )
-    if len(statements) > 1:
+        queries.append(stmt)
+    if len(queries) > 1:
         raise SqlError(
-            f"model {model.name!r} has {len(statements)} statements; a model is one SELECT",
-            Location(model.path, node_line(statements[1]) or 1),
+            f"model {model.name!r} has {len(queries)} statements; a model is one SELECT",
+            Location(model.path, node_line(queries[1]) or 1),
             "split the file: one model per .sql file, named after the dataset it produces",
         )
-    return statements[0]
+    return queries[0]
 
 
 def _token_error_position(sql: str, err: TokenError) -> tuple[int | None, int | None]:
@@ -150,7 +152,7 @@ def table_refs(query: exp.Query, path: str, sql: str) -> list[TableRef]:
     for node in query.find_all(exp.Table, exp.CTE):  # one walk for both
         if isinstance(node, exp.CTE):
             ctes.add(node.alias_or_name)
-        else:
+        elif isinstance(node, exp.Table):
             tables.append(node)
     out: list[TableRef] = []
     for table in tables:

@@ -67,11 +67,12 @@ def qualify_model(
             raise resolution_error(model, err, unknown, read) from None
         # a qualified reference to a column its upstream dropped (`o.status`): record it, then type
         # the rest as if the column were there with an unknown type
-        tree, mapping, problems = _qualify_leniently(
+        lenient, mapping, problems = _qualify_leniently(
             model, original, err, dict(schema), read, unknown, dialect
         )
-        if tree is None:
+        if lenient is None:
             raise resolution_error(model, err, unknown, read) from None
+        tree = lenient
     try:
         validate_qualify_columns(tree, sql=model.sql)
     except OptimizeError as err:  # a column no table has, or one that several have
