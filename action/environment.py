@@ -59,6 +59,8 @@ class ActionEnv:
     mode: str
     fast: bool  # no client-side throttling (tests against a loopback GitHub)
     dry_run: bool = False  # print what would be posted instead of posting it
+    manifest: Path | None = None  # dbt: head and base manifest.json, compiled by the workflow
+    base_manifest: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ActionEnv:
@@ -97,6 +99,8 @@ class ActionEnv:
             mode=mode,
             fast=env.get("DATACANARY_GITHUB_THROTTLE", "").lower() == "off",
             dry_run=_flag(input_value(env, "dry-run", "false"), "dry-run"),
+            manifest=workspace / m if (m := input_value(env, "manifest")) else None,
+            base_manifest=workspace / b if (b := input_value(env, "base-manifest")) else None,
         )
 
     @property

@@ -131,7 +131,14 @@ def _run(action: ActionEnv, target: Target, log: Write, head_sha: str) -> RunRep
         acks.append(Acknowledgment(sha=head_sha, by=target.ack_by, at=at))
     project = action.project.strip("/") if action.project not in (".", "./") else ""
     return run_check(
-        action.workspace, target.base, target.head, project, progress=progress, acknowledgments=acks
+        action.workspace,
+        target.base,
+        target.head,
+        project,
+        progress=progress,
+        acknowledgments=acks,
+        head_manifest=action.manifest,
+        base_manifest=action.base_manifest,
     )
 
 
