@@ -26,6 +26,15 @@ def commit(repo: Path, files: dict[str, str | None]) -> str:
     ).stdout.strip()
 
 
+def check(repo: Path, base: str, head: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`datacanary check --no-canary` as a user runs it: a separate process."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "check", "--project", str(repo), "--base", base, "--head", head,
+         "--quiet", "--no-canary", *extra],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
 CASES = {
     "invalid-yaml": (
         {
@@ -65,25 +74,7 @@ def test_bad_input_is_reported_with_file_and_line(case: str, tmp_path: Path) -> 
     demo = build_demo_repo(tmp_path / "shop")
     files, needle = CASES[case]
     head = commit(demo.path, files)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "check",
-            "--project",
-            str(demo.path),
-            "--base",
-            demo.head,
-            "--head",
-            head,
-            "--quiet",
-            "--no-canary",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = check(demo.path, demo.head, head)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert needle in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -102,27 +93,7 @@ def test_a_column_dropped_under_its_readers_is_a_blocking_finding_not_a_crash(tm
             "    cast(ordered_at as timestamp) as ordered_at\nfrom raw_orders\n"
         },
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "check",
-            "--project",
-            str(demo.path),
-            "--base",
-            demo.head,
-            "--head",
-            head,
-            "--quiet",
-            "--no-canary",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = check(demo.path, demo.head, head, "--format", "json")
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     hits = [f for g in report["gates"] for f in g["findings"] if f["rule"] == "sql-unresolved-column"]
