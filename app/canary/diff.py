@@ -274,7 +274,9 @@ def _multiset(
     exact = exact_distinct if exact_distinct is not None else max(rows_l, rows_r) <= EXACT_DISTINCT_ROWS
     side_profiles = _profiles(db, plan, left, right, exact) if profiles else None
     columns = column_results(plan, None, side_profiles, (rows_l, rows_r), None)
-    notes = ("no key: rows compared as multisets (a changed row counts once as removed and once as added)",)
+    notes: tuple[str, ...] = (
+        "no key: rows compared as multisets (a changed row counts once as removed and once as added)",
+    )
     if not plan.columns:
         notes += ("the two tables have no column in common",)
     return Reconciliation(

@@ -181,14 +181,14 @@ def _model_findings(m: ModelCanary, config: ProjectConfig) -> Iterator[Finding]:
             hint="the key is no longer unique: look for a join that duplicates rows",
         )
     if intent:
-        for c in r.columns:
-            if c.changed and not _intended(m.name, c.name, intent):
+        for cr in r.columns:
+            if cr.changed and not _intended(m.name, cr.name, intent):
                 yield _finding(
                     m,
                     "canary-unexpected-change",
                     Severity(t.unexpected_column_change),
-                    f"{m.name}.{c.name} changed in {c.changed:,} row(s), outside the declared intent",
-                    column=c.name,
+                    f"{m.name}.{cr.name} changed in {cr.changed:,} row(s), outside the declared intent",
+                    column=cr.name,
                     hint="add it to canary.intent in datacanary.yml if the change is meant",
                 )
     for s in r.schema:

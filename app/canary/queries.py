@@ -94,7 +94,7 @@ def side_summary(plan: DiffPlan, rel: exp.Table, side: str, profiles: bool, exac
 
 def _payload(p: ColumnPlan, tbl: str | None = None) -> exp.Expr:
     """What travels through the join for one column: the value, or a NULL-preserving hash of it."""
-    value = col(p.name, tbl)
+    value: exp.Expr = col(p.name, tbl)
     if p.compare == "native":
         return value
     if p.compare == "text":

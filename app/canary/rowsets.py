@@ -89,7 +89,7 @@ def _rows(rel: exp.Table, key: Sequence[str]) -> exp.Select:
     ).from_(exp.Table(this=rel.this.copy(), db=rel.args.get("db"), alias=exp.TableAlias(this=ident("__row"))))
 
 
-def rows_by_key(rel: exp.Table, key: Sequence[str], keys_from: exp.Select) -> str:
+def rows_by_key(rel: exp.Table, key: Sequence[str], keys_from: exp.Query) -> str:
     """Full rows of `rel` whose key struct is among `keys_from` (a query yielding one `__k` column)."""
     return sql(_rows(rel, key).where(key_struct(key).isin(query=keys_from)))
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.canary.schema import Tolerance
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -36,7 +40,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     )
 
 
-def parse_tolerances(items: list[str]) -> dict[str, object]:
+def parse_tolerances(items: list[str]) -> dict[str, Tolerance]:
     """`col=abs:0.01,other=rel:1e-6` (and `dec:2`) -> {column: Tolerance}; UsageError on a bad item."""
     from app.canary.schema import Tolerance
     from app.errors import UsageError
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                 left,
                 right,
                 key=key,
-                tolerances=tolerances,  # type: ignore[arg-type]
+                tolerances=tolerances,
                 examples=args.examples,
                 low_cardinality=args.low_cardinality,
                 labels=(str(left_spec), str(right_spec)),
