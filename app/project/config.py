@@ -21,8 +21,8 @@ class SampleSpec(_Strict):
     """How to sample one source: keep rows whose hashed key falls under `fraction`, then cap at `max_rows`."""
 
     key: str | None = None  # a join key domain, e.g. customer_id; same key + seed = same rows everywhere
-    fraction: float = Field(1.0, gt=0, le=1)
-    max_rows: int | None = Field(None, gt=0)
+    fraction: float = Field(default=1.0, gt=0, le=1)
+    max_rows: int | None = Field(default=None, gt=0)
 
 
 class SourceConfig(_Strict):
@@ -73,30 +73,30 @@ class PolicyConfig(_Strict):
 
 
 class Tolerance(_Strict):
-    absolute: float | None = Field(None, ge=0)
-    relative: float | None = Field(None, ge=0)
-    decimals: int | None = Field(None, ge=0)
+    absolute: float | None = Field(default=None, ge=0)
+    relative: float | None = Field(default=None, ge=0)
+    decimals: int | None = Field(default=None, ge=0)
 
 
 class CanaryThresholds(_Strict):
-    changed_rows_pct: float = Field(5.0, ge=0)  # over this share of a contracted dataset's rows: fail
-    uncontracted_changed_rows_pct: float | None = Field(None, ge=0)  # None: warn only
-    row_count_change_pct: float = Field(10.0, ge=0)
+    changed_rows_pct: float = Field(default=5.0, ge=0)  # over this share of a contracted dataset's rows: fail
+    uncontracted_changed_rows_pct: float | None = Field(default=None, ge=0)  # None: warn only
+    row_count_change_pct: float = Field(default=10.0, ge=0)
     quality_error_fails: bool = True
     unexpected_column_change: Literal["error", "warning", "notice"] = "warning"
 
 
 class SandboxLimits(_Strict):
     memory_limit: str = "1GB"
-    threads: int = Field(2, ge=1)
-    timeout_seconds: float = Field(60.0, gt=0)
+    threads: int = Field(default=2, ge=1)
+    timeout_seconds: float = Field(default=60.0, gt=0)
 
 
 class CanaryConfig(_Strict):
     enabled: bool = True
     seed: int = 42
-    example_rows: int = Field(5, ge=0)
-    low_cardinality: int = Field(20, ge=1)  # distinct values at or below this get a distribution
+    example_rows: int = Field(default=5, ge=0)
+    low_cardinality: int = Field(default=20, ge=1)  # distinct values at or below this get a distribution
     thresholds: CanaryThresholds = Field(default_factory=CanaryThresholds)
     tolerance: dict[str, Tolerance] = Field(default_factory=dict)  # "dataset.column" or "column"
     keys: dict[str, list[str]] = Field(default_factory=dict)  # primary keys for uncontracted models
@@ -117,18 +117,18 @@ class LateArrivalSlo(_Strict):
     event_column: str
     arrival_column: str
     max_delay: str
-    max_rate: float = Field(0.01, ge=0, le=1)
+    max_rate: float = Field(default=0.01, ge=0, le=1)
     lookback: str = "1d"  # only rows that arrived within this duration count
 
 
 class CompletenessSlo(_Strict):
     """Rows or partitions present, and late arrivals."""
 
-    min_rows: int | None = Field(None, ge=0)
+    min_rows: int | None = Field(default=None, ge=0)
     partition_column: str | None = None
     partition_grain: Literal["hour", "day", "week", "month"] = "day"
     expected_partitions: int | None = Field(
-        None, ge=1
+        default=None, ge=1
     )  # the last N partitions before `now` must all be present
     late_arrival: LateArrivalSlo | None = None
 
@@ -136,7 +136,7 @@ class CompletenessSlo(_Strict):
 class CorrectnessSlo(_Strict):
     """Pass rate of the contract's quality rules, each weighted by its severity."""
 
-    min_pass_rate: float = Field(1.0, ge=0, le=1)
+    min_pass_rate: float = Field(default=1.0, ge=0, le=1)
     weights: dict[str, float] = Field(default_factory=lambda: {"error": 3.0, "warning": 1.0, "info": 0.0})
 
 
@@ -144,7 +144,7 @@ class CostSlo(_Strict):
     """Upper bounds for one run of the dataset (from the run ledger)."""
 
     max_duration: str | None = None
-    max_bytes: int | None = Field(None, gt=0)
+    max_bytes: int | None = Field(default=None, gt=0)
 
 
 class DatasetSlo(_Strict):
@@ -155,7 +155,7 @@ class DatasetSlo(_Strict):
     correctness: CorrectnessSlo | None = None
     cost: CostSlo | None = None
     target: float | None = Field(
-        None, gt=0, lt=1
+        default=None, gt=0, lt=1
     )  # share of good evaluations (default: ODCS availability or 0.99)
     budget_window: str = "30d"
     owners: list[str] = Field(default_factory=list)  # GitHub handles; added to the contract's owners
