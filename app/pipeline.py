@@ -8,15 +8,26 @@ share. Reads git (the edge), then hands plain values to the pure engine.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from app.errors import DatacanaryError
 from app.findings import Acceptance, Finding
 from app.gate.result import GateResult, RunReport
 from app.project.model import Project
 from app.types import Severity
+
+if TYPE_CHECKING:  # only for annotations: the engine modules load lazily, inside the functions
+    from app.contracts.model import Contract
+    from app.contracts.rules import Change
+    from app.dbt.project import DbtProject
+    from app.project.tree import Tree
+    from app.sql.analysis import Analysis
+    from app.sql.blast import BlastRadius
+
+    DbtPair: TypeAlias = tuple[DbtProject, DbtProject]  # (base, head)
 
 Progress = Callable[[str], None]
 
@@ -51,6 +62,7 @@ def run_check(
     base_tree, head_tree = GitTree(repo, base), GitTree(repo, head)
     say(f"reading {base_tree.label} and {head_tree.label}")
     dbt = _load_dbt(base_tree, head_tree, project_dir, base_manifest, head_manifest)
+    base_project: Project | None  # the base revision may predate the project
     if dbt is not None:
         base_dbt, head_dbt = dbt
         head_project, base_project = head_dbt.project, base_dbt.project
@@ -78,7 +90,13 @@ def run_check(
     return report
 
 
-def _load_dbt(base_tree, head_tree, project_dir: str, base_manifest: Path | None, head_manifest: Path | None):  # type: ignore[no-untyped-def]
+def _load_dbt(
+    base_tree: Tree,
+    head_tree: Tree,
+    project_dir: str,
+    base_manifest: Path | None,
+    head_manifest: Path | None,
+) -> DbtPair | None:
     """Base and head of a dbt project (manifests on disk, or committed), or None for a plain project."""
     from app.project.tree import join
 
@@ -104,13 +122,13 @@ def _load_dbt(base_tree, head_tree, project_dir: str, base_manifest: Path | None
     )
 
 
-def _load(tree, project_dir: str) -> Project:  # type: ignore[no-untyped-def]
+def _load(tree: Tree, project_dir: str) -> Project:
     from app.project.load import load_project
 
     return load_project(tree, project_dir)
 
 
-def _load_base(tree, project_dir: str) -> Project | None:  # type: ignore[no-untyped-def]
+def _load_base(tree: Tree, project_dir: str) -> Project | None:
     """The base revision may predate the project: then everything in head is new."""
     from app.project.config import CONFIG_FILE
     from app.project.tree import join
@@ -122,7 +140,7 @@ def _load_base(tree, project_dir: str) -> Project | None:  # type: ignore[no-unt
     return _load(tree, project_dir)
 
 
-def _history(repo: Path, head: str, project: Project) -> tuple[dict[str, list], list[str]]:  # type: ignore[type-arg]
+def _history(repo: Path, head: str, project: Project) -> tuple[dict[str, list[Contract]], list[str]]:
     """Earlier versions of contracts whose compatibility mode is transitive (read from git), and
     warnings about versions that could not be read (said in the report, never skipped silently)."""
     wanted = [c.path for c in project.contracts if c.compatibility.endswith("_transitive")]
@@ -130,7 +148,8 @@ def _history(repo: Path, head: str, project: Project) -> tuple[dict[str, list], 
         return {}, []
     from app.project.history import read_contract_history
 
-    versions, warnings = {}, []
+    versions: dict[str, list[Contract]] = {}
+    warnings: list[str] = []
     for path in wanted:
         found = read_contract_history(repo, path, head)
         versions[path] = list(found.versions)
@@ -142,13 +161,13 @@ def evaluate(
     base: Project | None,
     head: Project,
     *,
-    head_tree,  # type: ignore[no-untyped-def]
+    head_tree: Tree,
     canary: bool = True,
     today: dt.date,
     progress: Progress | None = None,
-    history: dict | None = None,  # type: ignore[type-arg]
+    history: Mapping[str, Sequence[Contract]] | None = None,
     acknowledgment: Acknowledgment | None = None,
-    dbt=None,  # type: ignore[no-untyped-def]  # (base DbtProject, head DbtProject) for dbt projects
+    dbt: DbtPair | None = None,  # for dbt projects
 ) -> RunReport:
     """The engine part of `run_check`, over loaded projects (dbt and artifact loaders call it too)."""
     from app.sql.analyze import analyze
@@ -217,13 +236,15 @@ def evaluate(
     )
 
 
-def _sql_findings(base, head, base_an, head_an, today):  # type: ignore[no-untyped-def]
+def _sql_findings(
+    base: Project | None, head: Project, base_an: Analysis | None, head_an: Analysis, today: dt.date
+) -> list[Finding]:
     """Implementation drift (SQL vs its own contract) and output changes of uncontracted models."""
     from app.contracts.policy import apply_policy
     from app.sql.drift import drift
 
     out: list[Finding] = []
-    by_dataset: dict[str, list] = {}  # type: ignore[type-arg]
+    by_dataset: dict[str, list[Change]] = {}
     for change in drift(head_an, head):
         by_dataset.setdefault(change.dataset, []).append(change)
     for dataset, changes in sorted(by_dataset.items()):
@@ -292,7 +313,9 @@ def _unresolved(problem: DatacanaryError) -> Finding:
     )
 
 
-def _blast(head: Project, head_an, base_an, findings: list[Finding]):  # type: ignore[no-untyped-def]
+def _blast(
+    head: Project, head_an: Analysis, base_an: Analysis | None, findings: list[Finding]
+) -> BlastRadius | None:
     """Blast radius of every non-informational change; a renamed column is traced by its old name,
     and columns gone from head are found through the base analysis."""
     changed: set[tuple[str, str | None]] = set()
