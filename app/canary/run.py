@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.canary import queries as q
 from app.canary.compile import CompileProblem, compile_query, name_resolver
 from app.canary.models import BuildStep, ModelRun, build
-from app.canary.quality import QualityResult, checks_for, evaluate, scan_sql
+from app.canary.quality import QualityCheck, QualityResult, checks_for, evaluate, scan_sql
 from app.canary.result import CanaryResult, ModelCanary
 from app.canary.schema import Tolerance
 from app.contracts.model import Dataset
@@ -28,6 +28,7 @@ from app.project.tree import Tree
 
 if TYPE_CHECKING:
     from app.canary.runner import Sandbox
+    from app.sql.analysis import Analysis
 
 Progress = Callable[[str], None]
 _PLACEHOLDER = re.compile(r"\$?\{(object|model|table|dataset)\}")
@@ -37,8 +38,8 @@ _COLUMN_PLACEHOLDER = re.compile(r"\$?\{(property|column)\}")
 def run_canary(
     base: Project,
     head: Project,
-    base_analysis: Any,
-    head_analysis: Any,
+    base_analysis: Analysis,
+    head_analysis: Analysis,
     *,
     head_tree: Tree,
     selected: Sequence[str] | None = None,
@@ -104,7 +105,7 @@ def run_canary(
     return replace(result, findings=tuple(canary_findings(result, head.config, head)))
 
 
-def default_selection(base: Project, head: Project, head_analysis: Any) -> set[str]:
+def default_selection(base: Project, head: Project, head_analysis: Analysis) -> set[str]:
     """Models added or whose SQL text changed, and everything downstream of them."""
     changed = {n for n, m in head.models.items() if n not in base.models or base.models[n].sql != m.sql}
     out = set(changed)
@@ -113,7 +114,7 @@ def default_selection(base: Project, head: Project, head_analysis: Any) -> set[s
     return out
 
 
-def ancestors(names: Iterable[str], analysis: Any) -> set[str]:
+def ancestors(names: Iterable[str], analysis: Analysis) -> set[str]:
     """Every model the given models read, directly or not (sources excluded)."""
     seen: set[str] = set()
     stack = [u for n in names if n in analysis.models for u in analysis.models[n].upstream]
@@ -238,7 +239,7 @@ def run_quality(
     return tuple(out)
 
 
-def _columns_present(check: Any, present: set[str]) -> bool:
+def _columns_present(check: QualityCheck, present: set[str]) -> bool:
     if check.column is None:
         return True
     return all(part.strip() in present for part in check.column.split(","))

@@ -6,8 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from app.commands.revisions import add_revision_arguments, locate, progress
+
+if TYPE_CHECKING:
+    from app.project.model import Project
+    from app.sql.analysis import Analysis
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -41,17 +46,17 @@ def run(args: argparse.Namespace) -> int:
     return 1 if result.verdict == "fail" else 0
 
 
-def _selection(models: str, base_an: object, head_an: object, head: object) -> list[str]:
+def _selection(models: str, base_an: Analysis, head_an: Analysis, head: Project) -> list[str]:
     """--models, else app.sql's selection: changed models whose output can change, and their downstream."""
     from app.errors import UsageError
     from app.sql.changes import classify_models, selected_for_canary
 
     if models:
         names = [m.strip() for m in models.split(",") if m.strip()]
-        unknown = [n for n in names if n not in head.models]  # type: ignore[attr-defined]
+        unknown = [n for n in names if n not in head.models]
         if unknown:
             raise UsageError(f"--models: no model named {', '.join(unknown)} in the head revision")
         return names
-    changes = classify_models(base_an, head_an)  # type: ignore[arg-type]
+    changes = classify_models(base_an, head_an)
     changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
-    return list(selected_for_canary(head_an, changed))  # type: ignore[arg-type]
+    return list(selected_for_canary(head_an, changed))
