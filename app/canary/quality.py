@@ -10,7 +10,7 @@ a rule's query is untrusted text like a model). All library checks of a dataset 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlglot import exp
 
@@ -37,6 +37,19 @@ class QualityCheck:
     query: str | None = None
     description: str | None = None
     implied: bool = False  # from the schema (required, unique, ...) rather than a `quality` rule
+
+
+class _RuleFields(TypedDict):
+    """The QualityCheck fields every kind of rule fills the same way (passed on with **)."""
+
+    name: str
+    column: str | None
+    operator: str
+    value: Any
+    unit: str
+    severity: str
+    location: Location | None
+    description: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +181,7 @@ def _rule(rule: QualityRule, column: str | None) -> QualityCheck:
     operator = rule.operator or ("mustBeGreaterThan" if rule.metric == "rowCount" else "mustBe")
     value = rule.value if rule.operator else 0
     unit = rule.unit or "rows"
-    base = dict(
+    base = _RuleFields(
         name=rule.key if column is None else f"{column} {rule.key}",
         column=column,
         operator=operator,
@@ -179,7 +192,7 @@ def _rule(rule: QualityRule, column: str | None) -> QualityCheck:
         description=rule.description,
     )
     if rule.type == "sql" and rule.query:
-        return QualityCheck(metric="sql", query=rule.query, **base)  # type: ignore[arg-type]
+        return QualityCheck(metric="sql", query=rule.query, **base)
     c = q.col(column) if column else None
     expr: exp.Expr | None = None
     if rule.metric == "rowCount":
@@ -203,10 +216,10 @@ def _rule(rule: QualityRule, column: str | None) -> QualityCheck:
         cols = [column] if column else [str(p) for p in rule.argument("properties") or []]
         expr = _duplicates(cols) if cols else None
         if column is None and cols:
-            base.update(column=", ".join(cols), name=f"{rule.key} ({', '.join(cols)})")
+            base.update({"column": ", ".join(cols), "name": f"{rule.key} ({', '.join(cols)})"})
     if expr is None:
-        return QualityCheck(metric="skip", **base)  # type: ignore[arg-type]
-    return QualityCheck(metric=rule.metric or "", expr=expr, **base)  # type: ignore[arg-type]
+        return QualityCheck(metric="skip", **base)
+    return QualityCheck(metric=rule.metric or "", expr=expr, **base)
 
 
 def scan_sql(rel: exp.Table, checks: tuple[QualityCheck, ...]) -> str:

@@ -25,7 +25,7 @@ def _schema() -> dict[str, Any]:
 @functools.lru_cache(maxsize=1)
 def odcs_validator() -> Any:
     """The Draft 2019-09 validator for the packaged ODCS schema, built once on first use."""
-    from jsonschema import Draft201909Validator  # type: ignore[import-untyped]
+    from jsonschema import Draft201909Validator
 
     return Draft201909Validator(_schema())
 
@@ -85,7 +85,7 @@ def validate_odcs(doc: YamlDoc) -> None:
     if not errors:
         return
     relevant = _relevant(errors)
-    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+    from jsonschema.exceptions import best_match
 
     best = best_match(relevant)
     assert best is not None  # relevant is never empty when errors is not

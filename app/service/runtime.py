@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from fastapi import Request
 
@@ -34,5 +34,5 @@ class Service:
 
 def service_of(request: Request) -> Service:
     """The Service of the app handling `request`."""
-    service: Any = request.app.state.service
-    return service  # type: ignore[no-any-return]
+    # starlette's State holds untyped attributes; create_app stores the Service there
+    return cast(Service, request.app.state.service)
