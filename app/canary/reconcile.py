@@ -80,10 +80,13 @@ class ColumnResult:
             a, b = getattr(self.left, k), getattr(self.right, k)
             if isinstance(a, (int, float, decimal.Decimal)) and isinstance(b, (int, float, decimal.Decimal)):
                 if not isinstance(a, bool) and not isinstance(b, bool):
-                    # FIXME: Decimal - float raises TypeError (a DECIMAL column retyped DOUBLE crashes
-                    # data-diff); left as is by the typing-only pass, reported to the canary owner
-                    d = b - a  # type: ignore[operator]
-                    out[k] = float(d) if isinstance(d, decimal.Decimal) else d
+                    if isinstance(a, decimal.Decimal) and isinstance(b, decimal.Decimal):
+                        out[k] = float(b - a)  # exact, then shown as a number
+                    elif isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal):
+                        # a DECIMAL column retyped to DOUBLE (or back): Decimal and float do not mix
+                        out[k] = float(b) - float(a)
+                    else:
+                        out[k] = b - a
         return out
 
     def to_json(self) -> dict[str, Any]:

@@ -142,3 +142,24 @@ def test_canary_command_markdown_on_unchanged_head(
     )
     out = capsys.readouterr().out
     assert code == 0 and "#### `customer_orders`: compared (contracted)" in out and "Quality on head" in out
+
+
+def test_a_decimal_column_retyped_to_double_is_compared_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT range AS id, (range * 1.25)::DECIMAL(10, 2) AS x FROM range(10)) TO '{tmp_path}/l.parquet'"
+    )
+    con.execute(
+        f"COPY (SELECT range AS id, CASE WHEN range = 4 THEN 99.0 ELSE range * 1.25 END::DOUBLE AS x "
+        f"FROM range(10)) TO '{tmp_path}/r.parquet'"
+    )
+    code = main(
+        ["data-diff", f"{tmp_path}/l.parquet", f"{tmp_path}/r.parquet", "--key", "id", "--format", "json"]
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert data["changed"] == 1
+    x = next(c for c in data["columns"] if c["name"] == "x")
+    assert x["deltas"]["max"] == pytest.approx(99.0 - 11.25)
