@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Tests build real git repositories; a fresh CI machine has no git identity configured.
 for _key, _value in {
@@ -17,6 +18,12 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests check behaviour, not speed: a loaded 2-core CI machine must not turn a slow example into
+# a failure. CI also runs them derandomized, so a red build is reproducible from its log.
+settings.register_profile("datacanary", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", parent=settings.get_profile("datacanary"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "datacanary")
 
 
 @pytest.fixture(scope="session")
