@@ -59,12 +59,44 @@ def load_yaml(text: str, path: str, error: type[DatacanaryError] = DatacanaryErr
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - non-marked YAML errors are rare
         raise error(f"invalid YAML: {exc}", Location(path)) from None
+    except (ValueError, OverflowError) as exc:
+        # a scalar that looks like a date but is not one (`2027-02-30`): the constructor raises a bare
+        # ValueError without a mark (both the C and the pure loader), so find the node that fails again
+        raise _bad_scalar(node, path, exc, error) from None
     finally:
         loader.dispose()
     lines: dict[Path, int] = {}
     if node is not None:
         _walk(node, (), lines)
     return YamlDoc(path, data, lines)
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _bad_scalar(
+    node: yaml.Node | None, path: str, exc: Exception, error: type[DatacanaryError]
+) -> DatacanaryError:
+    """The error for the first date/timestamp scalar under `node` that is not a real calendar date."""
+    constructor = yaml.constructor.SafeConstructor()
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop(0)
+        if isinstance(n, yaml.ScalarNode) and n.tag == _TIMESTAMP_TAG:
+            try:
+                constructor.construct_yaml_timestamp(n)
+            except (ValueError, OverflowError) as bad:
+                loc = Location(path, n.start_mark.line + 1, n.start_mark.column + 1)
+                return error(
+                    f"invalid date {n.value!r}: {bad}",
+                    loc,
+                    "use YYYY-MM-DD (e.g. 2027-03-31) with a real calendar date, or quote the value if not a date",
+                )
+        elif isinstance(n, yaml.MappingNode):
+            stack.extend(x for pair in n.value for x in pair)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return error(f"invalid YAML value: {exc}", Location(path), "check the values of this file")
 
 
 def _walk(node: yaml.Node, here: Path, lines: dict[Path, int]) -> None:

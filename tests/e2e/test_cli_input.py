@@ -1,0 +1,78 @@
+"""Bad command-line input and odd YAML values are usage errors (exit 2, file:line, a hint), never exit 3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.cli import main
+from app.demo import build_demo_repo
+from app.errors import ConfigError, ContractError
+from app.project import yamldoc
+from tests.e2e.test_bad_input import commit
+
+CONTRACT = (
+    "apiVersion: v3.1.0\nkind: DataContract\nid: orders\nversion: 1.0.0\nstatus: active\n"
+    "contractCreatedTs: {ts}\nschema:\n  - name: orders\n    properties:\n"
+    "      - name: order_id\n        logicalType: integer\n"
+)
+
+
+@pytest.fixture(params=["c", "pure"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with libyaml's CSafeLoader (when built) and with the pure-Python SafeLoader."""
+    if request.param == "pure":
+        monkeypatch.setattr(yamldoc, "_SAFE_LOADER", yaml.SafeLoader)
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML built without libyaml")
+    return str(request.param)
+
+
+@pytest.mark.parametrize("value", ["2027-31-03", "2027-02-30", "2027-02-30 10:00:00"])
+def test_an_impossible_date_is_the_callers_error_with_line_and_column(loader: str, value: str) -> None:
+    text = f"name: shop\nwaivers:\n  - rule: x\n    expires: {value}\n"
+    with pytest.raises(ConfigError) as err:
+        yamldoc.load_yaml(text, "datacanary.yml", ConfigError)
+    assert err.value.location is not None
+    assert (err.value.location.line, err.value.location.column) == (4, 14)
+    assert value in err.value.message
+    assert err.value.hint and "YYYY-MM-DD" in err.value.hint
+
+
+def test_a_real_date_still_loads_as_a_date(loader: str) -> None:
+    import datetime as dt
+
+    assert yamldoc.load_yaml("expires: 2028-02-29\n", "f.yml").data == {"expires": dt.date(2028, 2, 29)}
+
+
+def test_contract_validate_names_an_impossible_created_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "orders.odcs.yaml"
+    path.write_text(CONTRACT.format(ts="2026-02-30"))
+    assert main(["contract", "validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "orders.odcs.yaml:6:" in out and "YYYY-MM-DD" in out
+    with pytest.raises(ContractError):
+        from app.contracts.parse import parse_contract
+
+        parse_contract(path.read_text(), "orders.odcs.yaml")
+
+
+def test_check_with_an_impossible_waiver_date_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = build_demo_repo(tmp_path / "shop")
+    cfg = (demo.path / "datacanary.yml").read_text()
+    waiver = (
+        "\nwaivers:\n  - {rule: column-removed, dataset: dim_customers, reason: x, expires: 2027-31-03}\n"
+    )
+    head = commit(demo.path, {"datacanary.yml": cfg + waiver})
+    code = main(
+        ["check", "--project", str(demo.path), "--base", demo.head, "--head", head, "--no-canary", "-q"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "datacanary.yml:" in err and "2027-31-03" in err and "internal error" not in err
