@@ -79,7 +79,18 @@ class RunReport:
 
     @property
     def breaking_count(self) -> int:
+        """Findings whose impact on consumers is breaking, accepted ones included."""
         return sum(1 for f in self.findings if f.impact is not None and f.impact.value == "breaking")
+
+    @property
+    def accepted_breaking_count(self) -> int:
+        return sum(
+            1 for f in self.findings if f.impact is not None and f.impact.value == "breaking" and f.accepted
+        )
+
+    @property
+    def blocking_count(self) -> int:
+        return sum(1 for f in self.findings if f.blocking)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +100,8 @@ class RunReport:
             "head": self.head,
             "verdict": self.verdict.value,
             "breaking_count": self.breaking_count,
+            "accepted_breaking_count": self.accepted_breaking_count,
+            "blocking_count": self.blocking_count,
             "gates": [g.to_json() for g in self.gates],
             "blast_radius": self.blast_radius.to_json() if self.blast_radius else None,
             "canary": self.canary.to_json() if self.canary else None,

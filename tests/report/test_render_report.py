@@ -49,7 +49,8 @@ def test_text_lists_blocking_findings_first_then_accepted_then_notices() -> None
     text = render_report(REPORT, "text")
     order = [text.index(rule) for rule in ("enum-value-added", "column-removed", "column-added")]
     assert order == sorted(order)
-    assert "verdict: FAIL" in text and "canary: SKIPPED (--no-canary)" in text
+    assert "verdict: FAIL · 1 blocking finding · 2 breaking changes (1 accepted)" in text
+    assert "canary: SKIPPED (--no-canary)" in text
     assert "accepted by waiver: agreed (until 2027-01-31)" in text
 
 
@@ -63,6 +64,7 @@ def test_markdown_escapes_table_cells_and_names_the_location() -> None:
 def test_json_is_the_documented_shape() -> None:
     data = json.loads(render_report(REPORT, "json"))
     assert data["schema_version"] == 1 and data["verdict"] == "fail" and data["breaking_count"] == 2
+    assert data["accepted_breaking_count"] == 1 and data["blocking_count"] == 1
     contracts = data["gates"][0]
     assert contracts["counts"] == {"blocking": 1, "error": 1, "warning": 0, "notice": 1, "accepted": 1}
     blocking = [f for f in contracts["findings"] if f["blocking"]]
