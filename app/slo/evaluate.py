@@ -10,6 +10,7 @@ from typing import Any
 
 from app.contracts.model import Dataset
 from app.slo import sli
+from app.slo.durations import humanize
 from app.slo.objectives import Objective
 from app.slo.status import Evaluation, SliResult, Status, judge
 
@@ -46,7 +47,7 @@ def measure_facts(
     if obj.sli in ("frequency", "freshness"):  # freshness without a column: the age of the last publish
         if facts is None or facts.published_at is None:
             return judge(obj, None, reason="never published by `datacanary run` in this environment")
-        return judge(
+        return ahead_of_time(
             obj,
             (now - facts.published_at).total_seconds(),
             {"published_at": facts.published_at.isoformat(), "version": facts.version},
@@ -141,4 +142,22 @@ def _run(conn: Any, obj: Objective, sql: str) -> SliResult:
         return judge(obj, None, reason=f"query failed: {str(exc).splitlines()[0]}")
     record = dict(zip(names, row, strict=True)) if row is not None else {}
     value = record.pop("value", None)
-    return judge(obj, None if value is None else float(value), record)
+    return ahead_of_time(obj, None if value is None else float(value), record)
+
+
+# SLIs that are an age at the evaluation time: a negative age means data stamped after that time
+_AGES = frozenset({"freshness", "frequency", "retention"})
+
+
+def ahead_of_time(obj: Objective, value: float | None, detail: Mapping[str, Any]) -> SliResult:
+    """Judge `value`, except that a negative age (data stamped after `--at`, or clock skew) is unknown
+    with the reason said, never a good freshness. [pure]"""
+    if obj.sli not in _AGES or value is None or value >= 0:
+        return judge(obj, value, detail)
+    return judge(
+        obj,
+        None,
+        {**detail, "ahead_seconds": -value},
+        reason=f"data is stamped {humanize(-value)} after the evaluation time (evaluated --at a time"
+        " before the data, or the clocks disagree): cannot judge its age",
+    )

@@ -169,3 +169,27 @@ def test_contract_sla_properties_become_freshness_frequency_and_retention(
     retention = by_key["orders:retention"]  # the oldest row is 7 days old: 10 days are not kept
     assert retention.status is Status.BREACH and retention.value == pytest.approx(7 * 86400 + 3 * 3600)
     assert {r.objective.target for r in evaluation.results} == {0.995}
+
+
+def test_freshness_at_a_time_before_the_data_is_unknown_not_ok(env_db: Callable[[str], str]) -> None:
+    import datetime as dt
+
+    r = {
+        x.objective.key: x
+        for x in evaluate(
+            env_db(DATA), "prod", collect(make_project(YML)), NOW - dt.timedelta(days=2)
+        ).results
+    }["orders:freshness"]
+    assert r.status is Status.UNKNOWN  # the newest row is 45h after --at: not a good lag
+    assert r.value is None and r.detail["ahead_seconds"] == pytest.approx(45 * 3600)
+    assert "after the evaluation time" in (r.reason or "")
+
+
+def test_publish_freshness_after_the_evaluation_time_is_unknown() -> None:
+    import datetime as dt
+
+    from app.slo.evaluate import RunFacts, measure_facts
+
+    obj = collect(make_project("name: p\nslos:\n  orders:\n    freshness: {max_lag: 1h}\n"))[0]
+    r = measure_facts(obj, NOW, RunFacts(published_at=NOW + dt.timedelta(minutes=5)), None)
+    assert r.status is Status.UNKNOWN and "5m" in (r.reason or "")
