@@ -76,3 +76,20 @@ def test_check_with_an_impossible_waiver_date_exits_2(
     err = capsys.readouterr().err
     assert code == 2, err
     assert "datacanary.yml:" in err and "2027-31-03" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("output", ["missing/rep.json", "."])
+def test_check_refuses_an_unwritable_output_before_running(
+    output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.pipeline
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the run started before --output was checked")
+
+    monkeypatch.setattr(app.pipeline, "run_check", never)
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--base", "main", "--head", "HEAD", "--output", output, "-q"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--output" in err and "internal error" not in err
