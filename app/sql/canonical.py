@@ -183,14 +183,26 @@ def _renumber(tree: exp.Expr) -> exp.Expr:
 def _sort_output_columns(tree: exp.Expr) -> exp.Expr:
     """Output columns of the top-level SELECT in name order: the same set, in another order, is the
     same data (positions matter to `SELECT *` readers, which the report notes separately)."""
-    if isinstance(tree, exp.Select) and not _has_ordinals(tree):
+    if isinstance(tree, exp.Select) and not _reads_positions(tree):
         tree.set("expressions", sorted(tree.expressions, key=lambda p: (p.alias_or_name, _key(p))))
     return tree
 
 
-def _has_ordinals(select: exp.Select) -> bool:
+def _reads_positions(select: exp.Select) -> bool:
+    """Whether a clause of `select` depends on the order of its outputs: an ordinal (`ORDER BY 1`,
+    `GROUP BY 2`, `DISTINCT ON (1)`) or `ORDER BY ALL`, which sorts by the columns left to right, so
+    under LIMIT another column order keeps other rows. (`GROUP BY ALL` groups by a set: no.)"""
     for arg in ("group", "order", "distinct"):
         node = select.args.get(arg)
-        if node is not None and any(isinstance(n, exp.Literal) and n.is_int for n in node.walk()):
-            return True
+        if node is None:
+            continue
+        for n in node.walk():
+            if isinstance(n, exp.Literal) and n.is_int:
+                return True
+            if arg == "order" and isinstance(n, exp.Ordered) and _is_all(n.this):
+                return True
     return False
+
+
+def _is_all(node: exp.Expr) -> bool:
+    return isinstance(node, (exp.Var, exp.Column)) and not node.args.get("table") and node.name.upper() == "ALL"
