@@ -27,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         sys.stderr.write(f"  {msg}\n")
 
+    if args.keep:
+        _check_keep(Path(args.keep))  # never commit into, or over, something that is already there
     with tempfile.TemporaryDirectory(prefix="datacanary-demo-") as tmp:
         where = Path(args.keep) if args.keep else Path(tmp) / "shop"
         repo = build_demo_repo(where)
@@ -40,3 +42,18 @@ def run(args: argparse.Namespace) -> int:
                 else "\nKeep the repository to explore it: datacanary demo --keep ./shop-demo\n"
             )
     return 1 if args.strict and report.verdict.value == "fail" else 0
+
+
+def _check_keep(where: Path) -> None:
+    """Refuse a --keep DIR that is a file or a non-empty directory (a re-run would commit into it)."""
+    from app.errors import UsageError
+
+    if where.exists() and not where.is_dir():
+        raise UsageError(
+            f"--keep {where} is a file", hint="pass a new directory name, e.g. --keep ./shop-demo"
+        )
+    if where.is_dir() and any(where.iterdir()):
+        raise UsageError(
+            f"--keep {where} already exists and is not empty; the demo builds a fresh git repository",
+            hint=f"remove it first (rm -rf {where}) or pass a new directory name",
+        )

@@ -93,3 +93,36 @@ def test_check_refuses_an_unwritable_output_before_running(
     err = capsys.readouterr().err
     assert code == 2, err
     assert "--output" in err and "internal error" not in err
+
+
+def test_demo_keep_refuses_a_non_empty_directory_without_touching_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    where = tmp_path / "shop-demo"
+    demo = build_demo_repo(where)
+    before = sorted(p.name for p in where.iterdir())
+    assert main(["demo", "--keep", str(where), "--no-canary"]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "internal error" not in err
+    head = subprocess.run(
+        ["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout
+    assert head.strip() == demo.head
+    assert sorted(p.name for p in where.iterdir()) == before
+
+
+def test_demo_keep_refuses_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("mine\n")
+    assert main(["demo", "--keep", str(target), "--no-canary"]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert target.read_text() == "mine\n"
+
+
+def test_demo_keep_accepts_an_empty_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    where = tmp_path / "empty"
+    where.mkdir()
+    assert main(["demo", "--keep", str(where), "--no-canary", "--format", "json"]) == 0
+    assert (where / ".git").is_dir()
