@@ -22,7 +22,7 @@ from app.canary.queries import (
     lit,
     sql,
 )
-from app.canary.schema import ColumnPlan, DiffPlan
+from app.canary.schema import ColumnPlan, DiffPlan, nested
 
 
 def key_check(rel: exp.Table, key: Sequence[str], examples: int) -> str:
@@ -117,7 +117,11 @@ def distributions(rel: exp.Table, columns: Sequence[ColumnPlan], side: str) -> s
 
 
 def _as_text(p: ColumnPlan, side: str) -> exp.Expr:
-    # A retyped column's distributions are compared as text so that both sides' values line up.
+    # A retyped column's distributions are compared as text so that both sides' values line up. Nested
+    # values (lists, structs, maps) are keyed by their text too: a histogram keyed by a list comes back
+    # from DuckDB as {"key": [...], "value": [...]}, not as value -> count.
+    if nested(p.left_type) or nested(p.right_type):
+        return cast(col(p.name), "VARCHAR")
     if p.left_type == p.right_type:
         return col(p.name)
     return cast(col(p.name), "DOUBLE" if p.family == "number" else "VARCHAR")

@@ -25,6 +25,12 @@ _TEXT = re.compile(r"^(VARCHAR.*|TEXT|STRING|CHAR.*|UUID|ENUM.*)$")
 DEFAULT_FLOAT_RELATIVE = 1e-9
 
 
+def nested(duck_type: str) -> bool:
+    """LIST, fixed-size ARRAY, STRUCT, MAP or UNION: compared by value, profiled as text."""
+    t = duck_type.upper().strip()
+    return t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))
+
+
 def family(duck_type: str) -> str:
     """`number`, `temporal`, `boolean`, `text` or `other` for a DuckDB type name."""
     t = duck_type.upper().strip()
