@@ -205,4 +205,6 @@ def _reads_positions(select: exp.Select) -> bool:
 
 
 def _is_all(node: exp.Expr) -> bool:
-    return isinstance(node, (exp.Var, exp.Column)) and not node.args.get("table") and node.name.upper() == "ALL"
+    return (
+        isinstance(node, (exp.Var, exp.Column)) and not node.args.get("table") and node.name.upper() == "ALL"
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 from app.sql.analysis import Analysis, ModelAnalysis
 from app.sql.canonical import STAGES, canonical_forms, formatting_form
 
@@ -74,7 +76,7 @@ def classify_models(base: Analysis | None, head: Analysis) -> dict[str, ModelCha
             reasons = equivalence(old[name], model, renames)
             if reasons == ():
                 out[name] = ModelChange(name, "unchanged")
-            elif reasons is None:
+            elif reasons is None or ("column order" in reasons and _read_by_position(head, name)):
                 out[name] = ModelChange(name, "changed")
             else:
                 out[name] = ModelChange(name, "equivalent", reasons=reasons)
@@ -87,6 +89,17 @@ def classify_models(base: Analysis | None, head: Analysis) -> dict[str, ModelCha
         if name not in renames:
             out[name] = ModelChange(name, "removed")
     return out
+
+
+def _read_by_position(head: Analysis, name: str) -> bool:
+    """Whether a model reading `name` could depend on its column order: a star (`*`, `m.*`,
+    `COLUMNS(*)`) anywhere in it takes the columns in order, into set operations or its own output.
+    A reorder then changes data downstream, so it is not equivalent (and the canary runs it all)."""
+    return any(
+        any(isinstance(n, exp.Star) for n in head.models[child].expression.walk())
+        for child in head.children(name)
+        if child in head.models
+    )
 
 
 def changed_models(base: Analysis | None, head: Analysis) -> set[str]:

@@ -1,0 +1,44 @@
+"""A change is equivalent only if nothing can see it: column positions read downstream, string `+`,
+the case of an output name."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.sql.analyze import analyze
+from app.sql.changes import changed_models, classify_models, selected_for_canary
+from app.sql.classify import ModelChange
+from tests.sql.conftest import build_project
+
+SOURCES = {"t": {"a": "bigint", "b": "bigint", "c": "varchar"}}
+
+
+def kinds(base: dict[str, str], head: dict[str, str], dialect: str = "duckdb") -> dict[str, ModelChange]:
+    b = analyze(build_project(base, SOURCES, dialect=dialect))
+    h = analyze(build_project(head, SOURCES, dialect=dialect))
+    return classify_models(b, h)
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [
+        "select * from m union all select a, b from t",
+        "select * from m except select a, b from t",
+        "select m.* from m join t on m.a = t.a",
+        "select x.* from (select * from m) as x",
+    ],
+)
+def test_column_reorder_read_by_position_downstream_is_changed_and_runs_downstream(reader: str) -> None:
+    base = {"m": "select a, b from t", "n": reader}
+    head = {"m": "select b, a from t", "n": reader}
+    assert kinds(base, head)["m"].kind == "changed"
+    h = analyze(build_project(head, SOURCES))
+    changed = changed_models(analyze(build_project(base, SOURCES)), h)
+    assert selected_for_canary(h, changed) == ["m", "n"]
+
+
+def test_column_reorder_read_by_name_downstream_stays_equivalent() -> None:
+    reader = "select a, b from m union all select a, b from t"
+    got = kinds({"m": "select a, b from t", "n": reader}, {"m": "select b, a from t", "n": reader})
+    assert got["m"].kind == "equivalent"
+    assert "column order" in got["m"].reasons
