@@ -66,7 +66,7 @@ def _validate(files: list[str]) -> int:
     results: list[dict[str, Any]] = []
     for spec in files:
         try:
-            src = _source(spec)
+            src = _source(spec, _VALIDATE_HINT)
             contract = parse_contract(src.text, src.path)
         except DatacanaryError as exc:
             results.append({"path": spec, "error": exc.render(), "contract": None})
@@ -88,14 +88,14 @@ def _diff(args: argparse.Namespace) -> int:
     from app.report import render_report
     from app.types import Verdict
 
-    base_src, head_src = _source(args.base), _source(args.head)
+    base_src, head_src = _source(args.base, _DIFF_HINT), _source(args.head, _DIFF_HINT)
     base = parse_contract(base_src.text, base_src.path)
     head = parse_contract(head_src.text, head_src.path)
     config: ProjectConfig | None = None
     locate = None
     config_path = args.config or (CONFIG_FILE if Path(CONFIG_FILE).is_file() else None)
     if config_path:
-        config, doc = parse_config(_source(config_path).text, config_path)
+        config, doc = parse_config(_source(config_path, _CONFIG_HINT).text, config_path)
         locate = doc.location
         if not args.config:
             sys.stderr.write(f"datacanary: using the policy and waivers in {config_path}\n")
@@ -134,10 +134,23 @@ class _Source:
     path: str
     repo: Path | None = None
     rev: str = "HEAD"
+    in_git: bool = False  # `path` is then relative to the repository root, not to the current directory
 
 
-def _source(spec: str) -> _Source:
-    """A file on disk, or `REV:PATH` (PATH relative to the current directory) read from git."""
+# what to do about a missing file depends on which argument named it
+_DIFF_HINT = "pass two contract files, or REV:PATH to read one from git (PATH from the repository root)"
+_VALIDATE_HINT = "check the path; `contract validate` takes contract files, or REV:PATH to read one from git"
+_GIT_PATH_HINT = (
+    "check the revision and the path: REV:PATH is from the repository root, REV:./PATH from this directory"
+)
+_CONFIG_HINT = (
+    "--config names the datacanary.yml with the policy and waivers; check the path, or leave it out"
+)
+
+
+def _source(spec: str, hint: str) -> _Source:
+    """A file on disk, or `REV:PATH` read from git: PATH from the repository root, `REV:./PATH` from the
+    current directory (git's own reading of `REV:path`)."""
     from app.errors import UsageError
     from app.types import Location
 
@@ -147,9 +160,7 @@ def _source(spec: str) -> _Source:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(
-            f"no such file: {spec}", hint="pass two contract files, or REV:PATH to read one from git"
-        ) from None
+        raise UsageError(f"no such file: {spec}", hint=hint) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {spec}: {exc}", Location(spec)) from None
     return _Source(text, spec, _repo_of(path.resolve().parent))
@@ -160,15 +171,16 @@ def _git_source(rev: str, rel: str) -> _Source:
     from app.project.git import GitTree, repo_root
 
     root = repo_root(Path.cwd())
-    target = (Path.cwd() / rel).resolve()
+    relative_to_cwd = rel == "." or rel.startswith(("./", "../"))
+    target = ((Path.cwd() if relative_to_cwd else root) / rel).resolve()
     try:
         inside = target.relative_to(root.resolve()).as_posix()
     except ValueError:
         raise GitError(f"{rel} is outside the git repository at {root}") from None
     tree = GitTree(root, rev)
     if not tree.exists(inside):
-        raise GitError(f"{inside} does not exist at {tree.label}", hint="check the revision and the path")
-    return _Source(tree.read_text(inside), inside, root, rev)
+        raise GitError(f"{inside} does not exist at {tree.label}", hint=_GIT_PATH_HINT)
+    return _Source(tree.read_text(inside), inside, root, rev, in_git=True)
 
 
 def _repo_of(directory: Path) -> Path | None:
@@ -188,7 +200,7 @@ def _history(src: _Source, mode: str) -> list[Contract]:
     from app.project.history import read_contract_history
 
     rel = src.path
-    if Path(rel).is_absolute() or Path(rel).exists():
+    if not src.in_git:
         try:
             rel = Path(rel).resolve().relative_to(src.repo.resolve()).as_posix()
         except ValueError:

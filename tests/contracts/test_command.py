@@ -182,3 +182,33 @@ def test_validate_lists_each_file_and_exits_2_on_any_invalid(
     assert f"ok       {good}: orders 1.0.0, 1 dataset, 5 columns, backward" in out
     assert f"invalid  {bad}:" in out and "`logicalType` must be one of" in out
     assert "1 valid, 1 invalid" in out
+
+
+def test_rev_colon_path_is_from_the_repository_root_even_in_a_subdirectory(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo / "contracts")
+    code = main(["contract", "diff", "HEAD~1:contracts/orders.odcs.yaml", "HEAD:contracts/orders.odcs.yaml"])
+    assert code in (0, 1), capsys.readouterr().err
+    # like git, REV:./PATH is relative to the current directory
+    assert main(["contract", "diff", "HEAD~1:./orders.odcs.yaml", "orders.odcs.yaml", "--no-history"]) in (
+        0,
+        1,
+    )
+    capsys.readouterr()
+    assert main(["contract", "diff", "HEAD:orders.odcs.yaml", "orders.odcs.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "orders.odcs.yaml does not exist at" in err and "REV:./PATH" in err
+
+
+def test_a_missing_file_hint_matches_the_argument(
+    pair: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["contract", "validate", str(tmp_path / "nope.yaml")]) == 2
+    out = capsys.readouterr().out
+    assert "contract validate" in out and "pass two contract files" not in out
+    assert main(["contract", "diff", *pair, "--config", str(tmp_path / "nope.yml")]) == 2
+    err = capsys.readouterr().err
+    assert "--config" in err and "pass two contract files" not in err
+    assert main(["contract", "diff", pair[0], str(tmp_path / "nope.yaml")]) == 2
+    assert "pass two contract files" in capsys.readouterr().err
