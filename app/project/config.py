@@ -260,8 +260,9 @@ def parse_config(text: str, path: str) -> tuple[ProjectConfig, YamlDoc]:
         if err["type"] == "extra_forbidden":
             msg = f"unknown key `{loc[-1]}`"
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(
-            f"{field}: {msg}{more}",
-            doc.location(loc),
-            "see the datacanary.yml reference in README.md",
-        ) from None
+        hint = "see the datacanary.yml reference in README.md"
+        if len(loc) >= 2 and loc[-2] == "columns" and err["type"] == "string_type":
+            # `{id: number(38,0)}` unquoted: YAML splits the flow mapping at the comma into `id: number(38`, `0)`
+            msg = f"the type of column `{loc[-1]}` must be a string, got {err['input']!r}"
+            hint = 'quote a type that contains a comma, e.g. columns: {order_id: "number(38,0)"}'
+        raise ConfigError(f"{field}: {msg}{more}", doc.location(loc), hint) from None

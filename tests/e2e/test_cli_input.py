@@ -126,3 +126,13 @@ def test_demo_keep_accepts_an_empty_directory(tmp_path: Path, capsys: pytest.Cap
     where.mkdir()
     assert main(["demo", "--keep", str(where), "--no-canary", "--format", "json"]) == 0
     assert (where / ".git").is_dir()
+
+
+def test_an_unquoted_column_type_with_a_comma_gets_a_quoting_hint() -> None:
+    from app.project.config import parse_config
+
+    text = "name: shop\nsources:\n  raw_orders:\n    path: a.csv\n    columns: {order_id: number(38,0)}\n"
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, "datacanary.yml")
+    assert err.value.location is not None and err.value.location.line == 5
+    assert err.value.hint and "quote" in err.value.hint and '"number(38,0)"' in err.value.hint
