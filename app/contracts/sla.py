@@ -46,6 +46,12 @@ def _norm(name: str) -> str:
 
 def magnitude(sla: SlaProperty) -> float | None:
     """The SLA's value in a common unit (seconds, percent, or the raw number); None when unreadable."""
+    read = _read(sla)
+    return None if read is None else read[0]
+
+
+def _read(sla: SlaProperty) -> tuple[float, str] | None:
+    """The value in a common unit and what that unit is: `duration`, `percent`, `clock` or `` (none)."""
     value, unit = sla.value, (sla.unit or "").strip().lower()
     if isinstance(value, bool) or value is None:
         return None
@@ -53,13 +59,13 @@ def magnitude(sla: SlaProperty) -> float | None:
         clock = _CLOCK.match(str(value))
         if clock:
             h, m, s = clock.groups()
-            return int(h) * 3600 + int(m) * 60 + int(s or 0)
+            return int(h) * 3600 + int(m) * 60 + int(s or 0), "clock"
         return None
     if isinstance(value, str):
         iso = _ISO.match(value.strip().upper())
         if iso and any(iso.groups()):
             y, mo, w, d, h, mi, s = (int(g or 0) for g in iso.groups())
-            return y * 31556952 + mo * 2629746 + w * 604800 + d * 86400 + h * 3600 + mi * 60 + s
+            return y * 31556952 + mo * 2629746 + w * 604800 + d * 86400 + h * 3600 + mi * 60 + s, "duration"
         found = _DURATION.match(value)
         if not found:
             return None
@@ -68,9 +74,11 @@ def magnitude(sla: SlaProperty) -> float | None:
     else:
         number = float(value)
     if unit in _SECONDS:
-        return number * _SECONDS[unit]
-    if unit in _PERCENT or not unit:
-        return number
+        return number * _SECONDS[unit], "duration"
+    if unit in _PERCENT:
+        return number, "percent"
+    if not unit:
+        return number, ""
     return None  # an unknown unit: cannot compare to another unit
 
 
@@ -79,25 +87,18 @@ def compare_sla(old: SlaProperty, new: SlaProperty) -> tuple[Outcome, str]:
     before, after = _show(old), _show(new)
     if before == after:
         return "same", ""
-    a, b = magnitude(old), magnitude(new)
+    a, b = _read(old), _read(new)
     direction = _DIRECTION.get(_norm(new.property))
-    if (
-        a is None
-        or b is None
-        or direction is None
-        or (old.unit or "") != (new.unit or "")
-        and not _comparable(old, new)
-    ):
+    if a is None or b is None or direction is None or {a[1], b[1]} == {"duration", "percent"}:
         return "changed", f"{before} -> {after}"
-    if a == b:
+    if {a[1], b[1]} == {"duration", ""}:
+        # a bare number next to a duration is no number of seconds: its unit is unknown, so is the change
+        went = "went missing" if b[1] == "" else "was added to a bare number"
+        return "changed", f"{before} -> {after}: the unit {went}, the change cannot be measured"
+    if a[0] == b[0]:
         return "same", ""
-    stronger = (b > a) if direction > 0 else (b < a)
+    stronger = (b[0] > a[0]) if direction > 0 else (b[0] < a[0])
     return ("strengthened" if stronger else "weakened"), f"{before} -> {after}"
-
-
-def _comparable(old: SlaProperty, new: SlaProperty) -> bool:
-    units = {(old.unit or "").lower(), (new.unit or "").lower()}
-    return units <= set(_SECONDS) | {""} or units <= set(_PERCENT) | {""}
 
 
 def _show(sla: SlaProperty) -> str:

@@ -82,3 +82,23 @@ def test_sla_direction(old: SlaProperty, new: SlaProperty, outcome: str) -> None
 
 def test_sla_magnitude_normalizes_units() -> None:
     assert magnitude(_sla("latency", 2, "h")) == magnitude(_sla("latency", "P0DT2H")) == 7200
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (_sla("latency", 4, "h"), _sla("latency", 6)),
+        (_sla("frequency", 1, "d"), _sla("frequency", 2)),
+        (_sla("latency", "4h"), _sla("latency", "6")),
+        (_sla("retention", "P30D"), _sla("retention", 400)),
+        (_sla("latency", 6), _sla("latency", 4, "h")),
+    ],
+)
+def test_sla_unit_dropped_or_added_is_unknown_not_seconds(old: SlaProperty, new: SlaProperty) -> None:
+    outcome, why = compare_sla(old, new)
+    assert outcome == "changed"
+    assert "unit" in why
+
+
+def test_sla_bare_numbers_on_both_sides_still_compare() -> None:
+    assert compare_sla(_sla("latency", 4), _sla("latency", 6))[0] == "weakened"

@@ -419,6 +419,17 @@ def test_sla_units_are_normalized_before_comparing() -> None:
     assert diff_contracts(base, same) == []
 
 
+def test_sla_unit_dropped_is_weakened_unknown_never_compatible() -> None:
+    def drop_unit(doc: dict[str, Any]) -> None:
+        sla = next(s for s in doc["slaProperties"] if s["property"] == "latency")
+        sla.pop("unit")
+        sla["value"] = 6
+
+    changes = diff_contracts(to_contract(base_doc()), to_contract(mutated(drop_unit)))
+    assert [(c.kind, c.impact) for c in changes] == [(K.SLA_WEAKENED, Impact.UNKNOWN)]
+    assert "unit went missing" in changes[0].message
+
+
 def test_widened_default_impact_is_compatible() -> None:
     assert RULES[K.PHYSICAL_TYPE_WIDENED] is Impact.COMPATIBLE
 
