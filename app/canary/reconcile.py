@@ -227,8 +227,15 @@ class Reconciliation:
 
     @property
     def changed_share(self) -> float:
-        """Share of rows added, removed or changed, relative to the larger side (0..1)."""
-        return self.differing_rows / max(self.rows_left, self.rows_right, 1)
+        """Share of rows that differ, 0..1. Keyed: rows added, removed or changed over the rows of both sides
+        matched up by key (added + removed + changed + unchanged). Keyless: rows only in base plus rows only
+        in head over the rows of both sides, since a changed row is counted once on each side."""
+        if self.keyed:
+            total = self.added + self.removed + (self.changed or 0) + (self.unchanged or 0)
+            total = max(total, self.rows_left, self.rows_right)
+        else:
+            total = self.rows_left + self.rows_right
+        return min(1.0, self.differing_rows / max(total, 1))
 
     @property
     def row_count_change(self) -> float | None:

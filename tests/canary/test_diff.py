@@ -292,3 +292,17 @@ def test_tables_without_a_common_column_differ_in_every_row(db: Sandbox) -> None
     )
     assert (r.removed, r.added, r.identical) == (2, 1, False)
     assert "no column in common" in " ".join(r.notes)
+
+
+def test_changed_share_never_exceeds_all_rows(db: Sandbox) -> None:
+    cols = [("id", "INTEGER"), ("s", "VARCHAR")]
+    left = make_table(db, "l", cols, [[i, "a"] for i in range(10)])
+    every_row_changed = make_table(db, "r", cols, [[i, "b"] for i in range(10)])
+    half_changed = make_table(db, "h", cols, [[i, "a" if i < 5 else "b"] for i in range(10)])
+    new_keys = make_table(db, "n", cols, [[i + 100, "a"] for i in range(10)])
+    # keyless: a changed row is one row only in base plus one only in head: 20 of 20 rows, not 200%
+    assert reconcile(db, left, every_row_changed, key=[]).changed_share == 1.0
+    assert reconcile(db, left, half_changed, key=[]).changed_share == pytest.approx(0.5)
+    # keyed: 10 keys removed and 10 added are all 20 keys of either side
+    assert reconcile(db, left, new_keys, key=["id"]).changed_share == 1.0
+    assert reconcile(db, left, half_changed, key=["id"]).changed_share == pytest.approx(0.5)
