@@ -207,3 +207,11 @@ def test_a_source_missing_from_the_environment_data_is_a_config_error(shop, stat
     with pytest.raises(ConfigError, match="cannot read source 'raw_customers'") as err:
         promote(data, "dev", _ctx(state, shop))
     assert "source_schema" in err.value.hint
+
+
+def test_a_refused_rollback_says_in_words_that_there_is_nothing_to_roll_back_to(shop, state):
+    from app.promotion.cli import render_outcome
+
+    text = render_outcome(rollback("prod", _ctx(state, shop), load_project(DirTree(shop))))
+    assert "REFUSED rollback of prod: there is no earlier good digest to roll back to" in text
+    assert " - " not in text.splitlines()[0] and "of -" not in text
