@@ -19,7 +19,10 @@ from app.sql.analysis import ModelAnalysis
 STAGES = ("formatting", "aliases", "commutative operands", "join order", "column order")
 _PLACEHOLDER_DB = "__datacanary"
 _SWAP: dict[type[exp.Expr], type[exp.Binary]] = {exp.GT: exp.LT, exp.GTE: exp.LTE}
-_COMMUTATIVE = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Add, exp.Mul)
+_COMMUTATIVE = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ)
+# `+` concatenates strings in T-SQL and lists in DuckDB, and `*` is not always arithmetic either: they
+# commute only between operands typed numeric (annotate_types), never on a guess
+_ARITHMETIC = (exp.Add, exp.Mul)
 
 
 def formatting_form(model: ModelAnalysis) -> str:
@@ -75,11 +78,20 @@ def _sort_commutative(tree: exp.Expr) -> exp.Expr:
             join = exp.and_ if isinstance(node, exp.And) else exp.or_
             joined = join(*operands, copy=False)
             node.replace(joined)
-        elif isinstance(node, _COMMUTATIVE) and _key(node.expression) < _key(node.this):
+        elif _commutes(node) and _key(node.expression) < _key(node.this):
             left, right = node.this, node.expression
             node.set("this", right)
             node.set("expression", left)
     return tree
+
+
+def _commutes(node: exp.Expr) -> bool:
+    if isinstance(node, _COMMUTATIVE):
+        return True
+    return isinstance(node, _ARITHMETIC) and all(
+        operand is not None and operand.type is not None and operand.type.is_type(*exp.DataType.NUMERIC_TYPES)
+        for operand in (node.this, node.expression)
+    )
 
 
 _ATOMS = (exp.Column, exp.Literal, exp.Func, exp.Boolean, exp.Null, exp.Identifier)

@@ -42,3 +42,22 @@ def test_column_reorder_read_by_name_downstream_stays_equivalent() -> None:
     got = kinds({"m": "select a, b from t", "n": reader}, {"m": "select b, a from t", "n": reader})
     assert got["m"].kind == "equivalent"
     assert "column order" in got["m"].reasons
+
+
+@pytest.mark.parametrize(
+    ("dialect", "base", "head"),
+    [
+        ("tsql", "select c + 'x' as s from t", "select 'x' + c as s from t"),  # string concatenation
+        ("duckdb", "select [a] + [b] as s from t", "select [b] + [a] as s from t"),  # list concatenation
+        ("tsql", "select c + c + 'x' as s from t", "select 'x' + c + c as s from t"),
+    ],
+)
+def test_swapping_operands_of_a_non_numeric_plus_is_changed(dialect: str, base: str, head: str) -> None:
+    assert kinds({"m": base}, {"m": head}, dialect)["m"].kind == "changed"
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_swapping_operands_of_numeric_plus_and_times_stays_equivalent(dialect: str) -> None:
+    got = kinds({"m": "select a + b * 2 as s from t"}, {"m": "select 2 * b + a as s from t"}, dialect)["m"]
+    assert got.kind == "equivalent"
+    assert "commutative operands" in got.reasons
