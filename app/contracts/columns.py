@@ -132,9 +132,24 @@ def _type_changes(old: Column, new: Column, dialect: str | None, at: dict[str, A
     return [Change.of(kind, message=text, old=old.physical_type, new=new.physical_type, **at)]
 
 
+def _value_key(value: Any) -> tuple[str, Any]:
+    """A value's identity for set comparison: Python's `True == 1` and `False == 0` must not match."""
+    if isinstance(value, bool):
+        return "bool", value
+    if isinstance(value, (int, float)):
+        return "number", value
+    try:
+        hash(value)
+    except TypeError:
+        return type(value).__name__, repr(value)
+    return type(value).__name__, value
+
+
 def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change]:
     a, b = old.allowed_values, new.allowed_values
-    if a == b or (a is not None and b is not None and set(a) == set(b)):
+    keys_a = None if a is None else {_value_key(v) for v in a}
+    keys_b = None if b is None else {_value_key(v) for v in b}
+    if keys_a == keys_b:
         return []
     # annotate the list of values itself; a list dropped entirely points at the base's list
     at = {**at, "location": new.allowed_values_location or new.location}
@@ -169,12 +184,12 @@ def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list
             **at,
         )
         for v in b
-        if v not in a
+        if _value_key(v) not in (keys_a or set())
     ]
     out += [
         Change.of(K.ENUM_VALUE_REMOVED, message=f"allowed value {v!r} removed", old=v, new=None, **at)
         for v in a
-        if v not in b
+        if _value_key(v) not in (keys_b or set())
     ]
     return out
 

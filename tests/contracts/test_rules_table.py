@@ -35,7 +35,7 @@ def _option(name: str, key: str, value: Any) -> Mutation:
     return apply
 
 
-def _valid_values(values: list[str]) -> Mutation:
+def _valid_values(values: list[Any]) -> Mutation:
     def apply(doc: dict[str, Any]) -> None:
         prop(doc, "status")["quality"][0]["arguments"]["validValues"] = values
 
@@ -428,6 +428,30 @@ def test_sla_unit_dropped_is_weakened_unknown_never_compatible() -> None:
     changes = diff_contracts(to_contract(base_doc()), to_contract(mutated(drop_unit)))
     assert [(c.kind, c.impact) for c in changes] == [(K.SLA_WEAKENED, Impact.UNKNOWN)]
     assert "unit went missing" in changes[0].message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "added", "removed"),
+    [
+        ([1, 2], [True, 2], [True], [1]),
+        ([0, 1], [False, True], [False, True], [0, 1]),
+        (["1", 2], [1, 2], [1], ["1"]),
+    ],
+)
+def test_allowed_values_compare_by_type_not_python_equality(
+    old: list[Any], new: list[Any], added: list[Any], removed: list[Any]
+) -> None:
+    changes = diff_contracts(
+        to_contract(mutated(_valid_values(old))), to_contract(mutated(_valid_values(new)))
+    )
+    typed = [(type(v), v) for v in added], [(type(v), v) for v in removed]
+    assert [(type(c.new), c.new) for c in changes if c.kind is K.ENUM_VALUE_ADDED] == typed[0]
+    assert [(type(c.old), c.old) for c in changes if c.kind is K.ENUM_VALUE_REMOVED] == typed[1]
+
+
+def test_allowed_values_same_numbers_as_int_and_float_are_unchanged() -> None:
+    base = to_contract(mutated(_valid_values([1, 2])))
+    assert diff_contracts(base, to_contract(mutated(_valid_values([1.0, 2])))) == []
 
 
 def test_widened_default_impact_is_compatible() -> None:
