@@ -15,7 +15,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError, Uns
 
 from app.canary import queries as q
 from app.canary.guard import refuse
-from app.sql.parse import cte_names, node_line
+from app.sql.parse import cte_references, node_line
 from app.types import Location
 
 _LEADING_KEYWORD = re.compile(
@@ -70,20 +70,23 @@ def compile_query(
     if refusal is not None:
         raise CompileProblem("refused", refusal.reason, Location(path, node_line(refusal.node) or 1))
     assert isinstance(statement, exp.Query)
-    ctes = cte_names(statement)
+    ctes = cte_references(statement)  # only a CTE visible where the name stands shadows it
     reads: list[tuple[str, str]] = []
     for table in list(statement.find_all(exp.Table)):
         ident = table.this
-        if not isinstance(ident, exp.Identifier):
-            continue  # an allowed value-generating table function
-        parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
-        if len(parts) == 1 and parts[0] in ctes:
+        if isinstance(ident, exp.Func):
+            continue  # a value-generating table function `refuse` allowed
+        if id(table) in ctes:
             continue
-        target = resolve(parts)
+        parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
+        # anything else is rewritten to a model or source, or refused: nothing reaches DuckDB as written
+        named = isinstance(ident, exp.Identifier)
+        target = resolve(parts) if named else None
         if target is None:
             raise CompileProblem(
                 "refused",
-                f"{what} reads {'.'.join(parts)!r}, which is neither a model nor a declared source",
+                f"{what} reads {'.'.join(parts) if named else exp.table_name(table)!r}, which is neither a model "
+                "nor a declared source",
                 Location(path, node_line(table) or 1),
             )
         reads.append(target)

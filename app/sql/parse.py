@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
+from sqlglot.optimizer.scope import traverse_scope
 
 from app.errors import SqlError
 from app.project.model import ModelFile
@@ -130,9 +131,20 @@ def select_keyword_line(sql: str, query: exp.Query) -> int:
     return sql.count("\n", 0, at if at >= 0 else start) + 1
 
 
-def cte_names(query: exp.Expr) -> set[str]:
-    """Names defined by WITH anywhere in the query (they shadow models and sources)."""
-    return {cte.alias_or_name for cte in query.find_all(exp.CTE)}
+def cte_references(query: exp.Expr) -> set[int]:
+    """`id()`s of the table nodes that name a CTE visible from their own scope (sqlglot's scopes: a WITH
+    in a subquery shadows nothing outside it). Every other table node reads a real relation; when the
+    scopes cannot be built, none is taken for a CTE (callers then resolve or refuse every name)."""
+    try:
+        scopes = traverse_scope(query)
+    except SqlglotError:
+        return set()
+    return {
+        id(table)
+        for scope in scopes
+        for table in scope.tables
+        if not table.args.get("db") and not table.args.get("catalog") and table.name in scope.cte_sources
+    }
 
 
 def location_of(path: str, sql: str, node: exp.Expr) -> Location:
@@ -147,20 +159,14 @@ def location_of(path: str, sql: str, node: exp.Expr) -> Location:
 
 def table_refs(query: exp.Query, path: str, sql: str) -> list[TableRef]:
     """Tables the query reads, excluding CTE names and table functions, with their positions."""
-    ctes: set[str] = set()
-    tables: list[exp.Table] = []
-    for node in query.find_all(exp.Table, exp.CTE):  # one walk for both
-        if isinstance(node, exp.CTE):
-            ctes.add(node.alias_or_name)
-        elif isinstance(node, exp.Table):
-            tables.append(node)
+    ctes = cte_references(query)
     out: list[TableRef] = []
-    for table in tables:
+    for table in query.find_all(exp.Table):
         ident = table.this
         if not isinstance(ident, exp.Identifier):
             continue  # a table function (unnest, range, ...): not a dependency
-        parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
-        if len(parts) == 1 and parts[0] in ctes:
+        if id(table) in ctes:
             continue
+        parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
         out.append(TableRef(parts, location_of(path, sql, ident), quoted=bool(ident.quoted)))
     return out

@@ -9,7 +9,7 @@ from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 
 from app.errors import SqlError
 from app.sql.analysis import ModelAnalysis
-from app.sql.parse import cte_names, node_line
+from app.sql.parse import cte_references, node_line
 from app.types import Location
 
 
@@ -41,9 +41,9 @@ def to_duckdb(model: ModelAnalysis, dialect: str, tables: Mapping[str, str] | No
 def _retarget(tree: exp.Expr, model: ModelAnalysis, tables: Mapping[str, str]) -> None:
     """Point every table the model reads at its replacement, keeping the alias columns refer to."""
     known = set(model.reads_tables)
-    ctes = cte_names(tree)
+    ctes = cte_references(tree)
     for table in list(tree.find_all(exp.Table)):
-        if not isinstance(table.this, exp.Identifier) or (table.name in ctes and not table.args.get("db")):
+        if not isinstance(table.this, exp.Identifier) or id(table) in ctes:
             continue
         parts = [p.name for p in (table.args.get("catalog"), table.args.get("db"), table.this) if p]
         name = ".".join(parts) if ".".join(parts) in known else parts[-1]

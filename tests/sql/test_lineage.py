@@ -143,3 +143,11 @@ def test_lineage_through_table_functions_comes_from_their_arguments():
         dialect="snowflake",
     )
     assert analyze(p).models["m"].lineage["V"] == {("raw.t", "JS")}
+
+
+def test_a_with_inside_a_subquery_does_not_hide_the_table_of_the_same_name_outside_it():
+    p = build_project(
+        {"m": "select s.a, r.b from (with raw as (select 1 a) select * from raw) s, raw r"},
+        {"raw": {"b": "int"}},
+    )
+    assert analyze(p, strict=False).models["m"].reads_tables == ("raw",)

@@ -1,0 +1,72 @@
+"""compile_query resolves CTE names by scope: a WITH only shadows a name where it is visible, and every
+other table reference is rewritten to a model or source, or refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.canary.compile import CompileProblem, compile_query, name_resolver
+
+RESOLVE = name_resolver({"orders": ("source", "orders"), "t": ("head", "t")})
+
+
+def _compile(sql: str) -> str:
+    return compile_query(sql, path="models/m.sql", dialect="duckdb", resolve=RESOLVE).sql
+
+
+@pytest.mark.parametrize(
+    "sql, name",
+    [
+        (
+            'select count(*) from (with "{secret}" as (select 1 a) select * from orders) s, "{secret}" f',
+            "{secret}",
+        ),
+        (
+            "with x as (select 1) select * from (with pg_settings as (select 1 a) select * from t) s, pg_settings",
+            "pg_settings",
+        ),
+        (
+            "select * from (with duckdb_databases as (select 1 a) select * from t) s, duckdb_databases",
+            "duckdb_databases",
+        ),
+        (
+            "select * from t where exists (with sqlite_master as (select 1) select 1) and 1 in (from sqlite_master)",
+            "sqlite_master",
+        ),
+        (
+            "select * from t, lateral (with duckdb_views as (select 1 a) select * from duckdb_views) x, duckdb_views",
+            "duckdb_views",
+        ),
+        (
+            "with b as (select * from duckdb_tables), duckdb_tables as (select 1) select * from b",
+            "duckdb_tables",
+        ),
+        ('select * from "a"."b"."c"."d"', "a.b.c.d"),
+    ],
+)
+def test_a_cte_out_of_scope_does_not_shadow_a_name(tmp_path: Path, sql: str, name: str) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("s\nTOPSECRET\n")
+    with pytest.raises(CompileProblem) as info:
+        _compile(sql.format(secret=secret))
+    assert info.value.kind == "refused"
+    assert repr(name.format(secret=secret)) in info.value.message
+
+
+def test_ctes_in_scope_still_shadow_models_and_sources() -> None:
+    sql = _compile(
+        "with a as (select 1 x), orders as (select * from a) "
+        "select * from orders, (select * from a) s where x in (select x from a union all select x from orders)"
+    )
+    assert "source" not in sql  # every `orders` here is the CTE
+
+
+def test_recursive_cte_reads_itself_and_a_self_named_cte_reads_the_source() -> None:
+    rec = _compile(
+        "with recursive r as (select 1 n union all select n + 1 from r where n < 3) select * from r"
+    )
+    assert "head" not in rec and "source" not in rec
+    own = _compile("with orders as (select * from orders where 1 = 1) select * from orders")
+    assert 'FROM "source"."orders" AS "orders" WHERE' in own and own.endswith("SELECT * FROM orders")
