@@ -49,10 +49,9 @@ def run(args: argparse.Namespace) -> int:
     import json
     import uuid
 
-    import duckdb
-
     from app.errors import UsageError
     from app.report.env import render
+    from app.runs.envdb import open_env
     from app.runs.ledger import RunLedger
     from app.runs.session import open_session
     from app.runs.target import contracts, graph
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             hint=f"point environments.{tgt.env}.parameters.data at the environment's DuckDB file",
         )
     ledger = RunLedger(session.db)
-    conn = duckdb.connect(str(tgt.database))
+    conn = open_env(tgt.database)
     try:
         if args.command == "restore":
             rec = restore(conn, ledger, tgt.env, tgt.schema, args.dataset, args.to, now.isoformat())

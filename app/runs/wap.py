@@ -16,6 +16,7 @@ from app.canary import quality
 from app.contracts.model import Dataset
 from app.errors import DatacanaryError
 from app.runs import audit
+from app.runs.envdb import search_path
 from app.runs.ledger import RunLedger, VersionRecord
 from app.runs.plan import Graph, Refusal, fingerprints, relation, to_drop
 from app.slo.sli import DIALECT, table
@@ -112,7 +113,7 @@ def execute(
         return RunResult(**{**_fields(base), "refused": tuple(refused)})  # nothing new at all: write nothing
     skip = {} if req.force else {r.dataset: r.earlier for r in refused}
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(req.schema)}")
-    conn.execute(f"SET search_path = '{req.schema},{req.source_schema}'")
+    search_path(conn, req.schema, req.source_schema)
     outcomes: list[Outcome] = []
     blocked: dict[str, str] = {}  # model -> the upstream failure that blocks it
     for m in graph.order:
@@ -164,7 +165,7 @@ def _build(conn: Any, name: str, sql: str, req: RunRequest, ledger: RunLedger, f
         _record(ledger, req, fp, outcome, version, _bytes(conn, rel))
         return outcome
     # the swap is one statement: readers see the old version or the new one, never a half-built table
-    conn.execute(f"CREATE OR REPLACE VIEW {quote(req.schema + '.' + name)} AS SELECT * FROM {quote(rel)}")
+    point_view(conn, req.schema, name, rel)
     outcome = Outcome(name, "published", version, rel, None, tuple(checks), duration)
     _record(ledger, req, fp, outcome, version, _bytes(conn, rel))
     dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
@@ -192,10 +193,22 @@ def _audit(
     return audit.run_checks(conn, dataset, rel, targets)
 
 
+def point_view(conn: Any, schema: str, dataset: str, rel: str) -> None:
+    """`schema.dataset` as a view over the versioned table `rel` of the same schema. The view names the
+    table unqualified (DuckDB binds it in the view's own schema), so it reads the same whatever catalog
+    name the file is opened under: `prod.duckdb` opened directly is catalog `prod`."""
+    table_name = rel.rpartition(".")[2]
+    conn.execute(
+        f"CREATE OR REPLACE VIEW {quote(schema + '.' + dataset)} AS SELECT * FROM {quote(table_name)}"
+    )
+
+
 def _bytes(conn: Any, rel: str) -> float | None:
     schema, _, name = rel.rpartition(".")
     row = conn.execute(
-        "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+        "SELECT estimated_size FROM duckdb_tables()"
+        " WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
+        [schema, name],
     ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
@@ -254,8 +267,6 @@ def restore(
             f"version {version} of {dataset} in {env} {why}",
             hint=f"restorable versions: {', '.join(map(str, kept)) or 'none'}",
         )
-    conn.execute(
-        f"CREATE OR REPLACE VIEW {quote(schema + '.' + dataset)} AS SELECT * FROM {quote(rec.relation)}"
-    )
+    point_view(conn, schema, dataset, rec.relation)
     ledger.switch(env, dataset, version, at)
     return rec

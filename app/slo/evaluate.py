@@ -4,7 +4,7 @@ from the run ledger (publish times, run cost) and the contract's quality checks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,17 +94,21 @@ def evaluate(
     contracts: Mapping[str, Dataset] | None = None,
     schema: str = "main",
     source_schema: str = "main",
+    built: Collection[str] = (),
 ) -> Evaluation:
     """Open `database` read-only and measure every objective at `now`; datasets resolve in `schema`
-    (where `datacanary run` publishes them) and then `source_schema`."""
+    (where `datacanary run` publishes them) and then `source_schema`. `built` names the datasets
+    `datacanary run` builds: one missing with no publish in `facts` is unknown (never published), not
+    a breach."""
     import duckdb
 
     from app.runs.audit import outcomes, run_checks
+    from app.runs.envdb import open_env, search_path
 
     facts = facts or {}
     contracts = contracts or {}
     results: list[SliResult] = []
-    conn = duckdb.connect(database, read_only=True)
+    conn = open_env(database, read_only=True)
 
     def quality(dataset: str) -> Sequence[tuple[str, bool]] | None:
         if dataset not in contracts:
@@ -115,19 +119,20 @@ def evaluate(
             return None  # the dataset cannot be read: its other SLIs say so
 
     try:
-        conn.execute(f"SET search_path = '{schema},{source_schema}'")
+        search_path(conn, schema, source_schema)  # a schema no run has created yet is left out
         for obj in objectives:
             sql = sli.query(obj, now)
             if sql is None:
                 results.append(measure_facts(obj, now, facts.get(obj.dataset), quality))
                 continue
-            results.append(_run(conn, obj, sql))
+            never = [d for d in obj.datasets or (obj.dataset,) if d in built and d not in facts]
+            results.append(_run(conn, obj, sql, never))
     finally:
         conn.close()
     return Evaluation(env=env, at=now, results=tuple(results))
 
 
-def _run(conn: Any, obj: Objective, sql: str) -> SliResult:
+def _run(conn: Any, obj: Objective, sql: str, never_published: Sequence[str] = ()) -> SliResult:
     import duckdb
 
     try:
@@ -135,8 +140,15 @@ def _run(conn: Any, obj: Objective, sql: str) -> SliResult:
         row = cur.fetchone()
         names = [d[0] for d in cur.description]
     except duckdb.CatalogException as exc:
-        # a dataset that is gone is the worst breach there is, not an unknown
         first = str(exc).splitlines()[0]
+        if never_published:  # nothing was ever there to be late or incomplete: no data, not an outage
+            return judge(
+                obj,
+                None,
+                {"never_published": list(never_published)},
+                reason=f"{', '.join(never_published)} never published by `datacanary run` in this environment",
+            )
+        # a dataset that was published and is gone is the worst breach there is, not an unknown
         return SliResult(obj, None, Status.BREACH, reason=f"cannot read: {first}")
     except duckdb.Error as exc:
         return judge(obj, None, reason=f"query failed: {str(exc).splitlines()[0]}")

@@ -59,6 +59,7 @@ def evaluate_env(
             contracts(session.project),
             tgt.schema,
             tgt.source_schema,
+            built=set(session.project.models),
         )
         evaluations = EvaluationStore(session.db)
         if store:

@@ -89,3 +89,22 @@ def test_a_missing_environment_database_is_an_error_not_a_new_empty_file(
     code, out = _cli(capsys, project, "run")
     assert code == 2 and "prod.duckdb does not exist" in out
     assert not (project / "prod.duckdb").exists()
+
+
+def test_a_schema_named_like_the_database_file_runs_restores_and_reads_back(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/promotion.md's layout: schema `prod` in prod.duckdb, whose catalog DuckDB also names `prod`
+    config = project / "datacanary.yml"
+    config.write_text(config.read_text().replace("schema: analytics", "schema: prod"))
+    code, out = _cli(capsys, project, "run")
+    assert code == 0 and "published     orders v1" in out, out
+    conn = duckdb.connect(str(project / "prod.duckdb"))
+    conn.execute("INSERT INTO raw_orders VALUES (99, 1.0, TIMESTAMP '2026-11-25 11:30:00')")
+    conn.close()
+    code, out = _cli(capsys, project, "run")
+    assert code == 0 and "published     orders v2" in out, out
+    assert _cli(capsys, project, "restore", "orders", "--to", "1")[0] == 0
+    conn = duckdb.connect(str(project / "prod.duckdb"), read_only=True)  # opened directly: catalog `prod`
+    assert conn.execute("SELECT COUNT(*) FROM prod.prod.orders").fetchone()[0] == 5
+    conn.close()

@@ -82,3 +82,34 @@ def test_markdown_format_is_a_table(project: Path, capsys: pytest.CaptureFixture
 def test_a_bad_at_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _slo(capsys, project, "yesterday")
     assert code == 2 and "--at 'yesterday' is not an ISO 8601 time" in err
+
+
+def test_evaluate_before_the_first_run_is_unknown_not_an_internal_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = _slo(capsys, project, "2026-11-25T12:00:00Z", "--format", "json")
+    report = json.loads(out)  # the environment's schema does not exist yet
+    assert code == 0 and report["status"] == "unknown"
+    assert {r["status"] for r in report["results"]} == {"unknown"}
+    assert report["paging"] == []
+
+
+def test_the_action_before_the_first_run_reports_unknown_without_a_traceback(
+    project: Path, tmp_path: Path
+) -> None:
+    from action.slo import main as action_main
+
+    env = {
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_WORKSPACE": str(project),
+        "GITHUB_OUTPUT": str(tmp_path / "out"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "sum"),
+        "INPUT_MODE": "slo",
+        "INPUT_ENVIRONMENT": "prod",
+        "INPUT_STATE": str(tmp_path / "state.sqlite"),
+    }
+    out: list[str] = []
+    at = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
+    assert action_main(env, write=out.append, log=out.append, now=at) == 0
+    outputs = (tmp_path / "out").read_text().splitlines()
+    assert outputs[outputs.index(next(o for o in outputs if o.startswith("status<<"))) + 1] == "unknown"

@@ -1,0 +1,44 @@
+"""Open an environment's DuckDB file for a run, a restore or an SLO evaluation. DuckDB names a file's
+catalog after the file (`prod.duckdb` -> `prod`), so a schema of the same name (`schema: prod`, as the
+promotion docs show) made every `prod.table` ambiguous. The file is ATTACHed under a fixed alias that
+no schema is expected to use, and made the default catalog, so `schema.table` always means a schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ALIAS = "datacanary_env"
+
+
+def open_env(database: str | Path, read_only: bool = False) -> Any:
+    """An in-memory DuckDB connection with `database` attached as `ALIAS` and in use."""
+    import duckdb
+    from sqlglot import exp
+
+    conn = duckdb.connect()
+    try:
+        path = exp.Literal.string(str(database)).sql("duckdb")
+        conn.execute(f'ATTACH {path} AS "{ALIAS}"' + (" (READ_ONLY)" if read_only else ""))
+        conn.execute(f'USE "{ALIAS}"')
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def schemas(conn: Any) -> set[str]:
+    """The schemas of the database in use (the environment's)."""
+    rows = conn.execute(
+        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def search_path(conn: Any, *names: str) -> None:
+    """Resolve unqualified names in those of the schemas `names` that exist, in order: a schema no run
+    has created yet is left out (SET search_path refuses a missing one)."""
+    present = schemas(conn)
+    (catalog,) = conn.execute("SELECT current_database()").fetchone()
+    path = ",".join(f'"{catalog}".{n}' for n in dict.fromkeys(names) if n in present)
+    conn.execute(f"SET search_path = '{path or catalog + '.main'}'")
