@@ -2,7 +2,8 @@
 release workflow, and record the outcome as a GitHub deployment with a status (digest in the payload).
 
 Inputs: `artifact` (path in the workspace), `environment`, `rollback` (true: roll `environment` back to
-its last-known-good digest instead), `state` (the state database; keep it between runs, e.g. with
+its last-known-good digest instead), `dry-run` (decide and print only: no canary, no ledger row, no
+deployment), `state` (the state database; keep it between runs, e.g. with
 actions/cache or on a persistent runner, so the ledger survives), and the common `project`.
 Outputs: `digest`, `decision` (promote|noop|refuse), `environment`.
 """
@@ -59,6 +60,8 @@ def main(
     port = port if port is not None else make_port(action)
     if env.get("GITHUB_ACTIONS") == "true" and port is not None:
         ctx = replace(ctx, known=github_view(port, log))
+    # dry-run: decide and print; no canary, no ledger row, no stored artifact, no deployment
+    ctx = replace(ctx, dry_run=action.dry_run)
     try:
         if rolling_back:
             from app.project.load import load_project
@@ -89,7 +92,8 @@ def main(
         WriteSummary(render_outcome(outcome, "markdown")),
     ]
     sha = env.get("GITHUB_SHA")
-    if env.get("GITHUB_ACTIONS") == "true" and outcome.entry is not None and sha and port is not None:
+    recordable = outcome.entry is not None and not outcome.dry_run
+    if env.get("GITHUB_ACTIONS") == "true" and recordable and sha and port is not None:
         effects.append(deployment_effect(outcome, sha, action.details_url))
     runner = RunnerIO(action.output_path, action.summary_path, write)
     retry = RetryPolicy(backoff=0.05, secondary_wait=1.0) if action.fast else RetryPolicy()

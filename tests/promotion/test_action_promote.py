@@ -116,3 +116,24 @@ def test_on_ephemeral_runners_an_earlier_jobs_deployment_counts(workspace, githu
     assert fresh("prod", "r4") == 0
     assert [d["environment"] for d in github_stub.deployments.values()] == ["dev", "staging", "prod"]
     assert all(d["payload"]["digest"] == digest for d in github_stub.deployments.values())
+
+
+def test_dry_run_decides_and_prints_but_records_nothing(workspace, github_stub, capsys, tmp_path):
+    from app.promotion.ledger import Ledger
+    from app.state import StateDB
+
+    ws, digest = workspace
+    state = tmp_path / "dry" / "state.sqlite"
+    assert action_main(_env(ws, github_stub, "dev", dry_run="true", state=str(state))) == 0
+    assert f"would promote {digest} to dev" in capsys.readouterr().out
+    assert github_stub.deployments == {}
+    assert _outputs(ws / "output.txt")["decision"] == "promote"
+    db = StateDB(state)
+    try:
+        assert Ledger(db).live("dev") is None
+    finally:
+        db.close()
+    assert not (state.parent / "artifacts").exists() or not any((state.parent / "artifacts").iterdir())
+    # and a real run afterwards is a promotion, not a no-op
+    assert action_main(_env(ws, github_stub, "dev", state=str(state))) == 0
+    assert len(github_stub.deployments) == 1
