@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 
 from app.sql.analysis import Analysis, ModelAnalysis
 from app.sql.canonical import STAGES, canonical_forms, formatting_form
@@ -46,7 +47,7 @@ def equivalence(
     if formatting_form(base) == formatting_form(head):
         return ("formatting",)
     a, b = canonical_forms(base, renames), canonical_forms(head)
-    if not a or not b:
+    if not a or not b or _alias_case_differs(base, head):
         return None
     equal_at = next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x == y), None)
     if equal_at is None:
@@ -56,6 +57,36 @@ def equivalence(
     reasons += [STAGES[j + 1] for j in range(1, equal_at) if a[j] != a[j - 1] or b[j] != b[j - 1]]
     reasons.append(STAGES[equal_at + 1])
     return tuple(dict.fromkeys(reasons))
+
+
+def _alias_case_differs(base: ModelAnalysis, head: ModelAnalysis) -> bool:
+    """Whether a column alias is spelled in another case only. Analysis folds names to compare them,
+    but DuckDB, BigQuery, Spark... keep an alias's spelling as the output column name (`AS Total` makes
+    `Total`), so that is a rename for every case-sensitive reader; dialects folding unquoted names
+    (Postgres, Snowflake) fold them here too."""
+    a, b = _alias_spellings(base), _alias_spellings(head)
+    return any(a[k] != b[k] for k in a.keys() & b.keys())
+
+
+def _alias_spellings(model: ModelAnalysis) -> dict[str, set[str]]:
+    dialect = Dialect.get_or_raise(model.dialect)
+    folds = dialect.NORMALIZATION_STRATEGY in (
+        NormalizationStrategy.LOWERCASE,
+        NormalizationStrategy.UPPERCASE,
+    )
+    out: dict[str, set[str]] = {}
+    for node in model.expression.walk():
+        if isinstance(node, exp.Alias):
+            idents = [node.args.get("alias")]
+        elif isinstance(node, exp.TableAlias):
+            idents = list(node.columns)
+        else:
+            continue
+        for ident in idents:
+            if isinstance(ident, exp.Identifier):
+                name = dialect.normalize_identifier(ident.copy()).name if folds else ident.name
+                out.setdefault(name.lower(), set()).add(name)
+    return out
 
 
 def classify_models(base: Analysis | None, head: Analysis) -> dict[str, ModelChange]:

@@ -61,3 +61,32 @@ def test_swapping_operands_of_numeric_plus_and_times_stays_equivalent(dialect: s
     got = kinds({"m": "select a + b * 2 as s from t"}, {"m": "select 2 * b + a as s from t"}, dialect)["m"]
     assert got.kind == "equivalent"
     assert "commutative operands" in got.reasons
+
+
+@pytest.mark.parametrize(
+    ("dialect", "base", "head"),
+    [
+        ("duckdb", 'select a as "Total" from t', 'select a as "total" from t'),
+        ("duckdb", "select a as Total from t", "select a as total from t"),  # DuckDB keeps the spelling
+        ("bigquery", "select a as `Total` from t", "select a as `total` from t"),
+        ("postgres", 'select a as "Total" from t', 'select a as "total" from t'),
+        (
+            "duckdb",
+            "with w(Total) as (select a from t) select * from w",
+            "with w(total) as (select a from t) select * from w",
+        ),
+        (
+            "duckdb",
+            "select * from (select a as Total from t) s",
+            "select * from (select a as total from t) s",
+        ),
+    ],
+)
+def test_changing_only_the_case_of_an_output_name_is_changed(dialect: str, base: str, head: str) -> None:
+    assert kinds({"m": base}, {"m": head}, dialect)["m"].kind == "changed"
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "snowflake"])
+def test_case_of_an_unquoted_alias_is_folded_where_the_dialect_folds_it(dialect: str) -> None:
+    got = kinds({"m": "select a as Total from t"}, {"m": "select a as TOTAL from t"}, dialect)["m"]
+    assert got.kind == "equivalent"
