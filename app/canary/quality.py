@@ -97,9 +97,11 @@ def _duplicates(cols: list[str]) -> exp.Expr:
 
 
 def _invalid(c: exp.Expr, valid: tuple[Any, ...]) -> exp.Expr:
-    return _count_if(
-        exp.and_(exp.Not(this=_is_null(c)), exp.Not(this=c.copy().isin(*[q.lit(v) for v in valid])))
-    )
+    # NULL is never an invalid value; a null listed as valid must not reach IN, where it makes
+    # `NOT x IN (..., NULL)` NULL for every other value and so counts nothing invalid
+    values = [q.lit(v) for v in valid if v is not None]
+    outside = exp.Not(this=c.copy().isin(*values)) if values else exp.true()
+    return _count_if(exp.and_(exp.Not(this=_is_null(c)), outside))
 
 
 def _option_checks(col: Column) -> list[tuple[str, exp.Expr]]:

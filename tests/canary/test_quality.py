@@ -171,3 +171,17 @@ def test_table_references_are_rewritten_with_sqlglot() -> None:
     )
     assert '"source"."orders" AS o' in out.sql and '"head"."stg" AS "stg"' in out.sql and "JOIN t " in out.sql
     assert q.sql(q.table("stg", "head")) == '"head"."stg"'
+
+
+def test_a_null_in_valid_values_allows_null_and_still_counts_the_other_values(table: Sandbox) -> None:
+    rule = QualityRule(
+        "enum", "library", "invalidValues", "mustBe", 0, arguments=(("validValues", ("paid", None)),)
+    )
+    only_null = QualityRule(
+        "none", "library", "invalidValues", "mustBe", 0, arguments=(("validValues", (None,)),)
+    )
+    r = _results(
+        table, Dataset("t", columns=(Column("status", quality=(rule,)), Column("code", quality=(only_null,))))
+    )
+    assert r["status enum"].observed == 1 and r["status enum"].passed is False  # 'weird'
+    assert r["code none"].observed == 4  # nothing but NULL is valid
