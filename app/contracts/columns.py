@@ -4,7 +4,6 @@ semantics, classification, documentation and quality rules. Pure; used by `app.c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from app.contracts.model import Column, QualityRule
@@ -301,19 +300,21 @@ def quality_changes(
         outcome, why = compare_rules(rule, b[key])
         if outcome == "same":
             continue
-        kind = K.QUALITY_RULE_TIGHTENED if outcome == "tightened" else K.QUALITY_RULE_LOOSENED
-        impact = Impact.UNKNOWN if outcome == "changed" else None
-        change = Change.of(
-            kind,
-            dataset,
-            f"{where} {outcome}: {why}",
-            column=column,
-            location=b[key].location,
-            base_location=rule.location,
-            old=_rule_text(rule),
-            new=_rule_text(b[key]),
+        kind = {"tightened": K.QUALITY_RULE_TIGHTENED, "loosened": K.QUALITY_RULE_LOOSENED}.get(
+            outcome, K.QUALITY_RULE_CHANGED
         )
-        out.append(change if impact is None else _with_impact(change, impact))
+        out.append(
+            Change.of(
+                kind,
+                dataset,
+                f"{where} {outcome}: {why}",
+                column=column,
+                location=b[key].location,
+                base_location=rule.location,
+                old=_rule_text(rule),
+                new=_rule_text(b[key]),
+            )
+        )
     for key, rule in b.items():
         if key not in a:
             out.append(
@@ -328,10 +329,6 @@ def quality_changes(
                 )
             )
     return out
-
-
-def _with_impact(change: Change, impact: Impact) -> Change:
-    return replace(change, impact=impact)
 
 
 def _rule_text(rule: QualityRule) -> str:

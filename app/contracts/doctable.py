@@ -69,10 +69,15 @@ DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
     K.QUALITY_RULE_REMOVED: ("quality rule removed", "a guarantee is gone"),
     K.QUALITY_RULE_LOOSENED: (
         "quality rule loosened (threshold accepts more, severity lowered)",
-        "a guarantee is weaker; a rule changed in no provable direction is unknown",
+        "a guarantee is weaker",
     ),
     K.QUALITY_RULE_ADDED: ("quality rule added", "a stronger promise"),
     K.QUALITY_RULE_TIGHTENED: ("quality rule tightened", "a stronger promise"),
+    K.QUALITY_RULE_CHANGED: (
+        "quality rule changed in no provable direction (metric, type, unit, query or arguments changed; "
+        "threshold moved both ways)",
+        "cannot be proven to keep the guarantee",
+    ),
     K.SLA_WEAKENED: (
         "SLA weakened or removed (latency or frequency longer, availability lower, retention shorter)",
         "consumers' schedules and guarantees break",

@@ -39,6 +39,7 @@ class ChangeKind(str, Enum):
     QUALITY_RULE_LOOSENED = "quality-rule-loosened"
     QUALITY_RULE_ADDED = "quality-rule-added"
     QUALITY_RULE_TIGHTENED = "quality-rule-tightened"
+    QUALITY_RULE_CHANGED = "quality-rule-changed"  # metric, query or threshold in no provable direction
     SLA_WEAKENED = "sla-weakened"
     SLA_STRENGTHENED = "sla-strengthened"
     CLASSIFICATION_CHANGED = "classification-changed"
@@ -84,6 +85,7 @@ RULES: Mapping[ChangeKind, Impact] = MappingProxyType(
         ChangeKind.QUALITY_RULE_LOOSENED: Impact.BREAKING,
         ChangeKind.QUALITY_RULE_ADDED: Impact.COMPATIBLE,
         ChangeKind.QUALITY_RULE_TIGHTENED: Impact.COMPATIBLE,
+        ChangeKind.QUALITY_RULE_CHANGED: Impact.UNKNOWN,
         ChangeKind.SLA_WEAKENED: Impact.BREAKING,
         ChangeKind.SLA_STRENGTHENED: Impact.COMPATIBLE,
         ChangeKind.CLASSIFICATION_CHANGED: Impact.BREAKING,

@@ -294,6 +294,13 @@ CASES: list[tuple[str, Mutation, Mutation, set[ChangeKind], set[ChangeKind]]] = 
         {K.QUALITY_RULE_TIGHTENED},
     ),
     (
+        "quality-rule-changed",
+        _noop,
+        _null_rule(mustBeBetween=[1, 5]),
+        {K.QUALITY_RULE_CHANGED},
+        {K.QUALITY_RULE_CHANGED},
+    ),
+    (
         "dataset-quality-loosened",
         _noop,
         _dataset("quality", [{"metric": "rowCount", "mustBeGreaterThan": -1}]),
@@ -452,6 +459,11 @@ def test_allowed_values_compare_by_type_not_python_equality(
 def test_allowed_values_same_numbers_as_int_and_float_are_unchanged() -> None:
     base = to_contract(mutated(_valid_values([1, 2])))
     assert diff_contracts(base, to_contract(mutated(_valid_values([1.0, 2])))) == []
+
+
+def test_quality_rule_changed_has_its_own_rule_id_for_waivers() -> None:
+    changes = diff_contracts(to_contract(base_doc()), to_contract(mutated(_null_rule(mustBeBetween=[1, 5]))))
+    assert [(c.kind.value, c.impact) for c in changes] == [("quality-rule-changed", Impact.UNKNOWN)]
 
 
 def test_widened_default_impact_is_compatible() -> None:
