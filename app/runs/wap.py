@@ -104,9 +104,19 @@ def execute(
     all_sources = [s for m in graph.order for s in graph.sources[m]]
     fps = fingerprints(graph, source_versions(conn, all_sources, req.source_schema), req.window)
     refused = []
+    gone: dict[str, str] = {}  # model -> why the ledger's "already applied" is not true of the warehouse
     for m in graph.order:
         earlier = ledger.applied(req.env, m, req.window, fps[m], req.artifact)
-        if earlier is not None:
+        if earlier is None:
+            continue
+        missing = _missing(conn, req.schema, m, earlier)
+        if missing:  # the warehouse is the truth: a replaced or restored file has lost what was published
+            gone[m] = (
+                f"rebuilt: the ledger records v{earlier.version} published by run {earlier.run_id}, but "
+                f"{missing} is not in the environment's database"
+            )
+            progress(f"run {req.env}: {m}: {gone[m]}")
+        else:
             refused.append(Refusal(m, earlier))
     base = RunResult(req.run_id, req.env, req.window, req.artifact, req.force)
     if refused and not req.force and len(refused) == len(graph.order):
@@ -134,7 +144,7 @@ def execute(
             _record(ledger, req, fps[m], outcome, ledger.next_version(req.env, m))
         else:
             progress(f"run {req.env}: building {m}")
-            outcome = _build(conn, m, graph.sql[m], req, ledger, fps[m])
+            outcome = _build(conn, m, graph.sql[m], req, ledger, fps[m], gone.get(m))
             if outcome.status != "published":
                 for d in graph.downstream_closure(m):
                     blocked.setdefault(d, m)
@@ -146,7 +156,30 @@ def _fields(r: RunResult) -> dict[str, Any]:
     return {k: getattr(r, k) for k in ("run_id", "env", "window", "artifact", "forced")}
 
 
-def _build(conn: Any, name: str, sql: str, req: RunRequest, ledger: RunLedger, fp: str) -> Outcome:
+def _missing(conn: Any, schema: str, dataset: str, earlier: VersionRecord) -> str | None:
+    """What of a recorded publish the warehouse no longer has: its versioned table or the view."""
+    rel_schema, _, table_name = earlier.relation.rpartition(".")
+    found = conn.execute(
+        "SELECT (SELECT COUNT(*) FROM duckdb_tables() WHERE database_name = current_database()"
+        "   AND schema_name = ? AND table_name = ?),"
+        " (SELECT COUNT(*) FROM duckdb_views() WHERE database_name = current_database()"
+        "   AND schema_name = ? AND view_name = ?)",
+        [rel_schema, table_name, schema, dataset],
+    ).fetchone()
+    if not found[0]:
+        return f"table {earlier.relation}"
+    return None if found[1] else f"view {schema}.{dataset}"
+
+
+def _build(
+    conn: Any,
+    name: str,
+    sql: str,
+    req: RunRequest,
+    ledger: RunLedger,
+    fp: str,
+    note: str | None = None,
+) -> Outcome:
     version = ledger.next_version(req.env, name)
     rel = relation(req.schema, name, version)
     started = time.monotonic()
@@ -166,10 +199,10 @@ def _build(conn: Any, name: str, sql: str, req: RunRequest, ledger: RunLedger, f
         return outcome
     # the swap is one statement: readers see the old version or the new one, never a half-built table
     point_view(conn, req.schema, name, rel)
-    outcome = Outcome(name, "published", version, rel, None, tuple(checks), duration)
+    outcome = Outcome(name, "published", version, rel, note, tuple(checks), duration)
     _record(ledger, req, fp, outcome, version, _bytes(conn, rel))
     dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
-    return Outcome(name, "published", version, rel, None, tuple(checks), duration, tuple(dropped))
+    return Outcome(name, "published", version, rel, note, tuple(checks), duration, tuple(dropped))
 
 
 def _says(c: audit.QualityResult) -> str:

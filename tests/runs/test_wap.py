@@ -186,3 +186,34 @@ def test_only_datasets_with_new_input_are_rebuilt(env: tuple[Any, RunLedger]) ->
     ]
     assert result.ok
     assert "by run r1" in (result.outcomes[0].reason or "")
+
+
+def test_a_publish_the_warehouse_lost_is_rebuilt_not_refused(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    conn, ledger = env
+    conn.execute("DROP SCHEMA analytics CASCADE")  # e.g. the DuckDB file was replaced by a backup
+    again = _run(env, "r2")
+    assert again.ok and again.refused == ()
+    assert [(o.dataset, o.status, o.version) for o in again.outcomes] == [
+        ("orders", "published", 2),
+        ("revenue", "published", 2),
+    ]
+    assert "ledger records v1 published by run r1, but table analytics.orders__v1 is not in" in (
+        again.outcomes[0].reason or ""
+    )
+    rec = ledger.version("prod", "orders", 2)
+    assert rec is not None and rec.reason == again.outcomes[0].reason  # the ledger records why
+    assert conn.execute("SELECT total FROM analytics.revenue").fetchone()[0] == 50
+
+
+def test_a_lost_view_is_rebuilt_while_a_present_one_is_still_refused(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    conn, _ = env
+    conn.execute("DROP VIEW analytics.revenue")
+    again = _run(env, "r2")
+    assert [r.dataset for r in again.refused] == ["orders"]
+    assert [(o.dataset, o.status) for o in again.outcomes] == [
+        ("orders", "already-applied"),
+        ("revenue", "published"),
+    ]
+    assert "view analytics.revenue is not in" in (again.outcomes[1].reason or "")
