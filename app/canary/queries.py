@@ -132,7 +132,10 @@ def differs(p: ColumnPlan, left: exp.Expr, right: exp.Expr) -> exp.Expr:
                 expression=exp.Round(this=right.copy(), decimals=lit(tol.decimals)),
             )
         )
-    within = exp.Coalesce(this=exp.paren(exp.or_(*close)), expressions=[exp.false()])
+    # NaN and ±inf are never "close" to anything else (gap and scale go NaN/inf, and DuckDB orders NaN
+    # highest, so `NaN <= NaN` holds); NaN vs NaN and inf vs inf of one sign are not distinct anyway.
+    finite = [fn("isfinite", cast(side.copy(), "DOUBLE")) for side in (left, right)]
+    within = exp.Coalesce(this=exp.and_(*finite, exp.paren(exp.or_(*close))), expressions=[exp.false()])
     return exp.and_(distinct, exp.Not(this=exp.paren(within)))
 
 
