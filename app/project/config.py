@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import ConfigError
 from app.project.yamldoc import YamlDoc, load_yaml
+from app.types import Location
 
 CONFIG_FILE = "datacanary.yml"
 
@@ -253,16 +254,29 @@ def parse_config(text: str, path: str) -> tuple[ProjectConfig, YamlDoc]:
     try:
         return ProjectConfig.model_validate(doc.data), doc
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        field = ".".join(str(p) for p in loc) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key `{loc[-1]}`"
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        hint = "see the datacanary.yml reference in README.md"
-        if len(loc) >= 2 and loc[-2] == "columns" and err["type"] == "string_type":
-            # `{id: number(38,0)}` unquoted: YAML splits the flow mapping at the comma into `id: number(38`, `0)`
-            msg = f"the type of column `{loc[-1]}` must be a string, got {err['input']!r}"
-            hint = 'quote a type that contains a comma, e.g. columns: {order_id: "number(38,0)"}'
-        raise ConfigError(f"{field}: {msg}{more}", doc.location(loc), hint) from None
+        raise validation_error(exc, doc) from None
+
+
+def validation_error(
+    exc: ValidationError,
+    doc: YamlDoc | None,
+    under: tuple[str | int, ...] = (),
+    path: str = CONFIG_FILE,
+    hint: str = "see the datacanary.yml reference in README.md",
+    prefix: str = "",
+) -> ConfigError:
+    """The first problem of `exc` in datacanary.yml words (`unknown key`), at its line; `under` is the key
+    path of the validated part inside the file (e.g. an environment's `overrides`)."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    field = prefix + (".".join(str(p) for p in loc) or "(top level)")
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown key `{loc[-1]}`"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    if len(loc) >= 2 and loc[-2] == "columns" and err["type"] == "string_type":
+        # `{id: number(38,0)}` unquoted: YAML splits the flow mapping at the comma into `id: number(38`, `0)`
+        msg = f"the type of column `{loc[-1]}` must be a string, got {err['input']!r}"
+        hint = 'quote a type that contains a comma, e.g. columns: {order_id: "number(38,0)"}'
+    where = doc.location((*under, *loc)) if doc is not None else Location(path)
+    return ConfigError(f"{field}: {msg}{more}", where, hint)

@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import ConfigError, UsageError
-from app.project.config import ProjectConfig
+from app.project.config import ProjectConfig, validation_error
+from app.project.yamldoc import YamlDoc
 from app.types import Location
 
 # parameters datacanary itself reads; any other declared key is for the user's own tooling
@@ -93,15 +94,17 @@ def environment(config: ProjectConfig, name: str, config_path: str = "datacanary
     )
 
 
-def effective_config(config: ProjectConfig, name: str, config_path: str = "datacanary.yml") -> dict[str, Any]:
+def effective_config(
+    config: ProjectConfig, name: str, config_path: str = "datacanary.yml", doc: YamlDoc | None = None
+) -> dict[str, Any]:
     """The environment's configuration as plain data, normalized by validation (so `5` equals `5.0`)."""
-    return effective_project_config(config, name, config_path).model_dump(
+    return effective_project_config(config, name, config_path, doc).model_dump(
         mode="json", exclude={"environments"}
     )
 
 
 def effective_project_config(
-    config: ProjectConfig, name: str, config_path: str = "datacanary.yml"
+    config: ProjectConfig, name: str, config_path: str = "datacanary.yml", doc: YamlDoc | None = None
 ) -> ProjectConfig:
     """The environment's configuration: project config + the environment's overrides + effective parameters.
 
@@ -114,13 +117,25 @@ def effective_project_config(
     try:
         return ProjectConfig.model_validate(merged)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(
-            f"environments.{name}.overrides: {field}: {err['msg'].removeprefix('Value error, ')}",
-            Location(config_path),
+        raise validation_error(
+            exc,
+            doc,
+            (*environment_key(doc, name), "overrides"),
+            config_path,
             "an override takes the same keys and values as the top level of datacanary.yml",
+            prefix=f"environments.{name}.overrides.",
         ) from None
+
+
+def environment_key(doc: YamlDoc | None, name: str) -> tuple[str | int, ...]:
+    """The key path of environment `name` in datacanary.yml: `environments.NAME`, or the index of its
+    `- name: NAME` item when the environments are a list."""
+    declared = doc.data.get("environments") if doc is not None and isinstance(doc.data, dict) else None
+    if isinstance(declared, list):
+        for i, item in enumerate(declared):
+            if isinstance(item, dict) and item.get("name") == name:
+                return ("environments", i)
+    return ("environments", name)
 
 
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

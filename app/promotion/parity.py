@@ -12,7 +12,7 @@ from typing import Any
 
 from app.project.config import ProjectConfig
 from app.project.yamldoc import YamlDoc
-from app.promotion.environments import effective_config, environment
+from app.promotion.environments import effective_config, environment, environment_key
 from app.types import Location
 
 # deepdiff report types -> our words
@@ -87,7 +87,7 @@ def parity(config: ProjectConfig, source: str, target: str, doc: YamlDoc | None 
     path = doc.path if doc else "datacanary.yml"
     environment(config, source, path)
     environment(config, target, path)
-    left, right = effective_config(config, source, path), effective_config(config, target, path)
+    left, right = effective_config(config, source, path, doc), effective_config(config, target, path, doc)
     declared = tuple(config.parameters)
     found: list[ParityDifference] = []
     # parameters key by key (deepdiff reports `{}` vs `{k: v}` as one change of the whole mapping)
@@ -142,7 +142,7 @@ def _blame(doc: YamlDoc | None, target: str, source: str, parts: list[Any]) -> L
     section = "parameters" if parts and parts[0] == "parameters" else "overrides"
     rest = tuple(parts[1:]) if section == "parameters" else tuple(parts)
     for env in (target, source):
-        key = ("environments", env, section, *rest)
+        key = (*environment_key(doc, env), section, *rest)
         if any(k[: len(key)] == key for k in doc.lines):
             return doc.location(key)
-    return doc.location(("environments", target))
+    return doc.location(environment_key(doc, target))

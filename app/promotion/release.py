@@ -186,7 +186,7 @@ def _finish(
 def run_canary(artifact: Artifact, project: Project, env: Environment, ctx: Context) -> PromotionCanary:
     """Run the artifact's models on a sample of `env`'s data and reconcile each with the baseline: the
     same digest's results in the environment before (for a rollback without one: its own last run here)."""
-    config = effective_project_config(project.config, env.name, project.config_path)
+    config = effective_project_config(project.config, env.name, project.config_path, project.config_doc)
     order = [m for m in artifact.lineage().get("order", []) if m in project.models]
     run = run_in_environment(project, order, env, config, ctx.project_dir, progress=ctx.progress)
     baseline_env, baseline = _baseline(ctx.ledger, artifact.digest, env)

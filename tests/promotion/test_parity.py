@@ -107,3 +107,37 @@ def test_override_reaches_the_effective_project_config():
     config, _ = parse_config(text, "datacanary.yml")
     assert effective_project_config(config, "prod").canary.thresholds.row_count_change_pct == 50
     assert effective_project_config(config, "staging").canary.thresholds.row_count_change_pct == 10
+
+
+def _line(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_list_form_environments_cite_the_overrides_and_parameters_own_lines():
+    text = CONFIG.split("environments:")[0] + (
+        "environments:\n  - name: staging\n    parameters: {schema: s}\n"
+        "  - name: prod\n    parameters: {schema: p, region: eu}\n"
+        "    overrides:\n      canary: {thresholds: {changed_rows_pct: 20}}\n"
+    )
+    config, doc = parse_config(text, "datacanary.yml")
+    result = parity(config, "staging", "prod", doc)
+    lines = {d.path: d.location.line for d in result.violations if d.location}
+    assert lines["canary.thresholds.changed_rows_pct"] == _line(text, "changed_rows_pct: 20")
+    assert lines["parameters.region"] == _line(text, "region: eu")
+
+
+@pytest.mark.parametrize("form", ["mapping", "list"])
+def test_an_unknown_key_in_an_override_is_named_at_its_line_like_the_top_level(form: str):
+    override = "    overrides:\n      canary: {thresholdz: {changed_rows_pct: 20}}\n"
+    if form == "mapping":
+        text = CONFIG + override
+    else:
+        text = CONFIG.split("environments:")[0] + (
+            "environments:\n  - name: staging\n  - name: prod\n" + override
+        )
+    config, doc = parse_config(text, "datacanary.yml")
+    with pytest.raises(ConfigError) as err:
+        parity(config, "staging", "prod", doc)
+    assert "environments.prod.overrides.canary.thresholdz: unknown key `thresholdz`" in err.value.message
+    assert "Extra inputs" not in err.value.message
+    assert err.value.location is not None and err.value.location.line == _line(text, "thresholdz")
