@@ -48,6 +48,8 @@ class _Shape:
     # integer: (bits, signed), decimal: (precision, scale), string: (length,), timestamp: (precision,)
     size: tuple[int | None, ...] = ()
     text: str = ""
+    # nested types: array element (""), map key and value, struct fields by name
+    children: tuple[tuple[str, _Shape], ...] = ()
 
 
 def compare_types(old: str, new: str, dialect: str | None = None) -> TypeComparison:
@@ -86,6 +88,30 @@ def _shape(text: str, dialect: str | None) -> _Shape:
     dtype = _build(text, dialect)
     if dtype is None or dtype.this.name == "USERDEFINED":
         return _Shape("unknown", (), " ".join(text.lower().split()))
+    return _shape_of(dtype, text, dialect)
+
+
+def _nested(dtype: Any, dialect: str | None) -> _Shape | None:
+    """An array, map or struct with its element types as shapes; None for a flat type."""
+    from sqlglot import exp
+
+    if not dtype.args.get("nested") or not dtype.expressions:
+        return None
+    children: list[tuple[str, _Shape]] = []
+    names = ("key", "value") if dtype.this.name == "MAP" else ("",) * len(dtype.expressions)
+    for name, part in zip(names, dtype.expressions, strict=False):
+        if isinstance(part, exp.ColumnDef) and isinstance(part.args.get("kind"), exp.DataType):
+            name, part = part.name.lower(), part.args["kind"]
+        if not isinstance(part, exp.DataType):
+            return None
+        children.append((name, _shape_of(part, part.sql(dialect=dialect), dialect)))
+    return _Shape(dtype.this.name.lower(), (), dtype.sql(dialect=dialect), tuple(children))
+
+
+def _shape_of(dtype: Any, text: str, dialect: str | None) -> _Shape:
+    nested = _nested(dtype, dialect)
+    if nested is not None:
+        return nested
     kind = dtype.this.name
     if kind in _STRINGS and not dtype.expressions:
         # some dialects (duckdb) drop `varchar(n)`; the declared length is still a promise to readers
@@ -128,13 +154,20 @@ def _contains(outer: tuple[int, int], inner: tuple[int, int]) -> bool:
 
 
 def _compare(a: _Shape, b: _Shape) -> tuple[Direction, str]:
+    if a.children or b.children:
+        return _compare_nested(a, b)
     if a.family == b.family == "integer":
         ra, rb = _int_range(*a.size), _int_range(*b.size)  # type: ignore[arg-type]
         if _contains(rb, ra):
             return "widened", "the new integer type holds every old value"
-        if _contains(ra, rb):
-            return "narrowed", "large values no longer fit"
-        return "changed", "signedness changed"
+        lost = []  # which old values the new range misses: int -> uint loses the negatives
+        if rb[0] > ra[0]:
+            lost.append("negative values" if rb[0] == 0 else f"values below {rb[0]}")
+        if rb[1] < ra[1]:
+            lost.append(f"values above {rb[1]}")
+        if len(lost) == 2 and rb[0] < 0:
+            lost = [f"values outside {rb[0]}..{rb[1]}"]
+        return "narrowed", f"{' and '.join(lost)} no longer fit"
     if a.family == b.family == "decimal":
         (pa, sa), (pb, sb) = a.size, b.size
         int_a, int_b = (pa or 0) - (sa or 0), (pb or 0) - (sb or 0)
@@ -179,3 +212,21 @@ def _compare(a: _Shape, b: _Shape) -> tuple[Direction, str]:
             return "widened", "the float holds every integer value exactly"
         return "changed", "large integers lose precision as floats"
     return "changed", f"{a.text} -> {b.text}"
+
+
+def _compare_nested(a: _Shape, b: _Shape) -> tuple[Direction, str]:
+    """Element by element: any element narrowed is narrowed, all widened (or the same) is widened."""
+    if a.family != b.family or [n for n, _ in a.children] != [n for n, _ in b.children]:
+        return "changed", f"{a.text} -> {b.text}"
+    found: dict[Direction, list[str]] = {}
+    for (name, x), (_, y) in zip(a.children, b.children, strict=True):
+        if x.text == y.text:
+            continue
+        direction, detail = _compare(x, y)
+        where = f"field {name}" if a.family == "struct" else (name or "element")
+        found.setdefault(direction, []).append(f"{where}: {x.text} -> {y.text} ({detail})")
+    if not found:
+        return "changed", f"{a.text} -> {b.text}"  # same elements, other spelling: cannot tell
+    # one narrowed element is enough for old values not to fit; an unprovable one makes the rest unknown
+    overall: Direction = next(d for d in ("narrowed", "changed", "widened") if d in found)
+    return overall, "; ".join(d for details in found.values() for d in details)

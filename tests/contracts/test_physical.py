@@ -16,7 +16,19 @@ CASES = [
     ("int", "bigint", None, "widened"),
     ("bigint", "int", None, "narrowed"),
     ("int64", "bigint", "bigquery", "same"),
-    ("uint", "int", None, "changed"),
+    ("uint", "int", None, "narrowed"),  # values above 2^31 no longer fit
+    ("int", "int unsigned", "mysql", "narrowed"),  # negative values no longer fit
+    ("integer unsigned", "integer", "mysql", "narrowed"),
+    ("int unsigned", "bigint", "mysql", "widened"),
+    ("array<bigint>", "array<int>", None, "narrowed"),
+    ("array<int>", "array<bigint>", None, "widened"),
+    ("int[]", "bigint[]", "duckdb", "widened"),
+    ("map<string,bigint>", "map<string,int>", None, "narrowed"),
+    ("struct<a int, b varchar(10)>", "struct<a bigint, b varchar(5)>", None, "narrowed"),
+    ("struct<a int, b varchar(10)>", "struct<a bigint, b varchar(20)>", None, "widened"),
+    ("struct<a int>", "struct<b int>", None, "changed"),  # a field renamed: no provable direction
+    ("array<struct<a bigint>>", "array<struct<a int>>", None, "narrowed"),
+    ("array<int>", "int", None, "changed"),
     ("uinteger", "bigint", "duckdb", "widened"),
     ("decimal(10,2)", "decimal(12,2)", None, "widened"),
     ("decimal(12,2)", "decimal(12,1)", None, "narrowed"),  # scale reduced
@@ -49,3 +61,13 @@ def test_physical_type_direction(old: str, new: str, dialect: str | None, direct
 def test_narrowing_explains_itself() -> None:
     result = compare_types("decimal(12,2)", "decimal(12,1)")
     assert "scale reduced 2 -> 1" in result.detail
+
+
+def test_signedness_narrowing_says_which_values_no_longer_fit() -> None:
+    assert compare_types("int", "int unsigned", "mysql").detail == "negative values no longer fit"
+    assert "values above 2147483647" in compare_types("integer unsigned", "integer", "mysql").detail
+
+
+def test_nested_narrowing_names_the_element() -> None:
+    detail = compare_types("struct<a int, b varchar(10)>", "struct<a int, b varchar(5)>").detail
+    assert detail.startswith("field b: VARCHAR(10) -> VARCHAR(5)")
