@@ -6,6 +6,11 @@ budget exactly over the SLO period, 14.4 spends 2% of a 30-day budget in one hou
 when a long window AND its short window both burn above the factor: the long one proves it matters,
 the short one proves it is still happening, so one bad minute does not page and a fixed incident
 stops paging quickly.
+
+A page also needs evidence: the long window must hold at least MIN_EVENTS measured evaluations spanning
+at least MIN_COVERAGE of it. With less (a first evaluation, a new SLI, a scheduler that just started)
+a firing page rule is held back to a ticket that says why, so one bad minute does not page even with
+no history.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.slo.status import Status
+
+MIN_EVENTS = 3  # measured evaluations the long window of a page needs
+MIN_COVERAGE = 0.5  # share of the long window those evaluations must span
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,11 @@ class Budget:
         return self.events * (1 - self.target)
 
     @property
+    def sparse(self) -> bool:
+        """Too few evaluations for the remaining share to mean much yet."""
+        return self.events < MIN_EVENTS
+
+    @property
     def remaining(self) -> float | None:
         """Share of the budget left (negative when overspent); None without events."""
         if self.events == 0:
@@ -71,16 +84,34 @@ class Alert:
     rule: BurnRule
     long_burn: float
     short_burn: float
+    held: str | None = None  # why a page rule that fired is only a ticket: too little history
+
+
+def _measured(samples: Sequence[Sample], now: dt.datetime, seconds: float) -> list[Sample]:
+    start = now - dt.timedelta(seconds=seconds)
+    return [s for s in samples if start < s.at <= now and s.status is not Status.UNKNOWN]
 
 
 def _window(samples: Sequence[Sample], now: dt.datetime, seconds: float) -> tuple[int, int]:
-    start = now - dt.timedelta(seconds=seconds)
-    events = bad = 0
-    for s in samples:
-        if start < s.at <= now and s.status is not Status.UNKNOWN:
-            events += 1
-            bad += s.status is Status.BREACH
-    return events, bad
+    measured = _measured(samples, now, seconds)
+    return len(measured), sum(s.status is Status.BREACH for s in measured)
+
+
+def coverage(samples: Sequence[Sample], now: dt.datetime, seconds: float) -> str | None:
+    """Why the window holds too little evidence to page (None when it holds enough).
+
+    >>> t = dt.datetime(2026, 1, 1)
+    >>> coverage([Sample(t, Status.BREACH)], t, 3600)
+    'only 1 evaluation(s) in the last 1h, spanning 0% of it (a page needs 3 spanning 50%)'
+    """
+    measured = _measured(samples, now, seconds)
+    span = (now - min(s.at for s in measured)).total_seconds() if measured else 0.0
+    if len(measured) >= MIN_EVENTS and span >= MIN_COVERAGE * seconds:
+        return None
+    return (
+        f"only {len(measured)} evaluation(s) in the last {_span(seconds)}, spanning {span / seconds:.0%} of it"
+        f" (a page needs {MIN_EVENTS} spanning {MIN_COVERAGE:.0%})"
+    )
 
 
 def burn_rate(samples: Sequence[Sample], now: dt.datetime, seconds: float, target: float) -> float | None:
@@ -99,7 +130,8 @@ def budget(samples: Sequence[Sample], now: dt.datetime, window: float, target: f
 def alerts(
     samples: Sequence[Sample], now: dt.datetime, target: float, rules: Sequence[BurnRule] = DEFAULT_RULES
 ) -> tuple[Alert, ...]:
-    """Every rule whose long and short windows both burn above its factor, most severe first."""
+    """Every rule whose long and short windows both burn above its factor, most severe first; a page
+    whose long window lacks coverage (see `coverage`) is held back to a ticket."""
     fired: list[Alert] = []
     for rule in rules:
         long_burn = burn_rate(samples, now, rule.long, target)
@@ -110,7 +142,8 @@ def alerts(
             and long_burn > rule.factor
             and short_burn > rule.factor
         ):
-            fired.append(Alert(rule.severity, rule, long_burn, short_burn))
+            held = coverage(samples, now, rule.long) if rule.severity == "page" else None
+            fired.append(Alert("ticket" if held else rule.severity, rule, long_burn, short_burn, held))
     fired.sort(key=lambda a: (a.severity != "page", -a.rule.factor))
     return tuple(fired)
 

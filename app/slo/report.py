@@ -31,6 +31,7 @@ class Row:
                 "events": self.budget.events,
                 "bad": self.budget.bad,
                 "remaining": self.budget.remaining,
+                "sparse": self.budget.sparse,
             },
             "burn_rates": dict(self.burn),
             "alerts": [
@@ -39,6 +40,7 @@ class Row:
                     "rule": a.rule.label,
                     "long_burn": a.long_burn,
                     "short_burn": a.short_burn,
+                    "held": a.held,
                 }
                 for a in self.alerts
             ],

@@ -65,3 +65,17 @@ def test_burn_rate_is_bad_share_over_budget_share(bad: set[int]) -> None:
     rate = burn_rate(samples, NOW, 6 * 3600, TARGET)
     assert rate is not None
     assert abs(rate - (len(bad) / 360) / (1 - TARGET)) < 1e-9
+
+
+def test_a_first_evaluation_that_breaches_is_held_back_to_a_ticket() -> None:
+    samples = [Sample(NOW, Status.BREACH)]  # no history at all: both windows burn at 100x
+    fired = alerts(samples, NOW, TARGET)
+    assert "page" not in [a.severity for a in fired]
+    assert fired and fired[0].held is not None and "only 1 evaluation(s) in the last 1h" in fired[0].held
+
+
+def test_a_breach_pages_once_the_long_window_has_enough_coverage() -> None:
+    ten_bad = _minutes(set(range(10)), span=10)  # a scheduler that started ten minutes ago
+    assert "page" not in [a.severity for a in alerts(ten_bad, NOW, TARGET)]
+    forty_bad = _minutes(set(range(40)), span=40)  # 40 bad minutes span 65% of the hour
+    assert [a.severity for a in alerts(forty_bad, NOW, TARGET)][0] == "page"

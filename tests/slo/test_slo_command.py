@@ -113,3 +113,18 @@ def test_the_action_before_the_first_run_reports_unknown_without_a_traceback(
     assert action_main(env, write=out.append, log=out.append, now=at) == 0
     outputs = (tmp_path / "out").read_text().splitlines()
     assert outputs[outputs.index(next(o for o in outputs if o.startswith("status<<"))) + 1] == "unknown"
+
+
+def test_the_first_evaluation_of_a_breach_does_not_page(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = str(project / "state.sqlite")
+    assert main(["run", "--env", "prod", "--project", str(project), "--state", state, "-q"]) == 0
+    capsys.readouterr()
+    code, out = _slo(capsys, project, "2026-11-25T14:30:00Z", "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["paging"] == []  # a breach, but one evaluation is not a page
+    fresh = next(r for r in report["results"] if r["key"] == "orders:freshness")
+    assert fresh["budget"]["sparse"] and {a["severity"] for a in fresh["alerts"]} == {"ticket"}
+    code, out = _slo(capsys, project, "2026-11-25T14:31:00Z")
+    assert "page held back to a ticket: only 2 evaluation(s)" in out and "paging:" not in out
