@@ -15,6 +15,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.canonicalize_internal_names import canonicalize_internal_names
 
 from app.sql.analysis import ModelAnalysis
+from app.sql.parse import cte_references
 
 STAGES = ("formatting", "aliases", "commutative operands", "join order", "column order")
 _PLACEHOLDER_DB = "__datacanary"
@@ -34,7 +35,10 @@ def canonical_forms(model: ModelAnalysis, renames: Mapping[str, str] | None = No
     """The query after each stage past `formatting` (len(STAGES) - 1 strings), `renames` (old table
     name -> new) applied to the tables it reads first. Empty when a stage cannot run."""
     tree: exp.Expr = model.qualified.copy()
+    ctes = cte_references(tree) if tree.find(exp.With) else set()  # a CTE named like a table it reads
     for table in tree.find_all(exp.Table):
+        if id(table) in ctes:
+            continue
         if isinstance(table.this, exp.Identifier) and table.name in set(model.reads_tables):
             if renames and table.name in renames:
                 table.set("this", exp.Identifier(this=renames[table.name], quoted=True))

@@ -21,7 +21,7 @@ from app.project.model import ModelFile
 from app.sql.analysis import SourceAnalysis
 from app.sql.datatypes import fits
 from app.sql.outputs import set_operation_selects
-from app.sql.parse import select_keyword_line
+from app.sql.parse import cte_references, select_keyword_line
 from app.types import Location
 
 _POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
@@ -38,9 +38,11 @@ def qualify_model(
     strict: bool = True,
 ) -> tuple[exp.Query, tuple[SqlError, ...]]:
     """Qualify and type `tree` IN PLACE; returns it with the problems found (raised when `strict`)."""
+    # by scope: `with orders as (... from orders)` reads the table inside (scopes only when there is a WITH)
+    ctes = cte_references(tree) if tree.find(exp.With) else set()
     for table in tree.find_all(exp.Table):
         ident = table.this
-        if not isinstance(ident, exp.Identifier):
+        if not isinstance(ident, exp.Identifier) or id(table) in ctes:
             continue
         parts = tuple(p.name for p in (table.args.get("catalog"), table.args.get("db"), ident) if p)
         target = targets.get(parts)
