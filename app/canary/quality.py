@@ -9,6 +9,7 @@ a rule's query is untrusted text like a model). All library checks of a dataset 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -231,6 +232,35 @@ def scan_sql(rel: exp.Table, checks: tuple[QualityCheck, ...]) -> str:
         exp.alias_(c.expr.copy(), f"q{i}", quoted=True) for i, c in enumerate(checks) if c.expr is not None
     ]
     return q.sql(exp.select(*out).from_(rel.copy()))
+
+
+def measure(
+    run: Callable[[str], Mapping[str, Any]],
+    rel: exp.Table,
+    checks: Sequence[QualityCheck],
+    errors: tuple[type[Exception], ...],
+) -> tuple[int, list[QualityResult]]:
+    """The row count and a result per library check of `checks`, measured with `run` (SQL -> first
+    row; raises one of `errors`). One scan; when it fails, the count alone (its error propagates: the
+    table cannot be read) and then one scan per check, so a rule that cannot run on its column (e.g.
+    `validValues: [1, 2]` on a VARCHAR) fails alone, with its error, and the others still count."""
+    library = tuple(c for c in checks if c.expr is not None)
+    try:
+        row = run(scan_sql(rel, library))
+        rows = int(row["rows"])
+        return rows, [evaluate(c, row[f"q{i}"], rows) for i, c in enumerate(library)]
+    except errors:
+        if not library:
+            raise
+    rows = int(run(scan_sql(rel, ()))["rows"])
+    out: list[QualityResult] = []
+    for check in library:
+        try:
+            out.append(evaluate(check, run(scan_sql(rel, (check,)))["q0"], rows))
+        except errors as exc:
+            why = getattr(exc, "message", None) or str(exc).strip().splitlines()[0]
+            out.append(QualityResult(check, None, None, f"the rule cannot run on this data: {why}"))
+    return rows, out
 
 
 def evaluate(check: QualityCheck, observed: float | None, rows: int) -> QualityResult:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from app.canary import queries as q
 from app.canary.compile import CompileProblem, compile_query, name_resolver
 from app.canary.models import BuildStep, ModelRun, build
-from app.canary.quality import QualityCheck, QualityResult, checks_for, evaluate, scan_sql
+from app.canary.quality import QualityCheck, QualityResult, checks_for, evaluate, measure
 from app.canary.result import CanaryResult, ModelCanary
 from app.canary.schema import Tolerance
 from app.contracts.model import Dataset
@@ -210,13 +210,13 @@ def run_quality(
     runnable = tuple(c for c in checks if c.expr is None or _columns_present(c, present))
     out: list[QualityResult] = []
     try:
-        row = db.query(scan_sql(rel, runnable))[0]
-    except QueryFailed as exc:
+        rows, measured = measure(lambda sql: db.query(sql)[0], rel, runnable, (QueryFailed,))
+    except QueryFailed as exc:  # the output itself cannot be read
         return tuple(QualityResult(c, None, None, exc.message) for c in checks)
-    rows = int(row["rows"])
-    for i, c in enumerate(runnable):
+    library = iter(measured)
+    for c in runnable:
         if c.expr is not None:
-            out.append(evaluate(c, row[f"q{i}"], rows))
+            out.append(next(library))
             continue
         text = _COLUMN_PLACEHOLDER.sub(c.column or "", _PLACEHOLDER.sub(name, c.query or ""))
         try:

@@ -27,13 +27,12 @@ def run_checks(
 ) -> list[QualityResult]:
     """Every quality check of `dataset` measured on `relation` (`schema.table`). `targets` resolves
     the other tables an ODCS `sql` rule may read (name -> (schema, table))."""
+    import duckdb
+
     checks = quality.checks_for(dataset)
-    library = tuple(c for c in checks if c.expr is not None)
-    rel = table(relation)
-    cur = conn.execute(quality.scan_sql(rel, library))
-    row = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
-    rows = int(row["rows"])
-    results = [quality.evaluate(c, row[f"q{i}"], rows) for i, c in enumerate(library)]
+    rows, results = quality.measure(
+        lambda sql: _first_row(conn, sql), table(relation), checks, (duckdb.Error,)
+    )
     schema, _, name = relation.rpartition(".")
     resolve = name_resolver(
         {**(targets or {}), dataset.name: (schema, name), dataset.output_name: (schema, name)}
@@ -52,6 +51,11 @@ def run_checks(
         except Exception as exc:  # the rule's own SQL failed on this data: a failed check, with why
             results.append(QualityResult(check, None, None, str(exc).splitlines()[0]))
     return results
+
+
+def _first_row(conn: Any, sql: str) -> dict[str, Any]:
+    cur = conn.execute(sql)
+    return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
 
 
 def outcomes(results: Sequence[QualityResult]) -> list[tuple[str, bool]]:

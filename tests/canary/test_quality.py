@@ -185,3 +185,14 @@ def test_a_null_in_valid_values_allows_null_and_still_counts_the_other_values(ta
     )
     assert r["status enum"].observed == 1 and r["status enum"].passed is False  # 'weird'
     assert r["code none"].observed == 4  # nothing but NULL is valid
+
+
+def test_a_mistyped_rule_fails_alone_and_the_other_checks_still_count(table: Sandbox) -> None:
+    mistyped = QualityRule(
+        "enum", "library", "invalidValues", "mustBe", 0, arguments=(("validValues", (1, 2)),)
+    )
+    ds = Dataset("t", columns=(Column("id", required=True), Column("status", quality=(mistyped,))))
+    r = _results(table, ds)
+    assert r["status enum"].passed is None and "cannot run" in (r["status enum"].error or "")
+    assert "Conversion Error" in (r["status enum"].error or "")
+    assert r["id required"].observed == 0 and r["id required"].passed is True
