@@ -145,7 +145,8 @@ class CostSlo(_Strict):
     """Upper bounds for one run of the dataset (from the run ledger)."""
 
     max_duration: str | None = None
-    max_bytes: int | None = Field(default=None, gt=0)
+    max_bytes: int | None = Field(default=None, gt=0)  # kept for old files: DuckDB cannot measure it
+    max_rows: int | None = Field(default=None, gt=0)
 
 
 class DatasetSlo(_Strict):

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS run_versions (
   audit TEXT NOT NULL DEFAULT '[]',    -- json: the audit checks and their measured values
   started_at TEXT NOT NULL,
   duration REAL,
-  bytes REAL,
+  bytes REAL,                          -- rows written (the name predates that; it never held bytes)
   dropped INTEGER NOT NULL DEFAULT 0,  -- the physical table was removed by retention
   UNIQUE (env, dataset, version)
 );
@@ -63,7 +63,7 @@ class VersionRecord:
     reason: str | None
     started_at: str
     duration: float | None
-    bytes: float | None
+    rows: float | None  # rows the run wrote
     dropped: bool
     audit: tuple[Mapping[str, Any], ...] = ()
 
@@ -86,7 +86,7 @@ class VersionRecord:
             "reason": self.reason,
             "started_at": self.started_at,
             "duration_seconds": self.duration,
-            "bytes": self.bytes,
+            "rows": self.rows,
             "dropped": self.dropped,
             "audit": [dict(a) for a in self.audit],
         }
@@ -107,7 +107,7 @@ def _record(row: Any) -> VersionRecord:
         reason=row["reason"],
         started_at=row["started_at"],
         duration=row["duration"],
-        bytes=row["bytes"],
+        rows=row["bytes"],
         dropped=bool(row["dropped"]),
         audit=tuple(json.loads(row["audit"])),
     )
@@ -169,7 +169,7 @@ class RunLedger:
                     json.dumps([dict(a) for a in rec.audit]),
                     rec.started_at,
                     rec.duration,
-                    rec.bytes,
+                    rec.rows,
                 ),
             )
             if rec.status == "published":

@@ -195,12 +195,12 @@ def _build(
     if errors:
         reason = "audit failed: " + "; ".join(_says(c) for c in errors)
         outcome = Outcome(name, "audit-failed", version, rel, reason, tuple(checks), duration)
-        _record(ledger, req, fp, outcome, version, _bytes(conn, rel))
+        _record(ledger, req, fp, outcome, version, _rows(conn, rel))
         return outcome
     # the swap is one statement: readers see the old version or the new one, never a half-built table
     point_view(conn, req.schema, name, rel)
     outcome = Outcome(name, "published", version, rel, note, tuple(checks), duration)
-    _record(ledger, req, fp, outcome, version, _bytes(conn, rel))
+    _record(ledger, req, fp, outcome, version, _rows(conn, rel))
     dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
     return Outcome(name, "published", version, rel, note, tuple(checks), duration, tuple(dropped))
 
@@ -236,18 +236,14 @@ def point_view(conn: Any, schema: str, dataset: str, rel: str) -> None:
     )
 
 
-def _bytes(conn: Any, rel: str) -> float | None:
-    schema, _, name = rel.rpartition(".")
-    row = conn.execute(
-        "SELECT estimated_size FROM duckdb_tables()"
-        " WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return None if row is None or row[0] is None else float(row[0])
+def _rows(conn: Any, rel: str) -> float:
+    """Rows written: DuckDB answers COUNT(*) of a table from its row groups' metadata, not a scan. (It
+    reports no per-table size in bytes: `estimated_size` of duckdb_tables() is a row estimate.)"""
+    return float(conn.execute(f"SELECT COUNT(*) FROM {quote(rel)}").fetchone()[0])
 
 
 def _record(
-    ledger: RunLedger, req: RunRequest, fp: str, o: Outcome, version: int, size: float | None = None
+    ledger: RunLedger, req: RunRequest, fp: str, o: Outcome, version: int, rows: float | None = None
 ) -> None:
     ledger.record(
         VersionRecord(
@@ -264,7 +260,7 @@ def _record(
             reason=o.reason,
             started_at=req.started.isoformat(),
             duration=o.duration,
-            bytes=size,
+            rows=rows,
             dropped=False,
             audit=tuple(c.to_json() for c in o.checks),
         )

@@ -21,7 +21,8 @@ class Objective:
     """One SLI with its objective: `value <comparator> threshold` is good.
 
     `sli` is one of freshness, frequency, retention, completeness.rows, completeness.partitions,
-    completeness.late_arrival, correctness, consistency, cost.duration, cost.bytes.
+    completeness.late_arrival, correctness, consistency, cost.duration, cost.rows, and cost.bytes (the
+    old `max_bytes` key, always unknown: DuckDB has no per-table byte size).
     """
 
     dataset: str
@@ -236,6 +237,16 @@ def _from_config(dataset: str, slo: DatasetSlo, project: Project) -> list[Object
                 unit="seconds",
                 threshold=seconds(slo.cost.max_duration, None, loc),
                 **at("cost", "max_duration"),
+            )
+        )
+    if slo.cost is not None and slo.cost.max_rows:
+        out.append(
+            Objective(
+                sli="cost.rows",
+                comparator="<=",
+                threshold=float(slo.cost.max_rows),
+                unit="rows",
+                **at("cost", "max_rows"),
             )
         )
     if slo.cost is not None and slo.cost.max_bytes:

@@ -44,7 +44,7 @@ def evaluate_env(
             name: RunFacts(
                 published_at=dt.datetime.fromisoformat(rec.started_at),
                 duration_seconds=rec.duration,
-                bytes_written=rec.bytes,
+                rows_written=rec.rows,
                 version=f"v{rec.version}",
             )
             for name, rec in RunLedger(session.db).latest_published(env).items()

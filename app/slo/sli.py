@@ -17,7 +17,7 @@ from app.slo.objectives import Objective
 
 DIALECT = "duckdb"
 # SLIs measured from the run ledger or the quality checks rather than from one query over the data
-NOT_SQL = frozenset({"frequency", "cost.duration", "cost.bytes", "correctness"})
+NOT_SQL = frozenset({"frequency", "cost.duration", "cost.rows", "cost.bytes", "correctness"})
 _GRAIN_SECONDS = {"hour": 3600, "day": 86400, "week": 604800, "month": 2592000}
 
 

@@ -217,3 +217,10 @@ def test_a_lost_view_is_rebuilt_while_a_present_one_is_still_refused(env: tuple[
         ("revenue", "published"),
     ]
     assert "view analytics.revenue is not in" in (again.outcomes[1].reason or "")
+
+
+def test_the_ledger_records_the_rows_each_version_wrote(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    _, ledger = env
+    assert [(v.dataset, v.rows) for v in ledger.versions("prod", "orders")] == [("orders", 5.0)]
+    assert ledger.versions("prod", "revenue")[0].to_json()["rows"] == 1.0

@@ -193,3 +193,20 @@ def test_publish_freshness_after_the_evaluation_time_is_unknown() -> None:
     obj = collect(make_project("name: p\nslos:\n  orders:\n    freshness: {max_lag: 1h}\n"))[0]
     r = measure_facts(obj, NOW, RunFacts(published_at=NOW + dt.timedelta(minutes=5)), None)
     assert r.status is Status.UNKNOWN and "5m" in (r.reason or "")
+
+
+def test_cost_rows_is_the_rows_the_run_wrote_and_the_old_max_bytes_is_said_unmeasured(
+    env_db: Callable[[str], str],
+) -> None:
+    from app.slo.evaluate import RunFacts
+
+    project = make_project("name: p\nslos:\n  orders:\n    cost: {max_rows: 5, max_bytes: 1000}\n")
+    facts = {"orders": RunFacts(rows_written=7.0, version="v1")}
+    results = {
+        r.objective.sli: r for r in evaluate(env_db(DATA), "prod", collect(project), NOW, facts).results
+    }
+    rows = results["cost.rows"]
+    assert (rows.value, rows.status, rows.objective.unit) == (7.0, Status.BREACH, "rows")
+    legacy = results["cost.bytes"]  # DuckDB has no byte size per table: unknown, never a row count as bytes
+    assert legacy.status is Status.UNKNOWN and legacy.value is None
+    assert "use cost.max_rows" in (legacy.reason or "")
