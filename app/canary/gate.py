@@ -2,7 +2,7 @@
 
 Rules (stable ids): canary-refused, canary-model-failed, canary-timeout, canary-transpile, canary-skipped,
 canary-changed-rows, canary-row-count, canary-duplicate-keys, canary-quality, canary-unexpected-change,
-canary-schema-change.
+canary-schema-change (and, from config_check.py, canary-source-missing and canary-unknown-name).
 """
 
 from __future__ import annotations

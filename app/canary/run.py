@@ -46,6 +46,7 @@ def run_canary(
     progress: Progress | None = None,
 ) -> CanaryResult:
     """Run the canary for `selected` models (default: models whose SQL changed, and their downstream)."""
+    from app.canary.config_check import config_findings
     from app.canary.gate import canary_findings
     from app.canary.runner import Sandbox
 
@@ -102,7 +103,17 @@ def run_canary(
         },
         seconds=time.perf_counter() - start,
     )
-    return replace(result, findings=tuple(canary_findings(result, head.config, head)))
+    outputs = {m.name: _output_columns(m) for m in models}
+    checks = config_findings(head, head_analysis, coverage, outputs)
+    return replace(result, findings=(*checks, *canary_findings(result, head.config, head)))
+
+
+def _output_columns(m: ModelCanary) -> set[str]:
+    """The columns of a compared model's base and head outputs (empty when it was not reconciled)."""
+    r = m.reconciliation
+    if r is None:
+        return set()
+    return {*r.key, *(c.name for c in r.columns), *(s.column for s in r.schema)}
 
 
 def default_selection(base: Project, head: Project, head_analysis: Analysis) -> set[str]:

@@ -106,6 +106,7 @@ class SourceCoverage:
     rows_total: int
     rows_sampled: int
     note: str | None = None
+    missing: bool = False  # a `path` is declared but the file is not in the revision
 
     @property
     def kept(self) -> float | None:
@@ -122,6 +123,7 @@ class SourceCoverage:
             "rows_sampled": self.rows_sampled,
             "kept": self.kept,
             "note": self.note,
+            "missing": self.missing,
         }
 
 

@@ -53,7 +53,7 @@ def load_sources(
                 )
                 db.execute(f"CREATE TABLE {q.sql(target)} ({cols})")
                 note += ": an empty table with the declared columns"
-            coverage.append(_replace_note(base, note))
+            coverage.append(_replace_note(base, note, missing=spec.path is not None))
             continue
         ts = parse_spec(spec.path, spec.format)
         repo_path = join(project.root, ts.path)
@@ -86,8 +86,8 @@ def load_sources(
     return tuple(coverage), joins
 
 
-def _replace_note(c: SourceCoverage, note: str) -> SourceCoverage:
-    return SourceCoverage(c.name, c.path, c.key, c.fraction, c.max_rows, 0, 0, note)
+def _replace_note(c: SourceCoverage, note: str, missing: bool) -> SourceCoverage:
+    return SourceCoverage(c.name, c.path, c.key, c.fraction, c.max_rows, 0, 0, note, missing)
 
 
 def _typed(db: Sandbox, reader: exp.Expr, declared: dict[str, str], dialect: str) -> exp.Expr:

@@ -1,0 +1,94 @@
+"""Findings about datacanary.yml itself that only the canary can see: a declared sample file missing from the
+revision, and `canary.tolerance` / `canary.intent` / `canary.keys` naming a model or column that does not
+exist. Each is reported at its datacanary.yml line instead of silently doing nothing. [pure]
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from app.canary.sampling import SourceCoverage
+from app.findings import Finding
+from app.project.model import Project
+from app.types import Severity
+
+if TYPE_CHECKING:
+    from app.sql.analysis import Analysis
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`did you mean 'x'? ` for the closest known names, or an empty string."""
+    close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+
+
+def config_findings(
+    project: Project,
+    analysis: Analysis,
+    sources: Iterable[SourceCoverage],
+    outputs: Mapping[str, Iterable[str]] = MappingProxyType({}),
+) -> list[Finding]:
+    """Missing sample files (error) and unknown names in canary.tolerance/intent/keys (warning).
+    `outputs` adds the columns the run actually saw per model, for models the analysis cannot list."""
+    columns: dict[str, set[str]] = {n: {c.name for c in m.columns} for n, m in analysis.models.items()}
+    for name, cols in outputs.items():
+        columns.setdefault(name, set()).update(cols)
+    return [*_missing_sources(project, sources), *_unknown_names(project, columns)]
+
+
+def _missing_sources(project: Project, sources: Iterable[SourceCoverage]) -> Iterator[Finding]:
+    for s in sources:
+        if s.missing:
+            yield Finding(
+                gate="canary",
+                rule="canary-source-missing",
+                severity=Severity.ERROR,
+                message=f"source {s.name}: sample file {s.path} is not in the revision; the canary ran on "
+                "an empty table, so its row counts and diffs say nothing about this source",
+                dataset=s.name,
+                location=project.config_doc.location(("sources", s.name, "path")),
+                hint="fix the `path:` (relative to the project directory) or commit the sample file",
+            )
+
+
+def _unknown_names(project: Project, columns: Mapping[str, set[str]]) -> Iterator[Finding]:
+    cfg = project.config.canary
+    every_column = set().union(*columns.values()) if columns else set()
+
+    def problem(entry: str, bare_column_ok: bool) -> tuple[str, str] | None:
+        """What is wrong with a `model`, `model.*`, `model.column` (or bare `column`) entry, and a suggestion."""
+        model, dot, column = entry.rpartition(".")
+        if not dot:
+            if entry in columns or (bare_column_ok and (entry in every_column or not columns)):
+                return None
+            what = "model or column" if bare_column_ok else "model"
+            return f"no {what} named {entry!r}", did_you_mean(entry, [*columns, *every_column])
+        if model not in columns:
+            return f"no model named {model!r}", did_you_mean(model, columns)
+        known = columns[model]
+        if column == "*" or not known or column in known:
+            return None
+        return f"model {model} has no column {column!r}", did_you_mean(column, known)
+
+    entries: list[tuple[tuple[str | int, ...], str, tuple[str, str] | None]] = []
+    entries += [(("canary", "tolerance", k), "tolerance", problem(k, True)) for k in cfg.tolerance]
+    entries += [(("canary", "intent", i), "intent", problem(e, True)) for i, e in enumerate(cfg.intent)]
+    for model, key in cfg.keys.items():
+        entries.append((("canary", "keys", model), "keys", problem(model, False)))
+        if model in columns:
+            for i, k in enumerate(key):
+                entries.append((("canary", "keys", model, i), "keys", problem(f"{model}.{k}", False)))
+    for path, section, found in entries:
+        if found is not None:
+            message, suggestion = found
+            yield Finding(
+                gate="canary",
+                rule="canary-unknown-name",
+                severity=Severity.WARNING,
+                message=f"canary.{section}: {message} in the head revision; the entry has no effect",
+                location=project.config_doc.location(path),
+                hint=f"{suggestion}fix or remove the entry",
+            )
