@@ -69,6 +69,20 @@ def parse_tolerances(items: list[str]) -> dict[str, Tolerance]:
     return out
 
 
+def _check_tolerance_columns(tolerances: dict[str, Tolerance], columns: list[tuple[str, str]]) -> None:
+    """A tolerance on a column neither table has would silently do nothing: refuse it."""
+    from app.canary.config_check import did_you_mean
+    from app.errors import UsageError
+
+    known = [name for name, _ in columns]
+    for name in tolerances:
+        if name not in known:
+            raise UsageError(
+                f"--tolerance {name}: no column {name!r} in either table",
+                hint=f"{did_you_mean(name, known)}columns: {', '.join(dict.fromkeys(known))}",
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from app.canary.diff import reconcile
     from app.canary.inputs import parse_spec
@@ -85,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             left = db.view("left", left_spec)
             right = db.view("right", right_spec)
+            _check_tolerance_columns(tolerances, [*db.columns(left), *db.columns(right)])
             result = reconcile(
                 db,
                 left,

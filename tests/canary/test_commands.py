@@ -163,3 +163,13 @@ def test_a_decimal_column_retyped_to_double_is_compared_not_a_crash(
     assert data["changed"] == 1
     x = next(c for c in data["columns"] if c["name"] == "x")
     assert x["deltas"]["max"] == pytest.approx(99.0 - 11.25)
+
+
+def test_a_tolerance_on_an_unknown_column_exits_2_with_a_suggestion(
+    tables: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["data-diff", f"{tables}/a.parquet", f"{tables}/b.parquet", "--key", "id"]
+    assert main([*args, "--tolerance", "amout=abs:0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "amout" in err and "did you mean 'amount'" in err and "Traceback" not in err
+    assert main([*args, "--tolerance", "amount=abs:0.1"]) == 1  # a real column is still fine
