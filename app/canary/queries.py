@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
+from app.canary.keytype import common_key_type
 from app.canary.schema import ColumnPlan, DiffPlan
 
 DIALECT = "duckdb"
@@ -154,9 +155,9 @@ def _side(rel: exp.Table, plan: DiffPlan, exclude: exp.Table | None) -> exp.Sele
 
 
 def _key_expr(plan: DiffPlan, k: str) -> exp.Expr:
-    lt, rt = dict(plan.left_columns)[k], dict(plan.right_columns)[k]
-    # Keys of different types (INTEGER vs VARCHAR) still join: compare their text.
-    return col(k) if lt == rt else cast(col(k), "VARCHAR")
+    # Keys of different types still join: cast both to a type holding both (text as the last resort).
+    common = common_key_type(dict(plan.left_columns)[k], dict(plan.right_columns)[k])
+    return col(k) if common is None else cast(col(k), common)
 
 
 def _join(

@@ -1,0 +1,67 @@
+"""The type both sides of a retyped key are cast to before they are joined. [pure]
+
+Text is the last resort: INTEGER 1 and DOUBLE 1.0 print as '1' and '1.0', DECIMAL(10,2) and
+DECIMAL(10,3) as '1.50' and '1.500', so a key compared as text makes every row added and removed.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Integer digits each integer type can hold (what a DECIMAL needs before its point to hold it too).
+_INTEGER_DIGITS = {
+    "TINYINT": 3,
+    "SMALLINT": 5,
+    "INTEGER": 10,
+    "BIGINT": 19,
+    "HUGEINT": 39,
+    "UTINYINT": 3,
+    "USMALLINT": 5,
+    "UINTEGER": 10,
+    "UBIGINT": 20,
+    "UHUGEINT": 39,
+}
+_DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+_FLOAT = {"FLOAT", "DOUBLE", "REAL"}
+_TIMESTAMP = re.compile(r"^(DATE|TIMESTAMP(_S|_MS|_NS)?|TIMESTAMP WITH TIME ZONE)$")
+_MAX_DECIMAL = 38
+
+
+def common_key_type(left: str, right: str) -> str | None:
+    """The DuckDB type to cast both key columns to: None when the types are the same, a numeric or
+    timestamp supertype when one holds both, VARCHAR otherwise."""
+    a, b = left.upper().strip(), right.upper().strip()
+    if a == b:
+        return None
+    if _numeric(a) and _numeric(b):
+        return _numeric_supertype(a, b)
+    ta, tb = _TIMESTAMP.match(a), _TIMESTAMP.match(b)
+    if ta and tb:
+        if "TIME ZONE" in a + b:
+            return "TIMESTAMPTZ"
+        return "TIMESTAMP_NS" if "TIMESTAMP_NS" in (a, b) else "TIMESTAMP"
+    return "VARCHAR"
+
+
+def _numeric(t: str) -> bool:
+    return t in _INTEGER_DIGITS or t in _FLOAT or bool(_DECIMAL.match(t))
+
+
+def _numeric_supertype(a: str, b: str) -> str:
+    if a in _FLOAT or b in _FLOAT:
+        return "DOUBLE"
+    if a in _INTEGER_DIGITS and b in _INTEGER_DIGITS:
+        if max(_INTEGER_DIGITS[a], _INTEGER_DIGITS[b]) <= _INTEGER_DIGITS["BIGINT"]:
+            return "BIGINT"
+        return "HUGEINT" if "UHUGEINT" not in (a, b) else "VARCHAR"  # integers print exactly
+    digits, scale = zip(*(_digits_and_scale(t) for t in (a, b)), strict=True)
+    precision = max(digits) + max(scale)
+    return f"DECIMAL({precision},{max(scale)})" if precision <= _MAX_DECIMAL else "DOUBLE"
+
+
+def _digits_and_scale(t: str) -> tuple[int, int]:
+    """Digits before the point and after it that `t` can hold."""
+    m = _DECIMAL.match(t)
+    if m:
+        return int(m.group(1)) - int(m.group(2)), int(m.group(2))
+    return _INTEGER_DIGITS[t], 0
