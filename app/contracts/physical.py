@@ -27,9 +27,26 @@ _FLOATS = {"FLOAT": 24, "DOUBLE": 53}  # mantissa bits
 _STRINGS = {"VARCHAR", "NVARCHAR", "CHAR", "NCHAR", "TEXT", "NAME"}
 _BINARIES = {"BINARY", "VARBINARY", "BLOB"}
 _DECIMALS = {"DECIMAL", "BIGDECIMAL", "DECIMAL32", "DECIMAL64", "DECIMAL128", "DECIMAL256"}
+# fractional-second digits when none are declared
 _TIMESTAMPS = {
     "TIMESTAMP_S": 0, "TIMESTAMP_MS": 3, "TIMESTAMP": 6, "TIMESTAMPNTZ": 6, "DATETIME": 6, "TIMESTAMP_NS": 9,
+    "DATETIME2": 7, "SMALLDATETIME": 0, "DATETIME64": 3,
 }  # fmt: skip
+_ZONED = {"TIMESTAMPTZ": 6, "TIMESTAMPLTZ": 6}  # each its own family: tz and ltz differ in meaning
+# where a dialect's defaults or synonyms differ from the generic ones above
+_DIALECT_PRECISION: dict[str, dict[str, int]] = {
+    "mysql": {"DATETIME": 0, "TIMESTAMP": 0},
+    "tsql": {"DATETIME": 3, "TIMESTAMPTZ": 7},  # datetime: 1/300 s; datetimeoffset: 100 ns
+    "snowflake": {"TIMESTAMP": 9, "TIMESTAMPNTZ": 9, "TIMESTAMPTZ": 9, "TIMESTAMPLTZ": 9},
+    "clickhouse": {"DATETIME": 0},
+}
+_DECIMAL_DEFAULTS = {"bigquery": {"DECIMAL": (38, 9), "BIGDECIMAL": (76, 38)}}
+# Snowflake: every integer type is NUMBER(38,0); BigQuery: every integer type is INT64
+_INTEGER_AS: dict[str, tuple[str, tuple[int, int]]] = {
+    "snowflake": ("decimal", (38, 0)),
+    "bigquery": ("integer", (64, 1)),
+}
+_DOUBLE_ONLY = {"snowflake"}  # FLOAT, REAL, DOUBLE are all 64-bit there
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,22 +137,34 @@ def _shape_of(dtype: Any, text: str, dialect: str | None) -> _Shape:
             dtype = generic
     params = _params(dtype)
     rendered = dtype.sql(dialect=dialect)
+    name = (dialect or "").split(",")[0].strip().lower()
     if kind in _INTEGERS:
         bits, signed = _INTEGERS[kind]
+        if signed and name in _INTEGER_AS:
+            family, size = _INTEGER_AS[name]
+            if family == "decimal":
+                return _Shape("decimal", size, f"DECIMAL({size[0]}, {size[1]})")
+            return _Shape(family, size, f"INT{size[0]}")
         return _Shape("integer", (bits, int(signed)), rendered)
     if kind in _DECIMALS:
-        precision = params[0] if params else (76 if kind == "BIGDECIMAL" else 38)
-        scale = params[1] if len(params) > 1 else 0
-        return _Shape("decimal", (precision, scale), rendered)
+        default = _DECIMAL_DEFAULTS.get(name, {}).get(kind, (76 if kind == "BIGDECIMAL" else 38, 0))
+        precision = params[0] if params else default[0]
+        scale = params[1] if len(params) > 1 else (default[1] if not params else 0)
+        return _Shape("decimal", (precision, scale), f"DECIMAL({precision}, {scale})")
     if kind in _FLOATS:
+        if name in _DOUBLE_ONLY:
+            return _Shape("float", (_FLOATS["DOUBLE"],), "DOUBLE")
         return _Shape("float", (_FLOATS[kind],), rendered)
     if dtype.this.name in _STRINGS:
         return _Shape("string", (params[0] if params else None,), rendered)
     if kind in _BINARIES:
         return _Shape("binary", (params[0] if params else None,), rendered)
-    if kind in _TIMESTAMPS:
-        precision = params[0] if params else _TIMESTAMPS[kind]
-        return _Shape("timestamp", (precision,), rendered)
+    if kind in _TIMESTAMPS or kind in _ZONED:
+        digits = _DIALECT_PRECISION.get(name, {}).get(kind, {**_TIMESTAMPS, **_ZONED}[kind])
+        precision = params[0] if params else digits
+        family = "timestamp" if kind in _TIMESTAMPS else kind.lower()
+        # the precision spelled out, so `datetime2` and `datetime2(7)` read as the same type
+        return _Shape(family, (precision,), f"{rendered.split('(')[0]}({precision})")
     if kind == "DATE":
         return _Shape("date", (), rendered)
     return _Shape(kind.lower(), tuple(params), rendered)
@@ -185,15 +214,13 @@ def _compare(a: _Shape, b: _Shape) -> tuple[Direction, str]:
         return "narrowed", f"length {la or 'unbounded'} -> {lb}: longer values no longer fit"
     if a.family == b.family == "float":
         return ("widened", "more precision") if b.size > a.size else ("narrowed", "precision lost")
-    if a.family == b.family == "timestamp":
+    if a.family == b.family and a.family in ("timestamp", *(z.lower() for z in _ZONED)):
         (xa,), (xb,) = a.size, b.size
         if xa == xb:
             return "changed", f"{a.text} -> {b.text}"
-        return (
-            ("widened", "finer precision")
-            if (xb or 0) > (xa or 0)
-            else ("narrowed", "sub-second precision lost")
-        )
+        if (xb or 0) > (xa or 0):
+            return "widened", f"fractional-second digits {xa} -> {xb}"
+        return "narrowed", f"fractional-second digits {xa} -> {xb}: sub-second precision lost"
     if a.family == "timestamp" and b.family == "date":
         return "narrowed", "the time of day is lost"
     if a.family == "integer" and b.family == "decimal":

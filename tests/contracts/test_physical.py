@@ -29,6 +29,22 @@ CASES = [
     ("struct<a int>", "struct<b int>", None, "changed"),  # a field renamed: no provable direction
     ("array<struct<a bigint>>", "array<struct<a int>>", None, "narrowed"),
     ("array<int>", "int", None, "changed"),
+    ("NUMBER", "INT", "snowflake", "same"),  # every Snowflake integer type is NUMBER(38,0)
+    ("INT", "BIGINT", "snowflake", "same"),
+    ("NUMBER(10,0)", "INT", "snowflake", "widened"),
+    ("INT", "NUMBER(10)", "snowflake", "narrowed"),
+    ("REAL", "DOUBLE", "snowflake", "same"),  # all 64-bit floats there
+    ("int", "bigint", "bigquery", "same"),  # every BigQuery integer type is INT64
+    ("NUMERIC", "NUMERIC(38,9)", "bigquery", "same"),
+    ("datetime2(7)", "datetime2(3)", "tsql", "narrowed"),  # fractional seconds reduced
+    ("datetime2", "datetime2(7)", "tsql", "same"),
+    ("datetime2(3)", "datetime2", "tsql", "widened"),
+    ("datetime2", "datetime", "tsql", "narrowed"),
+    ("datetimeoffset(7)", "datetimeoffset(3)", "tsql", "narrowed"),
+    ("datetime", "datetime(3)", "mysql", "widened"),  # mysql's datetime has whole seconds
+    ("timestamp", "timestamp(9)", "snowflake", "same"),
+    ("timestamptz(6)", "timestamptz(3)", "postgres", "narrowed"),
+    ("timestamp_tz", "timestamp_ltz", "snowflake", "changed"),
     ("uinteger", "bigint", "duckdb", "widened"),
     ("decimal(10,2)", "decimal(12,2)", None, "widened"),
     ("decimal(12,2)", "decimal(12,1)", None, "narrowed"),  # scale reduced
@@ -71,3 +87,9 @@ def test_signedness_narrowing_says_which_values_no_longer_fit() -> None:
 def test_nested_narrowing_names_the_element() -> None:
     detail = compare_types("struct<a int, b varchar(10)>", "struct<a int, b varchar(5)>").detail
     assert detail.startswith("field b: VARCHAR(10) -> VARCHAR(5)")
+
+
+def test_fractional_second_narrowing_says_the_digits() -> None:
+    assert compare_types("datetime2(7)", "datetime2(3)", "tsql").detail.startswith(
+        "fractional-second digits 7 -> 3"
+    )
