@@ -203,7 +203,8 @@ def _compare(a: _Shape, b: _Shape) -> tuple[Direction, str]:
         if (sb or 0) < (sa or 0):
             return "narrowed", f"scale reduced {sa} -> {sb}: digits after the point are lost"
         if int_b < int_a:
-            return "narrowed", f"precision reduced {pa} -> {pb}: large values no longer fit"
+            # what shrank is the room before the point: decimal(10,2) -> decimal(10,4) keeps precision 10
+            return "narrowed", f"integer digits {int_a} -> {int_b}: large values no longer fit"
         return "widened", "precision or scale raised"
     if a.family == b.family and a.family in ("string", "binary"):
         la, lb = a.size[0], b.size[0]

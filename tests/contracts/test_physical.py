@@ -93,3 +93,16 @@ def test_fractional_second_narrowing_says_the_digits() -> None:
     assert compare_types("datetime2(7)", "datetime2(3)", "tsql").detail.startswith(
         "fractional-second digits 7 -> 3"
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "detail"),
+    [
+        ("decimal(10,2)", "decimal(10,4)", "integer digits 8 -> 6"),
+        ("decimal(12,2)", "decimal(10,2)", "integer digits 10 -> 8"),
+    ],
+)
+def test_decimal_narrowing_names_what_shrank(old: str, new: str, detail: str) -> None:
+    result = compare_types(old, new)
+    assert result.direction == "narrowed"
+    assert result.detail.startswith(detail)
