@@ -32,7 +32,9 @@ _DIRECTION = {
 }  # fmt: skip
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z%]*)\s*$")
 _ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$")
+_ZONE_NAMES = {"clock": "none", "clock utc": "a UTC offset"}
+_OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2}):?(\d{2})?$")
 
 
 def sla_key(sla: SlaProperty) -> tuple[str, str]:
@@ -58,8 +60,8 @@ def _read(sla: SlaProperty) -> tuple[float, str] | None:
     if _norm(sla.property) == "timeofavailability":
         clock = _CLOCK.match(str(value))
         if clock:
-            h, m, s = clock.groups()
-            return int(h) * 3600 + int(m) * 60 + int(s or 0), "clock"
+            h, m, s, zone = clock.groups()
+            return _in_zone(int(h) * 3600 + int(m) * 60 + int(s or 0), zone.strip())
         return None
     if isinstance(value, str):
         iso = _ISO.match(value.strip().upper())
@@ -82,6 +84,19 @@ def _read(sla: SlaProperty) -> tuple[float, str] | None:
     return None  # an unknown unit: cannot compare to another unit
 
 
+def _in_zone(seconds: int, zone: str) -> tuple[float, str]:
+    """A time of day in UTC when it carries an offset (`09:00-05:00` is 14:00 UTC); else as written,
+    with the zone name (or none) as its unit, so only times in the same zone compare."""
+    if zone.upper() in ("Z", "UTC", "GMT"):
+        return seconds, "clock utc"
+    offset = _OFFSET.match(zone.upper())
+    if offset:
+        sign, h, m = offset.groups()
+        shift = int(h) * 3600 + int(m or 0) * 60
+        return seconds - shift if sign == "+" else seconds + shift, "clock utc"
+    return seconds, f"clock {zone.lower()}".strip()
+
+
 def compare_sla(old: SlaProperty, new: SlaProperty) -> tuple[Outcome, str]:
     """Classify a change of one SLA property for consumers."""
     before, after = _show(old), _show(new)
@@ -95,6 +110,9 @@ def compare_sla(old: SlaProperty, new: SlaProperty) -> tuple[Outcome, str]:
         # a bare number next to a duration is no number of seconds: its unit is unknown, so is the change
         went = "went missing" if b[1] == "" else "was added to a bare number"
         return "changed", f"{before} -> {after}: the unit {went}, the change cannot be measured"
+    if a[1] != b[1] and a[1].startswith("clock"):
+        zones = " -> ".join(_ZONE_NAMES.get(z, z.removeprefix("clock ").upper()) for z in (a[1], b[1]))
+        return "changed", f"{before} -> {after}: time zone {zones}, the times cannot be compared"
     if a[0] == b[0]:
         return "same", ""
     stronger = (b[0] > a[0]) if direction > 0 else (b[0] < a[0])

@@ -102,3 +102,22 @@ def test_sla_unit_dropped_or_added_is_unknown_not_seconds(old: SlaProperty, new:
 
 def test_sla_bare_numbers_on_both_sides_still_compare() -> None:
     assert compare_sla(_sla("latency", 4), _sla("latency", 6))[0] == "weakened"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "outcome"),
+    [
+        ("09:00-05:00", "10:00-04:00", "same"),  # both 14:00 UTC
+        ("09:00+0530", "03:30Z", "same"),
+        ("09:00-05:00", "09:00-04:00", "strengthened"),  # 14:00 UTC -> 13:00 UTC
+        ("09:00Z", "09:00-01:00", "weakened"),
+        ("09:00 CET", "10:00 CET", "weakened"),
+        ("09:00", "09:00Z", "changed"),  # a zone now declared: the old time's zone is unknown
+        ("09:00 CET", "09:00 EST", "changed"),
+    ],
+)
+def test_time_of_availability_compares_instants_across_offsets(old: str, new: str, outcome: str) -> None:
+    result = compare_sla(_sla("timeOfAvailability", old), _sla("timeOfAvailability", new))
+    assert result[0] == outcome
+    if outcome == "changed":
+        assert "time zone" in result[1]
