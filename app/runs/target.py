@@ -12,6 +12,7 @@ from app.contracts.model import Dataset
 from app.errors import ConfigError
 from app.project.model import Project
 from app.promotion.environments import SCHEMA, environment
+from app.runs.envdb import ALIAS
 from app.runs.plan import Graph
 from app.types import Location
 
@@ -42,6 +43,12 @@ def target(project: Project, project_dir: Path, env_name: str) -> Target:
     database = Path(env.data) if Path(env.data).is_absolute() else project_dir / env.data
     schema = str(env.parameters.get(SCHEMA) or "main")
     for name in (schema, env.source_schema):
+        if name.lower() == ALIAS:  # the catalog alias the file is attached under (app/runs/envdb.py)
+            raise ConfigError(
+                f"environment {env_name!r}: schema {name!r} is the name datacanary attaches the database as",
+                where,
+                "choose another schema name",
+            )
         if not _IDENT.match(name):
             raise ConfigError(
                 f"environment {env_name!r}: schema {name!r} is not a plain SQL identifier",

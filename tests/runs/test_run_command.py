@@ -108,3 +108,12 @@ def test_a_schema_named_like_the_database_file_runs_restores_and_reads_back(
     conn = duckdb.connect(str(project / "prod.duckdb"), read_only=True)  # opened directly: catalog `prod`
     assert conn.execute("SELECT COUNT(*) FROM prod.prod.orders").fetchone()[0] == 5
     conn.close()
+
+
+def test_a_schema_named_like_the_attach_alias_is_a_config_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project / "datacanary.yml"
+    config.write_text(config.read_text().replace("schema: analytics", "schema: datacanary_env"))
+    code, out = _cli(capsys, project, "run")
+    assert code == 2 and "the name datacanary attaches the database as" in out
