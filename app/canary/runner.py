@@ -25,6 +25,14 @@ LOCKDOWN = (
 )
 
 
+def lock(conn: duckdb.DuckDBPyConnection, settings: Sequence[tuple[str, str]] = LOCKDOWN) -> None:
+    """Apply `settings` (by default only the LOCKDOWN ones) and lock the configuration: no file or
+    network access or extension loads from here on, for any connection datacanary opened itself."""
+    for name, value in settings:
+        conn.execute(f"SET {name} = {value}")
+    conn.execute("SET lock_configuration = true")
+
+
 class QueryFailed(Exception):
     """A statement failed (`kind` = error) or ran past its time limit (`kind` = timeout)."""
 
@@ -87,9 +95,7 @@ class Sandbox:
             ("memory_limit", q.sql(q.lit(memory_limit))),
             ("threads", str(int(threads))),
         )
-        for name, value in settings:
-            self.conn.execute(f"SET {name} = {value}")
-        self.conn.execute("SET lock_configuration = true")
+        lock(self.conn, settings)
         self.locked = True
 
     def setting(self, name: str) -> Any:

@@ -12,15 +12,20 @@ ALIAS = "datacanary_env"
 
 
 def open_env(database: str | Path, read_only: bool = False) -> Any:
-    """An in-memory DuckDB connection with `database` attached as `ALIAS` and in use."""
+    """An in-memory DuckDB connection with `database` attached as `ALIAS` and in use, then locked down
+    like the canary's sandbox: models and contract `sql` rules run on it, and they cannot read files,
+    reach the network or load extensions whatever the static check missed."""
     import duckdb
     from sqlglot import exp
+
+    from app.canary.runner import lock
 
     conn = duckdb.connect()
     try:
         path = exp.Literal.string(str(database)).sql("duckdb")
         conn.execute(f'ATTACH {path} AS "{ALIAS}"' + (" (READ_ONLY)" if read_only else ""))
         conn.execute(f'USE "{ALIAS}"')
+        lock(conn)
     except BaseException:
         conn.close()
         raise

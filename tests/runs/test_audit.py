@@ -11,6 +11,7 @@ import pytest
 
 from app.contracts.model import Column, Dataset, QualityRule
 from app.runs.audit import run_checks
+from app.runs.envdb import open_env
 
 
 @pytest.fixture
@@ -44,3 +45,17 @@ def test_a_sql_rule_cannot_read_a_file_by_shadowing_it_with_a_cte(conn: Any, tmp
     )
     (result,) = run_checks(conn, Dataset("t", quality=(peek,)), "main.t")
     assert result.observed is None and "neither a model nor a declared source" in (result.error or "")
+
+
+def test_the_environment_connection_cannot_read_files_or_be_unlocked(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("s\nTOPSECRET\n")
+    conn = open_env(tmp_path / "env.duckdb")
+    try:
+        conn.execute("CREATE TABLE t AS SELECT 1 AS x")  # the run still writes its own database
+        with pytest.raises(duckdb.PermissionException):
+            conn.execute(f"SELECT * FROM read_csv('{secret}')")
+        with pytest.raises(duckdb.Error, match="locked"):
+            conn.execute("SET enable_external_access = true")
+    finally:
+        conn.close()
