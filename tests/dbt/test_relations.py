@@ -12,7 +12,8 @@ from app.dbt.nodes import Relation
 from app.dbt.relations import RelationIndex, rewrite_relations
 
 
-def _index(dialect: str = "duckdb", **rendered: str) -> RelationIndex:
+def _index(dialect: str = "duckdb", /, **rendered: str) -> RelationIndex:
+    # positional-only: a relation may be called `dialect` (hypothesis found that one)
     rels = {name: Relation("db", "main", name, text) for name, text in rendered.items()}
     return RelationIndex.build(rels, dialect)
 
