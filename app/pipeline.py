@@ -203,7 +203,11 @@ def evaluate(
     if not canary or not head.config.canary.enabled:
         gates.append(GateResult("canary", skipped_reason="disabled" if canary else "--no-canary"))
     elif base is None or base_an is None:
-        gates.append(GateResult("canary", skipped_reason="no comparable base revision"))
+        gates.append(
+            GateResult(
+                "canary", _missing_samples(head, head_tree), skipped_reason="no comparable base revision"
+            )
+        )
     else:
         from app.canary.run import run_canary
         from app.sql.changes import classify_models, selected_for_canary
@@ -217,7 +221,9 @@ def evaluate(
             changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
             selected = selected_for_canary(head_an, changed)
         if not selected:
-            gates.append(GateResult("canary", skipped_reason="no model's output can change"))
+            # nothing to run, but a broken sample path would silently blind the next canary
+            skipped = "no model's output can change"
+            gates.append(GateResult("canary", _missing_samples(head, head_tree), skipped_reason=skipped))
         else:
             say(f"canary: {len(selected)} model(s): {', '.join(selected)}")
             result = run_canary(
@@ -295,6 +301,12 @@ def _acknowledge(f: Finding, ack: Acknowledgment) -> Finding:
     return replace(
         f, accepted=Acceptance(by="acknowledgment", reason=f"acknowledged by @{ack.by} at {ack.at}")
     )
+
+
+def _missing_samples(head: Project, head_tree: Tree) -> tuple[Finding, ...]:
+    from app.canary.config_check import missing_sample_files
+
+    return tuple(missing_sample_files(head, head_tree.exists))
 
 
 def _unresolved(problem: DatacanaryError) -> Finding:

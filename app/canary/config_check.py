@@ -6,7 +6,7 @@ exist. Each is reported at its datacanary.yml line instead of silently doing not
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -92,3 +92,17 @@ def _unknown_names(project: Project, columns: Mapping[str, set[str]]) -> Iterato
                 location=project.config_doc.location(path),
                 hint=f"{suggestion}fix or remove the entry",
             )
+
+
+def missing_sample_files(project: Project, exists: Callable[[str], bool]) -> list[Finding]:
+    """Declared sources whose sample file is not in the revision, without running anything: `check`
+    says so even when no model changed and the canary is skipped."""
+    from app.canary.inputs import parse_spec
+    from app.project.tree import join
+
+    missing = [
+        SourceCoverage(name, spec.path, None, 1.0, None, 0, 0, "", True)
+        for name, spec in sorted(project.config.sources.items())
+        if spec.path is not None and not exists(join(project.root, parse_spec(spec.path, spec.format).path))
+    ]
+    return list(_missing_sources(project, missing))

@@ -100,3 +100,21 @@ def test_a_column_dropped_under_its_readers_is_a_blocking_finding_not_a_crash(tm
     assert hits and hits[0]["blocking"]
     assert hits[0]["file"] == "models/marts/fct_orders.sql" and hits[0]["line"]
     assert "status" in hits[0]["message"]
+
+
+def test_a_broken_sample_path_fails_check_even_when_no_model_changed(tmp_path: Path) -> None:
+    import json
+
+    demo = build_demo_repo(tmp_path / "shop")
+    config = (demo.path / "datacanary.yml").read_text()
+    head = commit(demo.path, {"datacanary.yml": config.replace("data/raw_orders.csv", "data/raw_order.csv")})
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "check", "--project", str(demo.path), "--base", demo.head,
+         "--head", head, "--quiet", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    canary = next(g for g in json.loads(proc.stdout)["gates"] if g["name"] == "canary")
+    missing = [f for f in canary["findings"] if f["rule"] == "canary-source-missing"]
+    assert missing and missing[0]["blocking"] and missing[0]["file"] == "datacanary.yml"
+    assert "raw_order.csv" in missing[0]["message"]
