@@ -86,6 +86,9 @@ def _alias_spellings(model: ModelAnalysis) -> dict[str, set[str]]:
             if isinstance(ident, exp.Identifier):
                 name = dialect.normalize_identifier(ident.copy()).name if folds else ident.name
                 out.setdefault(name.lower(), set()).add(name)
+    # an output no alias names takes the stored name of what it selects (`amount AS Amount` -> `amount`)
+    for column in model.columns:
+        out.setdefault(column.name.lower(), {column.name})
     return out
 
 

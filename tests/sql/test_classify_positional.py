@@ -80,6 +80,8 @@ def test_swapping_operands_of_numeric_plus_and_times_stays_equivalent(dialect: s
             "select * from (select a as Total from t) s",
             "select * from (select a as total from t) s",
         ),
+        ("duckdb", "select a as A from t", "select a from t"),
+        ("duckdb", "select * from t", "select a as A, b, c from t"),
     ],
 )
 def test_changing_only_the_case_of_an_output_name_is_changed(dialect: str, base: str, head: str) -> None:
@@ -90,3 +92,15 @@ def test_changing_only_the_case_of_an_output_name_is_changed(dialect: str, base:
 def test_case_of_an_unquoted_alias_is_folded_where_the_dialect_folds_it(dialect: str) -> None:
     got = kinds({"m": "select a as Total from t"}, {"m": "select a as TOTAL from t"}, dialect)["m"]
     assert got.kind == "equivalent"
+
+
+@pytest.mark.parametrize(
+    ("base", "head"),
+    [
+        ("select a from t", "select A from t"),  # an unaliased column keeps its stored name
+        ("select * from t", "select a, b, c from t"),
+        ("select a as x from t", "select A as x from t"),
+    ],
+)
+def test_respelling_what_is_not_an_output_name_stays_equivalent(base: str, head: str) -> None:
+    assert kinds({"m": base}, {"m": head})["m"].kind == "equivalent"
