@@ -208,14 +208,14 @@ def _reads_positions(select: exp.Select) -> bool:
     """Whether a clause of `select` depends on the order of its outputs: an ordinal (`ORDER BY 1`,
     `GROUP BY 2`, `DISTINCT ON (1)`) or `ORDER BY ALL`, which sorts by the columns left to right, so
     under LIMIT another column order keeps other rows. (`GROUP BY ALL` groups by a set: no.)"""
-    for arg in ("group", "order", "distinct"):
+    for arg in ("group", "order", "distinct", "sort", "distribute", "cluster"):  # the last: Spark/Hive
         node = select.args.get(arg)
         if node is None:
             continue
         for n in node.walk():
             if isinstance(n, exp.Literal) and n.is_int:
                 return True
-            if arg == "order" and isinstance(n, exp.Ordered) and _is_all(n.this):
+            if arg != "group" and isinstance(n, exp.Ordered) and _is_all(n.this):
                 return True
     return False
 

@@ -104,3 +104,12 @@ def test_case_of_an_unquoted_alias_is_folded_where_the_dialect_folds_it(dialect:
 )
 def test_respelling_what_is_not_an_output_name_stays_equivalent(base: str, head: str) -> None:
     assert kinds({"m": base}, {"m": head})["m"].kind == "equivalent"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "clause"),
+    [("duckdb", "order by 2 limit 1"), ("duckdb", "order by all desc limit 1"), ("spark", "sort by 1")],
+)
+def test_column_reorder_under_a_positional_clause_is_changed(dialect: str, clause: str) -> None:
+    got = kinds({"m": f"select a, b from t {clause}"}, {"m": f"select b, a from t {clause}"}, dialect)
+    assert got["m"].kind == "changed"
