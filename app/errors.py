@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 from app.types import Location
 
 
@@ -57,3 +60,9 @@ class UsageError(DatacanaryError):
 
 class GitHubError(DatacanaryError):
     """GitHub refused or failed a request after retries."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """A hint fragment: `did you mean 'x'? ` for the closest known names, or an empty string."""
+    close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""

@@ -5,24 +5,18 @@ exist. Each is reported at its datacanary.yml line instead of silently doing not
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from app.canary.sampling import SourceCoverage
+from app.errors import did_you_mean
 from app.findings import Finding
 from app.project.model import Project
 from app.types import Severity
 
 if TYPE_CHECKING:
     from app.sql.analysis import Analysis
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """`did you mean 'x'? ` for the closest known names, or an empty string."""
-    close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
-    return f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
 
 
 def config_findings(

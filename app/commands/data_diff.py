@@ -71,8 +71,7 @@ def parse_tolerances(items: list[str]) -> dict[str, Tolerance]:
 
 def _check_tolerance_columns(tolerances: dict[str, Tolerance], columns: list[tuple[str, str]]) -> None:
     """A tolerance on a column neither table has would silently do nothing: refuse it."""
-    from app.canary.config_check import did_you_mean
-    from app.errors import UsageError
+    from app.errors import UsageError, did_you_mean
 
     known = [name for name, _ in columns]
     for name in tolerances:
