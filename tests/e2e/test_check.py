@@ -18,20 +18,16 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     )
 
 
+def check_demo(demo_repo, head: str, *extra: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """`datacanary check` of the demo repository from its base to `head`, as a separate process."""
+    return run_cli(
+        "check", "--project", str(demo_repo.path), "--base", demo_repo.base, "--head", head, *extra
+    )
+
+
 @pytest.fixture(scope="module")
 def demo_report(demo_repo):  # type: ignore[no-untyped-def]
-    proc = run_cli(
-        "check",
-        "--project",
-        str(demo_repo.path),
-        "--base",
-        demo_repo.base,
-        "--head",
-        demo_repo.head,
-        "--format",
-        "json",
-        "--quiet",
-    )
+    proc = check_demo(demo_repo, demo_repo.head, "--format", "json", "--quiet")
     assert proc.returncode == 1, proc.stderr
     return json.loads(proc.stdout)
 
@@ -94,37 +90,14 @@ def test_blast_radius_reaches_downstream_consumers(demo_report) -> None:  # type
 
 def test_text_and_markdown_reports_name_the_blocking_change(demo_repo) -> None:  # type: ignore[no-untyped-def]
     for fmt, needle in (("text", "enum-value-added"), ("markdown", "`enum-value-added`")):
-        proc = run_cli(
-            "check",
-            "--project",
-            str(demo_repo.path),
-            "--base",
-            demo_repo.base,
-            "--head",
-            demo_repo.head,
-            "--format",
-            fmt,
-            "--quiet",
-            "--no-canary",
-        )
+        proc = check_demo(demo_repo, demo_repo.head, "--format", fmt, "--quiet", "--no-canary")
         assert proc.returncode == 1, proc.stderr
         assert needle in proc.stdout
         assert "Traceback" not in proc.stderr
 
 
 def test_unchanged_revision_passes(demo_repo) -> None:  # type: ignore[no-untyped-def]
-    proc = run_cli(
-        "check",
-        "--project",
-        str(demo_repo.path),
-        "--base",
-        demo_repo.base,
-        "--head",
-        demo_repo.base,
-        "--format",
-        "json",
-        "--quiet",
-    )
+    proc = check_demo(demo_repo, demo_repo.base, "--format", "json", "--quiet")
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert json.loads(proc.stdout)["verdict"] in ("pass", "skipped")
 
