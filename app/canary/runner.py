@@ -49,7 +49,6 @@ class Sandbox:
         self.conn = duckdb.connect(path)
         if threads:
             self.conn.execute(f"SET threads = {int(threads)}")
-        self.locked = False
 
     # -- the Database protocol (app.canary.diff) ------------------------------------------------------
     def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
@@ -96,10 +95,6 @@ class Sandbox:
             ("threads", str(int(threads))),
         )
         lock(self.conn, settings)
-        self.locked = True
-
-    def setting(self, name: str) -> Any:
-        return self.conn.execute("SELECT current_setting(?)", [name]).fetchone()[0]  # type: ignore[index]
 
     def close(self) -> None:
         self.conn.close()

@@ -99,11 +99,6 @@ class AppAuth:
             "X-GitHub-Api-Version": API_VERSION,
         }
 
-    def forget(self, installation_id: int) -> None:
-        """Drop a cached token (the installation was removed or the token was refused)."""
-        with self._lock:
-            self._tokens.pop(installation_id, None)
-
     def close(self) -> None:
         self._http.close()
 

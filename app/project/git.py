@@ -95,9 +95,3 @@ class GitTree:
 
     def read_text(self, path: str) -> str:
         return self.read_bytes(path).decode("utf-8")
-
-
-def changed_files(repo: Path, base: str, head: str) -> list[str]:
-    """Paths that differ between two commits (renames reported as delete + add)."""
-    out = _git(repo, "diff", "--name-only", "--no-renames", "-z", base, head)
-    return sorted(p.decode() for p in out.split(b"\0") if p)

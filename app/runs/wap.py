@@ -35,10 +35,6 @@ class Outcome:
     duration: float | None = None
     dropped: tuple[int, ...] = ()
 
-    @property
-    def failed_checks(self) -> tuple[audit.QualityResult, ...]:
-        return tuple(c for c in self.checks if not c.passed)
-
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
