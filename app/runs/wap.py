@@ -35,6 +35,11 @@ class Outcome:
     duration: float | None = None
     dropped: tuple[int, ...] = ()
 
+    @property
+    def failed_checks(self) -> tuple[audit.QualityResult, ...]:
+        """Read by templates/runs/run.txt.j2."""
+        return tuple(c for c in self.checks if not c.passed)
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
