@@ -19,7 +19,8 @@ PURE = sorted(
     {f"{pkg.__name__}.{m.name}" for pkg in WHOLE_PACKAGES for m in pkgutil.iter_modules(pkg.__path__)}
     | {
         # the pure halves of packages whose other half does I/O at the edge
-        "app.canary.queries", "app.canary.rowsets", "app.canary.reconcile", "app.canary.assemble",
+        "app.canary.queries", "app.canary.rowsets", "app.canary.sqltext", "app.canary.exprs",
+        "app.canary.reconcile", "app.canary.assemble",
         "app.canary.quality", "app.canary.gate", "app.canary.guard", "app.canary.schema", "app.canary.diff",
         "app.slo.durations", "app.slo.objectives", "app.slo.sli", "app.slo.status", "app.slo.budget",
         "app.slo.report", "app.runs.plan", "app.revert.culprit", "app.revert.plan", "app.revert.effects",

@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError, UnsupportedError
 
-from app.canary import queries as q
+from app.canary import exprs as q
 from app.canary.guard import refuse
 from app.sql.parse import cte_references, node_line
 from app.types import Location

@@ -1,8 +1,10 @@
 """Reconcile two relations through a Database: runs the queries of `queries.py` in order and builds the
 Reconciliation. No duckdb import here: the database is passed in (runner.Sandbox in practice).
 
-Keyed: key check per side (NULL and duplicated keys) -> one-pass diff (duplicated keys left out and
-reported) -> example rows by key -> distributions of low-cardinality columns.
+Keyed, large inputs with (by estimate) unique keys: both sides' row and key counts (one statement) ->
+the one-pass join with profiles, stored -> its summary, which also proves the keys unique -> example rows
+and distributions (one statement). Small inputs, or a pass that finds a duplicated key: the exact key
+check per side first (duplicated keys left out and reported), then the join.
 Keyless: EXCEPT ALL both ways (multisets) -> per-side profiles -> distributions.
 """
 
@@ -12,13 +14,13 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlglot import exp
-
 from app.canary import queries as q
 from app.canary import rowsets as sets
-from app.canary.assemble import column_results, examples_from, freeze, key_health, multiset_examples
-from app.canary.reconcile import Distribution, KeyHealth, Reconciliation
-from app.canary.schema import DiffPlan, Tolerance, plan_diff
+from app.canary.assemble import column_results, examples_from, key_health, multiset_examples
+from app.canary.evidence import Evidence, evidence_sql, read_evidence
+from app.canary.reconcile import ColumnResult, Distribution, KeyHealth, Reconciliation
+from app.canary.schema import ColumnPlan, DiffPlan, Tolerance, plan_diff
+from app.canary.sqltext import Sql, table
 
 # Exact COUNT(DISTINCT) up to this many rows per side; HyperLogLog estimates above (the report says so).
 EXACT_DISTINCT_ROWS = 200_000
@@ -34,13 +36,13 @@ class Database(Protocol):
 
     def execute(self, sql: str) -> None: ...
 
-    def columns(self, relation: exp.Table) -> list[tuple[str, str]]: ...
+    def columns(self, relation: Sql) -> list[tuple[str, str]]: ...
 
 
 def reconcile(
     db: Database,
-    left: exp.Table,
-    right: exp.Table,
+    left: Sql,
+    right: Sql,
     *,
     key: Sequence[str] = (),
     tolerances: Mapping[str, Tolerance] | None = None,
@@ -50,39 +52,38 @@ def reconcile(
     exact_distinct: bool | None = None,
     profiles: bool = True,
 ) -> Reconciliation:
-    """Compare `left` (base) with `right` (head). Raises ValueError when a key column is missing.
+    """Compare `left` (base) with `right` (head), each SQL text naming a table or view (`sqltext.table`).
+    Raises ValueError when a key column is missing.
     `profiles=False` skips the per-column statistics and distributions (the fastest keyed diff)."""
     plan = plan_diff(db.columns(left), db.columns(right), key, tolerances)
     if not plan.key:
         return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles)
+    sides = db.query(q.sides(plan, left, right, False, False))[0]
+    ls, rs = sides["l"], sides["r"]
     if exact_distinct is None:
-        counts = db.query(
-            f"SELECT (SELECT count(*) FROM {q.sql(left)}) AS l, (SELECT count(*) FROM {q.sql(right)}) AS r"
-        )
-        exact_distinct = max(counts[0]["l"], counts[0]["r"]) <= EXACT_DISTINCT_ROWS
-    ls = db.query(q.side_summary(plan, left, "l", False, exact_distinct))[0]
-    rs = db.query(q.side_summary(plan, right, "r", False, exact_distinct))[0]
+        exact_distinct = max(ls["rows"], rs["rows"]) <= EXACT_DISTINCT_ROWS
     n = next(_names)
-    diffs, summary_t = q.table(f"__diffs_{n}"), q.table(f"__summary_{n}")
+    summary_t = table(f"__summary_{n}")
+    temps = [summary_t]
     notes: list[str] = []
     dup_unmatched, exclude = 0, None
-    fast = _fast_path_safe(ls) and _fast_path_safe(rs)
-    passed = (
-        _join_proves_unique(db, plan, left, right, diffs, ls, rs, profiles, exact_distinct) if fast else None
-    )
-    side_profiles = (
-        (passed, passed) if passed and profiles and not ls["null_keys"] and not rs["null_keys"] else None
-    )
-    if passed is not None:
+    summary = None
+    if _fast_path_safe(ls) and _fast_path_safe(rs):
+        summary = _one_pass(db, plan, left, right, summary_t, ls, rs, profiles, exact_distinct, examples)
+    if summary is not None:
         lk = KeyHealth(int(ls["rows"]), int(ls["null_keys"]), 0, 0)
         rk = KeyHealth(int(rs["rows"]), int(rs["null_keys"]), 0, 0)
-    else:
+        pass_profiles = not lk.null_keys and not rk.null_keys  # NULL keys stay out of the join
+        side_profiles = (summary, summary) if profiles and pass_profiles else None
+    else:  # keys checked first, joined after
+        side_profiles = None
         lk = key_health(db.query(sets.key_check(left, plan.key, examples))[0])
         rk = key_health(db.query(sets.key_check(right, plan.key, examples))[0])
         if lk.duplicate_keys or rk.duplicate_keys:
-            exclude = q.table(f"__dups_{n}")
+            exclude = table(f"__dups_{n}")
+            temps.append(exclude)
             db.execute(
-                f"CREATE OR REPLACE TEMP TABLE {q.sql(exclude)} AS "
+                f"CREATE OR REPLACE TEMP TABLE {exclude} AS "
                 f"{sets.duplicate_keys(left, plan.key)} UNION {sets.duplicate_keys(right, plan.key)}"
             )
             dup_unmatched = _unmatched(db, plan, left, right, exclude)
@@ -94,27 +95,26 @@ def reconcile(
                     else "they are the same on both sides"
                 )
             )
-        db.execute(
-            f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.diff_rows(plan, left, right, exclude)}"
-        )
+        diffs = table(f"__diffs_{n}")
+        temps.append(diffs)
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {diffs} AS {q.diff_rows(plan, left, right, exclude)}")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {summary_t} AS {q.diff_summary(plan, diffs, examples)}")
+        summary = db.query(f"SELECT * FROM {summary_t}")[0]
     if lk.null_keys or rk.null_keys:
         notes.append("rows with a NULL in the key were left out of the keyed comparison")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(summary_t)} AS {q.diff_summary(plan, diffs, examples)}")
-    summary = db.query(f"SELECT * FROM {q.sql(summary_t)}")[0]
-    left_rows = _fetch(db, left, plan, summary_t, ("ex_removed", "ex_changed")) if examples else {}
-    right_rows = _fetch(db, right, plan, summary_t, ("ex_added", "ex_changed")) if examples else {}
     # Rows that took part in the join: each key once per side, so matched = compared - removed.
     compared_left = (
         lk.rows - lk.null_keys - (_count_in(db, left, plan, exclude) if exclude is not None else 0)
     )
-    for t in (diffs, summary_t, exclude):
-        if t is not None:
-            db.execute(f"DROP TABLE IF EXISTS {q.sql(t)}")
     matched = compared_left - int(summary["removed"])
     changed = int(summary["changed"])
     if profiles and side_profiles is None:
         side_profiles = _profiles(db, plan, left, right, exact_distinct)
     columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
+    low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
+    found = _evidence(db, plan, (left, right), low, summary if examples else None, summary_t)
+    for temp in temps:
+        db.execute(f"DROP TABLE IF EXISTS {temp}")
     return Reconciliation(
         left=labels[0],
         right=labels[1],
@@ -129,8 +129,8 @@ def reconcile(
         unchanged=matched - changed,
         left_keys=lk,
         right_keys=rk,
-        distributions=_distributions(db, plan, left, right, columns, low_cardinality) if profiles else (),
-        examples=examples_from(summary, plan, left_rows, right_rows) if examples else (),
+        distributions=_distributions(low, found),
+        examples=examples_from(summary, plan, found.left_rows, found.right_rows) if examples else (),
         distinct_exact=exact_distinct,
         notes=tuple(notes),
         duplicates_unmatched=dup_unmatched,
@@ -145,37 +145,42 @@ def _fast_path_safe(side: Mapping[str, Any]) -> bool:
     return keyed >= FAST_PATH_ROWS and int(side["approx_keys"] or 0) >= 0.9 * keyed
 
 
-def _join_proves_unique(
+def _one_pass(
     db: Database,
     plan: DiffPlan,
-    left: exp.Table,
-    right: exp.Table,
-    diffs: exp.Table,
+    left: Sql,
+    right: Sql,
+    summary_t: Sql,
     ls: Mapping[str, Any],
     rs: Mapping[str, Any],
     profiles: bool,
     exact: bool,
+    examples: int,
 ) -> dict[str, Any] | None:
-    """Run the join once, storing its differing rows in `diffs`. Returns the pass's row (counts and, with
-    `profiles`, both sides' profiles) when it proves the keys unique: no side's rows were multiplied by
-    the join and no one-sided key repeats among the differing rows; else None."""
-    n = next(_names)
-    pass_t = q.table(f"__pass_{n}")
-    db.execute(
-        f"CREATE OR REPLACE TEMP TABLE {q.sql(pass_t)} AS {q.diff_pass(plan, left, right, profiles, exact)}"
-    )
-    row = db.query(f"SELECT * EXCLUDE (diffs) FROM {q.sql(pass_t)}")[0]
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(diffs)} AS {q.unnest_diffs(pass_t)}")
-    db.execute(f"DROP TABLE IF EXISTS {q.sql(pass_t)}")
+    """Run the join once and store the summary of its differing rows in `summary_t`. Returns the summary
+    row (with the pass's counts and, with `profiles`, both sides' profiles) when the join proves the keys
+    unique: no side's rows were multiplied by the join and no one-sided key repeats among the differing
+    rows; else None (and `summary_t` is left empty)."""
+    pass_t = table(f"__pass_{next(_names)}")
+    try:
+        db.execute(
+            f"CREATE OR REPLACE TEMP TABLE {pass_t} AS {q.diff_pass(plan, left, right, profiles, exact)}"
+        )
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {summary_t} AS {q.pass_summary(plan, pass_t, examples)}")
+    finally:
+        db.execute(f"DROP TABLE IF EXISTS {pass_t}")
+    row = db.query(f"SELECT * FROM {summary_t}")[0]
     if (
         row["joined_left"] != ls["rows"] - ls["null_keys"]
         or row["joined_right"] != rs["rows"] - rs["null_keys"]
+        or row["repeated"]
     ):
+        db.execute(f"DROP TABLE IF EXISTS {summary_t}")
         return None
-    return None if db.query(sets.repeated_keys(diffs))[0]["n"] else row
+    return row
 
 
-def _unmatched(db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table) -> int:
+def _unmatched(db: Database, plan: DiffPlan, left: Sql, right: Sql, exclude: Sql) -> int:
     """Rows under a duplicated key without an identical twin on the other side (multiset difference)."""
     row = db.query(
         f"SELECT (SELECT count(*) FROM ({sets.except_all(left, right, plan, exclude)})) AS l,"
@@ -184,70 +189,57 @@ def _unmatched(db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, 
     return int(row["l"]) + int(row["r"])
 
 
-def _count_in(db: Database, rel: exp.Table, plan: DiffPlan, keys: exp.Table) -> int:
+def _count_in(db: Database, rel: Sql, plan: DiffPlan, keys: Sql) -> int:
     """Rows of `rel` whose key is in the `keys` table (the duplicated keys left out of the join)."""
-    inside = q.key_struct(plan.key).isin(query=exp.select(q.col(q.KEY)).from_(keys.copy()))
-    return int(
-        db.query(
-            q.sql(exp.select(exp.alias_(q.count_star(), "n", quoted=True)).from_(rel.copy()).where(inside))
-        )[0]["n"]
-    )
+    return int(db.query(f"SELECT count(*) AS n FROM {rel} WHERE {q.in_keys(plan.key, keys)}")[0]["n"])
 
 
 def _profiles(
-    db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, exact: bool
+    db: Database, plan: DiffPlan, left: Sql, right: Sql, exact: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    return (
-        db.query(q.side_summary(plan, left, "l", True, exact))[0],
-        db.query(q.side_summary(plan, right, "r", True, exact))[0],
-    )
+    row = db.query(q.sides(plan, left, right, True, exact))[0]
+    return row["l"], row["r"]
 
 
-def _fetch(
-    db: Database, rel: exp.Table, plan: DiffPlan, summary: exp.Table, lists: tuple[str, str]
-) -> dict[Any, dict[str, Any]]:
-    """Full rows of the example keys, read back by key. A single integer or text key goes in as a literal
-    IN list, which DuckDB pushes into the Parquet scan; other keys are matched with a semi-join."""
-    keys = sets.unnest_keys(summary, lists[0]).union(sets.unnest_keys(summary, lists[1], "k"), distinct=True)
-    if len(plan.key) == 1:
-        (name,) = plan.key
-        values = [next(iter(r.values())) for r in db.query(q.sql(keys))]
-        values = [v[name] for v in values if v is not None]
-        if not values:
-            return {}
-        if all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in values):
-            rows = db.query(sets.rows_by_values(rel, name, values))
-            return {freeze(r[q.KEY]): r["row"] for r in rows}
-    rows = db.query(sets.rows_by_key(rel, plan.key, keys))
-    return {freeze(r[q.KEY]): r["row"] for r in rows}
-
-
-def _distributions(
-    db: Database, plan: DiffPlan, left: exp.Table, right: exp.Table, columns: Sequence[Any], limit: int
-) -> tuple[Distribution, ...]:
-    low = [
+def _low_cardinality(plan: DiffPlan, columns: Sequence[ColumnResult], limit: int) -> list[ColumnPlan]:
+    """The columns whose distinct count (either side) is at most `limit`: their distributions are shown."""
+    return [
         p
         for p, c in zip(plan.columns, columns, strict=True)
         if c.left is not None
         and c.right is not None
         and 0 < max(c.left.distinct or 0, c.right.distinct or 0) <= limit
     ]
-    if not low:
-        return ()
-    lrow = db.query(sets.distributions(left, low, "l"))[0]
-    rrow = db.query(sets.distributions(right, low, "r"))[0]
-    out = []
-    for p in low:
-        lm, rm = lrow[p.name] or {}, rrow[p.name] or {}
-        out.append(Distribution(p.name, tuple(lm.items()), tuple(rm.items())))
-    return tuple(out)
+
+
+def _evidence(
+    db: Database,
+    plan: DiffPlan,
+    sides: tuple[Sql, Sql],
+    low: Sequence[ColumnPlan],
+    summary: Mapping[str, Any] | None = None,
+    summary_t: Sql | None = None,
+) -> Evidence:
+    sql = evidence_sql(plan, sides, low, summary, summary_t)
+    return read_evidence(db.query(sql)[0] if sql is not None else None)
+
+
+def _distributions(low: Sequence[ColumnPlan], found: Evidence) -> tuple[Distribution, ...]:
+    return tuple(
+        Distribution(
+            p.name,
+            tuple((found.left_values.get(p.name) or {}).items()),
+            tuple((found.right_values.get(p.name) or {}).items()),
+        )
+        for p in low
+    )
 
 
 def _multiset(
     db: Database,
     plan: DiffPlan,
-    left: exp.Table,
-    right: exp.Table,
+    left: Sql,
+    right: Sql,
     examples: int,
     low_cardinality: int,
     labels: tuple[str, str],
@@ -255,25 +247,26 @@ def _multiset(
     profiles: bool,
 ) -> Reconciliation:
     n = next(_names)
-    only_l, only_r = q.table(f"__only_left_{n}"), q.table(f"__only_right_{n}")
+    only_l, only_r = table(f"__only_left_{n}"), table(f"__only_right_{n}")
     if plan.columns:
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_l)} AS {sets.except_all(left, right, plan)}")
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_r)} AS {sets.except_all(right, left, plan)}")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {only_l} AS {sets.except_all(left, right, plan)}")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {only_r} AS {sets.except_all(right, left, plan)}")
     else:  # nothing in common: every row is on its own side only
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_l)} AS SELECT * FROM {q.sql(left)}")
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {q.sql(only_r)} AS SELECT * FROM {q.sql(right)}")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {only_l} AS SELECT * FROM {left}")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {only_r} AS SELECT * FROM {right}")
     counts = db.query(
-        f"SELECT (SELECT count(*) FROM {q.sql(only_l)}) AS removed, (SELECT count(*) FROM {q.sql(only_r)}) AS added"
+        f"SELECT (SELECT count(*) FROM {only_l}) AS removed, (SELECT count(*) FROM {only_r}) AS added"
     )[0]
-    ex_l = db.query(f"SELECT * FROM {q.sql(only_l)} LIMIT {int(examples)}") if examples else []
-    ex_r = db.query(f"SELECT * FROM {q.sql(only_r)} LIMIT {int(examples)}") if examples else []
+    ex_l = db.query(f"SELECT * FROM {only_l} LIMIT {int(examples)}") if examples else []
+    ex_r = db.query(f"SELECT * FROM {only_r} LIMIT {int(examples)}") if examples else []
     for t in (only_l, only_r):
-        db.execute(f"DROP TABLE IF EXISTS {q.sql(t)}")
-    rows_l = int(db.query(f"SELECT count(*) AS n FROM {q.sql(left)}")[0]["n"])
-    rows_r = int(db.query(f"SELECT count(*) AS n FROM {q.sql(right)}")[0]["n"])
+        db.execute(f"DROP TABLE IF EXISTS {t}")
+    rows_l = int(db.query(f"SELECT count(*) AS n FROM {left}")[0]["n"])
+    rows_r = int(db.query(f"SELECT count(*) AS n FROM {right}")[0]["n"])
     exact = exact_distinct if exact_distinct is not None else max(rows_l, rows_r) <= EXACT_DISTINCT_ROWS
     side_profiles = _profiles(db, plan, left, right, exact) if profiles else None
     columns = column_results(plan, None, side_profiles, (rows_l, rows_r), None)
+    low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
     notes: tuple[str, ...] = (
         "no key: rows compared as multisets (a changed row counts once as removed and once as added)",
     )
@@ -291,7 +284,7 @@ def _multiset(
         removed=int(counts["removed"]),
         changed=None,
         unchanged=None,
-        distributions=_distributions(db, plan, left, right, columns, low_cardinality) if profiles else (),
+        distributions=_distributions(low, _evidence(db, plan, (left, right), low)),
         examples=multiset_examples(ex_l, ex_r),
         distinct_exact=exact,
         notes=notes,

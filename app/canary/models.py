@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.canary import queries as q
+from app.canary import exprs as q
 from app.canary.compile import Compiled, CompileProblem, compile_query, name_resolver
 from app.canary.guard import refuse
 from app.project.model import ModelFile

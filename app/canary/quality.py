@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 
 from sqlglot import exp
 
-from app.canary import queries as q
+from app.canary import exprs as q
 from app.contracts.model import Column, Dataset, QualityRule
 from app.types import Location
 

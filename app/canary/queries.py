@@ -1,4 +1,4 @@
-"""Reconciliation SQL for DuckDB, built with sqlglot expressions (every identifier quoted). [pure]
+"""Reconciliation SQL for DuckDB, as text built by `sqltext` (every name quoted, every value a literal). [pure]
 
 The keyed diff is one pass: a FULL OUTER JOIN on the key whose rows carry a per-column "differs" flag
 (IS DISTINCT FROM, with numeric tolerance) and which keeps only the rows that differ; counts, per-column
@@ -6,60 +6,21 @@ changed counts and the keys of example rows are then read from that (usually sma
 columns travel through the join as 64-bit hashes, which keeps the join's hash table small; example rows
 are fetched afterwards by key. Column profiles are one plain aggregate scan per side. Output column
 names are the `alias_*` functions below, shared with reconcile.py.
+
+Relations are passed as SQL text naming a table or view (`sqltext.table(...)`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlglot import exp
-
+from app.canary import sqltext as t
 from app.canary.keytype import common_key_type
-from app.canary.schema import ColumnPlan, DiffPlan
+from app.canary.schema import ColumnPlan, DiffPlan, Tolerance
+from app.canary.sqltext import Sql, alias, and_, cast, col, filtered, ident, is_null, lit, or_, struct
 
-DIALECT = "duckdb"
 KEY = "__k"  # the struct of key values on every joined row
-
-
-def ident(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
-
-
-def table(name: str, schema: str | None = None) -> exp.Table:
-    """A quoted table reference `"schema"."name"`."""
-    return exp.Table(this=ident(name), db=ident(schema) if schema else None)
-
-
-def col(name: str, tbl: str | None = None) -> exp.Column:
-    return exp.column(name, tbl, quoted=True)
-
-
-def fn(name: str, *args: exp.Expr) -> exp.Expr:
-    return exp.Anonymous(this=name, expressions=list(args))
-
-
-def lit(value: int | float | str) -> exp.Expr:
-    return exp.convert(value)
-
-
-def filtered(agg: exp.Expr, cond: exp.Expr) -> exp.Expr:
-    return exp.Filter(this=agg, expression=exp.Where(this=cond))
-
-
-def count_star() -> exp.Expr:
-    return exp.Count(this=exp.Star())
-
-
-def struct(fields: Sequence[tuple[str, exp.Expr]]) -> exp.Expr:
-    return exp.Struct(expressions=[exp.PropertyEQ(this=ident(n), expression=e) for n, e in fields])
-
-
-def cast(e: exp.Expr, to: str) -> exp.Expr:
-    return exp.Cast(this=e, to=exp.DataType.build(to, dialect=DIALECT))
-
-
-def sql(e: exp.Expr) -> str:
-    return e.sql(dialect=DIALECT)
+COUNT = "count(*)"
 
 
 def alias_changed(i: int) -> str:
@@ -70,233 +31,204 @@ def alias_stat(side: str, i: int, stat: str) -> str:
     return f"{side}{i}_{stat}"
 
 
-def key_struct(key: Sequence[str], tbl: str | None = None) -> exp.Expr:
+def key_struct(key: Sequence[str], tbl: str | None = None) -> Sql:
     return struct([(k, col(k, tbl)) for k in key])
 
 
-def key_not_null(key: Sequence[str]) -> exp.Expr:
-    return exp.and_(*(exp.Not(this=exp.Is(this=col(k), expression=exp.Null())) for k in key))
+def key_not_null(key: Sequence[str]) -> Sql:
+    return and_(*(t.not_null(col(k)) for k in key))
 
 
-def side_summary(plan: DiffPlan, rel: exp.Table, side: str, profiles: bool, exact: bool) -> str:
+def in_keys(key: Sequence[str], keys_table: Sql) -> Sql:
+    """The row's key struct is among the `__k` structs of `keys_table`."""
+    return f"{key_struct(key)} IN (SELECT {col(KEY)} FROM {keys_table})"
+
+
+def side_summary(plan: DiffPlan, rel: Sql, side: str, profiles: bool, exact: bool) -> Sql:
     """One plain scan of one side: rows, rows with a NULL key part, an estimate of distinct keys (to keep a
     badly duplicated key away from the join) and the column profiles."""
-    out: list[exp.Expr] = [exp.alias_(count_star(), "rows", quoted=True)]
+    out = [alias(COUNT, "rows")]
     if plan.key:
-        any_null = exp.or_(*(exp.Is(this=col(c), expression=exp.Null()) for c in plan.key))
-        out.append(exp.alias_(filtered(count_star(), any_null), "null_keys", quoted=True))
+        out.append(alias(filtered(COUNT, or_(*(is_null(col(c)) for c in plan.key))), "null_keys"))
         k = col(plan.key[0]) if len(plan.key) == 1 else key_struct(plan.key)
-        out.append(exp.alias_(fn("approx_count_distinct", k), "approx_keys", quoted=True))
+        out.append(alias(f"approx_count_distinct({k})", "approx_keys"))
     if profiles:
         for i, p in enumerate(plan.columns):
             out += profile_columns(p, col(p.name), side, i, exact)
-    return sql(exp.select(*out).from_(rel.copy()))
+    return t.select(out, rel)
 
 
-def _payload(p: ColumnPlan, tbl: str | None = None) -> exp.Expr:
+def sides(plan: DiffPlan, left: Sql, right: Sql, profiles: bool, exact: bool) -> Sql:
+    """Both sides' `side_summary` in one statement: one row with the structs `l` and `r`."""
+    return (
+        f"SELECT {ident('l')}, {ident('r')} FROM {t.subquery(side_summary(plan, left, 'l', profiles, exact), 'l')}"
+        f" CROSS JOIN {t.subquery(side_summary(plan, right, 'r', profiles, exact), 'r')}"
+    )
+
+
+def _payload(p: ColumnPlan) -> Sql:
     """What travels through the join for one column: the value, or a NULL-preserving hash of it."""
-    value: exp.Expr = col(p.name, tbl)
+    value = col(p.name)
     if p.compare == "native":
         return value
     if p.compare == "text":
         value = cast(value, "VARCHAR")
-    is_null = exp.Is(this=value.copy(), expression=exp.Null())
-    return exp.If(this=is_null, true=exp.Null(), false=fn("hash", value))
+    return f"CASE WHEN {is_null(value)} THEN NULL ELSE hash({value}) END"
 
 
-def differs(p: ColumnPlan, left: exp.Expr, right: exp.Expr) -> exp.Expr:
+def differs(p: ColumnPlan, left: Sql, right: Sql) -> Sql:
     """TRUE when the two values count as different under the column's comparison and tolerance."""
-    distinct = exp.NullSafeNEQ(this=left.copy(), expression=right.copy())
+    distinct = f"{left} IS DISTINCT FROM {right}"
     tol = p.tolerance
     if tol is None:
         return distinct
     if tol.decimals is not None and tol.absolute is None and tol.relative is None:
-        return exp.NullSafeNEQ(
-            this=exp.Round(this=left.copy(), decimals=lit(tol.decimals)),
-            expression=exp.Round(this=right.copy(), decimals=lit(tol.decimals)),
-        )
-    gap = exp.Abs(this=exp.Sub(this=cast(left.copy(), "DOUBLE"), expression=cast(right.copy(), "DOUBLE")))
-    close: list[exp.Expr] = []
+        return f"{_round(left, tol)} IS DISTINCT FROM {_round(right, tol)}"
+    a, b = cast(left, "DOUBLE"), cast(right, "DOUBLE")
+    gap = f"abs({a} - {b})"
+    close: list[Sql] = []
     if tol.absolute is not None:
-        close.append(exp.LTE(this=gap.copy(), expression=lit(tol.absolute)))
+        close.append(f"{gap} <= {lit(tol.absolute)}")
     if tol.relative is not None:
-        # DuckDB's own greatest(): a NULL side already makes `gap` NULL, and sqlglot's portable GREATEST
-        # would wrap it in a CASE that costs a third of the pass.
-        scale = fn(
-            "greatest", exp.Abs(this=cast(left.copy(), "DOUBLE")), exp.Abs(this=cast(right.copy(), "DOUBLE"))
-        )
-        close.append(exp.LTE(this=gap.copy(), expression=exp.Mul(this=lit(tol.relative), expression=scale)))
+        # DuckDB's greatest(): a NULL side already makes `gap` NULL.
+        close.append(f"{gap} <= {lit(tol.relative)} * greatest(abs({a}), abs({b}))")
     if tol.decimals is not None:
-        close.append(
-            exp.EQ(
-                this=exp.Round(this=left.copy(), decimals=lit(tol.decimals)),
-                expression=exp.Round(this=right.copy(), decimals=lit(tol.decimals)),
-            )
-        )
+        close.append(f"{_round(left, tol)} = {_round(right, tol)}")
     # NaN and ±inf are never "close" to anything else (gap and scale go NaN/inf, and DuckDB orders NaN
     # highest, so `NaN <= NaN` holds); NaN vs NaN and inf vs inf of one sign are not distinct anyway.
-    finite = [fn("isfinite", cast(side.copy(), "DOUBLE")) for side in (left, right)]
-    within = exp.Coalesce(this=exp.and_(*finite, exp.paren(exp.or_(*close))), expressions=[exp.false()])
-    return exp.and_(distinct, exp.Not(this=exp.paren(within)))
+    within = f"coalesce({and_(f'isfinite({a})', f'isfinite({b})', or_(*close))}, FALSE)"
+    return f"({distinct} AND NOT {within})"
 
 
-def _side(rel: exp.Table, plan: DiffPlan, exclude: exp.Table | None) -> exp.Select:
-    keys = [exp.alias_(_key_expr(plan, k), f"k{j}", quoted=True) for j, k in enumerate(plan.key)]
-    cols = [exp.alias_(_payload(p), f"c{i}", quoted=True) for i, p in enumerate(plan.columns)]
-    q = (
-        exp.select(*keys, *cols, exp.alias_(exp.true(), "__p", quoted=True))
-        .from_(rel.copy())
-        .where(key_not_null(plan.key))
-    )
+def _round(value: Sql, tol: Tolerance) -> Sql:
+    return f"round({value}, {lit(tol.decimals)})"
+
+
+def _side(rel: Sql, plan: DiffPlan, exclude: Sql | None) -> Sql:
+    keys = [alias(_key_expr(plan, k), f"k{j}") for j, k in enumerate(plan.key)]
+    cols = [alias(_payload(p), f"c{i}") for i, p in enumerate(plan.columns)]
+    where = key_not_null(plan.key)
     if exclude is not None:
-        in_dups = key_struct(plan.key).isin(query=exp.select(col(KEY)).from_(exclude.copy()))
-        q = q.where(exp.Not(this=in_dups))
-    return q
+        where = and_(where, f"NOT {in_keys(plan.key, exclude)}")
+    return t.select([*keys, *cols, alias("TRUE", "__p")], rel, where)
 
 
-def _key_expr(plan: DiffPlan, k: str) -> exp.Expr:
+def _key_expr(plan: DiffPlan, k: str) -> Sql:
     # Keys of different types still join: cast both to a type holding both (text as the last resort).
     common = common_key_type(dict(plan.left_columns)[k], dict(plan.right_columns)[k])
     return col(k) if common is None else cast(col(k), common)
 
 
 def _join(
-    plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table | None
-) -> tuple[exp.Select, exp.Expr]:
+    plan: DiffPlan, left: Sql, right: Sql, exclude: Sql | None, extra: Sequence[Sql] = ()
+) -> tuple[Sql, Sql]:
     """The one pass over both tables: FULL OUTER JOIN on the key with `lp`/`rp` presence and a `d<i>`
     flag per column, and the condition that keeps only the rows that differ (small when the tables
-    mostly agree; every count follows from them). `exclude`: a table of `__k` structs left out."""
+    mostly agree; every count follows from them). `exclude`: a table of `__k` structs left out;
+    `extra`: more output columns of the join."""
     joined_key = struct(
-        [
-            (k, exp.Coalesce(this=col(f"k{j}", "l"), expressions=[col(f"k{j}", "r")]))
-            for j, k in enumerate(plan.key)
-        ]
+        [(k, f"coalesce({col(f'k{j}', 'l')}, {col(f'k{j}', 'r')})") for j, k in enumerate(plan.key)]
     )
     flags = [differs(p, col(f"c{i}", "l"), col(f"c{i}", "r")) for i, p in enumerate(plan.columns)]
-    inner: list[exp.Expr] = [
-        exp.alias_(joined_key, KEY, quoted=True),
-        exp.alias_(col("__p", "l"), "lp", quoted=True),
-        exp.alias_(col("__p", "r"), "rp", quoted=True),
-        *(exp.alias_(f, f"d{i}", quoted=True) for i, f in enumerate(flags)),
+    inner = [
+        alias(joined_key, KEY),
+        alias(col("__p", "l"), "lp"),
+        alias(col("__p", "r"), "rp"),
+        *(alias(f, f"d{i}") for i, f in enumerate(flags)),
+        *extra,
     ]
-    on = exp.and_(
-        *(exp.EQ(this=col(f"k{j}", "l"), expression=col(f"k{j}", "r")) for j in range(len(plan.key)))
-    )
+    on = and_(*(f"{col(f'k{j}', 'l')} = {col(f'k{j}', 'r')}" for j in range(len(plan.key))))
     joined = (
-        exp.select(*inner)
-        .from_(_side(left, plan, exclude).subquery("l", copy=False))
-        .join(_side(right, plan, exclude).subquery("r", copy=False), on=on, join_type="full outer")
+        f"SELECT {', '.join(inner)} FROM {t.subquery(_side(left, plan, exclude), 'l')}"
+        f" FULL OUTER JOIN {t.subquery(_side(right, plan, exclude), 'r')} ON {on}"
     )
     # Each flag is computed once, in the join's projection; the filter reads the flags.
-    one_side = exp.or_(
-        exp.Is(this=col("lp"), expression=exp.Null()), exp.Is(this=col("rp"), expression=exp.Null())
-    )
-    keep = exp.or_(one_side, *(col(f"d{i}") for i in range(len(flags)))) if flags else one_side
+    keep = or_(is_null(col("lp")), is_null(col("rp")), *(col(f"d{i}") for i in range(len(flags))))
     return joined, keep
 
 
-def diff_rows(plan: DiffPlan, left: exp.Table, right: exp.Table, exclude: exp.Table | None = None) -> str:
+def diff_rows(plan: DiffPlan, left: Sql, right: Sql, exclude: Sql | None = None) -> Sql:
     """The differing rows of the join (see `_join`), for a temporary table."""
     joined, keep = _join(plan, left, right, exclude)
-    return sql(exp.select(exp.Star()).from_(joined.subquery("j", copy=False)).where(keep))
+    return t.select(["*"], t.subquery(joined, "j"), keep)
 
 
-def diff_pass(
-    plan: DiffPlan, left: exp.Table, right: exp.Table, profiles: bool = False, exact: bool = False
-) -> str:
+def diff_pass(plan: DiffPlan, left: Sql, right: Sql, profiles: bool = False, exact: bool = False) -> Sql:
     """The join as one aggregate: how many joined rows carry each side (more than the side's rows means a
     duplicated key fanned the join out), the list of differing rows (`diffs`, unnested afterwards) and,
     with `profiles`, both sides' column profiles from the same scan (valid once the keys are unique)."""
-    joined, keep = _join(plan, left, right, None)
+    n = len(plan.columns)
+    # The join already carries every compared value (text as NULL-preserving hashes: enough for count
+    # and distinct), so the profiles cost a few aggregates instead of another scan per side.
+    extra = [alias(col(f"c{i}", s), f"{s}{i}") for s in ("l", "r") for i in range(n)] if profiles else []
+    joined, keep = _join(plan, left, right, None, extra)
     row = struct(
-        [
-            (KEY, col(KEY)),
-            ("lp", col("lp")),
-            ("rp", col("rp")),
-            *((f"d{i}", col(f"d{i}")) for i in range(len(plan.columns))),
-        ]
+        [(KEY, col(KEY)), ("lp", col("lp")), ("rp", col("rp")), *((f"d{i}", col(f"d{i}")) for i in range(n))]
     )
     out = [
-        exp.alias_(filtered(count_star(), col("lp")), "joined_left", quoted=True),
-        exp.alias_(filtered(count_star(), col("rp")), "joined_right", quoted=True),
-        exp.alias_(filtered(exp.ArrayAgg(this=row), keep), "diffs", quoted=True),
+        alias(filtered(COUNT, col("lp")), "joined_left"),
+        alias(filtered(COUNT, col("rp")), "joined_right"),
+        alias(filtered(f"array_agg({row})", keep), "diffs"),
     ]
     if profiles:
-        # The join already carries every compared value (text as NULL-preserving hashes: enough for
-        # count and distinct), so the profiles cost a few aggregates instead of another scan per side.
-        joined = joined.select(
-            *(
-                exp.alias_(col(f"c{i}", s), f"{s}{i}", quoted=True)
-                for s in ("l", "r")
-                for i in range(len(plan.columns))
-            )
-        )
         for s in ("l", "r"):
             for i, p in enumerate(plan.columns):
                 out += profile_columns(p, col(f"{s}{i}"), s, i, exact)
-    return sql(exp.select(*out).from_(joined.subquery("j", copy=False)))
+    return t.select(out, t.subquery(joined, "j"))
 
 
-def unnest_diffs(pass_table: exp.Table) -> str:
-    """The differing rows stored by `diff_pass`, one per row again (same columns as `diff_rows`)."""
-    item = exp.Explode(
-        this=col("diffs"),
-        expressions=[exp.PropertyEQ(this=exp.to_identifier("max_depth"), expression=lit(2))],
+def pass_summary(plan: DiffPlan, pass_table: Sql, examples: int) -> Sql:
+    """One row from the stored `diff_pass`: its counts and profiles, the `diff_summary` of its differing
+    rows, and `repeated`: keys that occur twice among the one-sided differing rows (duplicated keys the
+    join could not fan out because the other side lacks them)."""
+    rows = t.subquery(f"SELECT unnest({col('diffs')}, max_depth := 2) FROM {pass_table}", "j")
+    one_side = or_(is_null(col("lp")), is_null(col("rp")))
+    dups = f"{t.select([col(KEY), col('lp')], rows, one_side)} GROUP BY {col(KEY)}, {col('lp')} HAVING count(*) > 1"
+    counts = f"SELECT * EXCLUDE ({ident('diffs')}) FROM {pass_table}"
+    return (
+        f"SELECT * FROM {t.subquery(counts, 'p')}"
+        f" CROSS JOIN {t.subquery(diff_summary(plan, rows, examples), 's')}"
+        f" CROSS JOIN {t.subquery(t.select([alias(COUNT, 'repeated')], t.subquery(dups, 'd')), 'x')}"
     )
-    return sql(exp.select(item).from_(pass_table.copy()))
 
 
-def diff_summary(plan: DiffPlan, diffs: exp.Table, examples: int) -> str:
+def diff_summary(plan: DiffPlan, diffs: Sql, examples: int) -> Sql:
     """One row over the stored differing rows: removed, added, changed, `c<i>_changed` per column and
     the keys of up to `examples` example rows of each kind (`ex_changed` items also carry the flags)."""
-    n = max(examples, 1)
-    lp, rp = col("lp"), col("rp")
-    both = exp.and_(
-        exp.Not(this=exp.Is(this=lp.copy(), expression=exp.Null())),
-        exp.Not(this=exp.Is(this=rp.copy(), expression=exp.Null())),
-    )
-    removed, added = (
-        exp.Is(this=rp.copy(), expression=exp.Null()),
-        exp.Is(this=lp.copy(), expression=exp.Null()),
-    )
-    out: list[exp.Expr] = [
-        exp.alias_(filtered(count_star(), removed.copy()), "removed", quoted=True),
-        exp.alias_(filtered(count_star(), added.copy()), "added", quoted=True),
-        exp.alias_(filtered(count_star(), both.copy()), "changed", quoted=True),
+    n = lit(max(examples, 1))
+    removed, added = is_null(col("rp")), is_null(col("lp"))
+    both = and_(t.not_null(col("lp")), t.not_null(col("rp")))
+    out = [
+        alias(filtered(COUNT, removed), "removed"),
+        alias(filtered(COUNT, added), "added"),
+        alias(filtered(COUNT, both), "changed"),
+        *(
+            alias(filtered(COUNT, and_(both, col(f"d{i}"))), alias_changed(i))
+            for i in range(len(plan.columns))
+        ),
     ]
-    for i in range(len(plan.columns)):
-        out.append(
-            exp.alias_(
-                filtered(count_star(), exp.and_(both.copy(), col(f"d{i}"))), alias_changed(i), quoted=True
-            )
-        )
-    flags = exp.Array(expressions=[col(f"d{i}") for i in range(len(plan.columns))])
+    flags = "[" + ", ".join(col(f"d{i}") for i in range(len(plan.columns))) + "]"
     for kind, cond, payload in (
         ("ex_removed", removed, col(KEY)),
         ("ex_added", added, col(KEY)),
         ("ex_changed", both, struct([("k", col(KEY)), ("d", flags)])),
     ):
-        pick = exp.ArgMin(this=payload, expression=col(KEY), count=lit(n))
-        out.append(exp.alias_(filtered(pick, cond.copy()), kind, quoted=True))
-    return sql(exp.select(*out).from_(diffs.copy()))
+        out.append(alias(filtered(f"arg_min({payload}, {col(KEY)}, {n})", cond), kind))
+    return t.select(out, diffs)
 
 
-def profile_columns(p: ColumnPlan, value: exp.Expr, side: str, i: int, exact: bool) -> list[exp.Expr]:
+def profile_columns(p: ColumnPlan, value: Sql, side: str, i: int, exact: bool) -> list[Sql]:
     """count, distinct (and for numbers and temporals min/max, for numbers sum/mean) of one column."""
-    distinct = (
-        exp.Count(this=exp.Distinct(expressions=[value.copy()]))
-        if exact
-        else fn("approx_count_distinct", value.copy())
-    )
+    distinct = f"count(DISTINCT {value})" if exact else f"approx_count_distinct({value})"
     out = [
-        exp.alias_(exp.Count(this=value.copy()), alias_stat(side, i, "count"), quoted=True),
-        exp.alias_(distinct, alias_stat(side, i, "distinct"), quoted=True),
+        alias(f"count({value})", alias_stat(side, i, "count")),
+        alias(distinct, alias_stat(side, i, "distinct")),
     ]
     if p.orderable:
-        out.append(exp.alias_(exp.Min(this=value.copy()), alias_stat(side, i, "min"), quoted=True))
-        out.append(exp.alias_(exp.Max(this=value.copy()), alias_stat(side, i, "max"), quoted=True))
+        out.append(alias(f"min({value})", alias_stat(side, i, "min")))
+        out.append(alias(f"max({value})", alias_stat(side, i, "max")))
     if p.numeric:
-        as_double = cast(value.copy(), "DOUBLE")
-        out.append(exp.alias_(exp.Sum(this=as_double), alias_stat(side, i, "sum"), quoted=True))
-        out.append(exp.alias_(exp.Avg(this=as_double.copy()), alias_stat(side, i, "mean"), quoted=True))
+        as_double = cast(value, "DOUBLE")
+        out.append(alias(f"sum({as_double})", alias_stat(side, i, "sum")))
+        out.append(alias(f"avg({as_double})", alias_stat(side, i, "mean")))
     return out

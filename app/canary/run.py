@@ -15,7 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.canary import queries as q
+from app.canary import exprs as q
+from app.canary import sqltext
 from app.canary.compile import CompileProblem, compile_query, name_resolver
 from app.canary.models import BuildStep, ModelRun, build
 from app.canary.quality import QualityCheck, QualityResult, checks_for, evaluate, measure
@@ -168,9 +169,8 @@ def _compare(
     notes: list[str] = []
     recon = None
     if head_run.ok and base_run is not None and base_run.ok:
-        cols = {c for c, _ in db.columns(q.table(name, "base"))} & {
-            c for c, _ in db.columns(q.table(name, "head"))
-        }
+        base_rel, head_rel = sqltext.table(name, "base"), sqltext.table(name, "head")
+        cols = {c for c, _ in db.columns(base_rel)} & {c for c, _ in db.columns(head_rel)}
         if key and not set(key) <= cols:
             notes.append(f"key ({', '.join(key)}) is not in both outputs: compared as multisets")
             key = ()
@@ -178,8 +178,8 @@ def _compare(
         try:
             recon = reconcile(
                 db,
-                q.table(name, "base"),
-                q.table(name, "head"),
+                base_rel,
+                head_rel,
                 key=key,
                 tolerances=tolerances_for(name, cfg),
                 examples=cfg.example_rows,
@@ -217,7 +217,7 @@ def run_quality(
 
     checks = checks_for(dataset)
     rel = q.table(name, "head")
-    present = {c for c, _ in db.columns(rel)}
+    present = {c for c, _ in db.columns(q.sql(rel))}
     runnable = tuple(c for c in checks if c.expr is None or _columns_present(c, present))
     out: list[QualityResult] = []
     try:

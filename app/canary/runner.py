@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlglot import exp
 
-from app.canary import queries as q
+from app.canary import sqltext as t
 from app.canary.inputs import TableSpec
 
 # Settings applied, in this order, before any SQL from a pull request runs. lock_configuration must come
@@ -59,39 +58,38 @@ class Sandbox:
     def execute(self, sql: str, timeout: float | None = None) -> None:
         self._run(sql, timeout)
 
-    def columns(self, relation: exp.Table) -> list[tuple[str, str]]:
-        rows = self.query(f"DESCRIBE {q.sql(relation)}")
+    def columns(self, relation: t.Sql) -> list[tuple[str, str]]:
+        """(name, DuckDB type) of each column of `relation` (SQL text naming a table or view)."""
+        rows = self.query(f"DESCRIBE {relation}")
         return [(r["column_name"], r["column_type"]) for r in rows]
 
     # -- setup ----------------------------------------------------------------------------------------
     def create_schema(self, name: str) -> None:
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {q.sql(q.ident(name))}")
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {t.ident(name)}")
 
-    def source(self, spec: TableSpec, alias: str) -> exp.Expr:
-        """A FROM-able expression reading `spec` (only before `lock_down`); DuckDB files are attached read-only
-        under `alias`. Raises QueryFailed when the file cannot be read."""
+    def source(self, spec: TableSpec, alias: str) -> t.Sql:
+        """SQL text of a FROM-able relation reading `spec` (only before `lock_down`); DuckDB files are
+        attached read-only under `alias`. Raises QueryFailed when the file cannot be read."""
         if not Path(spec.path).is_file():
             raise QueryFailed("error", f"{spec.path}: no such file")
         if spec.format == "duckdb":
-            self.execute(f"ATTACH {q.sql(q.lit(spec.path))} AS {q.sql(q.ident(alias))} (READ_ONLY)")
-            return exp.Table(
-                this=q.ident(spec.table or ""), db=q.ident(spec.schema or "main"), catalog=q.ident(alias)
-            )
+            self.execute(f"ATTACH {t.lit(spec.path)} AS {t.ident(alias)} (READ_ONLY)")
+            return f"{t.ident(alias)}.{t.table(spec.table or '', spec.schema or 'main')}"
         reader = {"parquet": "read_parquet", "csv": "read_csv"}[spec.format]
-        return exp.Table(this=q.fn(reader, q.lit(spec.path)))
+        return f"{reader}({t.lit(spec.path)})"
 
-    def view(self, name: str, spec: TableSpec) -> exp.Table:
-        """A view named `name` over the file (no copy: the diff reads the file directly)."""
+    def view(self, name: str, spec: TableSpec) -> t.Sql:
+        """A view named `name` over the file (no copy: the diff reads the file directly); returns its name."""
         rel = self.source(spec, f"{name}_db")
-        target = q.table(name)
-        self.execute(f"CREATE OR REPLACE VIEW {q.sql(target)} AS {q.sql(exp.select('*').from_(rel))}")
+        target = t.table(name)
+        self.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {rel}")
         return target
 
     def lock_down(self, *, memory_limit: str, threads: int) -> None:
         """No file or network access, no extension installs or loads, limits set, then configuration locked."""
         settings: Sequence[tuple[str, str]] = (
             *LOCKDOWN,
-            ("memory_limit", q.sql(q.lit(memory_limit))),
+            ("memory_limit", t.lit(memory_limit)),
             ("threads", str(int(threads))),
         )
         lock(self.conn, settings)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from app.canary import queries as q
+from app.canary import exprs as q
 
 BUCKETS = 1_000_000
 ROW = "__src"  # the alias of the source row (its struct is the tie-breaker)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from app.canary import queries as q
+from app.canary import exprs as q
 from app.canary.inputs import TableSpec, parse_spec
 from app.canary.sampling import JoinSurvival, SourceCoverage, count_rows, is_unique, sample_select, survival
 from app.errors import DatacanaryError
@@ -62,7 +62,8 @@ def load_sources(
         try:
             if ts.format == "duckdb":
                 attached.append(f"src_{i}")
-            reader = db.source(TableSpec(str(local), ts.format, ts.schema, ts.table), f"src_{i}")
+            source = db.source(TableSpec(str(local), ts.format, ts.schema, ts.table), f"src_{i}")
+            reader = exp.maybe_parse(source, into=exp.Table, dialect=q.DIALECT)
             typed = _typed(db, reader, spec.columns, dialect)
             total = int(db.query(count_rows(typed))[0]["n"])
             select = sample_select(
@@ -107,7 +108,7 @@ def _typed(db: Sandbox, reader: exp.Expr, declared: dict[str, str], dialect: str
 def _survival(db: Sandbox, project: Project, full: dict[str, exp.Expr]) -> tuple[JoinSurvival, ...]:
     """For each sampled parent whose sample key is unique, the survival of every other source's rows that
     carry that key column (orders.customer_id -> customers.customer_id)."""
-    columns = {n: {c for c, _ in db.columns(q.table(n, SCHEMA))} for n in full}
+    columns = {n: {c for c, _ in db.columns(q.sql(q.table(n, SCHEMA)))} for n in full}
     out = []
     for parent, reader in full.items():
         key = project.config.sources[parent].sample.key

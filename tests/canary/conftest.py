@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.canary import queries as q
+from app.canary import sqltext as q
 from app.canary.runner import Sandbox
 
 

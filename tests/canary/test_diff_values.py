@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.canary import queries as q
+from app.canary import sqltext as q
 from app.canary.diff import reconcile
 from app.canary.keytype import common_key_type
 from app.canary.runner import Sandbox

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.canary import queries as q
+from app.canary import exprs as q
 from app.canary.compile import CompileProblem, compile_query, name_resolver
 from app.canary.quality import QualityResult, checks_for, evaluate, scan_sql
 from app.canary.run import run_quality
@@ -128,9 +128,9 @@ def test_explicit_rule_replaces_the_implied_one() -> None:
 
 
 def test_scan_sql_is_one_query(db: Sandbox) -> None:
-    t = make_table(db, "x", [("a", "INTEGER")], [(1,), (None,)])
+    make_table(db, "x", [("a", "INTEGER")], [(1,), (None,)])
     checks = checks_for(Dataset("x", columns=(Column("a", required=True, unique=True),)))
-    row = db.query(scan_sql(t, checks))[0]
+    row = db.query(scan_sql(q.table("x"), checks))[0]
     assert row["rows"] == 2 and evaluate(checks[0], row["q0"], 2).observed == 1
 
 

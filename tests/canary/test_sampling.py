@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.canary import queries as q
+from app.canary import exprs as q
 from app.canary.runner import Sandbox
 from app.canary.sampling import BUCKETS, bucket, python_bucket, sample_select
 from app.canary.sources import load_sources
@@ -106,8 +106,8 @@ def test_max_rows_cap_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_sample_select_without_key_hashes_the_row(db: Sandbox) -> None:
-    t = make_table(db, "t", [("a", "INTEGER"), ("b", "VARCHAR")], [(i, f"x{i}") for i in range(200)])
-    sql = q.sql(sample_select(t, key=None, fraction=0.5, max_rows=None, seed=3))
+    make_table(db, "t", [("a", "INTEGER"), ("b", "VARCHAR")], [(i, f"x{i}") for i in range(200)])
+    sql = q.sql(sample_select(q.table("t"), key=None, fraction=0.5, max_rows=None, seed=3))
     first = db.query(sql)
     assert 50 < len(first) < 150 and first == db.query(sql)
 
@@ -138,5 +138,5 @@ def test_parquet_and_duckdb_sources(tmp_path: Path) -> None:
 def test_source_without_data_is_an_empty_typed_table(tmp_path: Path) -> None:
     tree = MemoryTree({"datacanary.yml": "name: s\nsources:\n  a: {columns: {id: bigint, at: timestamp}}\n"})
     db, cov, _ = _load(tree, tmp_path)
-    assert db.columns(q.table("a", "source")) == [("id", "BIGINT"), ("at", "TIMESTAMP")]
+    assert db.columns(q.sql(q.table("a", "source"))) == [("id", "BIGINT"), ("at", "TIMESTAMP")]
     assert "no sample data" in (cov[0].note or "")
