@@ -208,8 +208,9 @@ def main() -> None:
         print(f"{name:<38}{statistics.median(times):>10.3f}{ratio(name, base):>10.2f}{peak}")
     if use_reladiff:
         rel = "reladiff joindiff, DuckDB file"
+        same = ratio(rel, "data-diff, DuckDB file (process)")
         print(
-            f"\nreladiff joindiff / data-diff, both on the DuckDB file: {ratio(rel, 'data-diff, DuckDB file (process)'):.1f}x"
+            f"\nreladiff joindiff / data-diff, both on the DuckDB file: {same:.1f}x"
             f"\nreladiff joindiff / data-diff on Parquet: {ratio(rel, 'data-diff (process)'):.1f}x, "
             f"/ data-diff --no-profile on Parquet: {ratio(rel, '  --no-profile (process)'):.1f}x"
         )
