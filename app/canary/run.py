@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,8 +45,10 @@ def run_canary(
     head_tree: Tree,
     selected: Sequence[str] | None = None,
     progress: Progress | None = None,
+    keys: Mapping[str, Sequence[str]] | None = None,
 ) -> CanaryResult:
-    """Run the canary for `selected` models (default: models whose SQL changed, and their downstream)."""
+    """Run the canary for `selected` models (default: models whose SQL changed, and their downstream).
+    `keys`: primary keys given for this run (model -> columns); they win over contracts and `canary.keys`."""
     from app.canary.config_check import config_findings
     from app.canary.gate import canary_findings
     from app.canary.runner import Sandbox
@@ -87,7 +89,7 @@ def run_canary(
             db.create_schema(schema)
         db.lock_down(memory_limit=limits.memory_limit, threads=limits.threads)
         runs = build(db, steps, timeout=limits.timeout_seconds, progress=say)
-        models = tuple(_compare(db, m, base, head, runs, head_t, cfg, say) for m in order)
+        models = tuple(_compare(db, m, base, head, runs, head_t, cfg, say, keys or {}) for m in order)
     finally:
         db.close()
     result = CanaryResult(
@@ -158,6 +160,7 @@ def _compare(
     head_t: dict[str, tuple[str, str]],
     cfg: CanaryConfig,
     say: Progress,
+    given: Mapping[str, Sequence[str]],
 ) -> ModelCanary:
     from app.canary.diff import reconcile
     from app.canary.runner import QueryFailed
@@ -165,7 +168,12 @@ def _compare(
     head_run, base_run = runs[("head", name)], runs.get(("base", name))
     hit = head.contract_of(name)
     dataset = hit[1] if hit else None
-    key = tuple(dataset.primary_key) if dataset and dataset.primary_key else tuple(cfg.keys.get(name, ()))
+    if name in given:
+        key = tuple(given[name])
+    elif dataset and dataset.primary_key:
+        key = tuple(dataset.primary_key)
+    else:
+        key = tuple(cfg.keys.get(name, ()))
     notes: list[str] = []
     recon = None
     if head_run.ok and base_run is not None and base_run.ok:

@@ -20,6 +20,13 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument(
         "--models", default="", help="only these models (comma separated) instead of the changed ones"
     )
+    parser.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="MODEL=COL[,COL]",
+        help="the primary key of a model for this run (repeatable); wins over its contract and canary.keys",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     base_an = analyze(base)
     head_an = analyze(head, reuse=base_an)
     selected = _selection(args.models, base_an, head_an, head)
-    result = run_canary(base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say)
+    keys = _keys(args.key, head)
+    result = run_canary(
+        base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say, keys=keys
+    )
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
@@ -60,3 +70,22 @@ def _selection(models: str, base_an: Analysis, head_an: Analysis, head: Project)
     changes = classify_models(base_an, head_an)
     changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
     return list(selected_for_canary(head_an, changed))
+
+
+def _keys(given: list[str], head: Project) -> dict[str, list[str]]:
+    """--key MODEL=COL[,COL] options as model -> key columns."""
+    from app.errors import UsageError, did_you_mean
+
+    out: dict[str, list[str]] = {}
+    for item in given:
+        model, eq, cols = item.partition("=")
+        columns = [c.strip() for c in cols.split(",") if c.strip()]
+        if not eq or not model.strip() or not columns:
+            raise UsageError(f"--key {item}: expected MODEL=COL[,COL], for example --key orders=order_id")
+        if model.strip() not in head.models:
+            raise UsageError(
+                f"--key {item}: no model named {model.strip()!r} in the head revision",
+                hint=did_you_mean(model.strip(), list(head.models)).strip() or None,
+            )
+        out[model.strip()] = columns
+    return out

@@ -173,3 +173,53 @@ def test_a_tolerance_on_an_unknown_column_exits_2_with_a_suggestion(
     err = capsys.readouterr().err
     assert "amout" in err and "did you mean 'amount'" in err and "Traceback" not in err
     assert main([*args, "--tolerance", "amount=abs:0.1"]) == 1  # a real column is still fine
+
+
+def test_a_key_given_on_the_command_line_compares_an_uncontracted_model_by_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staging = (
+        (SHOP / "models" / "stg_orders.sql").read_text().replace("    amount,", "    amount * 2 as amount,")
+    )
+    repo = shop_repo(tmp_path, {"models/stg_orders.sql": staging})
+    argv = [
+        "canary",
+        "--base",
+        "base",
+        "--project",
+        str(repo),
+        "--models",
+        "stg_orders",
+        "--format",
+        "json",
+        "-q",
+    ]
+
+    main(argv)
+    (without,) = json.loads(capsys.readouterr().out)["models"]
+    main([*argv, "--key", "stg_orders=order_id"])
+    (keyed,) = json.loads(capsys.readouterr().out)["models"]
+
+    # no contract and no canary.keys: rows compared as multisets; with --key: by order_id, column by column
+    assert without["key"] == [] and without["reconciliation"]["changed"] is None
+    recon = keyed["reconciliation"]
+    assert keyed["key"] == ["order_id"] and recon["added"] == recon["removed"] == 0
+    assert recon["changed"] == recon["rows"]["left"] > 0
+    assert {c["name"]: c["changed"] for c in recon["columns"]}["amount"] == recon["changed"]
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("stg_order=order_id", "no model named 'stg_order'"),
+        ("stg_orders", "expected MODEL=COL[,COL]"),
+        ("stg_orders=", "expected MODEL=COL[,COL]"),
+    ],
+)
+def test_a_bad_key_option_is_a_usage_error(
+    tmp_path: Path, key: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = shop_repo(tmp_path, {})
+    code = main(["canary", "--base", "base", "--project", str(repo), "--key", key, "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err
