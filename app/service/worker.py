@@ -1,8 +1,9 @@
 """Workers: threads that claim deliveries from the inbox, run their handlers and apply the effects.
 
 Handlers are blocking (git fetch, DuckDB, PyGithub), so workers are threads, not asyncio tasks. A
-worker that dies leaves a lease that expires; a delivery whose handler keeps failing is given up
-after `max_attempts`. Supersession is checked before every batch of effects is applied: a delivery
+worker that dies leaves a lease that expires, while a live one keeps its leases renewed (a heartbeat
+thread), however long the engine runs; a delivery whose handler keeps failing is given up after
+`max_attempts`. Supersession is checked before every batch of effects is applied: a delivery
 for an older head of a pull request never writes over the newer head's results.
 """
 
@@ -62,6 +63,7 @@ class Workers:
         self._wake = threading.Semaphore(0)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._beat: threading.Thread | None = None
         self._inflight: dict[str, Delivery] = {}
         self._inflight_lock = threading.Lock()
         # striped: a bounded set of locks, shared by work keys that hash alike (rarely contended)
@@ -72,6 +74,9 @@ class Workers:
             thread = threading.Thread(target=self._loop, name=f"datacanary-worker-{i}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if count and self._beat is None:
+            self._beat = threading.Thread(target=self._heartbeat, name="datacanary-lease", daemon=True)
+            self._beat.start()
 
     def alive(self) -> int:
         """How many worker threads are running."""
@@ -91,11 +96,29 @@ class Workers:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
+        if self._beat is not None:
+            self._beat.join(max(0.0, deadline - time.monotonic()))
+            self._beat = None
         with self._inflight_lock:
             unfinished = list(self._inflight.values())
         for delivery in unfinished:
             log.warning("delivery %s was still running at shutdown; queued again", delivery.delivery_id)
             self.inbox.release(delivery, "the service stopped while it was running")
+
+    def _heartbeat(self) -> None:
+        """Renew the lease of every delivery in flight, three times per lease: an engine run longer than
+        the lease is not taken over by another worker while this process is alive. (A process that dies
+        stops renewing, and its deliveries are claimed again once their lease runs out.)"""
+        interval = self.settings.lease_seconds / 3
+        while not self._stop.wait(interval):
+            with self._inflight_lock:
+                running = list(self._inflight.values())
+            for delivery in running:
+                try:
+                    if not self.inbox.renew(delivery, self.ctx.clock()):
+                        log.warning("delivery %s: lease taken over by another worker", delivery.delivery_id)
+                except Exception:  # noqa: BLE001 - e.g. a locked database: try again next beat
+                    log.exception("lease renewal of %s failed", delivery.delivery_id)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -217,3 +217,38 @@ def test_an_older_head_posting_cannot_interleave_with_a_newer_heads_work(world: 
     body = world.ports[REPO].comments[2][0].body
     assert "nnnnnnn" in body and "ooooooo" not in body
     assert world.service.inbox.get("new")["outcome"] == "done"  # type: ignore[index]
+
+
+def test_an_engine_run_longer_than_the_lease_keeps_its_lease(
+    make_settings: Callable[..., Any], tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    world = World(make_settings(workers=0, lease_seconds=0.3, max_attempts=3), tmp_path, clock=time.time)
+    running, release = threading.Event(), threading.Event()
+
+    def long_engine_run() -> None:  # four leases long
+        running.set()
+        release.wait(10)
+
+    world.on_check = long_engine_run
+    delivery = world.deliver("pull_request", pr_payload(), "d-1")
+    workers = world.service.workers
+    workers.start(1)
+    try:
+        assert running.wait(10)
+        deadline = time.time() + 1.2
+        while time.time() < deadline:  # another worker (another process) looks for stale leases meanwhile
+            assert world.service.inbox.claim(time.time(), 0.3) is None
+            time.sleep(0.05)
+        release.set()
+        for _ in range(100):
+            if world.outcome(delivery) is not None:
+                break
+            time.sleep(0.05)
+    finally:
+        release.set()
+        workers.stop(timeout=2)
+    assert world.outcome(delivery) == "done"
+    assert len(world.checks) == 1 and _count(world, "create_issue_comment") == 1
