@@ -70,7 +70,7 @@ def compile_query(
     if refusal is not None:
         raise CompileProblem("refused", refusal.reason, Location(path, node_line(refusal.node) or 1))
     assert isinstance(statement, exp.Query)
-    ctes = cte_references(statement)  # only a CTE visible where the name stands shadows it
+    ctes = cte_references(statement, dialect)  # only a CTE visible where the name stands shadows it
     reads: list[tuple[str, str]] = []
     for table in list(statement.find_all(exp.Table)):
         ident = table.this

@@ -99,7 +99,7 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
         else:
             tree = parse_model(model, dialect)
             trees[name] = tree
-            refs = tuple(table_refs(tree, model.path, model.sql))
+            refs = tuple(table_refs(tree, model.path, model.sql, dialect))
         refs_of[name] = refs
         targets[name] = {ref.parts: names.resolve(ref, model) for ref in refs}
         upstream[name] = {t for t in targets[name].values() if t in project.models}

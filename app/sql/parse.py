@@ -7,10 +7,12 @@ Positions come from sqlglot's node `meta` (identifiers, literals, stars and func
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
 
@@ -131,20 +133,43 @@ def select_keyword_line(sql: str, query: exp.Query) -> int:
     return sql.count("\n", 0, at if at >= 0 else start) + 1
 
 
-def cte_references(query: exp.Expr) -> set[int]:
+def cte_references(query: exp.Expr, dialect: str | None = None) -> set[int]:
     """`id()`s of the table nodes that name a CTE visible from their own scope (sqlglot's scopes: a WITH
     in a subquery shadows nothing outside it). Every other table node reads a real relation; when the
-    scopes cannot be built, none is taken for a CTE (callers then resolve or refuse every name)."""
+    scopes cannot be built, none is taken for a CTE (callers then resolve or refuse every name).
+
+    With `dialect`, names match as that engine resolves them (sqlglot's identifier normalization):
+    `with Foo as (...) select * from foo` reads the CTE in DuckDB, Snowflake or Postgres, while Postgres
+    keeps a quoted `"Foo"` apart from `foo`."""
+    if query.find(exp.With) is None:
+        return set()  # no CTE anywhere
     try:
         scopes = traverse_scope(query)
     except SqlglotError:
         return set()
-    return {
-        id(table)
-        for scope in scopes
-        for table in scope.tables
-        if not table.args.get("db") and not table.args.get("catalog") and table.name in scope.cte_sources
-    }
+    norm = _normalizer(dialect)
+    written = {cte.alias: cte.args["alias"].this for cte in query.find_all(exp.CTE) if cte.args.get("alias")}
+    found: set[int] = set()
+    for scope in scopes:
+        visible = {norm(written[n]) if n in written else n for n in scope.cte_sources}
+        for table in scope.tables:
+            named = isinstance(table.this, exp.Identifier)
+            if (
+                named
+                and not table.args.get("db")
+                and not table.args.get("catalog")
+                and norm(table.this) in visible
+            ):
+                found.add(id(table))
+    return found
+
+
+def _normalizer(dialect: str | None) -> Callable[[exp.Identifier], str]:
+    """An identifier's name as `dialect`'s engine resolves it (as written when no dialect is given)."""
+    if dialect is None:
+        return lambda ident: ident.name
+    engine = Dialect.get_or_raise(dialect)
+    return lambda ident: engine.normalize_identifier(ident.copy()).name
 
 
 def location_of(path: str, sql: str, node: exp.Expr) -> Location:
@@ -157,9 +182,9 @@ def location_of(path: str, sql: str, node: exp.Expr) -> Location:
     return Location(path, meta["line"], col)
 
 
-def table_refs(query: exp.Query, path: str, sql: str) -> list[TableRef]:
+def table_refs(query: exp.Query, path: str, sql: str, dialect: str | None = None) -> list[TableRef]:
     """Tables the query reads, excluding CTE names and table functions, with their positions."""
-    ctes = cte_references(query)
+    ctes = cte_references(query, dialect)
     out: list[TableRef] = []
     for table in query.find_all(exp.Table):
         ident = table.this

@@ -39,7 +39,7 @@ def qualify_model(
 ) -> tuple[exp.Query, tuple[SqlError, ...]]:
     """Qualify and type `tree` IN PLACE; returns it with the problems found (raised when `strict`)."""
     # by scope: `with orders as (... from orders)` reads the table inside (scopes only when there is a WITH)
-    ctes = cte_references(tree) if tree.find(exp.With) else set()
+    ctes = cte_references(tree, dialect) if tree.find(exp.With) else set()
     for table in tree.find_all(exp.Table):
         ident = table.this
         if not isinstance(ident, exp.Identifier) or id(table) in ctes:

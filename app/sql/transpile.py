@@ -21,7 +21,7 @@ def to_duckdb(model: ModelAnalysis, dialect: str, tables: Mapping[str, str] | No
     """
     tree = model.expression.copy()
     if tables:
-        _retarget(tree, model, tables)
+        _retarget(tree, model, tables, dialect)
     try:
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE, pretty=True)
     except UnsupportedError as err:
@@ -38,10 +38,10 @@ def to_duckdb(model: ModelAnalysis, dialect: str, tables: Mapping[str, str] | No
         ) from None
 
 
-def _retarget(tree: exp.Expr, model: ModelAnalysis, tables: Mapping[str, str]) -> None:
+def _retarget(tree: exp.Expr, model: ModelAnalysis, tables: Mapping[str, str], dialect: str) -> None:
     """Point every table the model reads at its replacement, keeping the alias columns refer to."""
     known = set(model.reads_tables)
-    ctes = cte_references(tree)
+    ctes = cte_references(tree, dialect)
     for table in list(tree.find_all(exp.Table)):
         if not isinstance(table.this, exp.Identifier) or id(table) in ctes:
             continue

@@ -70,3 +70,21 @@ def test_recursive_cte_reads_itself_and_a_self_named_cte_reads_the_source() -> N
     assert "head" not in rec and "source" not in rec
     own = _compile("with orders as (select * from orders where 1 = 1) select * from orders")
     assert 'FROM "source"."orders" AS "orders" WHERE' in own and own.endswith("SELECT * FROM orders")
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "postgres"])
+def test_a_cte_is_found_whatever_the_case_of_its_unquoted_name(dialect: str) -> None:
+    sql = compile_query(
+        "with Orders as (select 1 as x) select * from ORDERS", path="m.sql", dialect=dialect, resolve=RESOLVE
+    ).sql
+    assert "source" not in sql  # the engine resolves ORDERS to the CTE, so does the rewrite
+
+
+def test_postgres_keeps_a_quoted_cte_name_apart_from_an_unquoted_table() -> None:
+    sql = compile_query(
+        'with "Orders" as (select 1 as x) select * from orders',
+        path="m.sql",
+        dialect="postgres",
+        resolve=RESOLVE,
+    ).sql
+    assert '"source"."orders"' in sql

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from app.errors import ProjectError
 from app.sql.analyze import analyze
 from tests.sql.conftest import SHOP_SOURCES, build_project
 
@@ -151,3 +154,27 @@ def test_a_with_inside_a_subquery_does_not_hide_the_table_of_the_same_name_outsi
         {"raw": {"b": "int"}},
     )
     assert analyze(p, strict=False).models["m"].reads_tables == ("raw",)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("duckdb", "with Recent as (select id, amount from raw_orders) select id, amount from recent"),
+        ("duckdb", 'with "Recent" as (select id, amount from raw_orders) select id, amount from RECENT'),
+        ("snowflake", "with Recent as (select id, amount from raw_orders) select id, amount from RECENT"),
+        ("postgres", "with Recent as (select id, amount from raw_orders) select id, amount from recent"),
+    ],
+)
+def test_a_cte_is_read_whatever_the_case_the_engine_ignores(dialect: str, sql: str) -> None:
+    model = analyze(build_project({"m": sql}, SHOP_SOURCES, dialect=dialect)).models["m"]
+    assert model.reads_tables == ("raw_orders",)
+    assert {c.lower(): v for c, v in model.lineage.items()} == {
+        "id": {("raw_orders", "id" if dialect != "snowflake" else "ID")},
+        "amount": {("raw_orders", "amount" if dialect != "snowflake" else "AMOUNT")},
+    }
+
+
+def test_postgres_keeps_a_quoted_cte_name_apart_from_the_unquoted_table_name() -> None:
+    sql = 'with "Recent" as (select id from raw_orders) select id from recent'
+    with pytest.raises(ProjectError, match="reads table 'recent'"):
+        analyze(build_project({"m": sql}, SHOP_SOURCES, dialect="postgres"))
