@@ -40,7 +40,19 @@ _DIALECT_PRECISION: dict[str, dict[str, int]] = {
     "snowflake": {"TIMESTAMP": 9, "TIMESTAMPNTZ": 9, "TIMESTAMPTZ": 9, "TIMESTAMPLTZ": 9},
     "clickhouse": {"DATETIME": 0},
 }
-_DECIMAL_DEFAULTS = {"bigquery": {"DECIMAL": (38, 9), "BIGDECIMAL": (76, 38)}}
+# DECIMAL/NUMERIC written without precision, where the dialect's default is not sqlglot's (38, 0);
+# None: unconstrained (Postgres `numeric`, Oracle `NUMBER` hold any precision and scale)
+_DECIMAL_DEFAULTS: dict[str, dict[str, tuple[int, int] | None]] = {
+    "bigquery": {"DECIMAL": (38, 9), "BIGDECIMAL": (76, 38)},
+    "postgres": {"DECIMAL": None},
+    "oracle": {"DECIMAL": None},
+    "redshift": {"DECIMAL": (18, 0)},
+    "tsql": {"DECIMAL": (18, 0)},
+    "mysql": {"DECIMAL": (10, 0)},
+    "spark": {"DECIMAL": (10, 0)},
+    "databricks": {"DECIMAL": (10, 0)},
+    "hive": {"DECIMAL": (10, 0)},
+}
 # Snowflake: every integer type is NUMBER(38,0); BigQuery: every integer type is INT64
 _INTEGER_AS: dict[str, tuple[str, tuple[int, int]]] = {
     "snowflake": ("decimal", (38, 0)),
@@ -147,7 +159,11 @@ def _shape_of(dtype: Any, text: str, dialect: str | None) -> _Shape:
             return _Shape(family, size, f"INT{size[0]}")
         return _Shape("integer", (bits, int(signed)), rendered)
     if kind in _DECIMALS:
-        default = _DECIMAL_DEFAULTS.get(name, {}).get(kind, (76 if kind == "BIGDECIMAL" else 38, 0))
+        fallback = (76 if kind == "BIGDECIMAL" else 38, 0)
+        default = _DECIMAL_DEFAULTS.get(name, {}).get(kind, fallback)
+        if default is None and not params:
+            return _Shape("decimal", (None, None), "NUMERIC")  # unconstrained
+        default = default or fallback
         precision = params[0] if params else default[0]
         scale = params[1] if len(params) > 1 else (default[1] if not params else 0)
         return _Shape("decimal", (precision, scale), f"DECIMAL({precision}, {scale})")
@@ -197,6 +213,10 @@ def _compare(a: _Shape, b: _Shape) -> tuple[Direction, str]:
         if len(lost) == 2 and rb[0] < 0:
             lost = [f"values outside {rb[0]}..{rb[1]}"]
         return "narrowed", f"{' and '.join(lost)} no longer fit"
+    if a.family == b.family == "decimal" and None in (a.size[0], b.size[0]):
+        if b.size[0] is None:
+            return "widened", "the unconstrained numeric holds every value"
+        return "narrowed", f"values beyond {b.text} no longer fit the constrained type"
     if a.family == b.family == "decimal":
         (pa, sa), (pb, sb) = a.size, b.size
         int_a, int_b = (pa or 0) - (sa or 0), (pb or 0) - (sb or 0)
@@ -226,11 +246,13 @@ def _compare(a: _Shape, b: _Shape) -> tuple[Direction, str]:
         return "narrowed", "the time of day is lost"
     if a.family == "integer" and b.family == "decimal":
         pb, sb = b.size
+        if pb is None:
+            return "widened", "the unconstrained numeric holds every integer value"
         if (pb or 0) - (sb or 0) >= _digits(*a.size):  # type: ignore[arg-type]
             return "widened", "the decimal holds every integer value"
         return "narrowed", "large integers no longer fit"
     if a.family == "decimal" and b.family == "integer":
-        if a.size[1]:
+        if a.size[0] is None or a.size[1]:
             return "narrowed", "the fraction is lost"
         if _digits(*b.size) > (a.size[0] or 0):  # type: ignore[arg-type]
             return "widened", "the integer holds every value"

@@ -36,6 +36,17 @@ CASES = [
     ("REAL", "DOUBLE", "snowflake", "same"),  # all 64-bit floats there
     ("int", "bigint", "bigquery", "same"),  # every BigQuery integer type is INT64
     ("NUMERIC", "NUMERIC(38,9)", "bigquery", "same"),
+    ("numeric(10,2)", "numeric", "postgres", "widened"),  # unconstrained: any precision and scale
+    ("numeric", "numeric(10,2)", "postgres", "narrowed"),
+    ("numeric", "decimal", "postgres", "same"),
+    ("bigint", "numeric", "postgres", "widened"),
+    ("numeric", "bigint", "postgres", "narrowed"),
+    ("NUMBER", "NUMBER(10,2)", "oracle", "narrowed"),
+    ("decimal", "decimal(18,3)", "duckdb", "same"),  # DuckDB's default
+    ("decimal(15,2)", "decimal", "duckdb", "widened"),  # (18,3): one more integer digit and decimal
+    ("decimal", "decimal(18,0)", "redshift", "same"),
+    ("decimal", "decimal(10,0)", "mysql", "same"),
+    ("decimal(12,2)", "decimal", "databricks", "narrowed"),  # decimal(10,0) there
     ("datetime2(7)", "datetime2(3)", "tsql", "narrowed"),  # fractional seconds reduced
     ("datetime2", "datetime2(7)", "tsql", "same"),
     ("datetime2(3)", "datetime2", "tsql", "widened"),
