@@ -17,6 +17,7 @@ from app.github.apply import ApplyContext, applies
 from app.github.client import GitHubClient
 from app.github.port import GitHubHttpError
 from app.revert.effects import OpenIssue, OpenRevertPullRequest
+from app.revert.plan import MARKER
 
 REVERT_MUTATION = """
 mutation($input: RevertPullRequestInput!) {
@@ -38,6 +39,7 @@ class RevertPort(Protocol):
     def update_ref(self, branch: str, sha: str) -> None: ...
     def create_pull(self, title: str, body: str, head: str, base: str) -> int: ...
     def open_pull_from(self, branch: str) -> int | None: ...
+    def open_pull_with(self, marker: str) -> int | None: ...
     def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None: ...
     def add_labels(self, number: int, labels: Sequence[str]) -> None: ...
     def create_issue(self, title: str, body: str, labels: Sequence[str], assignees: Sequence[str]) -> int: ...
@@ -93,6 +95,13 @@ class RevertClient(GitHubClient):
         pulls = self._call(lambda: self._repo.get_pulls(state="open", head=f"{owner}:{branch}").get_page(0))
         return int(pulls[0].number) if pulls else None
 
+    def open_pull_with(self, marker: str) -> int | None:
+        """The newest open pull request whose body starts with `marker` (the first page: newest first)."""
+        pulls = self._call(
+            lambda: self._repo.get_pulls(state="open", sort="created", direction="desc").get_page(0)
+        )
+        return next((int(p.number) for p in pulls if (p.body or "").startswith(marker)), None)
+
     def create_pull(self, title: str, body: str, head: str, base: str) -> int:
         return int(
             self._call(lambda: self._repo.create_pull(base=base, head=head, title=title, body=body).number)
@@ -121,7 +130,13 @@ def _port(ctx: ApplyContext) -> RevertPort:
 @applies(OpenRevertPullRequest)
 def _open_revert(effect: OpenRevertPullRequest, ctx: ApplyContext) -> None:
     port = _port(ctx)
-    number = _graphql_revert(effect, ctx, port) if effect.use_graphql and effect.pull_number else None
+    # Applied again (a crash after GitHub opened it but before it was recorded, a re-run): the pull
+    # request that carries this breach's marker line is the one. GitHub names the branch of its own
+    # revert, so for the GraphQL path the marker is the only handle.
+    marker = effect.body.split("\n", 1)[0]
+    number = ctx.call(port.open_pull_with, marker) if marker.startswith(MARKER) else None
+    if number is None and effect.use_graphql and effect.pull_number:
+        number = _graphql_revert(effect, ctx, port)
     if number is None:
         number = _git_data_revert(effect, ctx, port)
     ctx.check_runs[effect.ref] = number  # ApplyResult.check_runs doubles as "numbers created, by ref"

@@ -171,3 +171,27 @@ def test_alerts_inside_the_suppression_window_do_nothing(repo: Repo) -> None:
     seen = Incident(first.fingerprint, "pull", 7, NOW - dt.timedelta(minutes=10), alerts=3)
     again, _ = _plan(repo, existing=seen)
     assert (again.kind, again.effects) == ("suppressed", ())
+
+
+def test_a_graphql_revert_opened_before_a_crash_is_found_again_not_opened_twice(
+    repo: Repo, github_stub: GitHubStub
+) -> None:
+    from tests.support.stub_routes import seed_pull
+
+    revert, head = _plan(repo)
+    _seed(github_stub, head)
+
+    def github_reverts(body: dict[str, Any]) -> dict[str, Any]:  # GitHub opens the PR on its own branch
+        sent = body["variables"]["input"]
+        pull = seed_pull(github_stub, 2, "o/r", "c" * 40, head, "o/r", sent["title"], "revert-1-feature")
+        pull["body"] = sent["body"]
+        return {"data": {"revertPullRequest": {"revertPullRequest": {"number": 2, "url": pull["html_url"]}}}}
+
+    github_stub.graphql_responder = github_reverts
+    first = apply(revert.effects, port=_client(github_stub))
+    # the process died before recording #2; the resumed attempt applies the same effects again
+    again = apply(revert.effects, port=_client(github_stub))
+    assert first.ok and again.ok, (first.failed, again.failed)
+    assert first.check_runs == again.check_runs and 2 in first.check_runs.values()
+    assert len(github_stub.graphql) == 1  # one revertPullRequest, one pull request
+    assert sorted(github_stub.pulls) == [1, 2]
