@@ -77,14 +77,14 @@ def reconcile(
         side_profiles = (summary, summary) if profiles and pass_profiles else None
     else:  # keys checked first, joined after
         side_profiles = None
-        lk = key_health(db.query(sets.key_check(left, plan.key, examples))[0])
-        rk = key_health(db.query(sets.key_check(right, plan.key, examples))[0])
+        lk = key_health(db.query(sets.key_check(left, plan, examples))[0])
+        rk = key_health(db.query(sets.key_check(right, plan, examples))[0])
         if lk.duplicate_keys or rk.duplicate_keys:
             exclude = table(f"__dups_{n}")
             temps.append(exclude)
             db.execute(
                 f"CREATE OR REPLACE TEMP TABLE {exclude} AS "
-                f"{sets.duplicate_keys(left, plan.key)} UNION {sets.duplicate_keys(right, plan.key)}"
+                f"{sets.duplicate_keys(left, plan)} UNION {sets.duplicate_keys(right, plan)}"
             )
             dup_unmatched = _unmatched(db, plan, left, right, exclude)
             notes.append(
@@ -191,7 +191,7 @@ def _unmatched(db: Database, plan: DiffPlan, left: Sql, right: Sql, exclude: Sql
 
 def _count_in(db: Database, rel: Sql, plan: DiffPlan, keys: Sql) -> int:
     """Rows of `rel` whose key is in the `keys` table (the duplicated keys left out of the join)."""
-    return int(db.query(f"SELECT count(*) AS n FROM {rel} WHERE {q.in_keys(plan.key, keys)}")[0]["n"])
+    return int(db.query(f"SELECT count(*) AS n FROM {rel} WHERE {q.in_keys(plan, keys)}")[0]["n"])
 
 
 def _profiles(

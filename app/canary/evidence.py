@@ -79,9 +79,9 @@ def _example_rows(
         (name,) = plan.key
         values = list(dict.fromkeys(k[name] for k in keys))
         if all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in values):
-            return rows_by_values(rel, name, values)
+            return rows_by_values(rel, plan, values)
     keys_from = f"{unnest_keys(summary_table, lists[0])} UNION {unnest_keys(summary_table, lists[1], 'k')}"
-    return rows_by_key(rel, plan.key, keys_from)
+    return rows_by_key(rel, plan, keys_from)
 
 
 def _as_text(p: ColumnPlan) -> Sql:

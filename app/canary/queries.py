@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from app.canary import sqltext as t
 from app.canary.keytype import common_key_type
-from app.canary.schema import ColumnPlan, DiffPlan, Tolerance
+from app.canary.schema import ColumnPlan, DiffPlan, Tolerance, nested
 from app.canary.sqltext import Sql, alias, and_, cast, col, filtered, ident, is_null, lit, or_, struct
 
 KEY = "__k"  # the struct of key values on every joined row
@@ -39,9 +39,15 @@ def key_not_null(key: Sequence[str]) -> Sql:
     return and_(*(t.not_null(col(k)) for k in key))
 
 
-def in_keys(key: Sequence[str], keys_table: Sql) -> Sql:
+def joined_key(plan: DiffPlan) -> Sql:
+    """The key struct as the join sees it: parts of keys retyped between the sides cast to a type that
+    holds both (`key_expr`), so both sides' keys and the stored `__k` structs compare."""
+    return struct([(k, key_expr(plan, k)) for k in plan.key])
+
+
+def in_keys(plan: DiffPlan, keys_table: Sql) -> Sql:
     """The row's key struct is among the `__k` structs of `keys_table`."""
-    return f"{key_struct(key)} IN (SELECT {col(KEY)} FROM {keys_table})"
+    return f"{joined_key(plan)} IN (SELECT {col(KEY)} FROM {keys_table})"
 
 
 def side_summary(plan: DiffPlan, rel: Sql, side: str, profiles: bool, exact: bool) -> Sql:
@@ -71,7 +77,8 @@ def _payload(p: ColumnPlan) -> Sql:
     value = col(p.name)
     if p.compare == "native":
         return value
-    if p.compare == "text":
+    if p.compare == "text" or nested(p.left_type):
+        # nested values by their text: DuckDB hashes [] and [NULL] alike
         value = cast(value, "VARCHAR")
     return f"CASE WHEN {is_null(value)} THEN NULL ELSE hash({value}) END"
 
@@ -105,15 +112,15 @@ def _round(value: Sql, tol: Tolerance) -> Sql:
 
 
 def _side(rel: Sql, plan: DiffPlan, exclude: Sql | None) -> Sql:
-    keys = [alias(_key_expr(plan, k), f"k{j}") for j, k in enumerate(plan.key)]
+    keys = [alias(key_expr(plan, k), f"k{j}") for j, k in enumerate(plan.key)]
     cols = [alias(_payload(p), f"c{i}") for i, p in enumerate(plan.columns)]
     where = key_not_null(plan.key)
     if exclude is not None:
-        where = and_(where, f"NOT {in_keys(plan.key, exclude)}")
+        where = and_(where, f"NOT {in_keys(plan, exclude)}")
     return t.select([*keys, *cols, alias("TRUE", "__p")], rel, where)
 
 
-def _key_expr(plan: DiffPlan, k: str) -> Sql:
+def key_expr(plan: DiffPlan, k: str) -> Sql:
     # Keys of different types still join: cast both to a type holding both (text as the last resort).
     common = common_key_type(dict(plan.left_columns)[k], dict(plan.right_columns)[k])
     return col(k) if common is None else cast(col(k), common)

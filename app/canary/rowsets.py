@@ -8,17 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.canary import sqltext as t
-from app.canary.queries import COUNT, KEY, in_keys, key_not_null, key_struct
+from app.canary.queries import COUNT, KEY, in_keys, joined_key, key_expr, key_not_null
 from app.canary.schema import DiffPlan
 from app.canary.sqltext import Sql, alias, cast, col, filtered, ident, is_null, lit, or_
 
 
-def _duplicated(rel: Sql, key: Sequence[str], *columns: Sql) -> Sql:
-    k = key_struct(key)
-    return f"{t.select([alias(k, KEY), *columns], rel, key_not_null(key))} GROUP BY {k} HAVING count(*) > 1"
+def _duplicated(rel: Sql, plan: DiffPlan, *columns: Sql) -> Sql:
+    k = joined_key(plan)
+    where = key_not_null(plan.key)
+    return f"{t.select([alias(k, KEY), *columns], rel, where)} GROUP BY {k} HAVING count(*) > 1"
 
 
-def key_check(rel: Sql, key: Sequence[str], examples: int) -> Sql:
+def key_check(rel: Sql, plan: DiffPlan, examples: int) -> Sql:
     """One row: rows, rows with a NULL key part, duplicated keys, rows carrying them, example duplicated keys."""
     summary = t.select(
         [
@@ -26,35 +27,45 @@ def key_check(rel: Sql, key: Sequence[str], examples: int) -> Sql:
             alias(f"coalesce(sum({col('n')}), 0)", "dup_rows"),
             alias(f"arg_min({col(KEY)}, {col(KEY)}, {lit(max(examples, 1))})", "dup_examples"),
         ],
-        t.subquery(_duplicated(rel, key, alias(COUNT, "n")), "d"),
+        t.subquery(_duplicated(rel, plan, alias(COUNT, "n")), "d"),
     )
     totals = t.select(
-        [alias(COUNT, "rows"), alias(filtered(COUNT, or_(*(is_null(col(c)) for c in key))), "null_keys")], rel
+        [
+            alias(COUNT, "rows"),
+            alias(filtered(COUNT, or_(*(is_null(col(c)) for c in plan.key))), "null_keys"),
+        ],
+        rel,
     )
     return f"SELECT * FROM {t.subquery(totals, 't')} CROSS JOIN {t.subquery(summary, 's')}"
 
 
-def duplicate_keys(rel: Sql, key: Sequence[str]) -> Sql:
+def duplicate_keys(rel: Sql, plan: DiffPlan) -> Sql:
     """The `__k` structs of keys that occur more than once (for the exclusion table)."""
-    return _duplicated(rel, key)
+    return _duplicated(rel, plan)
 
 
-def _rows(rel: Sql, key: Sequence[str], where: Sql) -> Sql:
-    """Each row of `rel` whole (as the struct `row`) with its key struct."""
+def _rows(rel: Sql, plan: DiffPlan, where: Sql) -> Sql:
+    """Each row of `rel` whole (as the struct `row`, through a relation alias no column is named) with
+    its key struct as the join saw it."""
+    names = {n for n, _ in (*plan.left_columns, *plan.right_columns)}
+    whole = "__row"
+    while whole in names:
+        whole = f"_{whole}"
     return t.select(
-        [alias(key_struct(key), KEY), alias(ident("__row"), "row")], f"{rel} AS {ident('__row')}", where
+        [alias(joined_key(plan), KEY), alias(ident(whole), "row")], f"{rel} AS {ident(whole)}", where
     )
 
 
-def rows_by_key(rel: Sql, key: Sequence[str], keys_from: Sql) -> Sql:
+def rows_by_key(rel: Sql, plan: DiffPlan, keys_from: Sql) -> Sql:
     """Full rows of `rel` whose key struct is among `keys_from` (a query yielding one `__k` column)."""
-    return _rows(rel, key, f"{key_struct(key)} IN ({keys_from})")
+    return _rows(rel, plan, f"{joined_key(plan)} IN ({keys_from})")
 
 
-def rows_by_values(rel: Sql, column: str, values: Sequence[int | str]) -> Sql:
+def rows_by_values(rel: Sql, plan: DiffPlan, values: Sequence[int | str]) -> Sql:
     """Full rows of `rel` whose single key column is one of `values` (literals: a filter DuckDB pushes
-    down into the scan)."""
-    return _rows(rel, [column], f"{col(column)} IN ({', '.join(lit(v) for v in values)})")
+    down into the scan when the key is not retyped)."""
+    (name,) = plan.key
+    return _rows(rel, plan, f"{key_expr(plan, name)} IN ({', '.join(lit(v) for v in values)})")
 
 
 def unnest_keys(summary: Sql, column: str, field: str | None = None) -> Sql:
@@ -66,8 +77,10 @@ def unnest_keys(summary: Sql, column: str, field: str | None = None) -> Sql:
 def except_all(left: Sql, right: Sql, plan: DiffPlan, only_keys: Sql | None = None) -> Sql:
     """Rows of `left` not matched in `right`, as multisets (EXCEPT ALL keeps duplicate counts); with
     `only_keys`, only rows whose key struct is in that table (the duplicated keys of a keyed diff)."""
-    names = [*plan.key, *(p.name for p in plan.columns)]
+    names = [*plan.key, *(p.name for p in plan.columns)]  # key parts first
     compare = {p.name: p.compare for p in plan.columns}
-    cols = [alias(cast(col(n), "VARCHAR") if compare.get(n) == "text" else col(n), n) for n in names]
-    where = in_keys(plan.key, only_keys) if only_keys is not None else None
+    keys = [alias(key_expr(plan, k), k) for k in plan.key]
+    cols = [alias(cast(col(n), "VARCHAR") if compare[n] == "text" else col(n), n) for n in names[len(keys) :]]
+    cols = [*keys, *cols]
+    where = in_keys(plan, only_keys) if only_keys is not None else None
     return f"{t.select(cols, left, where)} EXCEPT ALL {t.select(cols, right, where)}"

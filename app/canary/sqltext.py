@@ -37,9 +37,8 @@ def lit(value: bool | int | float | str | decimal.Decimal | None) -> Sql:
         if not value.is_finite():
             raise ValueError(f"{value} has no DuckDB decimal literal")
         return str(value)
-    if "\x00" in value:
-        raise ValueError("DuckDB strings cannot hold NUL characters")
-    return "'" + value.replace("'", "''") + "'"
+    parts = ["'" + part.replace("'", "''") + "'" for part in value.split("\x00")]
+    return parts[0] if len(parts) == 1 else "(" + " || chr(0) || ".join(parts) + ")"  # NUL: no escape
 
 
 def table(name: str, schema: str | None = None) -> Sql:

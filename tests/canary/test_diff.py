@@ -306,3 +306,51 @@ def test_changed_share_never_exceeds_all_rows(db: Sandbox) -> None:
     # keyed: 10 keys removed and 10 added are all 20 keys of either side
     assert reconcile(db, left, new_keys, key=["id"]).changed_share == 1.0
     assert reconcile(db, left, half_changed, key=["id"]).changed_share == pytest.approx(0.5)
+
+
+def test_a_text_key_holding_a_nul_character_is_diffed_and_shown(db: Sandbox, path: str) -> None:
+    nul = "a\x00b"
+    left = make_table(db, "l", [("k", "VARCHAR"), ("v", "INTEGER")], [(nul, 1), ("c", 2)])
+    right = make_table(db, "r", [("k", "VARCHAR"), ("v", "INTEGER")], [(nul, 2), ("c", 2)])
+    r = reconcile(db, left, right, key=["k"])
+    assert (r.changed, r.added, r.removed) == (1, 0, 0)
+    (example,) = r.examples
+    assert example.key == {"k": nul} and example.left == {"k": nul, "v": 1} and example.right["v"] == 2
+
+
+def test_a_key_retyped_from_integer_to_text_keeps_its_duplicates_and_examples(db: Sandbox, path: str) -> None:
+    rows = [(1, "x"), (2, "y"), (2, "y"), (3, "z")]
+    left = make_table(db, "l", [("id", "INTEGER"), ("s", "VARCHAR")], rows)
+    right = make_table(db, "r", [("id", "VARCHAR"), ("s", "VARCHAR")], [("1", "x"), ("2", "y"), ("3", "Z")])
+    r = reconcile(db, left, right, key=["id"])
+    assert r.left_keys is not None and r.left_keys.duplicate_keys == 1
+    assert (r.changed, r.added, r.removed) == (1, 0, 0)
+    (example,) = r.examples
+    assert example.left == {"id": 3, "s": "z"} and example.right == {"id": "3", "s": "Z"}
+
+
+def test_a_composite_key_retyped_on_one_part_still_finds_its_example_rows(db: Sandbox, path: str) -> None:
+    cols = [("a", "INTEGER"), ("b", "DATE"), ("v", "INTEGER")]
+    day = dt.date(2024, 1, 1)
+    left = make_table(db, "l", cols, [(1, day, 1), (2, day, 2)])
+    right = make_table(
+        db, "r", [("a", "BIGINT"), ("b", "TIMESTAMP"), ("v", "INTEGER")], [(1, T0, 1), (2, T0, 5)]
+    )
+    r = reconcile(db, left, right, key=["a", "b"])
+    assert r.changed == 1
+    (example,) = r.examples
+    assert example.left is not None and example.right is not None and example.right["v"] == 5
+
+
+def test_an_empty_list_and_a_list_of_null_differ(db: Sandbox, path: str) -> None:
+    left = make_table(db, "l", [("id", "INTEGER"), ("xs", "INTEGER[]")], [(1, []), (2, [1])])
+    right = make_table(db, "r", [("id", "INTEGER"), ("xs", "INTEGER[]")], [(1, [None]), (2, [1])])
+    assert reconcile(db, left, right, key=["id"]).changed == 1
+
+
+def test_a_column_named_like_the_row_alias_does_not_hide_the_row(db: Sandbox, path: str) -> None:
+    cols = [("id", "INTEGER"), ("__row", "VARCHAR")]
+    left = make_table(db, "l", cols, [(1, "a")])
+    right = make_table(db, "r", cols, [(1, "b")])
+    (example,) = reconcile(db, left, right, key=["id"]).examples
+    assert example.left == {"id": 1, "__row": "a"} and example.right == {"id": 1, "__row": "b"}

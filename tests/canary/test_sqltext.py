@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from app.canary import sqltext as t
 from app.canary.runner import Sandbox
 
-TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=40)
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+NAME = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=40)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def box() -> Sandbox:
 
 
 @settings(max_examples=150, deadline=None)
-@given(name=TEXT.filter(lambda s: s.strip() != ""), schema=TEXT.filter(lambda s: s.strip() != ""))
+@given(name=NAME.filter(lambda s: s.strip() != ""), schema=NAME.filter(lambda s: s.strip() != ""))
 def test_any_name_is_one_identifier(box: Sandbox, name: str, schema: str) -> None:
     box.execute(f"CREATE SCHEMA IF NOT EXISTS {t.ident(schema)}")
     box.execute(f"CREATE OR REPLACE TABLE {t.table('x', schema)} ({t.ident(name)} INTEGER, other INTEGER)")
@@ -48,9 +49,7 @@ def test_struct_keys_and_decimals_round_trip(box: Sandbox) -> None:
     assert row["s"] == {"it's": 1, 'a"b': decimal.Decimal("1.50")}
 
 
-def test_what_has_no_literal_is_refused() -> None:
-    with pytest.raises(ValueError, match="NUL"):
-        t.lit("a\x00b")
+def test_a_decimal_without_a_value_has_no_literal() -> None:
     with pytest.raises(ValueError, match="no DuckDB decimal literal"):
         t.lit(decimal.Decimal("NaN"))
 
