@@ -31,8 +31,8 @@ def alias_stat(side: str, i: int, stat: str) -> str:
     return f"{side}{i}_{stat}"
 
 
-def key_struct(key: Sequence[str], tbl: str | None = None) -> Sql:
-    return struct([(k, col(k, tbl)) for k in key])
+def key_struct(key: Sequence[str]) -> Sql:
+    return struct([(k, col(k)) for k in key])
 
 
 def key_not_null(key: Sequence[str]) -> Sql:
