@@ -80,6 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        sys.stderr.write(
+            "datacanary: error: the run went past the process memory limit "
+            "(DATACANARY_PROCESS_MAX_MEMORY, set by the operator) and stopped; nothing was written\n"
+            "  hint: lower canary.limits.memory_limit or sample less data (sources.<name>.sample)\n"
+        )
+        return 2
     except Exception as exc:  # a bug: say so plainly; the traceback only on request
         import os
         import traceback

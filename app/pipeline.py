@@ -191,7 +191,11 @@ def evaluate(
                 f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared"
             )
 
+    from app.gate.broken import broken_findings
+
+    refused, invalid = broken_findings(head, head_an, base, base_an)  # one bad model, one finding
     findings = list(contract_findings(base, head, today=today, history=history or {}))
+    findings += invalid
     findings += _sql_findings(base, head, base_an, head_an, today)
     findings += [_unresolved(problem) for problem in head_an.problems]
     if acknowledgment is not None:
@@ -201,13 +205,11 @@ def evaluate(
     gates = [GateResult("contracts", tuple(findings))]
     canary_section = None
     if not canary or not head.config.canary.enabled:
-        gates.append(GateResult("canary", skipped_reason="disabled" if canary else "--no-canary"))
+        skipped = "disabled" if canary else "--no-canary"
+        gates.append(GateResult("canary", tuple(refused), skipped_reason=skipped))
     elif base is None or base_an is None:
-        gates.append(
-            GateResult(
-                "canary", _missing_samples(head, head_tree), skipped_reason="no comparable base revision"
-            )
-        )
+        missing = (*refused, *_missing_samples(head, head_tree))
+        gates.append(GateResult("canary", missing, skipped_reason="no comparable base revision"))
     else:
         from app.canary.run import run_canary
         from app.sql.changes import classify_models, selected_for_canary
@@ -219,18 +221,23 @@ def evaluate(
             selected = list(state_modified(dbt[0], dbt[1], {n: c.kind for n, c in changes.items()}).selected)
         else:
             changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
+            changed |= {  # a model this change broke: its readers are skipped by name, not left out
+                n for n in head_an.broken if n not in base.models or base.models[n].sql != head.models[n].sql
+            }
             selected = selected_for_canary(head_an, changed)
         if not selected:
             # nothing to run, but a broken sample path would silently blind the next canary
             skipped = "no model's output can change"
-            gates.append(GateResult("canary", _missing_samples(head, head_tree), skipped_reason=skipped))
+            missing = (*refused, *_missing_samples(head, head_tree))
+            gates.append(GateResult("canary", missing, skipped_reason=skipped))
         else:
             say(f"canary: {len(selected)} model(s): {', '.join(selected)}")
             result = run_canary(
                 base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say
             )
             canary_section = result
-            gates.append(GateResult("canary", tuple(result.findings)))
+            notes += result.notes
+            gates.append(GateResult("canary", (*refused, *result.findings)))
     return RunReport(
         project=head.config.name,
         base=base.label if base else "(none)",

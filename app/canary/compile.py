@@ -5,7 +5,6 @@ its schema (`source`, `shared`, `base`, `head`) with sqlglot, and transpile to D
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,15 +13,10 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError, UnsupportedError
 
 from app.canary import exprs as q
-from app.canary.guard import refuse
+from app.canary.guard import refuse, screen
 from app.sql.parse import cte_references, node_line
 from app.types import Location
 
-_LEADING_KEYWORD = re.compile(
-    r"^(?:\s|--[^\n]*\n|/\*.*?\*/)*(copy|attach|detach|install|load|set|reset|pragma|export|import|create|call|"
-    r"use|insert|update|delete|drop|alter|checkpoint|vacuum)\b",
-    re.IGNORECASE | re.DOTALL,
-)
 Resolver = Callable[[tuple[str, ...]], tuple[str, str] | None]  # table parts -> (schema, table)
 
 
@@ -46,13 +40,10 @@ def compile_query(
     text: str, *, path: str, dialect: str, resolve: Resolver, what: str = "the model"
 ) -> Compiled:
     """Parse, check, rewrite and transpile one query; raises CompileProblem with file and line."""
-    lead = _LEADING_KEYWORD.match(text)
-    if lead:  # refuse by its first word: some of these do not even parse in every dialect
-        raise CompileProblem(
-            "refused",
-            f"{what} may only be a SELECT query; {lead.group(1).upper()} statements are refused in the canary",
-            Location(path, text.count("\n", 0, lead.start(1)) + 1),
-        )
+    screened = screen(text, dialect, what=what)  # by its first word too: some of these do not even parse
+    if screened is not None:
+        line = screened.line or (node_line(screened.node) if screened.node is not None else None)
+        raise CompileProblem("refused", screened.reason, Location(path, line or 1))
     try:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except (ParseError, TokenError) as err:
@@ -63,12 +54,12 @@ def compile_query(
             Location(path, errors[0].get("line")),
         ) from None
     if len(statements) != 1:
-        line = node_line(statements[1]) if len(statements) > 1 else 1
-        raise CompileProblem("refused", f"{what} must be exactly one query", Location(path, line or 1))
+        raise CompileProblem("parse", f"{what} is empty", Location(path, 1))
     statement = statements[0]
     refusal = refuse(statement, what=what)
     if refusal is not None:
-        raise CompileProblem("refused", refusal.reason, Location(path, node_line(refusal.node) or 1))
+        line = refusal.line or (node_line(refusal.node) if refusal.node is not None else None)
+        raise CompileProblem("refused", refusal.reason, Location(path, line or 1))
     assert isinstance(statement, exp.Query)
     ctes = cte_references(statement, dialect)  # only a CTE visible where the name stands shadows it
     reads: list[tuple[str, str]] = []

@@ -1,12 +1,14 @@
 """The canary gate: a CanaryResult and the thresholds of `datacanary.yml` -> findings. [pure]
 
-Rules (stable ids): canary-refused, canary-model-failed, canary-timeout, canary-transpile, canary-skipped,
+Rules (stable ids): canary-sandbox-refused, canary-model-failed, canary-timeout, canary-memory,
+canary-transpile, canary-skipped,
 canary-changed-rows, canary-row-count, canary-duplicate-keys, canary-quality, canary-unexpected-change,
 canary-schema-change (and, from config_check.py, canary-source-missing and canary-unknown-name).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from types import MappingProxyType
 from typing import Any
@@ -18,11 +20,12 @@ from app.project.config import ProjectConfig
 from app.project.model import Project
 from app.types import Location, Severity
 
-_RUN_RULES = {
+_RUN_RULES: dict[str, tuple[str, Severity, str | None]] = {
     "refused": (
-        "canary-refused",
+        "canary-sandbox-refused",
         Severity.ERROR,
-        "remove the statement or function; models may only read models and declared sources",
+        "a model may only be one SELECT over models and declared sources; if this is not an attack, "
+        "remove the statement, function or path",
     ),
     "failed": (
         "canary-model-failed",
@@ -31,8 +34,13 @@ _RUN_RULES = {
     ),
     "timeout": (
         "canary-timeout",
-        Severity.WARNING,
-        "make the model cheaper or raise canary.limits.timeout_seconds",
+        Severity.ERROR,
+        "make the model cheaper on the sample, or raise canary.limits.timeout_seconds (it applies once merged)",
+    ),
+    "memory": (
+        "canary-memory",
+        Severity.ERROR,
+        "make the model cheaper on the sample (a join that fans out?), or raise canary.limits.memory_limit",
     ),
     "transpile": (
         "canary-transpile",
@@ -45,33 +53,58 @@ _RUN_RULES = {
 
 
 def canary_findings(
-    result: CanaryResult, config: ProjectConfig, project: Project | None = None
+    result: CanaryResult,
+    config: ProjectConfig,
+    project: Project | None = None,
+    *,
+    timeout_severity: Severity = Severity.ERROR,
 ) -> list[Finding]:
-    """Every finding of the canary gate, in model order."""
+    """Every finding of the canary gate, in model order. `timeout_severity` is the operator's (a model
+    that hangs blocks by default; app.canary.limits), never the pull request's."""
     out: list[Finding] = []
+    for run in result.refused_sources:
+        out += _run_findings(run, "source", timeout_severity)
     for run in result.upstream:
-        out += _run_findings(run, "shared")
+        out += _run_findings(run, "shared", timeout_severity)
     for m in result.models:
         if m.base is not None and not m.base.ok and m.base.status != "skipped":
-            out += _run_findings(m.base, "base")
-        out += _run_findings(m.head, "head")
+            out += _run_findings(m.base, "base", timeout_severity)
+        out += _run_findings(m.head, "head", timeout_severity)
         out += list(_model_findings(m, config))
     return out
 
 
-def _run_findings(run: ModelRun, side: str) -> list[Finding]:
-    if run.ok:
+def refusal_finding(run: ModelRun) -> Finding:
+    """The finding of a model the sandbox refused (also when the canary itself does not run)."""
+    return _run_findings(run, "head")[0]
+
+
+def _run_findings(run: ModelRun, side: str, timeout_severity: Severity = Severity.ERROR) -> list[Finding]:
+    if run.ok or run.status == "invalid":  # invalid SQL is the contracts gate's finding (sql-invalid)
         return []
     rule, severity, hint = _RUN_RULES.get(run.status, _RUN_RULES["failed"])
+    if run.status == "timeout":
+        severity = timeout_severity
     if side == "base" and severity is Severity.ERROR:
         severity = Severity.WARNING  # the base revision's failure is not this change's fault
-    what = {"shared": "upstream model", "base": "base version of", "head": "model"}[side]
+    what = {"shared": "upstream model", "base": "base version of", "head": "model", "source": "source"}[side]
+    message = run.message or run.status
+    if (
+        run.status == "refused"
+    ):  # "model 'x' reads a file: ..." -> "sandbox refused model x: it reads a file: ..."
+        stripped = re.sub(r"^(?:the )?(?:model|source) '[^']*' ", "", message)
+        message = (
+            f"it {stripped}"
+            if stripped != message or message.startswith(("tried ", "is ", "holds "))
+            else message
+        )
+        what = f"sandbox refused {what}"
     return [
         Finding(
             gate="canary",
             rule=rule,
             severity=severity,
-            message=f"{what} {run.name}: {run.message or run.status}",
+            message=f"{what} {run.name}: {message}",
             dataset=run.name,
             location=run.location or Location(run.path, 1),
             hint=hint,

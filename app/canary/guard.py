@@ -1,35 +1,150 @@
 """The first wall of the sandbox: refuse SQL from a pull request that could reach outside the sampled
-data, before it runs. [pure] The second wall is the locked-down DuckDB connection (runner.lock_down):
-this check gives a clear refusal with file and line, the lockdown catches what a static check misses.
+data, before it runs, and say what it tried in security terms. [pure] The second wall is the locked-down
+DuckDB connection (runner.Sandbox.lock_down and create_select): this check gives a clear refusal with
+file and line, the lockdown catches what a static check misses. Each wall alone refuses every attack
+class in tests/canary/test_sandbox.py.
+
+Reasons never echo a path or a setting's value that points outside the project (`redact`).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
+import sqlglot
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
-# Functions that read files, URLs, other databases, the environment or run dynamic SQL.
-_FORBIDDEN_FUNCTIONS = re.compile(
-    r"^(read_\w+|\w+_scan|parquet_\w+|glob|sniff_csv|getenv|query|query_table|duckdb_\w+|pragma_\w+|"
-    r"iceberg_\w+|delta_\w+|st_read\w*|which_secret|load_aws_credentials|http_\w+|install|load|"
-    r"current_setting|json_execute_serialized_sql|sql_auto_complete|test_all_types|enable_\w+|disable_\w+)$"
+# Function families by what they would do, first match wins.
+_FUNCTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), why)
+    for p, why in (
+        (r"^(glob|list_files)$", "lists a directory"),
+        (r"^(http_\w+|\w+_http)$", "reaches the network"),
+        (
+            r"^(getenv|current_setting|which_secret|load_aws_credentials|duckdb_secrets|duckdb_settings|"
+            r"pragma_\w+)$",
+            "reads the environment or the engine's settings",
+        ),
+        (r"^(query|query_table|json_execute_serialized_sql|sql_auto_complete)$", "runs SQL given as text"),
+        (r"^(install|load|enable_\w+|disable_\w+)$", "loads or toggles engine code"),
+        (
+            r"^(read_\w+|\w+_scan|parquet_\w+|sniff_csv|iceberg_\w+|delta_\w+|st_read\w*|st_drivers)$",
+            "reads a file",
+        ),
+        (r"^(duckdb_\w+|test_all_types|test_vector_types)$", "reads the engine's internal catalog"),
+    )
 )
 # Table functions that only generate values.
 _ALLOWED_TABLE_FUNCTIONS = {"generate_series", "range", "unnest", "values"}
+# Catalogs and schemas that belong to the engine, not to the project.
+_SYSTEM_NAMES = {"information_schema", "pg_catalog", "system", "temp", "sqlite_master", "sqlite_schema"}
+
+# Statements by what they would do.
+_STATEMENTS = {
+    "COPY": "writes or reads files (COPY)",
+    "EXPORT": "writes files (EXPORT DATABASE)",
+    "IMPORT": "reads files (IMPORT DATABASE)",
+    "ATTACH": "attaches a database",
+    "DETACH": "detaches a database",
+    "INSTALL": "installs an extension",
+    "LOAD": "loads an extension",
+    "SET": "changes an engine setting (SET)",
+    "RESET": "changes an engine setting (RESET)",
+    "PRAGMA": "changes or reads engine settings (PRAGMA)",
+    "CALL": "calls an engine procedure (CALL)",
+    "USE": "switches the database (USE)",
+    "CHECKPOINT": "runs database maintenance (CHECKPOINT)",
+    "VACUUM": "runs database maintenance (VACUUM)",
+    "INSERT": "writes data (INSERT)",
+    "UPDATE": "writes data (UPDATE)",
+    "DELETE": "deletes data (DELETE)",
+    "MERGE": "writes data (MERGE)",
+    "DROP": "drops a table or view (DROP)",
+    "ALTER": "changes the catalog (ALTER)",
+    "TRUNCATE": "deletes data (TRUNCATE)",
+}
+_CREATE_KINDS = {
+    "MACRO": "defines a macro, which could shadow a built-in function (CREATE MACRO)",
+    "FUNCTION": "defines a function, which could shadow a built-in (CREATE FUNCTION)",
+    "SECRET": "creates a secret (CREATE SECRET)",
+}
+_LEADING = re.compile(
+    r"^(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z]+)(?:\s+(?:OR\s+REPLACE\s+)?(?:TEMP\w*\s+)?(\w+))?",
+    re.DOTALL | re.IGNORECASE,
+)
+# A table name DuckDB would read as a file by a replacement scan: `from "x/y.csv"`, `from 'data.parquet'`.
+_FILE_LIKE = re.compile(
+    r"[/\\~]|\.(csv|tsv|txt|json|jsonl|ndjson|parquet|duckdb|db|sqlite|gz|zst|xlsx|arrow)$", re.I
+)
+_QUOTED_PATH = re.compile(r"""(['"])((?:[A-Za-z]:)?[/\\~][^'"]*|[^'"]*\.\.[/\\][^'"]*)\1""")
+_BARE_PATH = re.compile(r"(?<![\w.])(?:/[\w.@%+-]+){2,}/?")
+
+# Letters of other scripts that look like Latin ones: a function name spelled with them is an attempt to
+# slip past a name check (`reаd_csv` with a Cyrillic а).
+_CONFUSABLE = str.maketrans("аеорсухіјѕԁɡһΑΒΕΗΙΚΜΝΟΡΤΧΥΖаοе", "aeopcyxijsdghABEHIKMNOPTXYZaoe")
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a statement was refused, and the node it was refused at (for the line number)."""
+    """Why a statement was refused (`reason`, in security terms) and the node it was refused at (for the
+    line number; None when the text was refused before it parsed, then `line` says where)."""
 
     reason: str
-    node: exp.Expr
+    node: exp.Expr | None = None
+    line: int | None = None
 
 
 def function_name(f: exp.Func) -> str:
     return (f.name if isinstance(f, exp.Anonymous) else f.sql_name()).lower()
+
+
+def _function_reason(name: str) -> str | None:
+    for pattern, why in _FUNCTIONS:
+        if pattern.match(name):
+            return why
+    return None
+
+
+def redact(text: str) -> str:
+    """`text` with absolute paths, home-relative paths and paths that climb out (`..`) replaced, so a
+    refusal never echoes where an attack aimed (a key file, another user's data) in a report."""
+    text = _QUOTED_PATH.sub(r"\1<path outside the project>\1", text)
+    return _BARE_PATH.sub("<path outside the project>", text)
+
+
+def _path_text(value: str) -> str:
+    outside = (
+        value.startswith(("/", "\\", "~")) or ".." in value or re.match(r"^[A-Za-z]:", value) is not None
+    )
+    return "a path outside the project" if outside or "://" in value else repr(value)
+
+
+def screen(sql: str, dialect: str, *, what: str = "the model") -> Refusal | None:
+    """Refuse `sql` (a model's whole text) for what it would do, or None when it is a plain query that
+    `refuse` admits. Unparseable SQL that is not an attack gives None: it is the parser's to report."""
+    lead = _LEADING.match(sql)
+    if lead:
+        word, kind = lead.group(1).upper(), (lead.group(2) or "").upper()
+        line = sql.count("\n", 0, lead.start(1)) + 1
+        if word == "CREATE" and kind in _CREATE_KINDS:
+            return Refusal(f"{what} {_CREATE_KINDS[kind]}", line=line)
+        if word == "CREATE":
+            return Refusal(
+                f"{what} creates a table or view (CREATE); a model may only be a SELECT", line=line
+            )
+        if word in _STATEMENTS:
+            return Refusal(f"{what} {_STATEMENTS[word]}; a model may only be a SELECT", line=line)
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except (SqlglotError, ValueError, RecursionError):
+        return None
+    if len(statements) > 1:
+        second = statements[1]
+        return Refusal(f"{what} holds a second statement after its query; only one SELECT may run", second)
+    return refuse(statements[0], what=what) if statements else None
 
 
 def refuse(statement: exp.Expr | None, *, what: str = "a model") -> Refusal | None:
@@ -37,25 +152,47 @@ def refuse(statement: exp.Expr | None, *, what: str = "a model") -> Refusal | No
     if statement is None:
         return None
     if not isinstance(statement, exp.Query):
-        kind = (
-            str(statement.this).split()[0].upper()
-            if isinstance(statement, exp.Command)
-            else statement.key.upper()
-        )
-        return Refusal(
-            f"{what} may only be a SELECT query; {kind} statements are refused in the canary", statement
-        )
+        return Refusal(f"{what} {_statement_reason(statement)}; a model may only be a SELECT", statement)
     for node in statement.walk():
         if isinstance(node, exp.Func):
             name = function_name(node)
-            if _FORBIDDEN_FUNCTIONS.match(name):
-                return Refusal(f"{what} calls {name}(), which can read outside the sampled data", node)
+            why = _function_reason(name)
+            if why:
+                return Refusal(f"{what} {why} (calls {name}())", node)
+            plain = unicodedata.normalize("NFKC", name).translate(_CONFUSABLE)
+            if plain != name or not name.isascii():
+                looks = f", which looks like {plain}()" if plain.isascii() and plain != name else ""
+                return Refusal(
+                    f"{what} calls a function whose name mixes scripts{looks} (a disguised name)",
+                    node,
+                )
         if isinstance(node, exp.Table):
             target = node.this
             if isinstance(target, exp.Func) and function_name(target) not in _ALLOWED_TABLE_FUNCTIONS:
-                return Refusal(f"{what} reads from the table function {function_name(target)}()", node)
-            if isinstance(target, exp.Literal):
-                return Refusal(f"{what} reads a file path as a table ({target.name!r})", node)
+                name = function_name(target)
+                why = _function_reason(name) or "runs a table function"
+                return Refusal(f"{what} {why} (reads from {name}())", node)
+            if isinstance(target, exp.Literal) or _FILE_LIKE.search(node.name):
+                return Refusal(f"{what} reads a file (names {_path_text(node.name)} as a table)", node)
+            parts = [p.name.lower() for p in (node.args.get("catalog"), node.args.get("db")) if p]
+            if any(p in _SYSTEM_NAMES for p in parts):
+                return Refusal(f"{what} reads the engine's internal catalog ({exp.table_name(node)})", node)
         if isinstance(node, (exp.Command, exp.Copy, exp.Attach, exp.Set, exp.Pragma, exp.Create, exp.Insert)):
-            return Refusal(f"{what} contains a {node.key.upper()} statement", node)
+            return Refusal(f"{what} {_statement_reason(node)}", node)
     return None
+
+
+def _statement_reason(statement: exp.Expr) -> str:
+    if isinstance(statement, exp.Command):
+        word = str(statement.this).split()[0].upper() if str(statement.this).strip() else "COMMAND"
+        rest = str(statement.expression or "").split()
+        if word == "CREATE" and rest and rest[0].upper() in _CREATE_KINDS:
+            return _CREATE_KINDS[rest[0].upper()]
+    elif isinstance(statement, exp.Create):
+        kind = str(statement.args.get("kind") or "").upper()
+        if kind in _CREATE_KINDS:
+            return _CREATE_KINDS[kind]
+        return f"creates a {kind.lower() or 'table'} (CREATE)"
+    else:
+        word = statement.key.upper()
+    return _STATEMENTS.get(word, f"holds a {word} statement")

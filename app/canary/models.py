@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ModelRun:
-    """One model built (or not) in one schema. `status`: built | refused | transpile | parse | failed |
-    timeout | skipped."""
+    """One model built (or not) in one schema. `status`: built | refused | invalid | transpile | parse |
+    failed | timeout | memory | skipped."""
 
     name: str
     schema: str
@@ -79,7 +79,8 @@ def _compile(step: BuildStep) -> Compiled:
 
     refusal = refuse(a.expression, what=what)
     if refusal is not None:
-        raise CompileProblem("refused", refusal.reason, Location(m.path, node_line(refusal.node) or 1))
+        line = refusal.line or (node_line(refusal.node) if refusal.node is not None else None)
+        raise CompileProblem("refused", refusal.reason, Location(m.path, line or 1))
     tables = {n: q.sql(q.table(t, s)) for n, (s, t) in step.targets.items()}
     try:
         sql = to_duckdb(a, step.dialect, tables)
@@ -88,14 +89,29 @@ def _compile(step: BuildStep) -> Compiled:
     return Compiled(sql, tuple(step.targets[n] for n in a.reads_tables if n in step.targets))
 
 
+_WHY_NOT = {
+    "refused": "was refused by the sandbox",
+    "invalid": "cannot be analysed",
+    "timeout": "ran out of time",
+    "memory": "ran out of memory",
+    "skipped": "was skipped",
+}
+
+
 def build(
-    db: Sandbox, steps: Iterable[BuildStep], *, timeout: float, progress: Callable[[str], None] | None = None
+    db: Sandbox,
+    steps: Iterable[BuildStep],
+    *,
+    timeout: float,
+    progress: Callable[[str], None] | None = None,
+    unbuilt: Mapping[tuple[str, str], ModelRun] | None = None,
 ) -> dict[tuple[str, str], ModelRun]:
-    """Run the steps in order; returns (schema, model name) -> ModelRun."""
+    """Run the steps in order; returns (schema, model name) -> ModelRun. `unbuilt`: runs decided before
+    (a model refused or unanalysable): models that read them are skipped, naming why."""
     from app.canary.runner import QueryFailed
 
     say = progress or (lambda _m: None)
-    runs: dict[tuple[str, str], ModelRun] = {}
+    runs: dict[tuple[str, str], ModelRun] = dict(unbuilt or {})
     for step in steps:
         m = step.model
         where = (step.schema, m.name)
@@ -104,24 +120,23 @@ def build(
         except CompileProblem as p:
             runs[where] = ModelRun(m.name, step.schema, m.path, p.kind, p.message, p.location)
             continue
-        broken = [f"{s}.{n}" for s, n in compiled.reads if (s, n) in runs and not runs[(s, n)].ok]
+        broken = [
+            f"{n} ({_WHY_NOT.get(runs[(s, n)].status, 'failed')})"
+            for s, n in dict.fromkeys(compiled.reads)
+            if (s, n) in runs and not runs[(s, n)].ok
+        ]
         if broken:
             runs[where] = ModelRun(
-                m.name,
-                step.schema,
-                m.path,
-                "skipped",
-                f"reads {', '.join(broken)}, which was not built",
-                m.location,
+                m.name, step.schema, m.path, "skipped", f"not built: it reads {', '.join(broken)}", m.location
             )
             continue
         say(f"canary: building {step.schema}.{m.name}")
         start = time.perf_counter()
         target = q.sql(q.table(m.name, step.schema))
         try:
-            db.execute(f"CREATE TABLE {target} AS {compiled.sql}", timeout=timeout)
+            db.create_select(target, compiled.sql, timeout=timeout)
         except QueryFailed as exc:
-            status = "timeout" if exc.kind == "timeout" else "failed"
+            status = exc.kind if exc.kind in ("timeout", "memory", "refused") else "failed"
             runs[where] = ModelRun(
                 m.name,
                 step.schema,

@@ -69,6 +69,8 @@ class CanaryResult:
     findings: tuple[Finding, ...]
     limits: dict[str, Any]
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # how the limits were chosen, when not as the project asked
+    refused_sources: tuple[ModelRun, ...] = ()  # sample data the sandbox refused to load
 
     @property
     def verdict(self) -> str:
@@ -76,7 +78,12 @@ class CanaryResult:
 
     @property
     def refused(self) -> tuple[ModelRun, ...]:
-        runs = [*self.upstream, *(m.head for m in self.models), *(m.base for m in self.models if m.base)]
+        runs = [
+            *self.refused_sources,
+            *self.upstream,
+            *(m.head for m in self.models),
+            *(m.base for m in self.models if m.base),
+        ]
         return tuple(r for r in runs if r.status == "refused")
 
     def model(self, name: str) -> ModelCanary | None:
@@ -96,6 +103,8 @@ class CanaryResult:
             "seed": self.seed,
             "seconds": round(self.seconds, 3),
             "limits": self.limits,
+            "notes": list(self.notes),
+            "refused_sources": [r.to_json() for r in self.refused_sources],
             "sources": [s.to_json() for s in self.sources],
             "joins": [j.to_json() for j in self.joins],
             "upstream": [r.to_json() for r in self.upstream],

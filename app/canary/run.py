@@ -7,6 +7,7 @@ DuckDB, reconcile each pair, check the head output against its contract, and gat
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 import time
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from app.canary import exprs as q
 from app.canary import sqltext
 from app.canary.compile import CompileProblem, compile_query, name_resolver
+from app.canary.limits import Caps, caps_from_env, effective_limits, format_size
 from app.canary.models import BuildStep, ModelRun, build
 from app.canary.quality import QualityCheck, QualityResult, checks_for, evaluate, measure
 from app.canary.result import CanaryResult, ModelCanary
@@ -46,9 +48,13 @@ def run_canary(
     selected: Sequence[str] | None = None,
     progress: Progress | None = None,
     keys: Mapping[str, Sequence[str]] | None = None,
+    caps: Caps | None = None,
+    base_trusted: bool = True,
 ) -> CanaryResult:
     """Run the canary for `selected` models (default: models whose SQL changed, and their downstream).
-    `keys`: primary keys given for this run (model -> columns); they win over contracts and `canary.keys`."""
+    `keys`: primary keys given for this run (model -> columns); they win over contracts and `canary.keys`.
+    Sandbox limits are the base revision's `canary.limits` (`base_trusted`=False: defaults), capped by
+    `caps` (default: the operator's, from the environment; app.canary.limits)."""
     from app.canary.config_check import config_findings
     from app.canary.gate import canary_findings
     from app.canary.runner import Sandbox
@@ -58,12 +64,15 @@ def run_canary(
     cfg = head.config.canary
     chosen = set(selected) if selected is not None else default_selection(base, head, head_analysis)
     order = [m for m in head_analysis.order if m in chosen and m in head.models]
+    # models the analysis could not take stand in the name maps too, so their readers are skipped by name
+    broken_t = {m: ("head" if m in chosen else "shared", m) for m in head_analysis.broken if m in head.models}
     needed = ancestors(order, head_analysis) - set(order)
     base_selected = [m for m in base_analysis.order if m in set(order) and m in base.models]
     base_extra = ancestors(base_selected, base_analysis) - needed - set(order)
     shared_t = {name: ("source", name) for name in head.config.sources}
+    shared_t.update({m: t for m, t in broken_t.items() if t[0] == "shared"})
     shared_t.update({m: ("shared", m) for m in needed})
-    head_t = {**shared_t, **{m: ("head", m) for m in order}}
+    head_t = {**shared_t, **broken_t, **{m: ("head", m) for m in order}}
     base_t = {**shared_t, **{m: ("base", m) for m in (*base_selected, *base_extra)}}
     hd, bd = head.config.dialect, base.config.dialect
     ham, bam = head_analysis.models, base_analysis.models
@@ -77,21 +86,36 @@ def run_canary(
     ]
     steps += [BuildStep(head.models[m], "head", hd, head_t, ham[m]) for m in order]
 
-    limits = cfg.limits
-    db = Sandbox(threads=limits.threads)
-    try:
-        say(f"canary: loading {len(head.config.sources)} source(s), seed {cfg.seed}")
-        with tempfile.TemporaryDirectory(prefix="datacanary-") as tmp:
+    from app.canary.runner import bound_process_memory
+
+    caps = caps if caps is not None else caps_from_env(os.environ)
+    limits = effective_limits(base.config.canary.limits if base_trusted else None, cfg.limits, caps)
+    bound_process_memory(caps.process_limit)
+    unbuilt = _unbuilt(head, head_analysis, broken_t)
+    with tempfile.TemporaryDirectory(prefix="datacanary-") as tmp:
+        # the PR's files are only read by an engine that is already locked down (see sources.py)
+        db = Sandbox.locked(
+            Path(tmp),
+            memory_limit=limits.memory_limit,
+            threads=limits.threads,
+            max_temp_size=format_size(limits.temp),
+        )
+        inputs = db.inputs
+        assert inputs is not None
+        try:
+            say(f"canary: loading {len(head.config.sources)} source(s), seed {cfg.seed}")
             from app.canary.sources import load_sources
 
-            coverage, joins = load_sources(db, head, head_tree, Path(tmp), cfg.seed)
-        for schema in ("shared", "base", "head"):
-            db.create_schema(schema)
-        db.lock_down(memory_limit=limits.memory_limit, threads=limits.threads)
-        runs = build(db, steps, timeout=limits.timeout_seconds, progress=say)
-        models = tuple(_compare(db, m, base, head, runs, head_t, cfg, say, keys or {}) for m in order)
-    finally:
-        db.close()
+            coverage, joins, refused_sources = load_sources(db, head, head_tree, inputs, cfg.seed)
+            for name, why in refused_sources.items():
+                loc = head.config_doc.location(("sources", name, "path"))
+                unbuilt[("source", name)] = ModelRun(name, "source", loc.path, "refused", why, loc)
+            for schema in ("shared", "base", "head"):
+                db.create_schema(schema)
+            runs = build(db, steps, timeout=limits.seconds, progress=say, unbuilt=unbuilt)
+            models = tuple(_compare(db, m, base, head, runs, head_t, cfg, say, keys or {}) for m in order)
+        finally:
+            db.close()
     result = CanaryResult(
         seed=cfg.seed,
         models=models,
@@ -99,16 +123,33 @@ def run_canary(
         sources=coverage,
         joins=joins,
         findings=(),
-        limits={
-            "memory_limit": limits.memory_limit,
-            "threads": limits.threads,
-            "timeout_seconds": limits.timeout_seconds,
-        },
+        limits=limits.to_json(),
         seconds=time.perf_counter() - start,
+        notes=limits.notes,
+        refused_sources=tuple(r for (s, _), r in unbuilt.items() if s == "source"),
     )
     outputs = {m.name: _output_columns(m) for m in models}
     checks = config_findings(head, head_analysis, coverage, outputs)
-    return replace(result, findings=(*checks, *canary_findings(result, head.config, head)))
+    gate = canary_findings(result, head.config, head, timeout_severity=limits.timeout_severity)
+    return replace(result, findings=(*checks, *gate))
+
+
+def _unbuilt(
+    head: Project, analysis: Analysis, where: Mapping[str, tuple[str, str]]
+) -> dict[tuple[str, str], ModelRun]:
+    """Head models the analysis could not take (refused by the sandbox's static check, or not analysable):
+    recorded up front under `where` (name -> (schema, name)), so the models reading them are skipped."""
+    out: dict[tuple[str, str], ModelRun] = {}
+    from app.gate.broken import refusal
+
+    for name, (schema, _) in where.items():
+        broken = analysis.broken[name]
+        refused = None if broken.upstream else refusal(head, name)
+        status = "refused" if refused else ("skipped" if broken.upstream else "invalid")
+        message = refused[0] if refused else broken.error.message
+        loc = broken.error.location or head.models[name].location
+        out[(schema, name)] = ModelRun(name, schema, head.models[name].path, status, message, loc)
+    return out
 
 
 def _output_columns(m: ModelCanary) -> set[str]:
@@ -246,7 +287,7 @@ def run_quality(
                 resolve=name_resolver(targets),
                 what=f"quality rule {c.name!r}",
             )
-            value = db.query(compiled.sql, timeout=timeout)
+            value = db.select(compiled.sql, timeout=timeout)
             first = next(iter(value[0].values())) if value and value[0] else None
             out.append(evaluate(c, None if first is None else float(first), rows))
         except CompileProblem as p:

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from app.canary import sqltext as t
+from app.canary.guard import redact
 from app.canary.inputs import TableSpec
 
 # Settings applied, in this order, before any SQL from a pull request runs. lock_configuration must come
@@ -32,8 +33,23 @@ def lock(conn: duckdb.DuckDBPyConnection, settings: Sequence[tuple[str, str]] = 
     conn.execute("SET lock_configuration = true")
 
 
+def bound_process_memory(limit: int) -> int:
+    """Cap the whole process's address space at `limit` bytes (the soft RLIMIT_AS, lowered only), so
+    Python-side work on the sandbox's output cannot exhaust the machine either; DuckDB and Python then
+    fail with out-of-memory errors that the canary reports. Returns the soft limit in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    target = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    if soft == resource.RLIM_INFINITY or soft > target:
+        resource.setrlimit(resource.RLIMIT_AS, (target, hard))
+        return target
+    return soft
+
+
 class QueryFailed(Exception):
-    """A statement failed (`kind` = error) or ran past its time limit (`kind` = timeout)."""
+    """A statement failed (`kind` = error), ran past its time limit (`timeout`), out of memory (`memory`),
+    or was refused by the engine's lockdown (`refused`: a file, a write, a second statement)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -46,8 +62,28 @@ class Sandbox:
 
     def __init__(self, path: str = ":memory:", *, threads: int | None = None) -> None:
         self.conn = duckdb.connect(path)
+        self.inputs: Path | None = None  # the one folder the locked engine may read (Sandbox.locked)
+        self.memory_limit: str | None = None
         if threads:
             self.conn.execute(f"SET threads = {int(threads)}")
+
+    @classmethod
+    def locked(cls, work: Path, *, memory_limit: str, threads: int, max_temp_size: str) -> Sandbox:
+        """The canary's sandbox, locked down before anything of the pull request is read: the engine may
+        read only `work/inputs` (where the sample files are copied; see `inputs`) and spill only to
+        `work/spill`, both private to this run."""
+        inputs, spill = work / "inputs", work / "spill"
+        inputs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        box = cls(threads=threads)
+        box.lock_down(
+            memory_limit=memory_limit,
+            threads=threads,
+            allowed_directories=[inputs],
+            temp_directory=spill,
+            max_temp_size=max_temp_size,
+        )
+        box.inputs = inputs
+        return box
 
     # -- the Database protocol (app.canary.diff) ------------------------------------------------------
     def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
@@ -74,7 +110,18 @@ class Sandbox:
             raise QueryFailed("error", f"{spec.path}: no such file")
         if spec.format == "duckdb":
             self.execute(f"ATTACH {t.lit(spec.path)} AS {t.ident(alias)} (READ_ONLY)")
-            return f"{t.ident(alias)}.{t.table(spec.table or '', spec.schema or 'main')}"
+            schema, table = spec.schema or "main", spec.table or ""
+            kind = self._kind_of(alias, schema, table)
+            if kind != "table":
+                self.execute(f"DETACH {t.ident(alias)}")
+                what = (
+                    f"is a {kind}: only plain tables are read from a sample database (a view or macro would "
+                    "run its own SQL while the data is loaded)"
+                    if kind
+                    else "does not exist in it"
+                )
+                raise QueryFailed("refused" if kind else "error", f"{schema}.{table} {what}")
+            return f"{t.ident(alias)}.{t.table(table, schema)}"
         reader = {"parquet": "read_parquet", "csv": "read_csv"}[spec.format]
         return f"{reader}({t.lit(spec.path)})"
 
@@ -85,14 +132,70 @@ class Sandbox:
         self.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {rel}")
         return target
 
-    def lock_down(self, *, memory_limit: str, threads: int) -> None:
-        """No file or network access, no extension installs or loads, limits set, then configuration locked."""
-        settings: Sequence[tuple[str, str]] = (
-            *LOCKDOWN,
-            ("memory_limit", t.lit(memory_limit)),
-            ("threads", str(int(threads))),
-        )
+    def lock_down(
+        self,
+        *,
+        memory_limit: str,
+        threads: int,
+        allowed_directories: Sequence[Path] = (),
+        temp_directory: Path | None = None,
+        max_temp_size: str | None = None,
+    ) -> None:
+        """No file or network access (but to `allowed_directories`, the private folder holding the sample
+        data), no extension installs or loads, spill files only in `temp_directory` (DuckDB allows its
+        temp folder implicitly, so it must be private too), limits set, then the configuration locked."""
+        dirs = ", ".join(t.lit(str(d).rstrip("/") + "/") for d in allowed_directories)
+        settings: list[tuple[str, str]] = [("allowed_directories", f"[{dirs}]")] if dirs else []
+        if temp_directory is not None:
+            settings.append(("temp_directory", t.lit(str(temp_directory))))
+            # `~` and the settings a query can read point into the private folder, not the real home
+            settings.append(("home_directory", t.lit(str(temp_directory))))
+            settings.append(("secret_directory", t.lit(str(temp_directory / "secrets"))))
+            settings.append(("allow_persistent_secrets", "false"))
+        if max_temp_size is not None:
+            settings.append(("max_temp_directory_size", t.lit(max_temp_size)))
+        settings += [*LOCKDOWN, ("memory_limit", t.lit(memory_limit)), ("threads", str(int(threads)))]
         lock(self.conn, settings)
+        self.memory_limit = memory_limit
+
+    def create_select(self, target: t.Sql, select: str, timeout: float | None = None) -> None:
+        """CREATE TABLE `target` AS `select`, where `select` is untrusted SQL: DuckDB's own parser must see
+        exactly one SELECT in it (the engine-side twin of the static check in guard.py), so no DDL, macro
+        definition, ATTACH, SET or second statement ever reaches execution, whatever sqlglot made of it."""
+        _one_select(select)
+        self.execute(f"CREATE TABLE {target} AS {select}", timeout=timeout)
+
+    def select(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Rows of untrusted `sql` (a contract's quality rule), admitted as create_select admits models."""
+        _one_select(sql)
+        return self.query(sql, timeout)
+
+    # -- sources, read-only to the models --------------------------------------------------------------
+    def open_catalog(self, path: Path, name: str) -> None:
+        """Attach a new database file (inside an allowed directory) for writing, as catalog `name`."""
+        self.execute(f"ATTACH {t.lit(str(path))} AS {t.ident(name)}")
+
+    def seal_catalog(self, path: Path, name: str) -> None:
+        """Re-attach catalog `name` read-only: from here on no statement can change or drop its tables."""
+        self.execute(f"DETACH {t.ident(name)}")
+        self.execute(f"ATTACH {t.lit(str(path))} AS {t.ident(name)} (READ_ONLY)")
+
+    def _kind_of(self, catalog: str, schema: str, name: str) -> str | None:
+        """`table`, `view`, or None: what `catalog.schema.name` is (exact name, then case-insensitively)."""
+        for exact in (True, False):
+            match = "{col} = ?" if exact else "lower({col}) = lower(?)"
+            where = " AND ".join(match.format(col=c) for c in ("database_name", "schema_name"))
+            for kind, rel, col in (
+                ("table", "duckdb_tables()", "table_name"),
+                ("view", "duckdb_views()", "view_name"),
+            ):
+                found = self.conn.execute(
+                    f"SELECT count(*) FROM {rel} WHERE {where} AND {match.format(col=col)}",
+                    [catalog, schema, name],
+                ).fetchone()
+                if found and found[0]:
+                    return kind
+        return None
 
     def close(self) -> None:
         self.conn.close()
@@ -117,10 +220,38 @@ class Sandbox:
         except duckdb.Error as exc:
             if fired.is_set():
                 raise QueryFailed("timeout", f"stopped after the {timeout:g} s time limit") from None
-            raise QueryFailed("error", _first_line(str(exc))) from None
+            raise _translate(exc, getattr(self, "memory_limit", None)) from None
         finally:
             if timer is not None:
                 timer.cancel()
+
+
+def _one_select(sql: str) -> None:
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryFailed("error", redact(_first_line(str(exc)))) from None
+    if len(statements) != 1:
+        raise QueryFailed("refused", f"holds {len(statements)} statements; only one SELECT may run")
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        name = str(kind).rsplit(".", 1)[-1]
+        raise QueryFailed("refused", f"is a {name} statement; only a SELECT may run")
+
+
+def _translate(exc: duckdb.Error, memory_limit: str | None) -> QueryFailed:
+    """The engine's error in the user's terms; what the lockdown refused says so, without the path."""
+    if isinstance(exc, duckdb.PermissionException):
+        return QueryFailed(
+            "refused", "tried to reach a file, a database or the network outside its sample data"
+        )
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        limit = f" {memory_limit}" if memory_limit else ""
+        return QueryFailed("memory", f"ran out of memory at the canary's{limit} limit")
+    text = _first_line(str(exc))
+    if "read-only" in text or "attached in read-only mode" in text:
+        return QueryFailed("refused", "tried to change a read-only source table")
+    return QueryFailed("error", redact(text))
 
 
 def _first_line(message: str) -> str:

@@ -1,8 +1,12 @@
-"""Load the project's sample data into the canary database, sampled, before the lockdown, and measure
-coverage: rows per source and how many rows of each join survive the sampling.
+"""Load the project's sample data into the canary database, sampled, and measure coverage: rows per
+source and how many rows of each join survive the sampling.
 
-File I/O happens here (the HEAD tree's blobs are written to a temporary directory, since the tree may be
-a git revision); the SQL comes from `sampling.py`; the database is the runner's Sandbox.
+The sandbox is locked down before this runs: the head tree's sample files are written into the one
+private folder the engine may read (`inputs`), so a sample database holding a view that calls
+`read_text('/etc/...')` can reach nothing. Only plain tables are read from a sample database; anything
+else is refused (a finding, and the models reading it are skipped). The sampled tables go into a catalog
+of their own that is re-attached read-only before any model runs: models cannot drop or change them.
+The SQL comes from `sampling.py`; the database is the runner's Sandbox.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ SCHEMA = "source"
 
 
 def load_sources(
-    db: Sandbox, project: Project, tree: Tree, workdir: Path, seed: int
-) -> tuple[tuple[SourceCoverage, ...], tuple[JoinSurvival, ...]]:
-    """Create `source.<name>` for every declared source; returns coverage per source and join survival."""
+    db: Sandbox, project: Project, tree: Tree, inputs: Path, seed: int
+) -> tuple[tuple[SourceCoverage, ...], tuple[JoinSurvival, ...], dict[str, str]]:
+    """Create `source.<name>` for every declared source (in the read-only `source` catalog, a file in
+    `inputs`); returns coverage per source, join survival, and the sources refused (name -> why)."""
     from app.canary.runner import QueryFailed
 
-    db.create_schema(SCHEMA)
+    catalog = inputs / "sources.duckdb"
+    db.open_catalog(catalog, SCHEMA)
+    refused: dict[str, str] = {}
     coverage: list[SourceCoverage] = []
     full: dict[str, exp.Expr] = {}
     attached: list[str] = []
@@ -57,7 +64,7 @@ def load_sources(
             continue
         ts = parse_spec(spec.path, spec.format)
         repo_path = join(project.root, ts.path)
-        local = workdir / f"{i}-{Path(ts.path).name}"
+        local = inputs / f"{i}-{Path(ts.path).name}"
         local.write_bytes(tree.read_bytes(repo_path))
         try:
             if ts.format == "duckdb":
@@ -71,6 +78,10 @@ def load_sources(
             )
             db.execute(f"CREATE TABLE {q.sql(target)} AS {q.sql(select)}")
         except QueryFailed as exc:
+            if exc.kind == "refused":
+                refused[name] = f"its sample data {ts.path}: {exc.message}"
+                coverage.append(_replace_note(base, "refused: " + exc.message, missing=False))
+                continue
             raise DatacanaryError(
                 f"sample data of source {name!r} cannot be loaded: {exc.message}",
                 project.config_doc.location(("sources", name, "path")),
@@ -83,8 +94,9 @@ def load_sources(
         full[name] = typed
     joins = _survival(db, project, full)
     for alias in attached:
-        db.execute(f"DETACH {q.sql(q.ident(alias))}")
-    return tuple(coverage), joins
+        db.execute(f"DETACH IF EXISTS {q.sql(q.ident(alias))}")
+    db.seal_catalog(catalog, SCHEMA)
+    return tuple(coverage), joins, refused
 
 
 def _replace_note(c: SourceCoverage, note: str, missing: bool) -> SourceCoverage:

@@ -41,13 +41,19 @@ def run(args: argparse.Namespace) -> int:
     base_tree, head_tree = GitTree(repo, args.base), GitTree(repo, args.head)
     say(f"reading {base_tree.label} and {head_tree.label}")
     base, head = load_project(base_tree, root), load_project(head_tree, root)
-    base_an = analyze(base)
-    head_an = analyze(head, reuse=base_an)
+    base_an = analyze(base, strict=False)  # one broken model becomes a finding, not the end of the run
+    head_an = analyze(head, reuse=base_an, strict=False)
     selected = _selection(args.models, base_an, head_an, head)
     keys = _keys(args.key, head)
     result = run_canary(
         base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say, keys=keys
     )
+    from dataclasses import replace
+
+    from app.gate.broken import broken_findings
+
+    refused, _ = broken_findings(head, head_an, base, base_an)
+    result = replace(result, findings=(*refused, *result.findings))
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:

@@ -88,9 +88,21 @@ class CanaryThresholds(_Strict):
 
 
 class SandboxLimits(_Strict):
+    """The project's wish for the canary's sandbox; the base revision's applies, capped by the operator
+    (app.canary.limits)."""
+
     memory_limit: str = "1GB"
     threads: int = Field(default=2, ge=1)
     timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        from app.canary.limits import parse_size
+
+        if not parse_size(value):
+            raise ValueError(f"{value!r} is not a memory size; write it like 1GB or 512MiB")
+        return value
 
 
 class CanaryConfig(_Strict):

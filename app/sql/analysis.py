@@ -15,12 +15,23 @@ from typing import cast
 import sqlglot
 from sqlglot import exp
 
-from app.errors import SqlError
+from app.errors import DatacanaryError, SqlError
 from app.sql.dag import closure
 from app.sql.parse import TableRef
 from app.types import Location
 
 ColumnRef = tuple[str, str]  # (table: model or source name, column)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenModel:
+    """A model a lenient analysis could not take: it does not parse, reads an unknown table, or reads a
+    model that is itself broken (`upstream`). The rest of the project is analysed without it."""
+
+    name: str
+    path: str
+    error: DatacanaryError
+    upstream: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,8 @@ class Analysis:
     _children: Mapping[str, frozenset[str]] = field(repr=False)
     _column_children: Mapping[ColumnRef, frozenset[ColumnRef]] = field(repr=False)
     _readers: Mapping[ColumnRef, frozenset[str]] = field(repr=False)
+    # models left out (analyze(strict=False) only): each becomes a finding of its own
+    broken: Mapping[str, BrokenModel] = field(default_factory=lambda: MappingProxyType({}))
 
     @staticmethod
     def build(
@@ -135,6 +148,7 @@ class Analysis:
         order: tuple[str, ...],
         models: Mapping[str, ModelAnalysis],
         sources: Mapping[str, SourceAnalysis],
+        broken: Mapping[str, BrokenModel] | None = None,
     ) -> Analysis:
         """Index models for the downstream queries below."""
         children: dict[str, set[str]] = {}
@@ -156,6 +170,7 @@ class Analysis:
             _children=MappingProxyType({k: frozenset(v) for k, v in children.items()}),
             _column_children=MappingProxyType({k: frozenset(v) for k, v in col_children.items()}),
             _readers=MappingProxyType({k: frozenset(v) for k, v in readers.items()}),
+            broken=MappingProxyType(dict(broken or {})),
         )
 
     def downstream(self, name: str) -> set[str]:

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from app.errors import ProjectError
+from app.errors import DatacanaryError, ProjectError, SqlError
 from app.project.model import ModelFile, Project
-from app.sql.analysis import Analysis, ModelAnalysis, OutputColumn, SourceAnalysis
+from app.sql.analysis import Analysis, BrokenModel, ModelAnalysis, OutputColumn, SourceAnalysis
 from app.sql.dag import topological_order
 from app.sql.datatypes import normalize
 from app.sql.lineage import column_lineage
@@ -92,24 +92,49 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
     refs_of: dict[str, tuple[TableRef, ...]] = {}
     targets: dict[str, dict[tuple[str, ...], str]] = {}
     upstream: dict[str, set[str]] = {}
+    broken: dict[str, BrokenModel] = {}  # lenient only: one bad model must not take the others down
     for name, model in project.models.items():
         prev = previous.get(name) or _lookup(_PARSED, (dialect, model.path, model.sql))
-        if prev is not None and prev.sql == model.sql and prev.path == model.path:
-            trees[name], refs = None, prev.refs  # parsed again only if it must be re-typed
-        else:
-            tree = parse_model(model, dialect)
-            trees[name] = tree
-            refs = tuple(table_refs(tree, model.path, model.sql, dialect))
+        try:
+            if prev is not None and prev.sql == model.sql and prev.path == model.path:
+                trees[name], refs = None, prev.refs  # parsed again only if it must be re-typed
+            else:
+                tree = parse_model(model, dialect)
+                trees[name] = tree
+                refs = tuple(table_refs(tree, model.path, model.sql, dialect))
+            targets[name] = {ref.parts: names.resolve(ref, model) for ref in refs}
+        except DatacanaryError as err:
+            if strict:
+                raise
+            broken[name] = BrokenModel(name, model.path, err)
+            continue
         refs_of[name] = refs
-        targets[name] = {ref.parts: names.resolve(ref, model) for ref in refs}
-        upstream[name] = {t for t in targets[name].values() if t in project.models}
+    for name, found in targets.items():
+        upstream[name] = {t for t in found.values() if t in project.models and t not in broken}
     order = topological_order(upstream, {n: m.path for n, m in project.models.items()})
     done: dict[str, ModelAnalysis] = {}
     for name in order:
         model = project.models[name]
-        job = _Job(project, model, trees[name], refs_of[name], targets[name], sources, strict)
-        done[name] = job.run(done, previous.get(name))
-    return Analysis.build(dialect, order, done, sources)
+        # a broken model reads like a source whose columns are unknown: explicit columns still resolve
+        gaps = sorted({t for t in targets[name].values() if t in broken})
+        known = sources if not gaps else {**sources, **{g: SourceAnalysis(g, (), None) for g in gaps}}
+        job = _Job(project, model, trees[name], refs_of[name], targets[name], known, strict)
+        try:
+            done[name] = job.run(done, previous.get(name))
+        except DatacanaryError as err:
+            if strict:
+                raise
+            if not gaps:
+                broken[name] = BrokenModel(name, model.path, err)
+                continue
+            why = SqlError(
+                f"model {name!r} cannot be analysed: it reads {gaps[0]!r}, which cannot be analysed",
+                err.location or model.location,
+                f"fix {gaps[0]} first (see its own finding)",
+            )
+            broken[name] = BrokenModel(name, model.path, why, upstream=gaps[0])
+    kept = tuple(n for n in order if n in done)
+    return Analysis.build(dialect, kept, done, sources, broken)
 
 
 class _Job:

@@ -95,7 +95,7 @@ def _alias_spellings(model: ModelAnalysis) -> dict[str, set[str]]:
 def classify_models(base: Analysis | None, head: Analysis) -> dict[str, ModelChange]:
     """Every model of either revision -> its change (renamed models under their new name)."""
     old = dict(base.models) if base is not None else {}
-    gone = [n for n in old if n not in head.models]
+    gone = [n for n in old if n not in head.models and n not in head.broken]  # broken: reported as such
     new = [n for n in head.order if n not in old]
     renames: dict[str, str] = {}
     for n in new:
@@ -142,8 +142,9 @@ def changed_models(base: Analysis | None, head: Analysis) -> set[str]:
 
 
 def selected_for_canary(head: Analysis, changed: Iterable[str]) -> list[str]:
-    """The changed models and everything downstream of them, in DAG order (`state:modified+`)."""
-    picked = {c for c in changed if c in head.models}
+    """The changed models and everything downstream of them, in DAG order (`state:modified+`). Changed
+    models the analysis could not take come last: the canary records them, and skips their readers."""
+    picked = {c for c in changed if c in head.models or c in head.broken}
     for c in list(picked):
         picked |= head.downstream(c)
-    return [n for n in head.order if n in picked]
+    return [n for n in head.order if n in picked] + sorted(picked & set(head.broken))

@@ -52,7 +52,10 @@ def test_a_cte_out_of_scope_does_not_shadow_a_name(tmp_path: Path, sql: str, nam
     with pytest.raises(CompileProblem) as info:
         _compile(sql.format(secret=secret))
     assert info.value.kind == "refused"
-    assert repr(name.format(secret=secret)) in info.value.message
+    if name == "{secret}":  # a path outside the project is refused as a file read, never echoed
+        assert "reads a file" in info.value.message and str(secret) not in info.value.message
+    else:
+        assert repr(name.format(secret=secret)) in info.value.message
 
 
 def test_ctes_in_scope_still_shadow_models_and_sources() -> None:

@@ -85,8 +85,8 @@ def test_a_model_reading_a_file_is_refused_and_the_run_goes_on(tmp_path: Path) -
     assert stg.head.location.path == "models/stg_orders.sql"
     # downstream of the refused model is skipped with the reason, not silently dropped
     co = result.model("customer_orders")
-    assert co.head.status == "skipped" and "head.stg_orders" in co.head.message
-    refused = [f for f in result.findings if f.rule == "canary-refused"]
+    assert co.head.status == "skipped" and "stg_orders (was refused by the sandbox)" in co.head.message
+    refused = [f for f in result.findings if f.rule == "canary-sandbox-refused"]
     assert refused and refused[0].blocking
 
 
@@ -95,16 +95,18 @@ def test_a_slow_model_hits_the_time_limit_and_the_run_goes_on(tmp_path: Path) ->
     repo = shop_repo(
         tmp_path,
         {
-            "datacanary.yml": config,
             "models/country_revenue.sql": "select country, sum(revenue) as revenue, count(*) as orders\n"
             "from customer_orders, range(100000000) as t(i) group by country\n",
             "models/customer_orders.sql": CUSTOMER_ORDERS.replace("min(o.ordered_at)", "max(o.ordered_at)"),
         },
+        base_changes={"datacanary.yml": config},  # the limits that apply are the base revision's
     )
     result = run_shop(repo, ["customer_orders", "country_revenue"])
     assert result.model("country_revenue").head.status == "timeout"
     assert result.model("customer_orders").status == "compared"
-    assert "canary-timeout" in _rules(result)
+    timeout = next(f for f in result.findings if f.rule == "canary-timeout")
+    assert timeout.blocking  # a model that hangs must not pass the gate
+    assert result.limits["timeout_seconds"] == 0.5
 
 
 def test_snowflake_models_are_transpiled(tmp_path: Path) -> None:

@@ -62,7 +62,10 @@ def _load(tree: MemoryTree, tmp: Path) -> tuple[Sandbox, tuple, tuple]:  # type:
     project = load_project(tree)
     db = Sandbox(threads=1)
     tmp.mkdir(exist_ok=True)
-    cov, joins = load_sources(db, project, tree, tmp, project.config.canary.seed)
+    # as the canary does: locked down first, the sample files readable only in their private folder
+    db.lock_down(memory_limit="1GB", threads=1, allowed_directories=[tmp], temp_directory=tmp / "spill")
+    cov, joins, refused = load_sources(db, project, tree, tmp, project.config.canary.seed)
+    assert not refused
     return db, cov, joins
 
 

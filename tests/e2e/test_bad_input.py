@@ -48,14 +48,6 @@ CASES = {
         },
         "contracts/fct_orders.odcs.yaml:9",
     ),
-    "unparseable-sql": (
-        {"models/staging/stg_orders.sql": "select\n    order_id,\n    from from raw_orders (\n"},
-        "models/staging/stg_orders.sql:3",
-    ),
-    "missing-table": (
-        {"models/staging/stg_orders.sql": "select\n    order_id\nfrom raw_orderz\n"},
-        "models/staging/stg_orders.sql:3",
-    ),
     "cycle": (
         {
             "models/staging/stg_orders.sql": "select order_id, customer_id, ordered_at, status from fct_orders\n"
@@ -79,6 +71,47 @@ def test_bad_input_is_reported_with_file_and_line(case: str, tmp_path: Path) -> 
     assert needle in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "hint:" in proc.stderr
+
+
+BROKEN_MODELS = {
+    "unparseable-sql": (
+        {"models/staging/stg_orders.sql": "select\n    order_id,\n    from from raw_orders (\n"},
+        "models/staging/stg_orders.sql:3",
+    ),
+    "missing-table": (
+        {"models/staging/stg_orders.sql": "select\n    order_id\nfrom raw_orderz\n"},
+        "models/staging/stg_orders.sql:3",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_MODELS))
+def test_one_broken_model_is_a_finding_and_the_others_are_still_checked(case: str, tmp_path: Path) -> None:
+    import json
+
+    demo = build_demo_repo(tmp_path / "shop")
+    files, needle = BROKEN_MODELS[case]
+    # the broken model, and an unrelated change to another model that must still get its canary
+    other = {
+        "models/marts/countries.sql": "select country, count(*) as customers from stg_customers group by 1\n"
+    }
+    head = commit(demo.path, {**files, **other})
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "check", "--project", str(demo.path), "--base", demo.head,
+         "--head", head, "--quiet", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    findings = [f for g in report["gates"] for f in g["findings"]]
+    invalid = [f for f in findings if f["rule"] == "sql-invalid"]
+    assert invalid and invalid[0]["blocking"] and f"{invalid[0]['file']}:{invalid[0]['line']}" == needle
+    # its readers are named as not analysable, and stg_orders is not reported as removed
+    assert not [f for f in findings if f["rule"] == "model-removed" and f["dataset"] == "stg_orders"]
+    runs = {m["name"]: m["head"] for m in report["canary"]["models"]}
+    assert runs["fct_orders"]["status"] == "skipped" and "stg_orders" in runs["fct_orders"]["message"]
+    countries = next(m for m in report["canary"]["models"] if m["name"] == "countries")
+    assert countries["head"]["status"] == "built" and countries["head"]["rows"] > 0
 
 
 def test_a_column_dropped_under_its_readers_is_a_blocking_finding_not_a_crash(tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ def test_a_model_that_fails_in_the_environment_fails_the_canary_and_skips_its_do
     assert outcome.decision.refused
     failed = {f.dataset: f.message for f in outcome.canary.findings if f.rule == "model-failed"}
     assert "failed in dev" in failed["fct_orders"]
-    assert "reads head.fct_orders, which was not built" in failed["revenue"]
+    assert "it reads fct_orders (failed)" in failed["revenue"]
 
 
 def test_rollback_promotes_the_last_known_good_back_from_the_store(shop, state):

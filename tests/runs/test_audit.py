@@ -44,7 +44,7 @@ def test_a_sql_rule_cannot_read_a_file_by_shadowing_it_with_a_cte(conn: Any, tmp
         "where f.s = 'TOPSECRET'",
     )
     (result,) = run_checks(conn, Dataset("t", quality=(peek,)), "main.t")
-    assert result.observed is None and "neither a model nor a declared source" in (result.error or "")
+    assert result.observed is None and "reads a file" in (result.error or "")
 
 
 def test_the_environment_connection_cannot_read_files_or_be_unlocked(tmp_path: Path) -> None:

@@ -1,0 +1,88 @@
+"""Findings for the models a lenient analysis left out (app.sql.analysis.BrokenModel). [pure]
+
+One bad model never takes the gate down: each becomes a finding at its own file and line, and every
+other model still gets its verdict and canary. Three kinds, told apart so a reviewer can tell an attack
+from a typo:
+
+    canary-sandbox-refused  (canary gate, error)    the SQL tries what the sandbox forbids (guard.screen)
+    sql-invalid             (contracts gate, error) it does not parse or reads an unknown table
+    sql-not-analysed        (contracts gate, notice) it reads a model that is itself broken
+
+A model that is broken the same way on the base revision (same SQL) only warns: not this change's fault.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from app.canary.guard import redact, screen
+from app.findings import Finding
+from app.project.model import Project
+from app.sql.analysis import Analysis, BrokenModel
+from app.types import Impact, Location, Severity
+
+
+def refusal(project: Project, name: str) -> tuple[str, Location] | None:
+    """The sandbox's reason to refuse model `name` of `project` and where, or None when it is no attack."""
+    from app.sql.parse import node_line
+
+    model = project.models[name]
+    found = screen(model.sql, project.config.dialect, what="")
+    if found is None:
+        return None
+    line = found.line or (node_line(found.node) if found.node is not None else None)
+    return found.reason.strip(), Location(model.path, line or 1)
+
+
+def broken_findings(
+    head: Project, head_an: Analysis, base: Project | None, base_an: Analysis | None
+) -> tuple[list[Finding], list[Finding]]:
+    """(canary-gate findings, contracts-gate findings) for every model of `head` left out of `head_an`."""
+    canary: list[Finding] = []
+    contracts: list[Finding] = []
+    for name, broken in sorted(head_an.broken.items()):
+        model = head.models[name]
+        inherited = (
+            base is not None
+            and base_an is not None
+            and name in base_an.broken
+            and name in base.models
+            and base.models[name].sql == model.sql
+        )
+        severity = Severity.WARNING if inherited else Severity.ERROR
+        refused = None if broken.upstream else refusal(head, name)
+        loc = broken.error.location or model.location
+        if refused is not None:
+            canary.append(_refused(name, refused[0], refused[1], severity))
+        elif broken.upstream:
+            contracts.append(_finding(broken, "sql-not-analysed", Severity.NOTICE, loc, None))
+        else:
+            contracts.append(_finding(broken, "sql-invalid", severity, loc, broken.error.hint))
+    return canary, contracts
+
+
+def _refused(name: str, reason: str, loc: Location, severity: Severity) -> Finding:
+    return Finding(
+        gate="canary",
+        rule="canary-sandbox-refused",
+        severity=severity,
+        message=f"sandbox refused model {name}: it {reason}",
+        dataset=name,
+        location=loc,
+        hint="a model may only be one SELECT over models and declared sources; if this is not an attack, "
+        "remove the statement, function or path",
+        data=MappingProxyType({"side": "head", "status": "refused"}),
+    )
+
+
+def _finding(broken: BrokenModel, rule: str, severity: Severity, loc: Location, hint: str | None) -> Finding:
+    return Finding(
+        gate="contracts",
+        rule=rule,
+        severity=severity,
+        message=redact(broken.error.message),
+        dataset=broken.name,
+        location=loc,
+        impact=Impact.BREAKING if severity is Severity.ERROR else None,
+        hint=hint or "fix the model so it parses and reads only models and declared sources",
+    )
