@@ -31,6 +31,11 @@ def run(args: argparse.Namespace) -> int:
     from app.service.app import create_app
 
     settings = get_settings()  # a ConfigError here is rendered by the CLI: exit 2, no traceback
+    import os
+
+    from app.canary.limits import caps_from_env
+
+    caps_from_env(os.environ)  # the sandbox caps too: a bad one stops the start, not the first gate
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

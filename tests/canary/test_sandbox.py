@@ -134,6 +134,7 @@ def test_every_attack_as_a_new_model_is_refused_alone_and_the_gate_goes_on(
     # the legitimate change next to the attacks still got its canary
     co = next(m for m in report["canary"]["models"] if m["name"] == "customer_orders")
     assert co["status"] == "compared"
+    assert report["canary"]["seconds"] < 30  # the bombs ended at their 1 s limit; the run stayed bounded
     assert "canary-sandbox-refused" in markdown and "canary-sandbox-refused" in text
     nothing_written = {"out.csv", "dump", "x.duckdb", "y.duckdb", "z.csv"}
     assert not nothing_written & {p.name for p in secret.parent.iterdir()}

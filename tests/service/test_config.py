@@ -145,3 +145,23 @@ def test_serve_with_a_bad_setting_exits_2_with_the_message_and_no_traceback(tmp_
     assert proc.returncode == 2
     assert "GITHUB_PRIVATE_KEY is not a PEM-encoded RSA private key" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_serve_with_a_bad_sandbox_cap_stops_at_start_naming_it(private_key_pem: str, tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if k not in REQUIRED}
+    environ.update(
+        {
+            "GITHUB_APP_ID": "12",
+            "GITHUB_WEBHOOK_SECRET": "x",
+            "GITHUB_PRIVATE_KEY": private_key_pem,
+            "DATACANARY_STATE": str(tmp_path / "state.db"),
+            "DATACANARY_SANDBOX_MAX_MEMORY": "plenty",
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "0"],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "DATACANARY_SANDBOX_MAX_MEMORY='plenty' is not a memory size" in proc.stderr
+    assert "Traceback" not in proc.stderr
