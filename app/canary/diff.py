@@ -90,7 +90,8 @@ def reconcile(
             notes.append(
                 "rows with a duplicated key were left out of the keyed comparison; compared as multisets, "
                 + (
-                    f"{dup_unmatched:,} of them have no identical twin on the other side"
+                    f"{dup_unmatched:,} of them {'has' if dup_unmatched == 1 else 'have'} no identical twin "
+                    "on the other side"
                     if dup_unmatched
                     else "they are the same on both sides"
                 )

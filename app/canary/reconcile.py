@@ -223,15 +223,19 @@ class Reconciliation:
 
     @property
     def differing_rows(self) -> int:
-        return self.added + self.removed + (self.changed or 0)
+        """Rows added, removed or changed, plus rows under a duplicated key without an identical twin on
+        the other side (compared as multisets): never 0 when duplicates make the tables differ."""
+        return self.added + self.removed + (self.changed or 0) + self.duplicates_unmatched
 
     @property
     def changed_share(self) -> float:
-        """Share of rows that differ, 0..1. Keyed: rows added, removed or changed over the rows of both sides
-        matched up by key (added + removed + changed + unchanged). Keyless: rows only in base plus rows only
-        in head over the rows of both sides, since a changed row is counted once on each side."""
+        """Share of rows that differ, 0..1 (docs/canary.md, "Shares"). Keyed: differing_rows over the rows
+        of both sides taken together: matched keys once (changed + unchanged), plus added, removed and
+        unmatched duplicate rows, and never fewer than either side's row count. Keyless: rows only in
+        base plus rows only in head over the rows of both sides, since a changed row is counted once on
+        each side. Greater than 0 whenever rows differ."""
         if self.keyed:
-            total = self.added + self.removed + (self.changed or 0) + (self.unchanged or 0)
+            total = self.differing_rows + (self.unchanged or 0)
             total = max(total, self.rows_left, self.rows_right)
         else:
             total = self.rows_left + self.rows_right

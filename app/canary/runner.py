@@ -106,8 +106,21 @@ class Sandbox:
     def source(self, spec: TableSpec, alias: str) -> t.Sql:
         """SQL text of a FROM-able relation reading `spec` (only before `lock_down`); DuckDB files are
         attached read-only under `alias`. Raises QueryFailed when the file cannot be read."""
-        if not Path(spec.path).is_file():
+        file = Path(spec.path)
+        if not file.is_file():
             raise QueryFailed("error", f"{spec.path}: no such file")
+        size = file.stat().st_size
+        if size == 0:
+            raise QueryFailed("error", "the file is empty (0 bytes)")
+        if spec.format == "parquet":
+            with file.open("rb") as fh:
+                head = fh.read(4)
+                fh.seek(max(size - 4, 0))
+                tail = fh.read(4)
+            if head != b"PAR1" or tail != b"PAR1":
+                raise QueryFailed(
+                    "error", "not a Parquet file (it lacks the PAR1 markers; truncated or another format?)"
+                )
         if spec.format == "duckdb":
             self.execute(f"ATTACH {t.lit(spec.path)} AS {t.ident(alias)} (READ_ONLY)")
             schema, table = spec.schema or "main", spec.table or ""
@@ -255,5 +268,7 @@ def _translate(exc: duckdb.Error, memory_limit: str | None) -> QueryFailed:
 
 
 def _first_line(message: str) -> str:
-    lines = [ln for ln in message.strip().splitlines() if ln.strip()]
+    # DuckDB quotes the statement after "LINE n:"; it is datacanary's SQL, not the user's
+    lines = [ln for ln in message.strip().splitlines() if ln.strip() and not ln.lstrip().startswith("LINE ")]
+    lines = [ln for ln in lines if set(ln.strip()) != {"^"}]
     return " ".join(lines[:2]) if lines else "failed"

@@ -165,7 +165,8 @@ def plan_diff(
         if tol is not None and tol.empty:
             tol = None
         if compare == "native" and fa == "number":
-            if tol is None and (_FLOAT.match(lt.upper()) or _FLOAT.match(rt.upper())):
+            # both sides floating point: an integer or decimal side has exact values to compare
+            if tol is None and _FLOAT.match(lt.upper()) and _FLOAT.match(rt.upper()):
                 tol = Tolerance(relative=DEFAULT_FLOAT_RELATIVE)
         else:
             tol = None  # tolerance only means something for numbers

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.canary.schema import Tolerance
@@ -69,8 +69,32 @@ def parse_tolerances(items: list[str]) -> dict[str, Tolerance]:
     return out
 
 
+def _check_range(option: str, value: int, low: int, high: int) -> None:
+    from app.errors import UsageError
+
+    if not low <= value <= high:
+        raise UsageError(
+            f"{option} {value} is out of range", hint=f"give a whole number from {low:,} to {high:,}"
+        )
+
+
+def _open(db: Any, side: str, spec: Any) -> str:
+    """A view over one input; an unreadable file is a UsageError naming it, in the user's terms."""
+    from app.canary.runner import QueryFailed
+    from app.errors import UsageError
+
+    try:
+        return str(db.view(side, spec))
+    except QueryFailed as exc:
+        raise UsageError(
+            f"cannot read the {side} table {spec}: {exc.message}",
+            hint="check that the file is complete and in the format its name says (.parquet, .csv, .duckdb)",
+        ) from None
+
+
 def _check_tolerance_columns(tolerances: dict[str, Tolerance], columns: list[tuple[str, str]]) -> None:
     """A tolerance on a column neither table has would silently do nothing: refuse it."""
+    from app.canary.schema import family
     from app.errors import UsageError, did_you_mean
 
     known = [name for name, _ in columns]
@@ -79,6 +103,12 @@ def _check_tolerance_columns(tolerances: dict[str, Tolerance], columns: list[tup
             raise UsageError(
                 f"--tolerance {name}: no column {name!r} in either table",
                 hint=f"{did_you_mean(name, known)}columns: {', '.join(dict.fromkeys(known))}",
+            )
+        types = sorted({t for c, t in columns if c == name and family(t) != "number"})
+        if types:
+            raise UsageError(
+                f"--tolerance {name}: {name} is {' / '.join(types)}, and a tolerance only applies to numbers",
+                hint=f"remove the tolerance, or compare a numeric column (cast {name} in the inputs)",
             )
 
 
@@ -90,14 +120,21 @@ def run(args: argparse.Namespace) -> int:
 
     left_spec, right_spec = parse_spec(args.left), parse_spec(args.right)
     key = [k.strip() for k in args.key.split(",") if k.strip()]
+    repeated = sorted({k for k in key if key.count(k) > 1})
+    if repeated:
+        raise UsageError(
+            f"--key names {', '.join(repeated)} more than once", hint="list each key column once"
+        )
     tolerances = parse_tolerances(args.tolerance)
-    if args.examples < 0:
-        raise UsageError("--examples cannot be negative")
+    _check_range("--examples", args.examples, 0, 1000)
+    _check_range("--low-cardinality", args.low_cardinality, 1, 100_000)
+    if args.threads is not None:
+        _check_range("--threads", args.threads, 1, 1024)
     db = Sandbox(threads=args.threads)
     try:
         try:
-            left = db.view("left", left_spec)
-            right = db.view("right", right_spec)
+            left = _open(db, "left", left_spec)
+            right = _open(db, "right", right_spec)
             _check_tolerance_columns(tolerances, [*db.columns(left), *db.columns(right)])
             result = reconcile(
                 db,

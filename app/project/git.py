@@ -94,4 +94,6 @@ class GitTree:
         return self._content[path]
 
     def read_text(self, path: str) -> str:
-        return self.read_bytes(path).decode("utf-8")
+        from app.project.tree import decode_text
+
+        return decode_text(self.read_bytes(path), path, self.label)

@@ -25,6 +25,26 @@ class Tree(Protocol):
     def exists(self, path: str) -> bool: ...
 
 
+def decode_text(data: bytes, path: str, label: str = "") -> str:
+    """`data` as UTF-8 text (a byte-order mark is dropped); undecodable bytes raise a ProjectError naming
+    the file, the line and the byte, with what to do."""
+    from app.errors import ProjectError
+    from app.types import Location
+
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        where = f" at {label}" if label else ""
+        raise ProjectError(
+            f"the file is not UTF-8 text{where}: byte 0x{data[exc.start]:02x} (line {line}, column {column}) "
+            "cannot be decoded",
+            Location(path, line, column),
+            "save the file as UTF-8 (most editors: 'Save with encoding'; iconv -f latin1 -t utf-8 converts it)",
+        ) from None
+
+
 def glob(tree: Tree, under: str, pattern: str) -> list[str]:
     """Paths below `under` whose path relative to it matches `pattern` (`**/*.sql` also matches top-level)."""
     prefix = under.strip("/")
@@ -58,7 +78,7 @@ class MemoryTree:
         return value.encode() if isinstance(value, str) else value
 
     def read_text(self, path: str) -> str:
-        return self.read_bytes(path).decode("utf-8")
+        return decode_text(self.read_bytes(path), path, self.label)
 
     def exists(self, path: str) -> bool:
         return path.strip("/") in self._files
@@ -93,7 +113,7 @@ class DirTree:
         return (self.root / path).read_bytes()
 
     def read_text(self, path: str) -> str:
-        return self.read_bytes(path).decode("utf-8")
+        return decode_text(self.read_bytes(path), path, self.label)
 
     def exists(self, path: str) -> bool:
         return (self.root / path).is_file()

@@ -41,6 +41,8 @@ def load_yaml(text: str, path: str, error: type[DatacanaryError] = DatacanaryErr
     loader = _SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
+        if node is not None:  # before construction, which flattens merge keys (`<<`) into the mapping
+            _reject_duplicate_keys(node, path, error)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -69,6 +71,32 @@ def load_yaml(text: str, path: str, error: type[DatacanaryError] = DatacanaryErr
     if node is not None:
         _walk(node, (), lines)
     return YamlDoc(path, data, lines)
+
+
+def _reject_duplicate_keys(root: yaml.Node, path: str, error: type[DatacanaryError]) -> None:
+    """A key given twice in one mapping is an error naming both lines (yamllint's key-duplicates): YAML
+    loaders silently keep the last one, so half of what the author wrote would be ignored."""
+    stack, seen_nodes = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:  # an alias shares its anchor's node
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, yaml.Node] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    earlier = first.setdefault(key_node.value, key_node)
+                    if earlier is not key_node:
+                        line, before = key_node.start_mark.line + 1, earlier.start_mark.line + 1
+                        raise error(
+                            f"duplicate key {key_node.value!r}: given at line {before} and again at line {line}",
+                            Location(path, line, key_node.start_mark.column + 1),
+                            "keep one of them: YAML would silently use only the last",
+                        )
+                stack.extend((key_node, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"

@@ -64,7 +64,10 @@ def pct(value: Any, digits: int = 1) -> str:
     """A fraction (0..1) as a percentage."""
     if value is None:
         return "-"
-    return f"{float(value) * 100:.{digits}f}%"
+    share = float(value) * 100
+    if 0 < share < 10**-digits:  # a real difference must not read as none
+        return f"<{10**-digits:.{digits}f}%"
+    return f"{share:.{digits}f}%"
 
 
 def signed(value: Any, digits: int = 2) -> str:

@@ -223,3 +223,45 @@ def test_a_bad_key_option_is_a_usage_error(
     code = main(["canary", "--base", "base", "--project", str(repo), "--key", key, "-q"])
     err = capsys.readouterr().err
     assert code == 2 and words in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said", "unsaid"),
+    [
+        (["{t}/a.parquet", "{t}/b.parquet", "--key", "id,id"], "--key names id more than once", "struct_pack"),
+        (["{t}/a.parquet", "{t}/b.parquet", "--key", "id", "--examples", "99999999999999999999"],
+         "--examples 99999999999999999999 is out of range", "arg_min"),
+        (["{t}/a.parquet", "{t}/b.parquet", "--examples", "-1"], "--examples -1 is out of range", "Binder"),
+        (["{t}/a.parquet", "{t}/b.parquet", "--low-cardinality", "0"], "--low-cardinality 0 is out of range", "Binder"),
+        (["{t}/empty.parquet", "{t}/b.parquet", "--key", "id"],
+         "cannot read the left table {t}/empty.parquet: the file is empty", "CREATE"),
+        (["{t}/a.parquet", "{t}/garbage.parquet", "--key", "id"],
+         "cannot read the right table {t}/garbage.parquet: not a Parquet file", "CREATE"),
+        (["{t}/empty.csv", "{t}/b.csv", "--key", "id"], "cannot read the left table {t}/empty.csv: the file is empty",
+         "column0"),
+        (["{t}/a.parquet", "{t}/b.parquet", "--key", "id", "--tolerance", "name=abs:1"],
+         "a tolerance only applies to numbers", "Binder"),
+    ],
+)  # fmt: skip
+def test_options_and_inputs_are_checked_in_the_users_terms(
+    tables: Path, argv: list[str], said: str, unsaid: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tables / "empty.parquet").write_bytes(b"")
+    (tables / "garbage.parquet").write_bytes(b"PAR1 this is not parquet at all")
+    (tables / "empty.csv").write_bytes(b"")
+    assert main(["data-diff", *(a.format(t=tables) for a in argv)]) == 2
+    err = capsys.readouterr().err
+    assert said.format(t=tables) in err and unsaid not in err and "Traceback" not in err
+
+
+def test_integer_columns_get_no_default_tolerance_only_floats_do(tmp_path: Path) -> None:
+    from app.canary.schema import plan_diff
+
+    plan = plan_diff(
+        [("id", "INTEGER"), ("h", "HUGEINT"), ("f", "DOUBLE"), ("mixed", "HUGEINT")],
+        [("id", "INTEGER"), ("h", "HUGEINT"), ("f", "DOUBLE"), ("mixed", "DOUBLE")],
+        ["id"],
+    )
+    tol = {c.name: c.tolerance for c in plan.columns}
+    assert tol["h"] is None and tol["mixed"] is None
+    assert tol["f"] is not None and tol["f"].relative == 1e-9

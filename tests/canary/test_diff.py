@@ -354,3 +354,23 @@ def test_a_column_named_like_the_row_alias_does_not_hide_the_row(db: Sandbox, pa
     right = make_table(db, "r", cols, [(1, "b")])
     (example,) = reconcile(db, left, right, key=["id"]).examples
     assert example.left == {"id": 1, "__row": "a"} and example.right == {"id": 1, "__row": "b"}
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    left=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["a", "b"])), max_size=8),
+    right=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["a", "b"])), max_size=8),
+)
+def test_the_share_of_differing_rows_never_contradicts_the_verdict(
+    db: Sandbox, left: list, right: list
+) -> None:
+    """With duplicated keys too: identical means 0%, different means more than 0% (and at most 100%)."""
+    cols = [("id", "INTEGER"), ("v", "VARCHAR")]
+    a, b = make_table(db, "l", cols, left), make_table(db, "r", cols, right)
+    r = reconcile(db, a, b, key=["id"])
+    assert (r.changed_share == 0) == (r.differing_rows == 0)
+    if sorted(left) != sorted(right):
+        assert not r.identical and r.changed_share > 0
+    else:
+        assert r.identical and r.changed_share == 0
+    assert 0 <= r.changed_share <= 1

@@ -11,14 +11,17 @@ import pytest
 from app.demo import build_demo_repo
 
 
-def commit(repo: Path, files: dict[str, str | None]) -> str:
+def commit(repo: Path, files: dict[str, str | bytes | None]) -> str:
     for rel, text in files.items():
         p = repo / rel
         if text is None:
             p.unlink()
         else:
             p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(text)
+            if isinstance(text, bytes):
+                p.write_bytes(text)
+            else:
+                p.write_text(text)
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "change"], check=True)
     return subprocess.run(
@@ -47,6 +50,32 @@ CASES = {
             "contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: shop-fct-orders\nversion: 1.0.0\nschema:\n  - name: fct_orders\n    properties:\n      - name: order_id\n        logicalType: integr\n"  # noqa: E501
         },
         "contracts/fct_orders.odcs.yaml:9",
+    ),
+    "latin1-model": (
+        {
+            "models/staging/stg_orders.sql": "select order_id, 'caf\u00e9' as label\nfrom raw_orders\n".encode(
+                "latin-1"
+            )
+        },
+        "models/staging/stg_orders.sql:1:22: the file is not UTF-8 text",
+    ),
+    "latin1-contract": (
+        {
+            "contracts/fct_orders.odcs.yaml": b"apiVersion: v3.1.0\nkind: DataContract\ndescription: \xe9t\xe9\n"
+        },
+        "contracts/fct_orders.odcs.yaml:3",
+    ),
+    "duplicate-key-config": (
+        {"datacanary.yml": "name: shop\ndialect: duckdb\nmodels: models\ndialect: snowflake\n"},
+        "datacanary.yml:4:1: duplicate key 'dialect': given at line 2 and again at line 4",
+    ),
+    "duplicate-key-contract": (
+        {
+            "contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\n"
+            "status: active\nschema:\n  - name: fct_orders\n    properties:\n      - name: order_id\n"
+            "        logicalType: integer\n        logicalType: string\n"
+        },
+        "contracts/fct_orders.odcs.yaml:11:9: duplicate key 'logicalType': given at line 10",
     ),
     "cycle": (
         {

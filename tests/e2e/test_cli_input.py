@@ -66,10 +66,9 @@ def test_check_with_an_impossible_waiver_date_exits_2(
 ) -> None:
     demo = build_demo_repo(tmp_path / "shop")
     cfg = (demo.path / "datacanary.yml").read_text()
-    waiver = (
-        "\nwaivers:\n  - {rule: column-removed, dataset: dim_customers, reason: x, expires: 2027-31-03}\n"
-    )
-    head = commit(demo.path, {"datacanary.yml": cfg + waiver})
+    waiver = "waivers:\n  - {rule: column-removed, dataset: dim_customers, reason: x, expires: 2027-31-03}\n"
+    assert "\nwaivers:\n" in cfg  # added to the demo's own list: a second `waivers:` key is refused itself
+    head = commit(demo.path, {"datacanary.yml": cfg.replace("waivers:\n", waiver, 1)})
     code = main(
         ["check", "--project", str(demo.path), "--base", demo.head, "--head", head, "--no-canary", "-q"]
     )
