@@ -14,7 +14,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError, Uns
 
 from app.canary import exprs as q
 from app.canary.guard import refuse, screen
-from app.sql.parse import cte_references, node_line
+from app.sql.parse import cte_references, describe_parse_error, node_line
 from app.types import Location
 
 Resolver = Callable[[tuple[str, ...]], tuple[str, str] | None]  # table parts -> (schema, table)
@@ -48,10 +48,10 @@ def compile_query(
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except (ParseError, TokenError) as err:
         errors = getattr(err, "errors", None) or [{}]
+        line, col = errors[0].get("line"), errors[0].get("col")
+        desc = describe_parse_error(str(errors[0].get("description") or err), text, line, col)
         raise CompileProblem(
-            "parse",
-            f"{what} is not valid {dialect} SQL: {errors[0].get('description') or err}",
-            Location(path, errors[0].get("line")),
+            "parse", f"{what} is not valid {dialect} SQL: {desc}", Location(path, line, col)
         ) from None
     if len(statements) != 1:
         raise CompileProblem("parse", f"{what} is empty", Location(path, 1))

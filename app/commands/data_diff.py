@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         db.close()
     if args.format == "json":
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:
         from app.report.env import render  # Jinja2 only when text is asked for
 

@@ -20,6 +20,12 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
             "--artifact", required=True, metavar="PATH", help="built by `datacanary artifact build`"
         )
         parser.add_argument("--to", required=True, metavar="ENV", help="the target environment")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="promote even a digest that was rolled back in the target (needs --reason)",
+        )
+        parser.add_argument("--reason", help="why --force: recorded in the ledger with who and when")
     parser.add_argument(
         "--project", default=".", help="directory with datacanary.yml and the environments' data"
     )
@@ -47,11 +53,17 @@ def run(args: argparse.Namespace) -> int:
     from app.promotion.on_github import github_view, port_from_env, record
 
     progress = None if args.quiet else _progress
+    if getattr(args, "force", False) and not (args.reason or "").strip():
+        from app.errors import UsageError
+
+        raise UsageError("--force needs --reason", hint='say why, e.g. --reason "hotfix verified by hand"')
     ctx, db = context_for(args.project, args.state, args.actor, args.commit, progress)
     port = port_from_env(os.environ)  # inside GitHub Actions: GitHub's deployments are part of the ledger
     if port is not None:
         ctx = replace(ctx, known=github_view(port, sys.stderr.write))
     ctx = replace(ctx, dry_run=args.dry_run)
+    if getattr(args, "force", False):
+        ctx = replace(ctx, force_reason=args.reason.strip())
     try:
         if args.command == "rollback":
             from app.project.load import load_project

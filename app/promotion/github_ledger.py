@@ -86,6 +86,12 @@ def merge(primary: LedgerView, secondary: LedgerView) -> LedgerView:
                 for e in envs
             }
         ),
+        MappingProxyType(
+            {
+                e: primary.rolled_back.get(e, frozenset()) | secondary.rolled_back.get(e, frozenset())
+                for e in set(primary.rolled_back) | set(secondary.rolled_back)
+            }
+        ),
     )
 
 

@@ -88,6 +88,11 @@ class LedgerView:
     live: Mapping[str, str]  # environment -> live digest
     passed: Mapping[str, frozenset[str]]  # environment -> digests that passed there
     failed: Mapping[str, frozenset[str]]  # environment -> digests whose last attempt there failed
+    # environment -> digests rolled back there (and not promoted there again since)
+    rolled_back: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def rolled_back_in(self, env: str, digest: str) -> bool:
+        return digest in self.rolled_back.get(env, frozenset())
 
     def live_in(self, env: str) -> str | None:
         return self.live.get(env)
@@ -233,10 +238,15 @@ class Ledger:
         for (env, digest), status in last.items():
             if status == Status.FAILED.value:
                 failed.setdefault(env, set()).add(digest)
+        rolled: dict[str, set[str]] = {}
+        for (env, digest), status in settled.items():
+            if status == Status.ROLLED_BACK.value:
+                rolled.setdefault(env, set()).add(digest)
         return LedgerView(
             MappingProxyType(live),
             MappingProxyType({k: frozenset(v) for k, v in passed.items()}),
             MappingProxyType({k: frozenset(v) for k, v in failed.items()}),
+            MappingProxyType({k: frozenset(v) for k, v in rolled.items()}),
         )
 
 

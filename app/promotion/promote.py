@@ -32,6 +32,7 @@ class ReasonCode(str, Enum):
     CANARY = "canary-failure"
     NO_LAST_KNOWN_GOOD = "no-last-known-good"
     NOTHING_LIVE = "nothing-live"
+    ROLLED_BACK = "rolled-back-here"  # rolled back in this environment: going back needs --force
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +84,11 @@ def plan_promotion(
     parity: ParityResult | None,
     *,
     kind: str = "promote",
+    forced: bool = False,
 ) -> PromotionDecision:
     """Decide the promotion of `digest` to `env`: no-op when already live there; refused when it has not
-    passed the environment before (a failed canary there is named as such) or when parity fails."""
+    passed the environment before (a failed canary there is named as such), when parity fails, or when
+    it was rolled back in `env` (unless `forced`, whose reason the caller records in the ledger)."""
     live = view.live_in(env.name)
     decision = PromotionDecision(Action.PROMOTE, digest, env.name, env.previous, live, kind=kind)
     if live == digest:
@@ -95,6 +98,16 @@ def plan_promotion(
             Reason(ReasonCode.ALREADY_LIVE, f"{short(digest)} is already live in {env.name}: nothing to do"),
         )
     reasons: list[Reason] = []
+    if kind == "promote" and view.rolled_back_in(env.name, digest) and not forced:
+        reasons.append(
+            Reason(
+                ReasonCode.ROLLED_BACK,
+                f"{short(digest)} was rolled back in {env.name}; promoting it again would bring back what "
+                "the rollback removed",
+                "promote a fixed artifact, or pass --force --reason TEXT to promote this one anyway "
+                "(the reason is recorded in the ledger)",
+            )
+        )
     if env.previous is not None and not view.passed_in(env.previous, digest):
         if view.failed_in(env.previous, digest):
             reasons.append(

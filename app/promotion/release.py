@@ -109,6 +109,7 @@ class Context:
     # what else is known of earlier promotions (GitHub's deployments, when running in Actions)
     known: LedgerView | None = None
     dry_run: bool = False  # decide and stop: no canary, no ledger row, no artifact stored
+    force_reason: str | None = None  # promote a digest rolled back in the target anyway, for this reason
 
     def view(self) -> LedgerView:
         """The local ledger, completed with what is `known` from elsewhere."""
@@ -124,7 +125,11 @@ def promote(data: bytes, env_name: str, ctx: Context) -> Outcome:
     project = artifact_project(artifact)
     env = environment(project.config, env_name, project.config_path)
     check = _parity(project, env)
-    decision = plan_promotion(artifact.digest, env, ctx.view(), check)
+    view = ctx.view()
+    decision = plan_promotion(artifact.digest, env, view, check, forced=ctx.force_reason is not None)
+    if ctx.force_reason is not None and view.rolled_back_in(env.name, artifact.digest):
+        note = f"forced past its rollback in {env.name} by {ctx.actor}: {ctx.force_reason}"
+        return _finish(decision, artifact, data, project, env, check, ctx, note)
     return _finish(decision, artifact, data, project, env, check, ctx)
 
 
@@ -161,6 +166,7 @@ def _finish(
     env: Environment,
     check: ParityResult | None,
     ctx: Context,
+    note: str | None = None,
 ) -> Outcome:
     if decision.action is not Action.PROMOTE or ctx.dry_run:
         return Outcome(decision, artifact, check, dry_run=ctx.dry_run)
@@ -176,7 +182,7 @@ def _finish(
         passed=canary.passed,
         canary=canary.to_json(),
         kind=decision.kind,
-        reason=canary.summary() if not canary.passed else _rollback_note(decision, ctx.actor),
+        reason=canary.summary() if not canary.passed else (note or _rollback_note(decision, ctx.actor)),
         project=project.config.name,
         commit_sha=ctx.commit_sha,
     )

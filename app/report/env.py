@@ -60,6 +60,11 @@ def num(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _tojson(value: Any) -> str:
+    """Compact JSON as a reader wants it: `{"straße": 1}`, not `{"stra\\u00dfe": 1}`."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def pct(value: Any, digits: int = 1) -> str:
     """A fraction (0..1) as a percentage."""
     if value is None:
@@ -87,7 +92,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(md=md_escape, code=code, num=num, pct=pct, signed=signed, tojson=json.dumps)
+    env.filters.update(md=md_escape, code=code, num=num, pct=pct, signed=signed, tojson=_tojson)
     return env
 
 

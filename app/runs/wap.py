@@ -197,7 +197,9 @@ def _build(
         reason = "audit failed: " + "; ".join(_says(c) for c in errors)
         outcome = Outcome(name, "audit-failed", version, rel, reason, tuple(checks), duration)
         _record(ledger, req, fp, outcome, version, _rows(conn, rel))
-        return outcome
+        # only the newest failed audit is kept for inspection (docs/slo.md): drop the ones before it now
+        dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
+        return Outcome(name, "audit-failed", version, rel, reason, tuple(checks), duration, tuple(dropped))
     # the swap is one statement: readers see the old version or the new one, never a half-built table
     point_view(conn, req.schema, name, rel)
     outcome = Outcome(name, "published", version, rel, note, tuple(checks), duration)

@@ -32,6 +32,25 @@ _STATEMENT_NAMES = {
     exp.Merge: "MERGE",
 }
 _FROM_POS = re.compile(r"from (\d+):(\d+)")
+_TOKEN = re.compile(
+    r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: \[.*?\]>"
+)
+_MISSING_ARG = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>")
+_CLAUSES = {
+    "Where": "WHERE",
+    "Limit": "LIMIT",
+    "Having": "HAVING",
+    "Group": "GROUP BY",
+    "Order": "ORDER BY",
+    "Join": "JOIN",
+    "If": "CASE WHEN ... THEN",
+    "Case": "CASE",
+    "Offset": "OFFSET",
+    "Qualify": "QUALIFY",
+    **{k: f"the {v} operator" for k, v in {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "DPipe": "||"}.items()},
+    **{k: f"the {v} comparison" for k, v in {"EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}.items()},
+    **{k: k.upper() for k in ("And", "Or", "Not", "In", "Like", "ILike", "Between")},
+}  # fmt: skip
 _MISSING = re.compile(r"Missing (\S+) from")
 
 
@@ -55,7 +74,7 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
     except ParseError as err:
         first = err.errors[0] if err.errors else {}
         line, col = first.get("line"), first.get("col")
-        desc = first.get("description") or str(err)
+        desc = describe_parse_error(first.get("description") or str(err), model.sql, line, col)
         raise SqlError(
             f"model {model.name!r} is not valid {dialect} SQL: {desc}",
             Location(model.path, line, col),
@@ -92,6 +111,40 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
             "split the file: one model per .sql file, named after the dataset it produces",
         )
     return queries[0]
+
+
+def describe_parse_error(description: str, sql: str, line: int | None, col: int | None) -> str:
+    """sqlglot's parse error in the author's words: the offending text instead of sqlglot's token and
+    class reprs (`<Token token_type: TokenType.WHERE ...>`, `missing for <class '...Where'>`)."""
+
+    def token(m: re.Match[str]) -> str:
+        return "the end of the query" if m.group(1) == "SENTINEL" else repr(m.group(2))
+
+    text = _TOKEN.sub(token, description)
+    missing = _MISSING_ARG.search(text)
+    if missing:
+        name = missing.group(2)
+        what = _CLAUSES.get(name, name.upper() if len(name) <= 4 else f"the {name.lower()} expression")
+        text = f"{what} is incomplete: something is missing after it"
+    near = _text_at(sql, line, col)
+    return f"{text} (near {near!r})" if near else text
+
+
+def _text_at(sql: str, line: int | None, col: int | None) -> str:
+    """Up to a few words of `sql` around 1-based (line, col), where sqlglot stopped."""
+    if not line:
+        return ""
+    lines = sql.splitlines()
+    if not 0 < line <= len(lines):
+        return ""
+    here = lines[line - 1]
+    if col is None:
+        return here.strip()[:40]
+    start = max(0, col - 30)
+    if start:  # begin at a word, not inside one
+        space = here.find(" ", start)
+        start = space + 1 if 0 <= space < col - 1 else start
+    return here[start : col + 20].strip()
 
 
 def _token_error_position(sql: str, err: TokenError) -> tuple[int | None, int | None]:

@@ -265,3 +265,16 @@ def test_integer_columns_get_no_default_tolerance_only_floats_do(tmp_path: Path)
     tol = {c.name: c.tolerance for c in plan.columns}
     assert tol["h"] is None and tol["mixed"] is None
     assert tol["f"] is not None and tol["f"].relative == 1e-9
+
+
+def test_unicode_key_names_and_values_are_shown_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "l.csv").write_text("straße,wert\nköln,1\n", encoding="utf-8")
+    (tmp_path / "r.csv").write_text("straße,wert\nköln,2\n", encoding="utf-8")
+    args = ["data-diff", f"{tmp_path}/l.csv", f"{tmp_path}/r.csv", "--key", "straße"]
+    for fmt in ("text", "markdown", "json"):
+        assert main([*args, "--format", fmt]) == 1
+        out = capsys.readouterr().out
+        assert '{"straße": "köln"}' in out or '"straße": "köln"' in out, out
+        assert "\\u00df" not in out and "\\u00f6" not in out

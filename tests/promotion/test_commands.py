@@ -194,3 +194,8 @@ def test_build_from_a_git_revision_ignores_uncommitted_edits(tmp_path, capsys):
         capsys, "artifact", "build", "--project", str(root), "--rev", "nope", "--out", str(tmp_path / "x")
     )
     assert code == 2 and "unknown git revision 'nope'" in err
+
+
+def test_force_without_a_reason_is_a_usage_error(tmp_path, capsys):
+    code, _, err = _run(capsys, "promote", "--artifact", str(tmp_path / "x.tar"), "--to", "dev", "--force")
+    assert code == 2 and "--force needs --reason" in err and "Traceback" not in err

@@ -215,3 +215,26 @@ def test_a_refused_rollback_says_in_words_that_there_is_nothing_to_roll_back_to(
     text = render_outcome(rollback("prod", _ctx(state, shop), load_project(DirTree(shop))))
     assert "REFUSED rollback of prod: there is no earlier good digest to roll back to" in text
     assert " - " not in text.splitlines()[0] and "of -" not in text
+
+
+def test_a_digest_rolled_back_in_an_environment_is_not_promoted_back_without_force(shop, state):
+    from dataclasses import replace
+
+    _, data1 = _artifact(shop)
+    _through(state, shop, data1, "dev")
+    (shop / "models" / "fct_orders.sql").write_text(ORDERS_SQL.replace("o.amount", "o.amount * 2 as amount"))
+    second, data2 = _artifact(shop)
+    _through(state, shop, data2, "dev")
+    rollback("dev", _ctx(state, shop), load_project(DirTree(shop)))
+    again = promote(data2, "dev", _ctx(state, shop))
+    assert again.decision.refused
+    assert [r.code for r in again.decision.reasons] == [ReasonCode.ROLLED_BACK]
+    assert Ledger(state).live("dev").digest != second
+    # with a reason it goes, and the ledger says who forced it and why
+    forced = promote(
+        data2, "dev", replace(_ctx(state, shop), force_reason="fixed upstream, verified by hand")
+    )
+    assert forced.decision.action is Action.PROMOTE
+    live = Ledger(state).live("dev")
+    assert live.digest == second
+    assert live.reason == "forced past its rollback in dev by alice: fixed upstream, verified by hand"

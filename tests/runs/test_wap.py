@@ -224,3 +224,39 @@ def test_the_ledger_records_the_rows_each_version_wrote(env: tuple[Any, RunLedge
     _, ledger = env
     assert [(v.dataset, v.rows) for v in ledger.versions("prod", "orders")] == [("orders", 5.0)]
     assert ledger.versions("prod", "revenue")[0].to_json()["rows"] == 1.0
+
+
+def test_the_text_of_a_partial_reapply_says_what_happened_per_dataset(env: tuple[Any, RunLedger]) -> None:
+    from types import SimpleNamespace
+
+    from app.report.env import render
+
+    _run(env, "r1")
+    changed = Graph(
+        order=GRAPH.order,
+        sql={**GRAPH.sql, "revenue": "select sum(amount) * 2 as total from orders"},
+        upstream=GRAPH.upstream,
+        sources=GRAPH.sources,
+    )
+    result = _run(env, "r2", graph=changed)
+    target = SimpleNamespace(database=Path("prod.duckdb"), schema="analytics")
+    text = render("runs/run.txt.j2", result=result, target=target)
+    assert "REFUSED" not in text and "nothing was written" not in text
+    assert "already-applied orders v1" in text and "published     revenue v2" in text
+    # all refused: then it does say nothing was written
+    again = _run(env, "r3", graph=changed)
+    assert "REFUSED" in render("runs/run.txt.j2", result=again, target=target)
+
+
+def test_failed_audits_do_not_pile_up_only_the_newest_is_kept(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    conn, ledger = env
+    for i in range(3):  # three different bad inputs in a row, each failing its audit
+        conn.execute(f"INSERT INTO raw_orders VALUES (1, {i}.5)")  # a duplicate key
+        orders = _run(env, f"bad{i}").outcomes[0]
+        assert orders.status == "audit-failed"
+    found = conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'analytics'").fetchall()
+    tables = {r[0] for r in found}
+    assert tables == {"orders__v1", "orders__v4", "revenue__v1"}  # live v1 and the newest failure v4
+    assert [v.version for v in ledger.versions("prod", "orders") if v.dropped] == [2, 3]
+    assert "orders__v1" in _live(conn)

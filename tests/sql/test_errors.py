@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.errors import ProjectError, SqlError
 from app.sql.analyze import analyze
@@ -121,3 +123,34 @@ def test_a_strict_analysis_does_not_reuse_a_lenient_one_silently():
     assert len(lenient.problems) == 1
     with pytest.raises(SqlError):
         analyze(p, reuse=lenient)
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        ("select a from raw_orders where where b", "WHERE is incomplete"),
+        ("select * from raw_orders join", "Expected table name but got the end of the query"),
+        ("select 1 +", "the + operator is incomplete"),
+        ("select id from raw_orders limit where", "LIMIT is incomplete"),
+    ],
+)
+def test_syntax_errors_show_the_offending_text_not_sqlglots_internals(sql: str, said: str) -> None:
+    err = error_of({"m": sql})
+    assert said in err.message and "(near '" in err.message
+    assert "<Token" not in err.message and "<class" not in err.message and "TokenType" not in err.message
+    assert err.location.path == "models/m.sql" and err.location.line == 1 and err.location.column
+
+
+KEYWORDS = ["select", "from", "where", "join", "on", "group", "by", "order", "limit", "case", "when", "then",
+            "end", "(", ")", ",", "+", "=", "and", "or", "not", "in", "as", "with", "union", "a", "raw_orders", "1"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(KEYWORDS), min_size=1, max_size=12))
+def test_no_parse_error_leaks_sqlglot_reprs(words: list[str]) -> None:
+    from app.errors import DatacanaryError
+
+    try:
+        analyze(build_project({"m": " ".join(words)}, SHOP_SOURCES), strict=True)
+    except DatacanaryError as err:
+        assert "<Token" not in err.message and "<class" not in err.message, err.message
