@@ -48,7 +48,8 @@ _CLAUSES = {
     "Offset": "OFFSET",
     "Qualify": "QUALIFY",
     **{k: f"the {v} operator" for k, v in {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "DPipe": "||"}.items()},
-    **{k: f"the {v} comparison" for k, v in {"EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}.items()},
+    **{k: f"the {v} comparison" for k, v in {"EQ": "=", "NEQ": "<>", "GT": ">", "LT": "<"}.items()},
+    **{k: f"the {v} comparison" for k, v in {"GTE": ">=", "LTE": "<="}.items()},
     **{k: k.upper() for k in ("And", "Or", "Not", "In", "Like", "ILike", "Between")},
 }  # fmt: skip
 _MISSING = re.compile(r"Missing (\S+) from")

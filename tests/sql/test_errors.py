@@ -142,7 +142,8 @@ def test_syntax_errors_show_the_offending_text_not_sqlglots_internals(sql: str, 
 
 
 KEYWORDS = ["select", "from", "where", "join", "on", "group", "by", "order", "limit", "case", "when", "then",
-            "end", "(", ")", ",", "+", "=", "and", "or", "not", "in", "as", "with", "union", "a", "raw_orders", "1"]  # fmt: skip
+            "end", "(", ")", ",", "+", "=", "and", "or", "not", "in", "as", "with", "union", "a", "raw_orders",
+            "1"]  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None)
