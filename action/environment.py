@@ -75,6 +75,7 @@ class ActionEnv:
         if "/" not in repository:
             raise UsageError("GITHUB_REPOSITORY is not set", hint="run the Action on a GitHub runner")
         workspace = Path(env.get("GITHUB_WORKSPACE") or ".").resolve()
+        from app.config import github_api_url
 
         def path(key: str) -> Path | None:
             return Path(env[key]) if env.get(key) else None
@@ -83,7 +84,7 @@ class ActionEnv:
             event_name=env.get("GITHUB_EVENT_NAME", ""),
             event_path=path("GITHUB_EVENT_PATH"),
             repository=repository,
-            api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
+            api_url=github_api_url(env),
             server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
             run_id=env.get("GITHUB_RUN_ID") or None,
             workspace=workspace,

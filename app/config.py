@@ -7,10 +7,13 @@ and turns every missing or malformed variable into one ConfigError that names it
 from __future__ import annotations
 
 import functools
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.errors import ConfigError
@@ -20,6 +23,33 @@ MAX_BODY = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB and drops b
 DEFAULT_API_URL = "https://api.github.com"
 # {token} is the installation token, {full_name} owner/repo, {host} the web host for GHES.
 DEFAULT_GIT_URL = "https://x-access-token:{token}@{host}/{full_name}.git"
+
+
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?(/[^\s]*)?$")
+# settings whose empty value means something (the repository root); any other empty one is a mistake
+_EMPTY_MEANS_SOMETHING = {"DATACANARY_PROJECT_DIR"}
+
+
+def github_api_url(env: Mapping[str, str]) -> str:
+    """GITHUB_API_URL from `env` (the default when unset); set but empty or not an http(s) URL is a
+    ConfigError naming it: falling back silently would send a GHES installation's token to github.com."""
+    if "GITHUB_API_URL" not in env:
+        return DEFAULT_API_URL
+    return _checked_url(env["GITHUB_API_URL"])
+
+
+def _checked_url(value: str) -> str:
+    if not value.strip():
+        raise ConfigError(
+            "GITHUB_API_URL is set but empty",
+            hint=f"unset it to use {DEFAULT_API_URL}, or give your GitHub Enterprise Server's https://HOST/api/v3",
+        )
+    if not _URL.match(value):
+        raise ConfigError(
+            f"GITHUB_API_URL={value!r} is not an http(s) URL",
+            hint="write it like https://api.github.com or https://github.example.com/api/v3",
+        )
+    return value.rstrip("/")
 
 
 def _env(name: str, field: str) -> AliasChoices:
@@ -93,6 +123,14 @@ class Settings(BaseSettings):
     # "block:EVENT" makes a worker hang before applying EVENT's effects (the crash test).
     test_hook: str | None = Field(None, validation_alias=_env("DATACANARY_TEST_HOOK", "test_hook"))
 
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        try:
+            return _checked_url(value)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+
     @model_validator(mode="after")
     def _one_private_key(self) -> Settings:
         if self.private_key is None and self.private_key_path is None:
@@ -124,6 +162,19 @@ _NAMES = {
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment (and `overrides`) with the private key checked; else ConfigError."""
+    empty = sorted(
+        name
+        for name in _NAMES.values()
+        if name in os.environ
+        and not os.environ[name].strip()
+        and name not in _EMPTY_MEANS_SOMETHING
+        and name not in overrides
+    )
+    if empty:  # pydantic-settings ignores empty variables: a typo'd deployment would run on defaults
+        raise ConfigError(
+            f"invalid service settings: {', '.join(empty)} {'is' if len(empty) == 1 else 'are'} set but empty",
+            hint="unset a variable to use its default (see docs/app.md), or give it a value",
+        )
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:

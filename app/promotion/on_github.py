@@ -72,9 +72,10 @@ def port_from_env(env: Mapping[str, str]) -> Any | None:
     repo, token = env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_TOKEN", "")
     if env.get("GITHUB_ACTIONS") != "true" or "/" not in repo or not token:
         return None
+    from app.config import github_api_url
     from app.github.client import GitHubClient
 
-    base_url = env.get("GITHUB_API_URL") or "https://api.github.com"
+    base_url = github_api_url(env)
     if env.get("DATACANARY_GITHUB_THROTTLE", "").lower() == "off":  # a loopback GitHub in tests
         return GitHubClient(
             repo,

@@ -135,3 +135,14 @@ def test_an_unquoted_column_type_with_a_comma_gets_a_quoting_hint() -> None:
         parse_config(text, "datacanary.yml")
     assert err.value.location is not None and err.value.location.line == 5
     assert err.value.hint and "quote" in err.value.hint and '"number(38,0)"' in err.value.hint
+
+
+def test_demo_exits_0_on_its_intended_fail_saying_so_and_1_with_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--no-canary"]) == 0
+    captured = capsys.readouterr()
+    assert "verdict: FAIL" in captured.out and "`demo --strict` exit 1" in captured.err
+    assert main(["demo", "--no-canary", "--strict"]) == 1
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "still exits 0" in readme and "--strict" in readme

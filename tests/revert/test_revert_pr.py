@@ -102,6 +102,10 @@ def test_revert_commit_restores_the_pre_merge_files_through_the_git_data_api(
     assert pull["title"].startswith('Revert "Amounts in euros"')
     assert "stg_orders → orders → revenue" in pull["body"]
     assert "datacanary restore revenue --to 4 --env prod" in pull["body"]
+    # every file the revert touches is named, the one it deletes as such
+    assert "restores 2 file(s)" in pull["body"]
+    assert "- `models/stg_helpers.sql`: deleted (the change added it)" in pull["body"]
+    assert "- `models/stg_orders.sql`: restored" in pull["body"]
     assert github_stub.requested_reviewers[pull["number"]] == ["ada-lovelace"]
     assert {label["name"] for label in github_stub.issues[pull["number"]]["labels"]} == {
         "datacanary",

@@ -165,3 +165,39 @@ def test_serve_with_a_bad_sandbox_cap_stops_at_start_naming_it(private_key_pem: 
     assert proc.returncode == 2, proc.stderr
     assert "DATACANARY_SANDBOX_MAX_MEMORY='plenty' is not a memory size" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("", "GITHUB_API_URL is set but empty"), ("  ", "GITHUB_API_URL is set but empty"),
+     ("api.github.com", "is not an http(s) URL"), ("https://ghes.example.com/api/v3 x", "is not an http(s) URL")],
+)  # fmt: skip
+def test_an_empty_or_malformed_api_url_is_refused_naming_it(
+    env: pytest.MonkeyPatch, value: str, said: str
+) -> None:
+    env.setenv("GITHUB_API_URL", value)
+    with pytest.raises(ConfigError, match="GITHUB_API_URL") as info:
+        load_settings()
+    assert said in info.value.message
+
+
+def test_any_setting_set_but_empty_is_named(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATACANARY_WORKERS", "")
+    env.setenv("DATACANARY_PROJECT_DIR", "")  # empty means the repository root: fine
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "DATACANARY_WORKERS is set but empty" in info.value.message
+    assert "PROJECT_DIR" not in info.value.message
+
+
+def test_the_action_and_promote_refuse_an_empty_api_url_too() -> None:
+    from action.environment import ActionEnv
+    from app.config import github_api_url
+
+    assert github_api_url({}) == "https://api.github.com"
+    assert (
+        github_api_url({"GITHUB_API_URL": "https://ghes.example.com/api/v3/"})
+        == "https://ghes.example.com/api/v3"
+    )
+    with pytest.raises(ConfigError, match="GITHUB_API_URL is set but empty"):
+        ActionEnv.from_env({"GITHUB_REPOSITORY": "o/r", "GITHUB_API_URL": ""})
