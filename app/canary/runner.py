@@ -112,6 +112,8 @@ class Sandbox:
         size = file.stat().st_size
         if size == 0:
             raise QueryFailed("error", "the file is empty (0 bytes)")
+        if spec.format == "csv" and size < 4096 and not file.read_bytes().strip():
+            raise QueryFailed("error", "the file is empty (only blank lines, no header)")
         if spec.format == "parquet":
             with file.open("rb") as fh:
                 head = fh.read(4)

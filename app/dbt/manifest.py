@@ -173,8 +173,8 @@ def _owners(node: JsonAt, groups: Mapping[str | None, Any]) -> tuple[str | None,
     """Who owns a model: its dbt group's owner, else `meta.owner`; handles from `meta.owners`."""
     config = _dict(node.get("config").value)
     meta = {**_dict(config.get("meta")), **_dict(node.get("meta").value)}
-    group = groups.get(node.get("group").opt_text() or config.get("group"))
-    group = _dict(group)
+    key = node.get("group").opt_text() or config.get("group")
+    group = _dict(groups.get(key) if isinstance(key, str) else None)
     owner = group.get("name") or group.get("email") or meta.get("owner")
     handles = meta.get("owners") or group.get("github") or ()
     handles = [handles] if isinstance(handles, str) else handles

@@ -239,6 +239,8 @@ def test_a_bad_key_option_is_a_usage_error(
          "cannot read the right table {t}/garbage.parquet: not a Parquet file", "CREATE"),
         (["{t}/empty.csv", "{t}/b.csv", "--key", "id"], "cannot read the left table {t}/empty.csv: the file is empty",
          "column0"),
+        (["{t}/a.csv", "{t}/blank.csv", "--key", "id"], "cannot read the right table {t}/blank.csv: the file is empty",
+         "column0"),
         (["{t}/a.parquet", "{t}/b.parquet", "--key", "id", "--tolerance", "name=abs:1"],
          "a tolerance only applies to numbers", "Binder"),
     ],
@@ -249,6 +251,7 @@ def test_options_and_inputs_are_checked_in_the_users_terms(
     (tables / "empty.parquet").write_bytes(b"")
     (tables / "garbage.parquet").write_bytes(b"PAR1 this is not parquet at all")
     (tables / "empty.csv").write_bytes(b"")
+    (tables / "blank.csv").write_bytes(b"\n\n")
     assert main(["data-diff", *(a.format(t=tables) for a in argv)]) == 2
     err = capsys.readouterr().err
     assert said.format(t=tables) in err and unsaid not in err and "Traceback" not in err

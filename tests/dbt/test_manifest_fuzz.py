@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -98,3 +99,12 @@ def test_the_order_of_nodes_in_the_manifest_does_not_matter(rnd: Any) -> None:
     assert dict(a.models) == dict(b.models)
     assert a.contracts == b.contracts
     assert a.config == b.config
+
+
+@pytest.mark.parametrize("group", [[], ["finance"], {"name": "x"}, 3, True])
+def test_a_group_that_is_not_a_name_is_no_owner_not_a_crash(group: Any) -> None:
+    """Found by tests/fuzz: `config: {group: []}` made parse_manifest raise TypeError (unhashable list)."""
+    doc = _doc()
+    doc["nodes"]["model.shop.b"].setdefault("config", {})["group"] = group
+    manifest = parse_manifest(json.dumps(doc), "target/manifest.json")
+    assert manifest.models["model.shop.b"].owner is None
