@@ -269,8 +269,15 @@ class _Normalizer:
             for i, rule in enumerate(raw.get("quality") or []):
                 args = rule.get("arguments") or {}
                 if rule.get("metric") == "invalidValues" and "validValues" in args:
-                    values = list(args["validValues"])
                     where = (*path, "quality", i, "arguments", "validValues")
+                    if not isinstance(args["validValues"], list):
+                        raise ContractError(
+                            f"quality[{i}]: validValues must be a list of values, not "
+                            f"{'nothing' if args['validValues'] is None else repr(args['validValues'])}",
+                            self.loc(where),
+                            "list the allowed values, e.g. validValues: [placed, shipped]",
+                        )
+                    values = list(args["validValues"])
                     break
         if values is None:
             return None, None

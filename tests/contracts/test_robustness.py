@@ -72,3 +72,19 @@ def test_corrupted_top_level_and_datasets_fail_cleanly(
         parse_contract(yaml.safe_dump(doc), "contracts/fuzz.odcs.yaml")
     except ContractError as exc:
         assert exc.location is not None and exc.location.line is not None
+
+
+def test_valid_values_that_are_not_a_list_are_a_contract_error_at_their_line() -> None:
+    """Found by tests/fuzz: `validValues:` left empty made parsing raise TypeError."""
+    text = (
+        "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: t\n    properties:\n      - name: s\n        logicalType: string\n        quality:\n"
+        "          - metric: invalidValues\n            arguments:\n              validValues:\n"
+        "            mustBe: 0\n"
+    )
+    try:
+        parse_contract(text, "t.odcs.yaml")
+    except ContractError as exc:
+        assert "validValues must be a list" in exc.message and exc.location.line == 14
+    else:
+        raise AssertionError("accepted validValues: null")

@@ -108,3 +108,15 @@ def test_a_group_that_is_not_a_name_is_no_owner_not_a_crash(group: Any) -> None:
     doc["nodes"]["model.shop.b"].setdefault("config", {})["group"] = group
     manifest = parse_manifest(json.dumps(doc), "target/manifest.json")
     assert manifest.models["model.shop.b"].owner is None
+
+
+@pytest.mark.parametrize("values", [None, "placed", 3])
+def test_accepted_values_without_a_list_is_not_a_crash(values: Any) -> None:
+    """Found by tests/fuzz: `accepted_values` with `values: null` raised TypeError building the contract."""
+    doc = _doc()
+    test = doc["nodes"]["test.shop.nn"]
+    test["test_metadata"] = {"name": "accepted_values", "namespace": None, "kwargs": {"values": values}}
+    try:
+        build_project(parse_manifest(json.dumps(doc), "m.json"), root="", label="t", read=lambda p: None)
+    except DatacanaryError as exc:
+        assert exc.message
