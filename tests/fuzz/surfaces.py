@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "fixtures" / "demo" / "project"
-PAYLOADS = ROOT.parent / "shared" / "github" / "payloads"
+PAYLOADS = ROOT / "fixtures" / "github" / "payloads"  # real deliveries, committed (octokit licence)
 CONTRACT_TEXT = (DEMO / "contracts" / "fct_orders.odcs.yaml").read_text()
 CONFIG_TEXT = (DEMO / "datacanary.yml").read_text()
 MANIFEST_TEXT = (ROOT / "fixtures" / "dbt_demo" / "target" / "manifest.json").read_text()

@@ -104,6 +104,7 @@ def test_data_diff_of_garbage_duckdb_files(data: bytes, argv: list[str]) -> None
 
 
 PAYLOADS = s.real_payloads()
+assert PAYLOADS, "no real payloads found: tests/fuzz would fuzz nothing"
 
 
 @pytest.fixture(scope="module")
