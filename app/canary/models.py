@@ -81,7 +81,10 @@ def _compile(step: BuildStep) -> Compiled:
     if refusal is not None:
         line = refusal.line or (node_line(refusal.node) if refusal.node is not None else None)
         raise CompileProblem("refused", refusal.reason, Location(m.path, line or 1))
-    tables = {n: q.sql(q.table(t, s)) for n, (s, t) in step.targets.items()}
+    # only the tables this model reads: rendering every target of a 1,000-model DAG per model cost
+    # ~14 s of sqlglot generation in a 300-model canary
+    targets = step.targets
+    tables = {n: q.sql(q.table(targets[n][1], targets[n][0])) for n in a.reads_tables if n in targets}
     try:
         sql = to_duckdb(a, step.dialect, tables)
     except SqlError as err:

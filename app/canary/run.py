@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -113,7 +114,7 @@ def run_canary(
             for schema in ("shared", "base", "head"):
                 db.create_schema(schema)
             runs = build(db, steps, timeout=limits.seconds, progress=say, unbuilt=unbuilt)
-            models = tuple(_compare(db, m, base, head, runs, head_t, cfg, say, keys or {}) for m in order)
+            models = _compare_all(db, order, limits.threads, base, head, runs, head_t, cfg, say, keys or {})
         finally:
             db.close()
     result = CanaryResult(
@@ -150,6 +151,42 @@ def _unbuilt(
         loc = broken.error.location or head.models[name].location
         out[(schema, name)] = ModelRun(name, schema, head.models[name].path, status, message, loc)
     return out
+
+
+def _compare_all(
+    db: Sandbox,
+    order: Sequence[str],
+    threads: int,
+    base: Project,
+    head: Project,
+    runs: dict[tuple[str, str], ModelRun],
+    head_t: dict[str, tuple[str, str]],
+    cfg: CanaryConfig,
+    say: Progress,
+    given: Mapping[str, Sequence[str]],
+) -> tuple[ModelCanary, ...]:
+    """Reconcile every selected model, `threads` at a time, each thread on its own session: on the small
+    sampled tables a reconciliation is a dozen short queries, so the engine's per-query work, not the
+    data, is the cost, and sessions run it side by side. Results keep the DAG order."""
+    if threads <= 1 or len(order) < 2:
+        return tuple(_compare(db, m, base, head, runs, head_t, cfg, say, given) for m in order)
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = threading.local()
+    sessions: list[Sandbox] = []
+
+    def compare(name: str) -> ModelCanary:
+        if not hasattr(local, "db"):
+            local.db = db.session()
+            sessions.append(local.db)
+        return _compare(local.db, name, base, head, runs, head_t, cfg, say, given)
+
+    try:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="datacanary-reconcile") as pool:
+            return tuple(pool.map(compare, order))
+    finally:
+        for session in sessions:
+            session.close()
 
 
 def _output_columns(m: ModelCanary) -> set[str]:

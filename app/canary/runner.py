@@ -67,6 +67,14 @@ class Sandbox:
         if threads:
             self.conn.execute(f"SET threads = {int(threads)}")
 
+    def session(self) -> Sandbox:
+        """Another session on the same database, for another thread: same tables, same locked
+        configuration, its own temp tables and its own interrupt (DuckDB runs them in parallel)."""
+        other = object.__new__(type(self))
+        other.conn = self.conn.cursor()
+        other.inputs, other.memory_limit = self.inputs, self.memory_limit
+        return other
+
     @classmethod
     def locked(cls, work: Path, *, memory_limit: str, threads: int, max_temp_size: str) -> Sandbox:
         """The canary's sandbox, locked down before anything of the pull request is read: the engine may
