@@ -137,7 +137,7 @@ def build(
         start = time.perf_counter()
         target = q.sql(q.table(m.name, step.schema))
         try:
-            db.create_select(target, compiled.sql, timeout=timeout)
+            rows = db.create_select(target, compiled.sql, timeout=timeout)
         except QueryFailed as exc:
             status = exc.kind if exc.kind in ("timeout", "memory", "refused") else "failed"
             runs[where] = ModelRun(
@@ -150,7 +150,6 @@ def build(
                 seconds=time.perf_counter() - start,
             )
             continue
-        rows = int(db.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
         runs[where] = ModelRun(
             m.name, step.schema, m.path, "built", None, m.location, rows, time.perf_counter() - start
         )

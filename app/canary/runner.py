@@ -181,12 +181,14 @@ class Sandbox:
         lock(self.conn, settings)
         self.memory_limit = memory_limit
 
-    def create_select(self, target: t.Sql, select: str, timeout: float | None = None) -> None:
+    def create_select(self, target: t.Sql, select: str, timeout: float | None = None) -> int:
         """CREATE TABLE `target` AS `select`, where `select` is untrusted SQL: DuckDB's own parser must see
         exactly one SELECT in it (the engine-side twin of the static check in guard.py), so no DDL, macro
-        definition, ATTACH, SET or second statement ever reaches execution, whatever sqlglot made of it."""
+        definition, ATTACH, SET or second statement ever reaches execution, whatever sqlglot made of it.
+        Returns the rows written (DuckDB's CREATE TABLE AS answers with them: no second query)."""
         _one_select(select)
-        self.execute(f"CREATE TABLE {target} AS {select}", timeout=timeout)
+        written = self._run(f"CREATE TABLE {target} AS {select}", timeout).fetchone()
+        return int(written[0]) if written else int(self.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
 
     def select(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
         """Rows of untrusted `sql` (a contract's quality rule), admitted as create_select admits models."""
