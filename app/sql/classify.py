@@ -92,8 +92,22 @@ def _alias_spellings(model: ModelAnalysis) -> dict[str, set[str]]:
     return out
 
 
+# The last classification: the gate asks for the same pair several times (output changes, canary
+# selection), and on a large project it costs seconds (equivalence compares canonical trees).
+_LAST: list[tuple[Analysis | None, Analysis, dict[str, ModelChange]]] = []
+
+
 def classify_models(base: Analysis | None, head: Analysis) -> dict[str, ModelChange]:
     """Every model of either revision -> its change (renamed models under their new name)."""
+    last = _LAST[0] if _LAST else None
+    if last is not None and last[0] is base and last[1] is head:
+        return dict(last[2])
+    out = _classify(base, head)
+    _LAST[:] = [(base, head, out)]
+    return dict(out)
+
+
+def _classify(base: Analysis | None, head: Analysis) -> dict[str, ModelChange]:
     old = dict(base.models) if base is not None else {}
     gone = [n for n in old if n not in head.models and n not in head.broken]  # broken: reported as such
     new = [n for n in head.order if n not in old]
