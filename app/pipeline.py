@@ -191,7 +191,7 @@ def evaluate(
                 f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared"
             )
 
-    from app.gate.broken import broken_findings
+    from app.gate.broken import broken_findings, changed_broken
 
     refused, invalid = broken_findings(head, head_an, base, base_an)  # one bad model, one finding
     findings = list(contract_findings(base, head, today=today, history=history or {}))
@@ -221,9 +221,7 @@ def evaluate(
             selected = list(state_modified(dbt[0], dbt[1], {n: c.kind for n, c in changes.items()}).selected)
         else:
             changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
-            changed |= {  # a model this change broke: its readers are skipped by name, not left out
-                n for n in head_an.broken if n not in base.models or base.models[n].sql != head.models[n].sql
-            }
+            changed |= changed_broken(base, head, head_an)
             selected = selected_for_canary(head_an, changed)
         if not selected:
             # nothing to run, but a broken sample path would silently blind the next canary

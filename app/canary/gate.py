@@ -91,12 +91,9 @@ def _run_findings(run: ModelRun, side: str, timeout_severity: Severity = Severit
     message = run.message or run.status
     if (
         run.status == "refused"
-    ):  # "model 'x' reads a file: ..." -> "sandbox refused model x: it reads a file: ..."
-        stripped = re.sub(r"^(?:the )?(?:model|source) '[^']*' ", "", message)
-        message = (
-            f"it {stripped}"
-            if stripped != message or message.startswith(("tried ", "is ", "holds "))
-            else message
+    ):  # every refusal reason is a verb phrase: "sandbox refused model x: it reads ..."
+        message = "it " + re.sub(r"^(?:the )?(?:model|source) '[^']*' ", "", message).strip().removeprefix(
+            "it "
         )
         what = f"sandbox refused {what}"
     return [

@@ -114,7 +114,13 @@ def run_canary(
             for schema in ("shared", "base", "head"):
                 db.create_schema(schema)
             runs = build(db, steps, timeout=limits.seconds, progress=say, unbuilt=unbuilt)
-            models = _compare_all(db, order, limits.threads, base, head, runs, head_t, cfg, say, keys or {})
+            given = keys or {}
+            models = _compare_all(
+                db,
+                order,
+                limits.threads,
+                lambda d, m: _compare(d, m, base, head, runs, head_t, cfg, say, given),
+            )
         finally:
             db.close()
     result = CanaryResult(
@@ -154,36 +160,27 @@ def _unbuilt(
 
 
 def _compare_all(
-    db: Sandbox,
-    order: Sequence[str],
-    threads: int,
-    base: Project,
-    head: Project,
-    runs: dict[tuple[str, str], ModelRun],
-    head_t: dict[str, tuple[str, str]],
-    cfg: CanaryConfig,
-    say: Progress,
-    given: Mapping[str, Sequence[str]],
+    db: Sandbox, order: Sequence[str], threads: int, compare: Callable[[Sandbox, str], ModelCanary]
 ) -> tuple[ModelCanary, ...]:
-    """Reconcile every selected model, `threads` at a time, each thread on its own session: on the small
+    """`compare` every selected model, `threads` at a time, each thread on its own session: on the small
     sampled tables a reconciliation is a dozen short queries, so the engine's per-query work, not the
     data, is the cost, and sessions run it side by side. Results keep the DAG order."""
     if threads <= 1 or len(order) < 2:
-        return tuple(_compare(db, m, base, head, runs, head_t, cfg, say, given) for m in order)
+        return tuple(compare(db, m) for m in order)
     from concurrent.futures import ThreadPoolExecutor
 
     local = threading.local()
     sessions: list[Sandbox] = []
 
-    def compare(name: str) -> ModelCanary:
+    def one(name: str) -> ModelCanary:
         if not hasattr(local, "db"):
             local.db = db.session()
             sessions.append(local.db)
-        return _compare(local.db, name, base, head, runs, head_t, cfg, say, given)
+        return compare(local.db, name)
 
     try:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="datacanary-reconcile") as pool:
-            return tuple(pool.map(compare, order))
+            return tuple(pool.map(one, order))
     finally:
         for session in sessions:
             session.close()

@@ -187,8 +187,8 @@ class Sandbox:
         definition, ATTACH, SET or second statement ever reaches execution, whatever sqlglot made of it.
         Returns the rows written (DuckDB's CREATE TABLE AS answers with them: no second query)."""
         _one_select(select)
-        written = self._run(f"CREATE TABLE {target} AS {select}", timeout).fetchone()
-        return int(written[0]) if written else int(self.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
+        (written,) = self._run(f"CREATE TABLE {target} AS {select}", timeout).fetchall()[0]
+        return int(written)
 
     def select(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
         """Rows of untrusted `sql` (a contract's quality rule), admitted as create_select admits models."""
@@ -206,21 +206,16 @@ class Sandbox:
         self.execute(f"ATTACH {t.lit(str(path))} AS {t.ident(name)} (READ_ONLY)")
 
     def _kind_of(self, catalog: str, schema: str, name: str) -> str | None:
-        """`table`, `view`, or None: what `catalog.schema.name` is (exact name, then case-insensitively)."""
-        for exact in (True, False):
-            match = "{col} = ?" if exact else "lower({col}) = lower(?)"
-            where = " AND ".join(match.format(col=c) for c in ("database_name", "schema_name"))
-            for kind, rel, col in (
-                ("table", "duckdb_tables()", "table_name"),
-                ("view", "duckdb_views()", "view_name"),
-            ):
-                found = self.conn.execute(
-                    f"SELECT count(*) FROM {rel} WHERE {where} AND {match.format(col=col)}",
-                    [catalog, schema, name],
-                ).fetchone()
-                if found and found[0]:
-                    return kind
-        return None
+        """`table`, `view`, or None: what `catalog.schema.name` is (names match as DuckDB resolves them,
+        case-insensitively)."""
+        found = self.conn.execute(
+            "SELECT kind FROM (SELECT 'table' AS kind, database_name, schema_name, table_name AS name "
+            "FROM duckdb_tables() UNION ALL SELECT 'view', database_name, schema_name, view_name "
+            "FROM duckdb_views()) WHERE lower(database_name) = lower(?) AND lower(schema_name) = lower(?) "
+            "AND lower(name) = lower(?) LIMIT 1",
+            [catalog, schema, name],
+        ).fetchone()
+        return str(found[0]) if found else None
 
     def close(self) -> None:
         self.conn.close()

@@ -79,7 +79,7 @@ def load_sources(
             db.execute(f"CREATE TABLE {q.sql(target)} AS {q.sql(select)}")
         except QueryFailed as exc:
             if exc.kind == "refused":
-                refused[name] = f"its sample data {ts.path}: {exc.message}"
+                refused[name] = f"reads {ts.path}, where {exc.message}"
                 coverage.append(_replace_note(base, "refused: " + exc.message, missing=False))
                 continue
             raise DatacanaryError(

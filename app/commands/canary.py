@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     base, head = load_project(base_tree, root), load_project(head_tree, root)
     base_an = analyze(base, strict=False)  # one broken model becomes a finding, not the end of the run
     head_an = analyze(head, reuse=base_an, strict=False)
-    selected = _selection(args.models, base_an, head_an, head)
+    selected = _selection(args.models, base, base_an, head_an, head)
     keys = _keys(args.key, head)
     result = run_canary(
         base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say, keys=keys
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if result.verdict == "fail" else 0
 
 
-def _selection(models: str, base_an: Analysis, head_an: Analysis, head: Project) -> list[str]:
+def _selection(models: str, base: Project, base_an: Analysis, head_an: Analysis, head: Project) -> list[str]:
     """--models, else app.sql's selection: changed models whose output can change, and their downstream."""
     from app.errors import UsageError
     from app.sql.changes import classify_models, selected_for_canary
@@ -74,8 +74,10 @@ def _selection(models: str, base_an: Analysis, head_an: Analysis, head: Project)
             raise UsageError(f"--models: no model named {', '.join(unknown)} in the head revision")
         return names
     changes = classify_models(base_an, head_an)
+    from app.gate.broken import changed_broken
+
     changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
-    return list(selected_for_canary(head_an, changed))
+    return list(selected_for_canary(head_an, changed | changed_broken(base, head, head_an)))
 
 
 def _keys(given: list[str], head: Project) -> dict[str, list[str]]:

@@ -13,9 +13,11 @@ A model that is broken the same way on the base revision (same SQL) only warns: 
 
 from __future__ import annotations
 
-from types import MappingProxyType
+from dataclasses import replace
 
+from app.canary.gate import refusal_finding
 from app.canary.guard import redact, screen
+from app.canary.models import ModelRun
 from app.findings import Finding
 from app.project.model import Project
 from app.sql.analysis import Analysis, BrokenModel
@@ -32,6 +34,16 @@ def refusal(project: Project, name: str) -> tuple[str, Location] | None:
         return None
     line = found.line or (node_line(found.node) if found.node is not None else None)
     return found.reason.strip(), Location(model.path, line or 1)
+
+
+def changed_broken(base: Project | None, head: Project, head_an: Analysis) -> set[str]:
+    """Broken head models that are new or whose SQL changed: the canary takes them in its selection, so
+    the models reading them are reported as skipped by name instead of left out."""
+    return {
+        n
+        for n in head_an.broken
+        if base is None or n not in base.models or base.models[n].sql != head.models[n].sql
+    }
 
 
 def broken_findings(
@@ -53,26 +65,13 @@ def broken_findings(
         refused = None if broken.upstream else refusal(head, name)
         loc = broken.error.location or model.location
         if refused is not None:
-            canary.append(_refused(name, refused[0], refused[1], severity))
+            run = ModelRun(name, "head", model.path, "refused", refused[0], refused[1])
+            canary.append(replace(refusal_finding(run), severity=severity))
         elif broken.upstream:
             contracts.append(_finding(broken, "sql-not-analysed", Severity.NOTICE, loc, None))
         else:
             contracts.append(_finding(broken, "sql-invalid", severity, loc, broken.error.hint))
     return canary, contracts
-
-
-def _refused(name: str, reason: str, loc: Location, severity: Severity) -> Finding:
-    return Finding(
-        gate="canary",
-        rule="canary-sandbox-refused",
-        severity=severity,
-        message=f"sandbox refused model {name}: it {reason}",
-        dataset=name,
-        location=loc,
-        hint="a model may only be one SELECT over models and declared sources; if this is not an attack, "
-        "remove the statement, function or path",
-        data=MappingProxyType({"side": "head", "status": "refused"}),
-    )
 
 
 def _finding(broken: BrokenModel, rule: str, severity: Severity, loc: Location, hint: str | None) -> Finding:

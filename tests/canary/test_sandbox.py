@@ -194,7 +194,7 @@ def locked(tmp_path: Path) -> Sandbox:
 
 @pytest.mark.parametrize(("name", "body"), ENGINE_CASES, ids=[a[0] for a in ENGINE_CASES])
 def test_the_engine_lockdown_alone_refuses_each_attack(
-    locked: Sandbox, secret: Path, name: str, body: str, monkeypatch: pytest.MonkeyPatch
+    locked: Sandbox, secret: Path, name: str, body: str
 ) -> None:
     sql = _body(body, secret).replace(" customers", " source.customers")
     before = {p.name for p in secret.parent.iterdir()}
