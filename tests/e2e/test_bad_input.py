@@ -29,11 +29,13 @@ def commit(repo: Path, files: dict[str, str | bytes | None]) -> str:
     ).stdout.strip()
 
 
-def check(repo: Path, base: str, head: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    """`datacanary check --no-canary` as a user runs it: a separate process."""
+def check(
+    repo: Path, base: str, head: str, *extra: str, canary: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`datacanary check` (by default `--no-canary`) as a user runs it: a separate process."""
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "check", "--project", str(repo), "--base", base, "--head", head,
-         "--quiet", "--no-canary", *extra],
+         "--quiet", *([] if canary else ["--no-canary"]), *extra],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
 
@@ -125,11 +127,7 @@ def test_one_broken_model_is_a_finding_and_the_others_are_still_checked(case: st
         "models/marts/countries.sql": "select country, count(*) as customers from stg_customers group by 1\n"
     }
     head = commit(demo.path, {**files, **other})
-    proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "check", "--project", str(demo.path), "--base", demo.head,
-         "--head", head, "--quiet", "--format", "json"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    proc = check(demo.path, demo.head, head, "--format", "json", canary=True)
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     findings = [f for g in report["gates"] for f in g["findings"]]
@@ -170,11 +168,7 @@ def test_a_broken_sample_path_fails_check_even_when_no_model_changed(tmp_path: P
     demo = build_demo_repo(tmp_path / "shop")
     config = (demo.path / "datacanary.yml").read_text()
     head = commit(demo.path, {"datacanary.yml": config.replace("data/raw_orders.csv", "data/raw_order.csv")})
-    proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "check", "--project", str(demo.path), "--base", demo.head,
-         "--head", head, "--quiet", "--format", "json"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    proc = check(demo.path, demo.head, head, "--format", "json", canary=True)
     assert proc.returncode == 1, proc.stderr
     canary = next(g for g in json.loads(proc.stdout)["gates"] if g["name"] == "canary")
     missing = [f for f in canary["findings"] if f["rule"] == "canary-source-missing"]
