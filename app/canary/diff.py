@@ -110,10 +110,12 @@ def reconcile(
     matched = compared_left - int(summary["removed"])
     changed = int(summary["changed"])
     if profiles and side_profiles is None:
-        side_profiles = _profiles(db, plan, left, right, exact_distinct)
+        side_profiles = _profiles(db, plan, left, right, exact_distinct, (lk.rows, rk.rows))
     columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
     low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
-    found = _evidence(db, plan, (left, right), low, summary if examples else None, summary_t)
+    found = _evidence(
+        db, plan, (left, right), low, summary if examples else None, summary_t, (lk.rows, rk.rows)
+    )
     for temp in temps:
         db.execute(f"DROP TABLE IF EXISTS {temp}")
     return Reconciliation(
@@ -196,9 +198,21 @@ def _count_in(db: Database, rel: Sql, plan: DiffPlan, keys: Sql) -> int:
 
 
 def _profiles(
-    db: Database, plan: DiffPlan, left: Sql, right: Sql, exact: bool
+    db: Database,
+    plan: DiffPlan,
+    left: Sql,
+    right: Sql,
+    exact: bool,
+    rows: tuple[int, int],
+    same: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    row = db.query(q.sides(plan, left, right, True, exact))[0]
+    """Both sides' column profiles; `same` (the two sides hold the same rows, typed alike): one side's,
+    read once."""
+    small = max(rows) <= q.SMALL_ROWS
+    if same and all(p.left_type == p.right_type for p in plan.columns):
+        one = db.query(q.side_summary(plan, left, "l", True, exact, small))[0]
+        return one, q.as_side(one, "l", "r")
+    row = db.query(q.sides(plan, left, right, True, exact, small))[0]
     return row["l"], row["r"]
 
 
@@ -220,8 +234,10 @@ def _evidence(
     low: Sequence[ColumnPlan],
     summary: Mapping[str, Any] | None = None,
     summary_t: Sql | None = None,
+    rows: tuple[int, int] | None = None,
 ) -> Evidence:
-    sql = evidence_sql(plan, sides, low, summary, summary_t)
+    small = rows is not None and max(rows) <= q.SMALL_ROWS
+    sql = evidence_sql(plan, sides, low, summary, summary_t, small)
     return read_evidence(db.query(sql)[0] if sql is not None else None)
 
 
@@ -247,25 +263,20 @@ def _multiset(
     exact_distinct: bool | None,
     profiles: bool,
 ) -> Reconciliation:
-    n = next(_names)
-    only_l, only_r = table(f"__only_left_{n}"), table(f"__only_right_{n}")
     if plan.columns:
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {only_l} AS {sets.except_all(left, right, plan)}")
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {only_r} AS {sets.except_all(right, left, plan)}")
+        found = db.query(sets.multiset_difference(left, right, plan, examples))[0]
+        rows_l, rows_r = int(found["rows_left"]), int(found["rows_right"])
+        removed, added = int(found["removed"]), int(found["added"])
+        ex_l, ex_r = found.get("ex_left") or [], found.get("ex_right") or []
     else:  # nothing in common: every row is on its own side only
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {only_l} AS SELECT * FROM {left}")
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {only_r} AS SELECT * FROM {right}")
-    counts = db.query(
-        f"SELECT (SELECT count(*) FROM {only_l}) AS removed, (SELECT count(*) FROM {only_r}) AS added"
-    )[0]
-    ex_l = db.query(f"SELECT * FROM {only_l} LIMIT {int(examples)}") if examples else []
-    ex_r = db.query(f"SELECT * FROM {only_r} LIMIT {int(examples)}") if examples else []
-    for t in (only_l, only_r):
-        db.execute(f"DROP TABLE IF EXISTS {t}")
-    rows_l = int(db.query(f"SELECT count(*) AS n FROM {left}")[0]["n"])
-    rows_r = int(db.query(f"SELECT count(*) AS n FROM {right}")[0]["n"])
+        rows_l = int(db.query(f"SELECT count(*) AS n FROM {left}")[0]["n"])
+        rows_r = int(db.query(f"SELECT count(*) AS n FROM {right}")[0]["n"])
+        removed, added = rows_l, rows_r
+        ex_l = db.query(f"SELECT * FROM {left} LIMIT {int(examples)}") if examples else []
+        ex_r = db.query(f"SELECT * FROM {right} LIMIT {int(examples)}") if examples else []
     exact = exact_distinct if exact_distinct is not None else max(rows_l, rows_r) <= EXACT_DISTINCT_ROWS
-    side_profiles = _profiles(db, plan, left, right, exact) if profiles else None
+    same = not removed and not added and bool(plan.columns)
+    side_profiles = _profiles(db, plan, left, right, exact, (rows_l, rows_r), same) if profiles else None
     columns = column_results(plan, None, side_profiles, (rows_l, rows_r), None)
     low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
     notes: tuple[str, ...] = (
@@ -281,11 +292,11 @@ def _multiset(
         rows_right=rows_r,
         schema=plan.schema,
         columns=columns,
-        added=int(counts["added"]),
-        removed=int(counts["removed"]),
+        added=added,
+        removed=removed,
         changed=None,
         unchanged=None,
-        distributions=_distributions(low, _evidence(db, plan, (left, right), low)),
+        distributions=_distributions(low, _evidence(db, plan, (left, right), low, rows=(rows_l, rows_r))),
         examples=multiset_examples(ex_l, ex_r),
         distinct_exact=exact,
         notes=notes,

@@ -34,10 +34,12 @@ def evidence_sql(
     low: Sequence[ColumnPlan],
     summary: Mapping[str, Any] | None = None,
     summary_table: Sql | None = None,
+    small: bool = False,
 ) -> Sql | None:
     """One row: `ex_left`/`ex_right` (lists of {k, row}) for the example keys of the keyed `summary` row
     (stored as `summary_table`), and `dist_left`/`dist_right` (structs of histograms) when `low` has
-    columns. None when there is nothing to read."""
+    columns (`small`: at most queries.SMALL_ROWS rows a side, taken from the values as a list). None when
+    there is nothing to read."""
     parts: list[Sql] = []
     if summary is not None and summary_table is not None:
         for side, rel in zip(("left", "right"), sides, strict=True):
@@ -47,7 +49,8 @@ def evidence_sql(
                 parts.append(t.select([alias(f"list({found})", f"ex_{side}")], t.subquery(rows, "x")))
     if low:
         for side, rel in zip(("left", "right"), sides, strict=True):
-            hists = t.struct([(p.name, f"histogram({_as_text(p)})") for p in low])
+            counted = "list_aggregate(list({}), 'histogram')" if small else "histogram({})"
+            hists = t.struct([(p.name, counted.format(_as_text(p))) for p in low])
             parts.append(t.select([alias(hists, f"dist_{side}")], rel))
     if not parts:
         return None

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from app.canary import sqltext as t
 from app.canary.queries import COUNT, KEY, in_keys, joined_key, key_expr, key_not_null
-from app.canary.schema import DiffPlan
+from app.canary.schema import DiffPlan, nested
 from app.canary.sqltext import Sql, alias, cast, col, filtered, ident, is_null, lit, or_
 
 
@@ -84,3 +84,52 @@ def except_all(left: Sql, right: Sql, plan: DiffPlan, only_keys: Sql | None = No
     cols = [*keys, *cols]
     where = in_keys(plan, only_keys) if only_keys is not None else None
     return f"{t.select(cols, left, where)} EXCEPT ALL {t.select(cols, right, where)}"
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name = f"_{name}"
+    return name
+
+
+def multiset_difference(left: Sql, right: Sql, plan: DiffPlan, examples: int) -> Sql:
+    """One statement for a keyless comparison: both sides' row counts, the rows only on the left
+    (`removed`) and only on the right (`added`) as multisets, and up to `examples` of each (`ex_left`,
+    `ex_right`: lists of row structs, in a stable order). Both sides' rows are grouped once, counted per
+    side: one pass where two EXCEPT ALL would build a hash table each. Columns compared as text are
+    grouped (and shown) by their text, as in `except_all`."""
+    names = [p.name for p in plan.columns]
+    taken = set(names)
+    side, n_left, n_right, row = (_fresh(n, taken) for n in ("__side", "__n_left", "__n_right", "__row"))
+    compare = {p.name: p.compare for p in plan.columns}
+    cols = [alias(cast(col(n), "VARCHAR") if compare[n] == "text" else col(n), n) for n in names]
+    both = (
+        f"{t.select([alias('0', side), *cols], left)} UNION ALL {t.select([alias('1', side), *cols], right)}"
+    )
+    grouped = ", ".join(col(n) for n in names)
+    counts = [f"count(*) FILTER (WHERE {col(side)} = {i})" for i in (0, 1)]
+    differ = (
+        f"SELECT {grouped}, {alias(counts[0], n_left)}, {alias(counts[1], n_right)} FROM ({both}) "
+        f"GROUP BY {grouped} HAVING {counts[0]} <> {counts[1]}"
+    )
+    order = ", ".join(col(p.name) for p in plan.columns if not nested(p.left_type)) or "1"
+    d = ident("__differ")
+
+    def only(more: str, less: str) -> tuple[Sql, Sql]:
+        total = f"(SELECT coalesce(sum({col(more)} - {col(less)}), 0) FROM {d} WHERE {col(more)} > {col(less)})"
+        picked = (
+            f"SELECT {grouped} FROM {d} WHERE {col(more)} > {col(less)} ORDER BY {order} LIMIT {int(examples)}"
+        )
+        return total, f"(SELECT list({ident(row)} ORDER BY {order}) FROM ({picked}) AS {ident(row)})"
+
+    removed, ex_left = only(n_left, n_right)
+    added, ex_right = only(n_right, n_left)
+    out = [
+        alias(f"(SELECT count(*) FROM {left})", "rows_left"),
+        alias(f"(SELECT count(*) FROM {right})", "rows_right"),
+        alias(removed, "removed"),
+        alias(added, "added"),
+    ]
+    if examples:
+        out += [alias(ex_left, "ex_left"), alias(ex_right, "ex_right")]
+    return f"WITH {d} AS MATERIALIZED ({differ}) SELECT {', '.join(out)}"

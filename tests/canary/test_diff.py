@@ -374,3 +374,37 @@ def test_the_share_of_differing_rows_never_contradicts_the_verdict(
     else:
         assert r.identical and r.changed_share == 0
     assert 0 <= r.changed_share <= 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=edits(), key=st.sampled_from([["id"], []]))
+def test_small_table_profiles_agree_with_the_aggregates(
+    db: Sandbox, monkeypatch: pytest.MonkeyPatch, case: tuple[dict, dict], key: list[str]
+) -> None:
+    """Small sides take distinct counts and distributions from value lists; the result is the same as
+    DuckDB's DISTINCT and histogram aggregates give (the path every larger table takes)."""
+    from app.canary import queries
+
+    base, head = case
+    left = make_table(db, "base_t", COLUMNS, _rows(base))
+    right = make_table(db, "head_t", COLUMNS, _rows(head))
+    small = reconcile(db, left, right, key=key, examples=3, low_cardinality=5)
+    with monkeypatch.context() as m:
+        m.setattr(queries, "SMALL_ROWS", -1)
+        large = reconcile(db, left, right, key=key, examples=3, low_cardinality=5)
+    assert small.to_json() == large.to_json()
+
+
+def test_keyless_examples_are_the_unmatched_rows_in_a_stable_order(db: Sandbox) -> None:
+    cols = [("s", "VARCHAR"), ("n", "INTEGER")]
+    left = make_table(db, "l", cols, [("b", 2), ("a", 1), ("a", 1), ("c", 3), ("z", 0)])
+    right = make_table(db, "r", cols, [("a", 1), ("c", 3), ("d", 4), ("b", 9)])
+    r = reconcile(db, left, right, key=[], examples=5)
+    assert (r.removed, r.added) == (3, 2)  # the second ("a", 1), ("b", 2), ("z", 0) | ("b", 9), ("d", 4)
+    removed = [e.left for e in r.examples if e.kind == "removed"]
+    added = [e.right for e in r.examples if e.kind == "added"]
+    # each distinct unmatched row once, sorted
+    assert removed == [{"s": "a", "n": 1}, {"s": "b", "n": 2}, {"s": "z", "n": 0}]
+    assert added == [{"s": "b", "n": 9}, {"s": "d", "n": 4}]
+    again = reconcile(db, left, right, key=[], examples=5)
+    assert again.examples == r.examples
