@@ -108,49 +108,72 @@ def build(
     timeout: float,
     progress: Callable[[str], None] | None = None,
     unbuilt: Mapping[tuple[str, str], ModelRun] | None = None,
+    workers: int = 1,
 ) -> dict[tuple[str, str], ModelRun]:
-    """Run the steps in order; returns (schema, model name) -> ModelRun. `unbuilt`: runs decided before
-    (a model refused or unanalysable): models that read them are skipped, naming why."""
-    from app.canary.runner import QueryFailed
+    """Run the steps in DAG order, `workers` side by side (each step once the steps it reads are done);
+    returns (schema, model name) -> ModelRun. `unbuilt`: runs decided before (a model refused or
+    unanalysable): models that read them are skipped, naming why."""
+    from app.canary.parallel import by_dependency
 
     say = progress or (lambda _m: None)
     runs: dict[tuple[str, str], ModelRun] = dict(unbuilt or {})
-    for step in steps:
-        m = step.model
-        where = (step.schema, m.name)
-        try:
-            compiled = _compile(step)
-        except CompileProblem as p:
-            runs[where] = ModelRun(m.name, step.schema, m.path, p.kind, p.message, p.location)
-            continue
-        broken = [
-            f"{n} ({_WHY_NOT.get(runs[(s, n)].status, 'failed')})"
-            for s, n in dict.fromkeys(compiled.reads)
-            if (s, n) in runs and not runs[(s, n)].ok
-        ]
-        if broken:
-            runs[where] = ModelRun(
-                m.name, step.schema, m.path, "skipped", f"not built: it reads {', '.join(broken)}", m.location
-            )
-            continue
-        say(f"canary: building {step.schema}.{m.name}")
-        start = time.perf_counter()
-        target = q.sql(q.table(m.name, step.schema))
-        try:
-            rows = db.create_select(target, compiled.sql, timeout=timeout)
-        except QueryFailed as exc:
-            status = exc.kind if exc.kind in ("timeout", "memory", "refused") else "failed"
-            runs[where] = ModelRun(
-                m.name,
-                step.schema,
-                m.path,
-                status,
-                exc.message,
-                m.location,
-                seconds=time.perf_counter() - start,
-            )
-            continue
-        runs[where] = ModelRun(
-            m.name, step.schema, m.path, "built", None, m.location, rows, time.perf_counter() - start
-        )
+    todo = list(steps)
+    made = {(step.schema, step.model.name): i for i, step in enumerate(todo)}
+    after: dict[int, set[int]] = {}
+    for i, step in enumerate(todo):
+        reads = _reads(step)
+        # a step whose reads are only known once compiled waits for every step before it
+        after[i] = set(range(i)) if reads is None else {made[r] for r in reads if made.get(r, i) < i}
+
+    def done(i: int, run: ModelRun) -> None:
+        runs[(todo[i].schema, todo[i].model.name)] = run
+
+    by_dependency(
+        db, len(todo), after, workers, lambda s, i: _build_one(s, todo[i], runs, timeout, say), done
+    )
     return runs
+
+
+def _reads(step: BuildStep) -> set[tuple[str, str]] | None:
+    """The (schema, table) targets the step's model reads, from its analysis (None: not analysed)."""
+    a = step.analysis
+    if a is None or a.sql != step.model.sql:
+        return None
+    return {step.targets[n] for n in a.reads_tables if n in step.targets}
+
+
+def _build_one(
+    db: Sandbox,
+    step: BuildStep,
+    runs: Mapping[tuple[str, str], ModelRun],
+    timeout: float,
+    say: Callable[[str], None],
+) -> ModelRun:
+    """Build one step, the runs of the steps it reads being known."""
+    from app.canary.runner import QueryFailed
+
+    m = step.model
+    try:
+        compiled = _compile(step)
+    except CompileProblem as p:
+        return ModelRun(m.name, step.schema, m.path, p.kind, p.message, p.location)
+    broken = [
+        f"{n} ({_WHY_NOT.get(runs[(s, n)].status, 'failed')})"
+        for s, n in dict.fromkeys(compiled.reads)
+        if (s, n) in runs and not runs[(s, n)].ok
+    ]
+    if broken:
+        return ModelRun(
+            m.name, step.schema, m.path, "skipped", f"not built: it reads {', '.join(broken)}", m.location
+        )
+    say(f"canary: building {step.schema}.{m.name}")
+    start = time.perf_counter()
+    target = q.sql(q.table(m.name, step.schema))
+    try:
+        rows = db.create_select(target, compiled.sql, timeout=timeout)
+    except QueryFailed as exc:
+        status = exc.kind if exc.kind in ("timeout", "memory", "refused") else "failed"
+        return ModelRun(
+            m.name, step.schema, m.path, status, exc.message, m.location, seconds=time.perf_counter() - start
+        )
+    return ModelRun(m.name, step.schema, m.path, "built", None, m.location, rows, time.perf_counter() - start)

@@ -116,10 +116,10 @@ def multiset_difference(left: Sql, right: Sql, plan: DiffPlan, examples: int) ->
     d = ident("__differ")
 
     def only(more: str, less: str) -> tuple[Sql, Sql]:
-        total = f"(SELECT coalesce(sum({col(more)} - {col(less)}), 0) FROM {d} WHERE {col(more)} > {col(less)})"
-        picked = (
-            f"SELECT {grouped} FROM {d} WHERE {col(more)} > {col(less)} ORDER BY {order} LIMIT {int(examples)}"
+        total = (
+            f"(SELECT coalesce(sum({col(more)} - {col(less)}), 0) FROM {d} WHERE {col(more)} > {col(less)})"
         )
+        picked = f"SELECT {grouped} FROM {d} WHERE {col(more)} > {col(less)} ORDER BY {order} LIMIT {int(examples)}"
         return total, f"(SELECT list({ident(row)} ORDER BY {order}) FROM ({picked}) AS {ident(row)})"
 
     removed, ex_left = only(n_left, n_right)

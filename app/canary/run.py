@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -113,7 +112,9 @@ def run_canary(
                 unbuilt[("source", name)] = ModelRun(name, "source", loc.path, "refused", why, loc)
             for schema in ("shared", "base", "head"):
                 db.create_schema(schema)
-            runs = build(db, steps, timeout=limits.seconds, progress=say, unbuilt=unbuilt)
+            runs = build(
+                db, steps, timeout=limits.seconds, progress=say, unbuilt=unbuilt, workers=limits.threads
+            )
             given = keys or {}
             models = _compare_all(
                 db,
@@ -163,27 +164,11 @@ def _compare_all(
     db: Sandbox, order: Sequence[str], threads: int, compare: Callable[[Sandbox, str], ModelCanary]
 ) -> tuple[ModelCanary, ...]:
     """`compare` every selected model, `threads` at a time, each thread on its own session: on the small
-    sampled tables a reconciliation is a dozen short queries, so the engine's per-query work, not the
+    sampled tables a reconciliation is a few short queries, so the engine's per-query work, not the
     data, is the cost, and sessions run it side by side. Results keep the DAG order."""
-    if threads <= 1 or len(order) < 2:
-        return tuple(compare(db, m) for m in order)
-    from concurrent.futures import ThreadPoolExecutor
+    from app.canary.parallel import in_order
 
-    local = threading.local()
-    sessions: list[Sandbox] = []
-
-    def one(name: str) -> ModelCanary:
-        if not hasattr(local, "db"):
-            local.db = db.session()
-            sessions.append(local.db)
-        return compare(local.db, name)
-
-    try:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="datacanary-reconcile") as pool:
-            return tuple(pool.map(one, order))
-    finally:
-        for session in sessions:
-            session.close()
+    return tuple(in_order(db, order, threads, compare))
 
 
 def _output_columns(m: ModelCanary) -> set[str]:

@@ -1,0 +1,100 @@
+"""Work side by side on one sandbox database: a pool of threads, each on its own session (DuckDB runs
+sessions in parallel and releases the GIL while it works), and a scheduler for steps that depend on
+each other (model builds in DAG order)."""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from app.canary.runner import Sandbox
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+
+class Sessions:
+    """`submit(fn)` runs `fn(session)` on one of `workers` threads, each with a session of its own, opened
+    on the thread's first task; leaving the block waits for every task and closes the sessions."""
+
+    def __init__(self, db: Sandbox, workers: int) -> None:
+        self._db = db
+        self._local = threading.local()
+        self._opened: list[Sandbox] = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="datacanary-session")
+
+    def __enter__(self) -> Sessions:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pool.shutdown(wait=True)
+        for session in self._opened:
+            session.close()
+
+    def submit(self, fn: Callable[[Sandbox], T]) -> Future[T]:
+        return self._pool.submit(self._on_session, fn)
+
+    def _on_session(self, fn: Callable[[Sandbox], T]) -> T:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._db.session()
+            with self._lock:
+                self._opened.append(db)
+        return fn(db)
+
+
+def in_order(db: Sandbox, items: Sequence[S], workers: int, work: Callable[[Sandbox, S], T]) -> list[T]:
+    """`work(session, item)` for every item, `workers` at a time; results in the items' order."""
+    if workers <= 1 or len(items) < 2:
+        return [work(db, item) for item in items]
+    with Sessions(db, workers) as pool:
+        futures = [pool.submit(functools.partial(_on_item, work, item)) for item in items]
+        return [f.result() for f in futures]
+
+
+def _on_item(work: Callable[[Sandbox, S], T], item: S, db: Sandbox) -> T:
+    return work(db, item)
+
+
+def by_dependency(
+    db: Sandbox,
+    count: int,
+    after: Mapping[int, set[int]],
+    workers: int,
+    work: Callable[[Sandbox, int], T],
+    done: Callable[[int, T], None],
+) -> None:
+    """Run steps 0..count-1, step i only once every step in `after[i]` (all < i) has finished, `workers`
+    at a time, the earliest ready step first; `done(i, result)` is called on this thread as each one
+    finishes, before the steps waiting on it start. Sequential (in index order) with one worker."""
+    if workers <= 1 or count < 2:
+        for i in range(count):
+            done(i, work(db, i))
+        return
+    waiting = {i: len(after.get(i, ())) for i in range(count)}
+    unblocks: dict[int, list[int]] = {}
+    for i in range(count):
+        for j in after.get(i, ()):
+            unblocks.setdefault(j, []).append(i)
+    ready = [i for i, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    with Sessions(db, workers) as pool:
+        running: dict[Future[T], int] = {}
+        while ready or running:
+            while ready and len(running) < workers:
+                i = heapq.heappop(ready)
+                running[pool.submit(functools.partial(_on_item, work, i))] = i
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = running.pop(future)
+                done(i, future.result())
+                for k in unblocks.get(i, ()):
+                    waiting[k] -= 1
+                    if not waiting[k]:
+                        heapq.heappush(ready, k)

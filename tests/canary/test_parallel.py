@@ -1,0 +1,121 @@
+"""Side-by-side work on one sandbox: model builds scheduled by dependency, reconciliations in parallel
+sessions, with the same results as one at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from app.canary.parallel import by_dependency, in_order
+from app.canary.runner import Sandbox
+from tests.canary.conftest import SHOP, run_shop, shop_repo
+
+TWO_THREADS = (SHOP / "datacanary.yml").read_text().replace("threads: 1", "threads: 2")
+
+
+def test_steps_start_only_after_the_steps_they_read_and_independent_ones_overlap(db: Sandbox) -> None:
+    # 0 and 1 are independent (they meet at a barrier: only possible if both run at once); 2 reads 0
+    # and 1; 3 reads 2
+    after = {0: set(), 1: set(), 2: {0, 1}, 3: {2}}
+    both = threading.Barrier(2, timeout=10)
+    started: dict[int, float] = {}
+    ended: dict[int, float] = {}
+    sessions: set[int] = set()
+
+    def work(session: Sandbox, i: int) -> int:
+        started[i] = time.perf_counter()
+        sessions.add(id(session))
+        if i in (0, 1):
+            both.wait()
+        value = session.query(f"SELECT {i} * 10 AS v")[0]["v"]
+        ended[i] = time.perf_counter()
+        return int(value)
+
+    results: dict[int, int] = {}
+    by_dependency(db, 4, after, 2, work, results.__setitem__)
+    assert results == {0: 0, 1: 10, 2: 20, 3: 30}
+    assert started[2] >= max(ended[0], ended[1]) and started[3] >= ended[2]
+    assert id(db) not in sessions and len(sessions) == 2  # each thread on a session of its own
+
+
+def test_one_worker_runs_in_index_order_on_the_given_connection(db: Sandbox) -> None:
+    seen: list[tuple[int, int]] = []
+    by_dependency(db, 3, {2: {0}}, 1, lambda s, i: seen.append((i, id(s))), lambda i, r: None)
+    assert seen == [(0, id(db)), (1, id(db)), (2, id(db))]
+
+
+def test_a_failing_step_raises_after_the_running_ones_finish(db: Sandbox) -> None:
+    finished: list[int] = []
+
+    def work(_s: Sandbox, i: int) -> int:
+        if i == 1:
+            raise RuntimeError("boom")
+        time.sleep(0.05)
+        finished.append(i)
+        return i
+
+    with pytest.raises(RuntimeError, match="boom"):
+        by_dependency(db, 3, {2: {1}}, 2, work, lambda i, r: None)
+    assert 2 not in finished  # what read the failed step never ran
+
+
+def test_in_order_keeps_the_order_of_the_items(db: Sandbox) -> None:
+    names = [f"m{i}" for i in range(12)]
+    out = in_order(db, names, 2, lambda s, n: (n, s.query(f"SELECT '{n}' AS n")[0]["n"]))
+    assert out == [(n, n) for n in names]
+
+
+def _rounded(value: object) -> object:
+    """Floats to 12 significant digits: a DOUBLE sum's last bits depend on the order rows were added."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _summary(result) -> list:  # type: ignore[no-untyped-def]
+    rows = []
+    for m in result.models:
+        r = m.reconciliation
+        rows.append(
+            (
+                m.name,
+                m.status,
+                m.head.status,
+                m.head.message,
+                m.head.rows,
+                None if r is None else _rounded(r.to_json()),
+            )
+        )
+    return rows
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {
+            "models/stg_orders.sql": "select order_id, customer_id, upper(status) as status, amount, ordered_at\n"
+            "from orders where status <> 'returned'\n"
+        },  # fmt: skip
+        {
+            "models/stg_orders.sql": "select order_id, customer_id, status, amount, ordered_at,\n"
+            "  cast(status as integer) as broken\nfrom orders\n"
+        },  # fmt: skip
+    ],
+    ids=["changed", "failing-upstream"],
+)
+def test_two_threads_give_the_results_of_one(tmp_path: Path, changes: dict[str, str]) -> None:
+    one = run_shop(shop_repo(tmp_path / "one", changes))
+    two = run_shop(shop_repo(tmp_path / "two", changes, {"datacanary.yml": TWO_THREADS}))
+    assert two.limits["threads"] == 2 and one.limits["threads"] == 1
+    assert _summary(two) == _summary(one)
+    assert {f.rule for f in two.findings} == {f.rule for f in one.findings}
+    if "broken" in changes["models/stg_orders.sql"]:
+        # the failed model's readers were skipped, naming it, in both
+        assert {m.head.status for m in two.models} == {"failed", "skipped"}
