@@ -9,6 +9,7 @@ the smallest buckets (whole keys first), ties broken by the row's own hash.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,28 +70,30 @@ def is_unique(rel: exp.Expr, column: str) -> str:
     return q.sql(exp.select(exp.alias_(same, "unique", quoted=True)).from_(rel.copy()))
 
 
-def survival(child: exp.Table, parent_sample: exp.Table, parent_full: exp.Expr, column: str) -> str:
-    """One row: child rows with a non-NULL `column`, those whose parent exists in the full data
-    (`joinable`) and those whose parent is also in the sample (`surviving`)."""
-    c = q.col(column)
+def survival(
+    children: Sequence[exp.Table], parent_sample: exp.Table, parent_full: exp.Expr, column: str
+) -> str:
+    """One row per child (`i`: its index in `children`): its rows with a non-NULL `column`, those whose
+    parent exists in the full data (`joinable`) and those whose parent is also in the sample
+    (`surviving`). The parent's keys are read once for every child; the statement is text around the
+    two readers (building 20 x 19 branches as sqlglot trees cost seconds)."""
+    c = q.sql(q.col(column))
 
-    def keys(rel: exp.Expr) -> exp.Select:
-        return exp.select(q.col(column)).from_(rel.copy())
+    def keys(rel: exp.Expr) -> str:
+        return q.sql(exp.select(q.col(column)).from_(rel.copy()))
 
-    return q.sql(
-        exp.select(
-            exp.alias_(
-                q.filtered(q.count_star(), exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null()))),
-                "child_rows",
-                quoted=True,
-            ),
-            exp.alias_(
-                q.filtered(q.count_star(), c.copy().isin(query=keys(parent_full))), "joinable", quoted=True
-            ),
-            exp.alias_(
-                q.filtered(q.count_star(), c.copy().isin(query=keys(parent_sample))), "surviving", quoted=True
-            ),
-        ).from_(child.copy())
+    def counted(condition: str, name: str) -> str:
+        return f'count(*) FILTER (WHERE {condition}) AS "{name}"'
+
+    branches = [
+        f'SELECT {i} AS "i", {counted(f"{c} IS NOT NULL", "child_rows")}, '
+        f"{counted(f'{c} IN (SELECT {c} FROM __parent_full)', 'joinable')}, "
+        f"{counted(f'{c} IN (SELECT {c} FROM __parent_sample)', 'surviving')} FROM {q.sql(child)}"
+        for i, child in enumerate(children)
+    ]
+    return (
+        f"WITH __parent_full AS MATERIALIZED ({keys(parent_full)}), "
+        f"__parent_sample AS MATERIALIZED ({keys(parent_sample)}) " + " UNION ALL ".join(branches)
     )
 
 

@@ -129,13 +129,20 @@ def _survival(db: Sandbox, project: Project, full: dict[str, exp.Expr]) -> tuple
             continue
         if not db.query(is_unique(q.table(parent, SCHEMA), key))[0]["unique"]:
             continue
-        for child in full:
-            if child == parent or key not in columns[child]:
-                continue
-            row = db.query(survival(q.table(child, SCHEMA), q.table(parent, SCHEMA), reader, key))[0]
+        children = [c for c in full if c != parent and key in columns[c]]
+        if not children:
+            continue
+        tables = [q.table(c, SCHEMA) for c in children]
+        rows = db.query(survival(tables, q.table(parent, SCHEMA), reader, key))
+        for row in sorted(rows, key=lambda r: int(r["i"])):
             out.append(
                 JoinSurvival(
-                    child, parent, key, int(row["child_rows"]), int(row["joinable"]), int(row["surviving"])
+                    children[int(row["i"])],
+                    parent,
+                    key,
+                    int(row["child_rows"]),
+                    int(row["joinable"]),
+                    int(row["surviving"]),
                 )
             )
     return tuple(out)
