@@ -20,7 +20,9 @@ def render_report(report: RunReport, fmt: str = "text", *, compact: bool = False
     `compact` drops example rows and per-column detail (used when a PR comment would be too long).
     """
     if fmt == "json":
-        return json.dumps(report.to_json(), indent=2, sort_keys=False, default=str, ensure_ascii=False) + "\n"
+        # one line, as dbt writes its artifacts: the indenting encoder is pure Python, 6x slower (a
+        # 1,000-model canary report is ~35 MB indented)
+        return json.dumps(report.to_json(), default=str, ensure_ascii=False) + "\n"
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
     from app.report.env import render
