@@ -23,7 +23,8 @@ def to_duckdb(model: ModelAnalysis, dialect: str, tables: Mapping[str, str] | No
     if tables:
         _retarget(tree, model, tables, dialect)
     try:
-        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE, pretty=True)
+        # the tree is this call's own copy: the generator need not copy it again
+        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE, pretty=True, copy=False)
     except UnsupportedError as err:
         raise SqlError(
             f"model {model.name!r} cannot be translated from {dialect} to DuckDB for the canary: {err}",
