@@ -7,7 +7,7 @@ read it are skipped with the reason.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +101,15 @@ _WHY_NOT = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Work on built tables (a model's reconciliation): runs once the builds of `reads` are done."""
+
+    model: str
+    reads: tuple[tuple[str, str], ...]
+    work: Callable[[Sandbox, Mapping[tuple[str, str], ModelRun]], Any]
+
+
 def build(
     db: Sandbox,
     steps: Iterable[BuildStep],
@@ -109,10 +118,17 @@ def build(
     progress: Callable[[str], None] | None = None,
     unbuilt: Mapping[tuple[str, str], ModelRun] | None = None,
     workers: int = 1,
-) -> dict[tuple[str, str], ModelRun]:
-    """Run the steps in DAG order, `workers` side by side (each step once the steps it reads are done);
-    returns (schema, model name) -> ModelRun. `unbuilt`: runs decided before (a model refused or
-    unanalysable): models that read them are skipped, naming why."""
+    then: Sequence[FollowUp] = (),
+    rank: Mapping[str, int] | None = None,
+    transient: str | None = None,
+) -> tuple[dict[tuple[str, str], ModelRun], list[Any]]:
+    """Run the steps in DAG order, `workers` side by side (each step once the steps it reads are done),
+    and each follow-up once its tables are built. Returns (schema, model name) -> ModelRun and the
+    follow-ups' results, in their order. `unbuilt`: runs decided before (a model refused or
+    unanalysable): models that read them are skipped, naming why. `rank` (model -> position) orders the
+    work that is ready: a model's builds and follow-up go together, so that the tables of schema
+    `transient` are dropped as soon as every step and follow-up reading them is done (peak memory: one
+    schema's outputs, not two)."""
     from app.canary.parallel import by_dependency
 
     say = progress or (lambda _m: None)
@@ -124,14 +140,49 @@ def build(
         reads = _reads(step)
         # a step whose reads are only known once compiled waits for every step before it
         after[i] = set(range(i)) if reads is None else {made[r] for r in reads if made.get(r, i) < i}
+    for j, follow in enumerate(then):
+        after[len(todo) + j] = {made[r] for r in follow.reads if r in made}
+    readers: dict[int, int] = {}  # transient step -> steps and follow-ups still to read it
+    for before in after.values():
+        for k in before:
+            if todo[k].schema == transient:
+                readers[k] = readers.get(k, 0) + 1
+    order = rank or {}
+    kinds = {"shared": 0, "base": 1, "head": 2}
 
-    def done(i: int, run: ModelRun) -> None:
-        runs[(todo[i].schema, todo[i].model.name)] = run
+    def priority(i: int) -> tuple[int, int, int]:
+        if i >= len(todo):
+            return (order.get(then[i - len(todo)].model, len(order)), 3, i)
+        step = todo[i]
+        return (order.get(step.model.name, len(order)), kinds.get(step.schema, 0), i)
 
-    by_dependency(
-        db, len(todo), after, workers, lambda s, i: _build_one(s, todo[i], runs, timeout, say), done
-    )
-    return runs
+    results: list[Any] = [None] * len(then)
+
+    def work(session: Sandbox, i: int) -> Any:
+        if i < len(todo):
+            return _build_one(session, todo[i], runs, timeout, say)
+        return then[i - len(todo)].work(session, runs)
+
+    def done(i: int, result: Any) -> None:
+        if i < len(todo):
+            runs[(todo[i].schema, todo[i].model.name)] = result
+            if todo[i].schema == transient and not readers.get(i):
+                _drop(db, todo[i])
+        else:
+            results[i - len(todo)] = result
+        for k in after[i]:
+            if k in readers:
+                readers[k] -= 1
+                if not readers[k]:
+                    _drop(db, todo[k])
+
+    by_dependency(db, len(todo) + len(then), after, workers, work, done, priority)
+    return runs, results
+
+
+def _drop(db: Sandbox, step: BuildStep) -> None:
+    """Drop a built table nothing reads any more (its run stays recorded)."""
+    db.execute(f"DROP TABLE IF EXISTS {q.sql(q.table(step.model.name, step.schema))}")
 
 
 def _reads(step: BuildStep) -> set[tuple[str, str]] | None:

@@ -9,7 +9,7 @@ import heapq
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from app.canary.runner import Sandbox
@@ -69,32 +69,39 @@ def by_dependency(
     workers: int,
     work: Callable[[Sandbox, int], T],
     done: Callable[[int, T], None],
+    priority: Callable[[int], Any] | None = None,
 ) -> None:
-    """Run steps 0..count-1, step i only once every step in `after[i]` (all < i) has finished, `workers`
-    at a time, the earliest ready step first; `done(i, result)` is called on this thread as each one
-    finishes, before the steps waiting on it start. Sequential (in index order) with one worker."""
-    if workers <= 1 or count < 2:
-        for i in range(count):
-            done(i, work(db, i))
-        return
+    """Run steps 0..count-1, step i only once every step in `after[i]` has finished, `workers` at a time
+    (one: on `db` itself, one after the other); of the steps that are ready, the one with the lowest
+    `priority` (default: index) first. `done(i, result)` is called on this thread as each one finishes,
+    before the steps waiting on it start. `after` must not loop."""
+    key = priority or (lambda i: i)
     waiting = {i: len(after.get(i, ())) for i in range(count)}
     unblocks: dict[int, list[int]] = {}
     for i in range(count):
         for j in after.get(i, ()):
             unblocks.setdefault(j, []).append(i)
-    ready = [i for i, n in waiting.items() if n == 0]
+    ready = [(key(i), i) for i, n in waiting.items() if n == 0]
     heapq.heapify(ready)
+
+    def finish(i: int, result: T) -> None:
+        done(i, result)
+        for k in unblocks.get(i, ()):
+            waiting[k] -= 1
+            if not waiting[k]:
+                heapq.heappush(ready, (key(k), k))
+
+    if workers <= 1:
+        while ready:
+            _, i = heapq.heappop(ready)
+            finish(i, work(db, i))
+        return
     with Sessions(db, workers) as pool:
         running: dict[Future[T], int] = {}
         while ready or running:
             while ready and len(running) < workers:
-                i = heapq.heappop(ready)
+                _, i = heapq.heappop(ready)
                 running[pool.submit(functools.partial(_on_item, work, i))] = i
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                i = running.pop(future)
-                done(i, future.result())
-                for k in unblocks.get(i, ()):
-                    waiting[k] -= 1
-                    if not waiting[k]:
-                        heapq.heappush(ready, k)
+                finish(running.pop(future), future.result())

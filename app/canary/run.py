@@ -20,7 +20,7 @@ from app.canary import exprs as q
 from app.canary import sqltext
 from app.canary.compile import CompileProblem, compile_query, name_resolver
 from app.canary.limits import Caps, caps_from_env, effective_limits, format_size
-from app.canary.models import BuildStep, ModelRun, build
+from app.canary.models import BuildStep, FollowUp, ModelRun, build
 from app.canary.quality import QualityCheck, QualityResult, checks_for, evaluate, measure
 from app.canary.result import CanaryResult, ModelCanary
 from app.canary.schema import Tolerance
@@ -112,16 +112,25 @@ def run_canary(
                 unbuilt[("source", name)] = ModelRun(name, "source", loc.path, "refused", why, loc)
             for schema in ("shared", "base", "head"):
                 db.create_schema(schema)
-            runs = build(
-                db, steps, timeout=limits.seconds, progress=say, unbuilt=unbuilt, workers=limits.threads
-            )
             given = keys or {}
-            models = _compare_all(
+
+            def compare(name: str) -> Callable[[Sandbox, Mapping[tuple[str, str], ModelRun]], ModelCanary]:
+                return lambda d, runs: _compare(d, name, base, head, runs, head_t, cfg, say, given)
+
+            compares = [FollowUp(m, (("base", m), ("head", m)), compare(m)) for m in order]
+            # base outputs go once compared and built upon: the head's stay for the quality rules
+            runs, compared = build(
                 db,
-                order,
-                limits.threads,
-                lambda d, m: _compare(d, m, base, head, runs, head_t, cfg, say, given),
+                steps,
+                timeout=limits.seconds,
+                progress=say,
+                unbuilt=unbuilt,
+                workers=limits.threads,
+                then=compares,
+                rank={m: i for i, m in enumerate(head_analysis.order)},
+                transient="base",
             )
+            models = tuple(compared)
         finally:
             db.close()
     result = CanaryResult(
@@ -158,17 +167,6 @@ def _unbuilt(
         loc = broken.error.location or head.models[name].location
         out[(schema, name)] = ModelRun(name, schema, head.models[name].path, status, message, loc)
     return out
-
-
-def _compare_all(
-    db: Sandbox, order: Sequence[str], threads: int, compare: Callable[[Sandbox, str], ModelCanary]
-) -> tuple[ModelCanary, ...]:
-    """`compare` every selected model, `threads` at a time, each thread on its own session: on the small
-    sampled tables a reconciliation is a few short queries, so the engine's per-query work, not the
-    data, is the cost, and sessions run it side by side. Results keep the DAG order."""
-    from app.canary.parallel import in_order
-
-    return tuple(in_order(db, order, threads, compare))
 
 
 def _output_columns(m: ModelCanary) -> set[str]:
@@ -216,7 +214,7 @@ def _compare(
     name: str,
     base: Project,
     head: Project,
-    runs: dict[tuple[str, str], ModelRun],
+    runs: Mapping[tuple[str, str], ModelRun],
     head_t: dict[str, tuple[str, str]],
     cfg: CanaryConfig,
     say: Progress,
