@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # only for annotations: the engine modules load lazily, insid
     from app.project.tree import Tree
     from app.sql.analysis import Analysis
     from app.sql.blast import BlastRadius
+    from app.sql.verdicts import ModelVerdict
 
     DbtPair: TypeAlias = tuple[DbtProject, DbtProject]  # (base, head)
 
@@ -244,7 +245,18 @@ def evaluate(
         blast_radius=blast,
         canary=canary_section,
         notes=tuple(notes),
+        models=_verdicts(base, head, base_an, head_an, dbt),
     )
+
+
+def _verdicts(
+    base: Project | None, head: Project, base_an: Analysis | None, head_an: Analysis, dbt: DbtPair | None
+) -> tuple[ModelVerdict, ...]:
+    """One verdict per directly changed model (SQL or properties), from the SQL, never from data."""
+    from app.project.properties import properties_changed
+    from app.sql.verdicts import model_verdicts
+
+    return model_verdicts(base_an, head_an, properties_changed(base, head, dbt))
 
 
 def _sql_findings(

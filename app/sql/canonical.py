@@ -8,7 +8,7 @@ equal. Anything not handled here stays different: "changed" is always the safe a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -16,6 +16,7 @@ from sqlglot.optimizer.canonicalize_internal_names import canonicalize_internal_
 
 from app.sql.analysis import ModelAnalysis
 from app.sql.parse import cte_references
+from app.sql.renames import apply_column_renames, rename_outputs
 
 STAGES = ("formatting", "aliases", "commutative operands", "join order", "column order")
 _PLACEHOLDER_DB = "__datacanary"
@@ -31,10 +32,22 @@ def formatting_form(model: ModelAnalysis) -> str:
     return model.expression.sql(dialect=model.dialect, comments=False)
 
 
-def canonical_forms(model: ModelAnalysis, renames: Mapping[str, str] | None = None) -> list[str]:
+def canonical_forms(
+    model: ModelAnalysis,
+    renames: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
+    outputs: Mapping[str, str] | None = None,
+    drop: Collection[str] = (),
+) -> list[str]:
     """The query after each stage past `formatting` (len(STAGES) - 1 strings), `renames` (old table
-    name -> new) applied to the tables it reads first. Empty when a stage cannot run."""
-    tree: exp.Expr = model.qualified.copy()
+    name -> new) and `columns` (old column name -> new, app.sql.renames) applied to what it reads
+    first, and `outputs` (old output name -> new) to its own output columns; the output columns in
+    `drop` are left out. Empty when a stage cannot run."""
+    tree: exp.Expr = apply_column_renames(model.qualified.copy(), columns or {})
+    if outputs:
+        rename_outputs(tree, outputs)
+    if drop and isinstance(tree, exp.Select):
+        tree.set("expressions", [p for p in tree.expressions if p.alias_or_name not in set(drop)])
     ctes = cte_references(tree) if tree.find(exp.With) else set()  # a CTE named like a table it reads
     for table in tree.find_all(exp.Table):
         if id(table) in ctes:
