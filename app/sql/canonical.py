@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.canonicalize_internal_names import canonicalize_internal_names
+from sqlglot.optimizer.pushdown_projections import pushdown_projections
 
 from app.sql.analysis import ModelAnalysis
 from app.sql.parse import cte_references
@@ -37,17 +38,22 @@ def canonical_forms(
     renames: Mapping[str, str] | None = None,
     columns: Mapping[str, str] | None = None,
     outputs: Mapping[str, str] | None = None,
-    drop: Collection[str] = (),
+    drop: Collection[str] | None = None,
 ) -> list[str]:
     """The query after each stage past `formatting` (len(STAGES) - 1 strings), `renames` (old table
     name -> new) and `columns` (old column name -> new, app.sql.renames) applied to what it reads
     first, and `outputs` (old output name -> new) to its own output columns; the output columns in
-    `drop` are left out. Empty when a stage cannot run."""
+    `drop` are left out, with what only they read (given `drop`, even empty, what
+    no output reads is left out of CTEs and subqueries). Empty when a stage cannot run."""
     tree: exp.Expr = apply_column_renames(model.qualified.copy(), columns or {})
     if outputs:
         rename_outputs(tree, outputs)
-    if drop and isinstance(tree, exp.Select):
+    if drop is not None and isinstance(tree, exp.Select):
         tree.set("expressions", [p for p in tree.expressions if p.alias_or_name not in set(drop)])
+        try:
+            tree = pushdown_projections(tree)
+        except (SqlglotError, RecursionError):
+            return []
     ctes = cte_references(tree) if tree.find(exp.With) else set()  # a CTE named like a table it reads
     for table in tree.find_all(exp.Table):
         if id(table) in ctes:

@@ -179,9 +179,7 @@ def _compare(base: ModelAnalysis, head_m: ModelAnalysis, renames: Renames, head:
     own = match_column_renames(base, head_m, removed, added, renames)
     if not own:
         return ModelChange(name, "changed")
-    # outputs the base passes through under an upstream column's name take its new name first
-    outputs = {cols.get(a, a): b for a, b in own.items()}
-    only = equivalence(base, head_m, renames.models, cols, outputs) is not None
+    only = equivalence(base, head_m, renames.models, cols, own) is not None
     return ModelChange(name, "changed", columns_renamed=tuple(own.items()), renamed_only=only)
 
 

@@ -40,14 +40,17 @@ class Renames:
 
 
 def apply_column_renames(tree: exp.Expr, names: Mapping[str, str]) -> exp.Expr:
-    """`tree` (a qualified base query, changed IN PLACE) reading the new names of renamed columns; an
-    alias spelled like the column it passes through follows it (`o.old AS old` -> `o.new AS new`)."""
+    """`tree` (a qualified base query, changed IN PLACE) reading the new names of renamed columns. Inside
+    CTEs and subqueries an alias spelled like the column it passes through follows it (`o.old AS old`
+    -> `o.new AS new`); the query's own output names stay (whether they follow is the model's change)."""
     if not names:
         return tree
+    outputs = {id(p) for s in set_operation_selects(tree) for p in s.expressions}
     for alias in list(tree.find_all(exp.Alias)):
         inner, ident = alias.this, alias.args.get("alias")
         if (
-            isinstance(inner, exp.Column)
+            id(alias) not in outputs
+            and isinstance(inner, exp.Column)
             and isinstance(ident, exp.Identifier)
             and inner.name == ident.name
             and ident.name in names
@@ -100,9 +103,7 @@ def match_column_renames(
     free = list(added)
     old_tree = apply_column_renames(base.qualified.copy(), upstream) if upstream else base.qualified
     for a in removed:
-        expr = projection_sql(old_tree, a if not upstream else upstream.get(a, a))
-        if expr is None and upstream:
-            expr = projection_sql(old_tree, a)
+        expr = projection_sql(old_tree, a)
         hit = next((b for b in free if expr is not None and projection_sql(head.qualified, b) == expr), None)
         if hit is not None:
             out[a] = hit

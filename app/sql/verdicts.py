@@ -183,10 +183,8 @@ def _same_without(
     """Whether the two queries are the same once the given outputs are left out of each."""
     renames = change_renames(base, head)
     cols = renames.for_reader(old)
-    outputs = {cols.get(a, a): b for a, b in change.columns_renamed}
-    a = canonical_forms(
-        old, renames.models, cols, outputs, drop={outputs.get(c, cols.get(c, c)) for c in old_drop}
-    )
+    outputs = dict(change.columns_renamed)
+    a = canonical_forms(old, renames.models, cols, outputs, drop=old_drop)
     b = canonical_forms(new, drop=new_drop)
     return bool(a) and bool(b) and any(x == y for x, y in zip(a, b, strict=True))
 
