@@ -167,6 +167,13 @@ def _sort_inner_joins(tree: exp.Expr) -> exp.Expr:
     for select in list(tree.find_all(exp.Select)):
         joins = select.args.get("joins") or []
         from_ = select.args.get("from_") or select.args.get("from")
+        if joins and from_ is not None and _independent_left_joins(from_.this, joins):
+            keys = [_unaliased_key(j.this) for j in joins]
+            if len(set(keys)) == len(keys):
+                select.set(
+                    "joins", [j for _, j in sorted(zip(keys, joins, strict=True), key=lambda kj: kj[0])]
+                )
+            continue
         if not joins or from_ is None or not all(_inner(j) for j in joins):
             continue
         sources = [from_.this] + [j.this for j in joins]
@@ -181,6 +188,28 @@ def _sort_inner_joins(tree: exp.Expr) -> exp.Expr:
         if conditions:
             select.set("where", exp.Where(this=exp.and_(*conditions, copy=False)))
     return _sort_commutative(_renumber(tree))
+
+
+def _independent_left_joins(driving: exp.Expr, joins: list[exp.Join]) -> bool:
+    """LEFT JOINs each matched on the driving table and the joined one only: every one extends a
+    driving row by its own matches, whatever the order (fan-outs multiply the same way)."""
+    first = driving.alias_or_name
+    for join in joins:
+        on = join.args.get("on")
+        if (
+            (join.args.get("side") or "").upper() != "LEFT"
+            or (join.args.get("kind") or "").upper() not in ("", "OUTER")
+            or join.args.get("using")
+            or join.args.get("method")
+            or on is None
+            or not isinstance(join.this, (exp.Table, exp.Subquery))
+            or on.find(exp.Select) is not None
+        ):
+            return False
+        tables = {c.table for c in on.find_all(exp.Column)}
+        if not tables <= {first, join.this.alias_or_name} or "" in tables:
+            return False
+    return True
 
 
 def _unaliased_key(source: exp.Expr) -> str:
@@ -217,7 +246,31 @@ def _renumber(tree: exp.Expr) -> exp.Expr:
 
 def _sort_output_columns(tree: exp.Expr) -> exp.Expr:
     """Output columns of the top-level SELECT in name order: the same set, in another order, is the
-    same data (positions matter to `SELECT *` readers, which the report notes separately)."""
+    same data (positions matter to `SELECT *` readers, which the report notes separately). Columns of
+    CTEs and subqueries too, where the query reads them by name (stars are expanded by now), then the
+    internal names are given again in the new order."""
+    inner = [
+        s
+        for s in tree.find_all(exp.Select)
+        if s is not tree and not isinstance(s.parent, exp.SetOperation) and not _reads_positions(s)
+    ]
+    # a set operation pairs columns by position, and so does a star qualify could not expand
+    if inner and not any(isinstance(n, (exp.SetOperation, exp.Star)) for n in tree.walk()):
+        # sorting renumbers what later CTEs read, which changes their order in turn: until it settles
+        before = None
+        for _ in range(8):
+            for select in tree.find_all(exp.Select):
+                if select is not tree and not _reads_positions(select):
+                    select.set("expressions", sorted(select.expressions, key=lambda p: _key(p.unalias())))
+            tree = _renumber(canonicalize_internal_names(tree))
+            now = _key(tree)
+            if now == before:
+                break
+            before = now
+    for group in tree.find_all(exp.Group):  # grouping keys are a set; ROLLUP and friends are not
+        if not any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals", "all")):
+            if not any(isinstance(e, exp.Literal) for e in group.expressions):
+                group.set("expressions", sorted(group.expressions, key=_key))
     if isinstance(tree, exp.Select) and not _reads_positions(tree):
         tree.set("expressions", sorted(tree.expressions, key=lambda p: (p.alias_or_name, _key(p))))
     return tree

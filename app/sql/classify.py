@@ -13,6 +13,7 @@ from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 
 from app.sql.analysis import Analysis, ModelAnalysis
 from app.sql.canonical import STAGES, canonical_forms, formatting_form
+from app.sql.outputs import set_operation_selects
 from app.sql.renames import Renames, match_column_renames
 
 KINDS = ("unchanged", "equivalent", "changed", "added", "removed", "renamed")
@@ -141,12 +142,10 @@ def _classify(base: Analysis | None, head: Analysis) -> tuple[dict[str, ModelCha
             for g in gone:
                 if g in renames.models:
                     continue
-                cols = renames.for_reader(old[g])
-                if equivalence(old[g], model, renames.models, cols) is not None:
+                own = _same_but_renamed(old[g], model, renames)
+                if own is not None:
                     renames.models[g] = name
-                    change = ModelChange(
-                        name, "renamed", renamed_from=g, columns_renamed=_passed_on(old[g], model, renames)
-                    )
+                    change = ModelChange(name, "renamed", renamed_from=g, columns_renamed=own)
                     break
         if change.columns_renamed:
             renames.columns[name] = dict(change.columns_renamed)
@@ -183,6 +182,19 @@ def _compare(base: ModelAnalysis, head_m: ModelAnalysis, renames: Renames, head:
     return ModelChange(name, "changed", columns_renamed=tuple(own.items()), renamed_only=only)
 
 
+def _same_but_renamed(
+    base: ModelAnalysis, head: ModelAnalysis, renames: Renames
+) -> tuple[tuple[str, str], ...] | None:
+    """The output columns renamed (maybe none) when `head` is `base` up to renames, else None."""
+    cols = renames.for_reader(base)
+    if equivalence(base, head, renames.models, cols) is not None:
+        return ()
+    own = _passed_on(base, head, renames)
+    if own and equivalence(base, head, renames.models, cols, dict(own)) is not None:
+        return own
+    return None
+
+
 def _passed_on(base: ModelAnalysis, head: ModelAnalysis, renames: Renames) -> tuple[tuple[str, str], ...]:
     """Output columns whose name changed because the upstream column they pass on was renamed."""
     removed = [c for c in base.column_names if c not in set(head.column_names)]
@@ -192,13 +204,49 @@ def _passed_on(base: ModelAnalysis, head: ModelAnalysis, renames: Renames) -> tu
 
 def _read_by_position(head: Analysis, name: str) -> bool:
     """Whether a model reading `name` could depend on its column order: a star (`*`, `m.*`,
-    `COLUMNS(*)`) anywhere in it takes the columns in order, into set operations or its own output.
-    A reorder then changes data downstream, so it is not equivalent (and the canary runs it all)."""
-    return any(
-        any(isinstance(n, exp.Star) for n in head.models[child].expression.walk())
-        for child in head.children(name)
-        if child in head.models
-    )
+    `COLUMNS(*)`) over it that reaches the reader's output, directly or through CTEs and subqueries
+    that are themselves star-selected (`with o as (select * from m) select o.id ...` names its columns:
+    no). A reorder then changes data downstream, so it is not equivalent (and the canary runs it all)."""
+    for child in head.children(name):
+        model = head.models.get(child)
+        if model is None:
+            continue
+        tree = model.expression
+        if not any(isinstance(n, exp.Star) for n in tree.walk()):
+            continue
+        ctes = {c.alias: c.this for c in tree.find_all(exp.CTE) if c.alias}
+        others = {t.lower() for t in model.reads_tables if t != name}
+        if _star_reaches(tree, name.lower(), others, ctes, 0):
+            return True
+    return False
+
+
+def _star_reaches(
+    query: exp.Expr, name: str, others: set[str], ctes: Mapping[str, exp.Expr], depth: int
+) -> bool:
+    """Whether a star in `query`'s output takes the columns of `name` (a table not recognisably one of
+    `others` counts as `name`: when unsure, positional)."""
+    if depth > 32:
+        return True
+    for select in set_operation_selects(query):
+        if not any(isinstance(n, exp.Star) for p in select.expressions for n in p.walk()):
+            continue
+        sources = [select.args.get("from_") or select.args.get("from")]
+        sources += [j for j in select.args.get("joins") or []]
+        for source in sources:
+            node = source.this if source is not None else None
+            if isinstance(node, exp.Subquery):
+                if _star_reaches(node.this, name, others, ctes, depth + 1):
+                    return True
+            elif isinstance(node, exp.Table):
+                if not node.args.get("db") and node.name in ctes:
+                    if _star_reaches(ctes[node.name], name, others, ctes, depth + 1):
+                        return True
+                elif node.name.lower() == name or node.name.lower() not in others:
+                    return True
+            elif node is not None:
+                return True  # a function, unnest, values: whatever it is, by position
+    return False
 
 
 def changed_models(base: Analysis | None, head: Analysis) -> set[str]:

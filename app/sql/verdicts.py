@@ -137,7 +137,11 @@ def _schema_or_logic(
     retyped = tuple(
         c.name
         for c in new.columns
-        if (o := old.column(c.name)) is not None and o.type and c.type and o.type != c.type
+        if (o := old.column(c.name)) is not None
+        and o.type
+        and c.type
+        and o.type != c.type
+        and _computed_differently(old, new, c.name, base, head)
     )
     if "column order" in change.reasons:  # equivalent but for a reader taking columns by position
         return ModelVerdict(
@@ -187,6 +191,20 @@ def _same_without(
     a = canonical_forms(old, renames.models, cols, outputs, drop=old_drop)
     b = canonical_forms(new, drop=new_drop)
     return bool(a) and bool(b) and any(x == y for x, y in zip(a, b, strict=True))
+
+
+def _computed_differently(
+    old: ModelAnalysis, new: ModelAnalysis, column: str, base: Analysis, head: Analysis
+) -> bool:
+    """Whether the model's own SQL retypes `column`: not when a column it is computed from was retyped
+    upstream (that is the upstream model's schema change, and this one only passes it on)."""
+    for table, col in new.lineage.get(column, ()):
+        before, after = base.relation_columns(table), head.relation_columns(table)
+        old_type = next((c.type for c in before or () if c.name == col), None)
+        new_type = next((c.type for c in after or () if c.name == col), None)
+        if old_type != new_type:
+            return False
+    return True
 
 
 def respelled(old: ModelAnalysis, new: ModelAnalysis) -> bool:
