@@ -253,10 +253,11 @@ def _verdicts(
     base: Project | None, head: Project, base_an: Analysis | None, head_an: Analysis, dbt: DbtPair | None
 ) -> tuple[ModelVerdict, ...]:
     """One verdict per directly changed model (SQL or properties), from the SQL, never from data."""
-    from app.project.properties import properties_changed
+    from app.project.properties import incremental_branch_changed, properties_changed
     from app.sql.verdicts import model_verdicts
 
-    return model_verdicts(base_an, head_an, properties_changed(base, head, dbt))
+    changed = properties_changed(base, head, dbt)
+    return model_verdicts(base_an, head_an, changed, incremental_branch_changed(dbt))
 
 
 def _sql_findings(

@@ -6,6 +6,7 @@ line has not changed. [pure]"""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import TYPE_CHECKING, Any
 
 from app.project.model import Project
@@ -30,6 +31,30 @@ def properties_changed(
         if _plain(a[1] if a else None) != _plain(b[1] if b else None):
             out.add(name)
     return out
+
+
+_INCREMENTAL = re.compile(r"\{%-?\s*if\s+is_incremental\(\)\s*-?%\}(.*?)\{%-?\s*endif\s*-?%\}", re.S)
+
+
+def incremental_branch_changed(
+    dbt: tuple[DbtProject, DbtProject] | None,
+) -> dict[str, tuple[str, str]]:
+    """Incremental models whose `{% if is_incremental() %}` branch changed -> (base, head) branch text
+    (whitespace folded): the compiled SQL of a full build does not show it, incremental runs take it."""
+    if dbt is None:
+        return {}
+    base, head = dbt
+    old = {base.names[uid]: m for uid, m in base.manifest.models.items()}
+    out = {}
+    for uid, m in head.manifest.models.items():
+        before = old.get(head.names[uid])
+        if before is not None and m.materialized == "incremental" and _branches(before) != _branches(m):
+            out[head.names[uid]] = (_branches(before), _branches(m))
+    return out
+
+
+def _branches(m: DbtModel) -> str:
+    return "\n".join(" ".join(b.split()) for b in _INCREMENTAL.findall(m.raw_code))
 
 
 def _dbt_changed(base: DbtProject, head: DbtProject) -> set[str]:

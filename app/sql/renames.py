@@ -9,6 +9,7 @@ same lineage when that pairing is unambiguous.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -16,6 +17,8 @@ from sqlglot import exp
 
 from app.sql.analysis import ColumnRef, ModelAnalysis
 from app.sql.outputs import set_operation_selects
+
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,9 @@ def rename_outputs(tree: exp.Expr, names: Mapping[str, str]) -> None:
         for proj in select.expressions:
             ident = proj.args.get("alias") if isinstance(proj, exp.Alias) else None
             if isinstance(ident, exp.Identifier) and ident.name in names:
-                ident.set("this", names[ident.name])
+                new = names[ident.name]
+                # an engine-named output (`"(1 - rate)"`) renamed to a plain name is written unquoted
+                proj.set("alias", exp.Identifier(this=new, quoted=not _PLAIN.fullmatch(new)))
 
 
 def projection_sql(query: exp.Expr, name: str) -> str | None:

@@ -15,7 +15,8 @@ Data never decides a verdict: a logic change whose sample data happens to be equ
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from app.sql.canonical import canonical_forms
 from app.sql.classify import ModelChange, change_renames, classify_models
 from app.types import Location
 
+_WORDS = re.compile(r"\b")
 VERDICTS = ("equivalent", "dialect_rewrite", "rename", "schema_change", "logic_change", "yml_only")
 
 
@@ -80,16 +82,30 @@ class ModelVerdict:
 
 
 def model_verdicts(
-    base: Analysis | None, head: Analysis, properties_changed: Collection[str] = ()
+    base: Analysis | None,
+    head: Analysis,
+    properties_changed: Collection[str] = (),
+    unseen_logic: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[ModelVerdict, ...]:
     """A verdict for every model whose SQL or properties changed (`properties_changed`: models whose
-    yml or contract changed), in head DAG order, removed models last."""
+    yml or contract changed), in head DAG order, removed models last. `unseen_logic`: models whose
+    code changed where the compared SQL does not show it (a dbt incremental branch: base and head
+    text): logic changes, unless the text only follows this change's column renames."""
     if base is None:
         return ()
     changes = classify_models(base, head)
     out: list[ModelVerdict] = []
     for name, change in changes.items():
         verdict = _verdict(change, base, head, name in properties_changed)
+        hidden = (unseen_logic or {}).get(name)
+        if (
+            hidden is not None
+            and name in base.models
+            and (verdict is None or verdict.verdict != "logic_change")
+            and not _follows_renames(*hidden, change_renames(base, head).for_reader(base.models[name]))
+        ):
+            why = "its is_incremental() branch changed"
+            verdict = ModelVerdict(name, "logic_change", head.models[name].location, reasons=(why,))
         if verdict is not None:
             out.append(verdict)
     return tuple(out)
@@ -123,6 +139,13 @@ def _verdict(change: ModelChange, base: Analysis, head: Analysis, props: bool) -
     if change.renamed_only:
         return ModelVerdict(name, "rename", new.location, columns_renamed=change.columns_renamed)
     return _schema_or_logic(change, old, new, base, head)
+
+
+def _follows_renames(old: str, new: str, names: Mapping[str, str]) -> bool:
+    """Whether `new` is `old` with some of its words renamed as `names` says (each word on its own: a
+    `max(order_date) from {{ this }}` reads the model's own output, which may keep its name)."""
+    a, b = _WORDS.split(old), _WORDS.split(new)
+    return len(a) == len(b) and all(x == y or names.get(x) == y for x, y in zip(a, b, strict=True))
 
 
 def _schema_or_logic(
