@@ -20,6 +20,7 @@ from app.project.model import Project
 from app.types import Severity
 
 if TYPE_CHECKING:  # only for annotations: the engine modules load lazily, inside the functions
+    from app.canary.run import Renamed
     from app.contracts.model import Contract
     from app.contracts.rules import Change
     from app.dbt.project import DbtProject
@@ -232,7 +233,14 @@ def evaluate(
         else:
             say(f"canary: {len(selected)} model(s): {', '.join(selected)}")
             result = run_canary(
-                base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say
+                base,
+                head,
+                base_an,
+                head_an,
+                head_tree=head_tree,
+                selected=selected,
+                progress=say,
+                renames=_canary_renames(base_an, head_an),
             )
             canary_section = result
             notes += result.notes
@@ -258,6 +266,15 @@ def _verdicts(
 
     changed = properties_changed(base, head, dbt)
     return model_verdicts(base_an, head_an, changed, incremental_branch_changed(dbt))
+
+
+def _canary_renames(base_an: Analysis, head_an: Analysis) -> Renamed:
+    """The change's renames as the canary pairs relations: head model -> base name, columns old -> new."""
+    from app.canary.run import Renamed
+    from app.sql.changes import change_renames
+
+    found = change_renames(base_an, head_an)
+    return Renamed({new: old for old, new in found.models.items()}, dict(found.columns))
 
 
 def _sql_findings(

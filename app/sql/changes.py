@@ -21,7 +21,14 @@ from app.sql.classify import (
 from app.sql.renames import Renames, match_column_renames
 from app.types import Location
 
-__all__ = ["ModelChange", "changed_models", "classify_models", "output_changes", "selected_for_canary"]
+__all__ = [
+    "ModelChange",
+    "change_renames",
+    "changed_models",
+    "classify_models",
+    "output_changes",
+    "selected_for_canary",
+]
 
 K = ChangeKind
 
