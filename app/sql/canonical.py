@@ -1,9 +1,10 @@
 """Canonical forms of a model's query, for telling a change that cannot alter the output from one that can.
 
 Each stage removes one kind of difference, cumulatively: formatting and comments, internal alias
-names (CTEs, table aliases), operand order of commutative operators, the order of inner joins, and
-the order of the top-level output columns. Two queries are equivalent when some stage makes them
-equal. Anything not handled here stays different: "changed" is always the safe answer.
+names (CTEs, table aliases), operand order of commutative operators, what sqlglot's optimizer
+simplifies, the order of inner joins (and of independent LEFT JOINs), and the order of output
+columns. Two queries are equivalent when some stage makes them equal. Anything not handled here
+stays different: "changed" is always the safe answer.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from collections.abc import Callable, Collection, Mapping
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.canonicalize import canonicalize
 from sqlglot.optimizer.canonicalize_internal_names import canonicalize_internal_names
 from sqlglot.optimizer.pushdown_projections import pushdown_projections
+from sqlglot.optimizer.simplify import simplify
 
 from app.sql.analysis import ModelAnalysis
 from app.sql.parse import cte_references
 from app.sql.renames import apply_column_renames, rename_outputs
 
-STAGES = ("formatting", "aliases", "commutative operands", "join order", "column order")
+STAGES = ("formatting", "aliases", "commutative operands", "simplified", "join order", "column order")
 _PLACEHOLDER_DB = "__datacanary"
 _SWAP: dict[type[exp.Expr], type[exp.Binary]] = {exp.GT: exp.LT, exp.GTE: exp.LTE}
 _COMMUTATIVE = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ)
@@ -66,6 +69,7 @@ def canonical_forms(
     steps: list[Callable[[exp.Expr], exp.Expr]] = [
         lambda t: _renumber(canonicalize_internal_names(t)),
         _sort_commutative,
+        _simplify,
         _sort_inner_joins,
         _sort_output_columns,
     ]
@@ -77,6 +81,16 @@ def canonical_forms(
     except (SqlglotError, RecursionError):
         return []
     return out
+
+
+def _simplify(tree: exp.Expr) -> exp.Expr:
+    """sqlglot's optimizer rules that keep the result: canonicalize (casts, date functions, boolean
+    forms) and simplify (`a between 1 and 5` / `a >= 1 and a <= 5`, `not a = b` / `a <> b`, constant
+    conditions), then operands in one order again. A tree they cannot take stays as it is."""
+    try:
+        return _sort_commutative(simplify(canonicalize(tree.copy())))
+    except (SqlglotError, RecursionError, ValueError, TypeError):
+        return tree
 
 
 def _key(node: exp.Expr) -> str:

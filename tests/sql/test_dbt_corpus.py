@@ -81,3 +81,35 @@ def test_the_canary_compares_renamed_columns_and_models_old_against_new() -> Non
         compared = {m["name"]: m for m in report["canary"]["models"]}[model]
         assert note in compared["notes"]
         assert compared["reconciliation"]["schema"] == []  # no column removed + added
+
+
+def test_readers_left_on_a_renamed_column_are_blocking_at_their_line_and_in_the_blast_radius() -> None:
+    import datetime as dt
+
+    from app.pipeline import evaluate
+    from app.project.dbt import load_manifest
+    from app.project.tree import MemoryTree
+
+    scenario = CORPUS / "scenarios" / "rename_breaks_reader"
+    base_tree, head_tree = MemoryTree(score._files(None)), MemoryTree(score._files(scenario))
+    base = load_manifest(CORPUS / "project" / "target" / "manifest.json", base_tree)
+    head = load_manifest(scenario / "manifest.json", head_tree)
+    report = evaluate(
+        base.project,
+        head.project,
+        head_tree=head_tree,
+        canary=False,
+        today=dt.date(2026, 1, 1),
+        dbt=(base, head),
+    ).to_json()
+    blocking = {
+        (f["dataset"], f["file"], f["line"]) for g in report["gates"] for f in g["findings"] if f["blocking"]
+    }
+    assert blocking == {
+        ("orders", "models/orders.sql", 38),  # `orders.status,` in the final CTE
+        ("order_status_daily", "models/extra/order_status_daily.sql", 4),
+        ("orders_incremental", "models/extra/orders_incremental.sql", 4),
+    }
+    impact = next(i for i in report["blast_radius"]["impacts"] if i["dataset"] == "stg_orders")
+    assert impact["column"] == "status"
+    assert {"orders", "order_status_daily", "orders_incremental"} <= set(impact["direct_readers"])

@@ -88,21 +88,28 @@ def test_a_logic_change_is_one_even_when_the_data_would_be_equal() -> None:
     assert got["m"].verdict == "logic_change"
 
 
-def test_a_column_rename_is_followed_into_the_model_that_passes_it_on() -> None:
-    head_stg = STG.replace("id as order_id", "id as id_of_order")
-    head_orders = ORDERS.replace("o.order_id", "o.id_of_order")
-    got = verdicts({"stg_orders": STG, "orders": ORDERS}, {"stg_orders": head_stg, "orders": head_orders})
-    assert got["stg_orders"].verdict == "rename"
-    assert got["stg_orders"].columns_renamed == (("order_id", "id_of_order"),)
-    assert got["orders"].verdict == "rename"  # same expression, the upstream's new name
-    assert got["orders"].columns_renamed == (("order_id", "id_of_order"),)
+RENAMED_STG = STG.replace("id as order_id", "id as id_of_order")
 
 
-def test_a_reader_keeping_its_own_output_name_across_an_upstream_rename_is_equivalent() -> None:
-    head_stg = STG.replace("id as order_id", "id as id_of_order")
-    head_orders = ORDERS.replace("o.order_id", "o.id_of_order as order_id")
-    got = verdicts({"stg_orders": STG, "orders": ORDERS}, {"stg_orders": head_stg, "orders": head_orders})
-    assert got["orders"].verdict == "equivalent"
+@pytest.mark.parametrize(
+    ("reader", "verdict", "renamed"),
+    [
+        # same expression under the upstream's new name: the rename is followed through lineage
+        ("o.id_of_order", "rename", (("order_id", "id_of_order"),)),
+        # the reader keeps its own output name: nothing of its output changed
+        ("o.id_of_order as order_id", "equivalent", ()),
+    ],
+)
+def test_a_column_rename_is_followed_by_the_model_reading_it(
+    reader: str, verdict: str, renamed: tuple[tuple[str, str], ...]
+) -> None:
+    head = {"stg_orders": RENAMED_STG, "orders": ORDERS.replace("o.order_id", reader)}
+    got = verdicts({"stg_orders": STG, "orders": ORDERS}, head)
+    assert (got["stg_orders"].verdict, got["stg_orders"].columns_renamed) == (
+        "rename",
+        (("order_id", "id_of_order"),),
+    )
+    assert (got["orders"].verdict, got["orders"].columns_renamed) == (verdict, renamed)
 
 
 def test_a_model_renamed_whose_sql_only_follows_an_upstream_rename_is_a_model_rename() -> None:
