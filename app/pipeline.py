@@ -261,11 +261,17 @@ def _verdicts(
     base: Project | None, head: Project, base_an: Analysis | None, head_an: Analysis, dbt: DbtPair | None
 ) -> tuple[ModelVerdict, ...]:
     """One verdict per directly changed model (SQL or properties), from the SQL, never from data."""
-    from app.project.properties import incremental_branch_changed, properties_changed
-    from app.sql.verdicts import model_verdicts
+    from app.gate.broken import changed_broken
+    from app.project import properties as p
+    from app.sql.verdicts import CodeFacts, model_verdicts
 
-    changed = properties_changed(base, head, dbt)
-    return model_verdicts(base_an, head_an, changed, incremental_branch_changed(dbt))
+    facts = CodeFacts(
+        properties_changed=frozenset(p.properties_changed(base, head, dbt)),
+        hidden_branches=p.incremental_branch_changed(dbt),
+        same_code=frozenset(p.same_code_incremental(dbt)),
+        broken_changed=frozenset(changed_broken(base, head, head_an)),
+    )
+    return model_verdicts(base_an, head_an, facts)
 
 
 def _canary_renames(base_an: Analysis, head_an: Analysis) -> Renamed:

@@ -53,6 +53,26 @@ def incremental_branch_changed(
     return out
 
 
+def same_code_incremental(dbt: tuple[DbtProject, DbtProject] | None) -> set[str]:
+    """Incremental models whose raw code and config are the same in both revisions: their compiled SQL
+    may still differ (`is_incremental()` is true against a built warehouse), which the PR did not do."""
+    if dbt is None:
+        return set()
+    base, head = dbt
+    old = {base.names[uid]: m for uid, m in base.manifest.models.items()}
+    out = set()
+    for uid, m in head.manifest.models.items():
+        before = old.get(head.names[uid])
+        if (
+            before is not None
+            and m.materialized == "incremental"
+            and before.raw_code == m.raw_code
+            and dict(before.config) == dict(m.config)
+        ):
+            out.add(head.names[uid])
+    return out
+
+
 def _branches(m: DbtModel) -> str:
     return "\n".join(" ".join(b.split()) for b in _INCREMENTAL.findall(m.raw_code))
 

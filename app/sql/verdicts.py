@@ -16,8 +16,8 @@ Data never decides a verdict: a logic change whose sample data happens to be equ
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot.dialects.dialect import Dialect
@@ -81,23 +81,36 @@ class ModelVerdict:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CodeFacts:
+    """What the loader knows besides the SQL compared: models whose properties (yml, contract) changed;
+    dbt incremental models whose `is_incremental()` branch changed (base, head text: a full build's
+    compiled SQL does not show it); incremental models whose source code is the same (compiled
+    differences then come from the build, not the PR); broken head models whose SQL changed."""
+
+    properties_changed: frozenset[str] = frozenset()
+    hidden_branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    same_code: frozenset[str] = frozenset()
+    broken_changed: frozenset[str] = frozenset()
+
+
 def model_verdicts(
-    base: Analysis | None,
-    head: Analysis,
-    properties_changed: Collection[str] = (),
-    unseen_logic: Mapping[str, tuple[str, str]] | None = None,
+    base: Analysis | None, head: Analysis, facts: CodeFacts | None = None
 ) -> tuple[ModelVerdict, ...]:
-    """A verdict for every model whose SQL or properties changed (`properties_changed`: models whose
-    yml or contract changed), in head DAG order, removed models last. `unseen_logic`: models whose
-    code changed where the compared SQL does not show it (a dbt incremental branch: base and head
-    text): logic changes, unless the text only follows this change's column renames."""
+    """A verdict for every model whose SQL or properties changed, in head DAG order, removed models
+    last; a changed model the analysis could not take is a logic change (it is also a finding)."""
     if base is None:
         return ()
+    facts = facts or CodeFacts()
     changes = classify_models(base, head)
     out: list[ModelVerdict] = []
     for name, change in changes.items():
-        verdict = _verdict(change, base, head, name in properties_changed)
-        hidden = (unseen_logic or {}).get(name)
+        props = name in facts.properties_changed
+        if name in facts.same_code:
+            verdict = ModelVerdict(name, "yml_only", head.models[name].location) if props else None
+        else:
+            verdict = _verdict(change, base, head, props)
+        hidden = facts.hidden_branches.get(name)
         if (
             hidden is not None
             and name in base.models
@@ -108,6 +121,15 @@ def model_verdicts(
             verdict = ModelVerdict(name, "logic_change", head.models[name].location, reasons=(why,))
         if verdict is not None:
             out.append(verdict)
+    for name in sorted(facts.broken_changed - facts.same_code):
+        broken = head.broken.get(name)
+        if broken is not None and broken.upstream is None:
+            where = broken.error.location or Location(broken.path, 1)
+            out.append(
+                ModelVerdict(
+                    name, "logic_change", where, reasons=(f"not analysable: {broken.error.message}",)
+                )
+            )
     return tuple(out)
 
 

@@ -15,7 +15,7 @@ from app.project.tree import MemoryTree
 from app.report import render_report
 from app.report.effects import effects_for
 from app.sql.analyze import analyze
-from app.sql.verdicts import ModelVerdict, model_verdicts
+from app.sql.verdicts import CodeFacts, ModelVerdict, model_verdicts
 from tests.sql.conftest import SHOP_SOURCES, build_project, contract_yaml
 
 STG = "select id as order_id, customer_id, amount, status from raw_orders"
@@ -29,7 +29,8 @@ def verdicts(
     h = build_project(head, SHOP_SOURCES, contracts[1] if contracts else None)
     from app.project.properties import properties_changed
 
-    found = model_verdicts(analyze(b, strict=False), analyze(h, strict=False), properties_changed(b, h))
+    facts = CodeFacts(properties_changed=frozenset(properties_changed(b, h)))
+    found = model_verdicts(analyze(b, strict=False), analyze(h, strict=False), facts)
     return {v.model: v for v in found}
 
 
@@ -199,3 +200,13 @@ def test_every_view_of_the_report_gives_each_changed_model_its_verdict() -> None
     assert "| `stg_orders` | **rename** | order_id → id_of_order |" in summaries["contracts"]
     comment = next(e for e in effects if type(e).__name__ == "UpsertComment")
     assert "**logic_change**" in comment.body  # type: ignore[attr-defined]
+
+
+def test_a_changed_model_the_analysis_cannot_take_is_a_logic_change_at_its_error() -> None:
+    base = build_project({"m": "select id from raw_orders", "n": "select id from raw_orders"}, SHOP_SOURCES)
+    head = build_project({"m": "select id from raw_orderz", "n": "select id from raw_orders"}, SHOP_SOURCES)
+    report = evaluate(base, head, head_tree=MemoryTree({}), canary=False, today=dt.date(2026, 1, 1))
+    (only,) = report.models
+    assert (only.model, only.verdict) == ("m", "logic_change")
+    assert only.reasons[0].startswith("not analysable: ")
+    assert only.location.path == "models/m.sql"
