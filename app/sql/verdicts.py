@@ -125,11 +125,9 @@ def model_verdicts(
         broken = head.broken.get(name)
         if broken is not None and broken.upstream is None:
             where = broken.error.location or Location(broken.path, 1)
-            out.append(
-                ModelVerdict(
-                    name, "logic_change", where, reasons=(f"not analysable: {broken.error.message}",)
-                )
-            )
+            # the reason points at the finding: an error message may quote what the model tried to read
+            why = "not analysable (see its finding)"
+            out.append(ModelVerdict(name, "logic_change", where, reasons=(why,)))
     return tuple(out)
 
 

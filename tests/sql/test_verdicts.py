@@ -208,5 +208,5 @@ def test_a_changed_model_the_analysis_cannot_take_is_a_logic_change_at_its_error
     report = evaluate(base, head, head_tree=MemoryTree({}), canary=False, today=dt.date(2026, 1, 1))
     (only,) = report.models
     assert (only.model, only.verdict) == ("m", "logic_change")
-    assert only.reasons[0].startswith("not analysable: ")
+    assert only.reasons == ("not analysable (see its finding)",)
     assert only.location.path == "models/m.sql"
