@@ -257,9 +257,17 @@ def respelled(old: ModelAnalysis, new: ModelAnalysis) -> bool:
     return _tokens(old.sql, old.dialect) != _tokens(new.sql, new.dialect)
 
 
+# keywords that may be left out without changing the statement: `x AS y` / `x y`, `INNER JOIN` / `JOIN`
+_OPTIONAL = frozenset({TokenType.ALIAS, TokenType.INNER, TokenType.OUTER})
+
+
 def _tokens(sql: str, dialect: str) -> list[tuple[TokenType, str]] | None:
     try:
         tokens = Dialect.get_or_raise(dialect).tokenize(sql)
     except SqlglotError:
         return None
-    return [(t.token_type, t.text if t.token_type is TokenType.STRING else t.text.lower()) for t in tokens]
+    return [
+        (t.token_type, t.text if t.token_type is TokenType.STRING else t.text.lower())
+        for t in tokens
+        if t.token_type not in _OPTIONAL
+    ]

@@ -210,3 +210,18 @@ def test_a_changed_model_the_analysis_cannot_take_is_a_logic_change_at_its_error
     assert (only.model, only.verdict) == ("m", "logic_change")
     assert only.reasons == ("not analysable (see its finding)",)
     assert only.location.path == "models/m.sql"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("select id as i from raw_orders", "select id i from raw_orders"),
+        (
+            "select o.id from raw_orders o inner join raw_customers c on c.id = o.customer_id",
+            "select o.id from raw_orders o join raw_customers c on c.id = o.customer_id",
+        ),
+        ("select sum(amount) as total from raw_orders", "SELECT SUM(amount) AS total FROM raw_orders"),
+    ],
+)
+def test_optional_keywords_and_case_are_no_dialect_rewrite(before: str, after: str) -> None:
+    assert verdicts({"m": before}, {"m": after})["m"].verdict == "equivalent"
