@@ -20,12 +20,14 @@ from app.project.model import Project
 from app.types import Severity
 
 if TYPE_CHECKING:  # only for annotations: the engine modules load lazily, inside the functions
+    from app.canary.run import Renamed
     from app.contracts.model import Contract
     from app.contracts.rules import Change
     from app.dbt.project import DbtProject
     from app.project.tree import Tree
     from app.sql.analysis import Analysis
     from app.sql.blast import BlastRadius
+    from app.sql.verdicts import ModelVerdict
 
     DbtPair: TypeAlias = tuple[DbtProject, DbtProject]  # (base, head)
 
@@ -231,7 +233,14 @@ def evaluate(
         else:
             say(f"canary: {len(selected)} model(s): {', '.join(selected)}")
             result = run_canary(
-                base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say
+                base,
+                head,
+                base_an,
+                head_an,
+                head_tree=head_tree,
+                selected=selected,
+                progress=say,
+                renames=_canary_renames(base_an, head_an),
             )
             canary_section = result
             notes += result.notes
@@ -244,7 +253,34 @@ def evaluate(
         blast_radius=blast,
         canary=canary_section,
         notes=tuple(notes),
+        models=_verdicts(base, head, base_an, head_an, dbt),
     )
+
+
+def _verdicts(
+    base: Project | None, head: Project, base_an: Analysis | None, head_an: Analysis, dbt: DbtPair | None
+) -> tuple[ModelVerdict, ...]:
+    """One verdict per directly changed model (SQL or properties), from the SQL, never from data."""
+    from app.gate.broken import changed_broken
+    from app.project import properties as p
+    from app.sql.verdicts import CodeFacts, model_verdicts
+
+    facts = CodeFacts(
+        properties_changed=frozenset(p.properties_changed(base, head, dbt)),
+        hidden_branches=p.incremental_branch_changed(dbt),
+        same_code=frozenset(p.same_code_incremental(dbt)),
+        broken_changed=frozenset(changed_broken(base, head, head_an)),
+    )
+    return model_verdicts(base_an, head_an, facts)
+
+
+def _canary_renames(base_an: Analysis, head_an: Analysis) -> Renamed:
+    """The change's renames as the canary pairs relations: head model -> base name, columns old -> new."""
+    from app.canary.run import Renamed
+    from app.sql.changes import change_renames
+
+    found = change_renames(base_an, head_an)
+    return Renamed({new: old for old, new in found.models.items()}, dict(found.columns))
 
 
 def _sql_findings(

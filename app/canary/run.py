@@ -12,7 +12,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,11 +50,13 @@ def run_canary(
     keys: Mapping[str, Sequence[str]] | None = None,
     caps: Caps | None = None,
     base_trusted: bool = True,
+    renames: Renamed | None = None,
 ) -> CanaryResult:
     """Run the canary for `selected` models (default: models whose SQL changed, and their downstream).
     `keys`: primary keys given for this run (model -> columns); they win over contracts and `canary.keys`.
     Sandbox limits are the base revision's `canary.limits` (`base_trusted`=False: defaults), capped by
-    `caps` (default: the operator's, from the environment; app.canary.limits)."""
+    `caps` (default: the operator's, from the environment; app.canary.limits). `renames`: models and
+    columns the change renamed, so a renamed model is compared with its old self, under the new names."""
     from app.canary.config_check import config_findings
     from app.canary.gate import canary_findings
     from app.canary.runner import Sandbox
@@ -67,7 +69,11 @@ def run_canary(
     # models the analysis could not take stand in the name maps too, so their readers are skipped by name
     broken_t = {m: ("head" if m in chosen else "shared", m) for m in head_analysis.broken if m in head.models}
     needed = ancestors(order, head_analysis) - set(order)
-    base_selected = [m for m in base_analysis.order if m in set(order) and m in base.models]
+    renamed = renames or Renamed()
+    old_names = {renamed.models[m] for m in order if m in renamed.models}
+    base_selected = [
+        m for m in base_analysis.order if (m in set(order) or m in old_names) and m in base.models
+    ]
     base_extra = ancestors(base_selected, base_analysis) - needed - set(order)
     shared_t = {name: ("source", name) for name in head.config.sources}
     shared_t.update({m: t for m, t in broken_t.items() if t[0] == "shared"})
@@ -115,9 +121,12 @@ def run_canary(
             given = keys or {}
 
             def compare(name: str) -> Callable[[Sandbox, Mapping[tuple[str, str], ModelRun]], ModelCanary]:
-                return lambda d, runs: _compare(d, name, base, head, runs, head_t, cfg, say, given)
+                return lambda d, runs: _compare(d, name, base, head, runs, head_t, cfg, say, given, renamed)
 
-            compares = [FollowUp(m, (("base", m), ("head", m)), compare(m)) for m in order]
+            reads = {m: (("base", renamed.models.get(m, m)), ("head", m)) for m in order}
+            compares = [FollowUp(m, reads[m], compare(m)) for m in order]
+            rank = {m: i for i, m in enumerate(head_analysis.order)}
+            rank.update({old: rank[new] for new, old in renamed.models.items() if new in rank})
             # base outputs go once compared and built upon: the head's stay for the quality rules
             runs, compared = build(
                 db,
@@ -127,7 +136,7 @@ def run_canary(
                 unbuilt=unbuilt,
                 workers=limits.threads,
                 then=compares,
-                rank={m: i for i, m in enumerate(head_analysis.order)},
+                rank=rank,
                 transient="base",
             )
             models = tuple(compared)
@@ -177,6 +186,14 @@ def _output_columns(m: ModelCanary) -> set[str]:
     return {*r.key, *(c.name for c in r.columns), *(s.column for s in r.schema)}
 
 
+@dataclass(frozen=True, slots=True)
+class Renamed:
+    """What the change renamed: `models` head name -> base name, `columns` head model -> {old: new}."""
+
+    models: Mapping[str, str] = field(default_factory=dict)
+    columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
 def default_selection(base: Project, head: Project, head_analysis: Analysis) -> set[str]:
     """Models added or whose SQL text changed, and everything downstream of them."""
     changed = {n for n, m in head.models.items() if n not in base.models or base.models[n].sql != m.sql}
@@ -219,11 +236,13 @@ def _compare(
     cfg: CanaryConfig,
     say: Progress,
     given: Mapping[str, Sequence[str]],
+    renamed: Renamed,
 ) -> ModelCanary:
     from app.canary.diff import reconcile
     from app.canary.runner import QueryFailed
 
-    head_run, base_run = runs[("head", name)], runs.get(("base", name))
+    old_name = renamed.models.get(name, name)
+    head_run, base_run = runs[("head", name)], runs.get(("base", old_name))
     hit = head.contract_of(name)
     dataset = hit[1] if hit else None
     if name in given:
@@ -235,7 +254,10 @@ def _compare(
     notes: list[str] = []
     recon = None
     if head_run.ok and base_run is not None and base_run.ok:
-        base_rel, head_rel = sqltext.table(name, "base"), sqltext.table(name, "head")
+        base_rel, head_rel = sqltext.table(old_name, "base"), sqltext.table(name, "head")
+        if old_name != name:
+            notes.append(f"compared with {old_name}, its name in the base revision")
+        base_rel = _under_new_names(db, base_rel, name, renamed.columns.get(name, {}), notes)
         cols = {c for c, _ in db.columns(base_rel)} & {c for c, _ in db.columns(head_rel)}
         if key and not set(key) <= cols:
             notes.append(f"key ({', '.join(key)}) is not in both outputs: compared as multisets")
@@ -268,6 +290,22 @@ def _compare(
         quality=quality,
         notes=tuple(notes),
     )
+
+
+def _under_new_names(
+    db: Sandbox, base_rel: str, name: str, columns: Mapping[str, str], notes: list[str]
+) -> str:
+    """The base output with its renamed columns under their new names (a view), so a rename is
+    compared old against new instead of reported as a column removed and one added."""
+    present = [c for c, _ in db.columns(base_rel)]
+    if not any(c in columns for c in present):
+        return base_rel
+    view = sqltext.table(f"{name}__renamed", "base")
+    listed = ", ".join(f"{sqltext.ident(c)} AS {sqltext.ident(columns.get(c, c))}" for c in present)
+    db.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {listed} FROM {base_rel}")
+    pairs = ", ".join(f"{a} -> {b}" for a, b in columns.items() if a in present)
+    notes.append(f"renamed columns compared old against new: {pairs}")
+    return view
 
 
 def run_quality(

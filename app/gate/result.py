@@ -16,6 +16,14 @@ class JsonSection(Protocol):
     def to_json(self) -> dict[str, Any]: ...
 
 
+class ModelVerdictLike(JsonSection, Protocol):
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def verdict(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class GateResult:
     """One gate (`contracts` or `canary`): its findings and verdict."""
@@ -65,6 +73,8 @@ class RunReport:
     canary: JsonSection | None = None
     notes: tuple[str, ...] = ()  # things the user should know (fallbacks, skipped parts)
     extra: dict[str, Any] = field(default_factory=dict)
+    # one verdict per directly changed model (app.sql.verdicts.ModelVerdict), in DAG order
+    models: tuple[ModelVerdictLike, ...] = ()
 
     @property
     def verdict(self) -> Verdict:
@@ -103,6 +113,7 @@ class RunReport:
             "accepted_breaking_count": self.accepted_breaking_count,
             "blocking_count": self.blocking_count,
             "gates": [g.to_json() for g in self.gates],
+            "models": [m.to_json() for m in self.models],
             "blast_radius": self.blast_radius.to_json() if self.blast_radius else None,
             "canary": self.canary.to_json() if self.canary else None,
             "notes": list(self.notes),

@@ -21,6 +21,7 @@ from app.project.model import ModelFile, Project
 from app.sql.analysis import Analysis, BrokenModel, ModelAnalysis, OutputColumn, SourceAnalysis
 from app.sql.dag import topological_order
 from app.sql.datatypes import normalize
+from app.sql.engine_names import name_unnamed
 from app.sql.lineage import column_lineage
 from app.sql.outputs import output_locations
 from app.sql.parse import TableRef, parse_model, select_keyword_line, table_refs
@@ -175,6 +176,7 @@ class _Job:
             return hit
 
         tree = self.tree if self.tree is not None else parse_model(model, dialect)
+        name_unnamed(tree, dialect)  # `(1 - rate)`, as the engine calls it, not `_col_0`
         locations, star = output_locations(model, tree, dialect)  # positions before qualify rewrites
         select_line = select_keyword_line(model.sql, tree)
         tree, problems = qualify_model(model, tree, self.targets, schema, self.sources, dialect, self.strict)
@@ -218,6 +220,7 @@ def _requalify(
     dialect: str,
 ) -> exp.Query:
     tree = parse_model(model, dialect)
+    name_unnamed(tree, dialect)
     return qualify_model(model, tree, targets, schema, sources, dialect, strict=False)[0]
 
 

@@ -1,23 +1,28 @@
 """Canonical forms of a model's query, for telling a change that cannot alter the output from one that can.
 
 Each stage removes one kind of difference, cumulatively: formatting and comments, internal alias
-names (CTEs, table aliases), operand order of commutative operators, the order of inner joins, and
-the order of the top-level output columns. Two queries are equivalent when some stage makes them
-equal. Anything not handled here stays different: "changed" is always the safe answer.
+names (CTEs, table aliases), operand order of commutative operators, what sqlglot's optimizer
+simplifies, the order of inner joins (and of independent LEFT JOINs), and the order of output
+columns. Two queries are equivalent when some stage makes them equal. Anything not handled here
+stays different: "changed" is always the safe answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.canonicalize import canonicalize
 from sqlglot.optimizer.canonicalize_internal_names import canonicalize_internal_names
+from sqlglot.optimizer.pushdown_projections import pushdown_projections
+from sqlglot.optimizer.simplify import simplify
 
 from app.sql.analysis import ModelAnalysis
 from app.sql.parse import cte_references
+from app.sql.renames import apply_column_renames, rename_outputs
 
-STAGES = ("formatting", "aliases", "commutative operands", "join order", "column order")
+STAGES = ("formatting", "aliases", "commutative operands", "simplified", "join order", "column order")
 _PLACEHOLDER_DB = "__datacanary"
 _SWAP: dict[type[exp.Expr], type[exp.Binary]] = {exp.GT: exp.LT, exp.GTE: exp.LTE}
 _COMMUTATIVE = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ)
@@ -31,10 +36,27 @@ def formatting_form(model: ModelAnalysis) -> str:
     return model.expression.sql(dialect=model.dialect, comments=False)
 
 
-def canonical_forms(model: ModelAnalysis, renames: Mapping[str, str] | None = None) -> list[str]:
+def canonical_forms(
+    model: ModelAnalysis,
+    renames: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
+    outputs: Mapping[str, str] | None = None,
+    drop: Collection[str] | None = None,
+) -> list[str]:
     """The query after each stage past `formatting` (len(STAGES) - 1 strings), `renames` (old table
-    name -> new) applied to the tables it reads first. Empty when a stage cannot run."""
-    tree: exp.Expr = model.qualified.copy()
+    name -> new) and `columns` (old column name -> new, app.sql.renames) applied to what it reads
+    first, and `outputs` (old output name -> new) to its own output columns; the output columns in
+    `drop` are left out, with what only they read (given `drop`, even empty, what
+    no output reads is left out of CTEs and subqueries). Empty when a stage cannot run."""
+    tree: exp.Expr = apply_column_renames(model.qualified.copy(), columns or {})
+    if outputs:
+        rename_outputs(tree, outputs)
+    if drop is not None and isinstance(tree, exp.Select):
+        tree.set("expressions", [p for p in tree.expressions if p.alias_or_name not in set(drop)])
+        try:
+            tree = pushdown_projections(tree)
+        except (SqlglotError, RecursionError):
+            return []
     ctes = cte_references(tree) if tree.find(exp.With) else set()  # a CTE named like a table it reads
     for table in tree.find_all(exp.Table):
         if id(table) in ctes:
@@ -47,6 +69,7 @@ def canonical_forms(model: ModelAnalysis, renames: Mapping[str, str] | None = No
     steps: list[Callable[[exp.Expr], exp.Expr]] = [
         lambda t: _renumber(canonicalize_internal_names(t)),
         _sort_commutative,
+        _simplify,
         _sort_inner_joins,
         _sort_output_columns,
     ]
@@ -58,6 +81,16 @@ def canonical_forms(model: ModelAnalysis, renames: Mapping[str, str] | None = No
     except (SqlglotError, RecursionError):
         return []
     return out
+
+
+def _simplify(tree: exp.Expr) -> exp.Expr:
+    """sqlglot's optimizer rules that keep the result: canonicalize (casts, date functions, boolean
+    forms) and simplify (`a between 1 and 5` / `a >= 1 and a <= 5`, `not a = b` / `a <> b`, constant
+    conditions), then operands in one order again. A tree they cannot take stays as it is."""
+    try:
+        return _sort_commutative(simplify(canonicalize(tree.copy())))
+    except (SqlglotError, RecursionError, ValueError, TypeError):
+        return tree
 
 
 def _key(node: exp.Expr) -> str:
@@ -148,6 +181,13 @@ def _sort_inner_joins(tree: exp.Expr) -> exp.Expr:
     for select in list(tree.find_all(exp.Select)):
         joins = select.args.get("joins") or []
         from_ = select.args.get("from_") or select.args.get("from")
+        if joins and from_ is not None and _independent_left_joins(from_.this, joins):
+            keys = [_unaliased_key(j.this) for j in joins]
+            if len(set(keys)) == len(keys):
+                select.set(
+                    "joins", [j for _, j in sorted(zip(keys, joins, strict=True), key=lambda kj: kj[0])]
+                )
+            continue
         if not joins or from_ is None or not all(_inner(j) for j in joins):
             continue
         sources = [from_.this] + [j.this for j in joins]
@@ -162,6 +202,28 @@ def _sort_inner_joins(tree: exp.Expr) -> exp.Expr:
         if conditions:
             select.set("where", exp.Where(this=exp.and_(*conditions, copy=False)))
     return _sort_commutative(_renumber(tree))
+
+
+def _independent_left_joins(driving: exp.Expr, joins: list[exp.Join]) -> bool:
+    """LEFT JOINs each matched on the driving table and the joined one only: every one extends a
+    driving row by its own matches, whatever the order (fan-outs multiply the same way)."""
+    first = driving.alias_or_name
+    for join in joins:
+        on = join.args.get("on")
+        if (
+            (join.args.get("side") or "").upper() != "LEFT"
+            or (join.args.get("kind") or "").upper() not in ("", "OUTER")
+            or join.args.get("using")
+            or join.args.get("method")
+            or on is None
+            or not isinstance(join.this, (exp.Table, exp.Subquery))
+            or on.find(exp.Select) is not None
+        ):
+            return False
+        tables = {c.table for c in on.find_all(exp.Column)}
+        if not tables <= {first, join.this.alias_or_name} or "" in tables:
+            return False
+    return True
 
 
 def _unaliased_key(source: exp.Expr) -> str:
@@ -198,7 +260,31 @@ def _renumber(tree: exp.Expr) -> exp.Expr:
 
 def _sort_output_columns(tree: exp.Expr) -> exp.Expr:
     """Output columns of the top-level SELECT in name order: the same set, in another order, is the
-    same data (positions matter to `SELECT *` readers, which the report notes separately)."""
+    same data (positions matter to `SELECT *` readers, which the report notes separately). Columns of
+    CTEs and subqueries too, where the query reads them by name (stars are expanded by now), then the
+    internal names are given again in the new order."""
+    inner = [
+        s
+        for s in tree.find_all(exp.Select)
+        if s is not tree and not isinstance(s.parent, exp.SetOperation) and not _reads_positions(s)
+    ]
+    # a set operation pairs columns by position, and so does a star qualify could not expand
+    if inner and not any(isinstance(n, (exp.SetOperation, exp.Star)) for n in tree.walk()):
+        # sorting renumbers what later CTEs read, which changes their order in turn: until it settles
+        before = None
+        for _ in range(8):
+            for select in tree.find_all(exp.Select):
+                if select is not tree and not _reads_positions(select):
+                    select.set("expressions", sorted(select.expressions, key=lambda p: _key(p.unalias())))
+            tree = _renumber(canonicalize_internal_names(tree))
+            now = _key(tree)
+            if now == before:
+                break
+            before = now
+    for group in tree.find_all(exp.Group):  # grouping keys are a set; ROLLUP and friends are not
+        if not any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals", "all")):
+            if not any(isinstance(e, exp.Literal) for e in group.expressions):
+                group.set("expressions", sorted(group.expressions, key=_key))
     if isinstance(tree, exp.Select) and not _reads_positions(tree):
         tree.set("expressions", sorted(tree.expressions, key=lambda p: (p.alias_or_name, _key(p))))
     return tree

@@ -8,16 +8,27 @@ canary selection) lives in `app.sql.classify` and is re-exported here.
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from app.contracts.rules import Change, ChangeKind
 from app.project.model import Project
 from app.sql.analysis import Analysis, ModelAnalysis, OutputColumn
-from app.sql.classify import ModelChange, changed_models, classify_models, selected_for_canary
-from app.sql.outputs import set_operation_selects
+from app.sql.classify import (
+    ModelChange,
+    change_renames,
+    changed_models,
+    classify_models,
+    selected_for_canary,
+)
+from app.sql.renames import Renames, match_column_renames
 from app.types import Location
 
-__all__ = ["ModelChange", "changed_models", "classify_models", "output_changes", "selected_for_canary"]
+__all__ = [
+    "ModelChange",
+    "change_renames",
+    "changed_models",
+    "classify_models",
+    "output_changes",
+    "selected_for_canary",
+]
 
 K = ChangeKind
 
@@ -29,6 +40,7 @@ def output_changes(
     if base is None:
         return []
     kinds = classify_models(base, head)
+    renames = change_renames(base, head)
     out: list[Change] = []
     for name, change in kinds.items():
         if change.kind == "removed" and not _contracted(base_project, name):
@@ -59,9 +71,9 @@ def output_changes(
                     source="sql",
                 )
             )
-            out.extend(column_changes(old, new))
+            out.extend(column_changes(old, new, renames))
         elif change.kind in ("changed", "equivalent") and not _contracted(head_project, name):
-            out.extend(column_changes(base.models[name], head.models[name]))
+            out.extend(column_changes(base.models[name], head.models[name], renames))
     return out
 
 
@@ -76,13 +88,14 @@ def _readers(analysis: Analysis, name: str) -> str:
     return f"read by {', '.join(readers[:5])}" + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
 
 
-def column_changes(base: ModelAnalysis, head: ModelAnalysis) -> list[Change]:
-    """Output column changes of one model (matched by name, then renames by expression or lineage)."""
+def column_changes(base: ModelAnalysis, head: ModelAnalysis, renames: Renames | None = None) -> list[Change]:
+    """Output column changes of one model (matched by name, then renames by expression or lineage,
+    with the change's upstream `renames` followed)."""
     old = {c.name: c for c in base.columns}
     new = {c.name: c for c in head.columns}
     removed = [n for n in old if n not in new]
     added = [n for n in new if n not in old]
-    renamed = _match_renames(base, head, removed, added)
+    renamed = match_column_renames(base, head, removed, added, renames)
     change = _Changes(head)
     for a, b in renamed.items():
         change(K.COLUMN_RENAMED, f"column {a} of {head.name} renamed to {b}", new[b], old[a], a, b)
@@ -137,40 +150,3 @@ class _Changes:
                 source="sql",
             )
         )
-
-
-def _projection_sql(model: ModelAnalysis, name: str) -> str | None:
-    """The expression computing output `name` (alias stripped) in the qualified query, as SQL."""
-    selects = set_operation_selects(model.qualified)
-    if not selects:
-        return None
-    for proj in selects[0].expressions:
-        if proj.alias_or_name == name:
-            body: exp.Expr = (
-                proj.this if proj.args.get("alias") is not None and proj.this is not None else proj
-            )
-            return body.sql(comments=False)
-    return None
-
-
-def _match_renames(
-    base: ModelAnalysis, head: ModelAnalysis, removed: list[str], added: list[str]
-) -> dict[str, str]:
-    """old -> new for removed/added pairs computing the same thing: identical expression, else the
-    same (non-empty) lineage when that pairing is unambiguous."""
-    out: dict[str, str] = {}
-    free = list(added)
-    for a in removed:
-        expr = _projection_sql(base, a)
-        hit = next((b for b in free if expr is not None and _projection_sql(head, b) == expr), None)
-        if hit is not None:
-            out[a] = hit
-            free.remove(hit)
-    for a in [r for r in removed if r not in out]:
-        lineage = base.lineage.get(a)
-        same = [b for b in free if lineage and head.lineage.get(b) == lineage]
-        others = [r for r in removed if r not in out and r != a and base.lineage.get(r) == lineage]
-        if len(same) == 1 and not others:
-            out[a] = same[0]
-            free.remove(same[0])
-    return out

@@ -76,6 +76,12 @@ def test_check_command_with_manifest_flags_exits_1_on_the_breaking_change(dbt_re
     blocking = [f for g in report["gates"] for f in g["findings"] if f["blocking"]]
     assert {(f["dataset"], f["rule"]) for f in blocking} >= {("fct_orders", "column-removed")}
     assert all(f["file"].startswith("transform/") for f in blocking)
+    verdicts = {m["model"]: (m["verdict"], m["detail"], m["renamed_from"]) for m in report["models"]}
+    assert verdicts["customer_revenue"] == ("rename", None, "customer_payments")
+    assert verdicts["orders_daily"] == ("equivalent", None, None)
+    assert verdicts["fct_orders"] == ("schema_change", "breaking", None)
+    assert verdicts["stg_orders"] == ("logic_change", None, None)  # ordered_at truncated to the day
+    assert all(m["file"].startswith("transform/") for m in report["models"])
 
 
 def test_breaking_findings_name_the_exposures_they_hit(report: RunReport) -> None:

@@ -74,3 +74,47 @@ def test_equivalent_is_never_claimed_when_the_data_differs(e1, p1, e2, p2):  # t
     base, head = query(show(e1), show(p1)), query(show(e2), show(p2))
     if kind(base, head) in ("equivalent", "unchanged"):
         assert rows(base) == rows(head)
+
+
+# CTE columns and LEFT JOINs in another order: equivalent when every join matches on the driving table
+JOINED = {"t": SOURCES["t"], "u": {"a": "bigint", "d": "bigint"}, "v": {"b": "bigint", "e": "bigint"}}
+JOIN_ROWS = {"u": [(1, 10), (1, 11), (4, 12), (9, 13)], "v": [(2, 20), (2, 21), (3, 22), (None, 23)]}
+
+
+def joined(columns: list[str], joins: list[str], on_v: str) -> str:
+    clauses = {"u": "left join u on w.a = u.a", "v": f"left join v on {on_v} = v.b"}
+    return (
+        f"with w as (select {', '.join(columns)} from t) "
+        f"select w.a, w.c, u.d, v.e from w {' '.join(clauses[j] for j in joins)}"
+    )
+
+
+def joined_rows(sql: str) -> list[tuple[str, ...]]:
+    con = duckdb.connect()
+    con.execute("create table t (a bigint, b bigint, c bigint)")
+    con.executemany("insert into t values (?, ?, ?)", ROWS)
+    for table, data in JOIN_ROWS.items():
+        con.execute(f"create table {table} ({', '.join(f'{c} bigint' for c in JOINED[table])})")
+        con.executemany(f"insert into {table} values (?, ?)", data)
+    return sorted(tuple(map(str, r)) for r in con.execute(sql).fetchall())
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.permutations(["a", "b", "c"]),
+    st.permutations(["a", "b", "c"]),
+    st.permutations(["u", "v"]),
+    st.sampled_from(["w.b", "u.d"]),
+)
+def test_cte_columns_and_left_joins_reordered(cols_a, cols_b, joins_b, on_v):  # type: ignore[no-untyped-def]
+    base_sql = joined(list(cols_a), ["u", "v"], on_v)
+    head_sql = joined(list(cols_b), list(joins_b), on_v)
+    if on_v == "u.d" and joins_b[0] == "v":
+        return  # v's ON reads u before it is joined: not a query
+    base = analyze(build_project({"m": base_sql}, JOINED))
+    head = analyze(build_project({"m": head_sql}, JOINED))
+    found = classify_models(base, head)["m"].kind
+    if on_v == "w.b":  # every join matches on the driving CTE only: any order is the same rows
+        assert found in ("equivalent", "unchanged")
+    if found in ("equivalent", "unchanged"):
+        assert joined_rows(base_sql) == joined_rows(head_sql)

@@ -1,0 +1,9 @@
+-- written for the datacanary corpus (not part of jaffle_shop_duckdb)
+select
+    payment_method,
+    count(*) as payments,
+    sum(amount) as total_amount,
+    coalesce(avg(amount), 0) as avg_amount,
+    cast(sum(case when amount > 0 then 1 else 0 end) as int) as paid_payments
+from {{ ref('stg_payments') }}
+group by payment_method

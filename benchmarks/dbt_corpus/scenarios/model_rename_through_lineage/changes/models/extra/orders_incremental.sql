@@ -1,0 +1,8 @@
+-- written for the datacanary corpus (not part of jaffle_shop_duckdb)
+{{ config(materialized='incremental', unique_key='order_id') }}
+
+select order_id, customer_id, ordered_on as order_date, status
+from {{ ref('stg_orders') }}
+{% if is_incremental() %}
+where ordered_on > (select max(order_date) from {{ this }})
+{% endif %}
