@@ -245,7 +245,8 @@ def diff_summary(plan: DiffPlan, diffs: Sql, examples: int) -> Sql:
 def profile_columns(
     p: ColumnPlan, value: Sql, side: str, i: int, exact: bool, small: bool = False
 ) -> list[Sql]:
-    """count, distinct (and for numbers and temporals min/max, for numbers sum/mean) of one column.
+    """count, distinct (and for numbers and temporals min/max, for numbers sum) of one column; the mean
+    is sum / count (`assemble.side_stats`), which is what DuckDB's avg() of the same doubles returns.
     `small` (at most SMALL_ROWS rows a side): the exact distinct count from the column's values as a list."""
     if not exact:
         distinct = f"approx_count_distinct({value})"
@@ -261,5 +262,4 @@ def profile_columns(
     if p.numeric:
         as_double = cast(value, "DOUBLE")
         out.append(alias(f"sum({as_double})", alias_stat(side, i, "sum")))
-        out.append(alias(f"avg({as_double})", alias_stat(side, i, "mean")))
     return out
