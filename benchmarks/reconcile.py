@@ -4,7 +4,8 @@
     python benchmarks/reconcile.py --rows 10000000 # 10M rows
 
 Generates two Parquet tables (and the same two in a DuckDB file for reladiff) with 10 mixed-type
-columns and ~2% differences (updates in several columns, deletes, inserts), then measures:
+columns and ~2% differences (updates in several columns, deletes, inserts; `--share 0.5` for half the
+keys, `--share 0` for identical tables), then measures:
 
   floor       one DuckDB scan of both tables: count(*) and a hash of every column (in process, and as a
               process that imports duckdb, so process start-up is on both sides of the ratio)
@@ -42,28 +43,51 @@ CREATE TABLE l AS SELECT
 FROM range({rows}) t(i);
 CREATE TABLE r AS
 SELECT id,
-  CASE WHEN hash(id) % 1000 < 5 THEN name || '!' ELSE name END AS name,
-  CASE WHEN hash(id) % 1000 BETWEEN 5 AND 9 THEN qty + 1 ELSE qty END AS qty,
-  CASE WHEN hash(id) % 1000 BETWEEN 10 AND 14 THEN amount * 1.01 ELSE amount END AS amount,
-  CASE WHEN hash(id) % 1000 BETWEEN 15 AND 17 THEN date_trunc('day', ts) ELSE ts END AS ts,
-  d, CASE WHEN hash(id) % 1000 = 18 THEN 'returned' ELSE status END AS status, flag, price,
-  CASE WHEN hash(id) % 1000 = 19 THEN NULL ELSE note END AS note
-FROM l WHERE hash(id) % 1000 NOT IN (20)
+  CASE WHEN {name} THEN name || '!' ELSE name END AS name,
+  CASE WHEN {qty} THEN qty + 1 ELSE qty END AS qty,
+  CASE WHEN {amount} THEN amount * 1.01 ELSE amount END AS amount,
+  CASE WHEN {ts} THEN date_trunc('day', ts) ELSE ts END AS ts,
+  d, CASE WHEN {status} THEN 'returned' ELSE status END AS status, flag, price,
+  CASE WHEN {note} THEN NULL ELSE note END AS note
+FROM l WHERE NOT ({delete})
 UNION ALL
-SELECT id + 1000000000, name, qty, amount, ts, d, status, flag, price, note FROM l WHERE hash(id) % 1000 = 21;
+SELECT id + 1000000000, name, qty, amount, ts, d, status, flag, price, note FROM l WHERE {insert};
 """
+# Per mille of keys (by hash(id) % 1000) that each edit touches: 2.2% of keys differ in all.
+EDITS = (
+    ("name", 5),
+    ("qty", 5),
+    ("amount", 5),
+    ("ts", 3),
+    ("status", 1),
+    ("note", 1),
+    ("delete", 1),
+    ("insert", 1),
+)
+DEFAULT_SHARE = sum(w for _, w in EDITS) / 1000
 
 
-def generate(rows: int) -> tuple[Path, Path, Path]:
+def edits(share: float) -> dict[str, str]:
+    """The condition selecting each edit's keys, the bands scaled so that `share` of the keys differ."""
+    out, start = {}, 0
+    for name, width in EDITS:
+        end = start + round(width * share / DEFAULT_SHARE)
+        out[name] = f"hash(id) % 1000 >= {start} AND hash(id) % 1000 < {end}"
+        start = end
+    return out
+
+
+def generate(rows: int, share: float = DEFAULT_SHARE) -> tuple[Path, Path, Path]:
     import duckdb
 
     WORK.mkdir(parents=True, exist_ok=True)
-    left, right, db = WORK / f"l_{rows}.parquet", WORK / f"r_{rows}.parquet", WORK / f"tables_{rows}.duckdb"
+    tag = f"{rows}" if share == DEFAULT_SHARE else f"{rows}_s{share:g}"
+    left, right, db = WORK / f"l_{tag}.parquet", WORK / f"r_{tag}.parquet", WORK / f"tables_{tag}.duckdb"
     if left.exists() and right.exists() and db.exists():
         return left, right, db
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
-    con.execute(GENERATE.format(rows=rows))
+    con.execute(GENERATE.format(rows=rows, **edits(share)))
     con.execute(f"COPY l TO '{left}' (FORMAT parquet)")
     con.execute(f"COPY r TO '{right}' (FORMAT parquet)")
     con.close()
@@ -117,6 +141,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--share", type=float, default=DEFAULT_SHARE, help="share of keys that differ (default 0.022)"
+    )
     ap.add_argument("--no-reladiff", action="store_true")
     args = ap.parse_args()
 
@@ -128,7 +155,7 @@ def main() -> None:
     from app.canary.runner import Sandbox
 
     print(f"generating {args.rows:,} rows x {len(COLUMNS)} columns ...", flush=True)
-    left, right, db = generate(args.rows)
+    left, right, db = generate(args.rows, args.share)
 
     con = duckdb.connect()
     box = Sandbox()
