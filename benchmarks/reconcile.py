@@ -114,12 +114,14 @@ def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return min(times)
 
 
-def process(argv: list[str], repeat: int) -> tuple[float, float]:
-    """Best wall time and the largest max RSS (MB) of `argv` run as a child process.
+def process(argv: list[str], repeat: int) -> tuple[float, float, float]:
+    """Best wall time, the largest max RSS (MB) and the CPU seconds (user + system) of that best run of
+    `argv` as a child process. CPU time is the steadier figure on a shared machine: other processes'
+    load stretches wall time far more than the work done.
 
     RSS comes from /usr/bin/time when present: a forked child's high-water mark starts at this (big)
     process's, so wait4() alone would over-report."""
-    best_t, peak = float("inf"), 0.0
+    best_t, peak, cpu = float("inf"), 0.0, 0.0
     timer = Path("/usr/bin/time")
     rss_file = WORK / "rss.txt"
     for _ in range(repeat):
@@ -133,8 +135,10 @@ def process(argv: list[str], repeat: int) -> tuple[float, float]:
         if code not in (0, 1):
             raise SystemExit(f"{' '.join(argv[:4])} failed ({code}): {err[-2000:]}")
         kb = int(rss_file.read_text().split()[-1]) if timer.exists() else usage.ru_maxrss
-        best_t, peak = min(best_t, elapsed), max(peak, kb / 1024)
-    return best_t, peak
+        if elapsed < best_t:  # wait4 of /usr/bin/time counts the command it waited for
+            best_t, cpu = elapsed, usage.ru_utime + usage.ru_stime
+        peak = max(peak, kb / 1024)
+    return best_t, peak, cpu
 
 
 def main() -> None:
@@ -194,12 +198,15 @@ def main() -> None:
     # Measured in rounds, each round running every contender once, and reported as medians of times and of
     # per-round ratios: on a shared machine the load drifts, and a ratio within one round is what is fair.
     measures: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     rss: dict[str, float] = {}
 
-    def record(name: str, seconds: float, peak: float | None = None) -> None:
+    def record(name: str, seconds: float, peak: float | None = None, cpu: float | None = None) -> None:
         measures.setdefault(name, []).append(seconds)
         if peak is not None:
             rss[name] = max(rss.get(name, 0.0), peak)
+        if cpu is not None:
+            cpus.setdefault(name, []).append(cpu)
 
     for i in range(args.repeat):
         print(f"round {i + 1}/{args.repeat}", flush=True)
@@ -217,27 +224,30 @@ def main() -> None:
             record("reladiff joindiff, DuckDB file", *process(rel_cmd, 1))
     box.close()
 
-    def ratio(name: str, base: str) -> float:
-        return statistics.median(a / b for a, b in zip(measures[name], measures[base], strict=True))
+    def ratio(name: str, base: str, of: dict[str, list[float]] = measures) -> float:
+        return statistics.median(a / b for a, b in zip(of[name], of[base], strict=True))
 
     print(
         f"\nrows {args.rows:,}: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed "
         f"({100 * result.changed_share:.2f}% differ)"
     )
     print(
-        f"{'measure (median of ' + str(args.repeat) + ' rounds)':<38}{'seconds':>10}{'x floor':>10}{'max RSS MB':>12}"
+        f"{'measure (median of ' + str(args.repeat) + ' rounds)':<38}{'seconds':>10}{'x floor':>10}"
+        f"{'max RSS MB':>12}{'CPU s':>8}{'x floor':>9}"
     )
     for name, times in measures.items():
         base = "floor scan (in process)" if "in process" in name else "floor scan (process)"
         if "DuckDB file" in name:
             base = "floor scan, DuckDB file (process)"
         peak = f"{rss[name]:>12.0f}" if name in rss else ""
-        print(f"{name:<38}{statistics.median(times):>10.3f}{ratio(name, base):>10.2f}{peak}")
+        cpu = f"{statistics.median(cpus[name]):>8.2f}{ratio(name, base, cpus):>9.2f}" if name in cpus else ""
+        print(f"{name:<38}{statistics.median(times):>10.3f}{ratio(name, base):>10.2f}{peak}{cpu}")
     if use_reladiff:
         rel = "reladiff joindiff, DuckDB file"
         same = ratio(rel, "data-diff, DuckDB file (process)")
         print(
             f"\nreladiff joindiff / data-diff, both on the DuckDB file: {same:.1f}x"
+            f" (CPU time: {ratio(rel, 'data-diff, DuckDB file (process)', cpus):.1f}x)"
             f"\nreladiff joindiff / data-diff on Parquet: {ratio(rel, 'data-diff (process)'):.1f}x, "
             f"/ data-diff --no-profile on Parquet: {ratio(rel, '  --no-profile (process)'):.1f}x"
         )
