@@ -28,14 +28,16 @@ def side_stats(p: ColumnPlan, row: Mapping[str, Any], side: str, i: int, rows: i
         return row.get(alias_stat(side, i, stat))
 
     count = int(get("count") or 0)
+    total = get("sum")
     return SideStats(
         count=count,
         nulls=rows - count,
         distinct=None if get("distinct") is None else int(get("distinct")),
         min=get("min"),
         max=get("max"),
-        sum=get("sum"),
-        mean=get("mean"),
+        sum=total,
+        # avg() would be one more aggregate per numeric column and side over every row
+        mean=None if total is None or not count else total / count,
     )
 
 

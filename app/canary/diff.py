@@ -2,7 +2,8 @@
 Reconciliation. No duckdb import here: the database is passed in (runner.Sandbox in practice).
 
 Keyed, large inputs with (by estimate) unique keys: both sides' row and key counts (one statement) ->
-the one-pass join with profiles, stored -> its summary, which also proves the keys unique -> example rows
+the one-pass join with profiles (rows with a NULL key part ride through it unjoined, so that they are
+profiled too), stored -> its summary, which also proves the keys unique -> example rows
 and distributions (one statement). Small inputs, or a pass that finds a duplicated key: the exact key
 check per side first (duplicated keys left out and reported), then the join.
 Keyless: EXCEPT ALL both ways (multisets) -> per-side profiles -> distributions.
@@ -73,8 +74,7 @@ def reconcile(
     if summary is not None:
         lk = KeyHealth(int(ls["rows"]), int(ls["null_keys"]), 0, 0)
         rk = KeyHealth(int(rs["rows"]), int(rs["null_keys"]), 0, 0)
-        pass_profiles = not lk.null_keys and not rk.null_keys  # NULL keys stay out of the join
-        side_profiles = (summary, summary) if profiles and pass_profiles else None
+        side_profiles = (summary, summary) if profiles else None
     else:  # keys checked first, joined after
         side_profiles = None
         lk = key_health(db.query(sets.key_check(left, plan, examples))[0])
@@ -165,9 +165,11 @@ def _one_pass(
     unique: no side's rows were multiplied by the join and no one-sided key repeats among the differing
     rows; else None (and `summary_t` is left empty)."""
     pass_t = table(f"__pass_{next(_names)}")
+    null_keys = bool(ls["null_keys"] or rs["null_keys"])  # profiled in the pass too, not by another scan
     try:
         db.execute(
-            f"CREATE OR REPLACE TEMP TABLE {pass_t} AS {q.diff_pass(plan, left, right, profiles, exact)}"
+            f"CREATE OR REPLACE TEMP TABLE {pass_t} AS "
+            f"{q.diff_pass(plan, left, right, profiles, exact, null_keys)}"
         )
         db.execute(f"CREATE OR REPLACE TEMP TABLE {summary_t} AS {q.pass_summary(plan, pass_t, examples)}")
     finally:

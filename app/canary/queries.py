@@ -129,13 +129,18 @@ def _round(value: Sql, tol: Tolerance) -> Sql:
     return f"round({value}, {lit(tol.decimals)})"
 
 
-def _side(rel: Sql, plan: DiffPlan, exclude: Sql | None) -> Sql:
+def _side(rel: Sql, plan: DiffPlan, exclude: Sql | None, null_keys: bool = False) -> Sql:
+    """One side's rows as the join reads them: keys, compared payloads and `__p` (TRUE: a row with its
+    whole key). Rows with a NULL key part are left out, or with `null_keys` kept with a NULL `__p`: they
+    never match (NULL = x is not true), and count in the profiles but not in the diff."""
     keys = [alias(key_expr(plan, k), f"k{j}") for j, k in enumerate(plan.key)]
     cols = [alias(_payload(p), f"c{i}") for i, p in enumerate(plan.columns)]
-    where = key_not_null(plan.key)
+    whole_key = key_not_null(plan.key)
+    where = [] if null_keys else [whole_key]
     if exclude is not None:
-        where = and_(where, f"NOT {in_keys(plan, exclude)}")
-    return t.select([*keys, *cols, alias("TRUE", "__p")], rel, where)
+        where.append(f"NOT {in_keys(plan, exclude)}")
+    present = f"CASE WHEN {whole_key} THEN TRUE END" if null_keys else "TRUE"
+    return t.select([*keys, *cols, alias(present, "__p")], rel, and_(*where) if where else None)
 
 
 def key_expr(plan: DiffPlan, k: str) -> Sql:
@@ -145,12 +150,18 @@ def key_expr(plan: DiffPlan, k: str) -> Sql:
 
 
 def _join(
-    plan: DiffPlan, left: Sql, right: Sql, exclude: Sql | None, extra: Sequence[Sql] = ()
+    plan: DiffPlan,
+    left: Sql,
+    right: Sql,
+    exclude: Sql | None,
+    extra: Sequence[Sql] = (),
+    null_keys: bool = False,
 ) -> tuple[Sql, Sql]:
     """The one pass over both tables: FULL OUTER JOIN on the key with `lp`/`rp` presence and a `d<i>`
     flag per column, and the condition that keeps only the rows that differ (small when the tables
     mostly agree; every count follows from them). `exclude`: a table of `__k` structs left out;
-    `extra`: more output columns of the join."""
+    `extra`: more output columns of the join; `null_keys`: rows with a NULL key part pass through the
+    join (for `extra` aggregates over every row) without being kept (see `_side`)."""
     joined_key = struct(
         [(k, f"coalesce({col(f'k{j}', 'l')}, {col(f'k{j}', 'r')})") for j, k in enumerate(plan.key)]
     )
@@ -164,11 +175,13 @@ def _join(
     ]
     on = and_(*(f"{col(f'k{j}', 'l')} = {col(f'k{j}', 'r')}" for j in range(len(plan.key))))
     joined = (
-        f"SELECT {', '.join(inner)} FROM {t.subquery(_side(left, plan, exclude), 'l')}"
-        f" FULL OUTER JOIN {t.subquery(_side(right, plan, exclude), 'r')} ON {on}"
+        f"SELECT {', '.join(inner)} FROM {t.subquery(_side(left, plan, exclude, null_keys), 'l')}"
+        f" FULL OUTER JOIN {t.subquery(_side(right, plan, exclude, null_keys), 'r')} ON {on}"
     )
     # Each flag is computed once, in the join's projection; the filter reads the flags.
     keep = or_(is_null(col("lp")), is_null(col("rp")), *(col(f"d{i}") for i in range(len(flags))))
+    if null_keys:  # a row with a NULL key part has neither `lp` nor `rp`
+        keep = and_(or_(col("lp"), col("rp")), keep)
     return joined, keep
 
 
@@ -178,15 +191,23 @@ def diff_rows(plan: DiffPlan, left: Sql, right: Sql, exclude: Sql | None = None)
     return t.select(["*"], t.subquery(joined, "j"), keep)
 
 
-def diff_pass(plan: DiffPlan, left: Sql, right: Sql, profiles: bool = False, exact: bool = False) -> Sql:
+def diff_pass(
+    plan: DiffPlan,
+    left: Sql,
+    right: Sql,
+    profiles: bool = False,
+    exact: bool = False,
+    null_keys: bool = False,
+) -> Sql:
     """The join as one aggregate: how many joined rows carry each side (more than the side's rows means a
     duplicated key fanned the join out), the list of differing rows (`diffs`, unnested afterwards) and,
-    with `profiles`, both sides' column profiles from the same scan (valid once the keys are unique)."""
+    with `profiles`, both sides' column profiles from the same scan (valid once the keys are unique).
+    `null_keys` (some rows have a NULL key part): those rows join nothing but are profiled too."""
     n = len(plan.columns)
     # The join already carries every compared value (text as NULL-preserving hashes: enough for count
     # and distinct), so the profiles cost a few aggregates instead of another scan per side.
     extra = [alias(col(f"c{i}", s), f"{s}{i}") for s in ("l", "r") for i in range(n)] if profiles else []
-    joined, keep = _join(plan, left, right, None, extra)
+    joined, keep = _join(plan, left, right, None, extra, null_keys and profiles)
     row = struct(
         [(KEY, col(KEY)), ("lp", col("lp")), ("rp", col("rp")), *((f"d{i}", col(f"d{i}")) for i in range(n))]
     )
@@ -245,7 +266,8 @@ def diff_summary(plan: DiffPlan, diffs: Sql, examples: int) -> Sql:
 def profile_columns(
     p: ColumnPlan, value: Sql, side: str, i: int, exact: bool, small: bool = False
 ) -> list[Sql]:
-    """count, distinct (and for numbers and temporals min/max, for numbers sum/mean) of one column.
+    """count, distinct (and for numbers and temporals min/max, for numbers sum) of one column; the mean
+    is sum / count (`assemble.side_stats`), which is what DuckDB's avg() of the same doubles returns.
     `small` (at most SMALL_ROWS rows a side): the exact distinct count from the column's values as a list."""
     if not exact:
         distinct = f"approx_count_distinct({value})"
@@ -261,5 +283,4 @@ def profile_columns(
     if p.numeric:
         as_double = cast(value, "DOUBLE")
         out.append(alias(f"sum({as_double})", alias_stat(side, i, "sum")))
-        out.append(alias(f"avg({as_double})", alias_stat(side, i, "mean")))
     return out

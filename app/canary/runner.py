@@ -12,7 +12,6 @@ from typing import Any
 import duckdb
 
 from app.canary import sqltext as t
-from app.canary.guard import redact
 from app.canary.inputs import TableSpec
 
 # Settings applied, in this order, before any SQL from a pull request runs. lock_configuration must come
@@ -250,6 +249,8 @@ def _one_select(sql: str) -> None:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
+        from app.canary.guard import redact  # imports sqlglot: only on an error (see _translate)
+
         raise QueryFailed("error", redact(_first_line(str(exc)))) from None
     if len(statements) != 1:
         raise QueryFailed("refused", f"holds {len(statements)} statements; only one SELECT may run")
@@ -271,6 +272,8 @@ def _translate(exc: duckdb.Error, memory_limit: str | None) -> QueryFailed:
     text = _first_line(str(exc))
     if "read-only" in text or "attached in read-only mode" in text:
         return QueryFailed("refused", "tried to change a read-only source table")
+    from app.canary.guard import redact  # sqlglot, via guard: a tenth of data-diff's start-up
+
     return QueryFailed("error", redact(text))
 
 
