@@ -181,7 +181,11 @@ def evaluate(
     say(f"analyzing {len(head.models)} models and {len(head.contracts)} contracts")
     # lenient: a model reading a column its upstream dropped is a finding of this change, not bad input
     head_an = analyze(head, strict=False)
-    notes: list[str] = []
+    notes: list[str] = [
+        f"{table}: no declared columns (no yml columns, catalog.json or datacanary.yml); the models' "
+        f"references to {', '.join(cols)} were taken as they are, untyped"
+        for table, cols in head_an.inferred_columns().items()
+    ]
     base_an = None
     if base is not None:
         try:

@@ -106,7 +106,9 @@ def run_canary(
             say(f"canary: loading {len(head.config.sources)} source(s), seed {cfg.seed}")
             from app.canary.sources import load_sources
 
-            coverage, joins, refused_sources = load_sources(db, head, head_tree, inputs, cfg.seed)
+            coverage, joins, refused_sources = load_sources(
+                db, head, head_tree, inputs, cfg.seed, head_analysis.inferred_columns()
+            )
             for name, why in refused_sources.items():
                 loc = head.config_doc.location(("sources", name, "path"))
                 unbuilt[("source", name)] = ModelRun(name, "source", loc.path, "refused", why, loc)

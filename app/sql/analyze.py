@@ -177,7 +177,9 @@ class _Job:
         tree = self.tree if self.tree is not None else parse_model(model, dialect)
         locations, star = output_locations(model, tree, dialect)  # positions before qualify rewrites
         select_line = select_keyword_line(model.sql, tree)
-        tree, problems = qualify_model(model, tree, self.targets, schema, self.sources, dialect, self.strict)
+        tree, problems, read_of_undeclared = qualify_model(
+            model, tree, self.targets, schema, self.sources, dialect, self.strict
+        )
         columns: list[OutputColumn] = []
         datatypes: dict[str, exp.DataType] = {}
         for name, dt in output_types(tree):
@@ -203,6 +205,7 @@ class _Job:
             datatypes=datatypes,
             refs=self.refs,
             problems=problems,
+            inferred=tuple(sorted(read_of_undeclared.items())),
             key=key,
         )
         _MEMO[key] = result

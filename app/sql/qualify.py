@@ -20,6 +20,7 @@ from app.errors import SqlError
 from app.project.model import ModelFile
 from app.sql.analysis import SourceAnalysis
 from app.sql.datatypes import fits
+from app.sql.infer import infer_columns
 from app.sql.outputs import set_operation_selects
 from app.sql.parse import cte_references, select_keyword_line
 from app.types import Location
@@ -36,8 +37,9 @@ def qualify_model(
     sources: Mapping[str, SourceAnalysis],
     dialect: str,
     strict: bool = True,
-) -> tuple[exp.Query, tuple[SqlError, ...]]:
-    """Qualify and type `tree` IN PLACE; returns it with the problems found (raised when `strict`)."""
+) -> tuple[exp.Query, tuple[SqlError, ...], dict[str, tuple[str, ...]]]:
+    """Qualify and type `tree` IN PLACE; returns it with the problems found (raised when `strict`) and,
+    for each table whose columns are unknown, the columns the query reads of it (app.sql.infer)."""
     # by scope: `with orders as (... from orders)` reads the table inside (scopes only when there is a WITH)
     ctes = cte_references(tree, dialect) if tree.find(exp.With) else set()
     for table in tree.find_all(exp.Table):
@@ -56,6 +58,10 @@ def qualify_model(
         table.set("this", exp.Identifier(this=target, quoted=True))
     read = sorted(set(targets.values()))
     unknown = [t for t in read if t in sources and not sources[t].known]
+    # undeclared tables have the columns their readers name: no false "could not be resolved"
+    inferred = infer_columns(tree, schema, [t for t in read if t not in schema], dialect)
+    if inferred:
+        schema = {**schema, **inferred}
     mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
     problems: tuple[SqlError, ...] = ()
     original = None if strict else tree.copy()
@@ -94,7 +100,7 @@ def qualify_model(
         annotate_types(tree, schema=mapping, dialect=_typing_dialect(dialect))
     except SqlglotError:  # pragma: no cover - typing is best effort; unknown types are allowed
         pass
-    return tree, problems
+    return tree, problems, {t: tuple(cols) for t, cols in inferred.items()}
 
 
 _UNKNOWN_COLUMN = re.compile(r"Unknown column: ([^\s]+)")
