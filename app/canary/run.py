@@ -118,11 +118,14 @@ def run_canary(
                 db, steps, timeout=limits.seconds, progress=say, unbuilt=unbuilt, workers=limits.threads
             )
             given = keys or {}
+            from app.sql.volatile import excluded_columns
+
+            volatile = excluded_columns(base_analysis, head_analysis, set(order))
             models = _compare_all(
                 db,
                 order,
                 limits.threads,
-                lambda d, m: _compare(d, m, base, head, runs, head_t, cfg, say, given),
+                lambda d, m: _compare(d, m, base, head, runs, head_t, cfg, say, given, volatile.get(m, {})),
             )
         finally:
             db.close()
@@ -223,6 +226,7 @@ def _compare(
     cfg: CanaryConfig,
     say: Progress,
     given: Mapping[str, Sequence[str]],
+    volatile: Mapping[str, str],
 ) -> ModelCanary:
     from app.canary.diff import reconcile
     from app.canary.runner import QueryFailed
@@ -237,6 +241,7 @@ def _compare(
     else:
         key = tuple(cfg.keys.get(name, ()))
     notes: list[str] = []
+    excluded: tuple[tuple[str, str], ...] = ()
     recon = None
     if head_run.ok and base_run is not None and base_run.ok:
         base_rel, head_rel = sqltext.table(name, "base"), sqltext.table(name, "head")
@@ -244,6 +249,10 @@ def _compare(
         if key and not set(key) <= cols:
             notes.append(f"key ({', '.join(key)}) is not in both outputs: compared as multisets")
             key = ()
+        excluded = tuple((c, why) for c, why in volatile.items() if c in cols and c not in key)
+        if excluded:
+            shown = "; ".join(f"{c} ({why})" for c, why in excluded)
+            notes.append(f"not compared, their values differ on every run: {shown}")
         say(f"canary: reconciling {name}")
         try:
             recon = reconcile(
@@ -255,6 +264,7 @@ def _compare(
                 examples=cfg.example_rows,
                 low_cardinality=cfg.low_cardinality,
                 labels=("base", "head"),
+                skip_columns=[c for c, _ in excluded],
             )
         except QueryFailed as exc:
             notes.append(f"reconciliation failed: {exc.message}")
@@ -271,6 +281,7 @@ def _compare(
         reconciliation=recon,
         quality=quality,
         notes=tuple(notes),
+        excluded=excluded,
     )
 
 

@@ -408,3 +408,19 @@ def test_keyless_examples_are_the_unmatched_rows_in_a_stable_order(db: Sandbox) 
     assert added == [{"s": "b", "n": 9}, {"s": "d", "n": 4}]
     again = reconcile(db, left, right, key=[], examples=5)
     assert again.examples == r.examples
+
+
+@pytest.mark.parametrize("key", [("id",), ()])
+def test_skipped_columns_do_not_count_as_changes_keyed_or_as_multisets(
+    db: Sandbox, key: tuple[str, ...]
+) -> None:
+    cols = [("id", "INTEGER"), ("n", "INTEGER"), ("loaded_at", "TIMESTAMP")]
+    left = make_table(db, "l", cols, [(i, i % 3, T0) for i in range(10)])
+    right = make_table(
+        db, "r", cols, [(i, i % 3 if i else 7, T0 + dt.timedelta(seconds=1)) for i in range(10)]
+    )
+    full = reconcile(db, left, right, key=key)
+    assert (full.changed if key else full.added) == 10
+    skipped = reconcile(db, left, right, key=key, skip_columns=["loaded_at"])
+    assert (skipped.changed if key else skipped.added) == 1  # only id 0's n differs
+    assert "loaded_at" not in {c.name for c in skipped.columns}
