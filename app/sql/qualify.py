@@ -29,6 +29,11 @@ _POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
 T = exp.DataType.Type
 
 
+class ColumnsUnknown(SqlError):
+    """A model selects `*` from a table whose columns nobody declared: its output is unknown until they
+    are (not an error in the model; its readers are analysed with the columns they name)."""
+
+
 def qualify_model(
     model: ModelFile,
     tree: exp.Query,
@@ -90,7 +95,7 @@ def qualify_model(
     for proj in tree.selects:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star):
             what = ", ".join(repr(u) for u in unknown) or "a table"
-            raise SqlError(
+            raise ColumnsUnknown(
                 f"model {model.name!r} selects * from {what} whose columns are unknown",
                 Location(model.path, select_keyword_line(model.sql, tree)),
                 "declare the source's columns in datacanary.yml (`sources.<name>.columns`) "

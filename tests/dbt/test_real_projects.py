@@ -123,3 +123,41 @@ def test_volatile_columns_are_left_out_of_the_data_diff_and_reported(volatile: R
 
     for text in (render_report(volatile, "markdown"), render_report(volatile, "text")):
         assert "not compared, their values differ on every run: loaded_at (current_timestamp)" in text
+
+
+def test_select_star_from_an_undeclared_source_is_a_notice_and_its_readers_are_checked() -> None:
+    from app.dbt.manifest import parse_manifest
+    from app.dbt.project import build_project
+    from app.pipeline import evaluate
+    from app.project.tree import MemoryTree
+    from tests.dbt.conftest import manifest_doc, model, rel
+
+    source = {
+        "source.shop.app.events": {
+            "source_name": "app",
+            "name": "events",
+            "identifier": "events",
+            "database": "warehouse",
+            "schema": "raw",
+            "relation_name": '"warehouse"."raw"."events"',
+            "resource_type": "source",
+            "columns": {},
+        }
+    }
+
+    def project(reader: str) -> object:
+        doc = manifest_doc(
+            model("stg_events", 'select * from "warehouse"."raw"."events"'),
+            model("daily", f"select {reader} from {rel('stg_events')} group by 1", depends=("stg_events",)),
+            sources=source,
+        )
+        return build_project(
+            parse_manifest(json.dumps(doc), "m"), root="", label="x", read=lambda p: None
+        ).project
+
+    base, head = project("id, count(*) as n"), project("count(*) as n, id")
+    report = evaluate(base, head, head_tree=MemoryTree({}), canary=False, today=dt.date(2026, 12, 1))  # type: ignore[arg-type]
+    assert [f for f in report.findings if f.blocking] == []
+    notices = {(f.dataset, f.rule) for f in report.findings}
+    assert ("stg_events", "sql-columns-unknown") in notices
+    assert ("daily", "column-reordered") in notices  # the reader is still analysed and classified
