@@ -66,7 +66,7 @@ def run_check(
     if dbt is not None:
         base_dbt, head_dbt = dbt
         head_project, base_project = head_dbt.project, base_dbt.project
-        loader_notes = [*base_dbt.notes, *head_dbt.notes]
+        loader_notes = list(dict.fromkeys([*base_dbt.notes, *head_dbt.notes]))  # said once when both say it
     else:
         head_project = _load(head_tree, project_dir)
         base_project = _load_base(base_tree, project_dir)

@@ -34,7 +34,7 @@ def infer_columns(
     """For each table of `unknown` (names the query's tables were renamed to, absent from `schema`),
     the columns the query reads of it, typed UNKNOWN; tables it reads nothing of are left out."""
     found: dict[str, dict[str, exp.DataType]] = {u: {} for u in unknown}
-    for _ in range(_ROUNDS):
+    for _ in range(_ROUNDS if unknown else 0):
         known = {**schema, **{u: cols for u, cols in found.items() if cols}}
         trial = tree.copy()
         added = False

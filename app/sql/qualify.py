@@ -64,7 +64,8 @@ def qualify_model(
     read = sorted(set(targets.values()))
     unknown = [t for t in read if t in sources and not sources[t].known]
     # undeclared tables have the columns their readers name: no false "could not be resolved"
-    inferred = infer_columns(tree, schema, [t for t in read if t not in schema], dialect)
+    undeclared = [t for t in read if t not in schema]
+    inferred = infer_columns(tree, schema, undeclared, dialect) if undeclared else {}
     if inferred:
         schema = {**schema, **inferred}
     mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)

@@ -90,6 +90,11 @@ def test_sources_without_declared_columns_do_not_block_a_pr_that_reorders_column
     rules = {(f.dataset, f.rule) for f in sources.findings}
     assert ("stg_orders", "column-reordered") in rules and ("customers", "column-reordered") in rules
     said = "\n".join(sources.notes)
+    # with sample data, the data tells the columns and types; without, the models' references are taken
+    assert (
+        "raw_orders: no declared columns (no yml columns or catalog.json); typed from its sample data" in said
+    )
+    assert said.count("raw_orders: no declared columns") == 1  # base and head say it once
     assert "raw_payments: no declared columns" in said and "amount, id, order_id, payment_method" in said
     assert sources.canary is not None
     assert {m.name: m.status for m in sources.canary.models} == {
@@ -161,3 +166,17 @@ def test_select_star_from_an_undeclared_source_is_a_notice_and_its_readers_are_c
     notices = {(f.dataset, f.rule) for f in report.findings}
     assert ("stg_events", "sql-columns-unknown") in notices
     assert ("daily", "column-reordered") in notices  # the reader is still analysed and classified
+
+
+def test_sample_data_types_a_source_nobody_declared(tmp_path: Path) -> None:
+    from app.sql.analyze import analyze
+
+    repo = jaffle_repo(tmp_path, "sources")
+    head = load_manifest(jaffle_manifest("sources", "head"), GitTree(repo, "HEAD"), "dbt")
+    columns = analyze(head.project).models["stg_orders"].columns
+    assert [(c.name, c.type) for c in columns] == [
+        ("order_id", "BIGINT"),
+        ("status", "VARCHAR"),
+        ("order_date", "DATE"),
+        ("customer_id", "BIGINT"),
+    ]
