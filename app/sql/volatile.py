@@ -54,9 +54,10 @@ _INVOCATION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 _RUN_STARTED = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$")
 # cheap test on the SQL text before any tree is rebuilt: most models have none of these
 _MAYBE = re.compile(
-    r"current_|now\s*\(|rand|uuid|newid|sysdate|systimestamp|sysdatetime|getdate|getutcdate|"
-    r"localtime|timeofday|clock_timestamp|transaction_timestamp|statement_timestamp|today\s*\(|"
-    r"'[0-9a-f]{8}-[0-9a-f]{4}-|'\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d{6}\+00:00'",
+    r"\b(current_(timestamp|date|time|datetime)\w*|localtime\w*|now|today|rand\w*|random\w*|\w*uuid\w*|"
+    r"newid|newsequentialid|sys(date|timestamp|datetime|utcdatetime)|get(utc)?date|timeofday|"
+    r"(clock|transaction|statement|get_current)_timestamp)\b"
+    r"|'[0-9a-f]{8}-[0-9a-f]{4}-|'\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d{6}\+00:00'",
     re.I,
 )
 _PSEUDO = ""  # the table of a pseudo column standing for a volatile value in lineage
