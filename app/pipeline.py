@@ -185,6 +185,7 @@ def evaluate(
         f"{table}: no declared columns (no yml columns, catalog.json or datacanary.yml); the models' "
         f"references to {', '.join(cols)} were taken as they are, untyped"
         for table, cols in head_an.inferred_columns().items()
+        if table in head_an.sources  # a broken model read so has its own finding
     ]
     base_an = None
     if base is not None:

@@ -232,8 +232,8 @@ def _model_sql(
             else:
                 self_readers.add(this_source(me))
                 notes.append(
-                    f"{me}: reads its own earlier state ({{{{ this }}}}); read as the source "
-                    f"{this_source(me)}, with the model's own columns"
+                    f"{me}: reads its own earlier state ({{{{ this }}}}) in a way that cannot be left out; "
+                    f"read as the source {this_source(me)}, empty in the canary (as on a first run)"
                 )
         return snapshot_sql(sql, m, index.dialect) if m.resource_type == "snapshot" else sql
     notes.append(f"{m.name}: the manifest has no compiled SQL; used raw_code with ref/source resolved")
