@@ -68,7 +68,7 @@ def run_check(
     if dbt is not None:
         base_dbt, head_dbt = dbt
         head_project, base_project = head_dbt.project, base_dbt.project
-        loader_notes = [*base_dbt.notes, *head_dbt.notes]
+        loader_notes = list(dict.fromkeys([*base_dbt.notes, *head_dbt.notes]))  # said once when both say it
     else:
         head_project = _load(head_tree, project_dir)
         base_project = _load_base(base_tree, project_dir)
@@ -183,7 +183,12 @@ def evaluate(
     say(f"analyzing {len(head.models)} models and {len(head.contracts)} contracts")
     # lenient: a model reading a column its upstream dropped is a finding of this change, not bad input
     head_an = analyze(head, strict=False)
-    notes: list[str] = []
+    notes: list[str] = [
+        f"{table}: no declared columns (no yml columns, catalog.json or datacanary.yml); the models' "
+        f"references to {', '.join(cols)} were taken as they are, untyped"
+        for table, cols in head_an.inferred_columns().items()
+        if table in head_an.sources  # a broken model read so has its own finding
+    ]
     base_an = None
     if base is not None:
         try:

@@ -6,6 +6,12 @@ has an enforced contract (data types, not_null/primary_key constraints, not_null
 tests). Compiled SQL reads fully qualified relations ("warehouse"."analytics"."x"), as dbt writes it.
 Head drops one column and renames another in a ROOT staging model, and drops a contracted column.
 
+`--realistic` makes it look like a real project's first PR instead: the sources declare no columns
+(and there is no catalog.json), every 7th intermediate model is incremental and head's manifest was
+compiled against a built warehouse (its `is_incremental()` filter on `{{ this }}`), and every mart
+selects `current_timestamp`. The gate must still give every model its verdict: the run prints the
+exit code and the sql-invalid / sql-unresolved-column counts (0 is right).
+
 Reports, each with its ratio to the baseline (`json.load` of both manifests, measured in the same run):
   1. load: parse both manifests into Projects (relations rewritten, contracts, tests, exposures)
   2. analyze: app/sql type inference + column lineage of base and head
@@ -65,6 +71,7 @@ def _node(
     columns: dict[str, Any] | None = None,
     enforced: bool = False,
     folder: str = "models",
+    raw: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     uid = f"model.bench.{name}"
     return uid, {
@@ -78,7 +85,7 @@ def _node(
         "schema": "analytics",
         "alias": name,
         "relation_name": rel(name),
-        "raw_code": "-- jinja elided",
+        "raw_code": raw if raw is not None else "-- jinja elided",
         "compiled_code": sql,
         "language": "sql",
         "config": {"enabled": True, "materialized": materialized, "contract": {"enforced": enforced}},
@@ -92,8 +99,8 @@ def _node(
     }
 
 
-def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Base and head manifests (dicts in dbt's v12 shape)."""
+def generate(n_models: int, seed: int = 7, realistic: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Base and head manifests (dicts in dbt's v12 shape); `realistic`: see the module docstring."""
     rng = random.Random(seed)
     sources: dict[str, Any] = {}
     schemas: dict[str, dict[str, str]] = {}
@@ -117,7 +124,7 @@ def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, An
             "relation_name": f'"warehouse"."raw"."src_{i}"',
             "resource_type": "source",
             "original_file_path": "models/sources.yml",
-            "columns": {c: _col(c, t) for c, t in cols.items()},
+            "columns": {} if realistic else {c: _col(c, t) for c, t in cols.items()},
         }
         schemas[f"src_{i}"] = cols
 
@@ -177,8 +184,15 @@ def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, An
         out["seq"] = "bigint"
         outputs[name] = out
         deps = [f"model.bench.{a}", f"model.bench.{b}"]
-        for nodes in (base_nodes, head_nodes):
-            uid, node = _node(name, sql, deps, "table", folder="models/intermediate")
+        incremental = realistic and k % 7 == 3
+        branch = f"\nwhere m.created_at >= (select max(created_at) from {rel(name)})"
+        raw = sql + "\n{% if is_incremental() %}" + branch + "\n{% endif %}" if incremental else None
+        for nodes, head in ((base_nodes, False), (head_nodes, True)):
+            compiled = (
+                sql + branch if incremental and head else sql
+            )  # head: compiled against a built warehouse
+            materialized = "incremental" if incremental else "table"
+            uid, node = _node(name, compiled, deps, materialized, folder="models/intermediate", raw=raw)
             nodes[uid] = node
         pool.append(name)
 
@@ -194,6 +208,7 @@ def generate(n_models: int, seed: int = 7) -> tuple[dict[str, Any], dict[str, An
             + "".join(f"{d},\n    " for d in dims)
             + "count(*) as n_rows"
             + "".join(f",\n    {a}" for a in aggs)
+            + (",\n    current_timestamp as _loaded_at" if realistic and k % 4 else "")
             + f"\nfrom {rel(src)}\ngroup by customer_id"
             + "".join(f", {d}" for d in dims)
         )
@@ -279,6 +294,7 @@ def _git(repo: Path, *args: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--realistic", action="store_true", help="undeclared sources, incremental models")
     args = parser.parse_args()
 
     from app.dbt.rules import dbt_contract_findings
@@ -291,7 +307,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
-        base_doc, head_doc = generate(args.models)
+        base_doc, head_doc = generate(args.models, realistic=args.realistic)
         base_path, head_path = repo / "target-base" / "manifest.json", repo / "target" / "manifest.json"
         for path, doc in ((base_path, base_doc), (head_path, head_doc)):
             path.parent.mkdir(parents=True)
@@ -368,6 +384,12 @@ def main() -> int:
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: when busy, cpu s is fairer)")
     if not check_ok:
         print(proc.stderr[-2000:])
+    else:
+        rules = [f["rule"] for g in json.loads(proc.stdout)["gates"] for f in g["findings"] if f["blocking"]]
+        print(
+            f"`check` exit {proc.returncode}: {len(rules)} blocking finding(s), "
+            f"{rules.count('sql-invalid')} sql-invalid, {rules.count('sql-unresolved-column')} sql-unresolved-column"
+        )
     return 0
 
 

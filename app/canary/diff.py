@@ -52,11 +52,13 @@ def reconcile(
     labels: tuple[str, str] = ("left", "right"),
     exact_distinct: bool | None = None,
     profiles: bool = True,
+    skip_columns: Sequence[str] = (),
 ) -> Reconciliation:
     """Compare `left` (base) with `right` (head), each SQL text naming a table or view (`sqltext.table`).
     Raises ValueError when a key column is missing.
-    `profiles=False` skips the per-column statistics and distributions (the fastest keyed diff)."""
-    plan = plan_diff(db.columns(left), db.columns(right), key, tolerances)
+    `profiles=False` skips the per-column statistics and distributions (the fastest keyed diff).
+    Columns of `skip_columns` are not compared (volatile values: see app.sql.volatile)."""
+    plan = plan_diff(db.columns(left), db.columns(right), key, tolerances, skip_columns)
     if not plan.key:
         return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles)
     sides = db.query(q.sides(plan, left, right, False, False))[0]

@@ -26,6 +26,8 @@ class ModelCanary:
     reconciliation: Reconciliation | None = None
     quality: tuple[QualityResult, ...] = ()
     notes: tuple[str, ...] = ()
+    # (column, why) left out of the comparison: values that differ on every run (app.sql.volatile)
+    excluded: tuple[tuple[str, str], ...] = ()
 
     @property
     def status(self) -> str:
@@ -54,6 +56,7 @@ class ModelCanary:
             "reconciliation": self.reconciliation.to_json() if self.reconciliation else None,
             "quality": [r.to_json() for r in self.quality],
             "notes": list(self.notes),
+            "excluded": [{"column": c, "why": why} for c, why in self.excluded],
         }
 
 

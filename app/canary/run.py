@@ -112,7 +112,9 @@ def run_canary(
             say(f"canary: loading {len(head.config.sources)} source(s), seed {cfg.seed}")
             from app.canary.sources import load_sources
 
-            coverage, joins, refused_sources = load_sources(db, head, head_tree, inputs, cfg.seed)
+            coverage, joins, refused_sources = load_sources(
+                db, head, head_tree, inputs, cfg.seed, head_analysis.inferred_columns()
+            )
             for name, why in refused_sources.items():
                 loc = head.config_doc.location(("sources", name, "path"))
                 unbuilt[("source", name)] = ModelRun(name, "source", loc.path, "refused", why, loc)
@@ -120,8 +122,14 @@ def run_canary(
                 db.create_schema(schema)
             given = keys or {}
 
+            from app.sql.volatile import excluded_columns
+
+            volatile = excluded_columns(base_analysis, head_analysis, set(order))
+
             def compare(name: str) -> Callable[[Sandbox, Mapping[tuple[str, str], ModelRun]], ModelCanary]:
-                return lambda d, runs: _compare(d, name, base, head, runs, head_t, cfg, say, given, renamed)
+                return lambda d, runs: _compare(
+                    d, name, base, head, runs, head_t, cfg, say, given, renamed, volatile.get(name, {})
+                )
 
             reads = {m: (("base", renamed.models.get(m, m)), ("head", m)) for m in order}
             compares = [FollowUp(m, reads[m], compare(m)) for m in order]
@@ -237,6 +245,7 @@ def _compare(
     say: Progress,
     given: Mapping[str, Sequence[str]],
     renamed: Renamed,
+    volatile: Mapping[str, str],
 ) -> ModelCanary:
     from app.canary.diff import reconcile
     from app.canary.runner import QueryFailed
@@ -252,6 +261,7 @@ def _compare(
     else:
         key = tuple(cfg.keys.get(name, ()))
     notes: list[str] = []
+    excluded: tuple[tuple[str, str], ...] = ()
     recon = None
     if head_run.ok and base_run is not None and base_run.ok:
         base_rel, head_rel = sqltext.table(old_name, "base"), sqltext.table(name, "head")
@@ -262,6 +272,10 @@ def _compare(
         if key and not set(key) <= cols:
             notes.append(f"key ({', '.join(key)}) is not in both outputs: compared as multisets")
             key = ()
+        excluded = tuple((c, why) for c, why in volatile.items() if c in cols and c not in key)
+        if excluded:
+            shown = "; ".join(f"{c} ({why})" for c, why in excluded)
+            notes.append(f"not compared, their values differ on every run: {shown}")
         say(f"canary: reconciling {name}")
         try:
             recon = reconcile(
@@ -273,6 +287,7 @@ def _compare(
                 examples=cfg.example_rows,
                 low_cardinality=cfg.low_cardinality,
                 labels=("base", "head"),
+                skip_columns=[c for c, _ in excluded],
             )
         except QueryFailed as exc:
             notes.append(f"reconciliation failed: {exc.message}")
@@ -289,6 +304,7 @@ def _compare(
         reconciliation=recon,
         quality=quality,
         notes=tuple(notes),
+        excluded=excluded,
     )
 
 

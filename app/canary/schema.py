@@ -8,7 +8,7 @@ as text after a cast, and the plan says which it did so the report can tell the 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,8 @@ class DiffPlan:
     schema: tuple[SchemaChange, ...]
     left_columns: tuple[tuple[str, str], ...]
     right_columns: tuple[tuple[str, str], ...]
+    # columns left out of the comparison (values that differ on every run: `now()`, invocation ids)
+    excluded: tuple[str, ...] = ()
 
 
 def plan_diff(
@@ -130,8 +132,10 @@ def plan_diff(
     right: Sequence[tuple[str, str]],
     key: Sequence[str],
     tolerances: Mapping[str, Tolerance] | None = None,
+    exclude: Collection[str] = (),
 ) -> DiffPlan:
     """Compare two DESCRIBE results (name, type) and plan the comparison of the common non-key columns.
+    Columns of `exclude` are not compared (nor part of a multiset row); schema changes still show them.
 
     Raises ValueError naming the key column that is missing on a side (callers turn it into their error).
     """
@@ -150,8 +154,9 @@ def plan_diff(
     schema += [SchemaChange(name, "added", None, t) for name, t in right if name not in ltypes]
 
     columns = []
+    excluded = tuple(n for n, _ in left if n in rtypes and n in exclude and n not in key)
     for name, lt in left:
-        if name in key or name not in rtypes:
+        if name in key or name not in rtypes or name in excluded:
             continue
         rt = rtypes[name]
         fa, fb = family(lt), family(rt)
@@ -171,4 +176,4 @@ def plan_diff(
         else:
             tol = None  # tolerance only means something for numbers
         columns.append(ColumnPlan(name, lt, rt, compare, tol))
-    return DiffPlan(tuple(key), tuple(columns), tuple(schema), tuple(left), tuple(right))
+    return DiffPlan(tuple(key), tuple(columns), tuple(schema), tuple(left), tuple(right), excluded)

@@ -11,6 +11,7 @@ The SQL comes from `sampling.py`; the database is the runner's Sandbox.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,10 +31,17 @@ SCHEMA = "source"
 
 
 def load_sources(
-    db: Sandbox, project: Project, tree: Tree, inputs: Path, seed: int
+    db: Sandbox,
+    project: Project,
+    tree: Tree,
+    inputs: Path,
+    seed: int,
+    read: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[tuple[SourceCoverage, ...], tuple[JoinSurvival, ...], dict[str, str]]:
     """Create `source.<name>` for every declared source (in the read-only `source` catalog, a file in
-    `inputs`); returns coverage per source, join survival, and the sources refused (name -> why)."""
+    `inputs`); returns coverage per source, join survival, and the sources refused (name -> why).
+    `read` names the columns the models read of sources whose columns nobody declared (app.sql.infer):
+    without sample data, such a source is an empty table of those columns, untyped."""
     from app.canary.runner import QueryFailed
 
     catalog = inputs / "sources.duckdb"
@@ -60,6 +68,12 @@ def load_sources(
                 )
                 db.execute(f"CREATE TABLE {q.sql(target)} ({cols})")
                 note += ": an empty table with the declared columns"
+            elif read and read.get(name):
+                # DuckDB's NULL type takes any function and comparison: the models run, on no rows
+                nulls = [exp.alias_(exp.null(), c, quoted=True) for c in read[name]]
+                empty = exp.select(*nulls).where(exp.false())
+                db.execute(f"CREATE TABLE {q.sql(target)} AS {q.sql(empty)}")
+                note += ": an empty table with the columns the models read"
             coverage.append(_replace_note(base, note, missing=spec.path is not None))
             continue
         ts = parse_spec(spec.path, spec.format)

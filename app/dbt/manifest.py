@@ -6,6 +6,7 @@ manifest that is not what dbt writes fails once, naming the JSON path of the fir
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -88,7 +89,13 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
         sources=sources,
         tests=tuple(sorted(tests, key=lambda t: t.unique_id)),  # manifest order is not meaningful
         exposures=exposures,
+        macros={uid: _macro(node) for uid, node in root.get("macros").objects()},
     )
+
+
+def _macro(node: JsonAt) -> tuple[str, tuple[str, ...]]:
+    sql = node.get("macro_sql").opt_text() or ""
+    return hashlib.sha256(sql.encode("utf-8")).hexdigest(), _depends(node, "macros")
 
 
 _Node = TypeVar("_Node", DbtModel, DbtSeed)
@@ -216,6 +223,7 @@ def _model(uid: str, node: JsonAt, groups: Mapping[str | None, Any]) -> DbtModel
         owner=_owners(node, groups)[0],
         owners=_owners(node, groups)[1],
         file_sha256=_sha256(node.get("checksum")),
+        macros=_depends(node, "macros"),
     )
 
 
@@ -302,9 +310,9 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _depends(node: JsonAt) -> tuple[str, ...]:
+def _depends(node: JsonAt, kind: str = "nodes") -> tuple[str, ...]:
     deps = node.get("depends_on")
-    return deps.get("nodes").texts() if deps.value else ()
+    return deps.get(kind).texts() if deps.value else ()
 
 
 def _through(ids: tuple[str, ...], semantic: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -66,6 +66,7 @@ class DbtModel:
     owners: tuple[str, ...] = ()  # GitHub handles from `meta.owners` (or the group owner's `github`)
     deprecation_date: str | None = None  # dbt model governance: after it, removing the model is fine
     file_sha256: str | None = None  # dbt's checksum of the model file (stripped text)
+    macros: tuple[str, ...] = ()  # depends_on.macros: the macros its Jinja calls
 
     @property
     def base_id(self) -> str:
@@ -146,3 +147,5 @@ class Manifest:
     sources: Mapping[str, DbtSource]
     tests: tuple[DbtTest, ...]
     exposures: tuple[DbtExposure, ...]
+    # macro unique_id -> (a digest of its macro_sql, the macros it calls): dbt's state:modified.macros
+    macros: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)

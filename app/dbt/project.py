@@ -12,6 +12,7 @@ from types import MappingProxyType
 from app.contracts.model import Contract
 from app.dbt.catalog import Catalog
 from app.dbt.contracts import ContractInput, model_contract
+from app.dbt.incremental import full_refresh
 from app.dbt.nodes import DbtExposure, DbtModel, DbtTest, Manifest, Relation
 from app.dbt.raw import render_raw
 from app.dbt.relations import RelationIndex, rewrite_relations
@@ -221,10 +222,19 @@ def _model_sql(
         # `{{ this }}` (an incremental model's filter on its own table) reads the model's earlier state
         sql, read = rewrite_relations(m.compiled_code, index, {me: this_source(me)})
         if this_source(me) in read:
-            self_readers.add(this_source(me))
-            notes.append(
-                f"{me}: reads its own earlier state ({{{{ this }}}}); read as the source {this_source(me)}"
-            )
+            refresh = full_refresh(sql, this_source(me), index.dialect)
+            if refresh is not None:
+                notes.append(
+                    f"{me}: compiled with its is_incremental() branch (a filter on {{{{ this }}}}); "
+                    "analysed and run by the canary as a full refresh, without that filter"
+                )
+                sql = refresh
+            else:
+                self_readers.add(this_source(me))
+                notes.append(
+                    f"{me}: reads its own earlier state ({{{{ this }}}}) in a way that cannot be left out; "
+                    f"read as the source {this_source(me)}, empty in the canary (as on a first run)"
+                )
         return snapshot_sql(sql, m, index.dialect) if m.resource_type == "snapshot" else sql
     notes.append(f"{m.name}: the manifest has no compiled SQL; used raw_code with ref/source resolved")
     by_name = {(mm.name, mm.version): names[uid] for uid, mm in manifest.models.items()}

@@ -1,8 +1,11 @@
 """`state:modified+` for the canary: the models whose output can change, and everything downstream.
 
-Like dbt, a model is modified when its SQL, its config or its contract changed, or it is new. Unlike
-dbt, the SQL is the compiled SQL and a change that provably keeps the output (whitespace, comments,
-reordered columns or joins; app/sql's classification) does not count, so it raises no data-diff alarm.
+Like dbt (`same_body`, `state:modified.macros`), a model's code is modified when its raw code changed
+or a macro it calls changed: not when only its compiled SQL differs, as an incremental model's does
+between a compile against an empty warehouse and one against a built one (the `is_incremental()`
+branch). Its config and contract count too, and new models. Unlike dbt, a change that provably keeps
+the output (whitespace, comments, reordered columns or joins; app/sql's classification of the
+compiled SQL) does not count, so it raises no data-diff alarm.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.dbt.nodes import DbtModel
+from app.dbt.nodes import DbtModel, Manifest
 from app.dbt.project import DbtProject
+from app.dbt.sources import this_source
 
 MODIFIED_SQL = ("changed", "added", "renamed")
 
@@ -43,20 +47,63 @@ def state_modified(
             # a python model (no SQL to compare): dbt's own rule, the code text
             if before is None or before.raw_code != m.raw_code:
                 why.append("code added" if before is None else "code changed")
-        elif sql_kinds is not None:
-            kind = sql_kinds.get(name, "added" if before is None else "unchanged")
-            if kind in MODIFIED_SQL:
-                why.append(f"sql {kind}")
         elif before is None:
-            why.append("sql added")
-        elif old_sql[name].sql != new_sql[name].sql:
-            why.append("sql changed")
+            why.append(f"sql {(sql_kinds or {}).get(name, 'added')}")
+        else:
+            why += _code_reasons(base, head, before, m, name, sql_kinds)
         if before is not None:
             why += _config_reasons(before, m)
         why += [f"reads seed {s}, whose data changed" for s in _changed_seeds(base, head, m)]
         if why:
             modified[name] = tuple(why)
     return StateSelection(modified=modified, selected=tuple(_downstream_in_order(head, set(modified))))
+
+
+def _code_reasons(
+    base: DbtProject,
+    head: DbtProject,
+    before: DbtModel,
+    m: DbtModel,
+    name: str,
+    sql_kinds: Mapping[str, str] | None,
+) -> list[str]:
+    """Why a SQL model's code counts as modified: dbt's rule (raw code, or a macro it calls), where the
+    compiled SQL also changed in a way that can change the output."""
+    if sql_kinds is not None:
+        kind = sql_kinds.get(name, "unchanged")
+        compiled = kind in MODIFIED_SQL
+    else:
+        kind = "changed"
+        compiled = base.project.models[name].sql != head.project.models[name].sql
+    if not compiled:
+        return []
+    if before.raw_code != m.raw_code:
+        return [f"sql {kind}"]
+    macros = _changed_macros(base.manifest, head.manifest, m.macros)
+    if macros:
+        return [f"sql {kind}: macro {', '.join(macros)} changed"]
+    if this_source(name) in head.project.config.sources or this_source(name) in base.project.config.sources:
+        return []  # the same code compiled with and without its is_incremental() branch
+    # same raw code, same macros, other compiled SQL: a var, the target or an env var; say it
+    return [f"compiled sql {kind} (its raw code did not: a var, env var or target differs)"]
+
+
+def _changed_macros(old: Manifest, new: Manifest, called: tuple[str, ...]) -> list[str]:
+    """Macros `called` (and the macros they call) whose SQL differs between the manifests."""
+    out: list[str] = []
+    todo, seen = list(called), set()
+    while todo:
+        uid = todo.pop(0)
+        if uid in seen:
+            continue
+        seen.add(uid)
+        a, b = old.macros.get(uid), new.macros.get(uid)
+        if a is None and b is None:
+            continue  # a manifest without its macros (trimmed, or dbt's own): nothing to compare
+        if a is None or b is None or a[0] != b[0]:
+            out.append(uid.rsplit(".", 1)[-1])
+        todo.extend((b or a or ("", ()))[1])
+    return out
 
 
 def _changed_seeds(base: DbtProject, head: DbtProject, m: DbtModel) -> list[str]:

@@ -7,6 +7,8 @@ from a typo:
     canary-sandbox-refused  (canary gate, error)    the SQL tries what the sandbox forbids (guard.screen)
     sql-invalid             (contracts gate, error) it does not parse or reads an unknown table
     sql-not-analysed        (contracts gate, notice) it reads a model that is itself broken
+    sql-columns-unknown     (contracts gate, notice) it selects * from a table whose columns nobody
+                            declared (no yml columns, catalog.json or sample data): not the PR's fault
 
 A model that is broken the same way on the base revision (same SQL) only warns: not this change's fault.
 """
@@ -21,6 +23,7 @@ from app.canary.models import ModelRun
 from app.findings import Finding
 from app.project.model import Project
 from app.sql.analysis import Analysis, BrokenModel
+from app.sql.qualify import ColumnsUnknown
 from app.types import Impact, Location, Severity
 
 
@@ -69,9 +72,17 @@ def broken_findings(
             canary.append(replace(refusal_finding(run), severity=severity))
         elif broken.upstream:
             contracts.append(_finding(broken, "sql-not-analysed", Severity.NOTICE, loc, None))
+        elif isinstance(broken.error, ColumnsUnknown):
+            contracts.append(_finding(broken, "sql-columns-unknown", Severity.NOTICE, loc, _DECLARE))
         else:
             contracts.append(_finding(broken, "sql-invalid", severity, loc, broken.error.hint))
     return canary, contracts
+
+
+_DECLARE = (
+    "declare the columns (yml `columns:` with data_type, catalog.json from `dbt docs generate`, or "
+    "sample data under `sources:` in datacanary.yml) so this model and its readers can be checked"
+)
 
 
 def _finding(broken: BrokenModel, rule: str, severity: Severity, loc: Location, hint: str | None) -> Finding:

@@ -8,7 +8,7 @@ settings), or when its datacanary.yml declares one: `dbt: {project_dir: transfor
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,30 @@ def _build(
         return tree.read_text(p)
 
     types = parse_catalog(*catalog) if catalog is not None else None
-    return build_project(
+    built = build_project(
         manifest, root=root, label=label, read=read, catalog=types, config_path=place.config_path
     )
+    return _typed_by_samples(built, tree) if tree is not None else built
+
+
+def _typed_by_samples(built: DbtProject, tree: Tree) -> DbtProject:
+    """Sources without declared columns but with sample data take the sample's columns and types."""
+    from app.project.samples import sample_columns, undeclared_with_samples
+
+    project = built.project
+    names = undeclared_with_samples(project, tree)
+    if not names:
+        return built
+    found = sample_columns(project, tree, names)
+    if not found:
+        return built
+    sources = dict(project.config.sources)
+    notes = list(built.notes)
+    for name, cols in found.items():
+        sources[name] = sources[name].model_copy(update={"columns": cols})
+        notes.append(
+            f"{name}: no declared columns (no yml columns or catalog.json); typed from its sample data "
+            f"{sources[name].path} ({len(cols)} columns)"
+        )
+    config = project.config.model_copy(update={"sources": sources})
+    return replace(built, project=replace(project, config=config), notes=tuple(notes))

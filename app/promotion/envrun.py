@@ -73,7 +73,7 @@ def run_in_environment(
         db.lock_down(memory_limit=limits.memory_limit, threads=limits.threads)
         targets = {**{s: (SOURCES, s) for s in config.sources}, **{m: (MODELS, m) for m in order}}
         steps = [BuildStep(project.models[name], MODELS, config.dialect, targets) for name in order]
-        built = build(db, steps, timeout=limits.timeout_seconds, progress=progress)
+        built, _ = build(db, steps, timeout=limits.timeout_seconds, progress=progress)
         runs = []
         for name in order:
             run = built[(MODELS, name)]

@@ -80,6 +80,8 @@ class ModelAnalysis:
     refs: tuple[TableRef, ...] = field(repr=False)  # tables as written, with their positions
     key: tuple[object, ...] = field(repr=False)  # everything the analysis depended on, for reuse
     problems: tuple[SqlError, ...] = ()  # unresolvable columns (analyze(strict=False) only)
+    # undeclared tables it reads -> the columns it reads of them (app.sql.infer), for the report
+    inferred: tuple[tuple[str, tuple[str, ...]], ...] = ()
     rebuild: Callable[[], exp.Query] | None = field(default=None, repr=False)  # re-qualifies the query
     _trees: dict[str, exp.Query] = field(default_factory=dict, repr=False)
 
@@ -185,6 +187,14 @@ class Analysis:
     def problems(self) -> tuple[SqlError, ...]:
         """Columns that could not be resolved (only with analyze(strict=False)), in DAG order."""
         return tuple(p for m in self.models.values() for p in m.problems)
+
+    def inferred_columns(self) -> dict[str, tuple[str, ...]]:
+        """Tables whose columns nobody declared -> the columns the models read of them, sorted."""
+        found: dict[str, set[str]] = {}
+        for m in self.models.values():
+            for table, cols in m.inferred:
+                found.setdefault(table, set()).update(cols)
+        return {t: tuple(sorted(c)) for t, c in sorted(found.items())}
 
     @property
     def lineage(self) -> tuple[LineageEdge, ...]:

@@ -179,7 +179,9 @@ class _Job:
         name_unnamed(tree, dialect)  # `(1 - rate)`, as the engine calls it, not `_col_0`
         locations, star = output_locations(model, tree, dialect)  # positions before qualify rewrites
         select_line = select_keyword_line(model.sql, tree)
-        tree, problems = qualify_model(model, tree, self.targets, schema, self.sources, dialect, self.strict)
+        tree, problems, read_of_undeclared = qualify_model(
+            model, tree, self.targets, schema, self.sources, dialect, self.strict
+        )
         columns: list[OutputColumn] = []
         datatypes: dict[str, exp.DataType] = {}
         for name, dt in output_types(tree):
@@ -205,6 +207,7 @@ class _Job:
             datatypes=datatypes,
             refs=self.refs,
             problems=problems,
+            inferred=tuple(sorted(read_of_undeclared.items())),
             key=key,
         )
         _MEMO[key] = result

@@ -20,12 +20,18 @@ from app.errors import SqlError
 from app.project.model import ModelFile
 from app.sql.analysis import SourceAnalysis
 from app.sql.datatypes import fits
+from app.sql.infer import infer_columns
 from app.sql.outputs import set_operation_selects
 from app.sql.parse import cte_references, select_keyword_line
 from app.types import Location
 
 _POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
 T = exp.DataType.Type
+
+
+class ColumnsUnknown(SqlError):
+    """A model selects `*` from a table whose columns nobody declared: its output is unknown until they
+    are (not an error in the model; its readers are analysed with the columns they name)."""
 
 
 def qualify_model(
@@ -36,8 +42,9 @@ def qualify_model(
     sources: Mapping[str, SourceAnalysis],
     dialect: str,
     strict: bool = True,
-) -> tuple[exp.Query, tuple[SqlError, ...]]:
-    """Qualify and type `tree` IN PLACE; returns it with the problems found (raised when `strict`)."""
+) -> tuple[exp.Query, tuple[SqlError, ...], dict[str, tuple[str, ...]]]:
+    """Qualify and type `tree` IN PLACE; returns it with the problems found (raised when `strict`) and,
+    for each table whose columns are unknown, the columns the query reads of it (app.sql.infer)."""
     # by scope: `with orders as (... from orders)` reads the table inside (scopes only when there is a WITH)
     ctes = cte_references(tree, dialect) if tree.find(exp.With) else set()
     for table in tree.find_all(exp.Table):
@@ -56,6 +63,11 @@ def qualify_model(
         table.set("this", exp.Identifier(this=target, quoted=True))
     read = sorted(set(targets.values()))
     unknown = [t for t in read if t in sources and not sources[t].known]
+    # undeclared tables have the columns their readers name: no false "could not be resolved"
+    undeclared = [t for t in read if t not in schema]
+    inferred = infer_columns(tree, schema, undeclared, dialect) if undeclared else {}
+    if inferred:
+        schema = {**schema, **inferred}
     mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
     problems: tuple[SqlError, ...] = ()
     original = None if strict else tree.copy()
@@ -84,7 +96,7 @@ def qualify_model(
     for proj in tree.selects:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star):
             what = ", ".join(repr(u) for u in unknown) or "a table"
-            raise SqlError(
+            raise ColumnsUnknown(
                 f"model {model.name!r} selects * from {what} whose columns are unknown",
                 Location(model.path, select_keyword_line(model.sql, tree)),
                 "declare the source's columns in datacanary.yml (`sources.<name>.columns`) "
@@ -94,7 +106,7 @@ def qualify_model(
         annotate_types(tree, schema=mapping, dialect=_typing_dialect(dialect))
     except SqlglotError:  # pragma: no cover - typing is best effort; unknown types are allowed
         pass
-    return tree, problems
+    return tree, problems, {t: tuple(cols) for t, cols in inferred.items()}
 
 
 _UNKNOWN_COLUMN = re.compile(r"Unknown column: ([^\s]+)")

@@ -466,3 +466,19 @@ def test_the_join_first_path_gives_the_exact_path_s_reconciliation(
         mp.setattr(diff, "FAST_PATH_ROWS", 0)
         fast = reconcile(db, left, right, key=["id"], tolerances=tolerances, examples=3, low_cardinality=3)
     assert fast.to_json() == _approx_floats(exact.to_json())
+
+
+@pytest.mark.parametrize("key", [("id",), ()])
+def test_skipped_columns_do_not_count_as_changes_keyed_or_as_multisets(
+    db: Sandbox, key: tuple[str, ...]
+) -> None:
+    cols = [("id", "INTEGER"), ("n", "INTEGER"), ("loaded_at", "TIMESTAMP")]
+    left = make_table(db, "l", cols, [(i, i % 3, T0) for i in range(10)])
+    right = make_table(
+        db, "r", cols, [(i, i % 3 if i else 7, T0 + dt.timedelta(seconds=1)) for i in range(10)]
+    )
+    full = reconcile(db, left, right, key=key)
+    assert (full.changed if key else full.added) == 10
+    skipped = reconcile(db, left, right, key=key, skip_columns=["loaded_at"])
+    assert (skipped.changed if key else skipped.added) == 1  # only id 0's n differs
+    assert "loaded_at" not in {c.name for c in skipped.columns}

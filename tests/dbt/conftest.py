@@ -154,3 +154,42 @@ def manifest_doc(*nodes: tuple[str, dict], adapter: str = "duckdb", schema: int 
         "exposures": extra.get("exposures", {}),
         "macros": {},
     }
+
+
+# --- fixtures/dbt_jaffle: dbt-labs/jaffle_shop_duckdb with PR scenarios, manifests compiled by dbt --------
+
+JAFFLE = Path(__file__).resolve().parents[2] / "fixtures" / "dbt_jaffle"
+
+
+def jaffle_files(scenario: str, revision: str) -> dict[str, bytes]:
+    """A scenario's base or head project (as regenerate.py lays it out to compile it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("jaffle_regenerate", JAFFLE / "regenerate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    files: dict[str, bytes] = module.revision(scenario, revision)
+    return files
+
+
+def jaffle_repo(root: Path, scenario: str) -> Path:
+    """A git repository whose `dbt/` holds the scenario's base commit, then its head commit."""
+    _git(root, "init", "-q", "-b", "main")
+    for revision in ("base", "head"):
+        if (root / "dbt").exists():
+            _git(root, "rm", "-q", "-r", "dbt")
+        _write(root, dict(jaffle_files(scenario, revision)), "dbt")
+        _git(root, "add", "-A")
+        _git(root, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", revision)
+    return root
+
+
+def jaffle_manifest(scenario: str, revision: str) -> Path:
+    return (
+        JAFFLE
+        / "scenarios"
+        / scenario
+        / ("target-base" if revision == "base" else "target")
+        / "manifest.json"
+    )

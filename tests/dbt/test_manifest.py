@@ -329,8 +329,25 @@ def test_exposure_reading_a_metric_is_a_consumer_of_the_model_under_it() -> None
     assert _build(doc).project.consumers_of("orders") == ('analysis "kpis" (Finance)',)
 
 
-def test_incremental_model_reading_this_reads_a_source_standing_for_its_earlier_state() -> None:
-    sql = f"select id, ts from {rel('events')}\nwhere ts > (select max(ts) from {rel('inc')})"
+def test_incremental_filter_on_this_is_left_out_as_a_full_refresh_keeping_lines() -> None:
+    sql = f"select id, ts from {rel('events')}\nwhere ts > (select max(ts) from {rel('inc')})\nand id > 0"
+    doc = manifest_doc(
+        model("events", "select 1 as id, now() as ts"),
+        model("inc", sql, materialized="incremental", depends=("events",)),
+    )
+    built = _build(doc)
+    refreshed = built.project.models["inc"].sql
+    assert refreshed.split() == ["select", "id,", "ts", "from", "events", "where", "id", ">", "0"]
+    assert refreshed.count("\n") == sql.count("\n")  # findings keep their lines
+    assert "inc__this" not in built.project.config.sources
+    assert any("is_incremental()" in n and "full refresh" in n for n in built.notes)
+
+
+def test_incremental_model_joining_this_reads_a_source_standing_for_its_earlier_state() -> None:
+    sql = (
+        f"select e.id, e.ts from {rel('events')} e\n"
+        f"left join {rel('inc')} t on t.id = e.id\nwhere t.id is null"
+    )
     doc = manifest_doc(
         model("events", "select 1 as id, now() as ts"),
         model(
@@ -342,7 +359,7 @@ def test_incremental_model_reading_this_reads_a_source_standing_for_its_earlier_
         ),
     )
     built = _build(doc)
-    assert built.project.models["inc"].sql.endswith("(select max(ts) from inc__this)")
+    assert "left join inc__this t" in built.project.models["inc"].sql
     assert built.project.config.sources["inc__this"].columns == {"id": "bigint", "ts": "timestamp"}
     assert "events__this" not in built.project.config.sources
     assert any("{{ this }}" in n for n in built.notes)

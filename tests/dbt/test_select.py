@@ -132,3 +132,64 @@ def test_changed_seed_data_selects_the_models_reading_it() -> None:
     assert selection.modified == {"geo": ("reads seed countries, whose data changed",)}
     assert selection.selected == ("geo",)
     assert state_modified(base, base, {"geo": "unchanged", "other": "unchanged"}).modified == {}
+
+
+def _incremental(
+    compiled: str, raw: str = "{{ config(materialized='incremental') }} ..."
+) -> tuple[str, dict]:
+    uid, node = model("inc", compiled, materialized="incremental", depends=("events",))
+    node["raw_code"] = raw
+    node["depends_on"]["macros"] = ["macro.shop.cents"]
+    return uid, node
+
+
+def _with_macro(doc: dict, sql: str) -> dict:
+    doc["macros"] = {"macro.shop.cents": {"macro_sql": sql, "depends_on": {"macros": []}}}
+    return doc
+
+
+def _pair(base: dict, head: dict) -> tuple[DbtProject, DbtProject]:
+    def build(doc: dict, label: str) -> DbtProject:
+        return build_project(parse_manifest(json.dumps(doc), "m"), root="", label=label, read=lambda p: None)
+
+    return build(base, "b"), build(head, "h")
+
+
+# the anti-join form of an incremental filter: it cannot be left out, so head reads `inc__this`
+_FULL = f"select e.id from {rel('events')} e"
+_BRANCH = f"select e.id from {rel('events')} e left join {rel('inc')} t on t.id = e.id where t.id is null"
+_EVENTS = model("events", "select 1 as id")
+
+
+def test_same_raw_code_compiled_with_the_incremental_branch_is_not_modified() -> None:
+    base, head = _pair(
+        _with_macro(manifest_doc(_EVENTS, _incremental(_FULL)), "x"),
+        _with_macro(manifest_doc(_EVENTS, _incremental(_BRANCH)), "x"),
+    )
+    assert "inc__this" in head.project.config.sources
+    kinds = _kinds(base, head)
+    assert kinds["inc"] == "changed"  # the compiled SQL differs ...
+    assert "inc" not in state_modified(base, head, kinds).modified  # ... but dbt's state does not
+
+
+def test_raw_code_or_a_called_macro_changed_is_modified() -> None:
+    raw_changed = _pair(
+        manifest_doc(_EVENTS, _incremental(_FULL)),
+        manifest_doc(_EVENTS, _incremental(_FULL + " where e.id > 0", "v2")),
+    )
+    assert state_modified(*raw_changed, _kinds(*raw_changed)).modified["inc"] == ("sql changed",)
+    macro_changed = _pair(
+        _with_macro(manifest_doc(_EVENTS, _incremental(_FULL)), "x"),
+        _with_macro(manifest_doc(_EVENTS, _incremental(_FULL + " where e.id > 1")), "y"),
+    )
+    why = state_modified(*macro_changed, _kinds(*macro_changed)).modified["inc"]
+    assert why == ("sql changed: macro cents changed",)
+
+
+def test_same_raw_code_and_macros_but_other_compiled_sql_says_why() -> None:
+    pair = _pair(
+        manifest_doc(_EVENTS, _incremental(_FULL)),
+        manifest_doc(_EVENTS, _incremental(_FULL + " where e.id > 1")),
+    )
+    why = state_modified(*pair, _kinds(*pair)).modified["inc"]
+    assert why == ("compiled sql changed (its raw code did not: a var, env var or target differs)",)

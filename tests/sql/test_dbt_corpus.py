@@ -13,7 +13,6 @@ import pytest
 CORPUS = Path(__file__).resolve().parents[2] / "benchmarks" / "dbt_corpus"
 # blocking findings that belong to work landing on another branch (issue 14, "must never happen"):
 # a head manifest compiled with an incremental model's is_incremental() branch reads {{ this }}
-PENDING = {"incremental_unchanged"}
 
 
 def _score() -> ModuleType:
@@ -51,8 +50,6 @@ def test_every_labeled_model_gets_its_verdict(scenario: Path) -> None:
     assert wrong == []
     assert outcome.unlabeled == []
     assert outcome.missing_blocking == []
-    if scenario.name in PENDING:
-        pytest.xfail("needs the incremental-model work of issue 14 (head compiled with is_incremental())")
     assert outcome.unexpected_blocking == []
 
 

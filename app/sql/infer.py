@@ -1,0 +1,111 @@
+"""Columns of tables nobody declared, taken from what a query reads of them. [pure]
+
+A dbt source without `columns:` in its yml and without a catalog.json, or a model whose columns are
+unknown, still has the columns its readers name: `select id, first_name from raw_customers` reads
+`raw_customers.id` and `raw_customers.first_name`, and through `with source as (select * from
+raw_customers)` too. sqlglot qualifies such a query only partly (a correlated subquery or a join over
+two undeclared tables stops it), and each unresolved column would be an error. `infer_columns` gives
+each undeclared table the columns the query reads of it, so qualification succeeds and lineage holds;
+the caller says so in the report. Columns that could belong to several undeclared tables stay out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, SchemaError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.schema import MappingSchema
+
+UNKNOWN = exp.DataType.build("UNKNOWN")
+_ROUNDS = 8  # each round adds every column found; nested star CTEs need one round per level
+_NAMED = re.compile(r"(?:Cannot resolve|Unknown column:?) '?([^'\s]+)'?")
+
+
+def infer_columns(
+    tree: exp.Query,
+    schema: Mapping[str, Mapping[str, exp.DataType]],
+    unknown: list[str],
+    dialect: str,
+) -> dict[str, dict[str, exp.DataType]]:
+    """For each table of `unknown` (names the query's tables were renamed to, absent from `schema`),
+    the columns the query reads of it, typed UNKNOWN; tables it reads nothing of are left out."""
+    found: dict[str, dict[str, exp.DataType]] = {u: {} for u in unknown}
+    for _ in range(_ROUNDS if unknown else 0):
+        known = {**schema, **{u: cols for u, cols in found.items() if cols}}
+        trial = tree.copy()
+        added = False
+        try:
+            qualify(
+                trial,
+                dialect=dialect,
+                schema=MappingSchema(dict(known), dialect=dialect, normalize=False),
+                quote_identifiers=False,
+                validate_qualify_columns=False,
+            )
+        except (OptimizeError, SchemaError) as err:
+            # a correlated subquery over an undeclared table, or a column a partly known table lacks
+            match = _NAMED.search(str(err))
+            owners = [u for u in unknown if u in _read_tables(tree)]
+            if match is None or len(owners) != 1 or match.group(1) in found[owners[0]]:
+                break
+            found[owners[0]][match.group(1)] = UNKNOWN
+            continue
+        for scope in traverse_scope(trial):
+            if not isinstance(scope.expression, exp.Select):
+                continue
+            for column in _unresolved(scope):
+                owners = sorted(_undeclared_behind(scope, column, set(unknown)))
+                if len(owners) == 1 and column.name not in found[owners[0]]:
+                    found[owners[0]][column.name] = UNKNOWN
+                    added = True
+        if not added:
+            break
+    return {u: cols for u, cols in found.items() if cols}
+
+
+def _read_tables(tree: exp.Query) -> set[str]:
+    return {t.name for t in tree.find_all(exp.Table)}
+
+
+def _unresolved(scope: Scope) -> list[exp.Column]:
+    """Columns qualify left without a table, or pointing at a table of the scope's that lacks them."""
+    out = list(scope.unqualified_columns)
+    if scope.external_columns and not scope.is_correlated_subquery:
+        out += scope.external_columns
+    for column in scope.columns:
+        source = scope.sources.get(column.table) if column.table else None
+        if isinstance(source, exp.Table) and column not in out:
+            out.append(column)  # qualified: `t.x` on an undeclared table (filtered by the caller)
+    return out
+
+
+def _undeclared_behind(scope: Scope, column: exp.Column, unknown: set[str]) -> set[str]:
+    """The undeclared tables `column` may come from: read directly by `scope`, or through CTEs and
+    derived tables that select `*` from them."""
+    sources = [scope.sources[column.table]] if column.table and column.table in scope.sources else None
+    if sources is None:
+        sources = [s for _, s in scope.selected_sources.values()]
+    out: set[str] = set()
+    for source in sources:
+        out |= _through(source, unknown, column.name, depth=0)
+    return out
+
+
+def _through(source: exp.Table | Scope, unknown: set[str], name: str, depth: int) -> set[str]:
+    if isinstance(source, exp.Table):
+        return {source.name} if source.name in unknown else set()
+    query = source.expression
+    if depth > 16 or not isinstance(query, exp.Select):
+        return set()
+    if name in query.named_selects:
+        return set()  # the CTE names it itself: not the undeclared table's column
+    if not any(isinstance(p, exp.Star) or (isinstance(p, exp.Column) and p.is_star) for p in query.selects):
+        return set()
+    out: set[str] = set()
+    for _, inner in source.selected_sources.values():
+        out |= _through(inner, unknown, name, depth + 1)
+    return out

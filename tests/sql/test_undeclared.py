@@ -1,0 +1,38 @@
+"""Undeclared tables (a dbt source without columns, no catalog.json) have the columns their readers
+name: no false `sql-unresolved-column`, and lineage still reaches them (app.sql.infer)."""
+
+from __future__ import annotations
+
+import sqlglot
+
+from app.sql.infer import infer_columns
+
+
+def _infer(sql: str, unknown: list[str], schema: dict | None = None) -> dict[str, list[str]]:
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    return {t: sorted(cols) for t, cols in infer_columns(tree, schema or {}, unknown, "duckdb").items()}
+
+
+def test_columns_read_through_a_star_cte_belong_to_the_undeclared_source() -> None:
+    sql = (
+        "with source as (select * from raw_customers),\n"
+        "renamed as (select id as customer_id, first_name, upper(last_name) as l from source)\n"
+        "select * from renamed"
+    )
+    assert _infer(sql, ["raw_customers"]) == {"raw_customers": ["first_name", "id", "last_name"]}
+
+
+def test_a_correlated_subquery_over_the_undeclared_table_resolves() -> None:
+    sql = "select * from final where order_date >= (select max(order_date) from orders__this)"
+    found = _infer(sql, ["orders__this"], {"final": {"order_date": sqlglot.exp.DataType.build("date")}})
+    assert found == {"orders__this": ["order_date"]}
+
+
+def test_a_column_two_undeclared_tables_could_own_stays_out() -> None:
+    sql = "select a.id, b.amount, status from raw_a a join raw_b b on a.id = b.a_id"
+    assert _infer(sql, ["raw_a", "raw_b"]) == {"raw_a": ["id"], "raw_b": ["a_id", "amount"]}
+
+
+def test_a_cte_column_is_not_mistaken_for_the_sources() -> None:
+    sql = "with s as (select *, 1 as one from raw_a) select one, x from s"
+    assert _infer(sql, ["raw_a"]) == {"raw_a": ["x"]}
