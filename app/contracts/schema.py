@@ -220,7 +220,8 @@ def validate_odcs(doc: YamlDoc) -> str:
     if more > 0:
         notes.append(f"and {more} more schema error{'s' if more > 1 else ''}")
     message += f" ({'; '.join(notes)})"
-    later = _valid_under_later(doc.data, version)
+    # a later version's syntax is worth naming, not its dropping of a top-level key such as `status`
+    later = None if best.validator == "required" and not path else _valid_under_later(doc.data, version)
     if later:
         hint += f"; or, if the file follows ODCS {later} (it is valid there), set `apiVersion: {later}`"
     raise ContractError(message, doc.location(path), hint)
@@ -291,7 +292,9 @@ def _explain(error: Any, path: tuple[str | int, ...], version: str) -> tuple[str
         return f"{where}: {subject} must be of type {want}; got {_shown(error.instance)}", hint
     if kind == "required":
         missing = _quoted(error.message)
-        return f"{dotted(path)}: missing required key `{missing}`", f"add `{missing}:` here"
+        value, note = _EXAMPLES.get(missing, ("", ""))
+        hint = f"add `{missing}: {value}` here{note}" if value else f"add `{missing}:` here"
+        return f"{dotted(path)}: missing required key `{missing}`", hint
     if kind in ("unevaluatedProperties", "additionalProperties"):
         found = _UNEXPECTED.search(error.message)
         names = found.group(1) if found else "a key"
@@ -314,6 +317,15 @@ def _explain(error: Any, path: tuple[str | int, ...], version: str) -> tuple[str
         return f"{where}: {subject} must be {error.validator_value!r}", "fix the value"
     fix = f"fix this part of the contract to follow the ODCS {version} schema"
     return f"{dotted(path)}: {error.message}", fix
+
+
+# what to write for the top-level keys every ODCS version requires: (value, why or what else)
+_EXAMPLES = {
+    "status": ("active", " (or proposed, draft, deprecated, retired)"),
+    "version": ('"1.0.0"', " (the contract's own version, quoted)"),
+    "kind": ("DataContract", ""),
+    "id": ("orders-contract", " (an id of your choice, kept across versions of this contract)"),
+}
 
 
 def _shown(value: Any) -> str:

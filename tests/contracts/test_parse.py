@@ -197,7 +197,10 @@ def test_missing_api_version_is_an_error_with_the_fix() -> None:
 def test_each_file_is_validated_by_its_own_version() -> None:
     # `status` is required up to v3.1.0 and optional in v3.2.0
     without = ORDERS.replace("status: active\n", "")
-    assert "missing required key `status`" in _error(without).message
+    err = _error(without)
+    assert "missing required key `status`" in err.message and "(ODCS v3.1.0 schema)" in err.message
+    # what to write, not "switch to the version that dropped the key"
+    assert err.hint is not None and "add `status: active` here" in err.hint and "apiVersion" not in err.hint
     assert parse_contract(without.replace("v3.1.0", "v3.2.0", 1), "c.yaml").api_version == "v3.2.0"
 
 
