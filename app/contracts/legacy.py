@@ -1,7 +1,8 @@
 """ODCS 3.0.x shapes, rewritten to the 3.1 shape before validation: quality rules spelled `rule:`
 (`nullCheck`, `validValues` with a top-level list, `duplicateCount`, ...) become `metric:` rules.
 
-Runs before schema validation, so it must accept any shape and leave what it does not know alone.
+Runs after the file was validated by its own version's schema (a 3.0.x file may spell rules `rule:`,
+a 3.1 file may not), so the normalizer reads one shape; it leaves what it does not know alone.
 """
 
 from __future__ import annotations

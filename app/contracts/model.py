@@ -144,6 +144,7 @@ class Contract:
     sla: tuple[SlaProperty, ...] = ()
     custom: tuple[tuple[str, Any], ...] = field(default=())
     location: Location | None = None
+    api_version: str = "v3.1.0"  # the ODCS version the file declares, whose schema validated it
 
     def dataset(self, name: str) -> Dataset | None:
         for d in self.datasets:

@@ -50,24 +50,18 @@ def parse_contract(text: str, path: str) -> Contract:
 # base and head revisions mostly share contract files byte for byte; Contract is frozen, so reuse it
 @functools.lru_cache(maxsize=2048)
 def _parse_cached(text: str, path: str) -> Contract:
-    doc = load_yaml(text, path, ContractError)
+    doc = load_yaml(text, path, ContractError, dates_as_text=True)
     if not isinstance(doc.data, dict):
         raise ContractError(
             "a data contract must be a YAML mapping (apiVersion, kind, id, version, schema, ...)",
             doc.location(()),
             "start the file with `apiVersion: v3.1.0`, `kind: DataContract`, `id:` and `version:`",
         )
-    api = str(doc.data.get("apiVersion", ""))
-    if api.startswith(("v2", "2")):
-        raise ContractError(
-            f"apiVersion {api}: ODCS v2 contracts are not supported",
-            doc.location(("apiVersion",)),
-            "convert it to ODCS v3 (`schema:` objects with `properties:`), e.g. with datacontract-cli",
-        )
-    data = upgrade_legacy(doc.data)
-    doc = YamlDoc(doc.path, data, doc.lines)
-    validate_odcs(doc)
-    return _Normalizer(doc).contract()
+    # validate what the author wrote, by the schema of the version they declared; only then rewrite
+    # 3.0 spellings (`rule: nullCheck`) to the 3.1 shape the normalizer reads
+    version = validate_odcs(doc)
+    doc = YamlDoc(doc.path, upgrade_legacy(doc.data), doc.lines)
+    return _Normalizer(doc, version).contract()
 
 
 Named = TypeVar("Named", Column, Dataset)
@@ -114,8 +108,9 @@ def _strings(value: Any) -> tuple[str, ...]:
 class _Normalizer:
     """Walks one validated document, keeping the YAML line of every element it normalizes."""
 
-    def __init__(self, doc: YamlDoc) -> None:
+    def __init__(self, doc: YamlDoc, version: str) -> None:
         self.doc = doc
+        self.version = version
 
     def loc(self, path: Path) -> Location:
         return self.doc.location(path)
@@ -155,6 +150,7 @@ class _Normalizer:
             ),
             custom=_frozen(custom),
             location=self.loc(()),
+            api_version=self.version,
         )
 
     def _compatibility(self, custom: dict[str, Any]) -> str:

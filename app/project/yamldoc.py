@@ -12,7 +12,18 @@ from app.types import Location
 
 Path = tuple[str | int, ...]
 # libyaml's loader is ~8x faster and keeps the same marks; fall back when PyYAML was built without it
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class _TextDatesLoader(_SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader without YAML 1.1's implicit timestamps: `2024-01-01` stays the text it is. JSON
+    schemas (ODCS's) type such values `string`, and a date object would fail them or change on re-dump."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+        for first, resolvers in _SAFE_LOADER.yaml_implicit_resolvers.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +47,12 @@ class YamlDoc:
         return Location(self.path, self.line(key_path))
 
 
-def load_yaml(text: str, path: str, error: type[DatacanaryError] = DatacanaryError) -> YamlDoc:
-    """Parse `text` safely; invalid YAML raises `error` with the file, line and column of the problem."""
-    loader = _SAFE_LOADER(text)
+def load_yaml(
+    text: str, path: str, error: type[DatacanaryError] = DatacanaryError, *, dates_as_text: bool = False
+) -> YamlDoc:
+    """Parse `text` safely; invalid YAML raises `error` with the file, line and column of the problem.
+    `dates_as_text` keeps unquoted dates and timestamps as strings (for JSON-schema-validated files)."""
+    loader = (_TextDatesLoader if dates_as_text else _SAFE_LOADER)(text)
     try:
         node = loader.get_single_node()
         if node is not None:  # before construction, which flattens merge keys (`<<`) into the mapping
@@ -97,9 +111,6 @@ def _reject_duplicate_keys(root: yaml.Node, path: str, error: type[DatacanaryErr
                 stack.extend((key_node, value_node))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
-
-
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 def _bad_scalar(

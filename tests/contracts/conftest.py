@@ -25,6 +25,7 @@ def base_doc() -> dict[str, Any]:
         "id": "orders",
         "name": "Orders",
         "version": "1.0.0",
+        "status": "active",
         "team": {"name": "sales-data"},
         "schema": [
             {

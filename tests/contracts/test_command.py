@@ -179,7 +179,7 @@ def test_validate_lists_each_file_and_exits_2_on_any_invalid(
     assert "1 valid, 0 invalid" in capsys.readouterr().out
     assert main(["contract", "validate", good, bad]) == 2
     out = capsys.readouterr().out
-    assert f"ok       {good}: orders 1.0.0, 1 dataset, 5 columns, backward" in out
+    assert f"ok       {good}: orders 1.0.0 (ODCS v3.1.0), 1 dataset, 5 columns, backward" in out
     assert f"invalid  {bad}:" in out and "`logicalType` must be one of" in out
     assert "1 valid, 1 invalid" in out
 

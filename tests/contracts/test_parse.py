@@ -74,7 +74,8 @@ def test_odcs_3_0_rule_shapes_are_read() -> None:
 
 
 def test_native_enum_gives_allowed_values() -> None:
-    text = ORDERS.replace(
+    # ODCS v3.2.0 added `enum`; under v3.1.0 the same key is an unknown key
+    text = ORDERS.replace("apiVersion: v3.1.0", "apiVersion: v3.2.0").replace(
         "        physicalType: varchar(20)\n",
         "        physicalType: varchar(20)\n        enum:\n          - value: new\n          - value: old\n",
         1,
@@ -179,3 +180,41 @@ def test_a_column_declared_twice_is_an_error_at_the_second() -> None:
     assert "'status' is declared twice" in err.message
     second = [i for i, line in enumerate(text.splitlines(), 1) if "- name: status" in line][1]
     assert err.location is not None and err.location.line == second
+
+
+def test_unknown_api_version_names_the_supported_ones() -> None:
+    err = _error(ORDERS.replace("apiVersion: v3.1.0", "apiVersion: v3.9.0"))
+    assert "v3.0.0, v3.0.1, v3.0.2, v3.1.0, v3.2.0" in err.message
+    assert err.location is not None and err.location.line == 1
+    assert "write it `apiVersion: v3.1.0`" in (_error(ORDERS.replace("v3.1.0", "3.1.0", 1)).hint or "")
+
+
+def test_missing_api_version_is_an_error_with_the_fix() -> None:
+    err = _error(ORDERS.replace("apiVersion: v3.1.0\n", ""))
+    assert "missing required key `apiVersion`" in err.message and "apiVersion: v3.1.0" in (err.hint or "")
+
+
+def test_each_file_is_validated_by_its_own_version() -> None:
+    # `status` is required up to v3.1.0 and optional in v3.2.0
+    without = ORDERS.replace("status: active\n", "")
+    err = _error(without)
+    assert "missing required key `status`" in err.message and "(ODCS v3.1.0 schema)" in err.message
+    # what to write, not "switch to the version that dropped the key"
+    assert err.hint is not None and "add `status: active` here" in err.hint and "apiVersion" not in err.hint
+    assert parse_contract(without.replace("v3.1.0", "v3.2.0", 1), "c.yaml").api_version == "v3.2.0"
+
+
+def test_unquoted_dates_are_text_and_impossible_ones_an_error() -> None:
+    text = ORDERS.replace("status: active\n", "status: active\ncontractCreatedTs: 2026-02-28\n")
+    assert parse_contract(text, "c.yaml").id == "shop-orders"
+    err = _error(text.replace("2026-02-28", "2026-02-30"))
+    assert "'2026-02-30' is not a real date-time" in err.message
+    assert err.location is not None and err.location.line == _line_of(text, "contractCreatedTs")
+
+
+def test_stand_ins_are_valid_in_every_version() -> None:
+    from app.contracts.schema import _STAND_IN, SUPPORTED_VERSIONS, _element_validator
+
+    for version in SUPPORTED_VERSIONS:
+        for kind, stand_in in _STAND_IN.items():
+            assert _element_validator(version, kind).is_valid(stand_in), (version, kind)

@@ -64,6 +64,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         "kind": "DataContract",
         "id": "gen",
         "version": "1.0.0",
+        "status": "active",
         "schema": [
             {
                 "name": "ds",

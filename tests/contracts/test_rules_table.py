@@ -17,6 +17,8 @@ K = ChangeKind
 def _set(name: str, key: str, value: Any) -> Mutation:
     def apply(doc: dict[str, Any]) -> None:
         prop(doc, name)[key] = value
+        if key in ("enum", "deprecated"):  # keys ODCS added in v3.2.0: the file must declare it
+            doc["apiVersion"] = "v3.2.0"
 
     return apply
 

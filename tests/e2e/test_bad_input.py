@@ -49,9 +49,9 @@ CASES = {
     ),
     "not-odcs": (
         {
-            "contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: shop-fct-orders\nversion: 1.0.0\nschema:\n  - name: fct_orders\n    properties:\n      - name: order_id\n        logicalType: integr\n"  # noqa: E501
+            "contracts/fct_orders.odcs.yaml": "apiVersion: v3.1.0\nkind: DataContract\nid: shop-fct-orders\nversion: 1.0.0\nstatus: active\nschema:\n  - name: fct_orders\n    properties:\n      - name: order_id\n        logicalType: integr\n"  # noqa: E501
         },
-        "contracts/fct_orders.odcs.yaml:9",
+        "contracts/fct_orders.odcs.yaml:10",
     ),
     "latin1-model": (
         {
