@@ -116,7 +116,9 @@ def test_two_threads_give_the_results_of_one(tmp_path: Path, changes: dict[str, 
     one = run_shop(shop_repo(tmp_path / "one", changes, {"datacanary.yml": ONE_THREAD}))
     two = run_shop(shop_repo(tmp_path / "two", changes, {"datacanary.yml": TWO_THREADS}))
     assert two.limits["threads"] == 2 and one.limits["threads"] == 1
-    assert _summary(two) == _summary(one)
+    from deepdiff import DeepDiff
+
+    assert _summary(two) == _summary(one), DeepDiff(_summary(one), _summary(two))
     assert {f.rule for f in two.findings} == {f.rule for f in one.findings}
     if "broken" in changes["models/stg_orders.sql"]:
         # the failed model's readers were skipped, naming it, in both
