@@ -12,7 +12,8 @@ processed exactly once (counted in the inbox). Three services, one after the oth
 2. busy handlers, worker processes (the default `serve`): every handler first runs `--busy-ms` of pure
    Python (DATACANARY_TEST_HOOK=cpu:MS), holding the CPU and the GIL as a gate's engine run does
    (sqlglot, Jinja2, PyGithub); at 200/s the workers never catch up, so they are busy all the time the
-   acknowledgments are measured. Ratio to the no-op run's figures of the same run.
+   acknowledgments are measured. Ratio to the no-op run's figures of the same run; one forged delivery
+   after every ten real ones gives the 401 baseline under the same load at the same moments.
 3. the same busy handlers with worker threads (DATACANARY_WORKER_MODE=thread, the design before worker
    processes): the before figure, measured in the same run.
 
@@ -214,6 +215,7 @@ class Run:
     cpu: float
     server_side: str
     baseline: list[float] = field(default_factory=list)
+    same_load: list[float] = field(default_factory=list)  # forged deliveries sent among the real ones
 
     @property
     def p50(self) -> float:
@@ -248,8 +250,11 @@ def _drain(state: Path, timeout: float) -> tuple[int, int, int]:
         time.sleep(0.2)
 
 
-def _load(title: str, args: argparse.Namespace, *, n: int, hook: str, mode: str, baseline: bool) -> Run:
-    """Start a service, (optionally) measure the forged baseline, post `n` deliveries, wait for the workers."""
+def _load(
+    title: str, args: argparse.Namespace, *, n: int, hook: str, mode: str, baseline: bool, mixed: bool = False
+) -> Run:
+    """Start a service, (optionally) measure the forged baseline, post `n` deliveries (`mixed`: with forged
+    ones among them), wait for the workers."""
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state.sqlite"
         proc, url = _start(state, args.workers, hook, mode)
@@ -265,14 +270,29 @@ def _load(title: str, args: argparse.Namespace, *, n: int, hook: str, mode: str,
             ids = [str(uuid.uuid4()) for _ in range(n)]
             real = [_signed(bodies[i % 50], ids[i]) for i in range(n)]
             again = real[: int(n * args.redeliver)]
-            lat, codes, elapsed = asyncio.run(_fire(url, real + again, args.rate))
+            sent = real + again
+            # one forged delivery after every 10 real ones: the baseline under the same load, at the
+            # same moments (it never touches the inbox, so what delays it is the CPU, not the database)
+            forged_at = set(range(10, len(sent) + len(sent) // 10, 11)) if mixed else set()
+            it = iter(sent)
+            stream = [
+                _signed(bodies[0], f"mixed-{i}", forged=True) if i in forged_at else next(it)
+                for i in range(len(sent) + len(forged_at))
+            ]
+            all_lat, all_codes, elapsed = asyncio.run(_fire(url, stream, args.rate))
+            lat = [x for i, x in enumerate(all_lat) if i not in forged_at]
+            codes = [c for i, c in enumerate(all_codes) if i not in forged_at]
+            same_load = [x for i, x in enumerate(all_lat) if i in forged_at]
+            assert all(all_codes[i] == 401 for i in forged_at)
             done, once, pending = _drain(state, args.drain_timeout)
             server_side = _server_ack(url)
             cpu = _cpu_seconds(proc.pid) - cpu_before
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    return Run(title, n, len(again), lat, codes, elapsed, done, once, pending, cpu, server_side, base_lat)
+    return Run(
+        title, n, len(again), lat, codes, elapsed, done, once, pending, cpu, server_side, base_lat, same_load
+    )
 
 
 def _report(run: Run, reference: Run | None = None) -> None:
@@ -294,6 +314,11 @@ def _report(run: Run, reference: Run | None = None) -> None:
             f"  baseline (401 forged)  p50 {b50:.2f} ms   p99 {b99:.2f} ms   ({len(run.baseline)} requests)"
         )
         print(f"  ratio to baseline      p50 x{run.p50 / b50:.2f}   p99 x{run.p99 / b99:.2f}")
+    if run.same_load:
+        s50, s99 = _pct(run.same_load, 0.50) * 1000, _pct(run.same_load, 0.99) * 1000
+        print(
+            f"  401 forged, same load  p50 {s50:.2f} ms   p99 {s99:.2f} ms   ({len(run.same_load)} among them)"
+        )
     if reference is not None:
         print(
             f"  ratio to no-op run     p50 x{run.p50 / reference.p50:.2f}   p99 x{run.p99 / reference.p99:.2f}"
@@ -340,7 +365,8 @@ def main() -> int:
         for mode in args.modes.split(","):
             kind = "worker processes" if mode == "process" else "worker threads"
             title = f"busy handlers, {args.busy_ms:g} ms of CPU each ({kind})"
-            run = _load(title, args, n=args.busy_n, hook=f"cpu:{args.busy_ms:g}", mode=mode, baseline=False)
+            hook = f"cpu:{args.busy_ms:g}"
+            run = _load(title, args, n=args.busy_n, hook=hook, mode=mode, baseline=False, mixed=True)
             _report(run, noop)
             busy[mode] = run
             runs.append(run)

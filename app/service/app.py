@@ -77,6 +77,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import threading
+
+        stopping = threading.Event()
+        checkpoints = threading.Thread(
+            target=_checkpoints, args=(inbox, stopping), name="datacanary-checkpoint", daemon=True
+        )
+        checkpoints.start()
         if pool is not None:
             pool.start(settings.workers)
         else:
@@ -87,6 +94,8 @@ def create_app(
             if pool is not None:
                 pool.stop()
             workers.stop()
+            stopping.set()
+            checkpoints.join(5)
             if auth is not None:
                 auth.close()
 
@@ -158,6 +167,17 @@ def settings_hook(settings: Settings) -> Callable[[Delivery, int], None] | None:
     if settings.test_hook and settings.test_hook.startswith("block:"):
         return _blocking_hook(settings.test_hook.removeprefix("block:"))
     return None
+
+
+def _checkpoints(inbox: Inbox, stopping: Any, interval: float = 1.0) -> None:
+    """The WAL checkpoints the acknowledgment path does not run (Inbox.add), once per `interval`."""
+    import logging
+
+    while not stopping.wait(interval):
+        try:
+            inbox.checkpoint()
+        except Exception:  # noqa: BLE001 - e.g. a locked database: the next round tries again
+            logging.getLogger("datacanary.service").exception("WAL checkpoint failed")
 
 
 def _route_modules(package: str = "app.service.routes") -> list[APIRouter]:
