@@ -64,7 +64,7 @@ class PipeWake:
     def release(self) -> None:
         try:
             os.write(self._writer.fileno(), b"\0")
-        except BlockingIOError:
+        except OSError:  # full (every worker has a wake-up pending) or closed (the service is stopping)
             pass
 
     def acquire(self, blocking: bool = True, /, timeout: float | None = None) -> bool:
