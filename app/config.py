@@ -74,7 +74,14 @@ class Settings(BaseSettings):
     )
     api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("GITHUB_API_URL", "api_url"))
     state: Path = Field(Path(DEFAULT_STATE), validation_alias=_env("DATACANARY_STATE", "state"))
+    # how many deliveries are worked on at once: worker processes (the default), or threads of the web
+    # process (`thread`: their CPU competes with the acknowledgments for the GIL; for tests and debugging)
     workers: int = Field(4, validation_alias=_env("DATACANARY_WORKERS", "workers"), ge=0, le=64)
+    worker_mode: Literal["process", "thread"] = Field(
+        "process", validation_alias=_env("DATACANARY_WORKER_MODE", "worker_mode")
+    )
+    # worker processes run this much nicer than the web process, so acknowledgments win a busy CPU
+    worker_nice: int = Field(10, validation_alias=_env("DATACANARY_WORKER_NICE", "worker_nice"), ge=0, le=19)
     max_body: int = Field(MAX_BODY, validation_alias=_env("DATACANARY_MAX_BODY", "max_body"), gt=0)
     lease_seconds: float = Field(
         600.0, validation_alias=_env("DATACANARY_LEASE_SECONDS", "lease_seconds"), gt=0
@@ -119,8 +126,9 @@ class Settings(BaseSettings):
         1.0, validation_alias=_env("DATACANARY_SECONDS_BETWEEN_WRITES", "seconds_between_writes")
     )
     github_retry: bool = Field(True, validation_alias=_env("DATACANARY_GITHUB_RETRY", "github_retry"))
-    # Test and benchmark hooks: "noop" makes handlers do nothing (benchmarks/webhooks.py);
-    # "block:EVENT" makes a worker hang before applying EVENT's effects (the crash test).
+    # Test and benchmark hooks: "noop" makes handlers do nothing and "cpu:MS" makes them hold the CPU
+    # (and the GIL) for MS ms first, as a gate does (benchmarks/webhooks.py); "block:EVENT" makes a
+    # worker hang before applying EVENT's effects (the crash test).
     test_hook: str | None = Field(None, validation_alias=_env("DATACANARY_TEST_HOOK", "test_hook"))
 
     @field_validator("api_url")

@@ -17,7 +17,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     )
     parser.epilog = (
         "settings come from the environment: GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, "
-        "GITHUB_WEBHOOK_SECRET, DATACANARY_STATE, GITHUB_API_URL (see docs/app.md)"
+        "GITHUB_WEBHOOK_SECRET, DATACANARY_STATE, GITHUB_API_URL, DATACANARY_WORKERS (worker processes)"
+        " (see docs/app.md)"
     )
 
 
@@ -36,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from app.canary.limits import caps_from_env
 
     caps_from_env(os.environ)  # the sandbox caps too: a bad one stops the start, not the first gate
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from app.service.processes import LOG_FORMAT
+
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
     app = create_app(settings)
     sys.stderr.write(
         render(
@@ -47,11 +48,13 @@ def run(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=settings.workers,
+            mode=settings.worker_mode,
             state=settings.state,
         )
     )
-    # the event loop answering webhooks shares the GIL with busy worker threads; a shorter switch
-    # interval (default 5 ms) keeps its wait for the GIL, hence the acknowledgment latency, short
-    sys.setswitchinterval(0.001)
+    if settings.worker_mode == "thread":
+        # the event loop answering webhooks shares the GIL with busy worker threads; a shorter switch
+        # interval (default 5 ms) keeps its wait for the GIL, hence the acknowledgment latency, shorter
+        sys.setswitchinterval(0.001)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0

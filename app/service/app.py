@@ -13,11 +13,12 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from app.config import Settings
+from app.errors import ConfigError
 from app.service.alerting import AlertWiring
 from app.service.context import HandlerContext, PortFactory, default_run_check
 from app.service.dispatch import Router, discover
 from app.service.inbox import Delivery, Inbox
-from app.service.metrics import ServiceMetrics
+from app.service.metrics import MetricsRelay, ServiceMetrics
 from app.service.runtime import Service
 from app.service.worker import Workers
 from app.state import StateDB
@@ -35,12 +36,93 @@ def create_app(
     hook: Callable[[Delivery, int], None] | None = None,
     alerts: AlertWiring | None = None,
 ) -> FastAPI:
-    """The service app. Keyword arguments replace the real GitHub, git, engine and clock in tests."""
-    import time
-
+    """The service app. Keyword arguments replace the real GitHub, git, engine and clock in tests (they
+    reach worker threads only: set `worker_mode="thread"`)."""
+    injected = (github, repo_checkout, run_check, clock, router, apply_kwargs, hook)
+    processes = settings.worker_mode == "process" and settings.workers > 0
+    if processes and any(part is not None for part in injected):
+        raise ConfigError(
+            "worker processes build their GitHub clients, checkouts and engine from the settings",
+            hint="pass worker_mode='thread' to create_app's settings to inject test doubles",
+        )
     db = StateDB(settings.state)
     inbox = Inbox(db)
     metrics = ServiceMetrics(queue_depth=inbox.depth)
+    ctx, auth = wiring(
+        settings,
+        db,
+        metrics,
+        github=github,
+        repo_checkout=repo_checkout,
+        run_check=run_check,
+        clock=clock,
+        alerts=alerts,
+        apply_kwargs=apply_kwargs,
+    )
+    # in process mode these never start: the routes use their router and context (POST /alerts)
+    workers = Workers(
+        inbox,
+        router or discover(),
+        ctx,
+        metrics,
+        apply_kwargs=apply_kwargs,
+        hook=hook or settings_hook(settings),
+    )
+    pool = None
+    if processes:
+        from app.service.processes import WorkerProcesses
+
+        pool = WorkerProcesses(settings, metrics)
+    service = Service(settings, db, inbox, workers.router, metrics, workers, auth, pool)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import threading
+
+        stopping = threading.Event()
+        checkpoints = threading.Thread(
+            target=_checkpoints, args=(inbox, stopping), name="datacanary-checkpoint", daemon=True
+        )
+        checkpoints.start()
+        if pool is not None:
+            pool.start(settings.workers)
+        else:
+            workers.start(settings.workers)
+        try:
+            yield
+        finally:
+            if pool is not None:
+                pool.stop()
+            workers.stop()
+            stopping.set()
+            checkpoints.join(5)
+            if auth is not None:
+                auth.close()
+
+    app = FastAPI(title="datacanary", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.service = service
+    for api_router in _route_modules():
+        app.include_router(api_router)
+    return app
+
+
+def wiring(
+    settings: Settings,
+    db: StateDB,
+    metrics: ServiceMetrics | MetricsRelay,
+    *,
+    github: PortFactory | None = None,
+    repo_checkout: Callable[[int | None, str, Sequence[str]], Path] | None = None,
+    run_check: Callable[..., Any] | None = None,
+    clock: Callable[[], float] | None = None,
+    alerts: AlertWiring | None = None,
+    apply_kwargs: dict[str, Any] | None = None,
+) -> tuple[HandlerContext, Any]:
+    """What handlers get (and the App's authentication, None when everything is injected): real GitHub
+    clients, git checkouts and engine unless given. Built the same way in the service process and in
+    every worker process."""
+    import time
+
     auth = None
     if github is None or repo_checkout is None:
         from app.github.auth import AppAuth
@@ -52,7 +134,7 @@ def create_app(
             on_response=lambda r: metrics.token_response(r.status_code, dict(r.headers)),
         )
     if github is None:
-        github = _github_ports(settings, auth, metrics)
+        github = _github_ports(settings, auth)
     if repo_checkout is None:
         from app.service.checkout import RepoCache
 
@@ -67,7 +149,7 @@ def create_app(
         )
         repo_checkout = cache.checkout
     if alerts is None and auth is not None:
-        alerts = _alert_wiring(settings, auth, metrics, retry=(apply_kwargs or {}).get("retry"))
+        alerts = _alert_wiring(settings, auth, retry=(apply_kwargs or {}).get("retry"))
     ctx = HandlerContext(
         settings=settings,
         db=db,
@@ -77,26 +159,25 @@ def create_app(
         clock=clock or time.time,
         alerts=alerts,
     )
-    if hook is None and settings.test_hook and settings.test_hook.startswith("block:"):
-        hook = _blocking_hook(settings.test_hook.removeprefix("block:"))
-    workers = Workers(inbox, router or discover(), ctx, metrics, apply_kwargs=apply_kwargs, hook=hook)
-    service = Service(settings, db, inbox, workers.router, metrics, workers, auth)
+    return ctx, auth
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        workers.start(settings.workers)
+
+def settings_hook(settings: Settings) -> Callable[[Delivery, int], None] | None:
+    """The worker hook DATACANARY_TEST_HOOK asks for (`block:EVENT`), if any."""
+    if settings.test_hook and settings.test_hook.startswith("block:"):
+        return _blocking_hook(settings.test_hook.removeprefix("block:"))
+    return None
+
+
+def _checkpoints(inbox: Inbox, stopping: Any, interval: float = 1.0) -> None:
+    """The WAL checkpoints the acknowledgment path does not run (Inbox.add), once per `interval`."""
+    import logging
+
+    while not stopping.wait(interval):
         try:
-            yield
-        finally:
-            workers.stop()
-            if auth is not None:
-                auth.close()
-
-    app = FastAPI(title="datacanary", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.service = service
-    for api_router in _route_modules():
-        app.include_router(api_router)
-    return app
+            inbox.checkpoint()
+        except Exception:  # noqa: BLE001 - e.g. a locked database: the next round tries again
+            logging.getLogger("datacanary.service").exception("WAL checkpoint failed")
 
 
 def _route_modules(package: str = "app.service.routes") -> list[APIRouter]:
@@ -120,9 +201,7 @@ def _need_installation(installation_id: int | None) -> int:
     return installation_id
 
 
-def _github_ports(
-    settings: Settings, auth: Any, metrics: ServiceMetrics, *, revert: bool = False
-) -> PortFactory:
+def _github_ports(settings: Settings, auth: Any, *, revert: bool = False) -> PortFactory:
     """Ports over PyGithub, authenticated with the installation's (cached) token; `revert`: RevertClients."""
 
     def port(installation_id: int | None, full_name: str) -> Any:
@@ -146,7 +225,7 @@ def _github_ports(
     return port
 
 
-def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics, retry: Any = None) -> AlertWiring:
+def _alert_wiring(settings: Settings, auth: Any, retry: Any = None) -> AlertWiring:
     """Alerts through full-history workspaces (the cache's git URL template and token) and RevertClients."""
     import datetime as dt
 
@@ -167,7 +246,7 @@ def _alert_wiring(settings: Settings, auth: Any, metrics: ServiceMetrics, retry:
     )
     return AlertWiring(
         workspace=Workspaces(settings.alerts_workspace, urls.url).update,
-        revert_port=_github_ports(settings, auth, metrics, revert=True),
+        revert_port=_github_ports(settings, auth, revert=True),
         suppression=dt.timedelta(seconds=suppression),
         retry=retry,  # the applier's RetryPolicy, as for webhook effects (apply_kwargs)
         find_installation=auth.repository_installation,

@@ -39,7 +39,19 @@ class HandlerContext:
     extra: dict[str, Any] = field(default_factory=dict)
     alerts: AlertWiring | None = None  # how `alert` deliveries reach a workspace and a revert port
 
-    @property
-    def noop(self) -> bool:
-        """Benchmark mode: handlers acknowledge and do nothing."""
-        return self.settings.test_hook == "noop"
+    def stand_in(self) -> bool:
+        """Benchmark modes, True when the handler should stop here: `noop` does nothing; `cpu:MS` first
+        runs MS milliseconds of pure Python, holding the CPU and the GIL as a gate's engine run does."""
+        hook = self.settings.test_hook or ""
+        if hook.startswith("cpu:"):
+            _hold_cpu(float(hook.removeprefix("cpu:")) / 1000)
+            return True
+        return hook == "noop"
+
+
+def _hold_cpu(seconds: float) -> None:
+    deadline = time.thread_time() + seconds  # CPU time of this thread: a shared core stretches the wall time
+    n = 0
+    while time.thread_time() < deadline:
+        for i in range(2000):  # bytecode, not a C call that could release the GIL
+            n += i * i

@@ -43,7 +43,7 @@ def gate(target: Target, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
     """The batches of effects for gating `target`; the engine runs between the two."""
     from app.report.effects import checks_started
 
-    if ctx.noop:
+    if ctx.stand_in():
         return
     # the pipeline always reports these gates (a disabled canary is a skipped gate), so the PR shows
     # both pending at once; a gate the report adds beyond them is created when the report is posted

@@ -1,9 +1,11 @@
 """Prometheus metrics of one service instance, in its own CollectorRegistry (never the global one, so two
-apps in one process, as in tests, do not collide)."""
+apps in one process, as in tests, do not collide). Worker processes update them through a MetricsRelay:
+the service process owns the registry and serves `/metrics` for all of them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -68,3 +70,55 @@ class ServiceMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+    def apply(self, update: Update) -> None:
+        """Apply one update sent by a worker process's MetricsRelay."""
+        name, labels, op, value = update
+        if name == "token_response":
+            self.token_response(*labels)
+            return
+        if name not in RELAYED or op not in ("inc", "observe", "set"):
+            raise ValueError(f"not a relayed metric update: {update!r}")
+        getattr(getattr(self, name).labels(*labels), op)(value)
+
+
+# (metric attribute, label values, "inc" | "observe" | "set", value); for token_response the labels
+# are its arguments
+Update = tuple[str, tuple[Any, ...], str, float]
+RELAYED = ("deliveries", "processing", "github_calls", "rate_limit_remaining")
+
+
+class _Relayed:
+    """One metric (or one labelled child of it) of a MetricsRelay."""
+
+    def __init__(self, send: Callable[[Update], None], name: str, labels: tuple[str, ...] = ()) -> None:
+        self._send = send
+        self._name = name
+        self._labels = labels
+
+    def labels(self, *values: str) -> _Relayed:
+        return _Relayed(self._send, self._name, values)
+
+    def inc(self, amount: float = 1) -> None:
+        self._send((self._name, self._labels, "inc", amount))
+
+    def observe(self, value: float) -> None:
+        self._send((self._name, self._labels, "observe", value))
+
+    def set(self, value: float) -> None:
+        self._send((self._name, self._labels, "set", value))
+
+
+class MetricsRelay:
+    """The metrics a worker updates, as seen from a worker process: each update is sent to the service
+    process (`send`), which applies it to its ServiceMetrics."""
+
+    def __init__(self, send: Callable[[Update], None]) -> None:
+        self._send = send
+        self.deliveries = _Relayed(send, "deliveries")
+        self.processing = _Relayed(send, "processing")
+        self.github_calls = _Relayed(send, "github_calls")
+        self.rate_limit_remaining = _Relayed(send, "rate_limit_remaining")
+
+    def token_response(self, status: int, headers: dict[str, str]) -> None:
+        self._send(("token_response", (status, headers), "call", 0))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from app.service.dispatch import Router
     from app.service.inbox import Inbox
     from app.service.metrics import ServiceMetrics
+    from app.service.processes import WorkerProcesses
     from app.service.worker import Workers
     from app.state import StateDB
 
@@ -27,9 +28,17 @@ class Service:
     metrics: ServiceMetrics
     workers: Workers
     auth: AppAuth | None = None
+    pool: WorkerProcesses | None = None  # worker processes (the default); None: worker threads
 
     def wake(self) -> None:
-        self.workers.wake()
+        if self.pool is not None:
+            self.pool.wake()
+        else:
+            self.workers.wake()
+
+    def alive(self) -> int:
+        """How many workers are running (processes or threads)."""
+        return self.pool.alive() if self.pool is not None else self.workers.alive()
 
 
 def service_of(request: Request) -> Service:

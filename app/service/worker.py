@@ -1,10 +1,12 @@
 """Workers: threads that claim deliveries from the inbox, run their handlers and apply the effects.
 
-Handlers are blocking (git fetch, DuckDB, PyGithub), so workers are threads, not asyncio tasks. A
-worker that dies leaves a lease that expires, while a live one keeps its leases renewed (a heartbeat
-thread), however long the engine runs; a delivery whose handler keeps failing is given up after
-`max_attempts`. Supersession is checked before every batch of effects is applied: a delivery
-for an older head of a pull request never writes over the newer head's results.
+Handlers are blocking (git fetch, DuckDB, PyGithub), so workers are threads, not asyncio tasks; `serve`
+runs each in a worker process of its own (app.service.processes), so that their CPU never competes
+with the acknowledgments for the web process's GIL. A worker that dies leaves a lease that expires,
+while a live one keeps its leases renewed (a heartbeat thread), however long the engine runs; a
+delivery whose handler keeps failing is given up after `max_attempts`. Supersession is checked before
+every batch of effects is applied: a delivery for an older head of a pull request never writes over
+the newer head's results.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ import json
 import logging
 import threading
 import time
-import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from app.effects import CheckOutput
 from app.errors import DatacanaryError
@@ -27,17 +28,25 @@ from app.github.port import GitHubHttpError
 from app.service.context import HandlerContext
 from app.service.dispatch import Router, batches
 from app.service.inbox import Delivery, Inbox
-from app.service.metrics import ServiceMetrics
+from app.service.keylocks import KeyLocks
+from app.service.metrics import MetricsRelay, ServiceMetrics
 from app.service.perform import DeliveryEffects
 
 log = logging.getLogger("datacanary.service")
-KEY_LOCK_STRIPES = 64
 RETRY_BASE = 5.0
 RETRY_MAX = 300.0
 
 
 class Retry(Exception):
     """Give the delivery back to the queue: a transient failure (GitHub 5xx or rate limit)."""
+
+
+class Wake(Protocol):
+    """How a queued delivery wakes an idle worker: a threading or multiprocessing semaphore."""
+
+    def acquire(self, blocking: bool = True, /, timeout: float | None = None) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 class Workers:
@@ -48,10 +57,11 @@ class Workers:
         inbox: Inbox,
         router: Router,
         ctx: HandlerContext,
-        metrics: ServiceMetrics,
+        metrics: ServiceMetrics | MetricsRelay,
         *,
         apply_kwargs: dict[str, Any] | None = None,
         hook: Callable[[Delivery, int], None] | None = None,
+        wake: Wake | None = None,
     ) -> None:
         self.inbox = inbox
         self.router = router
@@ -60,14 +70,14 @@ class Workers:
         self.settings = ctx.settings
         self.apply_kwargs = apply_kwargs or {}
         self.hook = hook  # test-only: called before each batch is applied (batch index)
-        self._wake = threading.Semaphore(0)
+        # shared with the service process and the other worker processes in process mode
+        self._wake: Wake = wake if wake is not None else threading.Semaphore(0)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._beat: threading.Thread | None = None
         self._inflight: dict[str, Delivery] = {}
         self._inflight_lock = threading.Lock()
-        # striped: a bounded set of locks, shared by work keys that hash alike (rarely contended)
-        self._key_locks = [threading.Lock() for _ in range(KEY_LOCK_STRIPES)]
+        self._key_locks = KeyLocks.beside(inbox.db.path)
 
     def start(self, count: int) -> None:
         for i in range(count):
@@ -202,11 +212,6 @@ class Workers:
             for installation_id, port in ports:
                 self._count_calls(installation_id, port)
 
-    def _key_lock(self, key: str | None) -> threading.Lock:
-        if key is None:
-            return threading.Lock()  # nothing to serialize with
-        return self._key_locks[zlib.crc32(key.encode()) % KEY_LOCK_STRIPES]
-
     def _count_calls(self, installation_id: int | None, port: Any) -> None:
         calls = getattr(port, "api_calls", 0)
         if isinstance(calls, int) and calls:
@@ -231,9 +236,9 @@ class Workers:
         index = 0
         for registration in registrations:
             for batch in batches(registration.handler(event, ctx)):
-                # the check and the posting are one step per work key: a newer head's delivery cannot
-                # post in between and then be overwritten by this older one
-                with self._key_lock(delivery.work_key):
+                # the check and the posting are one step per work key, across worker processes: a
+                # newer head's delivery cannot post in between and then be overwritten by this older one
+                with self._key_locks.hold(delivery.work_key):
                     if not self.inbox.renew(delivery, self.ctx.clock()):
                         return "lost-lease", "another worker took the delivery over"
                     newer = self.inbox.superseded_by(delivery)

@@ -43,7 +43,8 @@ def load_payload(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def make_settings(tmp_path: Path, private_key_pem: str) -> Callable[..., Settings]:
-    """Settings for a test: throttling off, one fast-polling worker, state in tmp_path."""
+    """Settings for a test: throttling off, one fast-polling worker thread (so that test doubles reach
+    it; tests/service/test_processes.py runs worker processes), state in tmp_path."""
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -53,6 +54,7 @@ def make_settings(tmp_path: Path, private_key_pem: str) -> Callable[..., Setting
             "state": tmp_path / "state.sqlite",
             "repo_cache": tmp_path / "repos",
             "workers": 1,
+            "worker_mode": "thread",
             "poll_seconds": 0.05,
             "seconds_between_requests": None,
             "seconds_between_writes": None,
@@ -116,3 +118,12 @@ def serve() -> Iterator[Callable[[Any], ServiceServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def children() -> Iterator[list[Any]]:
+    """`datacanary serve` processes (tests.service.child.Serve) a test started; stopped at teardown."""
+    started: list[Any] = []
+    yield started
+    for child in started:
+        child.stop()

@@ -23,6 +23,8 @@ def env(monkeypatch: pytest.MonkeyPatch, private_key_pem: str, tmp_path: Path) -
         "GITHUB_API_URL",
         "DATACANARY_STATE",
         "DATACANARY_WORKERS",
+        "DATACANARY_WORKER_MODE",
+        "DATACANARY_WORKER_NICE",
         "DATACANARY_MAX_BODY",
     ]:
         monkeypatch.delenv(name, raising=False)
@@ -43,6 +45,23 @@ def test_settings_come_from_the_environment(env: pytest.MonkeyPatch, tmp_path: P
     assert settings.state == tmp_path / "state.sqlite"
     assert settings.workers == 3
     assert settings.max_body == 25 * 1024 * 1024
+
+
+def test_workers_are_processes_unless_threads_are_asked_for(env: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.worker_mode, settings.workers, settings.worker_nice) == ("process", 4, 10)
+    env.setenv("DATACANARY_WORKER_MODE", "thread")
+    env.setenv("DATACANARY_WORKER_NICE", "0")
+    assert (load_settings().worker_mode, load_settings().worker_nice) == ("thread", 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("DATACANARY_WORKER_MODE", "fork"), ("DATACANARY_WORKER_NICE", "20")]
+)
+def test_bad_worker_setting_is_named(env: pytest.MonkeyPatch, name: str, value: str) -> None:
+    env.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name}: .*got '{value}'"):
+        load_settings()
 
 
 def test_defaults_state_to_a_sqlite_file(env: pytest.MonkeyPatch) -> None:

@@ -96,3 +96,14 @@ def test_the_inbox_survives_a_new_process(tmp_path: Path) -> None:
     assert reopened.add(_d("a")) is False
     claimed = reopened.claim(now=1, lease_seconds=1)
     assert claimed is not None and claimed.body == b"{}"
+
+
+def test_storing_never_checkpoints_the_wal_and_checkpoint_copies_all_of_it(inbox: Inbox) -> None:
+    body = b"x" * 25_000  # a pull_request payload's size
+    for i in range(400):  # about 2,500 pages: SQLite's automatic checkpoint would run at 1,000
+        inbox.add(Delivery(f"d{i}", "pull_request", "opened", body, received_at=1.0))
+    wal = inbox.db.path.with_name(inbox.db.path.name + "-wal")
+    assert wal.stat().st_size > 1000 * 4096  # every insert went into the WAL, none stopped to copy it
+    frames, copied = inbox.checkpoint()
+    assert frames > 1000 and copied == frames
+    assert inbox.depth() == 400

@@ -19,6 +19,6 @@ router = Router()
 
 @router.register(ALERT_EVENT)
 def on_alert(payload: dict[str, Any], ctx: HandlerContext) -> None:
-    if ctx.noop:
+    if ctx.stand_in():
         return
     process(group_of(payload), ctx)

@@ -22,7 +22,7 @@ async def healthz(request: Request) -> JSONResponse:
         depth = await anyio.to_thread.run_sync(service.inbox.depth)
     except sqlite3.Error as exc:
         return JSONResponse({"status": "unhealthy", "error": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ok", "queue_depth": depth, "workers": service.workers.alive()})
+    return JSONResponse({"status": "ok", "queue_depth": depth, "workers": service.alive()})
 
 
 @router.get("/metrics")
