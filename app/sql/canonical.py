@@ -77,7 +77,8 @@ def canonical_forms(
     try:
         for step in steps:
             tree = step(tree)
-            out.append(tree.sql(comments=False))
+            # printing does not change the tree (no dialect transforms): no copy of it
+            out.append(tree.sql(comments=False, copy=False))
     except (SqlglotError, RecursionError):
         return []
     return out
@@ -94,7 +95,7 @@ def _simplify(tree: exp.Expr) -> exp.Expr:
 
 
 def _key(node: exp.Expr) -> str:
-    return node.sql(comments=False)
+    return node.sql(comments=False, copy=False)
 
 
 def _sort_commutative(tree: exp.Expr) -> exp.Expr:
