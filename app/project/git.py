@@ -93,6 +93,14 @@ class GitTree:
             self.prefetch([path])
         return self._content[path]
 
+    def size(self, path: str) -> int:
+        path = path.strip("/")
+        if path not in self._blobs:
+            raise GitError(f"{path} does not exist at {self.label}")
+        if path in self._content:
+            return len(self._content[path])
+        return int(_git(self.repo, "cat-file", "-s", self._blobs[path]))
+
     def read_text(self, path: str) -> str:
         from app.project.tree import decode_text
 

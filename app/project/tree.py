@@ -24,6 +24,10 @@ class Tree(Protocol):
 
     def exists(self, path: str) -> bool: ...
 
+    def size(self, path: str) -> int:
+        """Bytes of the file at `path`, without reading it when the tree can tell."""
+        ...
+
 
 def decode_text(data: bytes, path: str, label: str = "") -> str:
     """`data` as UTF-8 text (a byte-order mark is dropped); undecodable bytes raise a ProjectError naming
@@ -83,6 +87,9 @@ class MemoryTree:
     def exists(self, path: str) -> bool:
         return path.strip("/") in self._files
 
+    def size(self, path: str) -> int:
+        return len(self.read_bytes(path))
+
 
 class DirTree:
     """The working directory as it is on disk (no git needed)."""
@@ -117,3 +124,6 @@ class DirTree:
 
     def exists(self, path: str) -> bool:
         return (self.root / path).is_file()
+
+    def size(self, path: str) -> int:
+        return (self.root / path).stat().st_size

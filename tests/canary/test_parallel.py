@@ -150,3 +150,21 @@ def test_base_outputs_are_dropped_once_compared_and_built_upon(
     assert all(m.reconciliation is not None for m in result.models)
     assert {t for s, t in left if s == "head"} == {"stg_orders", "customer_orders", "country_revenue"}
     assert not [t for s, t in left if s == "base"]
+
+
+def test_small_samples_run_each_query_on_one_thread_large_ones_on_all(tmp_path: Path) -> None:
+    import shutil
+
+    from app.canary.run import SMALL_SAMPLES, engine_threads
+    from app.project.load import load_project
+    from app.project.tree import DirTree
+
+    repo = tmp_path / "shop"
+    shutil.copytree(SHOP, repo)
+    project = load_project(DirTree(repo))
+    assert engine_threads(project, DirTree(repo), 2) == 1
+    # a sample file larger than the limit at its fraction (0.5): sparse, so nothing is written
+    with (repo / "data" / "orders.csv").open("r+b") as f:
+        f.truncate(3 * SMALL_SAMPLES)
+    assert engine_threads(project, DirTree(repo), 2) == 2
+    assert engine_threads(project, DirTree(repo), 1) == 1
