@@ -6,7 +6,9 @@ the one-pass join with profiles (rows with a NULL key part ride through it unjoi
 profiled too), stored -> its summary, which also proves the keys unique -> example rows
 and distributions (one statement). Small inputs, or a pass that finds a duplicated key: the exact key
 check per side first (duplicated keys left out and reported), then the join.
-Keyless: EXCEPT ALL both ways (multisets) -> per-side profiles -> distributions.
+Keyless: one grouped pass counting each distinct row per side (multisets: rows only on one side, both
+row counts, sorted examples) -> per-side profiles (one side's when both hold the same rows) ->
+distributions.
 """
 
 from __future__ import annotations
