@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import heapq
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from app.canary.runner import Sandbox
 
 T = TypeVar("T")
-S = TypeVar("S")
 
 
 class Sessions:
@@ -49,16 +48,7 @@ class Sessions:
         return fn(db)
 
 
-def in_order(db: Sandbox, items: Sequence[S], workers: int, work: Callable[[Sandbox, S], T]) -> list[T]:
-    """`work(session, item)` for every item, `workers` at a time; results in the items' order."""
-    if workers <= 1 or len(items) < 2:
-        return [work(db, item) for item in items]
-    with Sessions(db, workers) as pool:
-        futures = [pool.submit(functools.partial(_on_item, work, item)) for item in items]
-        return [f.result() for f in futures]
-
-
-def _on_item(work: Callable[[Sandbox, S], T], item: S, db: Sandbox) -> T:
+def _on_item(work: Callable[[Sandbox, int], T], item: int, db: Sandbox) -> T:
     return work(db, item)
 
 

@@ -25,7 +25,8 @@ class Tree(Protocol):
     def exists(self, path: str) -> bool: ...
 
     def size(self, path: str) -> int:
-        """Bytes of the file at `path`, without reading it when the tree can tell."""
+        """Bytes of the file at `path` (a directory tree asks the file system; a git tree reads the blob,
+        kept for the read that follows)."""
         ...
 
 

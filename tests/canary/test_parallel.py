@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.canary.parallel import by_dependency, in_order
+from app.canary.parallel import by_dependency
 from app.canary.runner import Sandbox
 from tests.canary.conftest import SHOP, run_shop, shop_repo
 
@@ -62,12 +62,6 @@ def test_a_failing_step_raises_after_the_running_ones_finish(db: Sandbox) -> Non
     with pytest.raises(RuntimeError, match="boom"):
         by_dependency(db, 3, {2: {1}}, 2, work, lambda i, r: None)
     assert 2 not in finished  # what read the failed step never ran
-
-
-def test_in_order_keeps_the_order_of_the_items(db: Sandbox) -> None:
-    names = [f"m{i}" for i in range(12)]
-    out = in_order(db, names, 2, lambda s, n: (n, s.query(f"SELECT '{n}' AS n")[0]["n"]))
-    assert out == [(n, n) for n in names]
 
 
 def _rounded(value: object) -> object:

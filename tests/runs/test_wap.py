@@ -171,15 +171,19 @@ def test_a_contract_sql_rule_audits_the_new_version_not_the_live_view(env: tuple
     assert "no_refunds: measured 1" in (orders.reason or "")
 
 
-def test_only_datasets_with_new_input_are_rebuilt(env: tuple[Any, RunLedger]) -> None:
-    _run(env, "r1")
-    changed = Graph(
+def _revenue_doubled() -> Graph:
+    """GRAPH with only revenue's SQL changed."""
+    return Graph(
         order=GRAPH.order,
         sql={**GRAPH.sql, "revenue": "select sum(amount) * 2 as total from orders"},
         upstream=GRAPH.upstream,
         sources=GRAPH.sources,
     )
-    result = _run(env, "r2", graph=changed)
+
+
+def test_only_datasets_with_new_input_are_rebuilt(env: tuple[Any, RunLedger]) -> None:
+    _run(env, "r1")
+    result = _run(env, "r2", graph=_revenue_doubled())
     assert [(o.dataset, o.status, o.version) for o in result.outcomes] == [
         ("orders", "already-applied", 1),
         ("revenue", "published", 2),
@@ -232,19 +236,13 @@ def test_the_text_of_a_partial_reapply_says_what_happened_per_dataset(env: tuple
     from app.report.env import render
 
     _run(env, "r1")
-    changed = Graph(
-        order=GRAPH.order,
-        sql={**GRAPH.sql, "revenue": "select sum(amount) * 2 as total from orders"},
-        upstream=GRAPH.upstream,
-        sources=GRAPH.sources,
-    )
-    result = _run(env, "r2", graph=changed)
+    result = _run(env, "r2", graph=_revenue_doubled())
     target = SimpleNamespace(database=Path("prod.duckdb"), schema="analytics")
     text = render("runs/run.txt.j2", result=result, target=target)
     assert "REFUSED" not in text and "nothing was written" not in text
     assert "already-applied orders v1" in text and "published     revenue v2" in text
     # all refused: then it does say nothing was written
-    again = _run(env, "r3", graph=changed)
+    again = _run(env, "r3", graph=_revenue_doubled())
     assert "REFUSED" in render("runs/run.txt.j2", result=again, target=target)
 
 
