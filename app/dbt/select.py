@@ -79,7 +79,7 @@ def _code_reasons(
         return []
     if before.raw_code != m.raw_code:
         return [f"sql {kind}"]
-    macros = _changed_macros(base.manifest, head.manifest, m.macros)
+    macros = changed_macros(base.manifest, head.manifest, m.macros)
     if macros:
         return [f"sql {kind}: macro {', '.join(macros)} changed"]
     if this_source(name) in head.project.config.sources or this_source(name) in base.project.config.sources:
@@ -88,7 +88,7 @@ def _code_reasons(
     return [f"compiled sql {kind} (its raw code did not: a var, env var or target differs)"]
 
 
-def _changed_macros(old: Manifest, new: Manifest, called: tuple[str, ...]) -> list[str]:
+def changed_macros(old: Manifest, new: Manifest, called: tuple[str, ...]) -> list[str]:
     """Macros `called` (and the macros they call) whose SQL differs between the manifests."""
     out: list[str] = []
     todo, seen = list(called), set()

@@ -54,8 +54,11 @@ def incremental_branch_changed(
 
 
 def same_code_incremental(dbt: tuple[DbtProject, DbtProject] | None) -> set[str]:
-    """Incremental models whose raw code and config are the same in both revisions: their compiled SQL
-    may still differ (`is_incremental()` is true against a built warehouse), which the PR did not do."""
+    """Incremental models whose raw code, config and called macros are the same in both revisions (dbt's
+    state:modified, app.dbt.select): their compiled SQL may still differ (`is_incremental()` is true
+    against a built warehouse), which the PR did not do."""
+    from app.dbt.select import changed_macros
+
     if dbt is None:
         return set()
     base, head = dbt
@@ -68,6 +71,7 @@ def same_code_incremental(dbt: tuple[DbtProject, DbtProject] | None) -> set[str]
             and m.materialized == "incremental"
             and before.raw_code == m.raw_code
             and dict(before.config) == dict(m.config)
+            and not changed_macros(base.manifest, head.manifest, m.macros)
         ):
             out.add(head.names[uid])
     return out

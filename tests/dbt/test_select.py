@@ -193,3 +193,21 @@ def test_same_raw_code_and_macros_but_other_compiled_sql_says_why() -> None:
     )
     why = state_modified(*pair, _kinds(*pair)).modified["inc"]
     assert why == ("compiled sql changed (its raw code did not: a var, env var or target differs)",)
+
+
+def test_a_called_macro_changed_is_not_same_code_for_the_verdicts_either() -> None:
+    """The verdicts leave out incremental models dbt would not call modified; a macro edit makes them
+    modified in both places (state_modified and same_code_incremental follow one rule)."""
+    from app.project.properties import same_code_incremental
+
+    same = _pair(
+        _with_macro(manifest_doc(_EVENTS, _incremental(_FULL)), "x"),
+        _with_macro(manifest_doc(_EVENTS, _incremental(_FULL)), "x"),
+    )
+    assert "inc" in same_code_incremental(same)
+    macro_changed = _pair(
+        _with_macro(manifest_doc(_EVENTS, _incremental(_FULL)), "x"),
+        _with_macro(manifest_doc(_EVENTS, _incremental(_FULL + " where e.id > 1")), "y"),
+    )
+    assert "inc" in state_modified(*macro_changed, _kinds(*macro_changed)).modified
+    assert "inc" not in same_code_incremental(macro_changed)
