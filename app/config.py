@@ -52,6 +52,14 @@ def _checked_url(value: str) -> str:
     return value.rstrip("/")
 
 
+class _Invalid(ValueError):
+    """A field validator's ConfigError through pydantic: its message and hint stay whole."""
+
+    def __init__(self, message: str, hint: str | None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _env(name: str, field: str) -> AliasChoices:
     # the environment spells it NAME; Python callers (tests, create_app) may pass the field name
     return AliasChoices(name, field)
@@ -137,7 +145,7 @@ class Settings(BaseSettings):
         try:
             return _checked_url(value)
         except ConfigError as exc:
-            raise ValueError(exc.message) from None
+            raise _Invalid(exc.message, exc.hint) from None
 
     @model_validator(mode="after")
     def _one_private_key(self) -> Settings:
@@ -170,12 +178,13 @@ _NAMES = {
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment (and `overrides`) with the private key checked; else ConfigError."""
+    blank = {key.upper() for key, value in os.environ.items() if not value.strip()}  # names: any case
     empty = sorted(
         name
-        for name in _NAMES.values()
-        if name in os.environ
-        and not os.environ[name].strip()
+        for field, name in _NAMES.items()
+        if name.upper() in blank
         and name not in _EMPTY_MEANS_SOMETHING
+        and field not in overrides
         and name not in overrides
     )
     if empty:  # pydantic-settings ignores empty variables: a typo'd deployment would run on defaults
@@ -198,12 +207,16 @@ def get_settings() -> Settings:
 
 
 def _config_error(exc: ValidationError) -> ConfigError:
-    problems = []
+    problems, hints = [], []
     for err in exc.errors():
         loc = err.get("loc") or ()
         field = str(loc[0]) if loc else ""
         name = _NAMES.get(field, field)
-        if err["type"] == "missing":
+        invalid = (err.get("ctx") or {}).get("error")
+        if isinstance(invalid, _Invalid):  # says the name and the value itself
+            problems.append(str(invalid))
+            hints += [invalid.hint] if invalid.hint else []
+        elif err["type"] == "missing":
             problems.append(f"{name} is not set")
         elif name:
             problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
@@ -211,7 +224,8 @@ def _config_error(exc: ValidationError) -> ConfigError:
             problems.append(str(err["msg"]).removeprefix("Value error, "))
     return ConfigError(
         "invalid service settings: " + "; ".join(problems),
-        hint="set the variables in the environment of `datacanary serve` (see docs/app.md)",
+        hint="; ".join(hints)
+        or "set the variables in the environment of `datacanary serve` (see docs/app.md)",
     )
 
 

@@ -198,6 +198,9 @@ def test_an_empty_or_malformed_api_url_is_refused_naming_it(
     with pytest.raises(ConfigError, match="GITHUB_API_URL") as info:
         load_settings()
     assert said in info.value.message
+    assert "Value error" not in info.value.message and info.value.message.count("GITHUB_API_URL") == 1
+    if value.strip():  # a malformed URL keeps the URL's own hint, not the generic one
+        assert "api/v3" in (info.value.hint or "")
 
 
 def test_any_setting_set_but_empty_is_named(env: pytest.MonkeyPatch) -> None:
@@ -207,6 +210,15 @@ def test_any_setting_set_but_empty_is_named(env: pytest.MonkeyPatch) -> None:
         load_settings()
     assert "DATACANARY_WORKERS is set but empty" in info.value.message
     assert "PROJECT_DIR" not in info.value.message
+    # a value given by the caller wins over the empty variable, by field or by variable name
+    assert load_settings(workers=2).workers == 2
+    assert load_settings(DATACANARY_WORKERS=3).workers == 3
+
+
+def test_an_empty_setting_is_named_whatever_the_case_of_its_name(env: pytest.MonkeyPatch) -> None:
+    env.setenv("datacanary_workers", "")  # the names match case-insensitively (case_sensitive=False)
+    with pytest.raises(ConfigError, match="DATACANARY_WORKERS is set but empty"):
+        load_settings()
 
 
 def test_the_action_and_promote_refuse_an_empty_api_url_too() -> None:
