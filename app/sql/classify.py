@@ -173,9 +173,7 @@ def _compare(base: ModelAnalysis, head_m: ModelAnalysis, renames: Renames, head:
         if cols and equivalence(base, head_m, renames.models) is None:
             reasons = (*reasons, "upstream renames")
         return ModelChange(name, "equivalent", reasons=reasons)
-    removed = [c for c in base.column_names if c not in set(head_m.column_names)]
-    added = [c for c in head_m.column_names if c not in set(base.column_names)]
-    own = match_column_renames(base, head_m, removed, added, renames)
+    own = dict(_passed_on(base, head_m, renames))
     if not own:
         return ModelChange(name, "changed")
     only = equivalence(base, head_m, renames.models, cols, own) is not None
@@ -197,8 +195,9 @@ def _same_but_renamed(
 
 def _passed_on(base: ModelAnalysis, head: ModelAnalysis, renames: Renames) -> tuple[tuple[str, str], ...]:
     """Output columns whose name changed because the upstream column they pass on was renamed."""
-    removed = [c for c in base.column_names if c not in set(head.column_names)]
-    added = [c for c in head.column_names if c not in set(base.column_names)]
+    before, after = set(base.column_names), set(head.column_names)
+    removed = [c for c in base.column_names if c not in after]
+    added = [c for c in head.column_names if c not in before]
     return tuple(match_column_renames(base, head, removed, added, renames).items())
 
 

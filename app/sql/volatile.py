@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from app.sql.analysis import Analysis, ColumnRef, ModelAnalysis
+from app.sql.dag import closure
 from app.sql.lineage import _Walker
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
@@ -110,7 +111,8 @@ def volatile_columns(an: Analysis, only: set[str] | None = None) -> dict[str, di
     """model -> output column -> why its values differ on every run (`current_timestamp()`, or
     `stg_customers.extracted_on: current_date()` for one read from an upstream model), for the models
     of `only` (default: all) and what they read."""
-    wanted = None if only is None else {m for n in only for m in _upstream_and_self(an, n)}
+    edges = {n: m.upstream for n, m in an.models.items()}
+    wanted = None if only is None else set(only) | closure(only, edges)
     out: dict[str, dict[str, str]] = {}
     for name in an.order:
         if wanted is not None and name not in wanted:
@@ -128,17 +130,6 @@ def volatile_columns(an: Analysis, only: set[str] | None = None) -> dict[str, di
         if found:
             out[name] = found
     return out
-
-
-def _upstream_and_self(an: Analysis, name: str) -> set[str]:
-    seen, todo = set(), [name]
-    while todo:
-        n = todo.pop()
-        if n in seen or n not in an.models:
-            continue
-        seen.add(n)
-        todo.extend(an.models[n].upstream)
-    return seen
 
 
 def excluded_columns(
