@@ -198,7 +198,7 @@ def evaluate(
                 f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared"
             )
 
-    from app.gate.broken import broken_findings, changed_broken
+    from app.gate.broken import broken_findings, canary_selection
 
     refused, invalid = broken_findings(head, head_an, base, base_an)  # one bad model, one finding
     findings = list(contract_findings(base, head, today=today, history=history or {}))
@@ -219,17 +219,15 @@ def evaluate(
         gates.append(GateResult("canary", missing, skipped_reason="no comparable base revision"))
     else:
         from app.canary.run import run_canary
-        from app.sql.changes import classify_models, selected_for_canary
 
-        changes = classify_models(base_an, head_an)
         if dbt is not None:  # state:modified+, where seeds, configs and contracts count too
             from app.dbt.select import state_modified
+            from app.sql.changes import classify_models
 
-            selected = list(state_modified(dbt[0], dbt[1], {n: c.kind for n, c in changes.items()}).selected)
+            kinds = {n: c.kind for n, c in classify_models(base_an, head_an).items()}
+            selected = list(state_modified(dbt[0], dbt[1], kinds).selected)
         else:
-            changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
-            changed |= changed_broken(base, head, head_an)
-            selected = selected_for_canary(head_an, changed)
+            selected = canary_selection(base, head, base_an, head_an)
         if not selected:
             # nothing to run, but a broken sample path would silently blind the next canary
             skipped = "no model's output can change"

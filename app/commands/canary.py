@@ -65,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
 def _selection(models: str, base: Project, base_an: Analysis, head_an: Analysis, head: Project) -> list[str]:
     """--models, else app.sql's selection: changed models whose output can change, and their downstream."""
     from app.errors import UsageError
-    from app.sql.changes import classify_models, selected_for_canary
 
     if models:
         names = [m.strip() for m in models.split(",") if m.strip()]
@@ -73,11 +72,9 @@ def _selection(models: str, base: Project, base_an: Analysis, head_an: Analysis,
         if unknown:
             raise UsageError(f"--models: no model named {', '.join(unknown)} in the head revision")
         return names
-    changes = classify_models(base_an, head_an)
-    from app.gate.broken import changed_broken
+    from app.gate.broken import canary_selection
 
-    changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
-    return list(selected_for_canary(head_an, changed | changed_broken(base, head, head_an)))
+    return canary_selection(base, head, base_an, head_an)
 
 
 def _keys(given: list[str], head: Project) -> dict[str, list[str]]:

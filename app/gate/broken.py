@@ -49,6 +49,16 @@ def changed_broken(base: Project | None, head: Project, head_an: Analysis) -> se
     }
 
 
+def canary_selection(base: Project, head: Project, base_an: Analysis, head_an: Analysis) -> list[str]:
+    """The canary's default models (plain projects; dbt's is state:modified+): those whose output can
+    change (changed, added, renamed) and the broken ones the change touched, then their downstream."""
+    from app.sql.changes import classify_models, selected_for_canary
+
+    changes = classify_models(base_an, head_an)
+    changed = {n for n, c in changes.items() if c.kind in ("changed", "added", "renamed")}
+    return list(selected_for_canary(head_an, changed | changed_broken(base, head, head_an)))
+
+
 def broken_findings(
     head: Project, head_an: Analysis, base: Project | None, base_an: Analysis | None
 ) -> tuple[list[Finding], list[Finding]]:
