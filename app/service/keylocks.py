@@ -62,7 +62,3 @@ class KeyLocks:
             self._files[stripe] = fd
         return fd
 
-    def close(self) -> None:
-        for fd in self._files.values():
-            os.close(fd)
-        self._files.clear()

@@ -122,11 +122,6 @@ class WorkerProcesses:
         with self._lock:
             return sum(1 for c in self._children.values() if c.process.is_alive())
 
-    def pids(self) -> list[int]:
-        """Process ids of the running workers (for tests and operators)."""
-        with self._lock:
-            return [c.process.pid for c in self._children.values() if c.process.pid and c.process.is_alive()]
-
     def stop(self, grace: float = STOP_GRACE + 5.0) -> None:
         """SIGTERM every worker (each gives back its unfinished delivery after STOP_GRACE), wait up to
         `grace` seconds, then SIGKILL what is left (its lease expires instead)."""
