@@ -11,8 +11,6 @@ from types import ModuleType
 import pytest
 
 CORPUS = Path(__file__).resolve().parents[2] / "benchmarks" / "dbt_corpus"
-# blocking findings that belong to work landing on another branch (issue 14, "must never happen"):
-# a head manifest compiled with an incremental model's is_incremental() branch reads {{ this }}
 
 
 def _score() -> ModuleType:
@@ -29,8 +27,17 @@ SCENARIOS = score.scenarios()
 
 
 def test_the_corpus_covers_every_verdict_with_enough_cases() -> None:
-    outcomes = [score.run_scenario(s) for s in SCENARIOS]
-    table = score.score(outcomes)
+    """What the labels hold (the issue's minimum per verdict), read from them: running the scenarios is
+    the next test's work."""
+    from collections import Counter
+
+    import yaml
+
+    table = Counter(
+        score._label(value)["verdict"]
+        for s in SCENARIOS
+        for value in yaml.safe_load((s / "labels.yaml").read_text())["models"].values()
+    )
     assert set(table) == {
         "equivalent",
         "dialect_rewrite",
@@ -39,8 +46,8 @@ def test_the_corpus_covers_every_verdict_with_enough_cases() -> None:
         "logic_change",
         "yml_only",
     }
-    assert sum(total for _, total in table.values()) >= 40
-    assert table["rename"][1] >= 8 and table["equivalent"][1] >= 10
+    assert sum(table.values()) >= 40
+    assert table["rename"] >= 8 and table["equivalent"] >= 10
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
