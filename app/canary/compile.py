@@ -42,8 +42,7 @@ def compile_query(
     """Parse, check, rewrite and transpile one query; raises CompileProblem with file and line."""
     screened = screen(text, dialect, what=what)  # by its first word too: some of these do not even parse
     if screened is not None:
-        line = screened.line or (node_line(screened.node) if screened.node is not None else None)
-        raise CompileProblem("refused", screened.reason, Location(path, line or 1))
+        raise CompileProblem("refused", screened.reason, screened.location(path))
     try:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except (ParseError, TokenError) as err:
@@ -58,8 +57,7 @@ def compile_query(
     statement = statements[0]
     refusal = refuse(statement, what=what)
     if refusal is not None:
-        line = refusal.line or (node_line(refusal.node) if refusal.node is not None else None)
-        raise CompileProblem("refused", refusal.reason, Location(path, line or 1))
+        raise CompileProblem("refused", refusal.reason, refusal.location(path))
     assert isinstance(statement, exp.Query)
     ctes = cte_references(statement, dialect)  # only a CTE visible where the name stands shadows it
     reads: list[tuple[str, str]] = []

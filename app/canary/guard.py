@@ -17,6 +17,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from app.types import Location
+
 # Function families by what they would do, first match wins.
 _FUNCTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), why)
@@ -95,6 +97,13 @@ class Refusal:
     reason: str
     node: exp.Expr | None = None
     line: int | None = None
+
+    def location(self, path: str) -> Location:
+        """Where in the file at `path` it was refused (its first line when nothing better is known)."""
+        from app.sql.parse import node_line
+
+        line = self.line or (node_line(self.node) if self.node is not None else None)
+        return Location(path, line or 1)
 
 
 def function_name(f: exp.Func) -> str:

@@ -74,13 +74,11 @@ def _compile(step: BuildStep) -> Compiled:
             m.sql, path=m.path, dialect=step.dialect, resolve=name_resolver(dict(step.targets)), what=what
         )
     from app.errors import SqlError
-    from app.sql.parse import node_line
     from app.sql.transpile import to_duckdb
 
     refusal = refuse(a.expression, what=what)
     if refusal is not None:
-        line = refusal.line or (node_line(refusal.node) if refusal.node is not None else None)
-        raise CompileProblem("refused", refusal.reason, Location(m.path, line or 1))
+        raise CompileProblem("refused", refusal.reason, refusal.location(m.path))
     # only the tables this model reads: rendering every target of a 1,000-model DAG per model cost
     # ~14 s of sqlglot generation in a 300-model canary
     targets = step.targets

@@ -29,14 +29,12 @@ from app.types import Impact, Location, Severity
 
 def refusal(project: Project, name: str) -> tuple[str, Location] | None:
     """The sandbox's reason to refuse model `name` of `project` and where, or None when it is no attack."""
-    from app.sql.parse import node_line
 
     model = project.models[name]
     found = screen(model.sql, project.config.dialect, what="")
     if found is None:
         return None
-    line = found.line or (node_line(found.node) if found.node is not None else None)
-    return found.reason.strip(), Location(model.path, line or 1)
+    return found.reason.strip(), found.location(model.path)
 
 
 def changed_broken(base: Project | None, head: Project, head_an: Analysis) -> set[str]:
