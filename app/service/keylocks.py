@@ -61,4 +61,3 @@ class KeyLocks:
             fd = os.open(self.directory / str(stripe), os.O_RDWR | os.O_CREAT, 0o600)
             self._files[stripe] = fd
         return fd
-

@@ -62,11 +62,7 @@ class ServiceMetrics:
         )
 
     def token_response(self, status: int, headers: dict[str, str]) -> None:
-        """Count one installation-token request (made with the app's JWT: the app's own rate limit)."""
-        self.github_calls.labels("token").inc()
-        remaining = {k.lower(): v for k, v in headers.items()}.get("x-ratelimit-remaining")
-        if remaining is not None and remaining.isdigit():
-            self.rate_limit_remaining.labels("app").set(int(remaining))
+        count_token_response(self, status, headers)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -74,16 +70,12 @@ class ServiceMetrics:
     def apply(self, update: Update) -> None:
         """Apply one update sent by a worker process's MetricsRelay."""
         name, labels, op, value = update
-        if name == "token_response":
-            self.token_response(*labels)
-            return
         if name not in RELAYED or op not in ("inc", "observe", "set"):
             raise ValueError(f"not a relayed metric update: {update!r}")
         getattr(getattr(self, name).labels(*labels), op)(value)
 
 
-# (metric attribute, label values, "inc" | "observe" | "set", value); for token_response the labels
-# are its arguments
+# (metric attribute, label values, "inc" | "observe" | "set", value)
 Update = tuple[str, tuple[Any, ...], str, float]
 RELAYED = ("deliveries", "processing", "github_calls", "rate_limit_remaining")
 
@@ -121,4 +113,15 @@ class MetricsRelay:
         self.rate_limit_remaining = _Relayed(send, "rate_limit_remaining")
 
     def token_response(self, status: int, headers: dict[str, str]) -> None:
-        self._send(("token_response", (status, headers), "call", 0))
+        count_token_response(self, status, headers)
+
+
+def count_token_response(
+    metrics: ServiceMetrics | MetricsRelay, status: int, headers: dict[str, str]
+) -> None:
+    """Count one installation-token request (made with the app's JWT: the app's own rate limit), on the
+    service's metrics or through a worker's relay alike."""
+    metrics.github_calls.labels("token").inc()
+    remaining = {k.lower(): v for k, v in headers.items()}.get("x-ratelimit-remaining")
+    if remaining is not None and remaining.isdigit():
+        metrics.rate_limit_remaining.labels("app").set(int(remaining))
