@@ -149,3 +149,11 @@ class Manifest:
     exposures: tuple[DbtExposure, ...]
     # macro unique_id -> (a digest of its macro_sql, the macros it calls): dbt's state:modified.macros
     macros: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def tests_by_node(self) -> dict[str, list[DbtTest]]:
+        """The tests attached to each node (model unique_id -> its tests, in manifest order)."""
+        out: dict[str, list[DbtTest]] = {}
+        for t in self.tests:
+            if t.attached_node:
+                out.setdefault(t.attached_node, []).append(t)
+        return out

@@ -13,7 +13,7 @@ from app.contracts.model import Contract
 from app.dbt.catalog import Catalog
 from app.dbt.contracts import ContractInput, model_contract
 from app.dbt.incremental import full_refresh
-from app.dbt.nodes import DbtExposure, DbtModel, DbtTest, Manifest, Relation
+from app.dbt.nodes import DbtExposure, DbtModel, Manifest, Relation
 from app.dbt.raw import render_raw
 from app.dbt.relations import RelationIndex, rewrite_relations
 from app.dbt.snapshots import snapshot_sql
@@ -297,10 +297,7 @@ def _contracts(
     root: str,
     read: Read,
 ) -> list[Contract]:
-    tests: dict[str, list[DbtTest]] = {}
-    for t in manifest.tests:
-        if t.attached_node:
-            tests.setdefault(t.attached_node, []).append(t)
+    tests = manifest.tests_by_node()
     ymls: dict[str, YamlDoc | None] = {}
     out = []
     for uid, m in sorted(manifest.models.items()):

@@ -82,17 +82,14 @@ def _branches(m: DbtModel) -> str:
 
 
 def _dbt_changed(base: DbtProject, head: DbtProject) -> set[str]:
-    old = {base.names[uid]: (m, _tests(base, uid)) for uid, m in base.manifest.models.items()}
+    old_tests, new_tests = base.manifest.tests_by_node(), head.manifest.tests_by_node()
+    old = {base.names[uid]: (m, old_tests.get(uid, [])) for uid, m in base.manifest.models.items()}
     out = set()
     for uid, m in head.manifest.models.items():
         name = head.names[uid]
-        if name in old and _model_props(*old[name]) != _model_props(m, _tests(head, uid)):
+        if name in old and _model_props(*old[name]) != _model_props(m, new_tests.get(uid, [])):
             out.add(name)
     return out
-
-
-def _tests(project: DbtProject, uid: str) -> list[DbtTest]:
-    return [t for t in project.manifest.tests if t.attached_node == uid]
 
 
 def _model_props(m: DbtModel, tests: list[DbtTest]) -> Any:
