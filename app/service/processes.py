@@ -224,10 +224,10 @@ def run_worker(settings: Settings, wake: Wake, updates: mpc.Connection, log_leve
     if settings.worker_nice:
         os.nice(settings.worker_nice)
 
-    from app.service.app import settings_hook, wiring
     from app.service.dispatch import discover
     from app.service.inbox import Inbox
     from app.service.metrics import MetricsRelay
+    from app.service.wiring import settings_hook, wiring
     from app.service.worker import Workers
     from app.state import StateDB
 
