@@ -16,8 +16,11 @@ DEFAULT_STATE = ".datacanary/state.sqlite"
 class StateDB:
     """A small wrapper over one SQLite file: one connection per thread, WAL, foreign keys on."""
 
-    def __init__(self, path: str | Path = DEFAULT_STATE) -> None:
+    def __init__(self, path: str | Path = DEFAULT_STATE, *, autocheckpoint: bool = True) -> None:
+        """`autocheckpoint=False`: no commit of this process copies the WAL into the database (SQLite does
+        it in the commit that crosses 1,000 pages); its owner calls `checkpoint` instead."""
         self.path = Path(path)
+        self.autocheckpoint = autocheckpoint
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -33,6 +36,8 @@ class StateDB:
             conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            if not self.autocheckpoint:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
         return conn
 

@@ -46,7 +46,8 @@ def create_app(
             "worker processes build their GitHub clients, checkouts and engine from the settings",
             hint="pass worker_mode='thread' to create_app's settings to inject test doubles",
         )
-    db = StateDB(settings.state)
+    # the acknowledgment path never copies the WAL: _checkpoints does, once a second
+    db = StateDB(settings.state, autocheckpoint=False)
     inbox = Inbox(db)
     metrics = ServiceMetrics(queue_depth=inbox.depth)
     ctx, auth = wiring(

@@ -66,19 +66,15 @@ class Inbox:
         # backs off with growing sleeps, which starved the webhook route's inserts behind busy workers
         # (seconds of ack latency under load); this lock keeps each insert to the time of one write.
         self._write = threading.Lock()
-        self._local = threading.local()
 
     def add(self, delivery: Delivery) -> bool:
         """Store a delivery; False when its id was seen before (a redelivery: not processed again).
 
-        The connection that stores never checkpoints the WAL itself: SQLite's automatic checkpoint runs
+        The web process opens its StateDB with `autocheckpoint=False`: SQLite's automatic checkpoint runs
         in the commit that crosses 1,000 pages, copying megabytes and syncing the file, which held single
         inserts for up to 0.4 s on a busy disk (an acknowledgment waits for it); `checkpoint()` does it
         off the acknowledgment path."""
         conn = self.db.connect()
-        if getattr(self._local, "conn", None) is not conn:
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._local.conn = conn
         with self._write:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox"

@@ -13,7 +13,7 @@ from app.state import StateDB
 
 @pytest.fixture
 def inbox(tmp_path: Path) -> Inbox:
-    return Inbox(StateDB(tmp_path / "state.sqlite"))
+    return Inbox(StateDB(tmp_path / "state.sqlite", autocheckpoint=False))  # as the web process has it
 
 
 def _d(did: str, *, key: str | None = None, head: str | None = None, sets: bool = False) -> Delivery:
