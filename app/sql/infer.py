@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SchemaError
@@ -25,15 +26,25 @@ _ROUNDS = 8  # each round adds every column found; nested star CTEs need one rou
 _NAMED = re.compile(r"(?:Cannot resolve|Unknown column:?) '?([^'\s]+)'?")
 
 
+class Inferred(NamedTuple):
+    """`columns`: undeclared table -> the columns the query reads of it; `qualified`: a copy of the
+    query already qualified against the schema with those columns (None when no round ended clean),
+    so the caller need not qualify it once more."""
+
+    columns: dict[str, dict[str, exp.DataType]]
+    qualified: exp.Query | None
+
+
 def infer_columns(
     tree: exp.Query,
     schema: Mapping[str, Mapping[str, exp.DataType]],
     unknown: list[str],
     dialect: str,
-) -> dict[str, dict[str, exp.DataType]]:
+) -> Inferred:
     """For each table of `unknown` (names the query's tables were renamed to, absent from `schema`),
     the columns the query reads of it, typed UNKNOWN; tables it reads nothing of are left out."""
     found: dict[str, dict[str, exp.DataType]] = {u: {} for u in unknown}
+    owners = [u for u in unknown if u in _read_tables(tree)]
     for _ in range(_ROUNDS if unknown else 0):
         known = {**schema, **{u: cols for u, cols in found.items() if cols}}
         trial = tree.copy()
@@ -49,7 +60,6 @@ def infer_columns(
         except (OptimizeError, SchemaError) as err:
             # a correlated subquery over an undeclared table, or a column a partly known table lacks
             match = _NAMED.search(str(err))
-            owners = [u for u in unknown if u in _read_tables(tree)]
             if match is None or len(owners) != 1 or match.group(1) in found[owners[0]]:
                 break
             found[owners[0]][match.group(1)] = UNKNOWN
@@ -62,9 +72,9 @@ def infer_columns(
                 if len(owners) == 1 and column.name not in found[owners[0]]:
                     found[owners[0]][column.name] = UNKNOWN
                     added = True
-        if not added:
-            break
-    return {u: cols for u, cols in found.items() if cols}
+        if not added:  # qualified against exactly what is returned
+            return Inferred({u: cols for u, cols in found.items() if cols}, trial)
+    return Inferred({u: cols for u, cols in found.items() if cols}, None)
 
 
 def _read_tables(tree: exp.Query) -> set[str]:

@@ -65,17 +65,21 @@ def qualify_model(
     unknown = [t for t in read if t in sources and not sources[t].known]
     # undeclared tables have the columns their readers name: no false "could not be resolved"
     undeclared = [t for t in read if t not in schema]
-    inferred = infer_columns(tree, schema, undeclared, dialect) if undeclared else {}
+    found = infer_columns(tree, schema, undeclared, dialect) if undeclared else None
+    inferred = found.columns if found else {}
     if inferred:
         schema = {**schema, **inferred}
     mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
     problems: tuple[SqlError, ...] = ()
     original = None if strict else tree.copy()
     try:
-        # identifiers are normalized by qualify; quoting every one of them is only for printing
-        qualify(
-            tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False
-        )
+        if found is not None and found.qualified is not None:
+            tree = found.qualified  # qualified against this very schema while inferring
+        else:
+            # identifiers are normalized by qualify; quoting every one of them is only for printing
+            qualify(
+                tree, dialect=dialect, schema=mapping, quote_identifiers=False, validate_qualify_columns=False
+            )
     except (OptimizeError, SchemaError) as err:
         if original is None:
             raise resolution_error(model, err, unknown, read) from None

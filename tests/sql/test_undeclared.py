@@ -10,7 +10,9 @@ from app.sql.infer import infer_columns
 
 def _infer(sql: str, unknown: list[str], schema: dict | None = None) -> dict[str, list[str]]:
     tree = sqlglot.parse_one(sql, read="duckdb")
-    return {t: sorted(cols) for t, cols in infer_columns(tree, schema or {}, unknown, "duckdb").items()}
+    return {
+        t: sorted(cols) for t, cols in infer_columns(tree, schema or {}, unknown, "duckdb").columns.items()
+    }
 
 
 def test_columns_read_through_a_star_cte_belong_to_the_undeclared_source() -> None:
