@@ -29,22 +29,32 @@ def _schema(version: str) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# RFC 3339's shape, lenient only where real contracts are: seconds and the offset may be left out
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?")
+
+
 def _is_date(value: object) -> bool:
     if isinstance(value, str):
+        if not _DATE.fullmatch(value):  # fromisoformat alone takes 20270331 and 2027-W13-3
+            raise ValueError(value)
         dt.date.fromisoformat(value)  # ValueError: not a real calendar date
     return True
 
 
 def _is_timestamp(value: object) -> bool:
     if isinstance(value, str):
-        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if not _TIMESTAMP.fullmatch(value):  # a date alone is not a date-time
+            raise ValueError(value)
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     return True
 
 
 @functools.lru_cache(maxsize=1)
 def _formats() -> Any:
-    """The `date` and `date-time` formats checked, as the standard's own CI does (ajv with ajv-formats):
-    with dates read as text, `2027-02-30` would otherwise pass as any string. `uri` is left unchecked."""
+    """The `date` and `date-time` formats checked, as the standard's own CI does (ajv with ajv-formats),
+    except that a date-time may leave out its seconds and offset: with dates read as text, `2027-02-30`
+    would otherwise pass as any string. `uri` is left unchecked."""
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())

@@ -205,11 +205,14 @@ def test_each_file_is_validated_by_its_own_version() -> None:
 
 
 def test_unquoted_dates_are_text_and_impossible_ones_an_error() -> None:
-    text = ORDERS.replace("status: active\n", "status: active\ncontractCreatedTs: 2026-02-28\n")
+    text = ORDERS.replace("status: active\n", "status: active\ncontractCreatedTs: 2026-02-28T09:30:00Z\n")
     assert parse_contract(text, "c.yaml").id == "shop-orders"
     err = _error(text.replace("2026-02-28", "2026-02-30"))
-    assert "'2026-02-30' is not a real date-time" in err.message
+    assert "'2026-02-30T09:30:00Z' is not a real date-time" in err.message
     assert err.location is not None and err.location.line == _line_of(text, "contractCreatedTs")
+    # a date alone, or a compact date, is not a date-time
+    for loose in ("2026-02-28", '"20260228"'):
+        assert "is not a real date-time" in _error(text.replace("2026-02-28T09:30:00Z", loose)).message
 
 
 def test_stand_ins_are_valid_in_every_version() -> None:
