@@ -32,3 +32,22 @@ def demo_repo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     from app.demo import build_demo_repo
 
     return build_demo_repo(tmp_path_factory.mktemp("demo") / "shop")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """A real PostgreSQL server for this test process (tests/support/services.py)."""
+    from tests.support.services import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request: pytest.FixtureRequest) -> str:  # type: ignore[no-untyped-def]
+    """The URL of a new, empty database on the real server, one per test."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + f"_{os.getpid()}"
+    return str(postgres_server.database(name))

@@ -210,6 +210,9 @@ class ProjectConfig(_Strict):
 
     name: str
     dialect: str = "duckdb"
+    # where canary, data-diff, SLIs and write-audit-publish run (app.engines); the connection comes from
+    # the environment, never from this file
+    engine: Literal["duckdb", "postgres", "spark"] = "duckdb"
     models: str = "models"
     contracts: str = "contracts"
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
