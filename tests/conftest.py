@@ -51,3 +51,30 @@ def postgres_url(postgres_server, request: pytest.FixtureRequest) -> str:  # typ
 
     name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + f"_{os.getpid()}"
     return str(postgres_server.database(name))
+
+
+@pytest.fixture(scope="session")
+def spark_session():  # type: ignore[no-untyped-def]
+    """One local Spark session (local[2]) for this test process: starting one takes seconds."""
+    import shutil
+
+    from tests.support.services import unavailable
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        unavailable("Spark", "pyspark is not installed (pip install -e '.[test]')")
+    if not shutil.which("java"):
+        unavailable("Spark", "no Java runtime on PATH")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("datacanary-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

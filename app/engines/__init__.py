@@ -83,3 +83,21 @@ def settings(kind: str, environ: Mapping[str, str] | None = None) -> dict[str, s
     if kind == "spark":
         return {"master": env.get(SPARK_MASTER, "local[*]")}
     return {}
+
+
+def connect(kind: str, environ: Mapping[str, str] | None = None) -> Engine:
+    """A connection to the engine `kind`, configured from the environment. DuckDB: an in-memory
+    sandbox (app.canary.runner); the others are imported only when asked for."""
+    check_kind(kind)
+    conf = settings(kind, environ)
+    if kind == "postgres":
+        from app.engines.postgres import PostgresEngine
+
+        return PostgresEngine(conf["url"])
+    if kind == "spark":
+        from app.engines.spark import SparkEngine
+
+        return SparkEngine(conf["master"])
+    from app.engines.duckdb import DuckDBEngine
+
+    return DuckDBEngine()

@@ -1,0 +1,91 @@
+"""PostgreSQL through psycopg 3: one autocommit connection per Engine. The URL comes from
+DATACANARY_POSTGRES_URL (a libpq URI or key=value string), else from libpq's own PG* variables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.engines import POSTGRES_URL, EngineError
+
+NAME = "postgres"
+
+
+class PostgresEngine:
+    name = NAME
+    dialect = "postgres"
+
+    def __init__(self, url: str = "", *, connect_timeout: int = 10) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise EngineError(
+                NAME,
+                "the PostgreSQL driver (psycopg 3) is not installed",
+                hint="pip install 'datacanary[postgres]'",
+            ) from None
+        self._psycopg = psycopg
+        try:
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
+        except psycopg.Error as exc:
+            raise EngineError(
+                NAME,
+                f"cannot connect: {_first_line(exc)}",
+                hint=f"check that the server is up and that {POSTGRES_URL} (or PGHOST, PGPORT, PGUSER, "
+                "PGDATABASE, PGPASSWORD) points at it",
+            ) from None
+        info = self.conn.info
+        self.where = f"{info.host}:{info.port}/{info.dbname}"  # for messages: no user, no password
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        with self.conn.cursor() as cur:
+            self._run(cur, sql)
+            if cur.description is None:
+                return []
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def execute(self, sql: str) -> None:
+        with self.conn.cursor() as cur:
+            self._run(cur, sql)
+
+    def columns(self, relation: str) -> list[tuple[str, str]]:
+        """(name, PostgreSQL type) of each column of `relation` (SQL text naming a table or view)."""
+        rows = self.query(
+            "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a"
+            f" WHERE a.attrelid = {_literal(relation)}::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+            " ORDER BY a.attnum"
+        )
+        return [(r["name"], r["type"]) for r in rows]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _run(self, cur: Any, sql: str) -> None:
+        errors = self._psycopg.errors
+        try:
+            cur.execute(sql.encode())  # bytes: run as written, no client-side placeholders
+        except errors.UndefinedTable as exc:
+            raise EngineError(
+                NAME,
+                f"{_first_line(exc)} (on {self.where})",
+                hint="check the schema and table name, and that the connection's database is the right one",
+            ) from None
+        except errors.InsufficientPrivilege as exc:
+            raise EngineError(
+                NAME,
+                f"{_first_line(exc)} (on {self.where})",
+                hint="grant the role what docs/engines/postgres.md lists (USAGE and SELECT on the sources; "
+                "CREATE on the scratch schema)",
+            ) from None
+        except self._psycopg.OperationalError as exc:
+            raise EngineError(NAME, f"lost the connection to {self.where}: {_first_line(exc)}") from None
+        except self._psycopg.Error as exc:
+            raise EngineError(NAME, f"query failed on {self.where}: {_first_line(exc)}") from None
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

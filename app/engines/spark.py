@@ -1,0 +1,70 @@
+"""Spark SQL through pyspark. The master comes from DATACANARY_SPARK_MASTER (default local[*]); on a
+cluster the code is the same. One SparkSession per process, shared by every SparkEngine."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from app.engines import SPARK_MASTER, EngineError
+
+NAME = "spark"
+
+
+class SparkEngine:
+    name = NAME
+    dialect = "spark"
+
+    def __init__(self, master: str = "local[*]", session: Any = None) -> None:
+        self.spark = session if session is not None else _session(master)
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        return [r.asDict(recursive=True) for r in self._run(sql).collect()]
+
+    def execute(self, sql: str) -> None:
+        self._run(sql)  # DDL and DML run eagerly in spark.sql
+
+    def columns(self, relation: str) -> list[tuple[str, str]]:
+        """(name, Spark SQL type) of each column of `relation` (SQL text naming a table or view)."""
+        schema = self._run(f"SELECT * FROM {relation} LIMIT 0").schema
+        return [(f.name, f.dataType.simpleString()) for f in schema.fields]
+
+    def close(self) -> None:
+        """The session outlives an Engine (starting one takes seconds); Spark stops it at exit."""
+
+    def _run(self, sql: str) -> Any:
+        from pyspark.errors import PySparkException
+
+        try:
+            return self.spark.sql(sql)
+        except PySparkException as exc:
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            hint = None
+            if "TABLE_OR_VIEW_NOT_FOUND" in text or "PATH_NOT_FOUND" in text:
+                hint = "check the table name or the path, and that the session's catalog has it"
+            raise EngineError(NAME, f"query failed: {text}", hint=hint) from None
+
+
+def _session(master: str) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError(
+            NAME, "pyspark is not installed", hint="pip install 'datacanary[spark]' (and Java 17)"
+        ) from None
+    if not shutil.which("java"):
+        raise EngineError(NAME, "no Java runtime on PATH", hint="install Java 17 (or set JAVA_HOME)")
+    try:
+        return (
+            SparkSession.builder.master(master)
+            .appName("datacanary")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+    except Exception as exc:  # py4j/JVM start-up failures have no common type
+        raise EngineError(
+            NAME,
+            f"cannot start a Spark session on {master!r}: {str(exc).splitlines()[0] if str(exc) else exc}",
+            hint=f"check {SPARK_MASTER} and that Java 17 works (java -version)",
+        ) from None
