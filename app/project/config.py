@@ -161,6 +161,50 @@ class CostSlo(_Strict):
     max_rows: int | None = Field(default=None, gt=0)
 
 
+class VolumeHealth(_Strict):
+    """Row count against a seasonal baseline (app.slo.health): the modified z-score over the last
+    `history` evaluations in the same bucket; `learning` with fewer than `min_history`."""
+
+    season: Literal["none", "hour_of_day", "day_of_week", "hour_of_week"] = "none"
+    history: int = Field(default=20, ge=3)
+    min_history: int = Field(default=5, ge=3)
+    max_z: float = Field(default=3.5, gt=0)
+    min_deviation: float = Field(default=0.01, ge=0)  # share of the median that never counts
+    direction: Literal["both", "drop", "spike"] = "both"
+
+
+class SchemaHealth(_Strict):
+    """Columns added, removed or retyped since the last evaluation; removed and retyped ones breach."""
+
+    added: Literal["warn", "breach"] = "warn"
+
+
+class DistributionHealth(_Strict):
+    """Per-column shift from the last evaluation that did not breach: PSI, KS, null rate."""
+
+    columns: list[str] = Field(default_factory=list)  # empty: every column
+    exclude: list[str] = Field(default_factory=list)
+    psi_warn: float = Field(default=0.1, gt=0)
+    psi_breach: float = Field(default=0.2, gt=0)
+    ks_warn: float = Field(default=0.1, gt=0, le=1)
+    ks_breach: float = Field(default=0.2, gt=0, le=1)
+    null_rate_breach: float = Field(default=0.1, gt=0, le=1)
+    accept_after: int = Field(default=12, ge=1)  # breaches in a row after which the shift is the new normal
+
+
+class HealthSlo(_Strict):
+    """`slos.<dataset>.health`: data-health monitors; `true` or `{}` turns a monitor on with defaults."""
+
+    volume: VolumeHealth | None = None
+    schema_: SchemaHealth | None = Field(default=None, alias="schema")
+    distribution: DistributionHealth | None = None
+
+    @field_validator("volume", "schema_", "distribution", mode="before")
+    @classmethod
+    def _on(cls, v: Any) -> Any:
+        return {} if v is True else None if v is False else v
+
+
 class DatasetSlo(_Strict):
     """`slos.<dataset>`: datacanary's SLO keys where ODCS `slaProperties` has none."""
 
@@ -168,6 +212,7 @@ class DatasetSlo(_Strict):
     completeness: CompletenessSlo | None = None
     correctness: CorrectnessSlo | None = None
     cost: CostSlo | None = None
+    health: HealthSlo | None = None
     target: float | None = Field(
         default=None, gt=0, lt=1
     )  # share of good evaluations (default: ODCS availability or 0.99)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.contracts.model import Dataset
 from app.slo import sli
 from app.slo.durations import humanize
 from app.slo.objectives import Objective
 from app.slo.status import Evaluation, SliResult, Status, judge
+
+if TYPE_CHECKING:
+    from app.slo.health_measure import HealthRun
 
 # (severity, passed) of each quality rule of a dataset, or None when they cannot be checked
 QualityCheck = Callable[[str], Sequence[tuple[str, bool]] | None]
@@ -102,15 +105,19 @@ def evaluate(
     schema: str = "main",
     source_schema: str = "main",
     built: Collection[str] = (),
+    health: HealthRun | None = None,
 ) -> Evaluation:
     """Open `database` read-only and measure every objective at `now`; datasets resolve in `schema`
     (where `datacanary run` publishes them) and then `source_schema`. `built` names the datasets
     `datacanary run` builds: one missing with no publish in `facts` is unknown (never published), not
-    a breach."""
+    a breach. `health` holds the stored profiles the health objectives compare with, and collects the
+    profiles measured now."""
     import duckdb
 
     from app.runs.audit import outcomes, run_checks
     from app.runs.envdb import open_env, search_path
+    from app.slo.health import SLIS
+    from app.slo.health_measure import HealthRun, measure
 
     facts = facts or {}
     contracts = contracts or {}
@@ -127,7 +134,12 @@ def evaluate(
 
     try:
         search_path(conn, schema, source_schema)  # a schema no run has created yet is left out
+        checks = [o for o in objectives if o.sli in SLIS]
+        healthy = measure(conn, checks, now, health or HealthRun(lambda d: ()), built) if checks else {}
         for obj in objectives:
+            if obj.key in healthy:
+                results.append(healthy[obj.key])
+                continue
             sql = sli.query(obj, now)
             if sql is None:
                 results.append(measure_facts(obj, now, facts.get(obj.dataset), quality))

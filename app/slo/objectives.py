@@ -3,6 +3,7 @@ quality rules, plus datacanary.yml `slos:` and `invariants:` (which win where bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ class Objective:
     sli: str
     comparator: str  # "<=" or ">="
     threshold: float
-    unit: str  # seconds | rows | partitions | ratio | groups | bytes
+    unit: str  # seconds | rows | partitions | ratio | groups | bytes | z | columns
     source: str  # the file that declared it
     location: Location | None = None
     params: tuple[tuple[str, Any], ...] = ()
@@ -249,6 +250,7 @@ def _from_config(dataset: str, slo: DatasetSlo, project: Project) -> list[Object
                 **at("cost", "max_rows"),
             )
         )
+    out.extend(_health(dataset, slo, at))
     if slo.cost is not None and slo.cost.max_bytes:
         out.append(
             Objective(
@@ -260,6 +262,34 @@ def _from_config(dataset: str, slo: DatasetSlo, project: Project) -> list[Object
             )
         )
     return out
+
+
+def _health(dataset: str, slo: DatasetSlo, at: Callable[..., dict[str, Any]]) -> list[Objective]:
+    """`slos.<d>.health`: volume (modified z-score <= max_z), schema (breaking column changes <= 0) and
+    distribution (columns shifted to a breach <= 0); their parameters ride on the objective."""
+    h = slo.health
+    if h is None:
+        return []
+    monitors: list[tuple[str, Any, float, str]] = []
+    if h.volume is not None:
+        monitors.append(("volume", h.volume, h.volume.max_z, "z"))
+    if h.schema_ is not None:
+        monitors.append(("schema", h.schema_, 0.0, "columns"))
+    if h.distribution is not None:
+        monitors.append(("distribution", h.distribution, 0.0, "columns"))
+    return [
+        Objective(
+            sli=f"health.{name}",
+            comparator="<=",
+            threshold=threshold,
+            unit=unit,
+            params=tuple(
+                sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in conf.model_dump().items())
+            ),
+            **at("health", name),
+        )
+        for name, conf, threshold, unit in monitors
+    ]
 
 
 def _from_invariant(inv: InvariantConfig, project: Project) -> Objective:

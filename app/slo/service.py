@@ -28,6 +28,8 @@ def evaluate_env(
     from app.runs.session import open_session
     from app.runs.target import contracts
     from app.slo.evaluate import RunFacts, evaluate
+    from app.slo.health_measure import HealthRun
+    from app.slo.health_store import HealthStore, statuses_of
     from app.slo.objectives import collect
     from app.slo.report import build, since
     from app.slo.store import EvaluationStore
@@ -50,6 +52,8 @@ def evaluate_env(
             for name, rec in RunLedger(session.db).latest_published(env).items()
         }
         objectives = collect(session.project)
+        profiles = HealthStore(session.db)
+        health = HealthRun(lambda dataset: profiles.recent(env, dataset, now))
         evaluation = evaluate(
             str(tgt.database),
             env,
@@ -60,10 +64,13 @@ def evaluate_env(
             tgt.schema,
             tgt.source_schema,
             built=set(session.project.models),
+            health=health,
         )
         evaluations = EvaluationStore(session.db)
         if store:
             evaluations.save(evaluation)
+            for profile in health.profiles:
+                profiles.save(env, profile, statuses_of(evaluation.results, profile.dataset))
         start = since(now, [o.budget_window for o in objectives])
         history = {o.key: evaluations.samples(env, o.key, start) for o in objectives}
         return build(evaluation, history)
