@@ -138,11 +138,18 @@ def test_a_renamed_category_breaches_by_psi(tmp_path: Path) -> None:
     assert col["column"] == "status" and col["psi"] >= 0.2 and col["level"] == "breach"
 
 
-def test_a_numeric_shift_breaches_by_ks(tmp_path: Path) -> None:
-    shifted = _shift(tmp_path, "SELECT id, status, amount + 40 AS amount FROM (" + ROWS.format(n=5000) + ")")
+def test_a_numeric_shift_breaches_by_ks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    after = "SELECT id, status, amount + 40 AS amount FROM (" + ROWS.format(n=5000) + ")"
+    shifted = _shift(tmp_path, after)
     assert shifted["status"] == "breach"
     (col,) = shifted["detail"]["shifted"]
     assert col["column"] == "amount" and col["ks"] >= 0.3 and col["mean"][1] > col["mean"][0] + 39
+    at = (START + dt.timedelta(hours=4)).isoformat()
+    code, out = _slo(capsys, tmp_path / "p", at, "--format", "markdown", "--no-store")
+    assert code == 1 and "❌ breach | `events:health.distribution`" in out
+    assert "| `amount` | breach |" in out
+    code, out = _slo(capsys, tmp_path / "p", at, "--no-store")
+    assert "breach amount: PSI" in out and "mean 49.48 -> 89.5" in out
 
 
 def test_the_same_data_again_is_no_shift_and_history_is_readable(tmp_path: Path) -> None:
