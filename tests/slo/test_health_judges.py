@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+
+from pytest import MonkeyPatch
 
 from app.slo.health import ColumnProfile, Profile, baseline, judge_all
 from app.slo.objectives import collect
@@ -47,3 +50,22 @@ def test_a_shift_is_compared_with_the_last_good_profile_until_accepted() -> None
     dist = collect(make_project(YML))[0]
     (result,) = judge_all([dist], _p(5, 100, new), [*streak, good])
     assert result.status.value == "ok"
+
+
+def test_the_store_keeps_the_newest_rows_and_fewer_column_profiles(
+    tmp_path: Path, monkeypatch: MonkeyPatch
+) -> None:
+    from app.slo import health_store
+    from app.state import StateDB
+
+    monkeypatch.setattr(health_store, "KEEP_ROWS", 4)
+    monkeypatch.setattr(health_store, "KEEP_COLUMNS", 2)
+    db = StateDB(tmp_path / "state.sqlite")
+    store = health_store.HealthStore(db)
+    for hour in range(6):
+        store.save("prod", _p(hour, 100 + hour, {"a": 1}), {"health.volume": "ok"})
+    store.save("dev", _p(0, 1, {"a": 1}), {})  # another environment is not pruned by prod's saves
+    points = health_store.history(db, "prod", "t", limit=10)
+    assert [p["rows"] for p in points] == [102, 103, 104, 105]
+    assert [p["columns"] is not None for p in points] == [False, False, True, True]
+    assert [p["rows"] for p in health_store.history(db, "dev", "t")] == [1]
