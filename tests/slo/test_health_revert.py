@@ -84,4 +84,5 @@ def test_a_renamed_category_opens_the_revert_of_the_change_that_renamed_it(
     (pull,) = [p for n, p in github_stub.pulls.items() if n != 7]
     assert pull["title"] == 'Revert "Upper-case statuses" (orders:health.distribution breached in prod)'
     assert "datacanary restore orders --to 1 --env prod" in pull["body"]
+    assert "`orders:health.distribution`: shifted since" in pull["body"] and ": status" in pull["body"]
     assert github_stub.requested_reviewers[pull["number"]] == ["ada-lovelace"]
