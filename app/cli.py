@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "slo": ("app.commands.slo", "evaluate dataset SLOs: `slo evaluate --env ENV`"),
     "run": ("app.commands.run", "build the live artifact's models with write-audit-publish"),
     "restore": ("app.commands.run", "switch a dataset back to an earlier published version"),
+    "backfill": ("app.commands.backfill", "re-run a windowed model for a window, audited and reconciled"),
 }
 
 

@@ -239,6 +239,12 @@ class InvariantConfig(_Strict):
     description: str | None = None
 
 
+class WindowConfig(_Strict):
+    """A windowed model: its time column, which `datacanary backfill` replaces by window (app.runs.window)."""
+
+    column: str
+
+
 class EnvironmentConfig(_Strict):
     """One environment of the promotion path: its values of the declared `parameters`, plus config
     `overrides` (deep-merged over the project config). Parity allows only declared parameters to differ."""
@@ -273,6 +279,7 @@ class ProjectConfig(_Strict):
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
     slos: dict[str, DatasetSlo] = Field(default_factory=dict)  # dataset -> SLO keys (app.slo)
     invariants: list[InvariantConfig] = Field(default_factory=list)  # cross-table checks (app.slo)
+    windows: dict[str, WindowConfig] = Field(default_factory=dict)  # model -> its window column (backfill)
 
     @field_validator("parameters", mode="before")
     @classmethod

@@ -63,9 +63,10 @@ def target(project: Project, project_dir: Path, env_name: str) -> Target:
     return Target(env_name, database, schema, env.source_schema, keep)
 
 
-def graph(project: Project, tgt: Target) -> Graph:
+def graph(project: Project, tgt: Target, windowed: str | None = None) -> Graph:
     """The project's models in build order, each as DuckDB SQL reading the published views of its
-    upstream models (`schema.model`) and the environment's sources (`source_schema.source`)."""
+    upstream models (`schema.model`) and the environment's sources (`source_schema.source`). Window
+    placeholders are bound to the unbounded window, except in the model `windowed` (a backfill's)."""
     from app.sql.analyze import analyze
     from app.sql.transpile import to_duckdb
 
@@ -75,10 +76,20 @@ def graph(project: Project, tgt: Target) -> Graph:
     models = analysis.models
     return Graph(
         order=analysis.order,
-        sql={m: to_duckdb(models[m], analysis.dialect, tables) for m in analysis.order},
+        sql={
+            m: (_unbounded if m != windowed else str)(to_duckdb(models[m], analysis.dialect, tables))
+            for m in analysis.order
+        },
         upstream={m: tuple(models[m].upstream) for m in analysis.order},
         sources={m: tuple(models[m].sources) for m in analysis.order},
     )
+
+
+def _unbounded(sql: str) -> str:
+    """A full rebuild of a windowed model reads every window (`datacanary backfill` binds one)."""
+    from app.runs.window import bind
+
+    return bind(sql, None, "TIMESTAMP") if "$window_" in sql else sql
 
 
 def contracts(project: Project) -> dict[str, Dataset]:

@@ -229,6 +229,9 @@ def _audit(
     return audit.run_checks(conn, dataset, rel, targets)
 
 
+audit_table = _audit  # the audit of one written table, for app.runs.backfill
+
+
 def point_view(conn: Any, schema: str, dataset: str, rel: str) -> None:
     """`schema.dataset` as a view over the versioned table `rel` of the same schema. The view names the
     table unqualified (DuckDB binds it in the view's own schema), so it reads the same whatever catalog
