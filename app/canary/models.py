@@ -74,6 +74,7 @@ def _compile(step: BuildStep) -> Compiled:
             m.sql, path=m.path, dialect=step.dialect, resolve=name_resolver(dict(step.targets)), what=what
         )
     from app.errors import SqlError
+    from app.runs.window import unbounded
     from app.sql.transpile import to_duckdb
 
     refusal = refuse(a.expression, what=what)
@@ -84,7 +85,7 @@ def _compile(step: BuildStep) -> Compiled:
     targets = step.targets
     tables = {n: q.sql(q.table(targets[n][1], targets[n][0])) for n in a.reads_tables if n in targets}
     try:
-        sql = to_duckdb(a, step.dialect, tables)
+        sql = unbounded(to_duckdb(a, step.dialect, tables))  # a windowed model: every window
     except SqlError as err:
         raise CompileProblem("transpile", err.message, err.location or Location(m.path, 1)) from None
     return Compiled(sql, tuple(step.targets[n] for n in a.reads_tables if n in step.targets))

@@ -67,6 +67,7 @@ def graph(project: Project, tgt: Target, windowed: str | None = None) -> Graph:
     """The project's models in build order, each as DuckDB SQL reading the published views of its
     upstream models (`schema.model`) and the environment's sources (`source_schema.source`). Window
     placeholders are bound to the unbounded window, except in the model `windowed` (a backfill's)."""
+    from app.runs.window import unbounded
     from app.sql.analyze import analyze
     from app.sql.transpile import to_duckdb
 
@@ -77,19 +78,12 @@ def graph(project: Project, tgt: Target, windowed: str | None = None) -> Graph:
     return Graph(
         order=analysis.order,
         sql={
-            m: (_unbounded if m != windowed else str)(to_duckdb(models[m], analysis.dialect, tables))
+            m: (unbounded if m != windowed else str)(to_duckdb(models[m], analysis.dialect, tables))
             for m in analysis.order
         },
         upstream={m: tuple(models[m].upstream) for m in analysis.order},
         sources={m: tuple(models[m].sources) for m in analysis.order},
     )
-
-
-def _unbounded(sql: str) -> str:
-    """A full rebuild of a windowed model reads every window (`datacanary backfill` binds one)."""
-    from app.runs.window import bind
-
-    return bind(sql, None, "TIMESTAMP") if "$window_" in sql else sql
 
 
 def contracts(project: Project) -> dict[str, Dataset]:

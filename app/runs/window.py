@@ -114,3 +114,8 @@ def predicate(column: str, window: Window, column_type: str) -> str:
     c = exp.column(column, quoted=True)
     lo, hi = literal(window.start, column_type), literal(window.end, column_type)
     return exp.and_(c >= lo, c < hi).sql(dialect="duckdb")
+
+
+def unbounded(sql: str) -> str:
+    """A full rebuild (or the canary) of a windowed model reads every window."""
+    return bind(sql, None, "TIMESTAMP") if "$window_" in sql else sql
