@@ -289,8 +289,9 @@ def execute(
     from app.runs.window import check_grain
 
     check_grain(req.window, req.column, types[req.column])
-    sources = [s for m in graph.order for s in graph.sources[m]]
-    fp = fingerprints(graph, wap.source_versions(conn, sources, req.run.source_schema), wtext)[name]
+    above = _upstream(graph, name)  # only what the dataset reads decides whether it was applied
+    sources = [s for m in above.order for s in above.sources[m]]
+    fp = fingerprints(above, wap.source_versions(conn, sources, req.run.source_schema), wtext)[name]
     earlier = ledger.applied(req.run.env, name, wtext, fp, req.run.artifact)
     if earlier is not None and earlier.version == live and not req.run.force:
         _start(ledger, req, "refused", None, live, f"already applied as v{live} by {earlier.run_id}")
@@ -449,6 +450,23 @@ def _finish(
     if conn is not None:
         wap.retire(conn, ledger, req.run.env, req.run.schema, req.dataset, req.run.keep)
     return BackfillResult(req, status, version, live, why, checks)
+
+
+def _upstream(graph: Graph, name: str) -> Graph:
+    """The part of `graph` that `name` reads, itself included."""
+    keep, todo = set(), [name]
+    while todo:
+        m = todo.pop()
+        if m not in keep:
+            keep.add(m)
+            todo.extend(graph.upstream[m])
+    order = tuple(m for m in graph.order if m in keep)
+    return Graph(
+        order=order,
+        sql={m: graph.sql[m] for m in order},
+        upstream={m: graph.upstream[m] for m in order},
+        sources={m: graph.sources[m] for m in order},
+    )
 
 
 def _downstream(
