@@ -238,7 +238,11 @@ def _one_query(sql: str, dialect: str) -> str:
 
 def portable(tree: exp.Expr, dialect: str) -> exp.Expr:
     """Rewrite, in place, what sqlglot leaves as written but `dialect` cannot run: GROUP BY ALL (DuckDB,
-    Spark, Snowflake) on PostgreSQL becomes the list of the projections that aggregate nothing."""
+    Spark, Snowflake) on PostgreSQL becomes the list of the projections that aggregate nothing; Spark
+    has no `AS MATERIALIZED` on a CTE (a planner hint: dropped)."""
+    if dialect == "spark":
+        for cte in tree.find_all(exp.CTE):
+            cte.set("materialized", None)
     if dialect != "postgres":
         return tree
     for select in list(tree.find_all(exp.Select)):

@@ -66,7 +66,8 @@ def load_spark(spark: Any) -> None:
         header, rows = _rows(name)
         cols = ", ".join(f"`{c}` STRING" for c in header)
         df = spark.createDataFrame(rows, schema=cols)
-        typed = ", ".join(f"CAST(`{c}` AS {t}) AS `{c}`" for c, t in spec["columns"].items())
+        types = {"varchar": "string"}
+        typed = ", ".join(f"CAST(`{c}` AS {types.get(t, t)}) AS `{c}`" for c, t in spec["columns"].items())
         df.createOrReplaceTempView(f"__raw_{name}")
         spark.sql(f"CREATE TABLE {SCHEMA}.{name} USING parquet AS SELECT {typed} FROM __raw_{name}")
         spark.catalog.dropTempView(f"__raw_{name}")
