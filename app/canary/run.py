@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from app.canary import exprs as q
 from app.canary import sqltext
@@ -361,9 +361,14 @@ def _compare(
             shown = "; ".join(f"{c} ({why})" for c, why in excluded)
             notes.append(f"not compared, their values differ on every run: {shown}")
         say(f"canary: reconciling {name}")
+        from app.engines import EngineError
+
+        on: Any = db
+        if db.dialect != "duckdb":  # in place on the warehouse engine, over the scratch schemas' names
+            on, base_rel, head_rel = _in_place(db, base_rel, head_rel)
         try:
             recon = reconcile(
-                db,
+                on,
                 base_rel,
                 head_rel,
                 key=key,
@@ -373,7 +378,7 @@ def _compare(
                 labels=("base", "head"),
                 skip_columns=[c for c, _ in excluded],
             )
-        except QueryFailed as exc:
+        except (QueryFailed, EngineError) as exc:
             notes.append(f"reconciliation failed: {exc.message}")
     quality: tuple[QualityResult, ...] = ()
     if head_run.ok and dataset is not None:
@@ -390,6 +395,15 @@ def _compare(
         notes=tuple(notes),
         excluded=excluded,
     )
+
+
+def _in_place(db: Sandbox, base_rel: str, head_rel: str) -> tuple[Engine, str, str]:
+    """The warehouse engine under the Warehouse session `db`, and the two relations under their
+    scratch schemas' names (DuckDB quoting, as app.canary.diff takes them)."""
+    from app.canary.warehouse import Warehouse
+
+    assert isinstance(db, Warehouse)
+    return db.engine, db.scratch_relation(base_rel), db.scratch_relation(head_rel)
 
 
 def _under_new_names(

@@ -136,6 +136,12 @@ class Warehouse:
             out.append(tree.sql(dialect=self.dialect))
         return ";\n".join(out)
 
+    def scratch_relation(self, relation: str) -> str:
+        """`"head"."x"` (DuckDB text, a label schema) as `"datacanary_<run>_head"."x"`, still DuckDB text."""
+        table = exp.to_table(relation, dialect="duckdb")
+        label = table.db
+        return exp.table_(table.name, db=self.schemas.get(label, label), quoted=True).sql("duckdb")
+
     def _name(self, relation: str) -> str:
         """A relation named in DuckDB text (`"head"."x"`) as the engine names it."""
         text = self.to_engine(f"SELECT * FROM {relation}")
