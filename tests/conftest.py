@@ -73,6 +73,8 @@ def spark_session():  # type: ignore[no-untyped-def]
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "1g")
+        # managed tables (the canary's scratch databases) in a temp dir, not in the checkout
+        .config("spark.sql.warehouse.dir", __import__("tempfile").mkdtemp(prefix="datacanary-spark-"))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -32,8 +32,9 @@ class CompileProblem(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    sql: str  # DuckDB SQL over the canary schemas
+    sql: str  # SQL over the canary schemas, in `dialect`
     reads: tuple[tuple[str, str], ...]  # (schema, table) it reads
+    dialect: str = "duckdb"  # a warehouse engine's when compiled for it (app.canary.warehouse)
 
 
 def compile_query(

@@ -37,6 +37,23 @@ _FUNCTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "reads a file",
         ),
         (r"^(duckdb_\w+|test_all_types|test_vector_types)$", "reads the engine's internal catalog"),
+        # PostgreSQL and Spark, where the canary runs in the warehouse (docs/engines/*.md, "Canary")
+        (
+            r"^(pg_read_file|pg_read_binary_file|pg_ls_\w+|pg_stat_file|lo_\w+|input_file_\w+)$",
+            "reads a file",
+        ),
+        (r"^(dblink\w*)$", "reaches the network"),
+        (r"^(set_config)$", "changes an engine setting"),
+        (
+            r"^(query_to_xml\w*|table_to_xml\w*|cursor_to_xml\w*|schema_to_xml\w*|database_to_xml\w*)$",
+            "runs SQL given as text",
+        ),
+        (
+            r"^(pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile|pg_promote|"
+            r"pg_advisory\w*|pg_try_advisory\w*|pg_notify|nextval|setval)$",
+            "acts on the server",
+        ),
+        (r"^(reflect|try_reflect|java_method)$", "calls Java code on the engine"),
     )
 )
 # Table functions that only generate values.

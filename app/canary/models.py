@@ -64,9 +64,10 @@ class BuildStep:
     analysis: Any = None  # app.sql ModelAnalysis of this revision; without one the SQL is parsed here
 
 
-def _compile(step: BuildStep) -> Compiled:
-    """The model's DuckDB SQL over the canary schemas: app.sql's transpiler when the model was analysed
-    (after the sandbox's static check), else this package's own parse-check-rewrite."""
+def _compile(step: BuildStep, db: Sandbox | None = None) -> Compiled:
+    """The model's SQL over the canary schemas: app.sql's transpiler when the model was analysed (after
+    the sandbox's static check), else this package's own parse-check-rewrite (DuckDB SQL). On a
+    warehouse (`db`), an analysed model is transpiled straight from its dialect to the engine's."""
     m, a = step.model, step.analysis
     what = f"model {m.name!r}"
     if a is None or a.sql != m.sql:
@@ -83,12 +84,20 @@ def _compile(step: BuildStep) -> Compiled:
     # only the tables this model reads: rendering every target of a 1,000-model DAG per model cost
     # ~14 s of sqlglot generation in a 300-model canary
     targets = step.targets
-    tables = {n: q.sql(q.table(targets[n][1], targets[n][0])) for n in a.reads_tables if n in targets}
+    reads = tuple(step.targets[n] for n in a.reads_tables if n in step.targets)
+    write = getattr(db, "dialect", "duckdb")
     try:
-        sql = unbounded(to_duckdb(a, step.dialect, tables))  # a windowed model: every window
+        if write == "duckdb":
+            tables = {n: q.sql(q.table(targets[n][1], targets[n][0])) for n in a.reads_tables if n in targets}
+            return Compiled(unbounded(to_duckdb(a, step.dialect, tables)), reads)  # windowed: every window
+        from app.canary.warehouse import Warehouse, portable
+        from app.sql.transpile import to_dialect
+
+        assert isinstance(db, Warehouse)
+        tables = {n: db.relation(*targets[n]) for n in a.reads_tables if n in targets}
+        return Compiled(to_dialect(a, step.dialect, tables, write, portable), reads, write)
     except SqlError as err:
         raise CompileProblem("transpile", err.message, err.location or Location(m.path, 1)) from None
-    return Compiled(sql, tuple(step.targets[n] for n in a.reads_tables if n in step.targets))
 
 
 _WHY_NOT = {
@@ -210,7 +219,7 @@ def _build_one(
 
     m = step.model
     try:
-        compiled = _compile(step)
+        compiled = _compile(step, db)
     except CompileProblem as p:
         return ModelRun(m.name, step.schema, m.path, p.kind, p.message, p.location)
     broken = [
@@ -226,7 +235,7 @@ def _build_one(
     start = time.perf_counter()
     target = q.sql(q.table(m.name, step.schema))
     try:
-        rows = db.create_select(target, compiled.sql, timeout=timeout)
+        rows = db.create_select(target, compiled.sql, timeout=timeout, dialect=compiled.dialect)
     except QueryFailed as exc:
         status = exc.kind if exc.kind in ("timeout", "memory", "refused") else "failed"
         return ModelRun(

@@ -7,6 +7,7 @@ DuckDB, reconcile each pair, check the head output against its contract, and gat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from app.canary import exprs as q
 from app.canary import sqltext
@@ -30,7 +31,12 @@ from app.project.model import Project
 from app.project.tree import Tree
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from app.canary.runner import Sandbox
+    from app.canary.sampling import JoinSurvival, SourceCoverage
+    from app.canary.warehouse import Warehouse
+    from app.engines import Engine
     from app.sql.analysis import Analysis
 
 Progress = Callable[[str], None]
@@ -51,12 +57,16 @@ def run_canary(
     caps: Caps | None = None,
     base_trusted: bool = True,
     renames: Renamed | None = None,
+    connect: Callable[[], Engine] | None = None,
 ) -> CanaryResult:
     """Run the canary for `selected` models (default: models whose SQL changed, and their downstream).
     `keys`: primary keys given for this run (model -> columns); they win over contracts and `canary.keys`.
     Sandbox limits are the base revision's `canary.limits` (`base_trusted`=False: defaults), capped by
     `caps` (default: the operator's, from the environment; app.canary.limits). `renames`: models and
-    columns the change renamed, so a renamed model is compared with its old self, under the new names."""
+    columns the change renamed, so a renamed model is compared with its old self, under the new names.
+    The base revision's `engine:` says where it runs: on `postgres` or `spark` the sources are sampled,
+    and the models built and reconciled, in that warehouse (app.canary.warehouse); `connect` opens a
+    connection to it (default: from the environment, app.engines.connect)."""
     from app.canary.config_check import config_findings
     from app.canary.gate import canary_findings
     from app.canary.runner import Sandbox
@@ -98,23 +108,45 @@ def run_canary(
     limits = effective_limits(base.config.canary.limits if base_trusted else None, cfg.limits, caps)
     bound_process_memory(caps.process_limit)
     unbuilt = _unbuilt(head, head_analysis, broken_t)
-    with tempfile.TemporaryDirectory(prefix="datacanary-") as tmp:
-        # the PR's files are only read by an engine that is already locked down (see sources.py)
-        db = Sandbox.locked(
-            Path(tmp),
-            memory_limit=limits.memory_limit,
-            threads=engine_threads(head, head_tree, limits.threads),
-            max_temp_size=format_size(limits.temp),
+    kind = base.config.engine
+    if head.config.engine != kind:
+        notes = (
+            *limits.notes,
+            f"engine: {head.config.engine} in this pull request applies once it is merged; "
+            f"this canary runs on the base revision's ({kind})",
         )
-        inputs = db.inputs
-        assert inputs is not None
+        limits = replace(limits, notes=notes)
+    with tempfile.TemporaryDirectory(prefix="datacanary-") as tmp, _terminable():
+        coverage: tuple[SourceCoverage, ...]
+        joins: tuple[JoinSurvival, ...]
+        if kind == "duckdb":
+            # the PR's files are only read by an engine that is already locked down (see sources.py)
+            db = Sandbox.locked(
+                Path(tmp),
+                memory_limit=limits.memory_limit,
+                threads=engine_threads(head, head_tree, limits.threads),
+                max_temp_size=format_size(limits.temp),
+            )
+        else:
+            from app.canary.warehouse import Warehouse
+
+            opener = connect or _opener(kind)
+            db = cast("Sandbox", Warehouse.open(opener(), opener, timeout=limits.seconds))
         try:
             say(f"canary: loading {len(head.config.sources)} source(s), seed {cfg.seed}")
-            from app.canary.sources import load_sources
+            if kind == "duckdb":
+                from app.canary.sources import load_sources
 
-            coverage, joins, refused_sources = load_sources(
-                db, head, head_tree, inputs, cfg.seed, head_analysis.inferred_columns()
-            )
+                inputs = db.inputs
+                assert inputs is not None
+                coverage, joins, refused_sources = load_sources(
+                    db, head, head_tree, inputs, cfg.seed, head_analysis.inferred_columns()
+                )
+            else:
+                from app.canary.sources import sample_in_place
+
+                coverage, joins = sample_in_place(cast("Warehouse", db), head, cfg.seed)
+                refused_sources = {}
             for name, why in refused_sources.items():
                 loc = head.config_doc.location(("sources", name, "path"))
                 unbuilt[("source", name)] = ModelRun(name, "source", loc.path, "refused", why, loc)
@@ -166,6 +198,36 @@ def run_canary(
     checks = config_findings(head, head_analysis, coverage, outputs)
     gate = canary_findings(result, head.config, head, timeout_severity=limits.timeout_severity)
     return replace(result, findings=(*checks, *gate))
+
+
+def _opener(kind: str) -> Callable[[], Engine]:
+    """Connections to the engine `kind`, configured from the environment (never from a file)."""
+    from app.engines import connect
+
+    return lambda: connect(kind)
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) ends the run like Ctrl-C does: through the `finally` that drops a
+    warehouse run's scratch schemas. Only on the main thread, and only when nobody else handles it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # Estimated sample bytes (sum of file size x sample fraction) up to which each query runs on one DuckDB
@@ -299,9 +361,14 @@ def _compare(
             shown = "; ".join(f"{c} ({why})" for c, why in excluded)
             notes.append(f"not compared, their values differ on every run: {shown}")
         say(f"canary: reconciling {name}")
+        from app.engines import EngineError
+
+        on: Any = db
+        if db.dialect != "duckdb":  # in place on the warehouse engine, over the scratch schemas' names
+            on, base_rel, head_rel = _in_place(db, base_rel, head_rel)
         try:
             recon = reconcile(
-                db,
+                on,
                 base_rel,
                 head_rel,
                 key=key,
@@ -311,7 +378,7 @@ def _compare(
                 labels=("base", "head"),
                 skip_columns=[c for c, _ in excluded],
             )
-        except QueryFailed as exc:
+        except (QueryFailed, EngineError) as exc:
             notes.append(f"reconciliation failed: {exc.message}")
     quality: tuple[QualityResult, ...] = ()
     if head_run.ok and dataset is not None:
@@ -328,6 +395,15 @@ def _compare(
         notes=tuple(notes),
         excluded=excluded,
     )
+
+
+def _in_place(db: Sandbox, base_rel: str, head_rel: str) -> tuple[Engine, str, str]:
+    """The warehouse engine under the Warehouse session `db`, and the two relations under their
+    scratch schemas' names (DuckDB quoting, as app.canary.diff takes them)."""
+    from app.canary.warehouse import Warehouse
+
+    assert isinstance(db, Warehouse)
+    return db.engine, db.scratch_relation(base_rel), db.scratch_relation(head_rel)
 
 
 def _under_new_names(

@@ -59,6 +59,8 @@ class QueryFailed(Exception):
 class Sandbox:
     """A DuckDB connection (in memory unless `path` is given). Load data, then `lock_down()`, then run."""
 
+    dialect = "duckdb"  # the SQL it runs (app.canary.warehouse.Warehouse: a warehouse engine's)
+
     def __init__(self, path: str = ":memory:", *, threads: int | None = None) -> None:
         self.conn = duckdb.connect(path)
         self.inputs: Path | None = None  # the one folder the locked engine may read (Sandbox.locked)
@@ -180,11 +182,15 @@ class Sandbox:
         lock(self.conn, settings)
         self.memory_limit = memory_limit
 
-    def create_select(self, target: t.Sql, select: str, timeout: float | None = None) -> int:
+    def create_select(
+        self, target: t.Sql, select: str, timeout: float | None = None, dialect: str = "duckdb"
+    ) -> int:
         """CREATE TABLE `target` AS `select`, where `select` is untrusted SQL: DuckDB's own parser must see
         exactly one SELECT in it (the engine-side twin of the static check in guard.py), so no DDL, macro
         definition, ATTACH, SET or second statement ever reaches execution, whatever sqlglot made of it.
-        Returns the rows written (DuckDB's CREATE TABLE AS answers with them: no second query)."""
+        Returns the rows written (DuckDB's CREATE TABLE AS answers with them: no second query).
+        `dialect` is always DuckDB's here (app.canary.warehouse takes the others)."""
+        assert dialect == "duckdb", dialect
         _one_select(select)
         (written,) = self._run(f"CREATE TABLE {target} AS {select}", timeout).fetchall()[0]
         return int(written)

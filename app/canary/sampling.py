@@ -21,14 +21,23 @@ BUCKETS = 1_000_000
 ROW = "__src"  # the alias of the source row (its struct is the tie-breaker)
 
 
-def bucket(value: exp.Expr, seed: int) -> exp.Expr:
-    """0..999999 from MD5(seed ':' text(value)); NULL values share the bucket of ''."""
-    text = exp.Coalesce(this=q.cast(value, "VARCHAR"), expressions=[q.lit("")])
+def bucket(value: exp.Expr, seed: int, dialect: str = q.DIALECT) -> exp.Expr:
+    """0..999999 from MD5(seed ':' text(value)); NULL values share the bucket of ''. The same number in
+    every engine (`dialect`: duckdb, postgres, spark): MD5 is in all three, and its first 12 hex digits
+    (48 bits) read as an integer the way each engine can, so an integer or text key keeps the same rows
+    in a DuckDB canary and in a warehouse one."""
+    text = exp.Coalesce(this=exp.Cast(this=value, to=exp.DataType.build("TEXT")), expressions=[q.lit("")])
     digest = q.fn("md5", exp.DPipe(this=q.lit(f"{seed}:"), expression=text))
-    hex12 = exp.DPipe(
-        this=q.lit("0x"), expression=exp.Substring(this=digest, start=q.lit(1), length=q.lit(12))
-    )
-    return exp.Mod(this=q.cast(hex12, "UBIGINT"), expression=q.lit(BUCKETS))
+    hex12 = exp.Substring(this=digest, start=q.lit(1), length=q.lit(12))
+    number: exp.Expr
+    if dialect == "postgres":  # 'x' || hex is a bit-string literal's text; bit(48) -> bigint
+        bits = q.cast(exp.DPipe(this=q.lit("x"), expression=hex12), "BIT(48)")
+        number = q.cast(bits, "BIGINT")
+    elif dialect == "spark":
+        number = q.cast(q.fn("conv", hex12, q.lit(16), q.lit(10)), "BIGINT")
+    else:
+        number = q.cast(exp.DPipe(this=q.lit("0x"), expression=hex12), "UBIGINT")
+    return exp.Mod(this=exp.Paren(this=number), expression=q.lit(BUCKETS))
 
 
 def python_bucket(value: Any, seed: int) -> int:
@@ -40,23 +49,37 @@ def python_bucket(value: Any, seed: int) -> int:
 
 
 def sample_select(
-    reader: exp.Expr, *, key: str | None, fraction: float, max_rows: int | None, seed: int
+    reader: exp.Expr,
+    *,
+    key: str | None,
+    fraction: float,
+    max_rows: int | None,
+    seed: int,
+    dialect: str = q.DIALECT,
 ) -> exp.Select:
-    """SELECT the sampled rows of `reader` (a FROM-able expression)."""
+    """SELECT the sampled rows of `reader` (a FROM-able expression), to be generated in `dialect`."""
     src = (
         exp.alias_(reader.copy(), ROW, table=True, quoted=True)
         if not isinstance(reader, exp.Table)
         else (exp.Table(**{**reader.args, "alias": exp.TableAlias(this=q.ident(ROW))}))
     )
-    row_text = q.cast(exp.column(ROW, quoted=True), "VARCHAR")
+    row_text = _row_text(dialect)
     basis = q.col(key) if key else row_text
-    b = bucket(basis, seed)
+    b = bucket(basis, seed, dialect)
     select = exp.select(exp.Star()).from_(src)
     if fraction < 1:
         select = select.where(exp.LT(this=b.copy(), expression=q.lit(int(round(fraction * BUCKETS)))))
     if max_rows is not None:
         select = select.order_by(b.copy(), q.fn("md5", row_text.copy())).limit(max_rows)
     return select
+
+
+def _row_text(dialect: str) -> exp.Expr:
+    """The whole source row as text (the basis of a keyless sample, and the tie-breaker): each engine
+    spells a row's text its own way, so keyless samples are stable per engine, not across engines."""
+    if dialect == "spark":  # a struct does not cast to STRING in Spark; its JSON does
+        return q.fn("to_json", q.fn("struct", exp.Column(this=exp.Star(), table=q.ident(ROW))))
+    return exp.Cast(this=exp.column(ROW, quoted=True), to=exp.DataType.build("TEXT"))
 
 
 def count_rows(reader: exp.Expr) -> str:

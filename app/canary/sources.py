@@ -11,9 +11,9 @@ The SQL comes from `sampling.py`; the database is the runner's Sandbox.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -26,6 +26,7 @@ from app.project.tree import Tree, join
 
 if TYPE_CHECKING:
     from app.canary.runner import Sandbox
+    from app.canary.warehouse import Warehouse
 
 SCHEMA = "source"
 
@@ -106,7 +107,9 @@ def load_sources(
             SourceCoverage(name, spec.path, sample.key, sample.fraction, sample.max_rows, total, sampled)
         )
         full[name] = typed
-    joins = _survival(db, project, full)
+    samples = {n: q.table(n, SCHEMA) for n in full}
+    columns = {n: {c for c, _ in db.columns(q.sql(samples[n]))} for n in full}
+    joins = _survival(project, full, samples, columns, db.query)
     for alias in attached:
         db.execute(f"DETACH IF EXISTS {q.sql(q.ident(alias))}")
     db.seal_catalog(catalog, SCHEMA)
@@ -131,32 +134,85 @@ def _typed(db: Sandbox, reader: exp.Expr, declared: dict[str, str], dialect: str
     return exp.select(*cols).from_(rel.copy()).subquery("__typed")
 
 
-def _survival(db: Sandbox, project: Project, full: dict[str, exp.Expr]) -> tuple[JoinSurvival, ...]:
+def _survival(
+    project: Project,
+    full: dict[str, exp.Expr],
+    sampled: Mapping[str, exp.Table],
+    columns: Mapping[str, set[str]],
+    run: Callable[[str], list[dict[str, Any]]],
+) -> tuple[JoinSurvival, ...]:
     """For each sampled parent whose sample key is unique, the survival of every other source's rows that
-    carry that key column (orders.customer_id -> customers.customer_id)."""
-    columns = {n: {c for c, _ in db.columns(q.sql(q.table(n, SCHEMA)))} for n in full}
+    carry that key column (orders.customer_id -> customers.customer_id). `full`: each source's full
+    rows, `sampled`: its sample's table; `run` runs DuckDB text over them."""
     out = []
     for parent, reader in full.items():
         key = project.config.sources[parent].sample.key
-        sampled = project.config.sources[parent].sample
-        if key is None or (sampled.fraction >= 1 and sampled.max_rows is None):
+        spec = project.config.sources[parent].sample
+        if key is None or (spec.fraction >= 1 and spec.max_rows is None):
             continue
-        if not db.query(is_unique(q.table(parent, SCHEMA), key))[0]["unique"]:
+        if not run(is_unique(sampled[parent], key))[0]["unique"]:
             continue
         children = [c for c in full if c != parent and key in columns[c]]
         if not children:
             continue
-        tables = [q.table(c, SCHEMA) for c in children]
-        rows = db.query(survival(tables, q.table(parent, SCHEMA), reader, key))
+        rows = run(survival([sampled[c] for c in children], sampled[parent], reader, key))
         for row in sorted(rows, key=lambda r: int(r["i"])):
-            out.append(
-                JoinSurvival(
-                    children[int(row["i"])],
-                    parent,
-                    key,
-                    int(row["child_rows"]),
-                    int(row["joinable"]),
-                    int(row["surviving"]),
-                )
-            )
+            i = int(row["i"])
+            counts = int(row["child_rows"]), int(row["joinable"]), int(row["surviving"])
+            out.append(JoinSurvival(children[i], parent, key, *counts))
     return tuple(out)
+
+
+def sample_in_place(
+    db: Warehouse, project: Project, seed: int
+) -> tuple[tuple[SourceCoverage, ...], tuple[JoinSurvival, ...]]:
+    """On a warehouse engine: sample every declared source's table (`sources.<name>.table`, default its
+    name) into the run's scratch `source` schema, by the same key hash as in DuckDB, computed by the
+    engine. Nothing but counts leaves the warehouse. A table that cannot be read is a ConfigError at its
+    `table:` line (exit 2, naming the engine)."""
+    from app.canary.runner import QueryFailed
+
+    d = db.dialect
+    coverage: list[SourceCoverage] = []
+    full: dict[str, exp.Expr] = {}
+    for name, spec in sorted(project.config.sources.items()):
+        sample = spec.sample
+        where = spec.table or name
+        reader = exp.to_table(where, dialect=d)
+        target = db.relation(SCHEMA, name)
+        try:
+            total = int(
+                db.engine.query(exp.select(exp.alias_(q.count_star(), "n")).from_(reader).sql(d))[0]["n"]
+            )
+            select = sample_select(
+                reader,
+                key=sample.key,
+                fraction=sample.fraction,
+                max_rows=sample.max_rows,
+                seed=seed,
+                dialect=d,
+            )
+            db.create_select(target, select.sql(d), dialect=d, raw_target=True)
+        except (QueryFailed, DatacanaryError) as exc:
+            field = "table" if spec.table else "sample"
+            loc = project.config_doc.location(("sources", name, field))
+            message = getattr(exc, "message", str(exc))
+            raise DatacanaryError(
+                f"{db.name}: source {name!r} cannot be sampled from {where}: {message}",
+                loc,
+                f"set sources.{name}.table to the table's [schema.]name in the warehouse, and grant the "
+                "canary's role SELECT on it (docs/engines/" + db.name + ".md)",
+            ) from None
+        sampled = int(db.engine.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
+        coverage.append(
+            SourceCoverage(name, where, sample.key, sample.fraction, sample.max_rows, total, sampled)
+        )
+        full[name] = reader
+    d = db.dialect
+    samples = {n: exp.to_table(db.relation(SCHEMA, n), dialect=d) for n in full}
+    columns = {n: {c for c, _ in db.engine.columns(db.relation(SCHEMA, n))} for n in full}
+    try:
+        joins = _survival(project, full, samples, columns, db.query_as)
+    except QueryFailed:  # a coverage figure: the canary goes on without it
+        joins = ()
+    return tuple(coverage), joins

@@ -27,9 +27,12 @@ class SampleSpec(_Strict):
 
 
 class SourceConfig(_Strict):
-    """A source table and where its sample data lives (Parquet, CSV, or `file.duckdb:schema.table`)."""
+    """A source table and where its sample data lives (Parquet, CSV, or `file.duckdb:schema.table`).
+    On a warehouse engine (`engine: postgres | spark`) the canary samples `table` in place instead: the
+    table's name in the warehouse, `[catalog.]schema.table` (default: the source's own name)."""
 
     path: str | None = None
+    table: str | None = None
     format: Literal["parquet", "csv", "duckdb"] | None = None
     columns: dict[str, str] = Field(default_factory=dict)  # declared types, used when no data is at hand
     sample: SampleSpec = Field(default_factory=SampleSpec)
