@@ -174,6 +174,37 @@ class Example:
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """What a cross-database diff (app.canary.segments) cost: queries run and rows that crossed the
+    network per side, as (left, right). `segment_rows` are checksum rows (one per segment and side),
+    `rows` the data rows fetched from the segments that differ."""
+
+    method: str
+    queries: tuple[int, int]
+    segment_rows: tuple[int, int]
+    rows: tuple[int, int]
+    levels: int
+    segments_differing: int
+    seconds: float
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.segment_rows) + sum(self.rows)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "queries": list(self.queries),
+            "segment_rows": list(self.segment_rows),
+            "rows": list(self.rows),
+            "total_rows": self.total_rows,
+            "levels": self.levels,
+            "segments_differing": self.segments_differing,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Reconciliation:
     """Left (base) against right (head). With a key: added/removed/changed/unchanged rows by key; without
     one: `removed` and `added` are the rows only on the left / only on the right, as multisets."""
@@ -196,6 +227,7 @@ class Reconciliation:
     distinct_exact: bool = True
     notes: tuple[str, ...] = ()
     duplicates_unmatched: int = 0  # rows with a duplicated key that have no identical twin on the other side
+    transfer: Transfer | None = None  # cross-database diffs only: what crossed the network
 
     @property
     def keyed(self) -> bool:
@@ -277,4 +309,4 @@ class Reconciliation:
             "distributions": [d.to_json() for d in self.distributions],
             "examples": [e.to_json() for e in self.examples],
             "notes": list(self.notes),
-        }
+        } | ({"transfer": self.transfer.to_json()} if self.transfer else {})
