@@ -97,6 +97,8 @@ def test_a_user_logs_in_and_clicks_from_a_gate_result_to_a_models_diff(dash: Das
         page.locator("header form button").click()
         page.wait_for_url("**/dashboard/logged-out")
         page.goto(f"{dash.url}/dashboard/{REPO}")
-        assert "/dashboard/logged-out" not in page.url  # logged in again through GitHub, not by the old cookie
+        assert (
+            "/dashboard/logged-out" not in page.url
+        )  # logged in again through GitHub, not by the old cookie
     finally:
         context.close()
