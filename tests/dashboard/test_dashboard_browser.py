@@ -29,9 +29,10 @@ ARGS = [
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "dashboard"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium per test process."""
+    """One Chromium for this module's tests, stopped after them: Playwright's sync API runs an event
+    loop on this thread while it is up, and a later test's asyncio.run (TestClient) would find it."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         unavailable("Chromium", "no /usr/bin/chromium (apt-get install chromium)")
     try:
