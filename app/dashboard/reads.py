@@ -40,7 +40,7 @@ class SliHistory:
     target: float
     window: float  # seconds of the burn-rate window charted
     points: tuple[Point, ...]
-    # data-health telemetry of the last evaluation (issue 17 part 2 adds it; shown when present)
+    # data-health telemetry of the last evaluation (the detail of a health.* SLI), shown when present
     telemetry: dict[str, Any] = field(default_factory=dict)
 
 
@@ -83,7 +83,10 @@ def slo_histories(db: StateDB, env: str) -> list[SliHistory]:
                 target,
                 window,
                 points,
-                telemetry=dict(latest.get("telemetry") or {}),
+                # a data-health SLI's measurement (app.slo.health: baseline, PSI/KS, columns drifted)
+                telemetry=dict(latest.get("detail") or {})
+                if str(latest.get("sli", "")).startswith("health.")
+                else {},
             )
         )
     return found
