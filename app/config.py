@@ -134,6 +134,31 @@ class Settings(BaseSettings):
         1.0, validation_alias=_env("DATACANARY_SECONDS_BETWEEN_WRITES", "seconds_between_writes")
     )
     github_retry: bool = Field(True, validation_alias=_env("DATACANARY_GITHUB_RETRY", "github_retry"))
+    # The dashboard (docs/dashboard.md): the App's OAuth client; unset, the dashboard's pages answer 404
+    github_client_id: str | None = Field(
+        None, validation_alias=_env("GITHUB_CLIENT_ID", "github_client_id"), min_length=1
+    )
+    github_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("GITHUB_CLIENT_SECRET", "github_client_secret")
+    )
+    # where users reach the service (the OAuth callback is <url>/callback); https makes the cookie Secure
+    dashboard_url: str | None = Field(
+        None, validation_alias=_env("DATACANARY_DASHBOARD_URL", "dashboard_url")
+    )
+    # signs the session cookie; unset, a key derived from the App's private key (stable across restarts)
+    session_secret: SecretStr | None = Field(
+        None, validation_alias=_env("DATACANARY_SESSION_SECRET", "session_secret")
+    )
+    # github.com or a GHES host, for the OAuth pages and check-run links; unset, derived from GITHUB_API_URL
+    github_web_url: str | None = Field(None, validation_alias=_env("GITHUB_WEB_URL", "github_web_url"))
+    # gate results kept per repository (older ones are dropped as new ones arrive)
+    dashboard_retention: int = Field(
+        200, validation_alias=_env("DATACANARY_DASHBOARD_RETENTION", "dashboard_retention"), ge=1
+    )
+    # how long a user's readable repositories (asked of GitHub with their token) are trusted
+    dashboard_access_seconds: float = Field(
+        60.0, validation_alias=_env("DATACANARY_DASHBOARD_ACCESS_SECONDS", "dashboard_access_seconds"), ge=0
+    )
     # Test and benchmark hooks: "noop" makes handlers do nothing and "cpu:MS" makes them hold the CPU
     # (and the GIL) for MS ms first, as a gate does (benchmarks/webhooks.py); "block:EVENT" makes a
     # worker hang before applying EVENT's effects (the crash test).
@@ -146,6 +171,41 @@ class Settings(BaseSettings):
             return _checked_url(value)
         except ConfigError as exc:
             raise _Invalid(exc.message, exc.hint) from None
+
+    @field_validator("dashboard_url", "github_web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _URL.match(value):
+            raise ValueError("not an http(s) URL, write it like https://canary.example.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _oauth_pair(self) -> Settings:
+        if (self.github_client_id is None) != (self.github_client_secret is None):
+            raise ValueError(
+                "set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth client) or neither"
+            )
+        if self.github_client_id is not None and self.dashboard_url is None:
+            raise ValueError(
+                "the dashboard needs DATACANARY_DASHBOARD_URL (its public address; the OAuth callback URL"
+                " is that address + /callback)"
+            )
+        return self
+
+    @property
+    def dashboard(self) -> bool:
+        """True when the dashboard is configured (the App's OAuth client is set)."""
+        return self.github_client_id is not None
+
+    def web_url(self) -> str:
+        """GitHub's web host: GITHUB_WEB_URL, else github.com for api.github.com, else GHES's host."""
+        if self.github_web_url:
+            return self.github_web_url
+        if self.api_url == DEFAULT_API_URL:
+            return "https://github.com"
+        return self.api_url.removesuffix("/api/v3")
 
     @model_validator(mode="after")
     def _one_private_key(self) -> Settings:

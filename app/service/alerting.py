@@ -124,6 +124,10 @@ def process(group: AlertGroup, ctx: HandlerContext) -> Handled | None:
     installation = Installations(ctx.db).installation_for(group.repository)
     if installation is None:  # uninstalled between the alert's answer and its processing
         raise GitHubError(refusal(ctx.db, group) or group.repository)
+    from app.dashboard.environments import RepoEnvironments
+
+    # the evaluations and incidents this writes are keyed by environment: the dashboard's attribution
+    RepoEnvironments(ctx.db).claim(group.repository, group.environment, ctx.clock())
     with wiring.lock(group.repository):
         return _handle(group, ctx, wiring, installation)
 

@@ -62,7 +62,31 @@ def gate(target: Target, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
     except DatacanaryError as exc:
         yield _failed(exc)
         return
+    _keep(report, target, ctx)
     yield _github_only(_report_effects(report, target, ctx))
+
+
+def _keep(report: RunReport, target: Target, ctx: HandlerContext) -> None:
+    """Store the report for the dashboard; a failure to store never fails the gate itself."""
+    import logging
+    import sqlite3
+
+    from app.dashboard.results import GateResults
+
+    try:
+        GateResults(ctx.db).save(
+            report.to_json(),
+            repo=target.repo,
+            installation_id=target.installation_id,
+            pr_number=target.pr_number,
+            head_sha=target.head_sha,
+            base_sha=target.base_sha,
+            delivery_id=ctx.delivery_id,
+            at=ctx.clock(),
+            retention=ctx.settings.dashboard_retention,
+        )
+    except sqlite3.Error:
+        logging.getLogger("datacanary.service").exception("gate result of %s not stored", target.repo)
 
 
 def _report_effects(report: RunReport, target: Target, ctx: HandlerContext) -> list[Effect]:

@@ -70,9 +70,9 @@ def make_settings(tmp_path: Path, private_key_pem: str) -> Callable[..., Setting
 class ServiceServer:
     """The service app under uvicorn in a thread, with its lifespan (workers) running."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, port: int | None = None) -> None:
         self.app = app
-        self.port = free_port()
+        self.port = port or free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

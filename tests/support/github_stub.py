@@ -23,7 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from tests.support import stub_routes, stub_routes_data  # noqa: F401 (registers its routes)
+from tests.support import stub_oauth, stub_routes, stub_routes_data  # noqa: F401 (registers its routes)
 from tests.support.openapi import OpenApi, Operation
 
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
@@ -91,6 +91,15 @@ class GitHubStub:
             self.permissions: dict[str, str] = {}  # collaborator login -> admin|write|read|none
             self.graphql: list[dict[str, Any]] = []
             self.graphql_responder: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: {"data": {}}
+            # the OAuth web flow and user tokens (stub_oauth): who authorizes next, what each user reads
+            self.oauth_client = ("Iv1.dashboardtest", "oauth-client-secret")
+            self.oauth_login: str | None = None
+            self.oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (login, redirect_uri)
+            self.user_tokens: dict[str, str] = {}  # token -> login
+            self.user_access: dict[
+                str, dict[int, tuple[str, list[str]]]
+            ] = {}  # login -> id -> (account, repos)
+            self.authorization: str | None = None  # the Authorization header of the request being handled
 
     @property
     def base_url(self) -> str:
@@ -196,11 +205,21 @@ class GitHubStub:
         @app.api_route("/{path:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
         async def handle(path: str, request: Request) -> Response:
             raw = await request.body()
-            return self.handle(request.method, "/" + path, dict(request.query_params), raw)
+            if path.startswith("login/oauth/"):  # github.com's web host, not the REST API
+                return stub_oauth.web(self, request.method, "/" + path, dict(request.query_params), raw)
+            return self.handle(
+                request.method,
+                "/" + path,
+                dict(request.query_params),
+                raw,
+                request.headers.get("authorization"),
+            )
 
         return app
 
-    def handle(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Response:
+    def handle(
+        self, method: str, path: str, query: dict[str, str], raw: bytes, authorization: str | None = None
+    ) -> Response:
         prefix = ""
         if path.startswith("/api/v3/"):
             prefix, path = "/api/v3", path[len("/api/v3") :]
@@ -210,6 +229,7 @@ class GitHubStub:
             body = None
             self.violations.append(f"{method} {path}: body is not JSON")
         with self.lock:
+            self.authorization = authorization
             if path in ("/graphql", "/api/graphql"):
                 return self._graphql(method, path, prefix, body, query)
             matched = self.api.match(method, path)

@@ -1,0 +1,110 @@
+"""The dashboard's pages for one readable repository: (template, context), or None for a 404. Blocking
+(SQLite): the routes run these off the event loop, after the access check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.config import Settings
+from app.dashboard import reads, views
+from app.dashboard.access import Repo
+from app.dashboard.environments import RepoEnvironments
+from app.dashboard.results import GateResults
+from app.state import StateDB
+
+Page = tuple[str, dict[str, Any]] | None
+
+
+def _envs(db: StateDB, repo: Repo) -> tuple[list[str], list[str]]:
+    return RepoEnvironments(db).of(repo.full_name)
+
+
+def repo_page(db: StateDB, repo: Repo, settings: Settings) -> Page:
+    runs = GateResults(db).recent(repo.full_name)
+    envs, shared = _envs(db, repo)
+    rows = [
+        {"run": r, "href": views.result_href(r), "checks": views.check_run_links(r, settings.web_url())}
+        for r in runs
+    ]
+    return "repo.html.j2", {
+        "results": rows,
+        "envs": envs,
+        "shared": shared,
+        "base": views.repo_base(repo.full_name),
+    }
+
+
+def report(db: StateDB, repo: Repo, number: int, sha: str) -> tuple[Any, dict[str, Any]] | None:
+    return GateResults(db).find(repo.full_name, number, sha)
+
+
+def result_page(db: StateDB, repo: Repo, settings: Settings, *, number: int, sha: str) -> Page:
+    found = report(db, repo, number, sha)
+    if found is None:
+        return None
+    run, rep = found
+    return "result.html.j2", {
+        **views.result_page(run, rep, settings.web_url()),
+        "base": views.repo_base(repo.full_name),
+    }
+
+
+def model_page(db: StateDB, repo: Repo, settings: Settings, *, number: int, sha: str, model: str) -> Page:
+    found = report(db, repo, number, sha)
+    if found is None:
+        return None
+    context = views.model_page(*found, model)
+    if context is None:
+        return None
+    return "model.html.j2", {**context, "base": views.repo_base(repo.full_name)}
+
+
+def env_page(db: StateDB, repo: Repo, settings: Settings, *, env: str) -> Page:
+    """SLO status and burn rates per dataset, incidents with their revert PRs, the promotion ledger."""
+    envs, _ = _envs(db, repo)
+    if env not in envs:
+        return None
+    live, history = reads.promotions(db, env)
+    return "env.html.j2", {
+        "env": env,
+        "envs": envs,
+        "cards": views.slo_cards(reads.slo_histories(db, env)),
+        "incidents": reads.incidents(db, env),
+        "live": live,
+        "promotions": history,
+        "web": settings.web_url(),
+        "base": views.repo_base(repo.full_name),
+    }
+
+
+def runs_page(db: StateDB, repo: Repo, settings: Settings, *, env: str) -> Page:
+    """The run ledger of an environment: every version written (runs and backfills), audits, restores."""
+    envs, _ = _envs(db, repo)
+    if env not in envs:
+        return None
+    return "runs.html.j2", {
+        "env": env,
+        "envs": envs,
+        "runs": reads.runs(db, env),
+        "live_versions": reads.live_versions(db, env),
+        "base": views.repo_base(repo.full_name),
+    }
+
+
+def results_json(db: StateDB, repo: Repo, settings: Settings) -> dict[str, Any]:
+    return {
+        "repository": repo.full_name,
+        "results": [
+            {
+                "pull_request": r.pr_number,
+                "head_sha": r.head_sha,
+                "base_sha": r.base_sha,
+                "at": r.at,
+                "verdict": r.verdict,
+                "gates": list(r.gates),
+                "check_runs": views.check_run_links(r, settings.web_url()),
+                "report": f"/dashboard/api/{repo.full_name}/pull/{r.pr_number or 0}/{r.head_sha}/report.json",
+            }
+            for r in GateResults(db).recent(repo.full_name)
+        ],
+    }
