@@ -86,6 +86,7 @@ def runs_page(db: StateDB, repo: Repo, settings: Settings, *, env: str) -> Page:
         "env": env,
         "envs": envs,
         "runs": reads.runs(db, env),
+        "backfills": reads.backfills(db, env),
         "live_versions": reads.live_versions(db, env),
         "base": views.repo_base(repo.full_name),
     }

@@ -122,6 +122,13 @@ def runs(db: StateDB, env: str, limit: int = 100) -> list[VersionRecord]:
     return sorted(found, key=lambda v: v.started_at, reverse=True)[:limit]
 
 
+def backfills(db: StateDB, env: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The backfills of `env`, newest first: who, why, which commit, the window and its reconciliation."""
+    from app.runs.backfill import history
+
+    return history(RunLedger(db), env=env)[:limit]
+
+
 def live_versions(db: StateDB, env: str) -> dict[str, int]:
     """Per dataset, the version its view points at."""
     return {d: v.version for d, v in RunLedger(db).latest_published(env).items()}

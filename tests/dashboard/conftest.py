@@ -120,6 +120,19 @@ def seed_environment(db: Any, repo: str, env: str) -> None:
                 audit=({"name": "not_null(order_id)", "passed": True},),
             )
         )
+    import json
+
+    from app.runs.backfill import DDL as BACKFILL_DDL
+
+    db.ensure("backfill", BACKFILL_DDL)
+    with db.transaction() as c:  # a finished backfill as app.runs.backfill records it
+        c.execute(
+            "INSERT INTO backfills (run_id, env, dataset, run_window, actor, reason, commit_sha,"
+            " artifact_digest, status, version, previous_version, forced, started_at, reconciliation)"
+            " VALUES ('bf-' || ?, ?, 'daily_revenue', '2026-12-01..2026-12-02', 'carol', 'late refunds',"
+            " 'abc1234def5678', 'sha256:aa', 'published', 3, 2, 0, '2026-12-03T09:00:00Z', ?)",
+            (f"{repo}/{env}", env, json.dumps({"added": 0, "removed": 1, "changed": 7})),
+        )
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,8 @@ def test_a_gated_pull_request_is_browsable(dash: Dash) -> None:
     assert (
         runs.status_code == 200 and "daily_revenue__v2" not in runs.text and "not_null(order_id)" in runs.text
     )
+    backfill = runs.text[runs.text.index('id="backfills"') :]
+    assert "late refunds" in backfill and "carol" in backfill and "2026-12-01..2026-12-02" in backfill
 
 
 def test_nobody_sees_another_installations_repository(dash: Dash) -> None:
