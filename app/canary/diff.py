@@ -59,7 +59,25 @@ def reconcile(
     """Compare `left` (base) with `right` (head), each SQL text naming a table or view (`sqltext.table`).
     Raises ValueError when a key column is missing.
     `profiles=False` skips the per-column statistics and distributions (the fastest keyed diff).
-    Columns of `skip_columns` are not compared (volatile values: see app.sql.volatile)."""
+    Columns of `skip_columns` are not compared (volatile values: see app.sql.volatile).
+    `db` may be an engine of app.engines (PostgreSQL, Spark): the diff then runs there, in place
+    (`inplace.reconcile_on`), with `left`/`right` named in DuckDB quoting all the same."""
+    if getattr(db, "dialect", "duckdb") != "duckdb":
+        from app.canary.inplace import reconcile_on
+
+        return reconcile_on(
+            db,
+            left,
+            right,
+            key=key,
+            tolerances=tolerances,
+            examples=examples,
+            low_cardinality=low_cardinality,
+            labels=labels,
+            exact_distinct=exact_distinct,
+            profiles=profiles,
+            skip_columns=skip_columns,
+        )
     plan = plan_diff(db.columns(left), db.columns(right), key, tolerances, skip_columns)
     if not plan.key:
         return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles)
@@ -91,15 +109,7 @@ def reconcile(
                 f"{sets.duplicate_keys(left, plan)} UNION {sets.duplicate_keys(right, plan)}"
             )
             dup_unmatched = _unmatched(db, plan, left, right, exclude)
-            notes.append(
-                "rows with a duplicated key were left out of the keyed comparison; compared as multisets, "
-                + (
-                    f"{dup_unmatched:,} of them {'has' if dup_unmatched == 1 else 'have'} no identical twin "
-                    "on the other side"
-                    if dup_unmatched
-                    else "they are the same on both sides"
-                )
-            )
+            notes.append(duplicates_note(dup_unmatched))
         diffs = table(f"__diffs_{n}")
         temps.append(diffs)
         db.execute(f"CREATE OR REPLACE TEMP TABLE {diffs} AS {q.diff_rows(plan, left, right, exclude)}")
@@ -112,7 +122,6 @@ def reconcile(
         lk.rows - lk.null_keys - (_count_in(db, left, plan, exclude) if exclude is not None else 0)
     )
     matched = compared_left - int(summary["removed"])
-    changed = int(summary["changed"])
     if profiles and side_profiles is None:
         side_profiles = _profiles(db, plan, left, right, exact_distinct, (lk.rows, rk.rows))
     columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
@@ -122,6 +131,29 @@ def reconcile(
     )
     for temp in temps:
         db.execute(f"DROP TABLE IF EXISTS {temp}")
+    return keyed_result(
+        labels, plan, (lk, rk), columns, summary, matched, (low, found), examples, exact_distinct, notes,
+        dup_unmatched,
+    )  # fmt: skip
+
+
+def keyed_result(
+    labels: tuple[str, str],
+    plan: DiffPlan,
+    keys: tuple[KeyHealth, KeyHealth],
+    columns: tuple[ColumnResult, ...],
+    summary: Mapping[str, Any],
+    matched: int,
+    evidence: tuple[Sequence[ColumnPlan], Evidence],
+    examples: int,
+    exact: bool,
+    notes: Sequence[str],
+    dup_unmatched: int,
+) -> Reconciliation:
+    """The keyed Reconciliation from the rows its queries returned (DuckDB's path and `inplace`'s)."""
+    lk, rk = keys
+    low, found = evidence
+    changed = int(summary["changed"])
     return Reconciliation(
         left=labels[0],
         right=labels[1],
@@ -138,9 +170,17 @@ def reconcile(
         right_keys=rk,
         distributions=_distributions(low, found),
         examples=examples_from(summary, plan, found.left_rows, found.right_rows) if examples else (),
-        distinct_exact=exact_distinct,
+        distinct_exact=exact,
         notes=tuple(notes),
         duplicates_unmatched=dup_unmatched,
+    )
+
+
+def duplicates_note(unmatched: int) -> str:
+    return "rows with a duplicated key were left out of the keyed comparison; compared as multisets, " + (
+        f"{unmatched:,} of them {'has' if unmatched == 1 else 'have'} no identical twin on the other side"
+        if unmatched
+        else "they are the same on both sides"
     )
 
 
@@ -285,6 +325,23 @@ def _multiset(
     side_profiles = _profiles(db, plan, left, right, exact, (rows_l, rows_r), same) if profiles else None
     columns = column_results(plan, None, side_profiles, (rows_l, rows_r), None)
     low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
+    evidence = _evidence(db, plan, (left, right), low, rows=(rows_l, rows_r))
+    return multiset_result(
+        labels, plan, (rows_l, rows_r), (removed, added), columns, (low, evidence), (ex_l, ex_r), exact
+    )
+
+
+def multiset_result(
+    labels: tuple[str, str],
+    plan: DiffPlan,
+    rows: tuple[int, int],
+    removed_added: tuple[int, int],
+    columns: tuple[ColumnResult, ...],
+    evidence: tuple[Sequence[ColumnPlan], Evidence],
+    examples: tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]],
+    exact: bool,
+) -> Reconciliation:
+    """The keyless Reconciliation from the rows its queries returned (DuckDB's path and `inplace`'s)."""
     notes: tuple[str, ...] = (
         "no key: rows compared as multisets (a changed row counts once as removed and once as added)",
     )
@@ -294,16 +351,16 @@ def _multiset(
         left=labels[0],
         right=labels[1],
         key=(),
-        rows_left=rows_l,
-        rows_right=rows_r,
+        rows_left=rows[0],
+        rows_right=rows[1],
         schema=plan.schema,
         columns=columns,
-        added=added,
-        removed=removed,
+        added=removed_added[1],
+        removed=removed_added[0],
         changed=None,
         unchanged=None,
-        distributions=_distributions(low, _evidence(db, plan, (left, right), low, rows=(rows_l, rows_r))),
-        examples=multiset_examples(ex_l, ex_r),
+        distributions=_distributions(evidence[0], evidence[1]),
+        examples=multiset_examples(*examples),
         distinct_exact=exact,
         notes=notes,
     )

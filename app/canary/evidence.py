@@ -50,7 +50,7 @@ def evidence_sql(
     if low:
         for side, rel in zip(("left", "right"), sides, strict=True):
             counted = "list_aggregate(list({}), 'histogram')" if small else "histogram({})"
-            hists = t.struct([(p.name, counted.format(_as_text(p))) for p in low])
+            hists = t.struct([(p.name, counted.format(as_text(p))) for p in low])
             parts.append(t.select([alias(hists, f"dist_{side}")], rel))
     if not parts:
         return None
@@ -87,7 +87,7 @@ def _example_rows(
     return rows_by_key(rel, plan, keys_from)
 
 
-def _as_text(p: ColumnPlan) -> Sql:
+def as_text(p: ColumnPlan) -> Sql:
     # A retyped column's distributions are compared as text so that both sides' values line up. Nested
     # values (lists, structs, maps) are keyed by their text too: a histogram keyed by a list comes back
     # from DuckDB as {"key": [...], "value": [...]}, not as value -> count.

@@ -30,7 +30,9 @@ _MAX_DECIMAL = 38
 def common_key_type(left: str, right: str) -> str | None:
     """The DuckDB type to cast both key columns to: None when the types are the same, a numeric or
     timestamp supertype when one holds both, VARCHAR otherwise."""
-    a, b = left.upper().strip(), right.upper().strip()
+    if left.upper().strip() == right.upper().strip():
+        return None
+    a, b = canonical(left), canonical(right)
     if a == b:
         return None
     if _numeric(a) and _numeric(b):
@@ -41,6 +43,39 @@ def common_key_type(left: str, right: str) -> str | None:
             return "TIMESTAMPTZ"
         return "TIMESTAMP_NS" if "TIMESTAMP_NS" in (a, b) else "TIMESTAMP"
     return "VARCHAR"
+
+
+# PostgreSQL (format_type) and Spark (simpleString) names of the types above, as DuckDB spells them.
+_ALIASES = {
+    "INT": "INTEGER",
+    "INT4": "INTEGER",
+    "INT8": "BIGINT",
+    "INT2": "SMALLINT",
+    "LONG": "BIGINT",
+    "SHORT": "SMALLINT",
+    "BYTE": "TINYINT",
+    "DOUBLE PRECISION": "DOUBLE",
+    "FLOAT8": "DOUBLE",
+    "FLOAT4": "REAL",
+    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP",
+    "TIMESTAMP_NTZ": "TIMESTAMP",
+    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
+}
+_NUMERIC = re.compile(r"^(?:NUMERIC|DECIMAL)\((\d+),\s*(\d+)\)$")
+_PRECISION = re.compile(r"^(TIMESTAMP)\(\d\)( WITH(OUT)? TIME ZONE)?$")
+
+
+def canonical(type_name: str) -> str:
+    """A type name of DuckDB, PostgreSQL or Spark as DuckDB spells it (for the numeric and timestamp
+    types this module casts between); other names upper-cased as they are."""
+    t = type_name.upper().strip()
+    m = _NUMERIC.match(t)
+    if m:
+        return f"DECIMAL({m.group(1)},{m.group(2)})"
+    m = _PRECISION.match(t)
+    if m:
+        t = m.group(1) + (m.group(2) or "")
+    return _ALIASES.get(t, t)
 
 
 def _numeric(t: str) -> bool:

@@ -90,7 +90,7 @@ def sides(plan: DiffPlan, left: Sql, right: Sql, profiles: bool, exact: bool, sm
     )
 
 
-def _payload(p: ColumnPlan) -> Sql:
+def _payload(p: ColumnPlan, dialect: str = "duckdb") -> Sql:
     """What travels through the join for one column: the value, or a NULL-preserving hash of it."""
     value = col(p.name)
     if p.compare == "native":
@@ -98,17 +98,17 @@ def _payload(p: ColumnPlan) -> Sql:
     if p.compare == "text" or nested(p.left_type):
         # nested values by their text: DuckDB hashes [] and [NULL] alike
         value = cast(value, "VARCHAR")
-    return f"CASE WHEN {is_null(value)} THEN NULL ELSE hash({value}) END"
+    return f"CASE WHEN {is_null(value)} THEN NULL ELSE {t.hash64(value, dialect)} END"
 
 
-def differs(p: ColumnPlan, left: Sql, right: Sql) -> Sql:
+def differs(p: ColumnPlan, left: Sql, right: Sql, dialect: str = "duckdb") -> Sql:
     """TRUE when the two values count as different under the column's comparison and tolerance."""
     distinct = f"{left} IS DISTINCT FROM {right}"
     tol = p.tolerance
     if tol is None:
         return distinct
     if tol.decimals is not None and tol.absolute is None and tol.relative is None:
-        return f"{_round(left, tol)} IS DISTINCT FROM {_round(right, tol)}"
+        return f"{_round(left, tol, dialect)} IS DISTINCT FROM {_round(right, tol, dialect)}"
     a, b = cast(left, "DOUBLE"), cast(right, "DOUBLE")
     gap = f"abs({a} - {b})"
     close: list[Sql] = []
@@ -118,29 +118,39 @@ def differs(p: ColumnPlan, left: Sql, right: Sql) -> Sql:
         # DuckDB's greatest(): a NULL side already makes `gap` NULL.
         close.append(f"{gap} <= {lit(tol.relative)} * greatest(abs({a}), abs({b}))")
     if tol.decimals is not None:
-        close.append(f"{_round(left, tol)} = {_round(right, tol)}")
+        close.append(f"{_round(left, tol, dialect)} = {_round(right, tol, dialect)}")
     # NaN and ±inf are never "close" to anything else (gap and scale go NaN/inf, and DuckDB orders NaN
     # highest, so `NaN <= NaN` holds); NaN vs NaN and inf vs inf of one sign are not distinct anyway.
-    within = f"coalesce({and_(f'isfinite({a})', f'isfinite({b})', or_(*close))}, FALSE)"
+    within = f"coalesce({and_(t.isfinite(a, dialect), t.isfinite(b, dialect), or_(*close))}, FALSE)"
     return f"({distinct} AND NOT {within})"
 
 
-def _round(value: Sql, tol: Tolerance) -> Sql:
-    return f"round({value}, {lit(tol.decimals)})"
+def _round(value: Sql, tol: Tolerance, dialect: str) -> Sql:
+    assert tol.decimals is not None
+    return t.round_to(value, tol.decimals, dialect)
 
 
-def _side(rel: Sql, plan: DiffPlan, exclude: Sql | None, null_keys: bool = False) -> Sql:
+def _side(
+    rel: Sql, plan: DiffPlan, exclude: Sql | None, null_keys: bool = False, dialect: str = "duckdb"
+) -> Sql:
     """One side's rows as the join reads them: keys, compared payloads and `__p` (TRUE: a row with its
     whole key). Rows with a NULL key part are left out, or with `null_keys` kept with a NULL `__p`: they
     never match (NULL = x is not true), and count in the profiles but not in the diff."""
     keys = [alias(key_expr(plan, k), f"k{j}") for j, k in enumerate(plan.key)]
-    cols = [alias(_payload(p), f"c{i}") for i, p in enumerate(plan.columns)]
+    cols = [alias(_payload(p, dialect), f"c{i}") for i, p in enumerate(plan.columns)]
     whole_key = key_not_null(plan.key)
     where = [] if null_keys else [whole_key]
     if exclude is not None:
-        where.append(f"NOT {in_keys(plan, exclude)}")
+        where.append(f"NOT {in_keys(plan, exclude) if dialect == 'duckdb' else in_flat_keys(plan, exclude)}")
     present = f"CASE WHEN {whole_key} THEN TRUE END" if null_keys else "TRUE"
     return t.select([*keys, *cols, alias(present, "__p")], rel, and_(*where) if where else None)
+
+
+def in_flat_keys(plan: DiffPlan, keys_table: Sql) -> Sql:
+    """The row's key is among the `k<j>` columns of `keys_table` (for engines without struct keys)."""
+    x = ident("__x")
+    on = and_(*(f"{col(f'k{j}', '__x')} = {key_expr(plan, k)}" for j, k in enumerate(plan.key)))
+    return f"EXISTS (SELECT 1 FROM {keys_table} AS {x} WHERE {on})"
 
 
 def key_expr(plan: DiffPlan, k: str) -> Sql:
@@ -156,18 +166,22 @@ def _join(
     exclude: Sql | None,
     extra: Sequence[Sql] = (),
     null_keys: bool = False,
+    dialect: str = "duckdb",
 ) -> tuple[Sql, Sql]:
     """The one pass over both tables: FULL OUTER JOIN on the key with `lp`/`rp` presence and a `d<i>`
     flag per column, and the condition that keeps only the rows that differ (small when the tables
     mostly agree; every count follows from them). `exclude`: a table of `__k` structs left out;
     `extra`: more output columns of the join; `null_keys`: rows with a NULL key part pass through the
-    join (for `extra` aggregates over every row) without being kept (see `_side`)."""
-    joined_key = struct(
-        [(k, f"coalesce({col(f'k{j}', 'l')}, {col(f'k{j}', 'r')})") for j, k in enumerate(plan.key)]
-    )
-    flags = [differs(p, col(f"c{i}", "l"), col(f"c{i}", "r")) for i, p in enumerate(plan.columns)]
+    join (for `extra` aggregates over every row) without being kept (see `_side`). Outside DuckDB the
+    key comes out as plain `k<j>` columns, not as a struct."""
+    parts = [f"coalesce({col(f'k{j}', 'l')}, {col(f'k{j}', 'r')})" for j in range(len(plan.key))]
+    if dialect == "duckdb":
+        keys = [alias(struct(list(zip(plan.key, parts, strict=True))), KEY)]
+    else:
+        keys = [alias(part, f"k{j}") for j, part in enumerate(parts)]
+    flags = [differs(p, col(f"c{i}", "l"), col(f"c{i}", "r"), dialect) for i, p in enumerate(plan.columns)]
     inner = [
-        alias(joined_key, KEY),
+        *keys,
         alias(col("__p", "l"), "lp"),
         alias(col("__p", "r"), "rp"),
         *(alias(f, f"d{i}") for i, f in enumerate(flags)),
@@ -175,8 +189,8 @@ def _join(
     ]
     on = and_(*(f"{col(f'k{j}', 'l')} = {col(f'k{j}', 'r')}" for j in range(len(plan.key))))
     joined = (
-        f"SELECT {', '.join(inner)} FROM {t.subquery(_side(left, plan, exclude, null_keys), 'l')}"
-        f" FULL OUTER JOIN {t.subquery(_side(right, plan, exclude, null_keys), 'r')} ON {on}"
+        f"SELECT {', '.join(inner)} FROM {t.subquery(_side(left, plan, exclude, null_keys, dialect), 'l')}"
+        f" FULL OUTER JOIN {t.subquery(_side(right, plan, exclude, null_keys, dialect), 'r')} ON {on}"
     )
     # Each flag is computed once, in the join's projection; the filter reads the flags.
     keep = or_(is_null(col("lp")), is_null(col("rp")), *(col(f"d{i}") for i in range(len(flags))))
@@ -185,9 +199,11 @@ def _join(
     return joined, keep
 
 
-def diff_rows(plan: DiffPlan, left: Sql, right: Sql, exclude: Sql | None = None) -> Sql:
+def diff_rows(
+    plan: DiffPlan, left: Sql, right: Sql, exclude: Sql | None = None, dialect: str = "duckdb"
+) -> Sql:
     """The differing rows of the join (see `_join`), for a temporary table."""
-    joined, keep = _join(plan, left, right, exclude)
+    joined, keep = _join(plan, left, right, exclude, dialect=dialect)
     return t.select(["*"], t.subquery(joined, "j"), keep)
 
 
@@ -238,21 +254,31 @@ def pass_summary(plan: DiffPlan, pass_table: Sql, examples: int) -> Sql:
     )
 
 
+# Which stored differing rows are of each kind.
+DIFF_KINDS = {
+    "removed": is_null(col("rp")),
+    "added": is_null(col("lp")),
+    "changed": and_(t.not_null(col("lp")), t.not_null(col("rp"))),
+}
+
+
+def summary_counts(plan: DiffPlan) -> list[Sql]:
+    """removed, added, changed and `c<i>_changed` over the stored differing rows."""
+    return [
+        *(alias(filtered(COUNT, cond), kind) for kind, cond in DIFF_KINDS.items()),
+        *(
+            alias(filtered(COUNT, and_(DIFF_KINDS["changed"], col(f"d{i}"))), alias_changed(i))
+            for i in range(len(plan.columns))
+        ),
+    ]
+
+
 def diff_summary(plan: DiffPlan, diffs: Sql, examples: int) -> Sql:
     """One row over the stored differing rows: removed, added, changed, `c<i>_changed` per column and
     the keys of up to `examples` example rows of each kind (`ex_changed` items also carry the flags)."""
     n = lit(max(examples, 1))
-    removed, added = is_null(col("rp")), is_null(col("lp"))
-    both = and_(t.not_null(col("lp")), t.not_null(col("rp")))
-    out = [
-        alias(filtered(COUNT, removed), "removed"),
-        alias(filtered(COUNT, added), "added"),
-        alias(filtered(COUNT, both), "changed"),
-        *(
-            alias(filtered(COUNT, and_(both, col(f"d{i}"))), alias_changed(i))
-            for i in range(len(plan.columns))
-        ),
-    ]
+    removed, added, both = DIFF_KINDS["removed"], DIFF_KINDS["added"], DIFF_KINDS["changed"]
+    out = summary_counts(plan)
     flags = "[" + ", ".join(col(f"d{i}") for i in range(len(plan.columns))) + "]"
     for kind, cond, payload in (
         ("ex_removed", removed, col(KEY)),
@@ -264,13 +290,13 @@ def diff_summary(plan: DiffPlan, diffs: Sql, examples: int) -> Sql:
 
 
 def profile_columns(
-    p: ColumnPlan, value: Sql, side: str, i: int, exact: bool, small: bool = False
+    p: ColumnPlan, value: Sql, side: str, i: int, exact: bool, small: bool = False, dialect: str = "duckdb"
 ) -> list[Sql]:
     """count, distinct (and for numbers and temporals min/max, for numbers sum) of one column; the mean
     is sum / count (`assemble.side_stats`), which is what DuckDB's avg() of the same doubles returns.
     `small` (at most SMALL_ROWS rows a side): the exact distinct count from the column's values as a list."""
     if not exact:
-        distinct = f"approx_count_distinct({value})"
+        distinct = t.approx_distinct(value, dialect)
     else:
         distinct = f"coalesce(list_unique(list({value})), 0)" if small else f"count(DISTINCT {value})"
     out = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.canary import sqltext as t
-from app.canary.queries import COUNT, KEY, in_keys, joined_key, key_expr, key_not_null
+from app.canary.queries import COUNT, KEY, in_flat_keys, in_keys, joined_key, key_expr, key_not_null
 from app.canary.schema import DiffPlan, nested
 from app.canary.sqltext import Sql, alias, cast, col, filtered, ident, is_null, lit, or_
 
@@ -74,15 +74,20 @@ def unnest_keys(summary: Sql, column: str, field: str | None = None) -> Sql:
     return t.select([pick], t.subquery(t.select([alias(f"unnest({col(column)})", "x")], summary), "u"))
 
 
-def except_all(left: Sql, right: Sql, plan: DiffPlan, only_keys: Sql | None = None) -> Sql:
+def except_all(
+    left: Sql, right: Sql, plan: DiffPlan, only_keys: Sql | None = None, flat: bool = False
+) -> Sql:
     """Rows of `left` not matched in `right`, as multisets (EXCEPT ALL keeps duplicate counts); with
-    `only_keys`, only rows whose key struct is in that table (the duplicated keys of a keyed diff)."""
+    `only_keys`, only rows whose key struct (`flat`: whose `k<j>` columns) is in that table (the
+    duplicated keys of a keyed diff)."""
     names = [*plan.key, *(p.name for p in plan.columns)]  # key parts first
     compare = {p.name: p.compare for p in plan.columns}
     keys = [alias(key_expr(plan, k), k) for k in plan.key]
     cols = [alias(cast(col(n), "VARCHAR") if compare[n] == "text" else col(n), n) for n in names[len(keys) :]]
     cols = [*keys, *cols]
-    where = in_keys(plan, only_keys) if only_keys is not None else None
+    where = None
+    if only_keys is not None:
+        where = in_flat_keys(plan, only_keys) if flat else in_keys(plan, only_keys)
     return f"{t.select(cols, left, where)} EXCEPT ALL {t.select(cols, right, where)}"
 
 
@@ -92,15 +97,18 @@ def _fresh(name: str, taken: set[str]) -> str:
     return name
 
 
-def multiset_difference(left: Sql, right: Sql, plan: DiffPlan, examples: int) -> Sql:
-    """One statement for a keyless comparison: both sides' row counts, the rows only on the left
-    (`removed`) and only on the right (`added`) as multisets, and up to `examples` of each (`ex_left`,
-    `ex_right`: lists of row structs, in a stable order). Both sides' rows are grouped once, counted per
-    side: one pass where two EXCEPT ALL would build a hash table each. Columns compared as text are
-    grouped (and shown) by their text, as in `except_all`."""
-    names = [p.name for p in plan.columns]
-    taken = set(names)
+def multiset_names(plan: DiffPlan) -> tuple[str, str, str, str]:
+    """Names of the side, left count, right count and row columns no compared column has."""
+    taken = {p.name for p in plan.columns}
     side, n_left, n_right, row = (_fresh(n, taken) for n in ("__side", "__n_left", "__n_right", "__row"))
+    return side, n_left, n_right, row
+
+
+def multiset_groups(left: Sql, right: Sql, plan: DiffPlan) -> Sql:
+    """Each distinct row (text-compared columns as text) whose count differs between the sides, with
+    both counts (`multiset_names`)."""
+    names = [p.name for p in plan.columns]
+    side, n_left, n_right, _ = multiset_names(plan)
     compare = {p.name: p.compare for p in plan.columns}
     cols = [alias(cast(col(n), "VARCHAR") if compare[n] == "text" else col(n), n) for n in names]
     both = (
@@ -108,10 +116,22 @@ def multiset_difference(left: Sql, right: Sql, plan: DiffPlan, examples: int) ->
     )
     grouped = ", ".join(col(n) for n in names)
     counts = [f"count(*) FILTER (WHERE {col(side)} = {i})" for i in (0, 1)]
-    differ = (
+    return (
         f"SELECT {grouped}, {alias(counts[0], n_left)}, {alias(counts[1], n_right)} FROM ({both}) "
-        f"GROUP BY {grouped} HAVING {counts[0]} <> {counts[1]}"
+        f"{ident('__both')} GROUP BY {grouped} HAVING {counts[0]} <> {counts[1]}"
     )
+
+
+def multiset_difference(left: Sql, right: Sql, plan: DiffPlan, examples: int) -> Sql:
+    """One statement for a keyless comparison: both sides' row counts, the rows only on the left
+    (`removed`) and only on the right (`added`) as multisets, and up to `examples` of each (`ex_left`,
+    `ex_right`: lists of row structs, in a stable order). Both sides' rows are grouped once, counted per
+    side: one pass where two EXCEPT ALL would build a hash table each. Columns compared as text are
+    grouped (and shown) by their text, as in `except_all`."""
+    names = [p.name for p in plan.columns]
+    n_left, n_right, row = multiset_names(plan)[1:]
+    differ = multiset_groups(left, right, plan)
+    grouped = ", ".join(col(n) for n in names)
     order = ", ".join(col(p.name) for p in plan.columns if not nested(p.left_type)) or "1"
     d = ident("__differ")
 

@@ -1,6 +1,9 @@
 """Schema diff of two relations and the plan for comparing their common columns. [pure]
 
-DuckDB type names come from DESCRIBE. Columns present on both sides are compared; a retyped column is
+DuckDB type names come from DESCRIBE; PostgreSQL's (format_type) and Spark's (simpleString) fall into
+the same families (`integer`, `double precision`, `numeric(12,2)`, `character varying(20)`, `timestamp
+without time zone`, `int`, `string`, `decimal(12,2)`, `timestamp_ntz`, `array<int>`, `integer[]`).
+Columns present on both sides are compared; a retyped column is
 compared natively when both types are in the same family (numbers, temporals: DuckDB promotes), else
 as text after a cast, and the plan says which it did so the report can tell the reader.
 """
@@ -14,11 +17,11 @@ from typing import Any
 
 _NUMBER = re.compile(
     r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|"
-    r"REAL|DECIMAL(\(\d+,\s*\d+\))?|INT\d*|NUMERIC.*)$"
+    r"REAL|DOUBLE PRECISION|DECIMAL(\(\d+,\s*\d+\))?|INT\d*|NUMERIC.*)$"
 )
-_FLOAT = re.compile(r"^(FLOAT|DOUBLE|REAL)$")
-_TEMPORAL = re.compile(r"^(DATE|TIME|TIMESTAMP.*|TIME WITH TIME ZONE|INTERVAL)$")
-_TEXT = re.compile(r"^(VARCHAR.*|TEXT|STRING|CHAR.*|UUID|ENUM.*)$")
+_FLOAT = re.compile(r"^(FLOAT\d*|DOUBLE|DOUBLE PRECISION|REAL)$")
+_TEMPORAL = re.compile(r"^(DATE|TIME|TIMESTAMP.*|TIME(\(\d\))? WITH(OUT)? TIME ZONE|INTERVAL.*)$")
+_TEXT = re.compile(r"^(VARCHAR.*|TEXT|STRING|CHAR.*|BPCHAR|CITEXT|NAME|UUID|ENUM.*)$")
 
 # Relative tolerance applied to floating-point columns when none is configured: parallel sums are not
 # bit-for-bit reproducible, and a report full of 1e-16 "changes" hides the real ones.
@@ -28,7 +31,7 @@ DEFAULT_FLOAT_RELATIVE = 1e-9
 def nested(duck_type: str) -> bool:
     """LIST, fixed-size ARRAY, STRUCT, MAP or UNION: compared by value, profiled as text."""
     t = duck_type.upper().strip()
-    return t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))
+    return t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION", "ARRAY<"))
 
 
 def family(duck_type: str) -> str:

@@ -99,3 +99,45 @@ def select(columns: Sequence[Sql], source: Sql, where: Sql | None = None) -> Sql
     """SELECT columns FROM source [WHERE where]."""
     text = f"SELECT {', '.join(columns)} FROM {source}"
     return f"{text} WHERE {where}" if where else text
+
+
+# -- the few pieces other engines spell differently ---------------------------------------------------
+# The reconciliation's SQL is DuckDB's and is transpiled by sqlglot for PostgreSQL and Spark
+# (app.engines.transpile). These functions return DuckDB-dialect text that transpiles to what each
+# engine needs where a plain transpile cannot: the text for "duckdb" is what the queries always had.
+
+
+def hash64(value: Sql, dialect: str = "duckdb") -> Sql:
+    """A 64-bit hash of a non-NULL value (PostgreSQL hashes its text; Spark has xxhash64)."""
+    if dialect == "postgres":
+        return f"hashtextextended(CAST({value} AS VARCHAR), 0)"
+    if dialect == "spark":
+        return f"xxhash64({value})"
+    return f"hash({value})"
+
+
+def isfinite(value: Sql, dialect: str = "duckdb") -> Sql:
+    """Neither NaN nor ±inf (all three engines order NaN above +inf, so one comparison says it)."""
+    if dialect == "duckdb":
+        return f"isfinite({value})"
+    return f"abs({value}) < CAST('Infinity' AS DOUBLE)"
+
+
+def round_to(value: Sql, decimals: int, dialect: str = "duckdb") -> Sql:
+    """`value` rounded to `decimals` places (PostgreSQL rounds to places only as NUMERIC)."""
+    if dialect == "postgres":
+        value = cast(value, "DECIMAL(38,9)")
+    return f"round({value}, {lit(decimals)})"
+
+
+def approx_distinct(value: Sql, dialect: str = "duckdb") -> Sql:
+    """An estimate of the distinct non-NULL values; PostgreSQL has no HyperLogLog: the exact count."""
+    if dialect == "postgres":
+        return f"count(DISTINCT {value})"
+    return f"approx_count_distinct({value})"
+
+
+def order_key(expr: Sql, text: bool, dialect: str = "duckdb") -> Sql:
+    """An ORDER BY item that sorts text by its bytes, as DuckDB and Spark do (PostgreSQL: by the
+    database's collation unless told "C"), so that every engine picks the same example rows."""
+    return f'{expr} COLLATE "C"' if text and dialect == "postgres" else expr
