@@ -131,3 +131,14 @@ def test_parquet_read_by_spark_is_diffed_there(
         [f"spark:parquet:{tmp_path / 'nope'}", f"spark:parquet:{tmp_path / 'b.parquet'}"], capsys
     )
     assert code == 2 and out.startswith("datacanary: error: spark: ")
+
+
+def test_the_action_input_engine_is_checked() -> None:
+    from action.environment import ActionEnv
+
+    env = {"GITHUB_REPOSITORY": "o/r", "INPUT_ENGINE": "Postgres"}
+    assert ActionEnv.from_env(env).engine == "postgres"
+    assert ActionEnv.from_env({"GITHUB_REPOSITORY": "o/r"}).engine == ""
+    with pytest.raises(UsageError, match="input `engine`") as err:
+        ActionEnv.from_env({**env, "INPUT_ENGINE": "snowflake"})
+    assert "duckdb, postgres, spark" in err.value.render()
