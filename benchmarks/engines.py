@@ -110,7 +110,11 @@ def pg_reladiff(url: str, algorithm: str) -> tuple[float, int] | str:
     def run() -> int:
         a = reladiff.connect_to_table(url, "l", "id", extra_columns=cols)
         b = reladiff.connect_to_table(url, "r", "id", extra_columns=cols)
-        return len(list(reladiff.diff_tables(a, b, algorithm=algorithm)))
+        try:
+            return len(list(reladiff.diff_tables(a, b, algorithm=algorithm)))
+        finally:  # an open connection would hold a lock that the next DROP TABLE waits on
+            for seg in (a, b):
+                seg.database.close()
 
     try:
         return timed(run)
