@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import UsageError
+from app.errors import DatacanaryError, UsageError
 from app.github.events import CheckRunEvent, EventError, MergeGroupEvent, PullRequestEvent, parse_event
 from app.report.effects import ACK_ACTION
 
@@ -61,6 +61,7 @@ class ActionEnv:
     dry_run: bool = False  # print what would be posted instead of posting it
     manifest: Path | None = None  # dbt: head and base manifest.json, compiled by the workflow
     base_manifest: Path | None = None
+    engine: str = ""  # duckdb | postgres | spark; "": datacanary.yml's `engine`
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ActionEnv:
@@ -71,6 +72,14 @@ class ActionEnv:
         mode = input_value(env, "mode", "pr").lower()
         if mode not in MODES:
             raise UsageError(f"input `mode` is {mode!r}", hint=f"use one of: {', '.join(MODES)}")
+        engine = input_value(env, "engine").lower()
+        if engine:
+            from app.engines import check_kind
+
+            try:
+                check_kind(engine)
+            except DatacanaryError as exc:
+                raise UsageError(f"input `engine` is {engine!r}", hint=exc.hint) from None
         repository = env.get("GITHUB_REPOSITORY", "")
         if "/" not in repository:
             raise UsageError("GITHUB_REPOSITORY is not set", hint="run the Action on a GitHub runner")
@@ -102,6 +111,7 @@ class ActionEnv:
             dry_run=_flag(input_value(env, "dry-run", "false"), "dry-run"),
             manifest=workspace / m if (m := input_value(env, "manifest")) else None,
             base_manifest=workspace / b if (b := input_value(env, "base-manifest")) else None,
+            engine=engine,
         )
 
     @property

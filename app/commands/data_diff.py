@@ -11,11 +11,17 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from app.canary.inputs import TableSpec
     from app.canary.schema import Tolerance
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument("left", help="base table: a .parquet or .csv file, or file.duckdb:schema.table")
+    parser.add_argument(
+        "left",
+        help="base table: a .parquet or .csv file, [duckdb:]file.duckdb:schema.table, "
+        "postgres://[user@]host[:port]/db.schema.table, postgres:schema.table (DATACANARY_POSTGRES_URL's "
+        "database), spark:schema.table, spark:parquet:PATH or spark:delta:PATH (docs/engines/)",
+    )
     parser.add_argument("right", help="head table, same forms")
     parser.add_argument(
         "--key", default="", help="primary key column(s), comma separated; none: multiset diff"
@@ -130,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
     _check_range("--low-cardinality", args.low_cardinality, 1, 100_000)
     if args.threads is not None:
         _check_range("--threads", args.threads, 1, 1024)
+    if left_spec.engine != "duckdb" or right_spec.engine != "duckdb":
+        result = _on_engines(left_spec, right_spec, key, tolerances, args)
+        return _report(result, args.format)
     db = Sandbox(threads=args.threads)
     try:
         try:
@@ -153,11 +162,98 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc), hint="pass --key with columns present in both tables") from None
     finally:
         db.close()
-    if args.format == "json":
+    return _report(result, args.format)
+
+
+def _report(result: Any, fmt: str) -> int:
+    if fmt == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:
         from app.report.env import render  # Jinja2 only when text is asked for
 
-        template = "canary/data_diff.md.j2" if args.format == "markdown" else "canary/data_diff.txt.j2"
+        template = "canary/data_diff.md.j2" if fmt == "markdown" else "canary/data_diff.txt.j2"
         sys.stdout.write(render(template, r=result))
     return 0 if result.identical else 1
+
+
+def _same_place(left: TableSpec, right: TableSpec) -> bool:
+    """Both tables on one engine, one server and database (Postgres) or one Spark session."""
+    if left.engine != right.engine:
+        return False
+    if left.engine == "postgres":
+        from app.engines import settings
+
+        default = settings("postgres")["url"]
+        return (left.url or default) == (right.url or default)
+    return True
+
+
+def _cross_engine(left: TableSpec, right: TableSpec, *_: Any) -> Any:
+    """Tables on two engines (or two servers): app.canary.segments.cross_diff checksums key segments in
+    each and fetches only the rows of the segments that differ."""
+    from app.errors import UsageError
+
+    try:
+        from app.canary import segments  # type: ignore[attr-defined]
+    except ImportError:
+        raise UsageError(
+            f"{left} and {right} are on different engines (or servers): a cross-engine data-diff needs "
+            "app.canary.segments (checksummed key segments), which this build does not have yet",
+            hint="copy one side next to the other (same server, or both to Parquet) and diff them there",
+        ) from None
+    return segments.cross_diff(left, right, *_)
+
+
+def _relation(engine: Any, side: str, spec: TableSpec) -> str:
+    """The relation, in DuckDB quoting, naming `spec` on its engine (a Spark dataset: a temp view)."""
+    from app.canary import sqltext as t
+
+    if spec.engine == "spark" and spec.format in ("parquet", "delta"):
+        name = f"__datacanary_{side}"
+        path = spec.path.replace("\\", "\\\\").replace("'", "\\'")
+        engine.execute(
+            f"CREATE OR REPLACE TEMPORARY VIEW `{name}` USING {spec.format} OPTIONS (path '{path}')"
+        )
+        return t.table(name)
+    return t.table(str(spec.table), spec.schema)
+
+
+def _on_engines(
+    left: TableSpec, right: TableSpec, key: list[str], tolerances: dict[str, Tolerance], args: Any
+) -> Any:
+    """Reconcile two tables in place on their engine: only counts, profiles and examples come back."""
+    from app.canary.diff import reconcile
+    from app.engines import connect
+    from app.errors import UsageError
+
+    if not _same_place(left, right):
+        return _cross_engine(left, right, key, tolerances, args)
+    if left.engine == "postgres":
+        from app.engines import settings
+        from app.engines.postgres import PostgresEngine
+
+        engine: Any = PostgresEngine(left.url or settings("postgres")["url"])
+    else:
+        engine = connect(left.engine)
+    try:
+        lrel, rrel = _relation(engine, "left", left), _relation(engine, "right", right)
+        from app.canary.inplace import On
+
+        on = On(engine)
+        _check_tolerance_columns(tolerances, [*on.columns(lrel), *on.columns(rrel)])
+        try:
+            return reconcile(
+                engine,
+                lrel,
+                rrel,
+                key=key,
+                tolerances=tolerances,
+                examples=args.examples,
+                low_cardinality=args.low_cardinality,
+                labels=(str(left), str(right)),
+                profiles=not args.no_profile,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="pass --key with columns present in both tables") from None
+    finally:
+        engine.close()

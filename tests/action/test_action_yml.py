@@ -15,7 +15,11 @@ def test_composite_action_installs_itself_and_runs_the_entry() -> None:
     runs = ACTION["runs"]
     assert runs["using"] == "composite"
     scripts = [step.get("run", "") for step in runs["steps"]]
-    assert any('pip install --disable-pip-version-check "${{ github.action_path }}"' in s for s in scripts)
+    install = [
+        s for s in scripts if 'pip install --disable-pip-version-check "${{ github.action_path }}' in s
+    ]
+    # the engine's driver comes as an extra of the same install (pyproject's postgres / spark extras)
+    assert len(install) == 1 and "'[postgres]'" in install[0] and "'[spark]'" in install[0]
     assert scripts[-1] == "python -m action"
     setup = runs["steps"][0]
     assert setup["uses"].startswith("actions/setup-python@") and setup["with"]["cache"] == "pip"
