@@ -188,20 +188,71 @@ def _same_place(left: TableSpec, right: TableSpec) -> bool:
     return True
 
 
-def _cross_engine(left: TableSpec, right: TableSpec, *_: Any) -> Any:
+def _cross_engine(
+    left: TableSpec, right: TableSpec, key: list[str], tolerances: dict[str, Tolerance], args: Any
+) -> Any:
     """Tables on two engines (or two servers): app.canary.segments.cross_diff checksums key segments in
-    each and fetches only the rows of the segments that differ."""
+    each and fetches only the rows of the segments that differ (profiles are not computed: it says so)."""
+    from app.canary.segments import cross_diff
     from app.errors import UsageError
 
-    try:
-        from app.canary import segments  # type: ignore[attr-defined]
-    except ImportError:
+    if not key:
         raise UsageError(
-            f"{left} and {right} are on different engines (or servers): a cross-engine data-diff needs "
-            "app.canary.segments (checksummed key segments), which this build does not have yet",
-            hint="copy one side next to the other (same server, or both to Parquet) and diff them there",
-        ) from None
-    return segments.cross_diff(left, right, *_)
+            f"{left} and {right} are on different engines: a cross-engine data-diff needs a key",
+            hint="pass --key with the primary key column(s) of both tables",
+        )
+    engines: list[Any] = []
+    try:
+        sides = []
+        for side, spec in (("left", left), ("right", right)):
+            engine = _engine_for(spec, args)
+            engines.append(engine)
+            sides.append((engine, _native_relation(engine, side, spec)))
+        _check_tolerance_columns(
+            tolerances, [*sides[0][0].columns(sides[0][1]), *sides[1][0].columns(sides[1][1])]
+        )
+        try:
+            return cross_diff(
+                sides[0][0],
+                sides[0][1],
+                sides[1][0],
+                sides[1][1],
+                key,
+                tolerances=tolerances,
+                examples=args.examples,
+                labels=(str(left), str(right)),
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="pass --key with columns present in both tables") from None
+    finally:
+        for engine in engines:
+            engine.close()
+
+
+def _engine_for(spec: TableSpec, args: Any) -> Any:
+    """A connection to the engine `spec` lives on (DuckDB: an in-memory sandbox reading the file)."""
+    if spec.engine == "postgres":
+        from app.engines import settings
+        from app.engines.postgres import PostgresEngine
+
+        return PostgresEngine(spec.url or settings("postgres")["url"])
+    from app.engines import connect
+
+    if spec.engine == "duckdb":
+        from app.engines.duckdb import DuckDBEngine
+
+        return DuckDBEngine(threads=args.threads)
+    return connect(spec.engine)
+
+
+def _native_relation(engine: Any, side: str, spec: TableSpec) -> str:
+    """The relation naming `spec`, in its own engine's dialect (what cross_diff parses)."""
+    from sqlglot import exp
+
+    if spec.engine == "duckdb":
+        return _open(engine, side, spec)
+    rel = _relation(engine, side, spec)  # DuckDB quoting
+    return exp.to_table(rel, dialect="duckdb").sql(dialect=engine.dialect)
 
 
 def _relation(engine: Any, side: str, spec: TableSpec) -> str:

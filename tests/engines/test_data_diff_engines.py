@@ -41,6 +41,8 @@ def pg_tables(postgres_url: str) -> str:
     """Two tables on the real server, and a role that needs its password; that role's URL (no table)."""
     import psycopg
 
+    role = "ana_" + postgres_url.rsplit("/", 1)[1][-40:]
+
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE a AS SELECT g AS id, g * 2 AS v, 'x' || g AS s FROM generate_series(1, 500) g"
@@ -49,11 +51,13 @@ def pg_tables(postgres_url: str) -> str:
             "CREATE TABLE b AS SELECT g AS id, CASE WHEN g % 100 = 0 THEN -g ELSE g * 2 END AS v, 'x' || g AS s"
             " FROM generate_series(2, 501) g"
         )
-        conn.execute("DROP ROLE IF EXISTS ana")
-        conn.execute(f"CREATE ROLE ana LOGIN PASSWORD '{SECRET}'")
-        conn.execute("GRANT SELECT ON a TO ana")
+        # roles are the server's, not the database's: one per test, so that no grant of another test's
+        # database keeps it from being made again
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{SECRET}'")
+        conn.execute(f"GRANT SELECT ON a TO {role}")
     host = re.sub(r"^postgresql://[^@]*@", "", postgres_url).rsplit("/", 1)[0]
-    return f"postgres://ana:{SECRET}@{host}/{postgres_url.rsplit('/', 1)[1]}"
+    return f"postgres://{role}:{SECRET}@{host}/{postgres_url.rsplit('/', 1)[1]}"
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -88,7 +92,7 @@ def test_no_password_in_any_report_or_error(pg_tables: str, capsys: pytest.Captu
         code, out = _run(
             [f"{pg_tables}.public.a", f"{pg_tables}.public.a", "--key", "id", "--format", fmt], capsys
         )
-        assert code == 0 and SECRET not in out and "ana:***@" in out
+        assert code == 0 and SECRET not in out and ":***@" in out
     # a missing privilege (ana may not read b), a missing table: exit 2, engine named
     for right, says in (("public.b", "permission denied"), ("public.nope", "does not exist")):
         code, out = _run([f"{pg_tables}.public.a", f"{pg_tables}.{right}", "--key", "id"], capsys)
@@ -103,9 +107,31 @@ def test_an_unreachable_server_names_the_engine_and_what_to_do(capsys: pytest.Ca
     assert SECRET not in out
 
 
-def test_tables_on_two_engines_need_the_cross_engine_diff(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = _run(["postgres://h/db.public.a", "spark:sales.a", "--key", "id"], capsys)
-    assert code == 2 and "different engines" in out
+def test_a_duckdb_file_against_a_postgres_table_moves_only_differing_segments(
+    tmp_path: Path, pg_tables: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two engines: checksummed key segments in each, only the differing segments' rows fetched."""
+    import duckdb
+
+    file = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(file)) as con:  # table a of the server, with two rows edited
+        con.execute(
+            "CREATE TABLE a AS SELECT g::INTEGER AS id, (CASE WHEN g = 250 THEN -1 ELSE g * 2 END)::INTEGER AS v,"
+            " 'x' || g AS s FROM range(1, 501) t(g) WHERE g <> 17"
+        )
+    code, out = _run(
+        [f"duckdb:{file}:main.a", f"{pg_tables}.public.a", "--key", "id", "--format", "json"], capsys
+    )
+    assert code == 1, out
+    result = json.loads(out[out.index("{") :])
+    assert (result["added"], result["removed"], result["changed"]) == (1, 0, 1)
+    assert 0 < sum(result["transfer"]["rows"]) < 300  # of 999 rows, only the two differing segments moved
+    assert SECRET not in out
+
+
+def test_a_cross_engine_diff_needs_a_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _run(["postgres://h/db.public.a", "spark:sales.a"], capsys)
+    assert code == 2 and "needs a key" in out
 
 
 def test_parquet_read_by_spark_is_diffed_there(
