@@ -221,11 +221,11 @@ def _says(c: audit.QualityResult) -> str:
 
 
 def _audit(
-    conn: Warehouse, name: str, rel: str, dataset: Dataset | None, targets: Mapping[str, tuple[str, str]]
+    conn: Any, name: str, rel: str, dataset: Dataset | None, targets: Mapping[str, tuple[str, str]]
 ) -> list[audit.QualityResult]:
     if dataset is None:
         return []
-    present = conn.columns(rel)
+    present = wrap(conn).columns(rel)
     missing = audit.columns_missing(dataset, present)
     if missing:  # the quality SQL would fail on the missing names; this says it plainly
         check = quality.QualityCheck(
