@@ -225,13 +225,24 @@ def _rule(rule: QualityRule, column: str | None) -> QualityCheck:
     return QualityCheck(metric=rule.metric or "", expr=expr, **base)
 
 
-def scan_sql(rel: exp.Table, checks: tuple[QualityCheck, ...]) -> str:
-    """One scan computing `rows` and `q<i>` for every library check (sql checks are run separately)."""
+def scan_sql(rel: exp.Table, checks: tuple[QualityCheck, ...], dialect: str = q.DIALECT) -> str:
+    """One scan computing `rows` and `q<i>` for every library check (sql checks are run separately), in
+    `dialect` (DuckDB, PostgreSQL, Spark: where the audited table lives)."""
     out = [exp.alias_(q.count_star(), "rows", quoted=True)]
     out += [
         exp.alias_(c.expr.copy(), f"q{i}", quoted=True) for i, c in enumerate(checks) if c.expr is not None
     ]
-    return q.sql(exp.select(*out).from_(rel.copy()))
+    tree: exp.Expr = exp.select(*out).from_(rel.copy())
+    if dialect == "postgres":  # a composite key's struct: PostgreSQL has no STRUCT, its ROW compares alike
+        tree = tree.transform(_row_for_struct)
+    return tree.sql(dialect=dialect)
+
+
+def _row_for_struct(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Struct):
+        values = [e.expression if isinstance(e, exp.PropertyEQ) else e for e in node.expressions]
+        return exp.Anonymous(this="ROW", expressions=[v.copy() for v in values])
+    return node
 
 
 def measure(
@@ -239,6 +250,7 @@ def measure(
     rel: exp.Table,
     checks: Sequence[QualityCheck],
     errors: tuple[type[Exception], ...],
+    dialect: str = q.DIALECT,
 ) -> tuple[int, list[QualityResult]]:
     """The row count and a result per library check of `checks`, measured with `run` (SQL -> first
     row; raises one of `errors`). One scan; when it fails, the count alone (its error propagates: the
@@ -246,17 +258,17 @@ def measure(
     `validValues: [1, 2]` on a VARCHAR) fails alone, with its error, and the others still count."""
     library = tuple(c for c in checks if c.expr is not None)
     try:
-        row = run(scan_sql(rel, library))
+        row = run(scan_sql(rel, library, dialect))
         rows = int(row["rows"])
         return rows, [evaluate(c, row[f"q{i}"], rows) for i, c in enumerate(library)]
     except errors:
         if not library:
             raise
-    rows = int(run(scan_sql(rel, ()))["rows"])
+    rows = int(run(scan_sql(rel, (), dialect))["rows"])
     out: list[QualityResult] = []
     for check in library:
         try:
-            out.append(evaluate(check, run(scan_sql(rel, (check,)))["q0"], rows))
+            out.append(evaluate(check, run(scan_sql(rel, (check,), dialect))["q0"], rows))
         except errors as exc:
             why = getattr(exc, "message", None) or str(exc).strip().splitlines()[0]
             out.append(QualityResult(check, None, None, f"the rule cannot run on this data: {why}"))

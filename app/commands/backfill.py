@@ -82,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
                 hint=f"add `windows: {{{args.dataset}: {{column: <its date or timestamp column>}}}}` "
                 "to datacanary.yml",
             )
+        if tgt.database is None:  # the window's INSERT ... BY NAME and temp views are DuckDB's so far
+            raise UsageError(
+                f"environment {tgt.env!r} is on {tgt.engine}: backfill runs on DuckDB environments only",
+                hint="use `datacanary run --window W` there (it rebuilds the model whole)",
+            )
         if not tgt.database.is_file():
             raise UsageError(
                 f"environment {tgt.env!r}: database {tgt.database} does not exist",

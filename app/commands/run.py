@@ -49,12 +49,10 @@ def run(args: argparse.Namespace) -> int:
     import json
     import uuid
 
-    from app.errors import UsageError
     from app.report.env import render
-    from app.runs.envdb import open_env
     from app.runs.ledger import RunLedger
     from app.runs.session import open_session
-    from app.runs.target import contracts, graph
+    from app.runs.target import contracts, graph, open_warehouse
     from app.runs.wap import RunRequest, execute, restore
 
     now = dt.datetime.now(dt.UTC)
@@ -62,14 +60,12 @@ def run(args: argparse.Namespace) -> int:
         args.project, args.env, args.state, use_artifact=not getattr(args, "working_tree", False)
     )
     tgt = session.target
-    if not tgt.database.is_file():  # duckdb.connect would silently create an empty one
+    try:
+        conn = open_warehouse(tgt)  # a missing DuckDB file, an unreachable server: exit 2
+    except BaseException:
         session.db.close()
-        raise UsageError(
-            f"environment {tgt.env!r}: database {tgt.database} does not exist",
-            hint=f"point environments.{tgt.env}.parameters.data at the environment's DuckDB file",
-        )
+        raise
     ledger = RunLedger(session.db)
-    conn = open_env(tgt.database)
     try:
         if args.command == "restore":
             rec = restore(conn, ledger, tgt.env, tgt.schema, args.dataset, args.to, now.isoformat())

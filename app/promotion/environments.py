@@ -25,6 +25,7 @@ DATA = "data"  # a DuckDB file with the environment's source tables (relative to
 SAMPLE_FRACTION = "sample_fraction"  # share of the environment's rows a promotion canary reads
 SOURCE_SCHEMA = "source_schema"  # schema of the source tables inside `data` (default: main)
 SCHEMA = "schema"  # where models are published in the environment (app.runs)
+ENGINE = "engine"  # duckdb | postgres | spark: where the environment's data lives (default: `engine:`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,10 @@ class Environment:
     def sample_fraction(self) -> float:
         value = self.parameters.get(SAMPLE_FRACTION)
         return 1.0 if value is None else float(value)
+
+    def engine(self, default: str = "duckdb") -> str:
+        """The environment's engine: its `engine` parameter, else the project's `engine:` (`default`)."""
+        return str(self.parameters.get(ENGINE) or default)
 
     @property
     def source_schema(self) -> str:

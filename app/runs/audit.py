@@ -27,12 +27,12 @@ def run_checks(
 ) -> list[QualityResult]:
     """Every quality check of `dataset` measured on `relation` (`schema.table`). `targets` resolves
     the other tables an ODCS `sql` rule may read (name -> (schema, table))."""
-    import duckdb
+    from app.engines import EngineError
+    from app.runs.warehouse import wrap
 
+    wh = wrap(conn)
     checks = quality.checks_for(dataset)
-    rows, results = quality.measure(
-        lambda sql: _first_row(conn, sql), table(relation), checks, (duckdb.Error,)
-    )
+    rows, results = quality.measure(wh.first, table(relation), checks, (EngineError,), dialect=wh.dialect)
     schema, _, name = relation.rpartition(".")
     resolve = name_resolver(
         {**(targets or {}), dataset.name: (schema, name), dataset.output_name: (schema, name)}
@@ -44,18 +44,13 @@ def run_checks(
             sql = compile_query(
                 text, path=path, dialect=DIALECT, resolve=resolve, what=f"quality rule {check.name}"
             )
-            value = conn.execute(sql.sql).fetchone()[0]
+            value = next(iter(wh.first(wh.sql(sql.sql)).values()), None)
             results.append(quality.evaluate(check, None if value is None else float(value), rows))
         except CompileProblem as problem:
             results.append(QualityResult(check, None, None, problem.message))
-        except Exception as exc:  # the rule's own SQL failed on this data: a failed check, with why
-            results.append(QualityResult(check, None, None, str(exc).splitlines()[0]))
+        except EngineError as exc:  # the rule's own SQL failed on this data: a failed check, with why
+            results.append(QualityResult(check, None, None, exc.message))
     return results
-
-
-def _first_row(conn: Any, sql: str) -> dict[str, Any]:
-    cur = conn.execute(sql)
-    return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
 
 
 def outcomes(results: Sequence[QualityResult]) -> list[tuple[str, bool]]:

@@ -1,4 +1,5 @@
-"""Write-audit-publish in an environment's DuckDB database. Each model is written to a new versioned
+"""Write-audit-publish in an environment's database (a DuckDB file, PostgreSQL or a Spark catalog: see
+app.runs.warehouse). Each model is written to a new versioned
 table, audited against its contract, and published by pointing the dataset's view at it only when the
 audit passes; a failed audit publishes nothing for that dataset or anything downstream of it, and
 says why. The idea is SQLMesh's virtual layer: views over versioned physical tables."""
@@ -14,11 +15,12 @@ from typing import Any
 
 from app.canary import quality
 from app.contracts.model import Dataset
+from app.engines import EngineError
 from app.errors import DatacanaryError
 from app.runs import audit
-from app.runs.envdb import search_path
 from app.runs.ledger import RunLedger, VersionRecord
 from app.runs.plan import Graph, Refusal, fingerprints, relation, to_drop
+from app.runs.warehouse import Warehouse, wrap
 from app.slo.sli import DIALECT, table
 
 
@@ -78,19 +80,20 @@ def quote(name: str) -> str:
 
 def source_versions(conn: Any, sources: Sequence[str], schema: str) -> dict[str, str]:
     """A data version per source: row count and an order-independent sum of row hashes."""
+    wh = wrap(conn)
     out: dict[str, str] = {}
     for src in sorted(set(sources)):
         name = src if "." in src else f"{schema}.{src}"
-        try:
-            count, digest = conn.execute(
-                f"SELECT COUNT(*), SUM(HASH(t)::HUGEINT) FROM {quote(name)} AS t"
-            ).fetchone()
-        except Exception as exc:  # duckdb.CatalogException: a missing source is bad input, not a crash
-            raise DatacanaryError(
-                f"source {src!r} is not in the environment's database ({exc})".splitlines()[0],
-                hint=f"load the source into schema {schema!r} of the environment's DuckDB file",
-            ) from None
-        out[src] = f"{count}:{digest}"
+        src_schema, _, src_table = name.rpartition(".")
+        if wh.kind(src_schema, src_table) is None:  # a missing source is bad input, not a crash
+            raise EngineError(
+                wh.name,
+                f"source {src!r} is not in the environment's database (no {name}"
+                + (f" on {wh.where})" if wh.where else ")"),
+                hint=f"load the source into schema {src_schema!r} of the environment's database, or set"
+                " the environment's `source_schema`",
+            )
+        out[src] = wh.source_version(name)
     return out
 
 
@@ -101,7 +104,9 @@ def execute(
     ledger: RunLedger,
     progress: Callable[[str], object] = lambda m: sys.stderr.write(m + "\n"),
 ) -> RunResult:
-    """Run every model of `graph` with write-audit-publish; refuse (write nothing) on a double apply."""
+    """Run every model of `graph` with write-audit-publish; refuse (write nothing) on a double apply.
+    `conn`: a Warehouse, an Engine, or a raw DuckDB connection to the environment's file."""
+    conn = wrap(conn)
     all_sources = [s for m in graph.order for s in graph.sources[m]]
     fps = fingerprints(graph, source_versions(conn, all_sources, req.source_schema), req.window)
     refused = []
@@ -123,8 +128,9 @@ def execute(
     if refused and not req.force and len(refused) == len(graph.order):
         return RunResult(**{**_fields(base), "refused": tuple(refused)})  # nothing new at all: write nothing
     skip = {} if req.force else {r.dataset: r.earlier for r in refused}
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(req.schema)}")
-    search_path(conn, req.schema, req.source_schema)
+    conn.may_publish(req.schema)  # a missing privilege fails the run before anything is written
+    conn.create_schema(req.schema)
+    conn.use(req.schema, req.source_schema)
     outcomes: list[Outcome] = []
     blocked: dict[str, str] = {}  # model -> the upstream failure that blocks it
     for m in graph.order:
@@ -145,7 +151,7 @@ def execute(
             _record(ledger, req, fps[m], outcome, ledger.next_version(req.env, m))
         else:
             progress(f"run {req.env}: building {m}")
-            outcome = _build(conn, m, graph.sql[m], req, ledger, fps[m], gone.get(m))
+            outcome = _build(conn, m, graph.sql[m], req, ledger, fps[m], gone.get(m), progress)
             if outcome.status != "published":
                 for d in graph.downstream_closure(m):
                     blocked.setdefault(d, m)
@@ -157,39 +163,34 @@ def _fields(r: RunResult) -> dict[str, Any]:
     return {k: getattr(r, k) for k in ("run_id", "env", "window", "artifact", "forced")}
 
 
-def _missing(conn: Any, schema: str, dataset: str, earlier: VersionRecord) -> str | None:
+def _missing(conn: Warehouse, schema: str, dataset: str, earlier: VersionRecord) -> str | None:
     """What of a recorded publish the warehouse no longer has: its versioned table or the view."""
     rel_schema, _, table_name = earlier.relation.rpartition(".")
-    found = conn.execute(
-        "SELECT (SELECT COUNT(*) FROM duckdb_tables() WHERE database_name = current_database()"
-        "   AND schema_name = ? AND table_name = ?),"
-        " (SELECT COUNT(*) FROM duckdb_views() WHERE database_name = current_database()"
-        "   AND schema_name = ? AND view_name = ?)",
-        [rel_schema, table_name, schema, dataset],
-    ).fetchone()
-    if not found[0]:
+    if conn.kind(rel_schema, table_name) != "table":
         return f"table {earlier.relation}"
-    return None if found[1] else f"view {schema}.{dataset}"
+    return None if conn.kind(schema, dataset) == "view" else f"view {schema}.{dataset}"
 
 
 def _build(
-    conn: Any,
+    conn: Warehouse,
     name: str,
     sql: str,
     req: RunRequest,
     ledger: RunLedger,
     fp: str,
     note: str | None = None,
+    progress: Callable[[str], object] = lambda m: None,
 ) -> Outcome:
     version = ledger.next_version(req.env, name)
     rel = relation(req.schema, name, version)
     started = time.monotonic()
     try:
-        conn.execute(f"CREATE TABLE {quote(rel)} AS {sql}")
-    except Exception as exc:  # the model's own SQL failed in this environment: nothing published
-        outcome = Outcome(name, "failed", version, rel, f"write failed: {str(exc).splitlines()[0]}")
+        conn.create_table_as(rel, sql)
+    except EngineError as exc:  # the model's own SQL failed in this environment: nothing published
+        outcome = Outcome(name, "failed", version, rel, f"write failed: {exc.message}")
         _record(ledger, req, fp, outcome, version)
         return outcome
+    progress(f"run {req.env}: auditing {rel}")
     checks = _audit(conn, name, rel, req.contracts.get(name), req.targets)
     errors = [c for c in checks if not c.passed and c.check.severity == "error"]
     duration = time.monotonic() - started
@@ -200,8 +201,13 @@ def _build(
         # only the newest failed audit is kept for inspection (docs/slo.md): drop the ones before it now
         dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
         return Outcome(name, "audit-failed", version, rel, reason, tuple(checks), duration, tuple(dropped))
-    # the swap is one statement: readers see the old version or the new one, never a half-built table
-    point_view(conn, req.schema, name, rel)
+    # the swap is atomic: readers see the old version or the new one, never a half-built table
+    try:
+        point_view(conn, req.schema, name, rel)
+    except EngineError as exc:  # e.g. views of somebody else's depend on columns this version changed
+        outcome = Outcome(name, "failed", version, rel, f"publish failed: {exc.message}", tuple(checks))
+        _record(ledger, req, fp, outcome, version, _rows(conn, rel))
+        return outcome
     outcome = Outcome(name, "published", version, rel, note, tuple(checks), duration)
     _record(ledger, req, fp, outcome, version, _rows(conn, rel))
     dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
@@ -219,7 +225,7 @@ def _audit(
 ) -> list[audit.QualityResult]:
     if dataset is None:
         return []
-    present = [r[0] for r in conn.execute(f"DESCRIBE {quote(rel)}").fetchall()]
+    present = wrap(conn).columns(rel)
     missing = audit.columns_missing(dataset, present)
     if missing:  # the quality SQL would fail on the missing names; this says it plainly
         check = quality.QualityCheck(
@@ -233,19 +239,15 @@ audit_table = _audit  # the audit of one written table, for app.runs.backfill
 
 
 def point_view(conn: Any, schema: str, dataset: str, rel: str) -> None:
-    """`schema.dataset` as a view over the versioned table `rel` of the same schema. The view names the
-    table unqualified (DuckDB binds it in the view's own schema), so it reads the same whatever catalog
-    name the file is opened under: `prod.duckdb` opened directly is catalog `prod`."""
-    table_name = rel.rpartition(".")[2]
-    conn.execute(
-        f"CREATE OR REPLACE VIEW {quote(schema + '.' + dataset)} AS SELECT * FROM {quote(table_name)}"
-    )
+    """`schema.dataset` as a view over the versioned table `rel` of the same schema (atomically for
+    readers; how depends on the engine, see app.runs.warehouse)."""
+    wrap(conn).replace_view(schema, dataset, rel)
 
 
-def _rows(conn: Any, rel: str) -> float:
+def _rows(conn: Warehouse, rel: str) -> float:
     """Rows written: DuckDB answers COUNT(*) of a table from its row groups' metadata, not a scan. (It
     reports no per-table size in bytes: `estimated_size` of duckdb_tables() is a row estimate.)"""
-    return float(conn.execute(f"SELECT COUNT(*) FROM {quote(rel)}").fetchone()[0])
+    return float(conn.rows(rel))
 
 
 def _record(
@@ -275,10 +277,11 @@ def _record(
 
 def retire(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, keep: int) -> list[int]:
     """Drop the physical tables retention no longer keeps; the ledger rows stay, marked dropped."""
+    wh = wrap(conn)
     versions = ledger.versions(env, dataset)
     drop = to_drop(versions, ledger.live_version(env, dataset), keep)
     for v in drop:
-        conn.execute(f"DROP TABLE IF EXISTS {quote(relation(schema, dataset, v))}")
+        wh.drop_table(relation(schema, dataset, v))
     if drop:
         ledger.mark_dropped(env, dataset, drop)
     return drop
@@ -302,6 +305,6 @@ def restore(
             f"version {version} of {dataset} in {env} {why}",
             hint=f"restorable versions: {', '.join(map(str, kept)) or 'none'}",
         )
-    point_view(conn, schema, dataset, rec.relation)
+    wrap(conn).replace_view(schema, dataset, rec.relation)
     ledger.switch(env, dataset, version, at)
     return rec

@@ -1,5 +1,6 @@
-"""Measure every SLI of an environment: queries over its DuckDB database (opened read-only), facts
-from the run ledger (publish times, run cost) and the contract's quality checks."""
+"""Measure every SLI of an environment: queries over its database (a DuckDB file opened read-only, or
+PostgreSQL or Spark, in their dialect), facts from the run ledger (publish times, run cost) and the
+contract's quality checks."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def _count(items: Sequence[str]) -> dict[str, int]:
 
 
 def evaluate(
-    database: str,
+    database: Any,
     env: str,
     objectives: Sequence[Objective],
     now: dt.datetime,
@@ -107,59 +108,90 @@ def evaluate(
     built: Collection[str] = (),
     health: HealthRun | None = None,
 ) -> Evaluation:
-    """Open `database` read-only and measure every objective at `now`; datasets resolve in `schema`
+    """Measure every objective at `now` in `database` (a DuckDB file's path, opened read-only, or an
+    open app.runs.warehouse.Warehouse, not closed here); datasets resolve in `schema`
     (where `datacanary run` publishes them) and then `source_schema`. `built` names the datasets
     `datacanary run` builds: one missing with no publish in `facts` is unknown (never published), not
     a breach. `health` holds the stored profiles the health objectives compare with, and collects the
     profiles measured now."""
-    import duckdb
-
+    from app.engines import EngineError
     from app.runs.audit import outcomes, run_checks
-    from app.runs.envdb import open_env, search_path
+    from app.runs.envdb import open_env
+    from app.runs.warehouse import DuckDBWarehouse, Warehouse
     from app.slo.health import SLIS
-    from app.slo.health_measure import HealthRun, measure
+    from app.slo.health_measure import HealthRun
 
     facts = facts or {}
     contracts = contracts or {}
     results: list[SliResult] = []
-    conn = open_env(database, read_only=True)
+    own = not isinstance(database, Warehouse)
+    conn = DuckDBWarehouse(open_env(database, read_only=True)) if own else database
 
     def quality(dataset: str) -> Sequence[tuple[str, bool]] | None:
         if dataset not in contracts:
             return None
         try:
             return outcomes(run_checks(conn, contracts[dataset], f"{schema}.{dataset}"))
-        except duckdb.Error:
+        except EngineError:
             return None  # the dataset cannot be read: its other SLIs say so
 
     try:
-        search_path(conn, schema, source_schema)  # a schema no run has created yet is left out
+        conn.use(schema, source_schema)  # a schema no run has created yet is left out
         checks = [o for o in objectives if o.sli in SLIS]
-        healthy = measure(conn, checks, now, health or HealthRun(lambda d: ()), built) if checks else {}
+        healthy = _health(conn, checks, now, health or HealthRun(lambda d: ()), built) if checks else {}
         for obj in objectives:
             if obj.key in healthy:
                 results.append(healthy[obj.key])
                 continue
-            sql = sli.query(obj, now)
+            datasets = obj.datasets or (obj.dataset,)
+            names, missing = _resolve(conn, datasets, (schema, source_schema))
+            sql = sli.query(obj, now, dialect=conn.dialect, names=names)
             if sql is None:
                 results.append(measure_facts(obj, now, facts.get(obj.dataset), quality))
                 continue
-            never = [d for d in obj.datasets or (obj.dataset,) if d in built and d not in facts]
-            results.append(_run(conn, obj, sql, never))
+            never = [d for d in datasets if d in built and d not in facts]
+            results.append(_run(conn, obj, sql, never, missing))
     finally:
-        conn.close()
+        if own:
+            conn.close()
     return Evaluation(env=env, at=now, results=tuple(results))
 
 
-def _run(conn: Any, obj: Objective, sql: str, never_published: Sequence[str] = ()) -> SliResult:
-    import duckdb
+def _health(
+    conn: Any, checks: Sequence[Objective], now: dt.datetime, run: Any, built: Collection[str]
+) -> dict[str, SliResult]:
+    """The data-health SLIs (app.slo.health_measure), which profile on DuckDB only so far: on another
+    engine they are unknown, with that reason, never a made-up value."""
+    from app.runs.warehouse import DuckDBWarehouse
+    from app.slo.health_measure import measure
 
-    try:
-        cur = conn.execute(sql)
-        row = cur.fetchone()
-        names = [d[0] for d in cur.description]
-    except duckdb.CatalogException as exc:
-        first = str(exc).splitlines()[0]
+    if isinstance(conn, DuckDBWarehouse):
+        return measure(conn.conn, checks, now, run, built)
+    why = f"data-health profiles run on DuckDB only; this environment is on {conn.name}"
+    return {o.key: judge(o, None, reason=why) for o in checks}
+
+
+def _resolve(conn: Any, datasets: Sequence[str], schemas: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Each unqualified dataset as `schema.dataset` of the first of `schemas` that has it, and the
+    datasets found nowhere (a qualified name is looked up in its own schema)."""
+    names: dict[str, str] = {}
+    missing = []
+    for d in datasets:
+        where = [(d.rsplit(".", 1)[0], d.rsplit(".", 1)[1])] if "." in d else [(s, d) for s in schemas]
+        found = next((f"{s}.{t}" for s, t in where if conn.kind(s, t) is not None), None)
+        if found is None:
+            missing.append(d)
+        elif "." not in d:
+            names[d] = found
+    return names, missing
+
+
+def _run(
+    conn: Any, obj: Objective, sql: str, never_published: Sequence[str] = (), missing: Sequence[str] = ()
+) -> SliResult:
+    from app.engines import EngineError
+
+    if missing:
         if never_published:  # nothing was ever there to be late or incomplete: no data, not an outage
             return judge(
                 obj,
@@ -168,10 +200,14 @@ def _run(conn: Any, obj: Objective, sql: str, never_published: Sequence[str] = (
                 reason=f"{', '.join(never_published)} never published by `datacanary run` in this environment",
             )
         # a dataset that was published and is gone is the worst breach there is, not an unknown
-        return SliResult(obj, None, Status.BREACH, reason=f"cannot read: {first}")
-    except duckdb.Error as exc:
-        return judge(obj, None, reason=f"query failed: {str(exc).splitlines()[0]}")
-    record = dict(zip(names, row, strict=True)) if row is not None else {}
+        return SliResult(
+            obj, None, Status.BREACH, reason=f"cannot read: {', '.join(missing)} not found on {conn.name}"
+        )
+    try:
+        row = conn.first(sql)
+    except EngineError as exc:
+        return judge(obj, None, reason=f"query failed: {exc.message}")
+    record = dict(row)
     value = record.pop("value", None)
     return ahead_of_time(obj, None if value is None else float(value), record)
 

@@ -26,7 +26,7 @@ def evaluate_env(
     """Evaluate `env`'s SLOs as declared by what is live there (the live artifact, else the working tree)."""
     from app.runs.ledger import RunLedger
     from app.runs.session import open_session
-    from app.runs.target import contracts
+    from app.runs.target import contracts, open_warehouse
     from app.slo.evaluate import RunFacts, evaluate
     from app.slo.health_measure import HealthRun
     from app.slo.health_store import HealthStore, statuses_of
@@ -37,11 +37,6 @@ def evaluate_env(
     session = open_session(project_dir, env, state)
     try:
         tgt = session.target
-        if not tgt.database.is_file():
-            raise UsageError(
-                f"environment {env!r}: database {tgt.database} does not exist",
-                hint="point environments.<env>.parameters.data at the environment's DuckDB file",
-            )
         facts = {
             name: RunFacts(
                 published_at=dt.datetime.fromisoformat(rec.started_at),
@@ -54,18 +49,22 @@ def evaluate_env(
         objectives = collect(session.project)
         profiles = HealthStore(session.db)
         health = HealthRun(lambda dataset: profiles.recent(env, dataset, now))
-        evaluation = evaluate(
-            str(tgt.database),
-            env,
-            objectives,
-            now,
-            facts,
-            contracts(session.project),
-            tgt.schema,
-            tgt.source_schema,
-            built=set(session.project.models),
-            health=health,
-        )
+        warehouse = open_warehouse(tgt, read_only=True)  # a missing DuckDB file: exit 2, not created
+        try:
+            evaluation = evaluate(
+                warehouse,
+                env,
+                objectives,
+                now,
+                facts,
+                contracts(session.project),
+                tgt.schema,
+                tgt.source_schema,
+                built=set(session.project.models),
+                health=health,
+            )
+        finally:
+            warehouse.close()
         evaluations = EvaluationStore(session.db)
         if store:
             evaluations.save(evaluation)

@@ -8,6 +8,7 @@ evaluation can be replayed `--at` any time.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import sqlglot
 from sqlglot import exp
@@ -53,10 +54,19 @@ def _fill(template: str, **values: exp.Expr) -> exp.Expr:
     return exp.replace_placeholders(sqlglot.parse_one(template, read=DIALECT), **values)
 
 
-def query(obj: Objective, now: dt.datetime, relation: str | None = None) -> str | None:
-    """DuckDB SQL for `obj`'s SLI, or None when it is not measured by a query (see NOT_SQL).
+def query(
+    obj: Objective,
+    now: dt.datetime,
+    relation: str | None = None,
+    dialect: str = DIALECT,
+    names: Mapping[str, str] | None = None,
+) -> str | None:
+    """SQL for `obj`'s SLI in `dialect` (duckdb, postgres, spark), or None when it is not measured by a
+    query (see NOT_SQL). Built in DuckDB's dialect and transpiled, with `portable`'s fixes.
 
-    `relation` overrides the dataset's table name (e.g. a versioned table being audited).
+    `relation` overrides the dataset's table name (e.g. a versioned table being audited); `names`
+    qualifies unqualified dataset names (`orders` -> `analytics.orders`), for engines without a
+    search path over several schemas (Spark).
     """
     if obj.sli in NOT_SQL or (obj.sli == "freshness" and not obj.param("column")):
         return None
@@ -87,7 +97,72 @@ def query(obj: Objective, now: dt.datetime, relation: str | None = None) -> str 
         expr = consistency(inv)
     else:
         raise ValueError(f"unknown SLI {obj.sli!r}")  # a programming error: objectives.py names them all
-    return expr.sql(dialect=DIALECT)
+    if names:
+        expr = expr.transform(lambda n: _qualified(n, names))
+    return portable(expr, dialect).sql(dialect=dialect)
+
+
+def _qualified(node: exp.Expr, names: Mapping[str, str]) -> exp.Expr:
+    if isinstance(node, exp.Table) and not node.db and node.name in names:
+        return table(names[node.name]).as_(node.alias) if node.alias else table(names[node.name])
+    return node
+
+
+def portable(expr: exp.Expr, dialect: str) -> exp.Expr:
+    """`expr` (DuckDB) rewritten where sqlglot's transpile alone gives other values or invalid SQL:
+    Spark's UNIX_TIMESTAMP drops the fraction of a second (UNIX_MICROS keeps it); Spark's COLLECT_LIST
+    takes no ORDER BY (sorted after instead); PostgreSQL has no STRUCT (a JSON object) and slices an
+    aggregate only in parentheses, and cannot FULL JOIN on IS NOT DISTINCT FROM (two equalities
+    instead: NULL-ness and the key's text); Spark slices with SLICE."""
+    if dialect == DIALECT:
+        return expr
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if dialect == "spark" and isinstance(node, exp.TimeToUnix):
+            ts = exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMP", dialect="spark"))
+            return exp.Div(
+                this=exp.Anonymous(this="UNIX_MICROS", expressions=[ts]),
+                expression=exp.Literal.number("1000000.0"),
+            )
+        if dialect == "spark" and isinstance(node, (exp.ArrayAgg, exp.Filter)):
+            agg = node.this if isinstance(node, exp.Filter) else node
+            if isinstance(agg, exp.ArrayAgg) and isinstance(agg.this, exp.Order):
+                plain = exp.ArrayAgg(this=agg.this.this.copy())
+                inner = (
+                    exp.Filter(this=plain, expression=node.expression.copy()) if agg is not node else plain
+                )
+                return exp.Anonymous(this="SORT_ARRAY", expressions=[inner])
+        if dialect == "postgres" and isinstance(node, exp.NullSafeEQ) and isinstance(node.parent, exp.Join):
+            left, right = node.this, node.expression
+
+            def text(e: exp.Expr) -> exp.Expr:
+                return exp.Coalesce(
+                    this=exp.Cast(this=e.copy(), to=exp.DataType.build("TEXT")),
+                    expressions=[exp.Literal.string("")],
+                )
+
+            nulls = exp.EQ(
+                this=exp.Paren(this=exp.Is(this=left.copy(), expression=exp.Null())),
+                expression=exp.Paren(this=exp.Is(this=right.copy(), expression=exp.Null())),
+            )
+            return exp.and_(nulls, exp.EQ(this=text(left), expression=text(right)))
+        if dialect == "postgres" and isinstance(node, exp.Struct):
+            pairs: list[exp.Expr] = []
+            for e in node.expressions:
+                pairs += [exp.Literal.string(e.this.name), e.expression.copy()]
+            return exp.Anonymous(this="JSON_BUILD_OBJECT", expressions=pairs)
+        if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
+            cut = node.expressions[0]
+            if isinstance(cut, exp.Slice) and dialect == "postgres":
+                return exp.Bracket(this=exp.Paren(this=node.this.transform(fix)), expressions=[cut.copy()])
+            if isinstance(cut, exp.Slice) and dialect == "spark":
+                length = exp.Literal.number(int(cut.expression.name) - int(cut.this.name) + 1)
+                return exp.Anonymous(
+                    this="SLICE", expressions=[node.this.transform(fix), cut.this.copy(), length]
+                )
+        return node
+
+    return expr.transform(fix)
 
 
 def _partitions(obj: Objective, now: dt.datetime, tbl: exp.Table) -> exp.Expr:
@@ -96,13 +171,14 @@ def _partitions(obj: Objective, now: dt.datetime, tbl: exp.Table) -> exp.Expr:
     if grain not in _GRAIN_SECONDS:
         raise ValueError(f"unknown partition grain {grain!r}")  # config.py's Literal makes this unreachable
     n = int(obj.threshold)
+    # the expected periods are listed, not generated: every engine reads a VALUES list alike, while
+    # GENERATE_SERIES of timestamps is DuckDB's and PostgreSQL's only (Spark explodes a SEQUENCE)
+    starts = _periods(_utc(now), grain, n)
+    values = ", ".join(f"(CAST('{p.isoformat(sep=' ')}' AS TIMESTAMP))" for p in starts)
     return _fill(
         f"""
         WITH expected AS (
-          SELECT p FROM generate_series(
-            DATE_TRUNC('{grain}', CAST(:now AS TIMESTAMP)) - :n * INTERVAL 1 {grain},
-            DATE_TRUNC('{grain}', CAST(:now AS TIMESTAMP)) - INTERVAL 1 {grain},
-            INTERVAL 1 {grain}) AS g(p)
+          SELECT p FROM (VALUES {values}) AS g(p)
         ), present AS (
           SELECT DISTINCT DATE_TRUNC('{grain}', CAST(:col AS TIMESTAMP)) AS p FROM :tbl
         )
@@ -111,11 +187,29 @@ def _partitions(obj: Objective, now: dt.datetime, tbl: exp.Table) -> exp.Expr:
                  FILTER (WHERE present.p IS NULL) AS missing
         FROM expected LEFT JOIN present ON expected.p = present.p
         """,
-        now=_timestamp(now),
-        n=exp.Literal.number(n),
         col=_col(obj.param("column")),
         tbl=tbl,
     )
+
+
+def _periods(now: dt.datetime, grain: str, n: int) -> list[dt.datetime]:
+    """The starts of the `n` complete periods of `grain` before the one `now` is in, oldest first (as
+    DATE_TRUNC cuts them: weeks start on Monday, months on the 1st)."""
+    start = now.replace(minute=0, second=0, microsecond=0)
+    if grain != "hour":
+        start = start.replace(hour=0)
+    if grain == "week":
+        start -= dt.timedelta(days=start.weekday())
+    if grain == "month":
+        start = start.replace(day=1)
+        out = []
+        y, m = start.year, start.month
+        for _ in range(n):
+            y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+            out.append(start.replace(year=y, month=m))
+        return out[::-1]
+    step = dt.timedelta(seconds=_GRAIN_SECONDS[grain])
+    return [start - step * k for k in range(n, 0, -1)]
 
 
 def _late_arrival(obj: Objective, now_e: exp.Expr, tbl: exp.Table) -> exp.Expr:

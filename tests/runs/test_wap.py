@@ -237,7 +237,7 @@ def test_the_text_of_a_partial_reapply_says_what_happened_per_dataset(env: tuple
 
     _run(env, "r1")
     result = _run(env, "r2", graph=_revenue_doubled())
-    target = SimpleNamespace(database=Path("prod.duckdb"), schema="analytics")
+    target = SimpleNamespace(place="prod.duckdb", schema="analytics")
     text = render("runs/run.txt.j2", result=result, target=target)
     assert "REFUSED" not in text and "nothing was written" not in text
     assert "already-applied orders v1" in text and "published     revenue v2" in text

@@ -210,3 +210,23 @@ def test_cost_rows_is_the_rows_the_run_wrote_and_the_old_max_bytes_is_said_unmea
     legacy = results["cost.bytes"]  # DuckDB has no byte size per table: unknown, never a row count as bytes
     assert legacy.status is Status.UNKNOWN and legacy.value is None
     assert "use cost.max_rows" in (legacy.reason or "")
+
+
+@pytest.mark.parametrize("grain", ["hour", "day", "week", "month"])
+@pytest.mark.parametrize("at", ["2026-11-25 12:34:56", "2026-01-01 00:00:00", "2026-03-31 23:59:59"])
+def test_expected_partitions_are_the_periods_duckdb_date_trunc_cuts(grain: str, at: str) -> None:
+    import datetime as dt
+
+    import duckdb
+
+    from app.slo.sli import _periods
+
+    now = dt.datetime.fromisoformat(at)
+    expected = [
+        r[0]
+        for r in duckdb.sql(
+            f"SELECT unnest(generate_series(date_trunc('{grain}', TIMESTAMP '{at}') - 3 * INTERVAL 1 {grain},"
+            f" date_trunc('{grain}', TIMESTAMP '{at}') - INTERVAL 1 {grain}, INTERVAL 1 {grain}))"
+        ).fetchall()
+    ]
+    assert _periods(now, grain, 3) == expected
