@@ -130,6 +130,12 @@ def _run(action: ActionEnv, target: Target, log: Write, head_sha: str) -> RunRep
         at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         acks.append(Acknowledgment(sha=head_sha, by=target.ack_by, at=at))
     project = action.project.strip("/") if action.project not in (".", "./") else ""
+    if action.engine:  # the input picks the engine over datacanary.yml's (app.canary.run)
+        import os
+
+        from app.canary.run import ENGINE_OVERRIDE
+
+        os.environ[ENGINE_OVERRIDE] = action.engine
     return run_check(
         action.workspace,
         target.base,

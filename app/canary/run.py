@@ -44,6 +44,11 @@ _PLACEHOLDER = re.compile(r"\$?\{(object|model|table|dataset)\}")
 _COLUMN_PLACEHOLDER = re.compile(r"\$?\{(property|column)\}")
 
 
+# Where the canary runs when the operator says so (the Action's `engine` input sets it): duckdb,
+# postgres or spark; unset, the base revision's datacanary.yml `engine:` decides.
+ENGINE_OVERRIDE = "DATACANARY_ENGINE"
+
+
 def run_canary(
     base: Project,
     head: Project,
@@ -109,7 +114,12 @@ def run_canary(
     bound_process_memory(caps.process_limit)
     unbuilt = _unbuilt(head, head_analysis, broken_t)
     kind = base.config.engine
-    if head.config.engine != kind:
+    chosen = os.environ.get(ENGINE_OVERRIDE, "").strip().lower()
+    if chosen:  # the operator's choice (the Action's `engine` input) wins over datacanary.yml
+        from app.engines import check_kind
+
+        kind = check_kind(chosen)
+    elif head.config.engine != kind:
         notes = (
             *limits.notes,
             f"engine: {head.config.engine} in this pull request applies once it is merged; "

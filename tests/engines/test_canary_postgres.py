@@ -172,3 +172,23 @@ def test_the_sample_is_join_preserving_by_the_key_hash(warehouse: str) -> None:
             "SELECT count(*) FROM shop.raw_orders WHERE customer_id IN (SELECT customer_id FROM shop.s_raw_customers)"
         ).fetchone()
     assert orders == matched == (full or [0])[0] > 0  # every sampled order finds its sampled customer
+
+
+def test_the_operators_engine_wins_over_datacanary_yml(
+    warehouse: str, duckdb_report: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Action's `engine` input (DATACANARY_ENGINE) runs a project whose datacanary.yml says duckdb
+    in PostgreSQL: same figures, and no note that the pull request's engine waits for the merge."""
+    from app.canary.run import ENGINE_OVERRIDE
+
+    repo = warehouse_demo_repo(tmp_path / "shop", "duckdb", monkeypatch)
+    monkeypatch.setenv(ENGINE_OVERRIDE, "postgres")
+    monkeypatch.setenv("DATACANARY_POSTGRES_URL", warehouse + "_missing")  # the server, a missing db
+    from app.engines import EngineError
+
+    with pytest.raises(EngineError, match="postgres: cannot connect"):
+        _report(repo)
+    monkeypatch.setenv("DATACANARY_POSTGRES_URL", warehouse)
+    pg = _report(repo)
+    assert _builds(pg) == _builds(duckdb_report) and _quality(pg) == _quality(duckdb_report)
+    assert _scratch(warehouse) == []
