@@ -11,7 +11,7 @@ columns, 0.1% of them deleted and as many inserted. PostgreSQL is a throwaway se
 tests' (tests/support/services.py), or DATACANARY_BENCH_POSTGRES_URL (a database to create tables in).
 
   floor       PostgreSQL: `SELECT count(*)` of each table (a full scan each). Spark: count(*) and
-              sum(xxhash64(*)) of both Parquet datasets (a count alone is read from Parquet metadata)
+              sum(xxhash64(*)) (as a decimal) of both Parquet datasets (a count alone is read from Parquet metadata)
   datacanary  PostgreSQL: `datacanary data-diff postgres:public.l postgres:public.r --key id` as a whole
               process, with `--no-profile` (the row diff, what reladiff computes) and with the profiles.
               Spark: `reconcile` in process on the benchmark's session (a process would start its own JVM)
@@ -202,7 +202,9 @@ def spark(rows_list: list[int], shares: list[float]) -> None:
                 )
             floor, _ = timed(
                 lambda: engine.query(
-                    "SELECT (SELECT sum(xxhash64(*)) FROM l) AS a, (SELECT sum(xxhash64(*)) FROM r) AS b"
+                    # as DECIMAL: Spark 4's ANSI mode refuses a BIGINT sum that overflows
+                    "SELECT (SELECT sum(CAST(xxhash64(*) AS DECIMAL(38, 0))) FROM l) AS a,"
+                    " (SELECT sum(CAST(xxhash64(*) AS DECIMAL(38, 0))) FROM r) AS b"
                 )
             )
             print(f"spark    {rows:>11,} rows, {share:.1%} changed (written as Parquet in {gen:.1f} s)")
