@@ -113,12 +113,12 @@ def run_canary(
     limits = effective_limits(base.config.canary.limits if base_trusted else None, cfg.limits, caps)
     bound_process_memory(caps.process_limit)
     unbuilt = _unbuilt(head, head_analysis, broken_t)
-    kind = base.config.engine
-    chosen = os.environ.get(ENGINE_OVERRIDE, "").strip().lower()
-    if chosen:  # the operator's choice (the Action's `engine` input) wins over datacanary.yml
+    kind: str = base.config.engine
+    override = os.environ.get(ENGINE_OVERRIDE, "").strip().lower()
+    if override:  # the operator's choice (the Action's `engine` input) wins over datacanary.yml
         from app.engines import check_kind
 
-        kind = check_kind(chosen)
+        kind = check_kind(override)
     elif head.config.engine != kind:
         notes = (
             *limits.notes,
