@@ -274,18 +274,11 @@ def _on_engines(
 ) -> Any:
     """Reconcile two tables in place on their engine: only counts, profiles and examples come back."""
     from app.canary.diff import reconcile
-    from app.engines import connect
     from app.errors import UsageError
 
     if not _same_place(left, right):
         return _cross_engine(left, right, key, tolerances, args)
-    if left.engine == "postgres":
-        from app.engines import settings
-        from app.engines.postgres import PostgresEngine
-
-        engine: Any = PostgresEngine(left.url or settings("postgres")["url"])
-    else:
-        engine = connect(left.engine)
+    engine = _engine_for(left, args)
     try:
         lrel, rrel = _relation(engine, "left", left), _relation(engine, "right", right)
         from app.canary.inplace import On
