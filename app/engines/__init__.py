@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from app.errors import DatacanaryError
 
 ENGINES = ("duckdb", "postgres", "spark")
-DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}
 # The environment variables each engine reads its connection from (documented in docs/engines/).
 POSTGRES_URL = "DATACANARY_POSTGRES_URL"  # a libpq URI or key=value string; else libpq's PG* variables
 SPARK_MASTER = "DATACANARY_SPARK_MASTER"  # default local[*]
