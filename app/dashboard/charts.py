@@ -1,9 +1,12 @@
 """Geometry of the dashboard's SVG drawings (templates/dashboard/_*.svg.j2 draw them): the burn-rate
-chart of an SLI and the lineage graph of a gate result. [pure] Server-side SVG: no script to load,
+chart of an SLI, the row-count chart and column sparklines of a dataset's data health, and the lineage
+graph of a gate result. [pure] Server-side SVG: no script to load,
 nothing to build, and a page prints and screenshots as it shows."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,27 +29,30 @@ class BurnChart:
     last: str
 
 
+def _time_x(times: Sequence[dt.datetime], left: float, width: float) -> list[float]:
+    """x of each time on an axis from `left`, `width` wide (one point: the middle)."""
+    if len(times) == 1:
+        return [round(left + width / 2, 1)]
+    start = times[0].timestamp()
+    span = max(times[-1].timestamp() - start, 1.0)
+    return [round(left + (t.timestamp() - start) / span * width, 1) for t in times]
+
+
 def burn_chart(points: Sequence[Point], page_factor: float) -> BurnChart | None:
     """The burn rate at each evaluation; None when no evaluation was measured."""
     measured = [p for p in points if p.burn is not None]
     if not measured:
         return None
-    start, end = measured[0].at.timestamp(), measured[-1].at.timestamp()
-    span = max(end - start, 1.0)
     top = max(2.0, max(p.burn or 0.0 for p in measured)) * 1.1
     inner_w, inner_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - 2 * PAD_Y
-
-    def x(p: Point) -> float:
-        if len(measured) == 1:
-            return PAD_LEFT + inner_w / 2
-        return round(PAD_LEFT + (p.at.timestamp() - start) / span * inner_w, 1)
+    xs = _time_x([p.at for p in measured], PAD_LEFT, inner_w)
 
     def y(burn: float) -> float:
         return round(PAD_Y + inner_h - burn / top * inner_h, 1)
 
     dots = tuple(
-        (x(p), y(p.burn or 0.0), p.status, f"{p.at:%Y-%m-%d %H:%M} burn {p.burn:.2f} ({p.status})")
-        for p in measured
+        (x, y(p.burn or 0.0), p.status, f"{p.at:%Y-%m-%d %H:%M} burn {p.burn:.2f} ({p.status})")
+        for x, p in zip(xs, measured, strict=True)
     )
     rules = [(y(1.0), "1× budget")]
     if page_factor <= top:
@@ -64,11 +70,100 @@ def burn_chart(points: Sequence[Point], page_factor: float) -> BurnChart | None:
     )
 
 
-def _ticks(top: float) -> list[float]:
-    step = next(s for s in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, float("inf")) if top / s <= 5)
-    if step == float("inf"):
-        return [0.0, top]
-    return [i * step for i in range(int(top / step) + 1)]
+def _ticks(top: float, bottom: float = 0.0) -> list[float]:
+    """Round values from `bottom` up to `top`, at most about six of them."""
+    span = top - bottom
+    if span <= 0:
+        return [bottom]
+    magnitude = 10 ** math.floor(math.log10(span))
+    step = next(m * magnitude for m in (0.1, 0.2, 0.5, 1, 2, 5, 10) if span / (m * magnitude) <= 5)
+    first = math.ceil(bottom / step) * step
+    return [first + i * step for i in range(int((top - first) / step + 1e-9) + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeChart:
+    """A dataset's row count at each stored profile, dots by the volume check's status then, and the
+    band the last volume check expected (None while it is still learning)."""
+
+    width: int
+    height: int
+    line: str
+    dots: tuple[tuple[float, float, str, str], ...]  # x, y, status, tooltip
+    band: tuple[float, float] | None  # y of the expected band's top and bottom
+    ticks: tuple[tuple[float, str], ...]
+    first: str
+    last: str
+
+
+def volume_chart(history: Sequence[dict[str, Any]], expected: Sequence[float] | None) -> VolumeChart | None:
+    """From `app.slo.health_store.history` (oldest first) and the last volume check's expected
+    [low, high] row counts; None when no profile is stored."""
+    if not history:
+        return None
+    times = [dt.datetime.fromisoformat(h["at"]) for h in history]
+    rows = [int(h["rows"]) for h in history]
+    band = [float(v) for v in expected] if expected and len(expected) == 2 else None
+    values: list[float] = [float(n) for n in rows] + (band or [])
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.1 or max(high * 0.1, 1.0)
+    bottom, top = max(low - pad, 0.0), high + pad
+    inner_w, inner_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - 2 * PAD_Y
+
+    def y(v: float) -> float:
+        return round(PAD_Y + inner_h - (v - bottom) / (top - bottom) * inner_h, 1)
+
+    xs = _time_x(times, PAD_LEFT, inner_w)
+    dots = []
+    for x, at, n, h in zip(xs, times, rows, history, strict=True):
+        status = str((h.get("statuses") or {}).get("health.volume") or "unknown")
+        dots.append((x, y(n), status, f"{at:%Y-%m-%d %H:%M} {n:,} rows ({status})"))
+    return VolumeChart(
+        WIDTH,
+        HEIGHT,
+        " ".join(f"{x},{dy}" for x, dy, _, _ in dots),
+        tuple(dots),
+        (y(band[1]), y(band[0])) if band else None,
+        tuple((y(v), _compact(v)) for v in _ticks(top, bottom)),
+        f"{times[0]:%Y-%m-%d %H:%M}",
+        f"{times[-1]:%Y-%m-%d %H:%M}",
+    )
+
+
+def _compact(v: float) -> str:
+    """12, 3.4k, 1.2M: an axis label."""
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.3g}{suffix}"
+    return f"{v:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sparkline:
+    width: int
+    height: int
+    line: str  # SVG polyline points; one value is a flat line
+    last: float
+    low: float
+    high: float
+
+
+def sparkline(values: Sequence[float | None], width: int = 120, height: int = 26) -> Sparkline | None:
+    """A small line of one column statistic over the stored profiles (gaps left out); None without
+    values."""
+    known = [(i, float(v)) for i, v in enumerate(values) if v is not None and math.isfinite(float(v))]
+    if not known:
+        return None
+    low, high = min(v for _, v in known), max(v for _, v in known)
+    span = high - low or 1.0
+    last = max(len(values) - 1, 1)
+    points = [
+        (round(2 + i / last * (width - 4), 1), round(height - 3 - (v - low) / span * (height - 6), 1))
+        for i, v in known
+    ]
+    if len(points) == 1:
+        points = [(2.0, points[0][1]), (float(width - 2), points[0][1])]
+    return Sparkline(width, height, " ".join(f"{x},{y}" for x, y in points), known[-1][1], low, high)
 
 
 @dataclass(frozen=True, slots=True)

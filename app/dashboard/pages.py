@@ -65,10 +65,12 @@ def env_page(db: StateDB, repo: Repo, settings: Settings, *, env: str) -> Page:
     if env not in envs:
         return None
     live, history = reads.promotions(db, env)
+    slis = reads.slo_histories(db, env)
     return "env.html.j2", {
         "env": env,
         "envs": envs,
-        "cards": views.slo_cards(reads.slo_histories(db, env)),
+        "cards": views.slo_cards(slis),
+        "health": views.health_cards(reads.health_histories(db, env), slis),
         "incidents": reads.incidents(db, env),
         "live": live,
         "promotions": history,

@@ -132,3 +132,22 @@ def backfills(db: StateDB, env: str, limit: int = 50) -> list[dict[str, Any]]:
 def live_versions(db: StateDB, env: str) -> dict[str, int]:
     """Per dataset, the version its view points at."""
     return {d: v.version for d, v in RunLedger(db).latest_published(env).items()}
+
+
+HEALTH_HISTORY = 100  # stored profiles per dataset drawn in the data-health charts
+
+
+def health_histories(db: StateDB, env: str) -> dict[str, list[dict[str, Any]]]:
+    """Per dataset of `env` with stored data-health profiles, its newest HEALTH_HISTORY ones, oldest
+    first (`app.slo.health_store.history`)."""
+    from app.slo.health_store import DDL as HEALTH_DDL
+    from app.slo.health_store import history
+
+    db.ensure("slo_health_profiles", HEALTH_DDL)
+    datasets = [
+        r["dataset"]
+        for r in db.connect().execute(
+            "SELECT DISTINCT dataset FROM slo_health_profiles WHERE env = ? ORDER BY dataset", (env,)
+        )
+    ]
+    return {d: history(db, env, d, HEALTH_HISTORY) for d in datasets}

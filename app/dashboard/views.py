@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from app.dashboard.charts import burn_chart, lineage_graph
+from app.dashboard.charts import burn_chart, lineage_graph, sparkline, volume_chart
 from app.dashboard.reads import SliHistory
 from app.dashboard.results import GateRun
 from app.slo.budget import DEFAULT_RULES
@@ -105,3 +105,63 @@ def slo_cards(histories: list[SliHistory]) -> list[dict[str, Any]]:
             {"h": h, "chart": burn_chart(h.points, page.factor), "rule": page.label}
         )
     return [{"dataset": d, "slis": slis} for d, slis in sorted(datasets.items())]
+
+
+def health_card(dataset: str, history: list[dict[str, Any]], slis: list[SliHistory]) -> dict[str, Any]:
+    """A dataset's data health: its row count over the stored profiles against the band the last volume
+    check expected, the last schema change, and per column (of the newest profile that kept its
+    columns) sparklines of null rate, distinct count and mean with the last distribution check's
+    verdict and PSI/KS."""
+    latest = {h.sli: h.latest for h in slis if h.dataset == dataset and h.sli.startswith("health.")}
+    volume = (latest.get("health.volume") or {}).get("detail") or {}
+    schema = (latest.get("health.schema") or {}).get("detail") or {}
+    shifts = {
+        str(s.get("column")): s
+        for s in ((latest.get("health.distribution") or {}).get("detail") or {}).get("shifted") or []
+    }
+    kept = [h for h in history if h.get("columns") is not None]
+    names = [c["name"] for c in kept[-1]["columns"]] if kept else []
+
+    def series(name: str, stat: str) -> list[float | None]:
+        out: list[float | None] = []
+        for h in kept:
+            c = next((c for c in h["columns"] if c["name"] == name), None)
+            rows = int(h["rows"])
+            if c is None:
+                out.append(None)
+            elif stat == "null_rate":
+                out.append(c["nulls"] / rows if rows else None)
+            else:
+                out.append(c.get(stat))
+        return out
+
+    columns = []
+    for name in names:
+        last = next(c for c in kept[-1]["columns"] if c["name"] == name)
+        columns.append(
+            {
+                "name": name,
+                "type": last.get("type"),
+                "kind": last.get("kind"),
+                "null_rate": sparkline(series(name, "null_rate")),
+                "distinct": sparkline(series(name, "distinct")),
+                "mean": sparkline(series(name, "mean")) if last.get("kind") == "numeric" else None,
+                "shift": shifts.get(name),
+                "added": name in (schema.get("added") or ()),
+                "retyped": next((r for r in schema.get("retyped") or () if r.get("column") == name), None),
+            }
+        )
+    return {
+        "dataset": dataset,
+        "profiles": len(history),
+        "volume": volume_chart(history, None if volume.get("learning") else volume.get("expected")),
+        "volume_check": latest.get("health.volume"),
+        "schema_check": latest.get("health.schema"),
+        "distribution_check": latest.get("health.distribution"),
+        "removed": list(schema.get("removed") or ()),
+        "columns": columns,
+    }
+
+
+def health_cards(histories: dict[str, list[dict[str, Any]]], slis: list[SliHistory]) -> list[dict[str, Any]]:
+    return [health_card(d, h, slis) for d, h in sorted(histories.items())]

@@ -135,6 +135,54 @@ def seed_environment(db: Any, repo: str, env: str) -> None:
         )
 
 
+HEALTH_PROJECT = """name: shop
+sources:
+  orders:
+    columns: {id: bigint, status: varchar, amount: double}
+slos:
+  orders:
+    health: {volume: true, schema: true, distribution: true}
+"""
+
+
+def seed_health(db: Any, env: str) -> None:
+    """Twelve hourly data-health evaluations of a DuckDB table `orders` through the real measurement,
+    judges and stores (as `datacanary slo` runs them): steady for eleven hours, then a third of the rows
+    gone, a status renamed and a column retyped."""
+    import duckdb
+
+    from app.project.load import load_project
+    from app.project.tree import MemoryTree
+    from app.slo.health_measure import HealthRun, measure
+    from app.slo.health_store import HealthStore, statuses_of
+    from app.slo.objectives import collect
+    from app.slo.status import Evaluation
+    from app.slo.store import EvaluationStore
+
+    project = load_project(MemoryTree({"datacanary.yml": HEALTH_PROJECT}))
+    objectives = [o for o in collect(project) if o.sli.startswith("health.")]
+    profiles, evaluations = HealthStore(db), EvaluationStore(db)
+    conn = duckdb.connect()
+    start = dt.datetime(2026, 12, 6, 0, 0, tzinfo=dt.UTC)
+    for hour in range(12):
+        at = start + dt.timedelta(hours=hour)
+        last = hour == 11
+        rows = 600 if last else 900 + 10 * (hour % 3)
+        status = "'SHIPPED'" if last else "'shipped'"
+        amount = "CAST(range % 50 AS VARCHAR)" if last else "(range % 50) * 1.5"
+        conn.execute(
+            f"CREATE OR REPLACE TABLE orders AS SELECT range AS id, CASE WHEN range % 4 = 0 THEN 'cancelled'"
+            f" ELSE {status} END AS status, {amount} AS amount FROM range({rows})"
+        )
+        run = HealthRun(lambda dataset, at=at: profiles.recent(env, dataset, at))
+        results = measure(conn, objectives, at, run)
+        evaluation = Evaluation(env, at, tuple(results.values()))
+        evaluations.save(evaluation)
+        for profile in run.profiles:
+            profiles.save(env, profile, statuses_of(evaluation.results, profile.dataset))
+    conn.close()
+
+
 @pytest.fixture(scope="session")
 def dash_server(
     tmp_path_factory: pytest.TempPathFactory, private_key_pem: str, demo_repo: Any
@@ -186,6 +234,7 @@ def dash_server(
         db = server.service.db
         seed_environment(db, REPO, "prod")
         seed_environment(db, OTHER, "staging")
+        seed_health(db, "prod")
         yield Dash(server, stub, demo_repo.head)
     finally:
         server.stop()

@@ -91,6 +91,20 @@ def test_a_user_logs_in_and_clicks_from_a_gate_result_to_a_models_diff(dash: Das
         assert page.locator("#incidents a", has_text="#42").count() == 1
         _shot(page, "environment")
 
+        health = page.locator("#health-orders")
+        volume = health.locator("svg.volume-chart")
+        assert volume.locator("circle").count() == 12  # one dot per stored profile
+        assert volume.locator("circle.breach").count() == 1  # the last hour's drop
+        band = volume.locator("rect.expected").bounding_box()
+        last = volume.locator("circle.breach").bounding_box()
+        assert band is not None and last is not None and last["y"] > band["y"] + band["height"]  # below it
+        status = health.locator("table.health-columns tr", has_text="status")
+        assert "breach" in (status.get_attribute("class") or "") and "PSI" in status.inner_text()
+        assert health.locator("tr", has_text="amount").locator(".retyped").count() == 1
+        assert health.locator("svg.spark").count() >= 6
+        health.scroll_into_view_if_needed()
+        health.screenshot(path=str(SHOTS / "data-health.png"))
+
         page.goto(f"{dash.url}/dashboard/{REPO}/envs/prod/runs")
         assert page.locator("#runs tbody tr").count() == 2
         _shot(page, "runs")

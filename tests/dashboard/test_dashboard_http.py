@@ -44,6 +44,10 @@ def test_a_gated_pull_request_is_browsable(dash: Dash) -> None:
     env = alice.get(f"/dashboard/{REPO}/envs/prod")
     assert env.status_code == 200 and "burn-chart" in env.text and "#42" in env.text
     assert "revenue doubled" in env.text  # the rollback in the promotion ledger
+    health = env.text[env.text.index('id="health-orders"') :]
+    assert "volume-chart" in health and "12 profiles stored" in health
+    assert "→ VARCHAR</span>" in health  # the retyped column, from the schema check
+    assert "shifted since" in health and "status" in health  # the renamed category, from the PSI
     runs = alice.get(f"/dashboard/{REPO}/envs/prod/runs")
     assert (
         runs.status_code == 200 and "daily_revenue__v2" not in runs.text and "not_null(order_id)" in runs.text
