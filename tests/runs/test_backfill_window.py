@@ -17,7 +17,7 @@ SQL = "SELECT * FROM t WHERE d >= $window_start AND d < $window_end"
 
 @given(st.dates(dt.date(1, 1, 2), dt.date(9999, 12, 30)), st.integers(1, 400))
 def test_a_date_window_reads_back_from_its_own_text(start: dt.date, days: int) -> None:
-    end = min(start + dt.timedelta(days=days), dt.date(9999, 12, 31))
+    end = start + dt.timedelta(days=min(days, (dt.date(9999, 12, 31) - start).days))
     w = parse_window(f"{start}..{end}")
     assert parse_window(w.text) == w and w.dates
 
