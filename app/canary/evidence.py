@@ -49,12 +49,24 @@ def evidence_sql(
                 parts.append(t.select([alias(f"list({found})", f"ex_{side}")], t.subquery(rows, "x")))
     if low:
         for side, rel in zip(("left", "right"), sides, strict=True):
-            counted = "list_aggregate(list({}), 'histogram')" if small else "histogram({})"
-            hists = t.struct([(p.name, counted.format(as_text(p))) for p in low])
+            hists = t.struct([(p.name, _histogram(p, small)) for p in low])
             parts.append(t.select([alias(hists, f"dist_{side}")], rel))
     if not parts:
         return None
     return "SELECT * FROM " + " CROSS JOIN ".join(t.subquery(p, f"e{i}") for i, p in enumerate(parts))
+
+
+def _histogram(p: ColumnPlan, small: bool) -> Sql:
+    """value -> count of the column's non-NULL values. A boolean column's from two counts: DuckDB's
+    histogram() of a BOOLEAN costs 3x count_if (0.063 s against 0.024 s over 10M rows)."""
+    value = as_text(p)
+    if small:
+        return f"list_aggregate(list({value}), 'histogram')"
+    if p.left_type == p.right_type == "BOOLEAN":
+        yes, no = f"count_if({value})", f"count({value}) - count_if({value})"
+        entries = f"[{{'key': TRUE, 'value': {yes}}}, {{'key': FALSE, 'value': {no}}}]"
+        return f"map_from_entries(list_filter({entries}, lambda e: e.value > 0))"
+    return f"histogram({value})"
 
 
 def read_evidence(row: Mapping[str, Any] | None) -> Evidence:
