@@ -16,6 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from app.canary import exprs as q
+from app.sql.hashing import md5_48, python_md5_48
 
 BUCKETS = 1_000_000
 ROW = "__src"  # the alias of the source row (its struct is the tie-breaker)
@@ -27,25 +28,14 @@ def bucket(value: exp.Expr, seed: int, dialect: str = q.DIALECT) -> exp.Expr:
     (48 bits) read as an integer the way each engine can, so an integer or text key keeps the same rows
     in a DuckDB canary and in a warehouse one."""
     text = exp.Coalesce(this=exp.Cast(this=value, to=exp.DataType.build("TEXT")), expressions=[q.lit("")])
-    digest = q.fn("md5", exp.DPipe(this=q.lit(f"{seed}:"), expression=text))
-    hex12 = exp.Substring(this=digest, start=q.lit(1), length=q.lit(12))
-    number: exp.Expr
-    if dialect == "postgres":  # 'x' || hex is a bit-string literal's text; bit(48) -> bigint
-        bits = q.cast(exp.DPipe(this=q.lit("x"), expression=hex12), "BIT(48)")
-        number = q.cast(bits, "BIGINT")
-    elif dialect == "spark":
-        number = q.cast(q.fn("conv", hex12, q.lit(16), q.lit(10)), "BIGINT")
-    else:
-        number = q.cast(exp.DPipe(this=q.lit("0x"), expression=hex12), "UBIGINT")
+    number = md5_48(exp.DPipe(this=q.lit(f"{seed}:"), expression=text), dialect)
     return exp.Mod(this=exp.Paren(this=number), expression=q.lit(BUCKETS))
 
 
 def python_bucket(value: Any, seed: int) -> int:
     """The same bucket computed in Python (for tests and for explaining a sample)."""
-    import hashlib
-
     text = "" if value is None else str(value)
-    return int(hashlib.md5(f"{seed}:{text}".encode()).hexdigest()[:12], 16) % BUCKETS
+    return python_md5_48(f"{seed}:{text}") % BUCKETS
 
 
 def sample_select(

@@ -1,0 +1,39 @@
+"""A number from the md5 of a text that DuckDB, PostgreSQL and Spark compute identically. [pure]
+
+md5 is built into all three and hashes the text's UTF-8 bytes; its first 12 hex digits (48 bits, positive
+in every engine's BIGINT) are read as an integer the way each engine can. The canary's key sampling
+(app.canary.sampling) and the data-health category buckets (app.slo.health_sql) are both this number
+modulo their bucket count, so a value lands in the same bucket whichever engine computed it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlglot import exp
+
+HEX_DIGITS = 12  # 48 bits
+
+
+def md5_48(text: exp.Expr, dialect: str) -> exp.Expr:
+    """The first 48 bits of md5(`text`) as a BIGINT >= 0, generated for `dialect` (duckdb, postgres,
+    spark). A dialect switch: each engine turns hex digits into an integer its own way."""
+    digest = exp.Anonymous(this="md5", expressions=[text])
+    hex12 = exp.Substring(this=digest, start=exp.Literal.number(1), length=exp.Literal.number(HEX_DIGITS))
+
+    def cast(e: exp.Expr, to: str) -> exp.Expr:
+        return exp.Cast(this=e, to=exp.DataType.build(to, dialect="duckdb"))
+
+    if dialect == "postgres":  # 'x' || hex is a bit-string literal's text; bit(48) -> bigint
+        return cast(cast(exp.DPipe(this=exp.Literal.string("x"), expression=hex12), "BIT(48)"), "BIGINT")
+    if dialect == "spark":
+        return cast(
+            exp.Anonymous(this="conv", expressions=[hex12, exp.Literal.number(16), exp.Literal.number(10)]),
+            "BIGINT",
+        )
+    return cast(exp.DPipe(this=exp.Literal.string("0x"), expression=hex12), "UBIGINT")
+
+
+def python_md5_48(text: str) -> int:
+    """The same number computed in Python (for tests and for explaining a bucket)."""
+    return int(hashlib.md5(text.encode()).hexdigest()[:HEX_DIGITS], 16)
