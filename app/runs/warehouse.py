@@ -66,6 +66,10 @@ class Warehouse:
     def columns(self, relation: str) -> list[str]:
         return [name for name, _ in self.engine.columns(self.quote(relation))]
 
+    def column_types(self, relation: str) -> list[tuple[str, str]]:
+        """(name, type as this engine names it) of each column of `relation`, in order."""
+        return self.engine.columns(self.quote(relation))
+
     def rows(self, relation: str) -> int:
         return int(self.first(f"SELECT COUNT(*) AS n FROM {self.quote(relation)}")["n"])
 
@@ -106,7 +110,8 @@ class DuckDBWarehouse(Warehouse):
     """An environment's DuckDB file on a locked-down connection (app.runs.envdb.open_env)."""
 
     def __init__(self, conn: Any) -> None:
-        super().__init__(_DuckDBConnection(conn))
+        self._duckdb = _DuckDBConnection(conn)
+        super().__init__(self._duckdb)
         self.conn = conn
 
     def kind(self, schema: str, name: str) -> str | None:
@@ -122,6 +127,10 @@ class DuckDBWarehouse(Warehouse):
     def source_version(self, relation: str) -> str:
         row = self.first(f"SELECT COUNT(*) AS n, SUM(HASH(t)::HUGEINT) AS h FROM {self.quote(relation)} AS t")
         return f"{row['n']}:{row['h']}"
+
+    def column_types(self, relation: str) -> list[tuple[str, str]]:
+        # the result's types as DuckDB's Python client spells them (what stored health profiles hold)
+        return [(d[0], str(d[1])) for d in self._duckdb.columns_described(self.quote(relation))]
 
     def use(self, *schemas: str) -> None:
         from app.runs.envdb import search_path
@@ -159,6 +168,10 @@ class _DuckDBConnection:
 
     def columns(self, relation: str) -> list[tuple[str, str]]:
         return [(r["column_name"], r["column_type"]) for r in self.query(f"DESCRIBE {relation}")]
+
+    def columns_described(self, relation: str) -> list[Any]:
+        """The cursor description of `relation`'s columns (name, DuckDBPyType, ...)."""
+        return list(self._run(f"SELECT * FROM {relation} LIMIT 0").description or ())
 
     def close(self) -> None:
         self.conn.close()

@@ -138,7 +138,11 @@ def evaluate(
     try:
         conn.use(schema, source_schema)  # a schema no run has created yet is left out
         checks = [o for o in objectives if o.sli in SLIS]
-        healthy = _health(conn, checks, now, health or HealthRun(lambda d: ()), built) if checks else {}
+        healthy = (
+            _health(conn, checks, now, health or HealthRun(lambda d: ()), built, (schema, source_schema))
+            if checks
+            else {}
+        )
         for obj in objectives:
             if obj.key in healthy:
                 results.append(healthy[obj.key])
@@ -158,17 +162,21 @@ def evaluate(
 
 
 def _health(
-    conn: Any, checks: Sequence[Objective], now: dt.datetime, run: Any, built: Collection[str]
+    conn: Any,
+    checks: Sequence[Objective],
+    now: dt.datetime,
+    run: Any,
+    built: Collection[str],
+    schemas: Sequence[str] = ("main",),
 ) -> dict[str, SliResult]:
-    """The data-health SLIs (app.slo.health_measure), which profile on DuckDB only so far: on another
-    engine they are unknown, with that reason, never a made-up value."""
-    from app.runs.warehouse import DuckDBWarehouse
+    """The data-health SLIs (app.slo.health_measure), profiled on the environment's engine, each dataset
+    resolved in `schemas` like every other SLI's."""
     from app.slo.health_measure import measure
 
-    if isinstance(conn, DuckDBWarehouse):
-        return measure(conn.conn, checks, now, run, built)
-    why = f"data-health profiles run on DuckDB only; this environment is on {conn.name}"
-    return {o.key: judge(o, None, reason=why) for o in checks}
+    datasets = list(dict.fromkeys(o.dataset for o in checks))
+    names, missing = _resolve(conn, datasets, schemas)
+    relations = {d: None if d in missing else names.get(d, d) for d in datasets}
+    return measure(conn, checks, now, run, built, relations)
 
 
 def _resolve(conn: Any, datasets: Sequence[str], schemas: Sequence[str]) -> tuple[dict[str, str], list[str]]:

@@ -3,7 +3,8 @@ baseline, schema drift since the last evaluation, and distribution shift per col
 
 A table's *profile* (one pass, app.slo.health_sql) holds its row count and, per column, the type, the
 null rate, an approximate distinct count, and for numeric columns the mean and a 21-point quantile
-sketch, for categorical ones the frequencies of 64 hash buckets of the values. Profiles are stored per
+sketch, for categorical ones the frequencies of 64 buckets of the values (an md5 of the value's text,
+the same on DuckDB, PostgreSQL and Spark: bucket scheme SCHEME). Profiles are stored per
 evaluation (app.slo.health_store); the judges here compare the current profile with stored ones.
 
 The tests and their thresholds (configurable per dataset, `slos.<d>.health`):
@@ -34,6 +35,11 @@ from app.slo.status import SliResult, judge
 SLIS = ("health.volume", "health.schema", "health.distribution")
 QUANTILES = tuple(i / 20 for i in range(21))  # the numeric sketch: every 5%
 BUCKETS = 64  # hash buckets of categorical values
+# How a categorical value is bucketed: 2 = md5-48 of its text % 64, the same on every engine
+# (app.slo.health_sql); 1 = DuckDB's HASH() % 64, what profiles stored before engines were supported hold.
+# Buckets of different schemes are never compared (a false shift): the older profile counts as absent.
+SCHEME = 2
+LEGACY_SCHEME = 1
 EPS = 1e-4  # PSI smoothing of empty bins
 KS_C_ALPHA = 1.628  # c(alpha) of the two-sample KS test at alpha = 0.01
 
@@ -48,6 +54,7 @@ class ColumnProfile:
     mean: float | None = None
     quantiles: tuple[float, ...] = ()  # at QUANTILES, numeric only
     buckets: Mapping[str, int] = field(default_factory=dict)  # categorical only
+    scheme: int = SCHEME  # how `buckets` were computed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +66,7 @@ class ColumnProfile:
             "mean": self.mean,
             "quantiles": list(self.quantiles),
             "buckets": dict(self.buckets),
+            "bucket_scheme": self.scheme,
         }
 
     @classmethod
@@ -72,6 +80,7 @@ class ColumnProfile:
             d.get("mean"),
             tuple(float(q) for q in d.get("quantiles") or ()),
             {str(k): int(v) for k, v in (d.get("buckets") or {}).items()},
+            int(d.get("bucket_scheme", LEGACY_SCHEME)),  # stored before schemes were recorded: HASH()
         )
 
 
@@ -90,6 +99,10 @@ class Profile:
 
     def status(self, sli: str) -> str | None:
         return self.statuses.get(sli)
+
+    def schemes(self) -> set[int]:
+        """The bucket schemes of its categorical columns."""
+        return {c.scheme for c in self.columns or () if c.kind == "categorical"}
 
 
 # --- the statistical tests -------------------------------------------------------------------------
@@ -288,6 +301,15 @@ def distribution(obj: Objective, now: Profile, baseline: Profile | None) -> SliR
     breach): the SLI is the number of columns at `breach`, warnings are listed."""
     if baseline is None or baseline.columns is None or now.columns is None:
         return learning(obj, "no earlier profile of this dataset to compare with")
+    if baseline.schemes() - now.schemes():
+        old = ", ".join(str(s) for s in sorted(baseline.schemes() - now.schemes()))
+        return learning(
+            obj,
+            f"the baseline of {baseline.at.isoformat()} bucketed categories by scheme {old} (DuckDB's HASH),"
+            f" this profile by scheme {SCHEME} (md5, the same on every engine): not comparable, so this"
+            " profile starts the baseline",
+            {"baseline": baseline.at.isoformat(), "bucket_scheme": [sorted(baseline.schemes()), SCHEME]},
+        )
     wanted = set(obj.param("columns", ()) or ())
     shifts = []
     for cur in now.columns:

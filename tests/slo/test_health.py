@@ -191,3 +191,39 @@ def test_ks_is_zero_for_identical_sketches_symmetric_and_bounded(a: list[float],
     assert ks(a, a) == 0.0
     assert ks(a, b) == pytest.approx(ks(b, a))
     assert 0.0 <= ks(a, b) <= 1.0
+
+
+def test_profiles_stored_with_duckdbs_hash_buckets_are_never_compared_with_md5_buckets(
+    tmp_path: Path,
+) -> None:
+    """A profile stored before bucket schemes were recorded (its columns' JSON has no bucket_scheme:
+    DuckDB HASH() buckets) is no baseline for the portable buckets: learning, saying why, then the
+    new profile is the baseline."""
+    import sqlite3
+
+    root = _project(tmp_path, "      distribution: {}\n")
+    _load(root, ROWS.format(n=5000))
+    _eval(root, START)  # creates the state database and one profile
+    db = sqlite3.connect(root / "state.sqlite")
+    (columns,) = db.execute("SELECT columns FROM slo_health_profiles").fetchone()
+    old = json.loads(columns)
+    for c in old:
+        c.pop("bucket_scheme")
+        if c["kind"] == "categorical":  # what HASH() % 64 put where: other buckets than md5's
+            c["buckets"] = {str((int(k) + 7) % 64): v for k, v in c["buckets"].items()}
+    db.execute("UPDATE slo_health_profiles SET columns = ?", (json.dumps(old),))
+    db.commit()
+    db.close()
+    relearn = _eval(root, START + dt.timedelta(hours=1))["health.distribution"]
+    assert relearn["status"] == "unknown" and relearn["detail"]["learning"] is True
+    assert "scheme 1 (DuckDB's HASH)" in str(relearn["reason"]) and relearn["detail"]["bucket_scheme"] == [
+        [1],
+        2,
+    ]
+    again = _eval(root, START + dt.timedelta(hours=2))["health.distribution"]
+    assert (
+        again["status"] == "ok" and again["detail"]["baseline"] == (START + dt.timedelta(hours=1)).isoformat()
+    )
+    points = history(StateDB(root / "state.sqlite"), "prod", "events", limit=10)
+    schemes = [[c["bucket_scheme"] for c in p["columns"] if c["kind"] == "categorical"] for p in points]
+    assert schemes == [[1], [2], [2]]  # oldest first: the old one read as scheme 1, the new ones say 2
