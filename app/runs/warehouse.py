@@ -70,6 +70,11 @@ class Warehouse:
         """(name, type as this engine names it) of each column of `relation`, in order."""
         return self.engine.columns(self.quote(relation))
 
+    def enum_types(self) -> set[str]:
+        """Names of user-defined enum types, as `column_types` spells them (none but PostgreSQL's: a
+        DuckDB ENUM says so in its type, Spark has none)."""
+        return set()
+
     def rows(self, relation: str) -> int:
         return int(self.first(f"SELECT COUNT(*) AS n FROM {self.quote(relation)}")["n"])
 
@@ -202,6 +207,12 @@ class PostgresWarehouse(Warehouse):
         )
         k = row.get("k")
         return "table" if k in ("r", "p") else "view" if k in ("v", "m") else None
+
+    def enum_types(self) -> set[str]:
+        rows = self.query(
+            "SELECT format_type(t.oid, NULL) AS name FROM pg_catalog.pg_type t WHERE t.typtype = 'e'"
+        )
+        return {r["name"] for r in rows}
 
     def source_version(self, relation: str) -> str:
         # hashtextextended of the row's text form: 64 bits per row, summed exactly as numeric

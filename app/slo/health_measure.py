@@ -53,7 +53,8 @@ def measure(
             if relation is None:
                 raise EngineError(wh.name, f"{dataset} not found on {wh.name}")
             cols = wh.column_types(relation)
-            record = wh.first(profile_query(relation, cols, wh.dialect))
+            enums = wh.enum_types()
+            record = wh.first(profile_query(relation, cols, wh.dialect, enums))
         except EngineError as exc:
             for obj in objs:
                 if relation is None and not past and dataset in built:
@@ -63,7 +64,7 @@ def measure(
                         obj, None, Status.BREACH, reason=f"cannot profile: {exc.message}"
                     )
             continue
-        profile = read_profile(dataset, now, cols, record, wh.dialect)
+        profile = read_profile(dataset, now, cols, record, wh.dialect, enums)
         run.profiles.append(profile)
         for result in health.judge_all(objs, profile, past):
             out[result.objective.key] = result

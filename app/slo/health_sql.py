@@ -27,7 +27,7 @@ column's bucket once per row (benchmarks/health.py measures this against GROUPIN
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlglot
@@ -40,9 +40,12 @@ from app.sql.hashing import md5_48
 ACCURACY = 10_000  # Spark's percentile_approx accuracy (its default)
 
 
-def kind(type_: str, dialect: str = DIALECT) -> str:
+def kind(type_: str, dialect: str = DIALECT, enums: Collection[str] = ()) -> str:
     """numeric | categorical | other (temporal, nested: null rate and distinct count only), by sqlglot's
-    type families of the type as `dialect`'s engine names it."""
+    type families of the type as `dialect`'s engine names it; `enums` are the names of user-defined
+    enum types (PostgreSQL's, which a type name alone does not tell from other user types)."""
+    if type_ in enums:
+        return "categorical"
     try:
         dtype = exp.DataType.build(type_, dialect=dialect)
     except (sqlglot.errors.SqlglotError, ValueError):
@@ -103,9 +106,11 @@ def _count_where(b: exp.Expr, k: int, dialect: str) -> exp.Expr:
     return exp.Count(this=exp.Case(ifs=[exp.If(this=hit, true=exp.Literal.number(1))]))
 
 
-def profile_query(relation: str, columns: Sequence[tuple[str, str]], dialect: str = DIALECT) -> str:
+def profile_query(
+    relation: str, columns: Sequence[tuple[str, str]], dialect: str = DIALECT, enums: Collection[str] = ()
+) -> str:
     """One SELECT over `relation` in `dialect` that profiles every column; aliases are positional
-    (c0_nulls, ...). `columns` are (name, type) as the engine names the types."""
+    (c0_nulls, ...). `columns` are (name, type) as the engine names the types (`enums`: see `kind`)."""
     points = exp.Array(expressions=[exp.Literal.number(q) for q in QUANTILES])
     selects: list[exp.Expr] = [exp.alias_(exp.Count(this=exp.Star()), "n")]
     buckets: list[exp.Expr] = []  # per categorical column, its bucket computed once per row (not DuckDB)
@@ -114,7 +119,7 @@ def profile_query(relation: str, columns: Sequence[tuple[str, str]], dialect: st
         selects.append(exp.alias_(_fill("COUNT(*) - COUNT(:c)", dialect, c=col), f"c{i}_nulls"))
         distinct = _DISTINCT.get(dialect, "APPROX_COUNT_DISTINCT(:c)")
         selects.append(exp.alias_(_fill(distinct, dialect, c=col), f"c{i}_distinct"))
-        k = kind(type_, dialect)
+        k = kind(type_, dialect, enums)
         if k == "numeric":
             selects.append(exp.alias_(_fill("AVG(CAST(:c AS DOUBLE))", "duckdb", c=col), f"c{i}_mean"))
             quantiles = _fill(_QUANTILES.get(dialect, _QUANTILES["duckdb"]), dialect, c=col, p=points)
@@ -148,11 +153,12 @@ def read_profile(
     columns: Sequence[tuple[str, str]],
     row: Mapping[str, Any],
     dialect: str = DIALECT,
+    enums: Collection[str] = (),
 ) -> Profile:
     """The profile query's one row as a Profile."""
     cols = []
     for i, (name, type_) in enumerate(columns):
-        k = kind(type_, dialect)
+        k = kind(type_, dialect, enums)
         q = row.get(f"c{i}_q") or ()
         cols.append(
             ColumnProfile(

@@ -131,10 +131,9 @@ def on_spark(spark_session: Any, request: pytest.FixtureRequest) -> Any:
 def _profile(loader: Loader) -> Profile:
     wh = loader.wh
     relation = f"{loader.schema}.events"
-    cols = wh.column_types(relation)
-    return read_profile(
-        "events", START, cols, wh.first(profile_query(relation, cols, wh.dialect)), wh.dialect
-    )
+    cols, enums = wh.column_types(relation), wh.enum_types()
+    row = wh.first(profile_query(relation, cols, wh.dialect, enums))
+    return read_profile("events", START, cols, row, wh.dialect, enums)
 
 
 def _exact_quantile(xs: Sequence[float], p: float) -> float:
@@ -184,6 +183,23 @@ def test_the_same_rows_give_the_same_profile_on_duckdb_postgres_and_spark(
     # the category buckets are the same function of the value on every engine
     for name in ("status", "flag", "note"):
         assert len({tuple(sorted(p.column(name).buckets.items())) for p in profiles.values()}) == 1  # type: ignore[union-attr]
+
+
+def test_an_enum_is_categorical_with_the_buckets_of_its_labels_on_duckdb_and_postgres(
+    on_duckdb: Loader, on_postgres: Loader
+) -> None:
+    labels = ["sad", "ok", "happy", "très content"]
+    moods = [None if i % 7 == 0 else labels[i % 4] for i in range(500)]
+    profiles = []
+    for loader in (on_duckdb, on_postgres):
+        loader.wh.execute("CREATE TYPE mood AS ENUM (" + ", ".join(_literal(m) for m in labels) + ")")
+        loader.load([(i, m) for i, m in enumerate(moods)], ["BIGINT", "mood"], ["id", "feeling"])
+        profiles.append(_profile(loader).column("feeling"))
+    duck, pg = profiles
+    assert duck is not None and pg is not None
+    assert duck.kind == pg.kind == "categorical" and pg.type == "mood", (duck, pg)
+    want = Counter(str(python_bucket(m)) for m in moods if m is not None)
+    assert dict(duck.buckets) == dict(pg.buckets) == dict(want) and duck.nulls == pg.nulls == 72
 
 
 YML = """name: shop
