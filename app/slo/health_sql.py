@@ -117,9 +117,13 @@ def profile_query(
     for i, (name, type_) in enumerate(columns):
         col = exp.column(name, quoted=True)
         selects.append(exp.alias_(_fill("COUNT(*) - COUNT(:c)", dialect, c=col), f"c{i}_nulls"))
-        distinct = _DISTINCT.get(dialect, "APPROX_COUNT_DISTINCT(:c)")
-        selects.append(exp.alias_(_fill(distinct, dialect, c=col), f"c{i}_distinct"))
         k = kind(type_, dialect, enums)
+        distinct = _DISTINCT.get(dialect, "APPROX_COUNT_DISTINCT(:c)")
+        # a PostgreSQL json (or xml, point) has no equality, a Spark map cannot be hashed: their text can
+        counted = (
+            col if k != "other" or dialect == "duckdb" else exp.Cast(this=col, to=exp.DataType.build("TEXT"))
+        )
+        selects.append(exp.alias_(_fill(distinct, dialect, c=counted), f"c{i}_distinct"))
         if k == "numeric":
             selects.append(exp.alias_(_fill("AVG(CAST(:c AS DOUBLE))", "duckdb", c=col), f"c{i}_mean"))
             quantiles = _fill(_QUANTILES.get(dialect, _QUANTILES["duckdb"]), dialect, c=col, p=points)

@@ -336,3 +336,32 @@ def test_datacanary_slo_on_a_postgres_environment_stores_profiles_and_breaches_o
     status = next(c for c in points[-1]["columns"] if c["name"] == "status")
     assert status["kind"] == "categorical" and status["bucket_scheme"] == SCHEME
     assert status["distinct"] == 5 and status["type"] == "text"
+
+
+def test_postgres_types_without_equality_are_profiled_and_a_missing_table_is_unknown_until_published(
+    on_postgres: Loader,
+) -> None:
+    wh = on_postgres.wh
+    objectives = collect(make_project(YML))
+    store: list[Profile] = []
+    missing = evaluate(wh, "prod", objectives, START, schema="public", source_schema="public",
+                       built={"events"}, health=HealthRun(lambda d: store))  # fmt: skip
+    assert {r.status.value for r in missing.results} == {"unknown"}
+    assert all("never published" in str(r.reason) for r in missing.results)
+    wh.execute(
+        "CREATE TABLE public.events AS SELECT i AS id, json_build_object('k', i % 3) AS doc,"
+        " ARRAY[i % 2, 1] AS pair, point(i, 0) AS p FROM generate_series(1, 50) AS i"
+    )
+    run = HealthRun(lambda d: store)
+    found = evaluate(wh, "prod", objectives, START, schema="public", source_schema="public", health=run)
+    assert {r.status.value for r in found.results} == {"unknown"}  # learning: profiled, no history
+    (profile,) = run.profiles
+    assert {c.name: (c.kind, c.distinct) for c in profile.columns or ()} == {
+        "id": ("numeric", 50), "doc": ("other", 3), "pair": ("other", 2), "p": ("other", 50)
+    }  # fmt: skip
+    store.append(profile)
+    wh.execute("DROP TABLE public.events")
+    gone = evaluate(wh, "prod", objectives, START + dt.timedelta(hours=1), schema="public",
+                    source_schema="public", built={"events"}, health=HealthRun(lambda d: store))  # fmt: skip
+    assert {r.status.value for r in gone.results} == {"breach"}
+    assert all("cannot profile: " in str(r.reason) and "events" in str(r.reason) for r in gone.results)
