@@ -35,7 +35,7 @@ from sqlglot import exp
 
 from app.slo.health import BUCKETS, QUANTILES, SCHEME, ColumnProfile, Profile
 from app.slo.sli import DIALECT, table
-from app.sql.hashing import md5_48
+from app.sql.hashing import md5_48_mod
 
 ACCURACY = 10_000  # Spark's percentile_approx accuracy (its default)
 
@@ -61,7 +61,7 @@ def bucket(value: exp.Expr, dialect: str = DIALECT) -> exp.Expr:
     """The bucket (0..BUCKETS-1) of a non-NULL value, NULL for NULL: md5-48(CAST(value AS TEXT)) % BUCKETS,
     identical on every engine."""
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("TEXT"))
-    number = exp.Mod(this=exp.Paren(this=md5_48(text, dialect)), expression=exp.Literal.number(BUCKETS))
+    number = md5_48_mod(text, BUCKETS, dialect)
     return exp.Case(
         ifs=[exp.If(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), true=number)]
     )
