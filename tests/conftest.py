@@ -70,7 +70,10 @@ def spark_session():  # type: ignore[no-untyped-def]
         SparkSession.builder.master("local[2]")
         .appName("datacanary-tests")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
+        # test tables are tiny: one shuffle partition and no adaptive re-planning cut the canary demo's
+        # ~110 Spark queries from 24 s to 21 s cold, 15 s to 11 s warm (2026-12-07, load 0.8)
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "1g")
         # managed tables (the canary's scratch databases) in a temp dir, not in the checkout
@@ -80,3 +83,4 @@ def spark_session():  # type: ignore[no-untyped-def]
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
