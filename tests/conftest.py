@@ -83,4 +83,3 @@ def spark_session():  # type: ignore[no-untyped-def]
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
-
