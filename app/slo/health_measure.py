@@ -46,6 +46,7 @@ def measure(
     for obj in objectives:
         by_dataset.setdefault(obj.dataset, []).append(obj)
     out: dict[str, SliResult] = {}
+    enums: set[str] | None = None  # the engine's enum types: one catalog query for every dataset
     for dataset, objs in by_dataset.items():
         past = run.history(dataset)
         relation = dataset if relations is None else relations.get(dataset, dataset)
@@ -53,7 +54,7 @@ def measure(
             if relation is None:
                 raise EngineError(wh.name, f"{dataset} not found on {wh.name}")
             cols = wh.column_types(relation)
-            enums = wh.enum_types()
+            enums = wh.enum_types() if enums is None else enums
             record = wh.first(profile_query(relation, cols, wh.dialect, enums))
         except EngineError as exc:
             for obj in objs:
