@@ -124,7 +124,8 @@ def differs(p: ColumnPlan, left: Sql, right: Sql, dialect: str = "duckdb") -> Sq
     # NaN and ±inf are never "close" to anything else (gap and scale go NaN/inf, and DuckDB orders NaN
     # highest, so `NaN <= NaN` holds); NaN vs NaN and inf vs inf of one sign are not distinct anyway.
     within = f"coalesce({and_(t.isfinite(a, dialect), t.isfinite(b, dialect), or_(*close))}, FALSE)"
-    return f"({distinct} AND NOT {within})"
+    # CASE, not AND: the closeness test runs only on the rows whose values differ at all
+    return f"CASE WHEN {distinct} THEN NOT {within} ELSE FALSE END"
 
 
 def _round(value: Sql, tol: Tolerance, dialect: str) -> Sql:
@@ -135,17 +136,15 @@ def _round(value: Sql, tol: Tolerance, dialect: str) -> Sql:
 def _side(
     rel: Sql, plan: DiffPlan, exclude: Sql | None, null_keys: bool = False, dialect: str = "duckdb"
 ) -> Sql:
-    """One side's rows as the join reads them: keys, compared payloads and `__p` (TRUE: a row with its
-    whole key). Rows with a NULL key part are left out, or with `null_keys` kept with a NULL `__p`: they
-    never match (NULL = x is not true), and count in the profiles but not in the diff."""
+    """One side's rows as the join reads them: keys (`k<j>`) and compared payloads (`c<i>`). Rows with a
+    NULL key part are left out, or with `null_keys` kept: they never match (NULL = x is not true), and
+    count in the profiles but not in the diff (`_join` tells a side's rows by their whole key)."""
     keys = [alias(key_expr(plan, k), f"k{j}") for j, k in enumerate(plan.key)]
     cols = [alias(_payload(p, dialect), f"c{i}") for i, p in enumerate(plan.columns)]
-    whole_key = key_not_null(plan.key)
-    where = [] if null_keys else [whole_key]
+    where = [] if null_keys else [key_not_null(plan.key)]
     if exclude is not None:
         where.append(f"NOT {in_keys(plan, exclude) if dialect == 'duckdb' else in_flat_keys(plan, exclude)}")
-    present = f"CASE WHEN {whole_key} THEN TRUE END" if null_keys else "TRUE"
-    return t.select([*keys, *cols, alias(present, "__p")], rel, and_(*where) if where else None)
+    return t.select([*keys, *cols], rel, and_(*where) if where else None)
 
 
 def in_flat_keys(plan: DiffPlan, keys_table: Sql) -> Sql:
@@ -184,8 +183,8 @@ def _join(
     flags = [differs(p, col(f"c{i}", "l"), col(f"c{i}", "r"), dialect) for i, p in enumerate(plan.columns)]
     inner = [
         *keys,
-        alias(col("__p", "l"), "lp"),
-        alias(col("__p", "r"), "rp"),
+        alias(_present(plan, "l"), "lp"),
+        alias(_present(plan, "r"), "rp"),
         *(alias(f, f"d{i}") for i, f in enumerate(flags)),
         *extra,
     ]
@@ -199,6 +198,14 @@ def _join(
     if null_keys:  # a row with a NULL key part has neither `lp` nor `rp`
         keep = and_(or_(col("lp"), col("rp")), keep)
     return joined, keep
+
+
+def _present(plan: DiffPlan, side: str) -> Sql:
+    """TRUE on a joined row that carries a row of `side` with its whole key, else NULL. A side's key
+    parts are never NULL on its own rows (or, with `null_keys`, the row is one that joins nothing), so no
+    presence column has to travel through the join's hash table."""
+    whole = and_(*(t.not_null(col(f"k{j}", side)) for j in range(len(plan.key))))
+    return f"CASE WHEN {whole} THEN TRUE END"
 
 
 def diff_rows(
