@@ -300,6 +300,19 @@ def diff_summary(plan: DiffPlan, diffs: Sql, examples: int) -> Sql:
     return t.select(out, diffs)
 
 
+def _distinct_operand(side_type: str, value: Sql, dialect: str) -> Sql:
+    """What COUNT(DISTINCT) counts: the value, or on PostgreSQL a 64-bit hash of it that is equal exactly
+    when the values are (`app.sql.hashing.postgres_distinct_hash`: a sort of bigints, not of text)."""
+    if dialect != "postgres":
+        return value
+    from app.sql.hashing import postgres_distinct_hash
+
+    fn = postgres_distinct_hash(side_type)
+    if fn == "hashtextextended":
+        return f"hashtextextended(CAST({value} AS VARCHAR), 0)"
+    return f"{fn}({value}, 0)" if fn else value
+
+
 def profile_columns(
     p: ColumnPlan, value: Sql, side: str, i: int, exact: bool, small: bool = False, dialect: str = "duckdb"
 ) -> list[Sql]:
@@ -308,8 +321,11 @@ def profile_columns(
     `small` (at most SMALL_ROWS rows a side): the exact distinct count from the column's values as a list."""
     if not exact:
         distinct = t.approx_distinct(value, dialect)
+    elif small:
+        distinct = f"coalesce(list_unique(list({value})), 0)"
     else:
-        distinct = f"coalesce(list_unique(list({value})), 0)" if small else f"count(DISTINCT {value})"
+        side_type = p.left_type if side == "l" else p.right_type
+        distinct = f"count(DISTINCT {_distinct_operand(side_type, value, dialect)})"
     out = [
         alias(f"count({value})", alias_stat(side, i, "count")),
         alias(distinct, alias_stat(side, i, "distinct")),

@@ -164,3 +164,31 @@ def test_spark_reconciles_like_duckdb(spark: Any) -> None:
         _check(spark, lambda e, name, rows: load_spark(e.spark, name, rows), *pair)
 
     check()
+
+
+def test_postgres_distinct_counts_follow_the_types_equality(postgres: Any) -> None:
+    """The profile's distinct counts on PostgreSQL are over 64-bit hashes of text and numeric values (a
+    sort of bigints, not of collated text): they must still count what PostgreSQL's `=` tells apart.
+    1.5 and 1.50 are one numeric, 'a ' and 'a' one char(3), 'a' and 'A' two texts."""
+    n = next(_seq)
+    rows = [
+        (1, "1.5", "a ", "a", None),
+        (2, "1.50", "a", "A", "x"),
+        (3, "-0.0", "b", "a", "x"),
+        (4, "0", "b  ", "é", "y"),
+        (5, "1e3", "", "e\u0301", None),
+        (6, "1000.000", " ", "é", "y"),
+    ]
+    name = f"dist_{n}"
+    postgres.execute(f"CREATE TABLE {name} (id int, num numeric, ch char(3), tx text, vc varchar(4))")
+    with postgres.conn.cursor() as cur:
+        cur.executemany(f"INSERT INTO {name} VALUES (%s, %s::numeric, %s, %s, %s)", rows)
+    want = postgres.query(
+        f"SELECT count(DISTINCT num) AS num, count(DISTINCT ch) AS ch, count(DISTINCT tx) AS tx,"
+        f" count(DISTINCT vc) AS vc FROM {name}"
+    )[0]
+    assert want == {"num": 3, "ch": 3, "tx": 4, "vc": 2}  # what PostgreSQL itself says
+    got = reconcile(postgres, t.table(name), t.table(name), key=["id"])
+    distinct = {c.name: c.left.distinct for c in got.columns if c.left is not None}
+    assert {k: distinct[k] for k in want} == want
+    assert all(c.right is not None and c.right.distinct == c.left.distinct for c in got.columns if c.left)

@@ -365,3 +365,24 @@ def test_postgres_types_without_equality_are_profiled_and_a_missing_table_is_unk
                     source_schema="public", built={"events"}, health=HealthRun(lambda d: store))  # fmt: skip
     assert {r.status.value for r in gone.results} == {"breach"}
     assert all("cannot profile: " in str(r.reason) and "events" in str(r.reason) for r in gone.results)
+
+
+def test_postgres_distinct_counts_are_those_of_the_types_equality(on_postgres: Loader) -> None:
+    """Text and numeric distinct counts are taken over 64-bit hashes on PostgreSQL (a bigint sort): they
+    still count what `=` tells apart: 1.5 and 1.50 are one numeric, 'a ' and 'a' one char(3), 'a' and
+    'A' two texts, é precomposed and decomposed two texts."""
+    rows = [
+        (1, "1.5", "a ", "a"),
+        (2, "1.50", "a", "A"),
+        (3, "-0.0", "b", "a"),
+        (4, "0", "b  ", "é"),
+        (5, "1e3", "", "e\u0301"),
+        (6, "1000.000", " ", "é"),
+    ]
+    on_postgres.load(rows, ["bigint", "numeric", "char(3)", "text"], ["id", "num", "ch", "tx"])
+    want = on_postgres.wh.first(
+        "SELECT count(DISTINCT num) AS num, count(DISTINCT ch) AS ch, count(DISTINCT tx) AS tx FROM public.events"
+    )
+    assert dict(want) == {"num": 3, "ch": 3, "tx": 4}
+    profile = _profile(on_postgres)
+    assert {c.name: c.distinct for c in profile.columns or () if c.name != "id"} == dict(want)
