@@ -46,9 +46,20 @@ def test_the_demo_on_spark_samples_builds_and_checks_as_duckdb_does(
             for side in ("base", "head")
         )
         quality = sorted((m["name"], q["name"], q["observed"]) for m in c["models"] for q in m["quality"])
-        return cover, c["joins"], runs, quality
+        # each model's data diff as Spark computed it in place: rows by key and changed values per column
+        diffs = sorted(
+            (
+                m["name"],
+                *(r.get(k) for k in ("added", "removed", "changed", "unchanged", "duplicates_unmatched")),
+                tuple(sorted((col["name"], col["changed"]) for col in r.get("columns") or ())),
+            )
+            for m in c["models"]
+            for r in [m["reconciliation"] or {}]
+        )
+        return cover, c["joins"], runs, quality, diffs
 
     assert figures(spark) == figures(duck)
+    assert any(d[1] or d[2] or d[3] for d in figures(duck)[4])  # the demo's change shows in the diffs
     assert all(j["rate"] == 1.0 for j in spark["joins"])
     left = [r.namespace for r in spark_session.sql("SHOW DATABASES").collect()]
     assert not [n for n in left if n.startswith("datacanary_")]
