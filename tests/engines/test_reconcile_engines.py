@@ -192,3 +192,45 @@ def test_postgres_distinct_counts_follow_the_types_equality(postgres: Any) -> No
     distinct = {c.name: c.left.distinct for c in got.columns if c.left is not None}
     assert {k: distinct[k] for k in want} == want
     assert all(c.right is not None and c.right.distinct == c.left.distinct for c in got.columns if c.left)
+
+
+def test_a_key_postgres_keeps_unique_is_trusted_and_only_such_a_key(postgres: Any) -> None:
+    """A primary key (or a unique index over part of the diff's key) spares the per-side GROUP BY of
+    every key: the same reconciliation, without the grouping. A table other tables inherit from, and a
+    partial unique index, are not trusted: their duplicates are still found."""
+    n = next(_seq)
+    statements: list[str] = []
+    query = postgres.query
+
+    def logged(sql: str) -> Any:
+        statements.append(sql)
+        return query(sql)
+
+    postgres.query = logged
+    try:
+        for suffix, ddl in (("pk", "id int PRIMARY KEY, v text"), ("plain", "id int, v text")):
+            for side, rows in (("l", [(1, "a"), (2, "b"), (3, "c")]), ("r", [(1, "a"), (2, "B"), (4, "d")])):
+                name = f"{side}_{suffix}_{n}"
+                postgres.execute(f"CREATE TABLE {name} ({ddl})")
+                with postgres.conn.cursor() as cur:
+                    cur.executemany(f"INSERT INTO {name} VALUES (%s, %s)", rows)
+        statements.clear()
+        trusted = reconcile(postgres, t.table(f"l_pk_{n}"), t.table(f"r_pk_{n}"), key=["id", "v"])
+        assert not [s for s in statements if "GROUP BY" in s.upper() and "pg_index" not in s]
+        plain = reconcile(postgres, t.table(f"l_plain_{n}"), t.table(f"r_plain_{n}"), key=["id", "v"])
+        assert comparable(trusted) | {"left": 0, "right": 0} == comparable(plain) | {"left": 0, "right": 0}
+        assert (trusted.added, trusted.removed, trusted.changed) == (2, 2, 0)
+
+        # inheritance: the parent's primary key does not cover its child's rows, which a query reads too
+        postgres.execute(f"CREATE TABLE parent_{n} (id int PRIMARY KEY, v text)")
+        postgres.execute(f"CREATE TABLE child_{n} () INHERITS (parent_{n})")
+        postgres.execute(f"INSERT INTO parent_{n} VALUES (1, 'a'); INSERT INTO child_{n} VALUES (1, 'z')")
+        # a partial unique index holds only where its WHERE does
+        postgres.execute(f"CREATE TABLE partial_{n} (id int, v text)")
+        postgres.execute(f"CREATE UNIQUE INDEX ON partial_{n} (id) WHERE id > 100")
+        postgres.execute(f"INSERT INTO partial_{n} VALUES (1, 'a'), (1, 'z'), (101, 'x')")
+        for name in (f"parent_{n}", f"partial_{n}"):
+            got = reconcile(postgres, t.table(name), t.table(f"l_plain_{n}"), key=["id"])
+            assert got.left_keys is not None and got.left_keys.duplicate_keys == 1, name
+    finally:
+        postgres.query = query
