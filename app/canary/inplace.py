@@ -69,6 +69,16 @@ class On:
 
         return sqlglot.parse_one(relation, read="duckdb", into=exp.Table).sql(self.dialect)
 
+    def alongside(self, queries: Sequence[Sql], relations: Sequence[Sql]) -> Alongside:
+        """`queries` (one-row statements that read `relations` only) started now, each on a connection of
+        its own, while this one goes on; `close` the result. Engines that cannot open another connection
+        (or relations only this session sees) run them when their results are asked for."""
+        fork = getattr(self.engine, "fork", None)
+        shared = getattr(self.engine, "shared", None)
+        if not queries or fork is None or shared is None:
+            return Alongside(self, queries)
+        return Alongside(self, queries, fork if all(shared(self._relation(r)) for r in relations) else None)
+
     def temp(self, name: str, select: Sql) -> Sql:
         """A temporary table `name` holding the rows of `select`; its reference (DuckDB quoting)."""
         ref = t.table(name)
@@ -111,6 +121,7 @@ def reconcile_on(
     on = On(engine)
     plan = plan_diff(on.columns(left), on.columns(right), key, tolerances, skip_columns)
     temps: list[str] = []
+    pending: Alongside | None = None
     try:
         if not plan.key:
             return _multiset(
@@ -123,6 +134,13 @@ def reconcile_on(
             exact_distinct = max(lk.rows, rk.rows) <= EXACT_DISTINCT_ROWS
         notes: list[str] = []
         exclude, dup_unmatched, dup_left = None, 0, 0
+        sides = (left, "l"), (right, "r")
+        pending = on.alongside(
+            [_profile(plan, rel, side, exact_distinct, on.dialect) for rel, side in sides]
+            if profiles
+            else [],
+            (left, right),
+        )
         if lk.duplicate_keys or rk.duplicate_keys:
             name = _temp_name("dups")
             temps.append(name)
@@ -145,10 +163,8 @@ def reconcile_on(
         matched = lk.rows - lk.null_keys - dup_left - int(summary["removed"])
         side_profiles = None
         if profiles:
-            side_profiles = (
-                on.one(_profile(plan, left, "l", exact_distinct, on.dialect)),
-                on.one(_profile(plan, right, "r", exact_distinct, on.dialect)),
-            )
+            lp, rp = pending.results()
+            side_profiles = (lp, rp)
         columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
         low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
         found_rows = _example_rows(on, plan, (left, right), diffs, examples) if examples else ({}, {})
@@ -158,8 +174,52 @@ def reconcile_on(
             notes, dup_unmatched,
         )  # fmt: skip
     finally:
+        if pending is not None:  # cancels the profiles if the diff failed under them
+            pending.close()
         for name in reversed(temps):  # Spark's views read the ones made before them
             on.drop(name)
+
+
+class Alongside:
+    """Statements running on other connections of an engine (`On.alongside`). PostgreSQL runs a
+    statement on one core and its FULL JOIN and exact COUNT(DISTINCT) sorts are not parallel: the two
+    sides' profiles, each on its own connection beside the join, take the wall time of the slowest of the
+    three instead of their sum. `close` cancels what is still running (the diff failed meanwhile)."""
+
+    def __init__(self, on: On, queries: Sequence[Sql], fork: Any = None) -> None:
+        self.on, self.queries = on, list(queries)
+        self.engines: list[Any] = []
+        self.futures: list[Any] = []
+        self.pool: Any = None
+        if fork is None or not self.queries:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(
+            max_workers=len(self.queries), thread_name_prefix="datacanary-alongside"
+        )
+        try:
+            for duck_sql in self.queries:
+                engine = fork()  # connected here: an unreachable server is this thread's error
+                self.engines.append(engine)
+                self.futures.append(self.pool.submit(engine.query, on.sql(duck_sql)))
+        except BaseException:
+            self.close()
+            raise
+
+    def results(self) -> list[dict[str, Any]]:
+        if self.pool is None:
+            return [self.on.one(q) for q in self.queries]
+        return [f.result()[0] for f in self.futures]
+
+    def close(self) -> None:
+        for engine, future in zip(self.engines, self.futures, strict=False):
+            if not future.done():
+                engine.cancel()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        for engine in self.engines:
+            engine.close()
 
 
 # -- keys ---------------------------------------------------------------------------------------------

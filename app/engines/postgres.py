@@ -24,6 +24,7 @@ class PostgresEngine:
                 hint="pip install 'datacanary[postgres]'",
             ) from None
         self._psycopg = psycopg
+        self._url, self._connect_timeout = url, connect_timeout
         try:
             self.conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.Error as exc:
@@ -72,6 +73,25 @@ class PostgresEngine:
             " GROUP BY i.indexrelid"
         )
         return [tuple(r["cols"]) for r in rows]
+
+    def fork(self) -> PostgresEngine:
+        """Another connection to the same database, for statements run alongside this one's (in another
+        thread: a psycopg connection runs one statement at a time)."""
+        return PostgresEngine(self._url, connect_timeout=self._connect_timeout)
+
+    def shared(self, relation: str) -> bool:
+        """Whether another session sees `relation` (not one of this session's temporary tables or views)."""
+        rows = self.query(
+            f"SELECT c.relpersistence <> 't' AS shared FROM pg_class c WHERE c.oid = {_literal(relation)}::regclass"
+        )
+        return bool(rows and rows[0]["shared"])
+
+    def cancel(self) -> None:
+        """Ask the server to cancel the statement this connection is running (from any thread)."""
+        try:
+            self.conn.cancel_safe(timeout=5)
+        except self._psycopg.Error:
+            pass  # the statement ended meanwhile, or the server is gone: nothing left to cancel
 
     def close(self) -> None:
         self.conn.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import itertools
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -234,3 +235,63 @@ def test_a_key_postgres_keeps_unique_is_trusted_and_only_such_a_key(postgres: An
             assert got.left_keys is not None and got.left_keys.duplicate_keys == 1, name
     finally:
         postgres.query = query
+
+
+def _sessions(engine: Any, settle: int | None = None) -> int:
+    """Other sessions on this database (the forked connections of a diff, while they live); with `settle`,
+    waits up to 5 s for them to come down to that many (a backend exits just after its client left)."""
+    for _ in range(50):
+        n = int(
+            engine.query(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )[0]["n"]
+        )
+        if settle is None or n <= settle:
+            return n
+        time.sleep(0.1)
+    return n
+
+
+def test_postgres_profiles_run_beside_the_join_and_leave_no_session_behind(
+    postgres: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two sides' profiles run on connections of their own while the join runs on the diff's; they
+    are closed afterwards, and cancelled and closed when the diff fails under them. A temporary table,
+    which only the diff's session sees, is profiled on that session."""
+    from app.canary import inplace
+    from app.engines import EngineError
+    from app.engines.postgres import PostgresEngine
+
+    n = next(_seq)
+    rows = [(i, *([None] * (len(COLUMNS) - 1))) for i in range(3)]
+    left, right = load_postgres(postgres, f"l_{n}", rows), load_postgres(postgres, f"r_{n}", rows[1:])
+    forks: list[Any] = []
+    fork = PostgresEngine.fork
+
+    def counted(self: Any) -> Any:
+        forks.append(fork(self))
+        return forks[-1]
+
+    monkeypatch.setattr(PostgresEngine, "fork", counted)
+    before = _sessions(postgres)
+    got = reconcile(postgres, left, right, key=["id"])
+    assert (got.removed, got.rows_left, got.rows_right) == (1, 3, 2)
+    assert len(forks) == 2 and all(f.conn.closed for f in forks)
+    assert _sessions(postgres, settle=before) == before
+
+    def broken(self: Any, name: str, select: str) -> str:
+        raise EngineError("postgres", "the join failed")
+
+    forks.clear()
+    with monkeypatch.context() as m:
+        m.setattr(inplace.On, "temp", broken)
+        with pytest.raises(EngineError, match="the join failed"):
+            reconcile(postgres, left, right, key=["id"])
+    assert len(forks) == 2 and all(f.conn.closed for f in forks)
+    assert _sessions(postgres, settle=before) == before
+
+    forks.clear()
+    postgres.execute(f"CREATE TEMPORARY TABLE tmp_{n} AS SELECT * FROM l_{n}")
+    got = reconcile(postgres, t.table(f"tmp_{n}"), right, key=["id"])
+    assert got.removed == 1 and not forks
