@@ -302,15 +302,15 @@ def diff_summary(plan: DiffPlan, diffs: Sql, examples: int) -> Sql:
 
 def _distinct_operand(side_type: str, value: Sql, dialect: str) -> Sql:
     """What COUNT(DISTINCT) counts: the value, or on PostgreSQL a 64-bit hash of it that is equal exactly
-    when the values are (`app.sql.hashing.postgres_distinct_hash`: a sort of bigints, not of text)."""
+    when the values are (`app.sql.hashing.postgres_distinct_operand`: a sort of bigints, not of text)."""
     if dialect != "postgres":
         return value
-    from app.sql.hashing import postgres_distinct_hash
+    import sqlglot
 
-    fn = postgres_distinct_hash(side_type)
-    if fn == "hashtextextended":
-        return f"hashtextextended(CAST({value} AS VARCHAR), 0)"
-    return f"{fn}({value}, 0)" if fn else value
+    from app.sql.hashing import postgres_distinct_operand
+
+    hashed = postgres_distinct_operand(side_type, sqlglot.parse_one(value, read="duckdb"))
+    return value if hashed is None else hashed.sql("duckdb")
 
 
 def profile_columns(

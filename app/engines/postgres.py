@@ -60,8 +60,8 @@ class PostgresEngine:
 
     def unique_keys(self, relation: str) -> list[tuple[str, ...]]:
         """The column sets PostgreSQL itself keeps unique in `relation`: its valid, immediate unique indexes
-        (primary keys, unique constraints) over plain columns, without a WHERE. None for a table that
-        other tables inherit from (a query of it reads their rows too, which its indexes do not cover)
+        (primary keys, unique constraints) over plain columns, without a WHERE. None of them for a table
+        that other tables inherit from (a query of it reads their rows too, which its indexes do not cover)
         unless it is partitioned (a partitioned table's unique index holds across its partitions)."""
         rows = self.query(
             "SELECT array_agg(a.attname::text ORDER BY a.attnum) AS cols FROM pg_index i"

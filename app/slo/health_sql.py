@@ -7,7 +7,7 @@ Per column, in ONE scan of the table on every engine:
 - distinct values: DuckDB and Spark APPROX_COUNT_DISTINCT (HyperLogLog, a few % of error;
   Spark's at its default 5%: asking for 1% made the profile several times slower), PostgreSQL
   COUNT(DISTINCT col) (exact: it has no HyperLogLog built in; text and numeric values counted by
-  a 64-bit hash, app.sql.hashing.postgres_distinct_hash);
+  a 64-bit hash, app.sql.hashing.postgres_distinct_operand);
 - numeric columns: AVG (as a double) and a quantile sketch at the 21 QUANTILES: DuckDB APPROX_QUANTILE
   (a t-digest), PostgreSQL PERCENTILE_CONT(ARRAY[...]) WITHIN GROUP (exact, interpolated), Spark
   PERCENTILE_APPROX (accuracy 10000: rank error under 1/10000 of the rows);
@@ -36,7 +36,7 @@ from sqlglot import exp
 
 from app.slo.health import BUCKETS, QUANTILES, SCHEME, ColumnProfile, Profile
 from app.slo.sli import DIALECT, table
-from app.sql.hashing import md5_48_mod, postgres_distinct_hash
+from app.sql.hashing import md5_48_mod, postgres_distinct_operand
 
 ACCURACY = 10_000  # Spark's percentile_approx accuracy (its default)
 
@@ -124,12 +124,8 @@ def profile_query(
         counted: exp.Expr = (
             col if k != "other" or dialect == "duckdb" else exp.Cast(this=col, to=exp.DataType.build("TEXT"))
         )
-        hashed = postgres_distinct_hash(type_) if dialect == "postgres" and type_ not in enums else None
-        if hashed:  # a bigint sort instead of a text or numeric one, same count
-            operand = (
-                exp.Cast(this=col, to=exp.DataType.build("TEXT")) if hashed == "hashtextextended" else col
-            )
-            counted = exp.Anonymous(this=hashed, expressions=[operand, exp.Literal.number(0)])
+        if dialect == "postgres" and type_ not in enums:  # a bigint sort instead of a text one, same count
+            counted = postgres_distinct_operand(type_, col) or counted
         selects.append(exp.alias_(_fill(distinct, dialect, c=counted), f"c{i}_distinct"))
         if k == "numeric":
             selects.append(exp.alias_(_fill("AVG(CAST(:c AS DOUBLE))", "duckdb", c=col), f"c{i}_mean"))

@@ -60,19 +60,21 @@ def python_md5_48(text: str) -> int:
 _PG_TEXT_HASHED = (*exp.DataType.TEXT_TYPES, exp.DataType.Type.BPCHAR, exp.DataType.Type.UUID)
 
 
-def postgres_distinct_hash(type_: str) -> str | None:
-    """The PostgreSQL function (called as f(value, 0)) whose 64-bit hash of a `type_` value (as
-    format_type names it) stands in for the value in COUNT(DISTINCT): `hashtextextended` of the text for
-    text types (their equality is byte equality under deterministic collations; char(n) drops its
-    padding in the cast), `hash_numeric_extended` for numeric (1.5 and 1.50 hash alike). None for any
-    other type (integers, floats, dates and timestamps sort fast as they are; citext and user types are
-    left alone). Two distinct values collide with odds of about 3 in a million among 10M values."""
+def postgres_distinct_operand(type_: str, value: exp.Expr) -> exp.Expr | None:
+    """What PostgreSQL's COUNT(DISTINCT) should count for `value`, of `type_` (as format_type names it):
+    a 64-bit hash equal exactly when the values are, `hashtextextended` of the text for text types (their
+    equality is byte equality under deterministic collations; char(n) drops its padding in the cast),
+    `hash_numeric_extended` for numeric (1.5 and 1.50 hash alike). None: count the value itself (integers,
+    floats, dates and timestamps sort fast as they are; citext and user types are left alone). Two
+    distinct values collide with odds of about 3 in a million among 10M values."""
     try:
         dtype = exp.DataType.build(type_.strip(), dialect="postgres")
     except (sqlglot.errors.SqlglotError, ValueError):  # sqlglot cannot read it: a user-defined type
         return None
+    zero = exp.Literal.number(0)
     if dtype.is_type(*_PG_TEXT_HASHED):
-        return "hashtextextended"
+        text = exp.Cast(this=value.copy(), to=exp.DataType.build("TEXT"))
+        return exp.Anonymous(this="hashtextextended", expressions=[text, zero])
     if dtype.is_type(exp.DataType.Type.DECIMAL):
-        return "hash_numeric_extended"
+        return exp.Anonymous(this="hash_numeric_extended", expressions=[value.copy(), zero])
     return None
