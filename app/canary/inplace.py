@@ -395,54 +395,60 @@ def _multiset(
 
     rows = on.one(f"SELECT (SELECT count(*) FROM {left}) AS l, (SELECT count(*) FROM {right}) AS r")
     rows_l, rows_r = int(rows["l"]), int(rows["r"])
-    ex_l: list[dict[str, Any]] = []
-    ex_r: list[dict[str, Any]] = []
-    if plan.columns:
-        _, n_left, n_right, _ = sets.multiset_names(plan)
-        name = _temp_name("multiset")
-        temps.append(name)
-        d = on.temp(name, sets.multiset_groups(left, right, plan))
-        counts = on.one(
-            f"SELECT (SELECT coalesce(sum({col(n_left)} - {col(n_right)}), 0) FROM {d}"
-            f" WHERE {col(n_left)} > {col(n_right)}) AS removed,"
-            f" (SELECT coalesce(sum({col(n_right)} - {col(n_left)}), 0) FROM {d}"
-            f" WHERE {col(n_right)} > {col(n_left)}) AS added"
-        )
-        removed, added = int(counts["removed"]), int(counts["added"])
-        if examples:
-            names = [p.name for p in plan.columns]
-            order = (
-                ", ".join(
-                    t.order_key(col(p.name), p.compare != "native", on.dialect)
-                    for p in plan.columns
-                    if not nested(p.left_type)
-                )
-                or "1"
-            )
-            for more, less, into in ((n_left, n_right, ex_l), (n_right, n_left, ex_r)):
-                picked = on.query(
-                    f"SELECT {', '.join(col(n) for n in names)} FROM {d} WHERE {col(more)} > {col(less)}"
-                    f" ORDER BY {order} LIMIT {int(examples)}"
-                )
-                into.extend(picked)
-    else:  # nothing in common: every row is on its own side only
-        removed, added = rows_l, rows_r
-        if examples:
-            ex_l = on.query(f"SELECT * FROM {left} LIMIT {int(examples)}")
-            ex_r = on.query(f"SELECT * FROM {right} LIMIT {int(examples)}")
     if on.dialect == "postgres":
         exact = True
     else:
         exact = exact_distinct if exact_distinct is not None else max(rows_l, rows_r) <= EXACT_DISTINCT_ROWS
-    side_profiles = None
-    if profiles:
-        side_profiles = (
-            on.one(_profile(plan, left, "l", exact, on.dialect)),
-            on.one(_profile(plan, right, "r", exact, on.dialect)),
-        )
-    columns = column_results(plan, None, side_profiles, (rows_l, rows_r), None)
-    low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
-    evidence = Evidence({}, {}, *_histograms(on, low, (left, right)))
+    sides = (left, "l"), (right, "r")
+    pending = on.alongside(  # the profiles on connections of their own while the multisets are counted
+        [_profile(plan, rel, side, exact, on.dialect) for rel, side in sides] if profiles else [],
+        (left, right),
+    )
+    try:
+        ex_l: list[dict[str, Any]] = []
+        ex_r: list[dict[str, Any]] = []
+        if plan.columns:
+            _, n_left, n_right, _ = sets.multiset_names(plan)
+            name = _temp_name("multiset")
+            temps.append(name)
+            d = on.temp(name, sets.multiset_groups(left, right, plan))
+            counts = on.one(
+                f"SELECT (SELECT coalesce(sum({col(n_left)} - {col(n_right)}), 0) FROM {d}"
+                f" WHERE {col(n_left)} > {col(n_right)}) AS removed,"
+                f" (SELECT coalesce(sum({col(n_right)} - {col(n_left)}), 0) FROM {d}"
+                f" WHERE {col(n_right)} > {col(n_left)}) AS added"
+            )
+            removed, added = int(counts["removed"]), int(counts["added"])
+            if examples:
+                names = [p.name for p in plan.columns]
+                order = (
+                    ", ".join(
+                        t.order_key(col(p.name), p.compare != "native", on.dialect)
+                        for p in plan.columns
+                        if not nested(p.left_type)
+                    )
+                    or "1"
+                )
+                for more, less, into in ((n_left, n_right, ex_l), (n_right, n_left, ex_r)):
+                    picked = on.query(
+                        f"SELECT {', '.join(col(n) for n in names)} FROM {d} WHERE {col(more)} > {col(less)}"
+                        f" ORDER BY {order} LIMIT {int(examples)}"
+                    )
+                    into.extend(picked)
+        else:  # nothing in common: every row is on its own side only
+            removed, added = rows_l, rows_r
+            if examples:
+                ex_l = on.query(f"SELECT * FROM {left} LIMIT {int(examples)}")
+                ex_r = on.query(f"SELECT * FROM {right} LIMIT {int(examples)}")
+        side_profiles = None
+        if profiles:
+            lp, rp = pending.results()
+            side_profiles = (lp, rp)
+        columns = column_results(plan, None, side_profiles, (rows_l, rows_r), None)
+        low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
+        evidence = Evidence({}, {}, *_histograms(on, low, (left, right)))
+    finally:
+        pending.close()
     return multiset_result(
         labels, plan, (rows_l, rows_r), (removed, added), columns, (low, evidence), (ex_l, ex_r), exact
     )

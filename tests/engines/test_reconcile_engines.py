@@ -279,6 +279,11 @@ def test_postgres_profiles_run_beside_the_join_and_leave_no_session_behind(
     assert (got.removed, got.rows_left, got.rows_right) == (1, 3, 2)
     assert len(forks) == 2 and all(f.conn.closed for f in forks)
     assert _sessions(postgres, settle=before) == before
+    forks.clear()
+    keyless = reconcile(postgres, left, right)  # multisets: the profiles run beside their counting too
+    assert (keyless.removed, keyless.added) == (1, 0)
+    assert len(forks) == 2 and all(f.conn.closed for f in forks)
+    assert _sessions(postgres, settle=before) == before
 
     def broken(self: Any, name: str, select: str) -> str:
         raise EngineError("postgres", "the join failed")
