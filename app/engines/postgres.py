@@ -76,8 +76,19 @@ class PostgresEngine:
 
     def fork(self) -> PostgresEngine:
         """Another connection to the same database, for statements run alongside this one's (in another
-        thread: a psycopg connection runs one statement at a time)."""
-        return PostgresEngine(self._url, connect_timeout=self._connect_timeout)
+        thread: a psycopg connection runs one statement at a time), with every setting this session made
+        (SET statement_timeout, TimeZone, search_path, ...): the canary's time limit holds there too."""
+        made = self.query(
+            "SELECT name, current_setting(name) AS value FROM pg_settings WHERE source = 'session'"
+        )
+        other = PostgresEngine(self._url, connect_timeout=self._connect_timeout)
+        try:
+            for s in made:
+                other.query(f"SELECT set_config({_literal(s['name'])}, {_literal(s['value'])}, false)")
+        except BaseException:
+            other.close()
+            raise
+        return other
 
     def shared(self, relation: str) -> bool:
         """Whether another session sees `relation` (not one of this session's temporary tables or views)."""

@@ -300,3 +300,19 @@ def test_postgres_profiles_run_beside_the_join_and_leave_no_session_behind(
     postgres.execute(f"CREATE TEMPORARY TABLE tmp_{n} AS SELECT * FROM l_{n}")
     got = reconcile(postgres, t.table(f"tmp_{n}"), right, key=["id"])
     assert got.removed == 1 and not forks
+
+
+def test_a_forked_postgres_connection_keeps_the_sessions_settings(postgres: Any) -> None:
+    """The profiles' connections carry what the diff's session set: the canary's statement_timeout
+    (a hostile table must not outlive the canary's time limit there), its TimeZone and search_path."""
+    postgres.execute("SET statement_timeout = '1500ms'")
+    postgres.execute("SET TIME ZONE 'Asia/Tokyo'")
+    postgres.execute("SET search_path TO pg_catalog, public")
+    other = postgres.fork()
+    try:
+        for name in ("statement_timeout", "TimeZone", "search_path"):
+            assert other.query(f"SHOW {name}") == postgres.query(f"SHOW {name}"), name
+        assert other.query("SHOW statement_timeout")[0]["statement_timeout"] == "1500ms"
+    finally:
+        other.close()
+        postgres.execute("RESET ALL")
