@@ -134,13 +134,7 @@ def reconcile_on(
             exact_distinct = max(lk.rows, rk.rows) <= EXACT_DISTINCT_ROWS
         notes: list[str] = []
         exclude, dup_unmatched, dup_left = None, 0, 0
-        sides = (left, "l"), (right, "r")
-        pending = on.alongside(
-            [_profile(plan, rel, side, exact_distinct, on.dialect) for rel, side in sides]
-            if profiles
-            else [],
-            (left, right),
-        )
+        pending = _profiles_alongside(on, plan, (left, right), exact_distinct, profiles)
         if lk.duplicate_keys or rk.duplicate_keys:
             name = _temp_name("dups")
             temps.append(name)
@@ -161,10 +155,7 @@ def reconcile_on(
         if lk.null_keys or rk.null_keys:
             notes.append("rows with a NULL in the key were left out of the keyed comparison")
         matched = lk.rows - lk.null_keys - dup_left - int(summary["removed"])
-        side_profiles = None
-        if profiles:
-            lp, rp = pending.results()
-            side_profiles = (lp, rp)
+        side_profiles = pending.pair() if profiles else None
         columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
         low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
         found_rows = _example_rows(on, plan, (left, right), diffs, examples) if examples else ({}, {})
@@ -212,6 +203,11 @@ class Alongside:
             return [self.on.one(q) for q in self.queries]
         return [f.result()[0] for f in self.futures]
 
+    def pair(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The results of two queries (both sides' profiles)."""
+        a, b = self.results()
+        return a, b
+
     def close(self) -> None:
         for engine, future in zip(self.engines, self.futures, strict=False):
             if not future.done():
@@ -220,6 +216,14 @@ class Alongside:
             self.pool.shutdown(wait=True)
         for engine in self.engines:
             engine.close()
+
+
+def _profiles_alongside(
+    on: On, plan: DiffPlan, sides: tuple[Sql, Sql], exact: bool, profiles: bool
+) -> Alongside:
+    """Both sides' column profiles, started beside what the diff does next (none without `profiles`)."""
+    queries = [_profile(plan, rel, side, exact, on.dialect) for rel, side in zip(sides, "lr", strict=True)]
+    return on.alongside(queries if profiles else [], sides)
 
 
 # -- keys ---------------------------------------------------------------------------------------------
@@ -399,11 +403,7 @@ def _multiset(
         exact = True
     else:
         exact = exact_distinct if exact_distinct is not None else max(rows_l, rows_r) <= EXACT_DISTINCT_ROWS
-    sides = (left, "l"), (right, "r")
-    pending = on.alongside(  # the profiles on connections of their own while the multisets are counted
-        [_profile(plan, rel, side, exact, on.dialect) for rel, side in sides] if profiles else [],
-        (left, right),
-    )
+    pending = _profiles_alongside(on, plan, (left, right), exact, profiles)  # beside the multisets
     try:
         ex_l: list[dict[str, Any]] = []
         ex_r: list[dict[str, Any]] = []
@@ -440,10 +440,7 @@ def _multiset(
             if examples:
                 ex_l = on.query(f"SELECT * FROM {left} LIMIT {int(examples)}")
                 ex_r = on.query(f"SELECT * FROM {right} LIMIT {int(examples)}")
-        side_profiles = None
-        if profiles:
-            lp, rp = pending.results()
-            side_profiles = (lp, rp)
+        side_profiles = pending.pair() if profiles else None
         columns = column_results(plan, None, side_profiles, (rows_l, rows_r), None)
         low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
         evidence = Evidence({}, {}, *_histograms(on, low, (left, right)))

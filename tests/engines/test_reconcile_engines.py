@@ -219,7 +219,7 @@ def test_a_key_postgres_keeps_unique_is_trusted_and_only_such_a_key(postgres: An
         trusted = reconcile(postgres, t.table(f"l_pk_{n}"), t.table(f"r_pk_{n}"), key=["id", "v"])
         assert not [s for s in statements if "GROUP BY" in s.upper() and "pg_index" not in s]
         plain = reconcile(postgres, t.table(f"l_plain_{n}"), t.table(f"r_plain_{n}"), key=["id", "v"])
-        assert comparable(trusted) | {"left": 0, "right": 0} == comparable(plain) | {"left": 0, "right": 0}
+        assert comparable(trusted) == comparable(plain)
         assert (trusted.added, trusted.removed, trusted.changed) == (2, 2, 0)
 
         # inheritance: the parent's primary key does not cover its child's rows, which a query reads too
