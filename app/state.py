@@ -1,9 +1,16 @@
 """The state database (SQLite, WAL): webhook inbox, installations, promotion ledger, run ledger, SLO
 evaluations. Each concern declares its own tables next to its code and calls `StateDB.ensure`;
-nothing is created at import time."""
+nothing is created at import time.
+
+The GitHub App keeps its own concerns (inbox, installations, acknowledgments, gate results) in one state
+database and each repository's ledgers (promotions, runs, SLO evaluations, incidents) in a database of
+the repository's own, `ledger_path(<state dir>/ledgers, "owner/repo")`: environments of two repositories
+that share a name never meet. A runner that shares the App's disk writes there by naming
+`{repository}` in its state path (`resolve_state`)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -11,6 +18,50 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_STATE = ".datacanary/state.sqlite"
+LEDGERS = "ledgers"  # beside the App's state database: one directory per repository
+REPOSITORY = "{repository}"  # in a state path: the repository's ledger directory (`resolve_state`)
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def repo_parts(full_name: str) -> tuple[str, str] | None:
+    """("owner", "repo") of a GitHub `owner/repo`, lowercased (GitHub's names are case-insensitive), or
+    None when it is not one (so a name can never walk out of the ledgers directory)."""
+    parts = full_name.strip().split("/")
+    if len(parts) != 2 or not all(_NAME.fullmatch(p) and p not in (".", "..") for p in parts):
+        return None
+    return parts[0].lower(), parts[1].lower()
+
+
+def ledgers_root(service_state: str | Path) -> Path:
+    """Where the App keeps each repository's ledger database: `ledgers/` beside its own state file."""
+    return Path(service_state).parent / LEDGERS
+
+
+def ledger_path(root: str | Path, full_name: str) -> Path:
+    """`root/<owner>/<repo>/state.sqlite` (lowercase), with the repository's artifact store beside it."""
+    parts = repo_parts(full_name)
+    if parts is None:
+        raise ValueError(f"{full_name!r} is not a GitHub repository name (owner/repo)")
+    return Path(root, *parts, "state.sqlite")
+
+
+def resolve_state(path: str, repository: str | None) -> Path:
+    """A state path as given; `{repository}` in it stands for the lowercased `owner/repo`
+    (`$GITHUB_REPOSITORY` on a runner), so `/srv/datacanary/ledgers/{repository}/state.sqlite` is the
+    database the App reads for that repository. Raises ValueError when it cannot be filled in."""
+    if REPOSITORY not in path:
+        return Path(path)
+    parts = repo_parts(repository or "")
+    if parts is None:
+        raise ValueError(
+            f"the state path {path} names {REPOSITORY}, but "
+            + (
+                f"{repository!r} is not a repository name (owner/repo)"
+                if repository
+                else "no repository is known"
+            )
+        )
+    return Path(path.replace(REPOSITORY, "/".join(parts)))
 
 
 class StateDB:

@@ -14,14 +14,24 @@ from app.promotion.ledger import Ledger
 from app.promotion.release import Context, Outcome
 from app.promotion.store import ArtifactStore
 from app.report.env import render
-from app.state import DEFAULT_STATE, StateDB
+from app.state import DEFAULT_STATE, REPOSITORY, StateDB, resolve_state
 
 STATE_ENV = "DATACANARY_STATE"
 
 
 def state_path(explicit: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """--state, else $DATACANARY_STATE, else the default; `{repository}` in it is $GITHUB_REPOSITORY."""
+    from app.errors import UsageError
+
     environ = os.environ if env is None else env
-    return Path(explicit or environ.get(STATE_ENV) or DEFAULT_STATE)
+    given = explicit or environ.get(STATE_ENV) or DEFAULT_STATE
+    try:
+        return resolve_state(given, environ.get("GITHUB_REPOSITORY"))
+    except ValueError as exc:
+        raise UsageError(
+            str(exc),
+            hint=f"set GITHUB_REPOSITORY=owner/repo (Actions sets it), or give a state path without {REPOSITORY}",
+        ) from None
 
 
 def context_for(

@@ -137,3 +137,22 @@ def test_dry_run_decides_and_prints_but_records_nothing(workspace, github_stub, 
     # and a real run afterwards is a promotion, not a no-op
     assert action_main(_env(ws, github_stub, "dev", state=str(state))) == 0
     assert len(github_stub.deployments) == 1
+
+
+def test_a_state_path_naming_the_repository_records_where_the_app_reads_its_ledger(
+    workspace, github_stub, tmp_path
+):
+    from app.promotion.ledger import Ledger
+    from app.service.ledgers import RepoLedgers
+    from app.state import StateDB
+
+    ws, digest = workspace
+    template = str(tmp_path / "ledgers" / "{repository}" / "state.sqlite")
+    assert action_main(_env(ws, github_stub, "dev", state=template)) == 0
+    app_ledgers = RepoLedgers(StateDB(tmp_path / "state.sqlite"))  # an App whose state is beside them
+    db = app_ledgers.existing("Acme/Warehouse")
+    assert db is not None and db.path == tmp_path / "ledgers" / "acme" / "warehouse" / "state.sqlite"
+    live = Ledger(db).live("dev")
+    assert live is not None and live.digest == digest
+    assert any((db.path.parent / "artifacts").iterdir())  # the artifact beside it: parity can be checked
+    app_ledgers.close()
