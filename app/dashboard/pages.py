@@ -1,5 +1,6 @@
 """The dashboard's pages for one readable repository: (template, context), or None for a 404. Blocking
-(SQLite): the routes run these off the event loop, after the access check."""
+(SQLite): the routes run these off the event loop, after the access check. `db` is the App's state
+database (gate results); `ledger` the repository's own ledger database, None when it has none."""
 
 from __future__ import annotations
 
@@ -8,20 +9,15 @@ from typing import Any
 from app.config import Settings
 from app.dashboard import reads, views
 from app.dashboard.access import Repo
-from app.dashboard.environments import RepoEnvironments
 from app.dashboard.results import GateResults
 from app.state import StateDB
 
 Page = tuple[str, dict[str, Any]] | None
 
 
-def _envs(db: StateDB, repo: Repo) -> tuple[list[str], list[str]]:
-    return RepoEnvironments(db).of(repo.full_name)
-
-
-def repo_page(db: StateDB, repo: Repo, settings: Settings) -> Page:
+def repo_page(db: StateDB, repo: Repo, settings: Settings, *, ledger: StateDB | None = None) -> Page:
     runs = GateResults(db).recent(repo.full_name)
-    envs, shared = _envs(db, repo)
+    envs = reads.environments(ledger)
     rows = [
         {"run": r, "href": views.result_href(r), "checks": views.check_run_links(r, settings.web_url())}
         for r in runs
@@ -29,7 +25,6 @@ def repo_page(db: StateDB, repo: Repo, settings: Settings) -> Page:
     return "repo.html.j2", {
         "results": rows,
         "envs": envs,
-        "shared": shared,
         "base": views.repo_base(repo.full_name),
     }
 
@@ -59,11 +54,12 @@ def model_page(db: StateDB, repo: Repo, settings: Settings, *, number: int, sha:
     return "model.html.j2", {**context, "base": views.repo_base(repo.full_name)}
 
 
-def env_page(db: StateDB, repo: Repo, settings: Settings, *, env: str) -> Page:
+def env_page(db: StateDB, repo: Repo, settings: Settings, *, env: str, ledger: StateDB | None = None) -> Page:
     """SLO status and burn rates per dataset, incidents with their revert PRs, the promotion ledger."""
-    envs, _ = _envs(db, repo)
-    if env not in envs:
+    envs = reads.environments(ledger)
+    if ledger is None or env not in envs:
         return None
+    db = ledger
     live, history = reads.promotions(db, env)
     slis = reads.slo_histories(db, env)
     return "env.html.j2", {
@@ -79,11 +75,14 @@ def env_page(db: StateDB, repo: Repo, settings: Settings, *, env: str) -> Page:
     }
 
 
-def runs_page(db: StateDB, repo: Repo, settings: Settings, *, env: str) -> Page:
+def runs_page(
+    db: StateDB, repo: Repo, settings: Settings, *, env: str, ledger: StateDB | None = None
+) -> Page:
     """The run ledger of an environment: every version written (runs and backfills), audits, restores."""
-    envs, _ = _envs(db, repo)
-    if env not in envs:
+    envs = reads.environments(ledger)
+    if ledger is None or env not in envs:
         return None
+    db = ledger
     return "runs.html.j2", {
         "env": env,
         "envs": envs,

@@ -92,6 +92,29 @@ def slo_histories(db: StateDB, env: str) -> list[SliHistory]:
     return found
 
 
+# Where a repository's ledger database names environments (app.service.ledgers.LEDGER_TABLES).
+ENV_COLUMNS = {
+    "promotion": "environment",
+    "run_versions": "env",
+    "backfills": "env",
+    "slo_evaluations": "env",
+    "slo_health_profiles": "env",
+    "revert_incidents": "env",
+}
+
+
+def environments(db: StateDB | None) -> list[str]:
+    """The environments a repository's ledger database has rows of, sorted (none without a database)."""
+    if db is None:
+        return []
+    conn = db.connect()
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    parts = [f'SELECT "{c}" AS env FROM "{t}"' for t, c in ENV_COLUMNS.items() if t in tables]
+    if not parts:
+        return []
+    return [r[0] for r in conn.execute(f"SELECT DISTINCT env FROM ({' UNION '.join(parts)}) ORDER BY env")]
+
+
 def incidents(db: StateDB, env: str) -> list[dict[str, Any]]:
     """The incidents of `env`, newest first: the revert PR or issue each breach opened."""
     db.ensure("revert_incidents", INCIDENTS_DDL)

@@ -1,11 +1,11 @@
 """Alerts in the GitHub App: `POST /alerts` stores each firing (repository, environment) group in the
 durable inbox as a pseudo-event `alert`, and a worker turns it into the one revert pull request (or
 conflict issue): a full-history workspace of the repository, the SLO evaluation against the
-environment's data, the culprit search over the promotion ledger in the App's state database, and the
+environment's data, the culprit search over the repository's promotion ledger in the App (app.service.ledgers), and the
 revert opened with the installation token (an App token, so the pull request's workflows run).
 
 A crash mid-work leaves the delivery's lease to expire and the alert is handled again; incidents kept in
-the same state database make that (and Alertmanager's repeated notifications) update the incident
+the same ledger database make that (and Alertmanager's repeated notifications) update the incident
 instead of opening another pull request.
 """
 
@@ -124,10 +124,6 @@ def process(group: AlertGroup, ctx: HandlerContext) -> Handled | None:
     installation = Installations(ctx.db).installation_for(group.repository)
     if installation is None:  # uninstalled between the alert's answer and its processing
         raise GitHubError(refusal(ctx.db, group) or group.repository)
-    from app.dashboard.environments import RepoEnvironments
-
-    # the evaluations and incidents this writes are keyed by environment: the dashboard's attribution
-    RepoEnvironments(ctx.db).claim(group.repository, group.environment, ctx.clock())
     with wiring.lock(group.repository):
         return _handle(group, ctx, wiring, installation)
 
@@ -143,7 +139,8 @@ def _handle(group: AlertGroup, ctx: HandlerContext, wiring: AlertWiring, install
         group.repository,
         project_root=ctx.settings.project_dir,
         default_branch=workspace.branch,
-        state=str(ctx.settings.state),  # the App's own ledger: promotions, runs, evaluations, incidents
+        # the repository's own ledgers: promotions, runs, evaluations, incidents
+        state=str(ctx.ledger(group.repository).path),
         port_for=lambda _repo: port,
         clock=lambda: dt.datetime.fromtimestamp(ctx.clock(), dt.UTC),
         suppression=wiring.suppression,

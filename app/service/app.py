@@ -75,7 +75,7 @@ def create_app(
         from app.service.processes import WorkerProcesses
 
         pool = WorkerProcesses(settings, metrics)
-    service = Service(settings, db, inbox, workers.router, metrics, workers, auth, pool)
+    service = Service(settings, db, inbox, workers.router, metrics, workers, auth, pool, ctx.ledgers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

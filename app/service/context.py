@@ -1,5 +1,6 @@
-"""What a handler gets injected: settings, the state database, GitHub ports per installation and
-repository, a checkout function, the engine entry point and a clock. Nothing here is a global."""
+"""What a handler gets injected: settings, the state database (and each repository's ledger database),
+GitHub ports per installation and repository, a checkout function, the engine entry point and a clock.
+Nothing here is a global."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from app.config import Settings
     from app.github.port import AppPort
     from app.service.alerting import AlertWiring
+    from app.service.ledgers import RepoLedgers
     from app.state import StateDB
 
 PortFactory = Callable[[int | None, str], "AppPort"]  # (installation id, owner/repo) -> port
@@ -38,6 +40,16 @@ class HandlerContext:
     delivery_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     alerts: AlertWiring | None = None  # how `alert` deliveries reach a workspace and a revert port
+    ledgers: RepoLedgers | None = None  # each repository's promotions, runs, evaluations (`ledger`)
+
+    def ledger(self, full_name: str) -> StateDB:
+        """The ledger database of repository `full_name` (its own: see app.service.ledgers)."""
+        if self.ledgers is None:
+            from app.service.ledgers import RepoLedgers
+
+            object.__setattr__(self, "ledgers", RepoLedgers(self.db))
+        assert self.ledgers is not None
+        return self.ledgers.db(full_name)
 
     def stand_in(self) -> bool:
         """Benchmark modes, True when the handler should stop here: `noop` does nothing; `cpu:MS` first

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from app.github.auth import AppAuth
     from app.service.dispatch import Router
     from app.service.inbox import Inbox
+    from app.service.ledgers import RepoLedgers
     from app.service.metrics import ServiceMetrics
     from app.service.processes import WorkerProcesses
     from app.service.worker import Workers
@@ -29,6 +30,7 @@ class Service:
     workers: Workers
     auth: AppAuth | None = None
     pool: WorkerProcesses | None = None  # worker processes (the default); None: worker threads
+    ledgers: RepoLedgers | None = None  # each repository's ledger database (the dashboard reads them)
 
     def wake(self) -> None:
         if self.pool is not None:

@@ -60,9 +60,12 @@ def wiring(
         repo_checkout = cache.checkout
     if alerts is None and auth is not None:
         alerts = _alert_wiring(settings, auth, retry=(apply_kwargs or {}).get("retry"))
+    from app.service.ledgers import RepoLedgers
+
     ctx = HandlerContext(
         settings=settings,
         db=db,
+        ledgers=RepoLedgers(db),
         github=github,
         repo_checkout=repo_checkout,
         run_check=run_check or default_run_check,

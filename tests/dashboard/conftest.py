@@ -63,7 +63,6 @@ def _pr_payload(repo: str, head: str, base: str, installation: int) -> dict[str,
 def seed_environment(db: Any, repo: str, env: str) -> None:
     """A day of hourly SLO evaluations (breaching at the end), an incident with its revert PR, two
     promotions and a rollback, and two runs of a dataset, through the stores that write them."""
-    from app.dashboard.environments import RepoEnvironments
     from app.promotion.ledger import Ledger
     from app.revert.incidents import IncidentStore
     from app.runs.ledger import RunLedger, VersionRecord
@@ -71,7 +70,6 @@ def seed_environment(db: Any, repo: str, env: str) -> None:
     from app.slo.status import Evaluation, judge
     from app.slo.store import EvaluationStore
 
-    RepoEnvironments(db).claim(repo, env, 0)
     fresh = Objective(
         "daily_revenue", "freshness", "<=", 3600, "seconds", "contracts/daily_revenue.odcs.yaml"
     )
@@ -231,10 +229,11 @@ def dash_server(
         server.wait_idle(120)
         violations = stub.take_violations()
         assert not violations, violations
-        db = server.service.db
-        seed_environment(db, REPO, "prod")
-        seed_environment(db, OTHER, "staging")
-        seed_health(db, "prod")
+        ledgers = server.service.ledgers  # each repository's own ledger database
+        assert ledgers is not None
+        seed_environment(ledgers.db(REPO), REPO, "prod")
+        seed_environment(ledgers.db(OTHER), OTHER, "staging")
+        seed_health(ledgers.db(REPO), "prod")
         yield Dash(server, stub, demo_repo.head)
     finally:
         server.stop()

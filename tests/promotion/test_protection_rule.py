@@ -18,13 +18,14 @@ from app.github.events import parse_event
 from app.project.tree import DirTree
 from app.promotion.artifact import to_tar
 from app.promotion.bundle import build_from_tree
+from app.promotion.cli import state_path
 from app.promotion.effects import ReviewProtectionRule
 from app.promotion.ledger import Ledger
 from app.promotion.release import Context, promote
 from app.promotion.store import ArtifactStore
 from app.service.app import create_app
 from app.service.handlers.deployment import decide
-from app.state import StateDB
+from app.state import StateDB, ledgers_root
 from tests.service.conftest import ServiceServer, make_settings, private_key_pem, serve  # noqa: F401
 from tests.support.fixtures import github_stub  # noqa: F401
 from tests.support.signing import signed_delivery
@@ -78,6 +79,31 @@ def _released(tmp_path: Path, state: Path, envs: tuple[str, ...], config: str = 
     finally:
         db.close()
     return artifact.digest
+
+
+def _runner_state(settings: Any, repo: str = "Codertocat/Hello-World") -> Path:
+    """Where a runner sharing the App's disk writes `repo`'s ledger: its DATACANARY_STATE names
+    {repository}, which is $GITHUB_REPOSITORY there."""
+    shared = str(ledgers_root(settings.state) / "{repository}" / "state.sqlite")
+    return state_path(None, {"DATACANARY_STATE": shared, "GITHUB_REPOSITORY": repo})
+
+
+def _for_repo(payload: dict[str, Any], full_name: str) -> dict[str, Any]:
+    owner, name = full_name.split("/")
+    payload["repository"].update(full_name=full_name, name=name)
+    payload["repository"]["owner"]["login"] = owner
+    return payload
+
+
+def _app(settings: Any, serve: Any, stub: Any) -> ServiceServer:
+    """The App over `settings` with GitHub's stub; a protection rule needs no checkout."""
+    return serve(
+        create_app(
+            settings,
+            github=_port_factory(stub),
+            repo_checkout=lambda *a: (_ for _ in ()).throw(AssertionError("no checkout needed")),
+        )
+    )
 
 
 def _decide(state: Path, payload: dict[str, Any]):
@@ -189,13 +215,8 @@ def test_signed_delivery_round_trip_through_the_app(
     tmp_path, make_settings, serve, github_stub, released, approved
 ):
     settings = make_settings()
-    digest = _released(tmp_path, Path(settings.state), released)
-    app = create_app(
-        settings,
-        github=_port_factory(github_stub),
-        repo_checkout=lambda *a: (_ for _ in ()).throw(AssertionError("no checkout needed")),
-    )
-    server: ServiceServer = serve(app)
+    digest = _released(tmp_path, _runner_state(settings), released)
+    server = _app(settings, serve, github_stub)
     body, headers = signed_delivery("deployment_protection_rule", _payload("prod", digest))
     response = httpx.post(f"{server.url}/webhooks", content=body, headers=headers, timeout=10)
     assert response.status_code == 202
@@ -208,6 +229,66 @@ def test_signed_delivery_round_trip_through_the_app(
         "POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
     )
     assert len(calls) == 1
+
+
+def test_a_digest_validated_in_one_repository_is_not_validated_in_another_with_the_same_environments(
+    tmp_path, make_settings, serve, github_stub
+):
+    """One App, two repositories, both with dev/staging/prod: each one's ledger is its own, so the
+    shop's staging promotion does not let the other repository deploy that digest to prod."""
+    settings = make_settings()
+    digest = _released(tmp_path / "shop", _runner_state(settings), ("dev", "staging"))
+    other = "Acme/Other"
+    other_digest = _released(
+        tmp_path / "other", _runner_state(settings, other), ("dev",), CONFIG + "# another project\n"
+    )
+    assert other_digest != digest
+    server = _app(settings, serve, github_stub)
+    for payload in (_payload("prod", digest), _for_repo(_payload("prod", digest), other)):
+        body, headers = signed_delivery("deployment_protection_rule", payload)
+        assert httpx.post(f"{server.url}/webhooks", content=body, headers=headers).status_code == 202
+        server.wait_idle()
+    shop_review, other_review = github_stub.protection_reviews
+    assert (shop_review["repo"], shop_review["state"]) == ("Codertocat/Hello-World", "approved")
+    assert (other_review["repo"], other_review["state"]) == (other, "rejected")
+    assert "unvalidated digest" in other_review["comment"]
+    # each repository's live digest in dev is its own, though both promoted to an environment `dev`
+    for repo, live in (("Codertocat/Hello-World", digest), (other, other_digest)):
+        db = StateDB(_runner_state(settings, repo))
+        try:
+            entry = Ledger(db).live("dev")
+            assert entry is not None and entry.digest == live
+        finally:
+            db.close()
+    shared = StateDB(settings.state)  # the App's own database holds no ledger of anyone's
+    try:
+        tables = {r[0] for r in shared.connect().execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "promotion" not in tables and "inbox" in tables
+    finally:
+        shared.close()
+
+
+def test_a_ledger_kept_in_the_apps_own_database_before_the_split_is_adopted_with_its_artifacts(
+    tmp_path, make_settings, serve, github_stub
+):
+    """An App upgraded from a single shared ledger: its one installed repository's promotions and the
+    artifact store beside the old database still decide (parity checked from the artifact)."""
+    from app.service.installations import Installations
+
+    settings = make_settings()
+    digest = _released(tmp_path, Path(settings.state), ("dev", "staging"))  # the old layout
+    db = StateDB(settings.state)
+    Installations(db).upsert(1, "Codertocat", 0.0)
+    Installations(db).add_repos(1, ["Codertocat/Hello-World"])
+    db.close()
+    server = _app(settings, serve, github_stub)
+    body, headers = signed_delivery("deployment_protection_rule", _payload("prod", digest))
+    assert httpx.post(f"{server.url}/webhooks", content=body, headers=headers).status_code == 202
+    server.wait_idle()
+    (review,) = github_stub.protection_reviews
+    assert review["state"] == "approved", review
+    assert "passed staging" in review["comment"] and "parity not checked" not in review["comment"]
+    assert _runner_state(settings).exists()
 
 
 def test_the_app_decides_from_githubs_deployments_when_its_own_ledger_knows_nothing(
@@ -223,12 +304,7 @@ def test_the_app_decides_from_githubs_deployments_when_its_own_ledger_knows_noth
     for env in ("dev", "staging"):
         assert action_main(_env(ws, github_stub, env)) == 0
     settings = make_settings()  # a fresh state database: the App has no ledger rows, no artifacts
-    app = create_app(
-        settings,
-        github=_port_factory(github_stub),
-        repo_checkout=lambda *a: (_ for _ in ()).throw(AssertionError("no checkout needed")),
-    )
-    server: ServiceServer = serve(app)
+    server = _app(settings, serve, github_stub)
     payload = _payload("prod")  # what GitHub Actions sends for a job's environment: no digest in it
     payload["deployment"]["sha"] = ACTION_SHA
     body, headers = signed_delivery("deployment_protection_rule", payload)

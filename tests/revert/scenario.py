@@ -64,7 +64,7 @@ def _run(repo: Repo, state: Path, started: dt.datetime) -> None:
     conn.close()
 
 
-def build(tmp_path: Path, stub: GitHubStub) -> Breached:
+def build(tmp_path: Path, stub: GitHubStub, state: Path | None = None) -> Breached:
     repo = Repo(tmp_path / "repo", clock=START)
     repo.path.mkdir()
     repo.git("init", "-q", "-b", "main")
@@ -81,7 +81,7 @@ def build(tmp_path: Path, stub: GitHubStub) -> Breached:
     conn = duckdb.connect(str(repo.path / "prod.duckdb"))
     conn.execute("CREATE TABLE raw_orders AS SELECT range AS order_id, 10.0 AS amount FROM range(5)")
     conn.close()
-    b = Breached(repo, tmp_path / "state.sqlite")
+    b = Breached(repo, state or tmp_path / "state.sqlite")
     _run(repo, b.state, b.at(1))
     assert evaluate_env(str(repo.path), "prod", str(b.state), b.at(2)).evaluation.status.value == "ok"
     repo.clock += 3 * 3600

@@ -85,8 +85,11 @@ def world(
     serve: Callable[[Any], ServiceServer],
 ) -> AlertWorld:
     from app.service.app import create_app
+    from app.state import ledger_path, ledgers_root
 
-    breach = scenario.build(tmp_path, github_stub)
+    # the runs and evaluations are recorded where the App keeps the repository's ledgers
+    app_state = tmp_path / "app" / "state.sqlite"
+    breach = scenario.build(tmp_path, github_stub, ledger_path(ledgers_root(app_state), REPO))
     remotes = tmp_path / "remotes"
     subprocess.run(
         ["git", "clone", "-q", "--bare", str(breach.repo.path), str(remotes / f"{REPO}.git")], check=True
@@ -101,7 +104,7 @@ def world(
         settings = make_settings(
             api_url=github_stub.base_url,
             git_url_template=f"file://{remotes}/{{full_name}}.git",
-            state=breach.state,  # the ledger the runs and evaluations were recorded in
+            state=app_state,
             alerts_token=TOKEN,
             alerts_workspace=workspace,
             **overrides,

@@ -288,13 +288,19 @@ async def runs_page(request: Request, owner: str, name: str, env: str) -> Respon
     return await _page(request, owner, name, "runs", env=env)
 
 
+LEDGER_PAGES = ("repo", "env", "runs")  # the pages that read the repository's ledger database
+
+
 async def _page(request: Request, owner: str, name: str, kind: str, **args: Any) -> Response:
     guarded = await _guard(request, owner, name)
     if isinstance(guarded, Response):
         return guarded
     dash, session, _, repo = guarded
     build = getattr(_pages(), f"{kind}_page")
-    found = await run_in_threadpool(build, service_of(request).db, repo, dash.settings, **args)
+    service = service_of(request)
+    if kind in LEDGER_PAGES and service.ledgers is not None:
+        args["ledger"] = await run_in_threadpool(service.ledgers.existing, repo.full_name)
+    found = await run_in_threadpool(build, service.db, repo, dash.settings, **args)
     if found is None:
         return _not_found(request)
     template, context = found
