@@ -63,6 +63,12 @@ def refusal(
 ) -> str | None:
     """Why the App will not act on `group` (None: it will): the repository must be one it is installed on,
     by the installed-repositories table or, when given, by asking GitHub (`find`: the App's JWT)."""
+    from app.state import repo_parts
+
+    if repo_parts(group.repository) is None:
+        return (
+            f"{group.repository!r} is not a repository name (owner/repo): fix the alert's `repository` label"
+        )
     store = Installations(db)
     if store.installation_for(group.repository) is None and find is not None:
         found = find(group.repository)

@@ -61,6 +61,8 @@ def create_app(
         alerts=alerts,
         apply_kwargs=apply_kwargs,
     )
+    if ctx.ledgers is not None:  # before any worker reads a repository's ledger
+        ctx.ledgers.adopt_legacy()
     # in process mode these never start: the routes use their router and context (POST /alerts)
     workers = Workers(
         inbox,

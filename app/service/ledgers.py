@@ -3,21 +3,26 @@ incidents and backfills, in `ledger_path(<state dir>/ledgers, owner/repo)` with 
 artifact store beside it. Two repositories with a `production` environment each have their own live
 promotion, their own culprit search and their own dashboard page.
 
-Ledgers written before this split sit in the App's own state database, keyed by environment only. They
-are *adopted* (copied into a repository's ledger database, once) when they can be attributed: every
-environment the App claimed in them is that repository's, or nothing was claimed and that repository is
-the only one the App is installed on. Rows that cannot be attributed stay where they are, with a warning
-in the log; the repository starts with an empty ledger (see docs/app.md#ledgers)."""
+Ledgers written before this split sit in the App's own state database, keyed by environment only. When
+the App starts they are *adopted* (copied once, with the artifact store, into a repository's ledger
+database) if they can be attributed: every environment the App claimed in them is that repository's, or
+nothing was claimed and that repository is the only one the App is installed on. Rows that cannot be
+attributed, or whose repository already has a ledger database, stay where they are, with a warning in
+the log (see docs/app.md#ledgers)."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from app.service.keylocks import KeyLocks
 from app.state import StateDB, ledger_path, ledgers_root, repo_parts
 
 log = logging.getLogger("datacanary.ledgers")
@@ -39,6 +44,7 @@ CREATE TABLE IF NOT EXISTS ledger_adoptions (
   at REAL NOT NULL
 );
 """
+ADOPTED_FROM = "ledger_adopted_from"  # in an adopted copy: where its rows came from, and when
 
 
 class RepoLedgers:
@@ -49,24 +55,20 @@ class RepoLedgers:
         self.root = Path(root) if root is not None else ledgers_root(shared.path)
         self._dbs: dict[str, StateDB] = {}
         self._lock = threading.Lock()
-        self._adopting = KeyLocks.beside(shared.path)  # one adoption at a time, across worker processes
 
     def path(self, full_name: str) -> Path:
         """The repository's ledger database (ValueError for a name that is not owner/repo)."""
         return ledger_path(self.root, full_name)
 
-    def artifacts(self, full_name: str) -> Path:
-        return self.path(full_name).parent / "artifacts"
-
     def db(self, full_name: str) -> StateDB:
-        """The repository's ledger database, created (or adopted from the shared rows) on first use."""
+        """The repository's ledger database, created on first use."""
         found = self._open(full_name, create=True)
         assert found is not None
         return found
 
     def existing(self, full_name: str) -> StateDB | None:
-        """The repository's ledger database if it has one (adopting the shared rows if they are its own);
-        None otherwise, without creating a file: for readers such as the dashboard."""
+        """The repository's ledger database if it has one; None otherwise, without creating a file (for
+        readers such as the dashboard)."""
         return self._open(full_name, create=False)
 
     def close(self) -> None:
@@ -76,65 +78,144 @@ class RepoLedgers:
             self._dbs.clear()
 
     def _open(self, full_name: str, create: bool) -> StateDB | None:
-        key = "/".join(repo_parts(full_name) or ("", ""))
+        path = self.path(full_name)
+        key = str(path)
         with self._lock:
             db = self._dbs.get(key)
-            if db is not None:
-                return db
-            path = self.path(full_name)
-            if not path.exists():
-                with self._adopting.hold("ledgers:adopt"):
-                    if not path.exists() and not self._adopt(full_name, path) and not create:
-                        return None
-            db = self._dbs[key] = StateDB(path)
+            if db is None:
+                if not create and not path.exists():
+                    return None
+                db = self._dbs[key] = StateDB(path)
+                db.connect()  # the file exists from here on
             return db
 
-    def _adopt(self, full_name: str, target: Path) -> bool:
-        """Copy the shared ledger rows into `target` when they are `full_name`'s alone (see the module);
-        True when `target` now exists."""
+    def adopt_legacy(self) -> str | None:
+        """Copy the ledger rows of the shared database (from before per-repository ledgers) and its
+        artifact store into the one repository they belong to, once; the repository, or None (with a
+        warning in the log when there were rows it could not adopt). Run when the App starts."""
+        if str(self.shared.path) == ":memory:":
+            return None
         conn = self.shared.connect()
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = _tables(conn)
         held = [
             t
             for t in LEDGER_TABLES
             if t in tables and conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()
         ]
         if not held:
-            return False
+            return None
         self.shared.ensure("ledger_adoptions", ADOPTED_DDL)
         if conn.execute("SELECT 1 FROM ledger_adoptions LIMIT 1").fetchone():
-            return False  # adopted once already, by the one repository they were attributed to
+            return None  # adopted already
         owner, why = _owner(conn, tables)
-        if owner is None or owner.lower() != full_name.lower():
-            log.warning(
-                "the state database %s holds ledger rows (%s) from before per-repository ledgers, and %s; "
-                "%s starts with an empty ledger in %s (see docs/app.md#ledgers)",
-                self.shared.path,
-                ", ".join(held),
-                why if owner is None else f"they are {owner}'s",
-                full_name,
-                target,
-            )
-            return False
+        where = (
+            f"the state database {self.shared.path} holds ledger rows ({', '.join(held)}) from before "
+            "per-repository ledgers"
+        )
+        if owner is not None and repo_parts(owner) is None:
+            owner, why = None, f"{owner!r}, who claimed them, is not a repository name"
+        if owner is None:
+            log.warning("%s, and %s: they stay there, unread (see docs/app.md#ledgers)", where, why)
+            return None
+        target = self.path(owner)
         target.parent.mkdir(parents=True, exist_ok=True)
+        with _flock(self.root / ".adopt.lock"):
+            if target.exists() and not _adopted_copy(target):
+                log.warning(
+                    "%s, which are %s's, but %s already exists (written since): they stay there, unread; "
+                    "copy what you need with sqlite3 (see docs/app.md#ledgers)",
+                    where,
+                    owner,
+                    target,
+                )
+                return None
+            if not target.exists():
+                self._copy(conn, held, target)
+            conn.execute(
+                "INSERT OR IGNORE INTO ledger_adoptions (repo, at) VALUES (?, ?)", (owner, time.time())
+            )
+        log.info("adopted the ledger rows of %s from %s into %s", owner, self.shared.path, target)
+        return owner
+
+    def _copy(self, conn: sqlite3.Connection, held: list[str], target: Path) -> None:
+        """The ledger tables (schema, indexes, rows) into a new database at `target`, published by a hard
+        link (never over a file that appeared meanwhile), and the artifact store beside it."""
+        names = [t for t in LEDGER_TABLES if t in _tables(conn)]
+        marks = ", ".join("?" * len(names))
+        schema = conn.execute(
+            f"SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name IN ({marks}) AND sql IS NOT NULL"
+            " ORDER BY type = 'index'",
+            names,
+        ).fetchall()
         partial = target.with_name(target.name + ".adopting")
         partial.unlink(missing_ok=True)
-        copy = sqlite3.connect(partial)
+        copy = sqlite3.connect(partial, isolation_level=None)
         try:
-            conn.backup(copy)  # a consistent snapshot, WAL included
-            for (name,) in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-                if name not in LEDGER_TABLES and not name.startswith("sqlite_"):
-                    copy.execute(f'DROP TABLE "{name}"')
-            copy.commit()
-            copy.execute("VACUUM")
+            copy.execute("ATTACH DATABASE ? AS old", (str(self.shared.path),))
+            copy.execute("BEGIN")
+            for row in schema:
+                copy.execute(row[3])
+            for name in names:
+                copy.execute(f'INSERT INTO main."{name}" SELECT * FROM old."{name}"')
+            copy.execute(
+                f'CREATE TABLE "{ADOPTED_FROM}" (path TEXT NOT NULL, at REAL NOT NULL, tables TEXT NOT NULL)'
+            )
+            copy.execute(
+                f'INSERT INTO "{ADOPTED_FROM}" VALUES (?, ?, ?)',
+                (str(self.shared.path), time.time(), ",".join(held)),
+            )
+            copy.execute("COMMIT")
+            copy.execute("DETACH DATABASE old")
         finally:
             copy.close()
-        partial.replace(target)
-        conn.execute(
-            "INSERT OR IGNORE INTO ledger_adoptions (repo, at) VALUES (?, ?)", (full_name, time.time())
-        )
-        log.info("adopted the ledger rows of %s into %s", full_name, target)
-        return True
+        _link_tree(self.shared.path.parent / "artifacts", target.parent / "artifacts")
+        try:
+            os.link(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _adopted_copy(path: Path) -> bool:
+    """`path` is a copy this module published (the App stopped before it marked the adoption done)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return ADOPTED_FROM in _tables(conn)
+    finally:
+        conn.close()
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Every file under `source` at the same place under `target` (hard links; copies across devices),
+    keeping what `target` already has."""
+    if not source.is_dir():
+        return
+    for path in source.rglob("*"):
+        if not path.is_file() or path.name.endswith(".part"):
+            continue
+        dest = target / path.relative_to(source)
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copy2(path, dest)
+
+
+@contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` across processes (the kernel drops it when a process dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _owner(conn: sqlite3.Connection, tables: set[str]) -> tuple[str | None, str]:

@@ -288,7 +288,14 @@ def test_a_ledger_kept_in_the_apps_own_database_before_the_split_is_adopted_with
     (review,) = github_stub.protection_reviews
     assert review["state"] == "approved", review
     assert "passed staging" in review["comment"] and "parity not checked" not in review["comment"]
-    assert _runner_state(settings).exists()
+    # what an alert evaluates, `run` builds and `rollback` restores: the live artifact, from its new store
+    from app.runs.session import open_session
+
+    session = open_session(str(tmp_path / "shop"), "staging", str(_runner_state(settings)))
+    try:
+        assert session.artifact == digest
+    finally:
+        session.db.close()
 
 
 def test_the_app_decides_from_githubs_deployments_when_its_own_ledger_knows_nothing(

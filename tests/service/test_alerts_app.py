@@ -259,6 +259,11 @@ def test_only_active_installations_make_a_repository_known(tmp_path: Path) -> No
     assert refusal(db, group) is None  # GitHub's names are case-insensitive
     installs.upsert(5, "o", 1.0, suspended=True)
     assert "is not a repository this GitHub App is installed on" in (refusal(db, group) or "")
+    # a label that is no repository name is refused before GitHub is asked or anything is stored
+    odd = AlertGroup("o/../../etc", "prod", frozenset(), frozenset(), ("X",))
+    asked: list[str] = []
+    assert "is not a repository name" in (refusal(db, odd, lambda r: asked.append(r) or (5, "o")) or "")
+    assert asked == []
 
 
 def test_an_alert_whose_repository_was_uninstalled_meanwhile_fails_without_touching_github(

@@ -5,6 +5,7 @@ written into the App's own database before the split."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def test_a_ledger_path_is_per_repository_and_case_insensitive(tmp_path: Path) ->
     assert ledger_path(root, "acme/shop") != ledger_path(root, "acme/shop2")
 
 
-@given(st.text(max_size=40))
+@given(st.text(max_size=40) | st.from_regex(r"[A-Za-z0-9_.-]{1,12}/[A-Za-z0-9_./-]{1,12}", fullmatch=True))
 def test_no_name_leaves_the_ledgers_directory(name: str) -> None:
     parts = repo_parts(name)
     if parts is None:
@@ -91,9 +92,12 @@ def test_repositories_get_separate_ledgers_and_readers_create_none(tmp_path: Pat
 
 
 def _legacy(tmp_path: Path, installed: list[str], claims: list[str] = ()) -> StateDB:  # type: ignore[assignment]
-    """An App state database as it was before per-repository ledgers: promotions beside the inbox."""
+    """An App state database as it was before per-repository ledgers: promotions beside the inbox, and
+    an artifact in the store beside it."""
     shared = StateDB(tmp_path / "state.sqlite")
     _promote(shared, "prod", "sha256:" + "c" * 64)
+    (tmp_path / "artifacts" / "sha256").mkdir(parents=True)
+    (tmp_path / "artifacts" / "sha256" / f"{'c' * 64}.tar").write_bytes(b"the artifact")
     store = Installations(shared)
     store.upsert(1, "acme", 0.0)
     store.add_repos(1, installed)
@@ -106,24 +110,62 @@ def _legacy(tmp_path: Path, installed: list[str], claims: list[str] = ()) -> Sta
 
 
 def test_the_only_installed_repository_adopts_the_old_shared_ledger_once(tmp_path: Path) -> None:
-    shared = _legacy(tmp_path, ["acme/shop"])
+    shared = _legacy(tmp_path, ["Acme/Shop"])
     ledgers = RepoLedgers(shared)
-    adopted = ledgers.existing("Acme/Shop")  # the dashboard's first read adopts too
-    assert _live(adopted, "prod") == "sha256:" + "c" * 64
+    assert ledgers.adopt_legacy() == "Acme/Shop"
+    assert _live(ledgers.existing("acme/shop"), "prod") == "sha256:" + "c" * 64
     tables = _tables(ledgers.path("acme/shop"))
     assert "promotion" in tables and not tables & {"installations", "installed_repos", "inbox"}
+    artifact = ledgers.path("acme/shop").parent / "artifacts" / "sha256" / f"{'c' * 64}.tar"
+    assert artifact.read_bytes() == b"the artifact"  # the store comes along: rollback and alerts need it
     assert ledgers.existing("acme/other") is None  # nobody else gets the rows
+    # the indexes came along with the rows: still one live promotion per environment
+    adopted = ledgers.existing("acme/shop")
+    assert adopted is not None
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        adopted.connect().execute(
+            "INSERT INTO promotion (digest, environment, promoted_at, actor, status)"
+            " VALUES ('x', 'prod', 'now', 'me', 'live')"
+        )
     ledgers.close()
     ledgers.path("acme/shop").unlink()
     again = RepoLedgers(shared)
-    assert _live(again.db("acme/shop"), "prod") is None  # adopted once: never copied a second time
-    again.close()
+    assert again.adopt_legacy() is None  # adopted once: never copied a second time
+    assert again.existing("acme/shop") is None
+    shared.close()
+
+
+def test_a_copy_published_before_a_crash_is_recognised_and_not_made_again(tmp_path: Path) -> None:
+    shared = _legacy(tmp_path, ["acme/shop"])
+    ledgers = RepoLedgers(shared)
+    assert ledgers.adopt_legacy() == "acme/shop"
+    shared.connect().execute("DELETE FROM ledger_adoptions")  # as if the App died before marking it done
+    _promote(ledgers.db("acme/shop"), "dev", "sha256:" + "d" * 64)  # written since, into the copy
+    assert RepoLedgers(shared).adopt_legacy() == "acme/shop"
+    assert _live(ledgers.existing("acme/shop"), "dev") == "sha256:" + "d" * 64  # not replaced
+    ledgers.close()
+    shared.close()
+
+
+def test_a_ledger_a_runner_wrote_first_is_kept_and_the_old_rows_are_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared = _legacy(tmp_path, ["acme/shop"])
+    ledgers = RepoLedgers(shared)
+    _promote(ledgers.db("acme/shop"), "prod", "sha256:" + "e" * 64)  # a runner pointed at the new path
+    with caplog.at_level(logging.WARNING, logger="datacanary.ledgers"):
+        assert ledgers.adopt_legacy() is None
+    assert "already exists" in caplog.text and "acme/shop's" in caplog.text
+    assert _live(ledgers.existing("acme/shop"), "prod") == "sha256:" + "e" * 64
+    assert _live(shared, "prod") == "sha256:" + "c" * 64  # the old rows are still there
+    ledgers.close()
     shared.close()
 
 
 def test_rows_claimed_by_one_repository_are_its_own_among_several_installed(tmp_path: Path) -> None:
     shared = _legacy(tmp_path, ["acme/shop", "acme/other"], claims=["Acme/Shop"])
     ledgers = RepoLedgers(shared)
+    assert ledgers.adopt_legacy() == "Acme/Shop"
     assert ledgers.existing("acme/other") is None
     assert _live(ledgers.db("acme/shop"), "prod") == "sha256:" + "c" * 64
     ledgers.close()
@@ -135,6 +177,7 @@ def test_rows_claimed_by_one_repository_are_its_own_among_several_installed(tmp_
     [
         (["acme/shop", "acme/other"], [], "installed on 2 repositories"),
         (["acme/shop", "acme/other"], ["acme/shop", "acme/other"], "claimed by 2 repositories"),
+        (["acme/shop"], ["../up"], "is not a repository name"),
     ],
 )
 def test_rows_of_no_single_repository_are_not_adopted(
@@ -143,9 +186,11 @@ def test_rows_of_no_single_repository_are_not_adopted(
     shared = _legacy(tmp_path, installed, claims)
     ledgers = RepoLedgers(shared)
     with caplog.at_level(logging.WARNING, logger="datacanary.ledgers"):
-        assert _live(ledgers.db("acme/shop"), "prod") is None
-    assert why in caplog.text and "starts with an empty ledger" in caplog.text
+        assert ledgers.adopt_legacy() is None
+    assert why in caplog.text and "they stay there" in caplog.text
+    assert _live(ledgers.db("acme/shop"), "prod") is None
     assert _live(shared, "prod") == "sha256:" + "c" * 64  # left where they were: nothing lost
+    assert not (tmp_path / "ledgers" / "up").exists()
     ledgers.close()
     shared.close()
 

@@ -39,7 +39,7 @@ def on_protection_rule(event: DeploymentProtectionRuleEvent, ctx: HandlerContext
         records = read_deployments(ctx.github(event.installation_id, event.repo.full_name))
     except DatacanaryError:
         pass  # GitHub's record is a complement; the App's own ledger still decides
-    decision = decide(event, ctx.ledger(event.repo.full_name), records, legacy_store=ctx.db.path)
+    decision = decide(event, ctx.ledger(event.repo.full_name), records)
     comment = render(
         "promotion/protection.md.j2",
         approved=decision.approved,
@@ -51,15 +51,10 @@ def on_protection_rule(event: DeploymentProtectionRuleEvent, ctx: HandlerContext
 
 
 def decide(
-    event: DeploymentProtectionRuleEvent,
-    db: StateDB,
-    records: Sequence[DeploymentRecord] = (),
-    legacy_store: Path | None = None,
+    event: DeploymentProtectionRuleEvent, db: StateDB, records: Sequence[DeploymentRecord] = ()
 ) -> ProtectionDecision:
     """The protection-rule decision for `event` from the ledger and artifact store of `db` (the
-    repository's ledger database), and from datacanary's deployments on GitHub (`records`). An artifact
-    missing from the store is looked up beside `legacy_store` too (the App's state database, where
-    artifacts sat before per-repository ledgers; content-addressed, so any store's copy is the same)."""
+    repository's ledger database), and from datacanary's deployments on GitHub (`records`)."""
     from app.promotion.artifact import open_artifact
     from app.promotion.bundle import artifact_project
     from app.promotion.environments import environments
@@ -73,9 +68,6 @@ def decide(
     if digest is None:
         return review(event.environment, None, None, view, None, event.sha)
     store = ArtifactStore(Path(db.path).parent / "artifacts")
-    if not store.has(digest) and legacy_store is not None:
-        legacy = ArtifactStore(Path(legacy_store).parent / "artifacts")
-        store = legacy if legacy.has(digest) else store
     project = None
     if store.has(digest):
         try:
