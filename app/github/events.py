@@ -109,6 +109,16 @@ class InstallationRepositoriesEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class RepositoryEvent:
+    """A repository changed; for `renamed` and `transferred`, `previous` is its full name before."""
+
+    action: str
+    repo: Repo
+    previous: str | None
+    installation_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class DeploymentProtectionRuleEvent:
     """An environment asks our App to approve or reject a deployment (custom protection rule)."""
 
@@ -155,6 +165,7 @@ Event = (
     | CheckSuiteEvent
     | InstallationEvent
     | InstallationRepositoriesEvent
+    | RepositoryEvent
     | DeploymentProtectionRuleEvent
     | PingEvent
 )
@@ -252,6 +263,21 @@ def _installation_repositories(p: Any) -> InstallationRepositoriesEvent:
     )
 
 
+def _repository(p: Any) -> RepositoryEvent:
+    repo = repo_of(p)
+    owner, name = repo.full_name.split("/", 1)
+    action = req(p, "action", str)
+    previous = None
+    if action == "renamed":
+        previous = f"{owner}/{req(p, 'changes.repository.name.from', str)}"
+    elif action == "transferred":
+        before = opt(p, "changes.owner.from.organization.login", str) or req(
+            p, "changes.owner.from.user.login", str
+        )
+        previous = f"{before}/{name}"
+    return RepositoryEvent(action, repo, previous, opt(p, "installation.id", int))
+
+
 _RUN_ID = re.compile(r"/actions/runs/(\d+)/deployment_protection_rule/?$")
 
 
@@ -299,6 +325,7 @@ PARSERS: Mapping[str, Callable[[Any], Event]] = {
     "check_suite": _check_suite,
     "installation": _installation,
     "installation_repositories": _installation_repositories,
+    "repository": _repository,
     "deployment_protection_rule": _deployment_protection_rule,
     "ping": _ping,
 }

@@ -71,6 +71,32 @@ class RepoLedgers:
         readers such as the dashboard)."""
         return self._open(full_name, create=False)
 
+    def move(self, old: str, new: str) -> bool:
+        """A renamed or transferred repository's ledger directory under its new name; True when moved.
+        A directory the new name already has is kept (and the old one left, with a warning)."""
+        source, target = self.path(old).parent, self.path(new).parent
+        if source == target or not source.is_dir():
+            return False
+        with self._lock, _flock(self.root / ".adopt.lock"):
+            for key in (str(self.path(old)), str(self.path(new))):
+                cached = self._dbs.pop(key, None)
+                if cached is not None:
+                    cached.close()
+            if target.exists():
+                log.warning(
+                    "%s was renamed to %s, which already has a ledger directory %s: both are kept, and %s is "
+                    "no longer read (merge them with sqlite3)",
+                    old,
+                    new,
+                    target,
+                    source,
+                )
+                return False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(source, target)
+        log.info("moved the ledgers of %s to %s", old, target)
+        return True
+
     def close(self) -> None:
         with self._lock:
             for db in self._dbs.values():

@@ -186,4 +186,26 @@ def test_mutated_payloads_parse_or_raise_event_error(name: str, data: st.DataObj
 
 
 def test_parsers_cover_the_events_the_app_subscribes_to() -> None:
-    assert set(PARSERS) == {*FAMILIES, "deployment_protection_rule"}
+    # deployment_protection_rule and repository: payloads checked against GitHub's webhook schema in
+    # tests/promotion/test_protection_rule.py and tests/service/test_handlers.py
+    assert set(PARSERS) == {*FAMILIES, "deployment_protection_rule", "repository"}
+
+
+def test_a_repository_event_names_where_the_repository_was_before() -> None:
+    from app.github.events import EventError, RepositoryEvent
+
+    base = load("pull_request.opened.json")
+    renamed = {"action": "renamed", "repository": {**base["repository"], "full_name": "o/new"}}
+    with pytest.raises(EventError, match="changes.repository.name.from"):
+        parse_event("repository", renamed)
+    renamed["changes"] = {"repository": {"name": {"from": "old"}}}
+    event = parse_event("repository", renamed)
+    assert isinstance(event, RepositoryEvent) and (event.repo.full_name, event.previous) == ("o/new", "o/old")
+    moved = {
+        **renamed,
+        "action": "transferred",
+        "changes": {"owner": {"from": {"organization": {"login": "was"}}}},
+    }
+    assert parse_event("repository", moved).previous == "was/new"  # type: ignore[union-attr]
+    archived = {**renamed, "action": "archived", "changes": {}}
+    assert parse_event("repository", archived).previous is None  # type: ignore[union-attr]

@@ -52,6 +52,8 @@ def test_the_handled_routes() -> None:
         ("installation", "deleted"),
         ("installation_repositories", "added"),
         ("installation_repositories", "removed"),
+        ("repository", "renamed"),
+        ("repository", "transferred"),
     } <= ROUTER.routes()
 
 

@@ -226,3 +226,102 @@ def test_rerun_of_a_fork_pr_finds_its_pull_request_from_the_stored_delivery(worl
     world.work()
     assert [c["base"] for c in world.checks] == ["b" * 40, "b" * 40]
     assert len(world.ports[REPO].comments[2]) == 1
+
+
+def _moved(action: str, new: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """A `repository` renamed/transferred payload around a real payload's repository and sender, checked
+    against GitHub's webhook schema when ../shared is next to this checkout."""
+    base = pr_payload()
+    repository = copy.deepcopy(base["repository"])
+    owner, name = new.split("/")
+    repository.update(full_name=new, name=name)
+    repository["owner"]["login"] = owner
+    payload = {
+        "action": action,
+        "changes": changes,
+        "repository": repository,
+        "sender": base["sender"],
+        "installation": {"id": 1, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="},
+    }
+    _conforms(payload, f"webhook-repository-{action}")
+    return payload
+
+
+def _conforms(payload: dict[str, Any], schema_name: str) -> None:
+    import gzip
+    import json
+
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    source = Path(__file__).resolve().parents[3] / "shared" / "github" / "webhooks.github.com.json.gz"
+    if not source.is_file():
+        return
+    spec = json.load(gzip.open(source))
+    registry = Registry().with_resource(
+        "urn:w", Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
+    validator = Draft202012Validator({"$ref": f"urn:w#/components/schemas/{schema_name}"}, registry=registry)
+    assert [e.message for e in validator.iter_errors(payload)] == []
+
+
+@pytest.mark.parametrize(
+    "action, new, changes",
+    [
+        ("renamed", "Codertocat/Hello-Data", {"repository": {"name": {"from": "Hello-World"}}}),
+        (
+            "transferred",
+            "acme/Hello-World",
+            {"owner": {"from": {"user": copy.deepcopy(load_payload("pull_request.opened")["sender"])}}},
+        ),
+    ],
+)
+def test_a_renamed_or_transferred_repository_keeps_its_ledgers_and_history(
+    world: World, action: str, new: str, changes: dict[str, Any]
+) -> None:
+    from app.promotion.ledger import Ledger
+
+    ledgers = world.service.ledgers
+    assert ledgers is not None
+    digest = "sha256:" + "a" * 64
+    Ledger(ledgers.db(REPO)).record(
+        digest=digest, environment="prod", at="2026-12-01T10:00:00Z", actor="ci", passed=True, canary={}
+    )
+    store = Installations(world.service.db)
+    store.upsert(1, "Codertocat", 0.0)
+    store.add_repos(1, [REPO])
+    world.deliver("pull_request", pr_payload(), "d-1")
+    world.work()  # a gate result for the dashboard, under the old name
+    moving = world.deliver("repository", _moved(action, new, changes), "d-2")
+    world.work()
+    assert world.outcome(moving) == "done"
+    moved = ledgers.existing(new)
+    assert moved is not None and Ledger(moved).live("prod").digest == digest  # type: ignore[union-attr]
+    assert ledgers.existing(REPO) is None
+    assert store.repos(1) == [new]
+    from app.dashboard.results import GateResults
+
+    assert (
+        len(GateResults(world.service.db).recent(new)) == 1
+        and GateResults(world.service.db).recent(REPO) == []
+    )
+
+
+def test_a_rename_onto_a_name_that_has_a_ledger_keeps_both(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.promotion.ledger import Ledger
+
+    ledgers = world.service.ledgers
+    assert ledgers is not None
+    for repo, digest in ((REPO, "a"), ("Codertocat/Hello-Data", "b")):
+        Ledger(ledgers.db(repo)).record(
+            digest="sha256:" + digest * 64, environment="prod", at="t", actor="ci", passed=True, canary={}
+        )
+    payload = _moved("renamed", "Codertocat/Hello-Data", {"repository": {"name": {"from": "Hello-World"}}})
+    world.deliver("repository", payload, "d-1")
+    world.work()
+    assert "already has a ledger directory" in caplog.text
+    for repo, digest in ((REPO, "a"), ("Codertocat/Hello-Data", "b")):
+        assert Ledger(ledgers.db(repo)).live("prod").digest == "sha256:" + digest * 64  # type: ignore[union-attr]
