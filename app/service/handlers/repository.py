@@ -34,5 +34,6 @@ def on_moved(event: RepositoryEvent, ctx: HandlerContext) -> None:
                     f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE lower("{column}") = lower(?)',
                     (new, old),
                 )
-                conn.execute(f'DELETE FROM "{table}" WHERE lower("{column}") = lower(?)', (old,))
+                if old.lower() != new.lower():  # a change of case only: those rows are the updated ones
+                    conn.execute(f'DELETE FROM "{table}" WHERE lower("{column}") = lower(?)', (old,))
     log.info("repository %s is now %s (%s): its state moved with it", old, new, event.action)
