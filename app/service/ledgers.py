@@ -108,6 +108,10 @@ class RepoLedgers:
         key = str(path)
         with self._lock:
             db = self._dbs.get(key)
+            if db is not None and not path.exists():  # moved away by another process (a rename)
+                db.close()
+                del self._dbs[key]
+                db = None
             if db is None:
                 if not create and not path.exists():
                     return None
@@ -197,6 +201,10 @@ class RepoLedgers:
         _link_tree(self.shared.path.parent / "artifacts", target.parent / "artifacts")
         try:
             os.link(partial, target)
+        except FileExistsError:  # created meanwhile, without the lock (a runner): it is kept
+            log.warning(
+                "%s appeared while the old ledger rows were copied: it is kept, they stay unread", target
+            )
         finally:
             partial.unlink(missing_ok=True)
 

@@ -219,3 +219,15 @@ def test_the_dashboard_shows_each_repository_its_own_environment_of_the_same_nam
     assert pages.env_page(shared, nobody, settings, env="prod", ledger=ledgers.existing("acme/new")) is None
     ledgers.close()
     shared.close()
+
+
+def test_a_ledger_another_process_moved_is_not_served_from_a_stale_cache(tmp_path: Path) -> None:
+    shared = StateDB(tmp_path / "state.sqlite")
+    worker, handler = RepoLedgers(shared), RepoLedgers(shared)  # two processes' caches
+    _promote(worker.db("acme/shop"), "prod", "sha256:" + "a" * 64)
+    assert handler.move("acme/shop", "acme/store")
+    assert worker.existing("acme/shop") is None  # not the cached handle to a path that is gone
+    assert _live(worker.existing("acme/store"), "prod") == "sha256:" + "a" * 64
+    worker.close()
+    handler.close()
+    shared.close()
