@@ -44,11 +44,7 @@ class HandlerContext:
 
     def ledger(self, full_name: str) -> StateDB:
         """The ledger database of repository `full_name` (its own: see app.service.ledgers)."""
-        if self.ledgers is None:
-            from app.service.ledgers import RepoLedgers
-
-            object.__setattr__(self, "ledgers", RepoLedgers(self.db))
-        assert self.ledgers is not None
+        assert self.ledgers is not None, "the context is built by app.service.wiring"
         return self.ledgers.db(full_name)
 
     def stand_in(self) -> bool:
