@@ -64,6 +64,11 @@ def resolve_state(path: str, repository: str | None) -> Path:
     return Path(path.replace(REPOSITORY, "/".join(parts)))
 
 
+def table_names(conn: sqlite3.Connection) -> set[str]:
+    """The tables of the SQLite database `conn` is connected to (its main schema)."""
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 class StateDB:
     """A small wrapper over one SQLite file: one connection per thread, WAL, foreign keys on."""
 

@@ -17,7 +17,7 @@ from app.slo.budget import DEFAULT_RULES, Sample, burn_rate
 from app.slo.objectives import DEFAULT_TARGET
 from app.slo.status import Status
 from app.slo.store import DDL as SLO_DDL
-from app.state import StateDB
+from app.state import StateDB, table_names
 
 HISTORY = 200  # evaluations per SLI drawn in a chart
 
@@ -108,7 +108,7 @@ def environments(db: StateDB | None) -> list[str]:
     if db is None:
         return []
     conn = db.connect()
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = table_names(conn)
     parts = [f'SELECT "{c}" AS env FROM "{t}"' for t, c in ENV_COLUMNS.items() if t in tables]
     if not parts:
         return []

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from app.state import StateDB, ledger_path, ledgers_root, repo_parts
+from app.state import StateDB, ledger_path, ledgers_root, repo_parts, table_names
 
 log = logging.getLogger("datacanary.ledgers")
 
@@ -126,7 +126,7 @@ class RepoLedgers:
         if str(self.shared.path) == ":memory:":
             return None
         conn = self.shared.connect()
-        tables = _tables(conn)
+        tables = table_names(conn)
         held = [
             t
             for t in LEDGER_TABLES
@@ -170,7 +170,7 @@ class RepoLedgers:
     def _copy(self, conn: sqlite3.Connection, held: list[str], target: Path) -> None:
         """The ledger tables (schema, indexes, rows) into a new database at `target`, published by a hard
         link (never over a file that appeared meanwhile), and the artifact store beside it."""
-        names = [t for t in LEDGER_TABLES if t in _tables(conn)]
+        names = [t for t in LEDGER_TABLES if t in table_names(conn)]
         marks = ", ".join("?" * len(names))
         schema = conn.execute(
             f"SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name IN ({marks}) AND sql IS NOT NULL"
@@ -209,15 +209,11 @@ class RepoLedgers:
             partial.unlink(missing_ok=True)
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
 def _adopted_copy(path: Path) -> bool:
     """`path` is a copy this module published (the App stopped before it marked the adoption done)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return ADOPTED_FROM in _tables(conn)
+        return ADOPTED_FROM in table_names(conn)
     finally:
         conn.close()
 

@@ -18,7 +18,7 @@ from app.promotion.cli import state_path
 from app.promotion.ledger import Ledger
 from app.service.installations import Installations
 from app.service.ledgers import RepoLedgers
-from app.state import StateDB, ledger_path, ledgers_root, repo_parts, resolve_state
+from app.state import StateDB, ledger_path, ledgers_root, repo_parts, resolve_state, table_names
 
 
 def _promote(db: StateDB, env: str, digest: str) -> None:
@@ -36,7 +36,7 @@ def _live(db: StateDB | None, env: str) -> str | None:
 def _tables(path: Path) -> set[str]:
     db = StateDB(path)
     try:
-        return {r[0] for r in db.connect().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return table_names(db.connect())
     finally:
         db.close()
 
