@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_STATE = ".datacanary/state.sqlite"
+LEDGER_FILE = "state.sqlite"  # the name of a repository's ledger database in its directory
 LEDGERS = "ledgers"  # beside the App's state database: one directory per repository
 REPOSITORY = "{repository}"  # in a state path: the repository's ledger directory (`resolve_state`)
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -42,7 +43,7 @@ def ledger_path(root: str | Path, full_name: str) -> Path:
     parts = repo_parts(full_name)
     if parts is None:
         raise ValueError(f"{full_name!r} is not a GitHub repository name (owner/repo)")
-    return Path(root, *parts, "state.sqlite")
+    return Path(root, *parts, LEDGER_FILE)
 
 
 def resolve_state(path: str, repository: str | None) -> Path:

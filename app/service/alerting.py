@@ -70,6 +70,12 @@ def refusal(
             f"{group.repository!r} is not a repository name (owner/repo): fix the alert's `repository` label"
         )
     store = Installations(db)
+    if store.installation_for(group.repository) is None:
+        from app.service.renames import renamed_to
+
+        now = renamed_to(db, group.repository)
+        if now is not None:
+            return f"{group.repository} was renamed to {now}: change the alert's `repository` label to {now}"
     if store.installation_for(group.repository) is None and find is not None:
         found = find(group.repository)
         if found is not None:

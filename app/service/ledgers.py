@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from app.state import StateDB, ledger_path, ledgers_root, repo_parts, table_names
+from app.state import LEDGER_FILE, StateDB, ledger_path, ledgers_root, repo_parts, table_names
 
 log = logging.getLogger("datacanary.ledgers")
 
@@ -54,6 +54,7 @@ class RepoLedgers:
         self.shared = shared
         self.root = Path(root) if root is not None else ledgers_root(shared.path)
         self._dbs: dict[str, StateDB] = {}
+        self._inodes: dict[str, tuple[int, int] | None] = {}  # the file each cached handle has open
         self._lock = threading.Lock()
 
     def path(self, full_name: str) -> Path:
@@ -71,9 +72,17 @@ class RepoLedgers:
         readers such as the dashboard)."""
         return self._open(full_name, create=False)
 
+    @contextmanager
+    def renaming(self) -> Iterator[None]:
+        """One repository rename at a time, across the App's processes (see handlers/repository.py)."""
+        with _flock(self.root / ".rename.lock"):
+            yield
+
     def move(self, old: str, new: str) -> bool:
         """A renamed or transferred repository's ledger directory under its new name; True when moved.
-        A directory the new name already has is kept (and the old one left, with a warning)."""
+        A directory the new name already has is replaced when it holds no ledger rows and no artifacts
+        (a protection rule or an alert for the new name, handled before the rename, opened it); one
+        that holds some is kept, and the old one left, with a warning."""
         source, target = self.path(old).parent, self.path(new).parent
         if source == target or not source.is_dir():
             return False
@@ -82,10 +91,10 @@ class RepoLedgers:
                 cached = self._dbs.pop(key, None)
                 if cached is not None:
                     cached.close()
-            if target.exists():
+            if target.exists() and not _empty_ledger(target):
                 log.warning(
-                    "%s was renamed to %s, which already has a ledger directory %s: both are kept, and %s is "
-                    "no longer read (merge them with sqlite3)",
+                    "%s was renamed to %s, which already has a ledger directory %s with rows: both are kept, "
+                    "and %s is no longer read (merge them with sqlite3)",
                     old,
                     new,
                     target,
@@ -93,7 +102,13 @@ class RepoLedgers:
                 )
                 return False
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(source, target)
+            if target.exists():  # empty: set aside first, so the new name is never without a ledger
+                aside = target.with_name(f".{target.name}.replaced-{os.getpid()}-{time.monotonic_ns()}")
+                os.rename(target, aside)
+                os.rename(source, target)
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                os.rename(source, target)
         log.info("moved the ledgers of %s to %s", old, target)
         return True
 
@@ -108,7 +123,8 @@ class RepoLedgers:
         key = str(path)
         with self._lock:
             db = self._dbs.get(key)
-            if db is not None and not path.exists():  # moved away by another process (a rename)
+            if db is not None and _inode(path) != self._inodes.get(key):
+                # moved away, or replaced, by another process (a rename): the handle is to the old file
                 db.close()
                 del self._dbs[key]
                 db = None
@@ -117,6 +133,7 @@ class RepoLedgers:
                     return None
                 db = self._dbs[key] = StateDB(path)
                 db.connect()  # the file exists from here on
+                self._inodes[key] = _inode(path)
             return db
 
     def adopt_legacy(self) -> str | None:
@@ -187,6 +204,17 @@ class RepoLedgers:
                 copy.execute(row[3])
             for name in names:
                 copy.execute(f'INSERT INTO main."{name}" SELECT * FROM old."{name}"')
+            if "sqlite_sequence" in table_names(conn):
+                # AUTOINCREMENT's high-water marks: an id deleted before the copy is not handed out again
+                copy.execute(
+                    f"DELETE FROM main.sqlite_sequence WHERE name IN ({marks})",
+                    names,
+                )
+                copy.execute(
+                    f"INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM old.sqlite_sequence"
+                    f" WHERE name IN ({marks})",
+                    names,
+                )
             copy.execute(
                 f'CREATE TABLE "{ADOPTED_FROM}" (path TEXT NOT NULL, at REAL NOT NULL, tables TEXT NOT NULL)'
             )
@@ -207,6 +235,36 @@ class RepoLedgers:
             )
         finally:
             partial.unlink(missing_ok=True)
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _empty_ledger(directory: Path) -> bool:
+    """`directory` is a ledger directory with nothing in it yet: its database holds no ledger rows, its
+    artifact store no file, and it has nothing else."""
+    for path in directory.iterdir():
+        if path.name == "artifacts" and path.is_dir():
+            if any(p.is_file() for p in path.rglob("*")):
+                return False
+        elif path.name not in (LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm"):
+            return False
+    database = directory / LEDGER_FILE
+    if not database.exists():
+        return True
+    conn = sqlite3.connect(database, timeout=30)
+    try:
+        tables = table_names(conn)
+        return not any(
+            conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in LEDGER_TABLES if t in tables
+        )
+    finally:
+        conn.close()
 
 
 def _adopted_copy(path: Path) -> bool:

@@ -4,6 +4,7 @@ Action's effects, drafts, re-runs, merge groups, supersession, acknowledgments, 
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from app.errors import ProjectError
 from app.service.acks import Acknowledgments
 from app.service.installations import Installations
+from app.service.ledgers import RepoLedgers
 from app.types import Location
 from tests.service.conftest import load_payload
 from tests.service.world import World, check_payload, pr_payload
@@ -229,6 +231,21 @@ def test_rerun_of_a_fork_pr_finds_its_pull_request_from_the_stored_delivery(worl
     assert len(world.ports[REPO].comments[2]) == 1
 
 
+DIGEST = "sha256:" + "a" * 64
+
+
+def _promoted(world: World) -> tuple[RepoLedgers, str]:
+    """The App's ledgers, with REPO's prod promoted to DIGEST."""
+    from app.promotion.ledger import Ledger
+
+    ledgers = world.service.ledgers
+    assert ledgers is not None
+    Ledger(ledgers.db(REPO)).record(
+        digest=DIGEST, environment="prod", at="2026-12-01T10:00:00Z", actor="ci", passed=True, canary={}
+    )
+    return ledgers, DIGEST
+
+
 def _moved(action: str, new: str, changes: dict[str, Any]) -> dict[str, Any]:
     """A `repository` renamed/transferred payload around a real payload's repository and sender, checked
     against GitHub's webhook schema when ../shared is next to this checkout."""
@@ -265,12 +282,7 @@ def test_a_renamed_or_transferred_repository_keeps_its_ledgers_and_history(
 ) -> None:
     from app.promotion.ledger import Ledger
 
-    ledgers = world.service.ledgers
-    assert ledgers is not None
-    digest = "sha256:" + "a" * 64
-    Ledger(ledgers.db(REPO)).record(
-        digest=digest, environment="prod", at="2026-12-01T10:00:00Z", actor="ci", passed=True, canary={}
-    )
+    ledgers, digest = _promoted(world)
     store = Installations(world.service.db)
     store.upsert(1, "Codertocat", 0.0)
     store.add_repos(1, [REPO])
@@ -303,6 +315,138 @@ def test_a_rename_onto_a_name_that_has_a_ledger_keeps_both(
     payload = _moved("renamed", "Codertocat/Hello-Data", {"repository": {"name": {"from": "Hello-World"}}})
     world.deliver("repository", payload, "d-1")
     world.work()
-    assert "already has a ledger directory" in caplog.text
+    assert "already has a ledger directory" in caplog.text and "with rows" in caplog.text
     for repo, digest in ((REPO, "a"), ("Codertocat/Hello-Data", "b")):
         assert Ledger(ledgers.db(repo)).live("prod").digest == "sha256:" + digest * 64  # type: ignore[union-attr]
+
+
+def test_a_rename_handled_after_a_protection_rule_for_the_new_name_still_moves_the_history(
+    world: World,
+) -> None:
+    """A deployment under the new name, handled before the rename, opened an empty ledger there: the
+    rename replaces it, and another process's handle to the empty one is not served any more."""
+    from app.promotion.ledger import Ledger
+    from app.service.ledgers import RepoLedgers
+
+    ledgers, digest = _promoted(world)
+    new = "Codertocat/Hello-Data"
+    other = RepoLedgers(world.service.db, ledgers.root)  # the web process, say
+    assert Ledger(other.db(new)).live("prod") is None  # what the protection rule saw: nothing yet
+    world.deliver("repository", _moved("renamed", new, {"repository": {"name": {"from": "Hello-World"}}}))
+    world.work()
+    for view in (ledgers, other):
+        moved = view.existing(new)
+        assert moved is not None and Ledger(moved).live("prod").digest == digest  # type: ignore[union-attr]
+    assert ledgers.existing(REPO) is None
+
+
+def test_two_renames_handled_out_of_order_leave_the_state_at_the_latest_name(world: World) -> None:
+    from app.promotion.ledger import Ledger
+
+    ledgers, digest = _promoted(world)
+    store = Installations(world.service.db)
+    store.upsert(1, "Codertocat", 0.0)
+    store.add_repos(1, [REPO])
+    second = _moved("renamed", "Codertocat/Hello-Lake", {"repository": {"name": {"from": "Hello-Data"}}})
+    first = _moved("renamed", "Codertocat/Hello-Data", {"repository": {"name": {"from": "Hello-World"}}})
+    world.now = 200.0
+    world.deliver("repository", second, "d-later")  # queued first: a worker takes it first
+    world.now = 100.0
+    world.deliver("repository", first, "d-earlier")
+    world.work()
+    final = ledgers.existing("Codertocat/Hello-Lake")
+    assert final is not None and Ledger(final).live("prod").digest == digest  # type: ignore[union-attr]
+    assert ledgers.existing(REPO) is None and ledgers.existing("Codertocat/Hello-Data") is None
+    assert store.repos(1) == ["Codertocat/Hello-Lake"]
+
+
+def test_two_renames_in_order_follow_each_other(world: World) -> None:
+    """A to B, then B back to A: the second is the latest, the state ends at A."""
+    from app.promotion.ledger import Ledger
+
+    ledgers, digest = _promoted(world)
+    there = _moved("renamed", "Codertocat/Hello-Data", {"repository": {"name": {"from": "Hello-World"}}})
+    back = _moved("renamed", REPO, {"repository": {"name": {"from": "Hello-Data"}}})
+    for at, payload in ((100.0, there), (200.0, back)):
+        world.now = at
+        world.deliver("repository", payload)
+        world.work()
+        name = payload["repository"]["full_name"]
+        found = ledgers.existing(name)
+        assert found is not None and Ledger(found).live("prod").digest == digest  # type: ignore[union-attr]
+
+
+def test_a_transfer_moves_the_repository_to_the_new_owners_installation(world: World) -> None:
+    store = Installations(world.service.db)
+    store.upsert(1, "Codertocat", 0.0)
+    store.add_repos(1, [REPO, "Codertocat/other"])
+    store.upsert(2, "acme", 0.0)
+    payload = _moved(
+        "transferred",
+        "acme/Hello-World",
+        {"owner": {"from": {"user": copy.deepcopy(load_payload("pull_request.opened")["sender"])}}},
+    )
+    payload["installation"]["id"] = 2  # delivered to the new owner's installation
+    world.deliver("repository", payload)
+    world.work()
+    assert store.repos(1) == ["Codertocat/other"] and store.repos(2) == ["acme/Hello-World"]
+    assert store.installation_for("acme/Hello-World") == 2 and store.installation_for(REPO) is None
+
+
+def test_an_alert_under_a_renamed_repositorys_old_name_is_refused_with_the_new_name(world: World) -> None:
+    from app.revert.alerts import AlertGroup
+    from app.service.alerting import refusal
+
+    store = Installations(world.service.db)
+    store.upsert(1, "Codertocat", 0.0)
+    store.add_repos(1, [REPO])
+    world.deliver(
+        "repository",
+        _moved("renamed", "Codertocat/Hello-Data", {"repository": {"name": {"from": "Hello-World"}}}),
+    )
+    world.work()
+
+    def group(repository: str) -> AlertGroup:
+        return AlertGroup(repository, "prod", frozenset(), frozenset(), ("Stale",))
+
+    asked: list[str] = []
+
+    def find(name: str) -> tuple[int, str]:
+        asked.append(name)
+        return 1, "Codertocat"
+
+    why = refusal(world.service.db, group(REPO), find=find)
+    assert why is not None and "renamed to Codertocat/Hello-Data" in why and "`repository` label" in why
+    assert asked == []  # GitHub's redirect would have re-added the old name: it is not asked
+    assert refusal(world.service.db, group("Codertocat/Hello-Data")) is None
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("Hello-World", "Hello-Data", "Hello-Lake", "Hello-Sea"), ("Hello-World", "B", "C", "Hello-World")],
+)
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_renames_handled_in_any_order_end_where_the_last_one_named_the_repository(
+    world: World, names: tuple[str, ...], order: tuple[int, ...]
+) -> None:
+    from app.promotion.ledger import Ledger
+
+    ledgers, digest = _promoted(world)
+    world.deliver("pull_request", pr_payload())
+    world.work()  # a gate result under the first name
+    for step in order:  # queued (and so taken) in this order, received in the chain's order
+        world.now = 100.0 + step
+        old, new = names[step], names[step + 1]
+        world.deliver(
+            "repository", _moved("renamed", f"Codertocat/{new}", {"repository": {"name": {"from": old}}})
+        )
+    world.work()
+    final = f"Codertocat/{names[-1]}"
+    found = ledgers.existing(final)
+    assert found is not None and Ledger(found).live("prod").digest == digest  # type: ignore[union-attr]
+    assert [ledgers.existing(f"Codertocat/{n}") for n in set(names) - {names[-1]}] == [None] * len(
+        set(names) - {names[-1]}
+    )
+    from app.dashboard.results import GateResults
+
+    assert [r.repo for r in GateResults(world.service.db).recent(final)] == [final]

@@ -135,6 +135,20 @@ def test_the_only_installed_repository_adopts_the_old_shared_ledger_once(tmp_pat
     shared.close()
 
 
+def test_an_adopted_ledger_never_hands_out_an_id_the_old_one_used(tmp_path: Path) -> None:
+    shared = _legacy(tmp_path, ["acme/shop"])
+    _promote(shared, "dev", "sha256:" + "d" * 64)
+    last = shared.connect().execute("SELECT max(id) FROM promotion").fetchone()[0]
+    shared.connect().execute("DELETE FROM promotion WHERE id = ?", (last,))  # its id stays used
+    ledgers = RepoLedgers(shared)
+    assert ledgers.adopt_legacy() == "acme/shop"
+    adopted = ledgers.db("acme/shop")
+    _promote(adopted, "dev", "sha256:" + "e" * 64)
+    assert adopted.connect().execute("SELECT max(id) FROM promotion").fetchone()[0] == last + 1
+    ledgers.close()
+    shared.close()
+
+
 def test_a_copy_published_before_a_crash_is_recognised_and_not_made_again(tmp_path: Path) -> None:
     shared = _legacy(tmp_path, ["acme/shop"])
     ledgers = RepoLedgers(shared)

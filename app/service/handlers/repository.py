@@ -1,20 +1,29 @@
 """`repository` `renamed` and `transferred`: the repository keeps its ledgers, its installed-repository
-row, its dashboard history and its acknowledgments under the new name (they are kept by name)."""
+row, its dashboard history and its acknowledgments under the new name (they are kept by name).
+
+Renames are handled one at a time across the App's processes, and each is recorded with the time the App
+received it. Workers can still take two renames of one repository out of order (A to B, then B to C); the
+state then goes to the name the latest rename gave, so the B-to-C rename handled first (nothing is at B
+yet) and the A-to-B one after it leave everything at C."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 
 from app.github.events import RepositoryEvent
+from app.service import renames
 from app.service.context import HandlerContext
 from app.service.dispatch import Router
+from app.state import table_names
 
 router = Router()
 router.ignore("repository", "only renames and transfers change where datacanary keeps a repository's state")
 log = logging.getLogger("datacanary.ledgers")
 
-# The App's own tables that name a repository: (table, column).
-BY_NAME = (("installed_repos", "full_name"), ("gate_results", "repo"), ("acknowledgments", "repo"))
+# The App's own tables that name a repository: (table, column). installed_repos is handled on its own.
+BY_NAME = (("gate_results", "repo"), ("acknowledgments", "repo"))
 
 
 @router.register("repository", "renamed")
@@ -23,17 +32,62 @@ def on_moved(event: RepositoryEvent, ctx: HandlerContext) -> None:
     new, old = event.repo.full_name, event.previous
     if old is None or old == new:
         return
-    if ctx.ledgers is not None:
-        ctx.ledgers.move(old, new)
-    with ctx.db.transaction() as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        for table, column in BY_NAME:
-            if table in tables:
-                # OR IGNORE: a row the new name already has (installed_repos' key) wins over the old one
-                conn.execute(
-                    f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE lower("{column}") = lower(?)',
-                    (new, old),
-                )
-                if old.lower() != new.lower():  # a change of case only: those rows are the updated ones
-                    conn.execute(f'DELETE FROM "{table}" WHERE lower("{column}") = lower(?)', (old,))
-    log.info("repository %s is now %s (%s): its state moved with it", old, new, event.action)
+    lock = ctx.ledgers.renaming() if ctx.ledgers is not None else contextlib.nullcontext()
+    with lock:
+        name = _latest_name(ctx, event, new, old)
+        if ctx.ledgers is not None:
+            ctx.ledgers.move(old, name)
+        with ctx.db.transaction() as conn:
+            tables = table_names(conn)
+            for table, column in BY_NAME:
+                if table in tables:
+                    _rename(conn, table, column, old, name)
+            if "installed_repos" in tables:
+                _rename_installed(conn, event.installation_id, old, name)
+    if name != new:
+        log.info(
+            "%s moved to %s; a later rename, handled first, named it %s: its state is there", old, new, name
+        )
+    log.info("repository %s is now %s (%s): its state moved with it", old, name, event.action)
+
+
+def _latest_name(ctx: HandlerContext, event: RepositoryEvent, new: str, old: str) -> str:
+    """`new`, unless a rename of this repository received after this one was handled first: then the name
+    that one gave (the repository's name now). Records this rename."""
+    if event.repo.id is None:
+        return new
+    row = (
+        ctx.db.connect()
+        .execute("SELECT received_at FROM inbox WHERE delivery_id = ?", (ctx.delivery_id,))
+        .fetchone()
+    )
+    received = float(row[0]) if row is not None else ctx.clock()
+    return renames.record(ctx.db, ctx.delivery_id or f"at-{received}", event.repo.id, old, new, received)
+
+
+def _rename(conn: sqlite3.Connection, table: str, column: str, old: str, new: str) -> None:
+    if old == new:
+        return
+    # OR IGNORE: a row the new name already has (a table's key) wins over the old one
+    conn.execute(
+        f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE lower("{column}") = lower(?)', (new, old)
+    )
+    if old.lower() != new.lower():  # a change of case only: those rows are the updated ones
+        conn.execute(f'DELETE FROM "{table}" WHERE lower("{column}") = lower(?)', (old,))
+
+
+def _rename_installed(conn: sqlite3.Connection, installation_id: int | None, old: str, new: str) -> None:
+    """The event's installation (GitHub sent it the event, so it covers the repository) has it under its
+    new name. No repository has the old name any more, so every installation's row for it goes: after a
+    transfer, the old owner's installation no longer covers it."""
+    if old == new:
+        return
+    if installation_id is None:
+        _rename(conn, "installed_repos", "full_name", old, new)
+        return
+    conn.execute("DELETE FROM installed_repos WHERE lower(full_name) = lower(?)", (old,))
+    conn.execute(
+        "INSERT OR IGNORE INTO installed_repos (installation_id, full_name)"
+        " SELECT installation_id, ? FROM installations WHERE installation_id = ?",
+        (new, installation_id),
+    )
