@@ -64,9 +64,10 @@ def postgres_distinct_operand(type_: str, value: exp.Expr) -> exp.Expr | None:
     """What PostgreSQL's COUNT(DISTINCT) should count for `value`, of `type_` (as format_type names it):
     a 64-bit hash equal exactly when the values are, `hashtextextended` of the text for text types (their
     equality is byte equality under deterministic collations; char(n) drops its padding in the cast),
-    `hash_numeric_extended` for numeric (1.5 and 1.50 hash alike). None: count the value itself (integers,
-    floats, dates and timestamps sort fast as they are; citext and user types are left alone). Two
-    distinct values collide with odds of about 3 in a million among 10M values."""
+    `hash_numeric_extended` for numeric (1.5 and 1.50 hash alike; seeded by the sign, which PostgreSQL's
+    numeric hash ignores). None: count the value itself (integers, floats, dates and timestamps sort fast
+    as they are; citext and user types are left alone). Two distinct values collide with odds of about 3
+    in a million among 10M values."""
     try:
         dtype = exp.DataType.build(type_.strip(), dialect="postgres")
     except (sqlglot.errors.SqlglotError, ValueError):  # sqlglot cannot read it: a user-defined type
@@ -76,5 +77,11 @@ def postgres_distinct_operand(type_: str, value: exp.Expr) -> exp.Expr | None:
         text = exp.Cast(this=value.copy(), to=exp.DataType.build("TEXT"))
         return exp.Anonymous(this="hashtextextended", expressions=[text, zero])
     if dtype.is_type(exp.DataType.Type.DECIMAL):
-        return exp.Anonymous(this="hash_numeric_extended", expressions=[value.copy(), zero])
+        # PostgreSQL's numeric hash leaves the sign out (x and -x hash alike): negative values take
+        # another seed, so they hash apart from their opposites
+        negative = exp.Case(
+            ifs=[exp.If(this=exp.LT(this=value.copy(), expression=zero.copy()), true=exp.Literal.number(1))],
+            default=zero.copy(),
+        )
+        return exp.Anonymous(this="hash_numeric_extended", expressions=[value.copy(), negative])
     return None

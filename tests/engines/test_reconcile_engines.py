@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from app.canary import sqltext as t
@@ -148,9 +148,14 @@ def spark(spark_session: Any) -> Any:
     return SparkEngine(session=spark_session)
 
 
+_X = (None, None, None, None, None, None, None, "x")
+_SIGNED = [(None, None, decimal.Decimal(v), None, None, None, None, "x") for v in ("100.00", "-100.00")]
+
+
 def test_postgres_reconciles_like_duckdb(postgres: Any) -> None:
     @settings(max_examples=25)
     @given(table_pairs())
+    @example(([_X, _X, _SIGNED[0]], [_X, _SIGNED[0], _X, _SIGNED[1]]))  # found here: x and -x, one hash
     def check(pair: tuple[list[Any], list[Any]]) -> None:
         _check(postgres, load_postgres, *pair)
 
@@ -170,7 +175,7 @@ def test_spark_reconciles_like_duckdb(spark: Any) -> None:
 def test_postgres_distinct_counts_follow_the_types_equality(postgres: Any) -> None:
     """The profile's distinct counts on PostgreSQL are over 64-bit hashes of text and numeric values (a
     sort of bigints, not of collated text): they must still count what PostgreSQL's `=` tells apart.
-    1.5 and 1.50 are one numeric, 'a ' and 'a' one char(3), 'a' and 'A' two texts."""
+    1.5 and 1.50 are one numeric, 1.5 and -1.5 two, 'a ' and 'a' one char(3), 'a' and 'A' two texts."""
     n = next(_seq)
     rows = [
         (1, "1.5", "a ", "a", None),
@@ -179,6 +184,7 @@ def test_postgres_distinct_counts_follow_the_types_equality(postgres: Any) -> No
         (4, "0", "b  ", "é", "y"),
         (5, "1e3", "", "e\u0301", None),
         (6, "1000.000", " ", "é", "y"),
+        (7, "-1.5", "a", "a", None),  # PostgreSQL's own numeric hash gives -1.5 the hash of 1.5
     ]
     name = f"dist_{n}"
     postgres.execute(f"CREATE TABLE {name} (id int, num numeric, ch char(3), tx text, vc varchar(4))")
@@ -188,7 +194,7 @@ def test_postgres_distinct_counts_follow_the_types_equality(postgres: Any) -> No
         f"SELECT count(DISTINCT num) AS num, count(DISTINCT ch) AS ch, count(DISTINCT tx) AS tx,"
         f" count(DISTINCT vc) AS vc FROM {name}"
     )[0]
-    assert want == {"num": 3, "ch": 3, "tx": 4, "vc": 2}  # what PostgreSQL itself says
+    assert want == {"num": 4, "ch": 3, "tx": 4, "vc": 2}  # what PostgreSQL itself says
     got = reconcile(postgres, t.table(name), t.table(name), key=["id"])
     distinct = {c.name: c.left.distinct for c in got.columns if c.left is not None}
     assert {k: distinct[k] for k in want} == want
