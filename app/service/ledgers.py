@@ -106,7 +106,16 @@ class RepoLedgers:
                 aside = target.with_name(f".{target.name}.replaced-{os.getpid()}-{time.monotonic_ns()}")
                 os.rename(target, aside)
                 os.rename(source, target)
-                shutil.rmtree(aside, ignore_errors=True)
+                if _empty_ledger(aside):
+                    shutil.rmtree(aside, ignore_errors=True)
+                else:  # a writer committed to it between the check and the swap: nothing is deleted
+                    log.warning(
+                        "%s got ledger rows while %s's ledgers moved onto it: they are kept in %s, unread "
+                        "(merge them with sqlite3)",
+                        target,
+                        old,
+                        aside,
+                    )
             else:
                 os.rename(source, target)
         log.info("moved the ledgers of %s to %s", old, target)
@@ -204,7 +213,7 @@ class RepoLedgers:
                 copy.execute(row[3])
             for name in names:
                 copy.execute(f'INSERT INTO main."{name}" SELECT * FROM old."{name}"')
-            if "sqlite_sequence" in table_names(conn):
+            if "sqlite_sequence" in table_names(conn) and "sqlite_sequence" in table_names(copy):
                 # AUTOINCREMENT's high-water marks: an id deleted before the copy is not handed out again
                 copy.execute(
                     f"DELETE FROM main.sqlite_sequence WHERE name IN ({marks})",

@@ -420,22 +420,44 @@ def test_an_alert_under_a_renamed_repositorys_old_name_is_refused_with_the_new_n
     assert asked == []  # GitHub's redirect would have re-added the old name: it is not asked
     assert refusal(world.service.db, group("Codertocat/Hello-Data")) is None
 
+    # a new repository takes the old name: its alerts are its own
+    base = pr_payload()  # a real repository payload under the old name, with a new id
+    created = {
+        "action": "created",
+        "repository": {**copy.deepcopy(base["repository"]), "id": base["repository"]["id"] + 1},
+        "sender": base["sender"],
+        "installation": {"id": 1, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="},
+    }
+    assert webhooks.errors(created, "webhook-repository-created") == []
+    world.deliver("repository", created)
+    world.work()
+    # all-repositories installations send no installation_repositories for it: GitHub is asked
+    assert refusal(world.service.db, group(REPO), find=find) is None and asked == [REPO]
+    assert store.installation_for(REPO) == 1
 
+
+CHAIN = ("Hello-World", "Hello-Data", "Hello-Lake", "Hello-Sea")
+CYCLE = ("Hello-World", "B", "C", "Hello-World")
+
+
+# A chain that comes back to its first name can only be told by the order received, so it is received in
+# GitHub's order only.
 @pytest.mark.parametrize(
-    "names",
-    [("Hello-World", "Hello-Data", "Hello-Lake", "Hello-Sea"), ("Hello-World", "B", "C", "Hello-World")],
+    "names, received", [(CHAIN, "in GitHub's order"), (CHAIN, "as handled"), (CYCLE, "in GitHub's order")]
 )
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
 def test_renames_handled_in_any_order_end_where_the_last_one_named_the_repository(
-    world: World, names: tuple[str, ...], order: tuple[int, ...]
+    world: World, names: tuple[str, ...], order: tuple[int, ...], received: str
 ) -> None:
+    """Queued (and so taken) in `order`; received in the chain's order, or (GitHub does not promise the
+    order of its deliveries) in the handling order."""
     from app.promotion.ledger import Ledger
 
     ledgers, digest = _promoted(world)
     world.deliver("pull_request", pr_payload())
     world.work()  # a gate result under the first name
-    for step in order:  # queued (and so taken) in this order, received in the chain's order
-        world.now = 100.0 + step
+    for position, step in enumerate(order):
+        world.now = 100.0 + (step if received == "in GitHub's order" else position)
         old, new = names[step], names[step + 1]
         world.deliver(
             "repository", _moved("renamed", f"Codertocat/{new}", {"repository": {"name": {"from": old}}})
@@ -450,3 +472,26 @@ def test_renames_handled_in_any_order_end_where_the_last_one_named_the_repositor
     from app.dashboard.results import GateResults
 
     assert [r.repo for r in GateResults(world.service.db).recent(final)] == [final]
+
+
+def test_a_later_transfer_handled_first_keeps_the_repository_on_the_new_owners_installation(
+    world: World,
+) -> None:
+    store = Installations(world.service.db)
+    store.upsert(1, "Codertocat", 0.0)
+    store.add_repos(1, [REPO])
+    store.upsert(2, "acme", 0.0)
+    rename = _moved("renamed", "Codertocat/Hello-Data", {"repository": {"name": {"from": "Hello-World"}}})
+    transfer = _moved(
+        "transferred",
+        "acme/Hello-Data",
+        {"owner": {"from": {"user": copy.deepcopy(load_payload("pull_request.opened")["sender"])}}},
+    )
+    transfer["installation"]["id"] = 2
+    world.now = 200.0
+    world.deliver("repository", transfer)  # taken first
+    world.now = 100.0
+    world.deliver("repository", rename)
+    world.work()
+    assert store.repos(1) == [] and store.repos(2) == ["acme/Hello-Data"]
+    assert store.installation_for("acme/Hello-Data") == 2

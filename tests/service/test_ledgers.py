@@ -149,6 +149,28 @@ def test_an_adopted_ledger_never_hands_out_an_id_the_old_one_used(tmp_path: Path
     shared.close()
 
 
+def test_adoption_without_an_autoincrement_ledger_table_starts_the_app(tmp_path: Path) -> None:
+    """The App's own AUTOINCREMENT table (gate results) gives the shared database a sqlite_sequence that
+    the copy, holding only incidents, has none of."""
+    shared = StateDB(tmp_path / "state.sqlite")
+    shared.connect().executescript(
+        "CREATE TABLE gate_results (id INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT);"
+        "INSERT INTO gate_results (repo) VALUES ('acme/shop');"
+        "CREATE TABLE revert_incidents (key TEXT PRIMARY KEY, at REAL);"
+        "INSERT INTO revert_incidents VALUES ('k', 0);"
+    )
+    store = Installations(shared)
+    store.upsert(1, "acme", 0.0)
+    store.add_repos(1, ["acme/shop"])
+    ledgers = RepoLedgers(shared)
+    assert ledgers.adopt_legacy() == "acme/shop"
+    adopted = ledgers.existing("acme/shop")
+    assert adopted is not None
+    assert adopted.connect().execute("SELECT key FROM revert_incidents").fetchall()[0][0] == "k"
+    ledgers.close()
+    shared.close()
+
+
 def test_a_copy_published_before_a_crash_is_recognised_and_not_made_again(tmp_path: Path) -> None:
     shared = _legacy(tmp_path, ["acme/shop"])
     ledgers = RepoLedgers(shared)

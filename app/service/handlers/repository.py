@@ -1,10 +1,11 @@
 """`repository` `renamed` and `transferred`: the repository keeps its ledgers, its installed-repository
 row, its dashboard history and its acknowledgments under the new name (they are kept by name).
 
-Renames are handled one at a time across the App's processes, and each is recorded with the time the App
-received it. Workers can still take two renames of one repository out of order (A to B, then B to C); the
-state then goes to the name the latest rename gave, so the B-to-C rename handled first (nothing is at B
-yet) and the A-to-B one after it leave everything at C."""
+Renames are handled one at a time across the App's processes, and each is recorded (app.service.renames).
+GitHub may deliver, and workers may take, two renames of one repository out of order (A to B, B to C);
+the state goes to the repository's current name by the recorded moves, so B to C handled first (nothing
+is at B yet) and A to B after it leave everything at C. `created` is recorded too: a new repository that
+takes an old name holds it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from app.service.dispatch import Router
 from app.state import table_names
 
 router = Router()
-router.ignore("repository", "only renames and transfers change where datacanary keeps a repository's state")
+router.ignore(
+    "repository", "only creations, renames and transfers change how datacanary names a repository's state"
+)
 log = logging.getLogger("datacanary.ledgers")
 
 # The App's own tables that name a repository: (table, column). installed_repos is handled on its own.
@@ -43,7 +46,8 @@ def on_moved(event: RepositoryEvent, ctx: HandlerContext) -> None:
                 if table in tables:
                     _rename(conn, table, column, old, name)
             if "installed_repos" in tables:
-                _rename_installed(conn, event.installation_id, old, name)
+                # a later move, handled first, gave the repository its installation already
+                _rename_installed(conn, event.installation_id, old, name, add=name == new)
     if name != new:
         log.info(
             "%s moved to %s; a later rename, handled first, named it %s: its state is there", old, new, name
@@ -51,9 +55,22 @@ def on_moved(event: RepositoryEvent, ctx: HandlerContext) -> None:
     log.info("repository %s is now %s (%s): its state moved with it", old, name, event.action)
 
 
+@router.register("repository", "created")
+def on_created(event: RepositoryEvent, ctx: HandlerContext) -> None:
+    """A new repository holds its name, also when a renamed one had it before (alerts for it are its own)."""
+    if event.repo.id is not None:
+        renames.record(
+            ctx.db,
+            ctx.delivery_id or f"created-{event.repo.id}",
+            event.repo.id,
+            event.repo.full_name,
+            event.repo.full_name,
+            ctx.clock(),
+        )
+
+
 def _latest_name(ctx: HandlerContext, event: RepositoryEvent, new: str, old: str) -> str:
-    """`new`, unless a rename of this repository received after this one was handled first: then the name
-    that one gave (the repository's name now). Records this rename."""
+    """Records this rename; the repository's name now: `new`, unless a later rename was handled first."""
     if event.repo.id is None:
         return new
     row = (
@@ -76,16 +93,21 @@ def _rename(conn: sqlite3.Connection, table: str, column: str, old: str, new: st
         conn.execute(f'DELETE FROM "{table}" WHERE lower("{column}") = lower(?)', (old,))
 
 
-def _rename_installed(conn: sqlite3.Connection, installation_id: int | None, old: str, new: str) -> None:
+def _rename_installed(
+    conn: sqlite3.Connection, installation_id: int | None, old: str, new: str, *, add: bool
+) -> None:
     """The event's installation (GitHub sent it the event, so it covers the repository) has it under its
     new name. No repository has the old name any more, so every installation's row for it goes: after a
-    transfer, the old owner's installation no longer covers it."""
+    transfer, the old owner's installation no longer covers it. `add` False (a later move, handled
+    first, gave the repository its installation): the old rows only go."""
     if old == new:
         return
-    if installation_id is None:
+    if installation_id is None and add:  # no installation in the payload: every row is renamed
         _rename(conn, "installed_repos", "full_name", old, new)
         return
     conn.execute("DELETE FROM installed_repos WHERE lower(full_name) = lower(?)", (old,))
+    if not add:
+        return
     conn.execute(
         "INSERT OR IGNORE INTO installed_repos (installation_id, full_name)"
         " SELECT installation_id, ? FROM installations WHERE installation_id = ?",
