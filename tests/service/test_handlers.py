@@ -495,3 +495,35 @@ def test_a_later_transfer_handled_first_keeps_the_repository_on_the_new_owners_i
     world.work()
     assert store.repos(1) == [] and store.repos(2) == ["acme/Hello-Data"]
     assert store.installation_for("acme/Hello-Data") == 2
+
+
+def test_two_repositories_swapping_names_in_one_backlog_keep_their_own_state(world: World) -> None:
+    """Hello-World becomes Hello-Data, then another repository takes the name Hello-World; the second
+    rename is taken first. It waits for the first, so neither repository's rows or ledger go to the other."""
+    from app.promotion.ledger import Ledger
+
+    ledgers, digest = _promoted(world)
+    store = Installations(world.service.db)
+    store.upsert(1, "Codertocat", 0.0)
+    store.add_repos(1, [REPO, "Codertocat/Other"])
+    other = "sha256:" + "b" * 64
+    Ledger(ledgers.db("Codertocat/Other")).record(
+        digest=other, environment="prod", at="t", actor="ci", passed=True, canary={}
+    )
+    first = _moved("renamed", "Codertocat/Hello-Data", {"repository": {"name": {"from": "Hello-World"}}})
+    second = _moved("renamed", REPO, {"repository": {"name": {"from": "Other"}}})
+    second["repository"]["id"] += 1  # another repository
+    world.now = 200.0
+    waiting = world.deliver("repository", second)  # queued, and so taken, first
+    world.now = 100.0
+    world.deliver("repository", first)
+    world.work()
+    assert world.outcome(waiting) is None  # given back to the queue, behind the first
+    world.now += 600  # its back-off is over
+    world.work()
+    assert world.outcome(waiting) == "done"
+    for name, want in (("Codertocat/Hello-Data", digest), (REPO, other)):
+        found = ledgers.existing(name)
+        assert found is not None and Ledger(found).live("prod").digest == want  # type: ignore[union-attr]
+    assert ledgers.existing("Codertocat/Other") is None
+    assert store.repos(1) == ["Codertocat/Hello-Data", REPO]

@@ -35,6 +35,14 @@ def on_moved(event: RepositoryEvent, ctx: HandlerContext) -> None:
     new, old = event.repo.full_name, event.previous
     if old is None or old == new:
         return
+    blocker = _pending_move_from(ctx, event, new)
+    if blocker is not None:
+        from app.service.worker import Retry
+
+        # its rows would be taken along with the other repository's, or its ledger would not move
+        raise Retry(
+            f"{new} was the name of {blocker}, whose rename is not handled yet: this one waits for it"
+        )
     lock = ctx.ledgers.renaming() if ctx.ledgers is not None else contextlib.nullcontext()
     with lock:
         name = _latest_name(ctx, event, new, old)
@@ -67,6 +75,33 @@ def on_created(event: RepositoryEvent, ctx: HandlerContext) -> None:
             event.repo.full_name,
             ctx.clock(),
         )
+
+
+def _pending_move_from(ctx: HandlerContext, event: RepositoryEvent, name: str) -> str | None:
+    """Another repository's rename or transfer away from `name`, delivered and not yet handled (two
+    repositories swapping names in one backlog): that repository's new name, or None."""
+    import json
+
+    from app.github.events import EventError, parse_event
+
+    rows = ctx.db.connect().execute(
+        "SELECT body FROM inbox WHERE event = 'repository' AND action IN ('renamed', 'transferred')"
+        " AND status <> 'done' AND delivery_id <> ?",
+        (ctx.delivery_id,),
+    )
+    for (body,) in rows:
+        try:
+            other = parse_event("repository", json.loads(body))
+        except (ValueError, EventError):
+            continue
+        if (
+            isinstance(other, RepositoryEvent)
+            and other.previous is not None
+            and other.previous.lower() == name.lower()
+            and other.repo.id != event.repo.id
+        ):
+            return other.repo.full_name
+    return None
 
 
 def _latest_name(ctx: HandlerContext, event: RepositoryEvent, new: str, old: str) -> str:
