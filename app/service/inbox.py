@@ -159,13 +159,16 @@ class Inbox:
             )
         return cur.rowcount == 1
 
-    def release(self, delivery: Delivery, detail: str, retry_at: float = 0.0) -> None:
-        """Give a claimed delivery back to the queue, to be claimed again from `retry_at` (epoch s)."""
+    def release(
+        self, delivery: Delivery, detail: str, retry_at: float = 0.0, *, counted: bool = True
+    ) -> None:
+        """Give a claimed delivery back to the queue, to be claimed again from `retry_at` (epoch s);
+        `counted=False`: this attempt does not count (it waited for another delivery)."""
         with self._write:
             self.db.connect().execute(
-                "UPDATE inbox SET status = 'queued', claim_token = NULL, detail = ?, available_at = ?"
-                " WHERE delivery_id = ? AND claim_token = ?",
-                (detail, retry_at, delivery.delivery_id, delivery.claim_token),
+                "UPDATE inbox SET status = 'queued', claim_token = NULL, detail = ?, available_at = ?,"
+                " attempts = attempts - ? WHERE delivery_id = ? AND claim_token = ?",
+                (detail, retry_at, 0 if counted else 1, delivery.delivery_id, delivery.claim_token),
             )
 
     def superseded_by(self, delivery: Delivery) -> str | None:

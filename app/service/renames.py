@@ -65,13 +65,13 @@ def renamed_to(db: StateDB, name: str) -> str | None:
     rows = (
         db.connect()
         .execute(
-            "SELECT DISTINCT repo_id FROM repository_moves WHERE old = ? COLLATE NOCASE"
-            " OR new = ? COLLATE NOCASE",
+            "SELECT repo_id FROM repository_moves WHERE old = ? COLLATE NOCASE OR new = ? COLLATE NOCASE"
+            " GROUP BY repo_id ORDER BY max(received_at) DESC",
             (name, name),
         )
         .fetchall()
     )
-    now = sorted(current(db, int(r[0]), name) for r in rows)
+    now = [current(db, int(r[0]), name) for r in rows]  # the latest to leave the name first
     if any(n.lower() == name.lower() for n in now):
         return None
     return now[0] if now else None

@@ -41,6 +41,11 @@ class Retry(Exception):
     """Give the delivery back to the queue: a transient failure (GitHub 5xx or rate limit)."""
 
 
+class Defer(Retry):
+    """Give the delivery back to the queue until another delivery it waits for is handled: this attempt
+    does not count towards `max_attempts` (the one waited for ends, done or given up, in bounded time)."""
+
+
 class Wake(Protocol):
     """How a queued delivery wakes an idle worker: a threading or multiprocessing semaphore."""
 
@@ -157,7 +162,9 @@ class Workers:
     def _complete(self, delivery: Delivery) -> None:
         started = time.perf_counter()
         outcome, detail = self._process(delivery)
-        if outcome == "retry":
+        if outcome == "defer":
+            self.inbox.release(delivery, detail or "", retry_at=self.ctx.clock() + RETRY_BASE, counted=False)
+        elif outcome == "retry":
             # back off: 5 s, 10 s, 20 s ... (at most 5 minutes) so a GitHub outage is not hammered
             wait = min(RETRY_BASE * 2 ** (delivery.attempts - 1), RETRY_MAX)
             self.inbox.release(delivery, detail or "", retry_at=self.ctx.clock() + wait)
@@ -181,6 +188,9 @@ class Workers:
             return "ignored", None
         try:
             return self._run(delivery, event, registrations)
+        except Defer as exc:
+            log.info("delivery %s: waits: %s", delivery.delivery_id, exc)
+            return "defer", str(exc)
         except Retry as exc:
             log.warning("delivery %s: will retry: %s", delivery.delivery_id, exc)
             return "retry", str(exc)

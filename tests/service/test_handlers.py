@@ -454,6 +454,9 @@ def test_renames_handled_in_any_order_end_where_the_last_one_named_the_repositor
     from app.promotion.ledger import Ledger
 
     ledgers, digest = _promoted(world)
+    store = Installations(world.service.db)
+    store.upsert(1, "Codertocat", 0.0)
+    store.add_repos(1, [REPO])
     world.deliver("pull_request", pr_payload())
     world.work()  # a gate result under the first name
     for position, step in enumerate(order):
@@ -472,6 +475,7 @@ def test_renames_handled_in_any_order_end_where_the_last_one_named_the_repositor
     from app.dashboard.results import GateResults
 
     assert [r.repo for r in GateResults(world.service.db).recent(final)] == [final]
+    assert store.repos(1) == [final]
 
 
 def test_a_later_transfer_handled_first_keeps_the_repository_on_the_new_owners_installation(
@@ -519,6 +523,7 @@ def test_two_repositories_swapping_names_in_one_backlog_keep_their_own_state(wor
     world.deliver("repository", first)
     world.work()
     assert world.outcome(waiting) is None  # given back to the queue, behind the first
+    assert world.service.inbox.get(waiting.delivery_id)["attempts"] == 0  # waiting is not failing
     world.now += 600  # its back-off is over
     world.work()
     assert world.outcome(waiting) == "done"
@@ -527,3 +532,36 @@ def test_two_repositories_swapping_names_in_one_backlog_keep_their_own_state(wor
         assert found is not None and Ledger(found).live("prod").digest == want  # type: ignore[union-attr]
     assert ledgers.existing("Codertocat/Other") is None
     assert store.repos(1) == ["Codertocat/Hello-Data", REPO]
+
+
+def test_renames_of_two_repositories_through_each_others_names_never_wait_for_each_other(
+    world: World,
+) -> None:
+    """A goes X -> Y -> Z while B goes W -> Y -> X, all in one backlog taken backwards: each rename waits
+    only for earlier ones, so all four are handled and each repository ends with its own ledger."""
+    from app.promotion.ledger import Ledger
+
+    ledgers, digest = _promoted(world)  # A, at Hello-World (X)
+    other = "sha256:" + "b" * 64
+    Ledger(ledgers.db("Codertocat/Other")).record(
+        digest=other, environment="prod", at="t", actor="ci", passed=True, canary={}
+    )
+    moves = [  # (received at, repository id offset, old name, new name), in GitHub's order
+        (101.0, 0, "Hello-World", "Hello-Data"),
+        (102.0, 0, "Hello-Data", "Hello-Lake"),
+        (103.0, 1, "Other", "Hello-Data"),
+        (104.0, 1, "Hello-Data", "Hello-World"),
+    ]
+    deliveries = []
+    for at, offset, old, new in reversed(moves):  # queued, and so taken, backwards
+        payload = _moved("renamed", f"Codertocat/{new}", {"repository": {"name": {"from": old}}})
+        payload["repository"]["id"] += offset
+        world.now = at
+        deliveries.append(world.deliver("repository", payload))
+    for _ in range(8):
+        world.work()
+        world.now += 10  # deferred ones come back after the back-off
+    assert [world.outcome(d) for d in deliveries] == ["done"] * 4
+    for name, want in (("Codertocat/Hello-Lake", digest), ("Codertocat/Hello-World", other)):
+        found = ledgers.existing(name)
+        assert found is not None and Ledger(found).live("prod").digest == want  # type: ignore[union-attr]

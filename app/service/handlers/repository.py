@@ -35,17 +35,18 @@ def on_moved(event: RepositoryEvent, ctx: HandlerContext) -> None:
     new, old = event.repo.full_name, event.previous
     if old is None or old == new:
         return
-    blocker = _pending_move_from(ctx, event, new)
+    received = _received_at(ctx)
+    blocker = _pending_move_from(ctx, event, new, received)
     if blocker is not None:
-        from app.service.worker import Retry
+        from app.service.worker import Defer
 
         # its rows would be taken along with the other repository's, or its ledger would not move
-        raise Retry(
+        raise Defer(
             f"{new} was the name of {blocker}, whose rename is not handled yet: this one waits for it"
         )
     lock = ctx.ledgers.renaming() if ctx.ledgers is not None else contextlib.nullcontext()
     with lock:
-        name = _latest_name(ctx, event, new, old)
+        name = _latest_name(ctx, event, new, old, received)
         if ctx.ledgers is not None:
             ctx.ledgers.move(old, name)
         with ctx.db.transaction() as conn:
@@ -54,8 +55,7 @@ def on_moved(event: RepositoryEvent, ctx: HandlerContext) -> None:
                 if table in tables:
                     _rename(conn, table, column, old, name)
             if "installed_repos" in tables:
-                # a later move, handled first, gave the repository its installation already
-                _rename_installed(conn, event.installation_id, old, name, add=name == new)
+                _rename_installed(conn, event.installation_id, old, name)
     if name != new:
         log.info(
             "%s moved to %s; a later rename, handled first, named it %s: its state is there", old, new, name
@@ -77,43 +77,50 @@ def on_created(event: RepositoryEvent, ctx: HandlerContext) -> None:
         )
 
 
-def _pending_move_from(ctx: HandlerContext, event: RepositoryEvent, name: str) -> str | None:
-    """Another repository's rename or transfer away from `name`, delivered and not yet handled (two
-    repositories swapping names in one backlog): that repository's new name, or None."""
+def _pending_move_from(ctx: HandlerContext, event: RepositoryEvent, name: str, received: float) -> str | None:
+    """Another repository's rename or transfer away from `name`, received before this one and not yet
+    handled (two repositories swapping names in one backlog): that repository's new name, or None.
+    Only earlier ones are waited for, so two renames never wait for each other."""
     import json
 
     from app.github.events import EventError, parse_event
 
-    rows = ctx.db.connect().execute(
-        "SELECT body FROM inbox WHERE event = 'repository' AND action IN ('renamed', 'transferred')"
-        " AND status <> 'done' AND delivery_id <> ?",
-        (ctx.delivery_id,),
-    )
-    for (body,) in rows:
-        try:
-            other = parse_event("repository", json.loads(body))
-        except (ValueError, EventError):
-            continue
-        if (
-            isinstance(other, RepositoryEvent)
-            and other.previous is not None
-            and other.previous.lower() == name.lower()
-            and other.repo.id != event.repo.id
-        ):
-            return other.repo.full_name
+    conn = ctx.db.connect()
+    for status in ("queued", "working"):  # each on its partial index
+        rows = conn.execute(
+            "SELECT body FROM inbox WHERE status = ? AND event = 'repository'"
+            " AND action IN ('renamed', 'transferred') AND delivery_id IS NOT ? AND received_at < ?",
+            (status, ctx.delivery_id, received),
+        )
+        for (body,) in rows:
+            try:
+                other = parse_event("repository", json.loads(body))
+            except (ValueError, EventError):
+                continue
+            if (
+                isinstance(other, RepositoryEvent)
+                and other.previous is not None
+                and other.previous.lower() == name.lower()
+                and other.repo.id != event.repo.id
+            ):
+                return other.repo.full_name
     return None
 
 
-def _latest_name(ctx: HandlerContext, event: RepositoryEvent, new: str, old: str) -> str:
-    """Records this rename; the repository's name now: `new`, unless a later rename was handled first."""
-    if event.repo.id is None:
-        return new
+def _received_at(ctx: HandlerContext) -> float:
+    """When the App received this delivery (the inbox's record; the clock for a handler called directly)."""
     row = (
         ctx.db.connect()
         .execute("SELECT received_at FROM inbox WHERE delivery_id = ?", (ctx.delivery_id,))
         .fetchone()
     )
-    received = float(row[0]) if row is not None else ctx.clock()
+    return float(row[0]) if row is not None else ctx.clock()
+
+
+def _latest_name(ctx: HandlerContext, event: RepositoryEvent, new: str, old: str, received: float) -> str:
+    """Records this rename; the repository's name now: `new`, unless a later rename was handled first."""
+    if event.repo.id is None:
+        return new
     return renames.record(ctx.db, ctx.delivery_id or f"at-{received}", event.repo.id, old, new, received)
 
 
@@ -128,23 +135,20 @@ def _rename(conn: sqlite3.Connection, table: str, column: str, old: str, new: st
         conn.execute(f'DELETE FROM "{table}" WHERE lower("{column}") = lower(?)', (old,))
 
 
-def _rename_installed(
-    conn: sqlite3.Connection, installation_id: int | None, old: str, new: str, *, add: bool
-) -> None:
-    """The event's installation (GitHub sent it the event, so it covers the repository) has it under its
-    new name. No repository has the old name any more, so every installation's row for it goes: after a
-    transfer, the old owner's installation no longer covers it. `add` False (a later move, handled
-    first, gave the repository its installation): the old rows only go."""
+def _rename_installed(conn: sqlite3.Connection, installation_id: int | None, old: str, new: str) -> None:
+    """No repository has the old name any more, so every installation's row for it goes (after a
+    transfer, the old owner's installation no longer covers it). The new name is covered by the event's
+    installation (GitHub sent it the event) unless a row has it already: a later move, handled first,
+    gave it its installation."""
     if old == new:
         return
-    if installation_id is None and add:  # no installation in the payload: every row is renamed
+    if installation_id is None:  # no installation in the payload: every row is renamed
         _rename(conn, "installed_repos", "full_name", old, new)
         return
     conn.execute("DELETE FROM installed_repos WHERE lower(full_name) = lower(?)", (old,))
-    if not add:
-        return
     conn.execute(
-        "INSERT OR IGNORE INTO installed_repos (installation_id, full_name)"
-        " SELECT installation_id, ? FROM installations WHERE installation_id = ?",
-        (new, installation_id),
+        "INSERT INTO installed_repos (installation_id, full_name)"
+        " SELECT installation_id, ? FROM installations WHERE installation_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM installed_repos WHERE lower(full_name) = lower(?))",
+        (new, installation_id, new),
     )
