@@ -9,7 +9,6 @@ takes an old name holds it."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
 
@@ -44,11 +43,11 @@ def on_moved(event: RepositoryEvent, ctx: HandlerContext) -> None:
         raise Defer(
             f"{new} was the name of {blocker}, whose rename is not handled yet: this one waits for it"
         )
-    lock = ctx.ledgers.renaming() if ctx.ledgers is not None else contextlib.nullcontext()
-    with lock:
+    ledgers = ctx.ledgers
+    assert ledgers is not None, "the context is built by app.service.wiring"
+    with ledgers.renaming():
         name = _latest_name(ctx, event, new, old, received)
-        if ctx.ledgers is not None:
-            ctx.ledgers.move(old, name)
+        ledgers.move(old, name)
         with ctx.db.transaction() as conn:
             tables = table_names(conn)
             for table, column in BY_NAME:
