@@ -39,6 +39,8 @@ class On:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.dialect: str = engine.dialect
+        self.views: dict[Sql, Sql] = {}  # a `bytewise` view -> the relation it reads
+        self.setup: list[str] = []  # the engine statements that made them, for forked connections
 
     def sql(self, duck_sql: Sql) -> str:
         from app.engines import transpile
@@ -61,7 +63,30 @@ class On:
         unique_keys = getattr(self.engine, "unique_keys", None)
         if unique_keys is None:
             return False
+        relation = self.views.get(relation, relation)  # bytes tell apart what the collation did
         return any(set(cols) <= set(key) for cols in unique_keys(self._relation(relation)))
+
+    def bytewise(self, relation: Sql, name: str) -> Sql:
+        """`relation`, or a temporary view `name` of it whose columns under a nondeterministic collation
+        (`'a' = 'A'` on PostgreSQL) are read `COLLATE "C"`: the join, GROUP BYs, hashes and distinct
+        counts then tell values apart by their bytes, as DuckDB, Spark and the cross-engine diff do,
+        and a value whose case changed is a changed value. Drop it with `drop_view`."""
+        find = getattr(self.engine, "nondeterministic_columns", None)
+        odd = set(find(self._relation(relation))) if find is not None else set()
+        if not odd:
+            return relation
+        cols = [
+            f'{col(n)} COLLATE "C" AS {ident(n)}' if n in odd else col(n) for n, _ in self.columns(relation)
+        ]
+        ref = t.table(name)
+        made = self.sql(f"CREATE TEMP VIEW {ref} AS SELECT {', '.join(cols)} FROM {relation}")
+        self.engine.execute(made)
+        self.views[ref] = relation
+        self.setup.append(made)
+        return ref
+
+    def drop_view(self, name: str) -> None:
+        self.engine.execute(self.sql(f"DROP VIEW IF EXISTS {t.table(name)}"))
 
     def _relation(self, relation: Sql) -> str:
         import sqlglot
@@ -77,7 +102,10 @@ class On:
         shared = getattr(self.engine, "shared", None)
         if not queries or fork is None or shared is None:
             return Alongside(self, queries)
-        return Alongside(self, queries, fork if all(shared(self._relation(r)) for r in relations) else None)
+        # a `bytewise` view is this session's, but what it reads may be shared: the other connections
+        # make the same view first
+        reads = [self.views.get(r, r) for r in relations]
+        return Alongside(self, queries, fork if all(shared(self._relation(r)) for r in reads) else None)
 
     def temp(self, name: str, select: Sql) -> Sql:
         """A temporary table `name` holding the rows of `select`; its reference (DuckDB quoting)."""
@@ -121,8 +149,10 @@ def reconcile_on(
     on = On(engine)
     plan = plan_diff(on.columns(left), on.columns(right), key, tolerances, skip_columns)
     temps: list[str] = []
+    views = [_temp_name("bytes"), _temp_name("bytes")]
     pending: Alongside | None = None
     try:
+        left, right = on.bytewise(left, views[0]), on.bytewise(right, views[1])
         if not plan.key:
             return _multiset(
                 on, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles, temps
@@ -169,6 +199,9 @@ def reconcile_on(
             pending.close()
         for name in reversed(temps):  # Spark's views read the ones made before them
             on.drop(name)
+        for name in views:
+            if t.table(name) in on.views:
+                on.drop_view(name)
 
 
 class Alongside:
@@ -193,6 +226,8 @@ class Alongside:
             for duck_sql in self.queries:
                 engine = fork()  # connected here: an unreachable server is this thread's error
                 self.engines.append(engine)
+                for made in on.setup:  # the diff's `bytewise` views, in this session too
+                    engine.execute(made)
                 self.futures.append(self.pool.submit(engine.query, on.sql(duck_sql)))
         except BaseException:
             self.close()

@@ -110,7 +110,7 @@ def select(columns: Sequence[Sql], source: Sql, where: Sql | None = None) -> Sql
 def hash64(value: Sql, dialect: str = "duckdb") -> Sql:
     """A 64-bit hash of a non-NULL value (PostgreSQL hashes its text; Spark has xxhash64)."""
     if dialect == "postgres":
-        return f"hashtextextended(CAST({value} AS VARCHAR), 0)"
+        return f'hashtextextended(CAST({value} AS VARCHAR) COLLATE "C", 0)'
     if dialect == "spark":
         return f"xxhash64({value})"
     return f"hash({value})"

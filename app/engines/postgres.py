@@ -58,6 +58,19 @@ class PostgresEngine:
         )
         return [(r["name"], r["type"]) for r in rows]
 
+    def nondeterministic_columns(self, relation: str) -> list[str]:
+        """The columns of `relation` under a nondeterministic collation (a case- or accent-insensitive ICU
+        one, PostgreSQL 12 and later), whose `=`, GROUP BY and hashes take values with different bytes
+        for one (`'a' = 'A'`)."""
+        if self.conn.info.server_version < 120000:
+            return []
+        rows = self.query(
+            "SELECT a.attname AS name FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation"
+            f" WHERE a.attrelid = {_literal(relation)}::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+            " AND NOT c.collisdeterministic ORDER BY a.attnum"
+        )
+        return [r["name"] for r in rows]
+
     def unique_keys(self, relation: str) -> list[tuple[str, ...]]:
         """The column sets PostgreSQL itself keeps unique in `relation`: its valid, immediate unique indexes
         (primary keys, unique constraints) over plain columns, without a WHERE. None of them for a table

@@ -62,8 +62,9 @@ _PG_TEXT_HASHED = (*exp.DataType.TEXT_TYPES, exp.DataType.Type.BPCHAR, exp.DataT
 
 def postgres_distinct_operand(type_: str, value: exp.Expr) -> exp.Expr | None:
     """What PostgreSQL's COUNT(DISTINCT) should count for `value`, of `type_` (as format_type names it):
-    a 64-bit hash equal exactly when the values are, `hashtextextended` of the text for text types (their
-    equality is byte equality under deterministic collations; char(n) drops its padding in the cast),
+    a 64-bit hash equal exactly when the values' bytes are, `hashtextextended` of the text `COLLATE "C"`
+    for text types (as DuckDB counts: a nondeterministic collation's `=` would take 'a' and 'A' for one
+    value; char(n) drops its padding in the cast),
     `hash_numeric_extended` for numeric (1.5 and 1.50 hash alike; seeded by the sign, which PostgreSQL's
     numeric hash ignores). None: count the value itself (integers, floats, dates and timestamps sort fast
     as they are; citext and user types are left alone). Two distinct values collide with odds of about 3
@@ -74,7 +75,10 @@ def postgres_distinct_operand(type_: str, value: exp.Expr) -> exp.Expr | None:
         return None
     zero = exp.Literal.number(0)
     if dtype.is_type(*_PG_TEXT_HASHED):
-        text = exp.Cast(this=value.copy(), to=exp.DataType.build("TEXT"))
+        text = exp.Collate(
+            this=exp.Cast(this=value.copy(), to=exp.DataType.build("TEXT")),
+            expression=exp.Identifier(this="C", quoted=True),
+        )
         return exp.Anonymous(this="hashtextextended", expressions=[text, zero])
     if dtype.is_type(exp.DataType.Type.DECIMAL):
         # PostgreSQL's numeric hash leaves the sign out (x and -x hash alike): negative values take

@@ -4,11 +4,12 @@ keys, tolerances, timestamps, decimals, text that sorts differently under a coll
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -71,8 +72,12 @@ def load_duckdb(db: Sandbox, name: str, rows: Sequence[Sequence[Any]]) -> str:
     return t.table(name)
 
 
-def load_postgres(engine: Any, name: str, rows: Sequence[Sequence[Any]]) -> str:
-    cols = ", ".join(f"{t.ident(c)} {ty}" for c, _, ty, _ in COLUMNS)
+def load_postgres(engine: Any, name: str, rows: Sequence[Sequence[Any]], collate: str | None = None) -> str:
+    """The rows as a PostgreSQL table; with `collate`, its text columns under that collation."""
+    cols = ", ".join(
+        f"{t.ident(c)} {ty}" + (f" COLLATE {collate}" if collate and family(ty) == "text" else "")
+        for c, _, ty, _ in COLUMNS
+    )
     engine.execute(f"DROP TABLE IF EXISTS {t.ident(name)}")
     engine.execute(f"CREATE TABLE {t.ident(name)} ({cols})")
     if rows:
@@ -162,6 +167,80 @@ def test_postgres_reconciles_like_duckdb(postgres: Any) -> None:
     check()
 
 
+@contextlib.contextmanager
+def _logged(engine: Any) -> Iterator[list[str]]:
+    """The statements `engine.query` runs meanwhile (on this connection, not on its forks)."""
+    statements: list[str] = []
+    query = engine.query
+
+    def logged(sql: str) -> Any:
+        statements.append(sql)
+        return query(sql)
+
+    engine.query = logged
+    try:
+        yield statements
+    finally:
+        engine.query = query
+
+
+CASE_INSENSITIVE = "dc_case_insensitive"
+
+
+def _case_insensitive(engine: Any) -> None:
+    engine.execute(
+        f"CREATE COLLATION IF NOT EXISTS {CASE_INSENSITIVE}"
+        " (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+    )
+
+
+_CASED = [
+    (1, name, None, None, None, None, None, cat) for name, cat in (("b", "x"), ("B", "x"), ("bB", "zz"))
+]
+
+
+def test_postgres_tells_text_apart_by_bytes_under_a_case_insensitive_collation(postgres: Any) -> None:
+    """A column under a nondeterministic collation takes 'b' = 'B' on PostgreSQL. datacanary compares
+    its bytes, as DuckDB does: a value whose case changed is changed, a key whose case changed is a
+    removed and an added key, distinct counts and distributions count both spellings."""
+    _case_insensitive(postgres)
+
+    @settings(max_examples=25)
+    @given(table_pairs())
+    @example(([_CASED[0], _CASED[2]], [_CASED[1], (*_CASED[2][:7], "x")]))
+    def check(pair: tuple[list[Any], list[Any]]) -> None:
+        _check(postgres, lambda e, name, rows: load_postgres(e, name, rows, CASE_INSENSITIVE), *pair)
+
+    check()
+
+
+def test_a_case_insensitive_diff_reads_bytewise_views_and_leaves_none_behind(postgres: Any) -> None:
+    """What the user sees on a real server: the case change of a value and of a key are reported, the
+    primary key (unique under the collation, so under bytes too) is still trusted, the profiles still run
+    beside the join on connections of their own, and the diff's views go with it."""
+    _case_insensitive(postgres)
+    n = next(_seq)
+    for side, rows in (("l", [("k1", "paid"), ("K3", "open")]), ("r", [("k1", "Paid"), ("k3", "open")])):
+        postgres.execute(
+            f"CREATE TABLE {side}_{n} (id text COLLATE {CASE_INSENSITIVE} PRIMARY KEY,"
+            f" status text COLLATE {CASE_INSENSITIVE})"
+        )
+        with postgres.conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {side}_{n} VALUES (%s, %s)", rows)
+    with _logged(postgres) as statements:
+        got = reconcile(postgres, t.table(f"l_{n}"), t.table(f"r_{n}"), key=["id"], low_cardinality=4)
+    assert (got.added, got.removed, got.changed) == (1, 1, 1)
+    status = next(c for c in got.columns if c.name == "status")
+    assert status.changed == 1 and status.right is not None and status.right.distinct == 2
+    (dist,) = [d for d in got.distributions if d.column == "status"]
+    assert (dict(dist.left), dict(dist.right)) == ({"paid": 1, "open": 1}, {"Paid": 1, "open": 1})
+    grouped = [s for s in statements if "GROUP BY" in s.upper() and "pg_index" not in s]
+    assert grouped and all("GROUPING SETS" in s.upper() for s in grouped)  # only the distributions
+    assert not [s for s in statements if "count(DISTINCT" in s or "COUNT(DISTINCT" in s]  # on the forks
+    left = postgres.query("SELECT count(*) AS n FROM pg_views WHERE viewname LIKE '__dc_bytes%'")
+    assert left == [{"n": 0}]
+
+
 @pytest.mark.slow
 def test_spark_reconciles_like_duckdb(spark: Any) -> None:
     @settings(max_examples=1, phases=[Phase.explicit, Phase.generate])  # an example costs a minute on Spark
@@ -206,15 +285,7 @@ def test_a_key_postgres_keeps_unique_is_trusted_and_only_such_a_key(postgres: An
     every key: the same reconciliation, without the grouping. A table other tables inherit from, and a
     partial unique index, are not trusted: their duplicates are still found."""
     n = next(_seq)
-    statements: list[str] = []
-    query = postgres.query
-
-    def logged(sql: str) -> Any:
-        statements.append(sql)
-        return query(sql)
-
-    postgres.query = logged
-    try:
+    with _logged(postgres) as statements:
         for suffix, ddl in (("pk", "id int PRIMARY KEY, v text"), ("plain", "id int, v text")):
             for side, rows in (("l", [(1, "a"), (2, "b"), (3, "c")]), ("r", [(1, "a"), (2, "B"), (4, "d")])):
                 name = f"{side}_{suffix}_{n}"
@@ -239,8 +310,6 @@ def test_a_key_postgres_keeps_unique_is_trusted_and_only_such_a_key(postgres: An
         for name in (f"parent_{n}", f"partial_{n}"):
             got = reconcile(postgres, t.table(name), t.table(f"l_plain_{n}"), key=["id"])
             assert got.left_keys is not None and got.left_keys.duplicate_keys == 1, name
-    finally:
-        postgres.query = query
 
 
 def _sessions(engine: Any, settle: int | None = None) -> int:

@@ -386,3 +386,18 @@ def test_postgres_distinct_counts_are_those_of_the_types_equality(on_postgres: L
     assert dict(want) == {"num": 3, "ch": 3, "tx": 4}
     profile = _profile(on_postgres)
     assert {c.name: c.distinct for c in profile.columns or () if c.name != "id"} == dict(want)
+
+
+def test_postgres_counts_text_under_a_case_insensitive_collation_by_its_bytes(on_postgres: Loader) -> None:
+    """A column under a nondeterministic collation takes 'a' = 'A' on PostgreSQL; its health profile
+    counts what DuckDB counts for the same text (three values, not two), so a change of case between
+    runs shows in the distinct count whichever engine profiled it."""
+    on_postgres.wh.execute(
+        "CREATE COLLATION IF NOT EXISTS dc_case_insensitive"
+        " (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+    )
+    rows = [(1, "a"), (2, "A"), (3, "b"), (4, "a")]
+    on_postgres.load(rows, ["bigint", "text COLLATE dc_case_insensitive"], ["id", "tx"])
+    assert on_postgres.wh.first("SELECT count(DISTINCT tx) AS n FROM public.events") == {"n": 2}
+    profile = _profile(on_postgres)
+    assert profile.column("tx").distinct == 3  # type: ignore[union-attr]
