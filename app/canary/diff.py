@@ -23,7 +23,7 @@ from app.canary.assemble import column_results, examples_from, key_health, multi
 from app.canary.evidence import Evidence, evidence_sql, read_evidence
 from app.canary.reconcile import ColumnResult, Distribution, KeyHealth, Reconciliation
 from app.canary.schema import ColumnPlan, DiffPlan, Tolerance, plan_diff
-from app.canary.sqltext import Sql, table
+from app.canary.sqltext import Sql, col, table
 
 # Exact COUNT(DISTINCT) up to this many rows per side; HyperLogLog estimates above (the report says so).
 EXACT_DISTINCT_ROWS = 200_000
@@ -79,62 +79,100 @@ def reconcile(
             skip_columns=skip_columns,
         )
     plan = plan_diff(db.columns(left), db.columns(right), key, tolerances, skip_columns)
-    if not plan.key:
-        return _multiset(db, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles)
-    sides = db.query(q.sides(plan, left, right, False, False))[0]
-    ls, rs = sides["l"], sides["r"]
-    if exact_distinct is None:
-        exact_distinct = max(ls["rows"], rs["rows"]) <= EXACT_DISTINCT_ROWS
-    n = next(_names)
-    summary_t = table(f"__summary_{n}")
-    temps = [summary_t]
-    notes: list[str] = []
-    dup_unmatched, exclude = 0, None
-    summary = None
-    if _fast_path_safe(ls) and _fast_path_safe(rs):
-        summary = _one_pass(db, plan, left, right, summary_t, ls, rs, profiles, exact_distinct, examples)
-    if summary is not None:
-        lk = KeyHealth(int(ls["rows"]), int(ls["null_keys"]), 0, 0)
-        rk = KeyHealth(int(rs["rows"]), int(rs["null_keys"]), 0, 0)
-        side_profiles = (summary, summary) if profiles else None
-    else:  # keys checked first, joined after
-        side_profiles = None
-        lk = key_health(db.query(sets.key_check(left, plan, examples))[0])
-        rk = key_health(db.query(sets.key_check(right, plan, examples))[0])
-        if lk.duplicate_keys or rk.duplicate_keys:
-            exclude = table(f"__dups_{n}")
-            temps.append(exclude)
-            db.execute(
-                f"CREATE OR REPLACE TEMP TABLE {exclude} AS "
-                f"{sets.duplicate_keys(left, plan)} UNION {sets.duplicate_keys(right, plan)}"
+    made: list[Sql] = []  # `_bytewise` views, dropped however the diff ends
+    try:
+        left = _bytewise(db, left, plan.left_columns, made)
+        right = _bytewise(db, right, plan.right_columns, made)
+        if not plan.key:
+            return _multiset(
+                db, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles
             )
-            dup_unmatched = _unmatched(db, plan, left, right, exclude)
-            notes.append(duplicates_note(dup_unmatched))
-        diffs = table(f"__diffs_{n}")
-        temps.append(diffs)
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {diffs} AS {q.diff_rows(plan, left, right, exclude)}")
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {summary_t} AS {q.diff_summary(plan, diffs, examples)}")
-        summary = db.query(f"SELECT * FROM {summary_t}")[0]
-    if lk.null_keys or rk.null_keys:
-        notes.append("rows with a NULL in the key were left out of the keyed comparison")
-    # Rows that took part in the join: each key once per side, so matched = compared - removed.
-    compared_left = (
-        lk.rows - lk.null_keys - (_count_in(db, left, plan, exclude) if exclude is not None else 0)
-    )
-    matched = compared_left - int(summary["removed"])
-    if profiles and side_profiles is None:
-        side_profiles = _profiles(db, plan, left, right, exact_distinct, (lk.rows, rk.rows))
-    columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
-    low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
-    found = _evidence(
-        db, plan, (left, right), low, summary if examples else None, summary_t, (lk.rows, rk.rows)
-    )
-    for temp in temps:
-        db.execute(f"DROP TABLE IF EXISTS {temp}")
-    return keyed_result(
-        labels, plan, (lk, rk), columns, summary, matched, (low, found), examples, exact_distinct, notes,
-        dup_unmatched,
-    )  # fmt: skip
+        sides = db.query(q.sides(plan, left, right, False, False))[0]
+        ls, rs = sides["l"], sides["r"]
+        if exact_distinct is None:
+            exact_distinct = max(ls["rows"], rs["rows"]) <= EXACT_DISTINCT_ROWS
+        n = next(_names)
+        summary_t = table(f"__summary_{n}")
+        temps = [summary_t]
+        notes: list[str] = []
+        dup_unmatched, exclude = 0, None
+        summary = None
+        if _fast_path_safe(ls) and _fast_path_safe(rs):
+            summary = _one_pass(db, plan, left, right, summary_t, ls, rs, profiles, exact_distinct, examples)
+        if summary is not None:
+            lk = KeyHealth(int(ls["rows"]), int(ls["null_keys"]), 0, 0)
+            rk = KeyHealth(int(rs["rows"]), int(rs["null_keys"]), 0, 0)
+            side_profiles = (summary, summary) if profiles else None
+        else:  # keys checked first, joined after
+            side_profiles = None
+            lk = key_health(db.query(sets.key_check(left, plan, examples))[0])
+            rk = key_health(db.query(sets.key_check(right, plan, examples))[0])
+            if lk.duplicate_keys or rk.duplicate_keys:
+                exclude = table(f"__dups_{n}")
+                temps.append(exclude)
+                db.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {exclude} AS "
+                    f"{sets.duplicate_keys(left, plan)} UNION {sets.duplicate_keys(right, plan)}"
+                )
+                dup_unmatched = _unmatched(db, plan, left, right, exclude)
+                notes.append(duplicates_note(dup_unmatched))
+            diffs = table(f"__diffs_{n}")
+            temps.append(diffs)
+            db.execute(f"CREATE OR REPLACE TEMP TABLE {diffs} AS {q.diff_rows(plan, left, right, exclude)}")
+            db.execute(f"CREATE OR REPLACE TEMP TABLE {summary_t} AS {q.diff_summary(plan, diffs, examples)}")
+            summary = db.query(f"SELECT * FROM {summary_t}")[0]
+        if lk.null_keys or rk.null_keys:
+            notes.append("rows with a NULL in the key were left out of the keyed comparison")
+        # Rows that took part in the join: each key once per side, so matched = compared - removed.
+        compared_left = (
+            lk.rows - lk.null_keys - (_count_in(db, left, plan, exclude) if exclude is not None else 0)
+        )
+        matched = compared_left - int(summary["removed"])
+        if profiles and side_profiles is None:
+            side_profiles = _profiles(db, plan, left, right, exact_distinct, (lk.rows, rk.rows))
+        columns = column_results(plan, summary, side_profiles, (lk.rows, rk.rows), matched)
+        low = _low_cardinality(plan, columns, low_cardinality) if profiles else []
+        found = _evidence(
+            db, plan, (left, right), low, summary if examples else None, summary_t, (lk.rows, rk.rows)
+        )
+        for temp in temps:
+            db.execute(f"DROP TABLE IF EXISTS {temp}")
+        return keyed_result(
+            labels, plan, (lk, rk), columns, summary, matched, (low, found), examples, exact_distinct, notes,
+            dup_unmatched,
+        )  # fmt: skip
+    finally:
+        for view in made:
+            db.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def _bytewise(db: Database, rel: Sql, columns: Sequence[tuple[str, str]], made: list[Sql]) -> Sql:
+    """`rel`, or a temporary view of it whose VARCHAR columns under a collation (`COLLATE NOCASE` in a
+    DuckDB table's DDL: `=`, GROUP BY, hash() and count(DISTINCT) take 'paid' and 'Paid' for one value,
+    HyperLogLog does not) are read `COLLATE C`: compared, grouped and counted by their bytes, as every
+    other engine here does, so that a value whose case changed is a changed value. DuckDB's catalog
+    does not tell a column's collation; binding `c = '' COLLATE C` does (it fails under another one).
+    Files (Parquet, CSV) carry none: one bind a side finds that."""
+    text = [n for n, ty in columns if ty.strip().upper() == "VARCHAR"]
+
+    def clash(names: Sequence[str]) -> bool:
+        cond = " AND ".join(f"{col(n)} = '' COLLATE C" for n in names)
+        try:
+            db.query(f"SELECT 1 FROM {rel} WHERE {cond} LIMIT 0")
+        except Exception:  # noqa: BLE001 - a binder error, in whichever Database's own exception type
+            return True
+        return False
+
+    if not text or not clash(text):
+        return rel
+    odd = [n for n in text if clash([n])]
+    if not odd:
+        return rel
+    view = table(f"__bytes_{next(_names)}")
+    replaced = ", ".join(f"{col(n)} COLLATE C AS {col(n)}" for n in odd)
+    db.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * REPLACE ({replaced}) FROM {rel}")
+    made.append(view)
+    return view
 
 
 def keyed_result(

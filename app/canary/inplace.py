@@ -67,16 +67,19 @@ class On:
         return any(set(cols) <= set(key) for cols in unique_keys(self._relation(relation)))
 
     def bytewise(self, relation: Sql, name: str) -> Sql:
-        """`relation`, or a temporary view `name` of it whose columns under a nondeterministic collation
-        (`'a' = 'A'` on PostgreSQL) are read `COLLATE "C"`: the join, GROUP BYs, hashes and distinct
-        counts then tell values apart by their bytes, as DuckDB, Spark and the cross-engine diff do,
-        and a value whose case changed is a changed value. Drop it with `drop_view`."""
-        find = getattr(self.engine, "nondeterministic_columns", None)
+        """`relation`, or a temporary view `name` of it whose columns under a collation that is not byte
+        equality (`'a' = 'A'`: PostgreSQL's nondeterministic ones, Spark's UTF8_LCASE) are read under
+        the engine's byte collation (`COLLATE "C"`, `COLLATE UTF8_BINARY`): the join, GROUP BYs, hashes
+        and distinct counts then tell values apart by their bytes, as DuckDB and the cross-engine diff
+        do, and a value whose case changed is a changed value. Drop it with `drop_view`."""
+        find = getattr(self.engine, "collated_columns", None)
         odd = set(find(self._relation(relation))) if find is not None else set()
         if not odd:
             return relation
+        collation = self.engine.byte_collation
         cols = [
-            f'{col(n)} COLLATE "C" AS {ident(n)}' if n in odd else col(n) for n, _ in self.columns(relation)
+            f"{col(n)} COLLATE {collation} AS {ident(n)}" if n in odd else col(n)
+            for n, _ in self.columns(relation)
         ]
         ref = t.table(name)
         made = self.sql(f"CREATE TEMP VIEW {ref} AS SELECT {', '.join(cols)} FROM {relation}")

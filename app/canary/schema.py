@@ -34,9 +34,13 @@ def nested(duck_type: str) -> bool:
     return t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION", "ARRAY<"))
 
 
+_COLLATED = re.compile(r"\s+COLLATE\s+\S+$")
+
+
 def family(duck_type: str) -> str:
-    """`number`, `temporal`, `boolean`, `text` or `other` for a DuckDB type name."""
-    t = duck_type.upper().strip()
+    """`number`, `temporal`, `boolean`, `text` or `other` for a DuckDB type name (or another engine's:
+    a collation, as Spark 4 names it in `string collate UTF8_LCASE`, leaves the family alone)."""
+    t = _COLLATED.sub("", duck_type.upper().strip())
     if _NUMBER.match(t):
         return "number"
     if _TEMPORAL.match(t):

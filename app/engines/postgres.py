@@ -13,6 +13,7 @@ NAME = "postgres"
 class PostgresEngine:
     name = NAME
     dialect = "postgres"
+    byte_collation = '"C"'  # what `collated_columns` are read under to compare their bytes
 
     def __init__(self, url: str = "", *, connect_timeout: int = 10) -> None:
         try:
@@ -58,10 +59,10 @@ class PostgresEngine:
         )
         return [(r["name"], r["type"]) for r in rows]
 
-    def nondeterministic_columns(self, relation: str) -> list[str]:
-        """The columns of `relation` under a nondeterministic collation (a case- or accent-insensitive ICU
-        one, PostgreSQL 12 and later), whose `=`, GROUP BY and hashes take values with different bytes
-        for one (`'a' = 'A'`)."""
+    def collated_columns(self, relation: str) -> list[str]:
+        """The columns of `relation` whose `=` is not byte equality: those under a nondeterministic
+        collation (a case- or accent-insensitive ICU one, PostgreSQL 12 and later), whose `=`, GROUP BY
+        and hashes take values with different bytes for one (`'a' = 'A'`)."""
         if self.conn.info.server_version < 120000:
             return []
         rows = self.query(

@@ -14,6 +14,7 @@ NAME = "spark"
 class SparkEngine:
     name = NAME
     dialect = "spark"
+    byte_collation = "UTF8_BINARY"  # what `collated_columns` are read under to compare their bytes
 
     def __init__(self, master: str = "local[*]", session: Any = None) -> None:
         self.spark = session if session is not None else _session(master)
@@ -28,6 +29,20 @@ class SparkEngine:
         """(name, Spark SQL type) of each column of `relation` (SQL text naming a table or view)."""
         schema = self._run(f"SELECT * FROM {relation} LIMIT 0").schema
         return [(f.name, f.dataType.simpleString()) for f in schema.fields]
+
+    def collated_columns(self, relation: str) -> list[str]:
+        """The string columns of `relation` under a collation other than UTF8_BINARY (Spark 4's
+        UTF8_LCASE, UNICODE_CI, ..._RTRIM), whose `=` and GROUP BY take values with different bytes for
+        one (`'a' = 'A'`)."""
+        from pyspark.sql.types import StringType
+
+        schema = self._run(f"SELECT * FROM {relation} LIMIT 0").schema
+        return [
+            f.name
+            for f in schema.fields
+            if isinstance(f.dataType, StringType)
+            and getattr(f.dataType, "collation", self.byte_collation) != self.byte_collation
+        ]
 
     def close(self) -> None:
         """The session outlives an Engine (starting one takes seconds); Spark stops it at exit."""

@@ -214,13 +214,36 @@ def test_postgres_tells_text_apart_by_bytes_under_a_case_insensitive_collation(p
     check()
 
 
+# a value whose case changed (k1) and a key whose case changed (K3 -> k3)
+_CASE_ROWS = ([("k1", "paid"), ("K3", "open")], [("k1", "Paid"), ("k3", "open")])
+
+
+def _on_duckdb_by_bytes(left_ref: str, right_ref: str, got: Any) -> None:
+    """`got` (the diff of _CASE_ROWS on an engine whose columns fold case) is DuckDB's diff of them."""
+    duck = Sandbox(threads=1)
+    try:
+        for name, rows in zip((left_ref, right_ref), _CASE_ROWS, strict=True):
+            duck.conn.execute(f"CREATE TABLE {name} (id VARCHAR, status VARCHAR)")
+            duck.conn.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
+        want = reconcile(duck, t.table(left_ref), t.table(right_ref), key=["id"], low_cardinality=4)
+        assert comparable(got) == comparable(want)
+    finally:
+        duck.close()
+    assert (got.added, got.removed, got.changed) == (1, 1, 1)
+    status = next(c for c in got.columns if c.name == "status")
+    assert status.changed == 1 and status.right is not None and status.right.distinct == 2
+    (dist,) = [d for d in got.distributions if d.column == "status"]
+    assert (dict(dist.left), dict(dist.right)) == ({"paid": 1, "open": 1}, {"Paid": 1, "open": 1})
+
+
 def test_a_case_insensitive_diff_reads_bytewise_views_and_leaves_none_behind(postgres: Any) -> None:
-    """What the user sees on a real server: the case change of a value and of a key are reported, the
-    primary key (unique under the collation, so under bytes too) is still trusted, the profiles still run
-    beside the join on connections of their own, and the diff's views go with it."""
+    """What the user sees on a real server: the case change of a value and of a key are reported, as
+    DuckDB reports them; the primary key (unique under the collation, so under bytes too) is still
+    trusted, the profiles still run beside the join on connections of their own, and the diff's views
+    go with it."""
     _case_insensitive(postgres)
     n = next(_seq)
-    for side, rows in (("l", [("k1", "paid"), ("K3", "open")]), ("r", [("k1", "Paid"), ("k3", "open")])):
+    for side, rows in zip(("l", "r"), _CASE_ROWS, strict=True):
         postgres.execute(
             f"CREATE TABLE {side}_{n} (id text COLLATE {CASE_INSENSITIVE} PRIMARY KEY,"
             f" status text COLLATE {CASE_INSENSITIVE})"
@@ -229,16 +252,28 @@ def test_a_case_insensitive_diff_reads_bytewise_views_and_leaves_none_behind(pos
             cur.executemany(f"INSERT INTO {side}_{n} VALUES (%s, %s)", rows)
     with _logged(postgres) as statements:
         got = reconcile(postgres, t.table(f"l_{n}"), t.table(f"r_{n}"), key=["id"], low_cardinality=4)
-    assert (got.added, got.removed, got.changed) == (1, 1, 1)
-    status = next(c for c in got.columns if c.name == "status")
-    assert status.changed == 1 and status.right is not None and status.right.distinct == 2
-    (dist,) = [d for d in got.distributions if d.column == "status"]
-    assert (dict(dist.left), dict(dist.right)) == ({"paid": 1, "open": 1}, {"Paid": 1, "open": 1})
+    _on_duckdb_by_bytes(f"l_{n}", f"r_{n}", got)
     grouped = [s for s in statements if "GROUP BY" in s.upper() and "pg_index" not in s]
     assert grouped and all("GROUPING SETS" in s.upper() for s in grouped)  # only the distributions
     assert not [s for s in statements if "count(DISTINCT" in s or "COUNT(DISTINCT" in s]  # on the forks
     left = postgres.query("SELECT count(*) AS n FROM pg_views WHERE viewname LIKE '__dc_bytes%'")
     assert left == [{"n": 0}]
+
+
+def test_spark_tells_text_apart_by_bytes_under_utf8_lcase(spark: Any) -> None:
+    """Spark 4's UTF8_LCASE collation takes 'K3' = 'k3' in a join: datacanary compares the bytes there
+    too, so Spark reports what DuckDB and PostgreSQL do, and leaves no view behind."""
+    n = next(_seq)
+    for side, rows in zip(("l", "r"), _CASE_ROWS, strict=True):
+        frame = spark.spark.createDataFrame(
+            rows, "id string collate UTF8_LCASE, status string collate UTF8_LCASE"
+        )
+        frame.createOrReplaceTempView(f"{side}_{n}")
+    assert spark.collated_columns(f"l_{n}") == ["id", "status"]
+    got = reconcile(spark, t.table(f"l_{n}"), t.table(f"r_{n}"), key=["id"], low_cardinality=4)
+    _on_duckdb_by_bytes(f"l_{n}", f"r_{n}", got)
+    views = {r["viewName"] for r in spark.query("SHOW VIEWS")}
+    assert not [v for v in views if v.startswith("__dc_")]
 
 
 @pytest.mark.slow
