@@ -105,11 +105,13 @@ class Workers:
         """Stop taking work; give back what is still running after `timeout` so a restarted service
         resumes it at once instead of after the lease."""
         self._stop.set()
-        for _ in self._threads:
-            self._wake.release()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            # an idle thread waits on the wake-up for up to poll_seconds: wake it until it ends (in
+            # process mode the wake-up is shared, and another process's idle worker may take one)
+            while thread.is_alive() and time.monotonic() < deadline:
+                self._wake.release()
+                thread.join(min(0.05, max(0.0, deadline - time.monotonic())))
         self._threads.clear()
         if self._beat is not None:
             self._beat.join(max(0.0, deadline - time.monotonic()))

@@ -22,6 +22,7 @@ from app.errors import ConfigError
 from app.service.app import create_app
 from app.service.keylocks import STRIPES, KeyLocks
 from app.service.metrics import MetricsRelay, ServiceMetrics
+from app.service.processes import STOP_GRACE
 from tests.service.child import Serve, inbox_status, pr_opened, running, service_env, wait_for
 from tests.service.conftest import ROOT
 from tests.support.signing import signed_delivery
@@ -110,6 +111,13 @@ def test_sigterm_stops_the_workers_and_gives_their_delivery_back(
     assert _post(second, pr_opened(demo_repo, number=4), "t-2") == 202
     wait_for(lambda: inbox_status(state, "t-2")[0] == "done", "the woken worker", timeout=30)
     assert len(github_stub.comments_on(4)) == 1
+
+    # idle workers waiting out a 60 s poll stop at once, not after the grace a running delivery gets
+    workers, started = second.workers(), time.monotonic()
+    second.proc.send_signal(signal.SIGTERM)
+    second.proc.wait(timeout=30)
+    assert time.monotonic() - started < STOP_GRACE
+    assert not any(running(pid) for pid in workers)
 
 
 def test_create_app_refuses_test_doubles_in_process_mode(make_settings: Any, tmp_path: Path) -> None:
