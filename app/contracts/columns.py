@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.contracts.model import Column, QualityRule
-from app.contracts.physical import compare_types
+from app.contracts.physical import compare_types, split_collation
 from app.contracts.quality import compare_rules
 from app.contracts.rules import Change, ChangeKind
 from app.types import Impact, Location
@@ -119,16 +119,32 @@ def _type_changes(old: Column, new: Column, dialect: str | None, at: dict[str, A
         ]
     if not old.physical_type or not new.physical_type:
         return []
+    out = _collation_change(old.physical_type, new.physical_type, at)
     cmp = compare_types(old.physical_type, new.physical_type, dialect)
     if cmp.direction == "same":
-        return []
+        return out
     kind = {"narrowed": K.PHYSICAL_TYPE_NARROWED, "widened": K.PHYSICAL_TYPE_WIDENED}.get(
         cmp.direction, K.PHYSICAL_TYPE_CHANGED
     )
     text = f"physical type {old.physical_type} -> {new.physical_type} {cmp.direction}"
     if cmp.detail and cmp.direction != "changed":
         text += f" ({cmp.detail})"
-    return [Change.of(kind, message=text, old=old.physical_type, new=new.physical_type, **at)]
+    return [Change.of(kind, message=text, old=old.physical_type, new=new.physical_type, **at), *out]
+
+
+def _collation_change(old: str, new: str, at: dict[str, Any]) -> list[Change]:
+    """A collation declared, dropped or changed in the physical type: the column's sort order, and under
+    a case- or accent-insensitive collation its `=`, GROUP BY, DISTINCT and unique keys, follow other
+    rules (under `nocase`, 'paid' and 'Paid' are one value; without it, two), whatever the values."""
+    a, b = split_collation(old)[1], split_collation(new)[1]
+    if a == b:
+        return []
+    text = (
+        f"collation {a or 'default'} -> {b or 'default'}: how the column's values"
+        " compare changes (sort order; equality, grouping and uniqueness under a case- or"
+        " accent-insensitive collation)"
+    )
+    return [Change.of(K.SEMANTICS_CHANGED, message=text, old=old, new=new, **at)]
 
 
 def _value_key(value: Any) -> tuple[str, Any]:

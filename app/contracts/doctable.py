@@ -63,8 +63,11 @@ DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
     ),
     K.CONSTRAINT_TIGHTENED: ("range, length or pattern tightened or added", "a stronger promise"),
     K.SEMANTICS_CHANGED: (
-        "unit, time zone, currency, meaning or format changed",
-        "same type, different numbers: the silent kind (declaring one where none was is info)",
+        "unit, time zone, currency, meaning or format changed; a collation declared, dropped or changed in"
+        " the physical type (`varchar(20) COLLATE nocase`)",
+        "same type, different numbers: the silent kind (declaring a unit where none was is info; a"
+        " collation changes how values compare: sort order, and under a case-insensitive one equality,"
+        " grouping and uniqueness)",
     ),
     K.QUALITY_RULE_REMOVED: ("quality rule removed", "a guarantee is gone"),
     K.QUALITY_RULE_LOOSENED: (

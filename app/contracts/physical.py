@@ -10,6 +10,7 @@ sqlglot's type parser, keeping sizes and precision (dbt strips them, which hides
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,8 +82,31 @@ class _Shape:
     children: tuple[tuple[str, _Shape], ...] = ()
 
 
+# a trailing `COLLATE name` (`varchar(20) COLLATE nocase`, `text COLLATE "und-x-icu"`, Spark's
+# `string collate UTF8_LCASE`): sqlglot's type parser drops it, so it is read apart
+_COLLATE = re.compile(r"""\s+collate\s+(?:"([^"]+)"|'([^']+)'|([\w.\-]+))\s*$""", re.IGNORECASE)
+# the names that mean the default, as if no collation were declared (Spark's default is UTF8_BINARY)
+_DEFAULT_COLLATIONS = {"default", "utf8_binary"}
+
+
+def split_collation(text: str) -> tuple[str, str | None]:
+    """The type without its trailing COLLATE clause, and the collation (lower case; None for none, or for
+    the name of the default).
+
+    >>> split_collation('varchar(20) COLLATE "NoCase"')
+    ('varchar(20)', 'nocase')
+    """
+    found = _COLLATE.search(text)
+    if found is None:
+        return text, None
+    name = next(g for g in found.groups() if g is not None).lower()
+    return text[: found.start()], None if name in _DEFAULT_COLLATIONS else name
+
+
 def compare_types(old: str, new: str, dialect: str | None = None) -> TypeComparison:
-    """Classify a physical type change. Unparseable types compare by their normalized text."""
+    """Classify a physical type change (a collation aside: `split_collation`). Unparseable types compare
+    by their normalized text."""
+    old, new = split_collation(old)[0], split_collation(new)[0]
     if " ".join(old.lower().split()) == " ".join(new.lower().split()):
         return TypeComparison("same", old, new)  # the common case, without parsing
     a, b = _shape(old, dialect), _shape(new, dialect)

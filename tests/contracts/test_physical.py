@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.contracts.physical import compare_types
+from app.contracts.physical import compare_types, split_collation
 
 CASES = [
     ("varchar(50)", "varchar(20)", "duckdb", "narrowed"),  # duckdb's parser drops the length; we keep it
@@ -13,6 +13,9 @@ CASES = [
     ("varchar", "varchar(20)", None, "narrowed"),
     ("VARCHAR(20)", "varchar(20)", None, "same"),
     ("varchar", "text", "duckdb", "same"),
+    ("varchar(20)", "varchar(20) COLLATE nocase", None, "same"),  # a collation is no size: columns.py
+    ("varchar(20) collate nocase", "varchar(10)", None, "narrowed"),
+    ("string collate UTF8_LCASE", "string", "spark", "same"),
     ("int", "bigint", None, "widened"),
     ("bigint", "int", None, "narrowed"),
     ("int64", "bigint", "bigquery", "same"),
@@ -117,3 +120,20 @@ def test_decimal_narrowing_names_what_shrank(old: str, new: str, detail: str) ->
     result = compare_types(old, new)
     assert result.direction == "narrowed"
     assert result.detail.startswith(detail)
+
+
+@pytest.mark.parametrize(
+    "text, split",
+    [
+        ('varchar(20) COLLATE "NoCase"', ("varchar(20)", "nocase")),
+        ("string collate UTF8_LCASE", ("string", "utf8_lcase")),
+        ("string collate UTF8_BINARY", ("string", None)),  # Spark's default, spelled out
+        ("text COLLATE 'de-x-icu'", ("text", "de-x-icu")),
+        ("VARCHAR COLLATE NOCASE.NOACCENT", ("VARCHAR", "nocase.noaccent")),
+        ('text COLLATE "default"', ("text", None)),
+        ("text", ("text", None)),
+        ("STRUCT(a VARCHAR COLLATE NOCASE)", ("STRUCT(a VARCHAR COLLATE NOCASE)", None)),  # a field's own
+    ],
+)
+def test_a_trailing_collation_is_read_apart_from_the_type(text: str, split: tuple[str, str | None]) -> None:
+    assert split_collation(text) == split

@@ -162,6 +162,27 @@ CASES: list[tuple[str, Mutation, Mutation, set[ChangeKind], set[ChangeKind]]] = 
         {K.PHYSICAL_TYPE_WIDENED},
     ),
     (
+        "collation-declared",  # sqlglot's type parser drops COLLATE: read apart, a change of meaning
+        _noop,
+        _set("status", "physicalType", "varchar(20) COLLATE nocase"),
+        {K.SEMANTICS_CHANGED},
+        {K.SEMANTICS_CHANGED},
+    ),
+    (
+        "collation-and-length",
+        _noop,
+        _set("status", "physicalType", 'varchar(10) collate "und-x-icu"'),
+        {K.SEMANTICS_CHANGED, K.PHYSICAL_TYPE_NARROWED},
+        {K.SEMANTICS_CHANGED, K.PHYSICAL_TYPE_WIDENED},
+    ),
+    (
+        "collation-respelled",
+        _set("status", "physicalType", 'VARCHAR(20) COLLATE "NOCASE"'),
+        _set("status", "physicalType", "varchar(20) collate nocase"),
+        set(),
+        set(),
+    ),
+    (
         "int-narrowed",
         _noop,
         _set("order_id", "physicalType", "int"),
@@ -374,6 +395,15 @@ def test_every_contract_rule_has_a_case() -> None:
     covered = set().union(*(c[3] | c[4] for c in CASES))
     contract_kinds = {k for k in ChangeKind if not k.value.startswith(("sql-", "model-"))}
     assert contract_kinds - covered == set()
+
+
+def test_a_collation_change_is_breaking_and_says_how_values_compare() -> None:
+    base = to_contract(base_doc())
+    head = to_contract(mutated(_set("status", "physicalType", "varchar(20) COLLATE nocase")))
+    [change] = diff_contracts(base, head)
+    assert (change.kind, change.impact) == (K.SEMANTICS_CHANGED, Impact.BREAKING)
+    assert change.message.startswith("collation default -> nocase: ") and "equality" in change.message
+    assert change.location == head.datasets[0].column("status").location  # type: ignore[union-attr]
 
 
 def test_column_removed_is_breaking_and_located_at_the_base_line() -> None:
