@@ -67,11 +67,12 @@ class On:
         return any(set(cols) <= set(key) for cols in unique_keys(self._relation(relation)))
 
     def bytewise(self, relation: Sql, name: str) -> Sql:
-        """`relation`, or a temporary view `name` of it whose columns under a collation that is not byte
-        equality (`'a' = 'A'`: PostgreSQL's nondeterministic ones, Spark's UTF8_LCASE) are read under
-        the engine's byte collation (`COLLATE "C"`, `COLLATE UTF8_BINARY`): the join, GROUP BYs, hashes
-        and distinct counts then tell values apart by their bytes, as DuckDB and the cross-engine diff
-        do, and a value whose case changed is a changed value. Drop it with `drop_view`."""
+        """`relation`, or a temporary view `name` of it whose `collated_columns` (the engine's: under a
+        collation whose `=` is not byte equality, `'a' = 'A'`, or one that cannot meet another table's)
+        are read under the engine's byte collation (`COLLATE "C"`, `COLLATE UTF8_BINARY`): the join,
+        GROUP BYs, hashes and distinct counts then tell values apart by their bytes, as DuckDB and the
+        cross-engine diff do, and a value whose case changed is a changed value. Drop it with
+        `drop_view`."""
         find = getattr(self.engine, "collated_columns", None)
         odd = set(find(self._relation(relation))) if find is not None else set()
         if not odd:

@@ -60,15 +60,15 @@ class PostgresEngine:
         return [(r["name"], r["type"]) for r in rows]
 
     def collated_columns(self, relation: str) -> list[str]:
-        """The columns of `relation` whose `=` is not byte equality: those under a nondeterministic
-        collation (a case- or accent-insensitive ICU one, PostgreSQL 12 and later), whose `=`, GROUP BY
-        and hashes take values with different bytes for one (`'a' = 'A'`)."""
-        if self.conn.info.server_version < 120000:
-            return []
+        """The columns of `relation` under a collation other than the database's default and "C": the
+        nondeterministic ones (a case- or accent-insensitive ICU collation, PostgreSQL 12 and later),
+        whose `=`, GROUP BY and hashes take values with different bytes for one (`'a' = 'A'`), and any
+        other declared one, which PostgreSQL cannot combine with another table's ("no collation was
+        derived" when the join's key or a compared value meets a column under a third collation)."""
         rows = self.query(
             "SELECT a.attname AS name FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation"
             f" WHERE a.attrelid = {_literal(relation)}::regclass AND a.attnum > 0 AND NOT a.attisdropped"
-            " AND NOT c.collisdeterministic ORDER BY a.attnum"
+            " AND c.collname NOT IN ('default', 'C', 'POSIX') ORDER BY a.attnum"
         )
         return [r["name"] for r in rows]
 

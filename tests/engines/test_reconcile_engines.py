@@ -189,19 +189,28 @@ _CASED = [
 ]
 
 
+# what a side's text columns are declared under: the database's default, a nondeterministic collation
+# ('b' = 'B'), byte order, an ICU locale (deterministic, but not combinable with another table's)
+_COLLATIONS = [None, CASE_INSENSITIVE, '"C"', '"en-x-icu"']
+
+
 def test_postgres_reconciles_like_duckdb(postgres: Any) -> None:
-    """Also with the text columns under a nondeterministic collation, which takes 'b' = 'B' on
-    PostgreSQL: datacanary compares their bytes, as DuckDB does (a value whose case changed is changed,
-    a key whose case changed is a removed and an added key, distinct counts and distributions count
-    both spellings)."""
+    """Also with each side's text columns under a collation of its own, even one PostgreSQL cannot
+    combine with the other side's: datacanary compares their bytes, as DuckDB does (under a
+    case-insensitive one a value whose case changed is changed, a key whose case changed is a removed
+    and an added key, distinct counts and distributions count both spellings)."""
     _case_insensitive(postgres)
 
     @settings(max_examples=25)
-    @given(table_pairs(), st.sampled_from([None, CASE_INSENSITIVE]))
-    @example(([_X, _X, _SIGNED[0]], [_X, _SIGNED[0], _X, _SIGNED[1]]), None)  # found here: x and -x, one hash
-    @example(([_CASED[0], _CASED[2]], [_CASED[1], (*_CASED[2][:7], "x")]), CASE_INSENSITIVE)
-    def check(pair: tuple[list[Any], list[Any]], collate: str | None) -> None:
-        _check(postgres, lambda e, name, rows: load_postgres(e, name, rows, collate), *pair)
+    @given(table_pairs(), st.tuples(st.sampled_from(_COLLATIONS), st.sampled_from(_COLLATIONS)))
+    @example(([_X, _X, _SIGNED[0]], [_X, _SIGNED[0], _X, _SIGNED[1]]), (None, None))  # x and -x, one hash
+    @example(([_CASED[0], _CASED[2]], [_CASED[1], (*_CASED[2][:7], "x")]), (CASE_INSENSITIVE,) * 2)
+    @example(([_CASED[0]], [_CASED[0]]), ('"en-x-icu"', '"C"'))  # "no collation was derived" before
+    def check(pair: tuple[list[Any], list[Any]], collations: tuple[str | None, str | None]) -> None:
+        def load(engine: Any, name: str, rows: Sequence[Sequence[Any]]) -> str:
+            return load_postgres(engine, name, rows, collations[0 if name.startswith("l") else 1])
+
+        _check(postgres, load, *pair)
 
     check()
 
