@@ -13,7 +13,9 @@ distributions.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -143,34 +145,24 @@ def reconcile(
         )  # fmt: skip
     finally:
         for view in made:
-            db.execute(f"DROP VIEW IF EXISTS {view}")
+            with contextlib.suppress(Exception):  # an aborted transaction: the first error is the one
+                db.execute(f"DROP VIEW IF EXISTS {view}")
 
 
 def _bytewise(db: Database, rel: Sql, columns: Sequence[tuple[str, str]], made: list[Sql]) -> Sql:
-    """`rel`, or a temporary view of it whose VARCHAR columns under a collation (`COLLATE NOCASE` in a
-    DuckDB table's DDL: `=`, GROUP BY, hash() and count(DISTINCT) take 'paid' and 'Paid' for one value,
-    HyperLogLog does not) are read `COLLATE C`: compared, grouped and counted by their bytes, as every
-    other engine here does, so that a value whose case changed is a changed value. DuckDB's catalog
-    does not tell a column's collation; binding `c = '' COLLATE C` does (it fails under another one).
-    Files (Parquet, CSV) carry none: one bind a side finds that."""
+    """`rel`, or a temporary view of it whose VARCHAR columns are read `COLLATE C`: compared, grouped
+    and counted by their bytes, as every other engine here does. A DuckDB column under a collation
+    (`COLLATE NOCASE` in a table's DDL: `=`, GROUP BY, hash() and count(DISTINCT) take 'paid' and
+    'Paid' for one value, HyperLogLog does not) is then one whose case change is a changed value; on
+    any other column `COLLATE C` changes nothing (filters are still pushed into a Parquet scan).
+    DuckDB's catalog does not tell a column's collation, and finding it by a query that fails would
+    abort the caller's transaction (a backfill reconciles inside one): every VARCHAR column is read so."""
     text = [n for n, ty in columns if ty.strip().upper() == "VARCHAR"]
-
-    def clash(names: Sequence[str]) -> bool:
-        cond = " AND ".join(f"{col(n)} = '' COLLATE C" for n in names)
-        try:
-            db.query(f"SELECT 1 FROM {rel} WHERE {cond} LIMIT 0")
-        except Exception:  # noqa: BLE001 - a binder error, in whichever Database's own exception type
-            return True
-        return False
-
-    if not text or not clash(text):
+    if not text:
         return rel
-    odd = [n for n in text if clash([n])]
-    if not odd:
-        return rel
-    view = table(f"__bytes_{next(_names)}")
-    replaced = ", ".join(f"{col(n)} COLLATE C AS {col(n)}" for n in odd)
-    db.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * REPLACE ({replaced}) FROM {rel}")
+    view = table(f"__dc_bytes_{os.getpid()}_{next(_names)}")
+    replaced = ", ".join(f"{col(n)} COLLATE C AS {col(n)}" for n in text)
+    db.execute(f"CREATE TEMP VIEW {view} AS SELECT * REPLACE ({replaced}) FROM {rel}")
     made.append(view)
     return view
 

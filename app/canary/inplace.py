@@ -199,13 +199,15 @@ def reconcile_on(
             notes, dup_unmatched,
         )  # fmt: skip
     finally:
-        if pending is not None:  # cancels the profiles if the diff failed under them
-            pending.close()
-        for name in reversed(temps):  # Spark's views read the ones made before them
-            on.drop(name)
-        for name in views:
-            if t.table(name) in on.views:
-                on.drop_view(name)
+        try:
+            if pending is not None:  # cancels the profiles if the diff failed under them
+                pending.close()
+            for name in reversed(temps):  # Spark's views read the ones made before them
+                on.drop(name)
+        finally:  # the byte views too, in Spark's long-lived session, whatever failed above
+            for name in views:
+                if t.table(name) in on.views:
+                    on.drop_view(name)
 
 
 class Alongside:

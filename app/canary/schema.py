@@ -15,6 +15,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.contracts.physical import split_collation
+
 _NUMBER = re.compile(
     r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|"
     r"REAL|DOUBLE PRECISION|DECIMAL(\(\d+,\s*\d+\))?|INT\d*|NUMERIC.*)$"
@@ -34,13 +36,10 @@ def nested(duck_type: str) -> bool:
     return t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION", "ARRAY<"))
 
 
-_COLLATED = re.compile(r"\s+COLLATE\s+\S+$")
-
-
 def family(duck_type: str) -> str:
     """`number`, `temporal`, `boolean`, `text` or `other` for a DuckDB type name (or another engine's:
     a collation, as Spark 4 names it in `string collate UTF8_LCASE`, leaves the family alone)."""
-    t = _COLLATED.sub("", duck_type.upper().strip())
+    t = split_collation(duck_type.strip())[0].upper()
     if _NUMBER.match(t):
         return "number"
     if _TEMPORAL.match(t):

@@ -82,24 +82,30 @@ class _Shape:
     children: tuple[tuple[str, _Shape], ...] = ()
 
 
-# a trailing `COLLATE name` (`varchar(20) COLLATE nocase`, `text COLLATE "und-x-icu"`, Spark's
-# `string collate UTF8_LCASE`): sqlglot's type parser drops it, so it is read apart
-_COLLATE = re.compile(r"""\s+collate\s+(?:"([^"]+)"|'([^']+)'|([\w.\-]+))\s*$""", re.IGNORECASE)
-# the names that mean the default, as if no collation were declared (Spark's default is UTF8_BINARY)
-_DEFAULT_COLLATIONS = {"default", "utf8_binary"}
+# a trailing `COLLATE name` (`varchar(20) COLLATE nocase`, `text COLLATE "und-x-icu"`, pg_dump's
+# `pg_catalog."C"`, Spark's `string collate UTF8_LCASE`): sqlglot's type parser drops it, so it is read
+# apart. A name is dotted parts, each quoted or not (DuckDB chains collations: `nocase.noaccent`).
+_PART = r"""(?:"[^"]+"|'[^']+'|[\w\-]+)"""
+_COLLATE = re.compile(rf"\s+collate\s+({_PART}(?:\.{_PART})*)\s*$", re.IGNORECASE)
+_QUOTED_PART = re.compile(_PART)
+# the schemas a collation's name may be qualified with, and the names that mean the default
+_QUALIFIERS = ("pg_catalog.", "system.builtin.")
+_DEFAULT_COLLATIONS = {"default", "utf8_binary"}  # Spark's default is UTF8_BINARY
 
 
 def split_collation(text: str) -> tuple[str, str | None]:
-    """The type without its trailing COLLATE clause, and the collation (lower case; None for none, or for
-    the name of the default).
+    """The type without its trailing COLLATE clause, and the collation (lower case, unquoted, without a
+    `pg_catalog.` or Spark `SYSTEM.BUILTIN.` qualifier; None for none, or for the name of the default).
 
-    >>> split_collation('varchar(20) COLLATE "NoCase"')
+    >>> split_collation('varchar(20) COLLATE pg_catalog."NoCase"')
     ('varchar(20)', 'nocase')
     """
     found = _COLLATE.search(text)
     if found is None:
         return text, None
-    name = next(g for g in found.groups() if g is not None).lower()
+    name = ".".join(p.strip("\"'") for p in _QUOTED_PART.findall(found.group(1))).lower()
+    for qualifier in _QUALIFIERS:
+        name = name.removeprefix(qualifier)
     return text[: found.start()], None if name in _DEFAULT_COLLATIONS else name
 
 

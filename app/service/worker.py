@@ -79,6 +79,8 @@ class Workers:
         self._wake: Wake = wake if wake is not None else threading.Semaphore(0)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._idle = 0  # threads waiting on the wake-up (what `stop` must wake)
+        self._idle_lock = threading.Lock()
         self._beat: threading.Thread | None = None
         self._inflight: dict[str, Delivery] = {}
         self._inflight_lock = threading.Lock()
@@ -107,10 +109,12 @@ class Workers:
         self._stop.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
-            # an idle thread waits on the wake-up for up to poll_seconds: wake it until it ends (in
-            # process mode the wake-up is shared, and another process's idle worker may take one)
+            # an idle thread waits on the wake-up for up to poll_seconds: wake the idle ones until they
+            # end (in process mode the wake-up is shared, and another process's idle worker may take
+            # one); a thread running a delivery finishes it, or is given up on at the deadline
             while thread.is_alive() and time.monotonic() < deadline:
-                self._wake.release()
+                for _ in range(self._idle):
+                    self._wake.release()
                 thread.join(min(0.05, max(0.0, deadline - time.monotonic())))
         self._threads.clear()
         if self._beat is not None:
@@ -145,7 +149,13 @@ class Workers:
                 log.exception("worker loop failed; continuing")
                 worked = False
             if not worked:
-                self._wake.acquire(timeout=self.settings.poll_seconds)
+                with self._idle_lock:
+                    self._idle += 1
+                try:
+                    self._wake.acquire(timeout=self.settings.poll_seconds)
+                finally:
+                    with self._idle_lock:
+                        self._idle -= 1
 
     def run_once(self) -> bool:
         """Claim and process one delivery; False when there was nothing to do."""

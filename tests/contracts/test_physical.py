@@ -131,6 +131,10 @@ def test_decimal_narrowing_names_what_shrank(old: str, new: str, detail: str) ->
         ("text COLLATE 'de-x-icu'", ("text", "de-x-icu")),
         ("VARCHAR COLLATE NOCASE.NOACCENT", ("VARCHAR", "nocase.noaccent")),
         ('text COLLATE "default"', ("text", None)),
+        ('text COLLATE pg_catalog."C"', ("text", "c")),  # as pg_dump writes it
+        ('text COLLATE pg_catalog."default"', ("text", None)),
+        ("string collate SYSTEM.BUILTIN.UTF8_BINARY", ("string", None)),  # Spark, qualified
+        ("string collate SYSTEM.BUILTIN.UTF8_LCASE", ("string", "utf8_lcase")),
         ("text", ("text", None)),
         ("STRUCT(a VARCHAR COLLATE NOCASE)", ("STRUCT(a VARCHAR COLLATE NOCASE)", None)),  # a field's own
     ],

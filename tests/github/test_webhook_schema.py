@@ -43,11 +43,11 @@ def test_the_copy_holds_every_event_the_app_parses() -> None:
     sorted(p for p in (FIXTURES / "payloads").glob("*.json") if p.name.split(".")[0] in PARSERS),
     ids=lambda p: p.name,
 )
-def test_every_real_example_of_those_events_has_its_schema_in_the_copy(path: Path) -> None:
+def test_every_real_example_of_those_events_resolves_its_schema_in_the_copy(path: Path) -> None:
+    """Every `$ref` the payload's validation meets is in the copy (a missing one raises). Whether the
+    example conforms is not asserted: 26 of GitHub's own examples are older than its schemas."""
     payload = json.loads(path.read_text())
-    name = webhooks.schema_name(path.name.split(".")[0], payload.get("action"))
-    assert name.startswith("webhook-")
-    webhooks.errors(payload, name)  # resolves every $ref it meets, or raises
+    webhooks.errors(payload, webhooks.schema_name(path.name.split(".")[0], payload.get("action")))
 
 
 def test_a_protection_rule_payload_conforms_and_a_broken_one_names_its_field() -> None:

@@ -51,13 +51,16 @@ def errors(payload: Any, schema_name: str) -> list[str]:
     """What is wrong with `payload` as GitHub's `schema_name` (e.g. webhook-repository-renamed); [] when it
     conforms."""
     from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
 
     if schema_name not in _spec()["components"]["schemas"]:
         raise KeyError(
             f"{schema_name} is not in {SOURCE.name}: add its event to fixtures/github/regenerate.py"
         )
     schema = {"$ref": f"urn:webhooks#/components/schemas/{schema_name}"}
-    return [
-        f"{'.'.join(map(str, e.absolute_path)) or '(payload)'}: {shorten(e.message, 200)}"
-        for e in Draft202012Validator(schema, registry=_registry()).iter_errors(payload)
-    ]
+    out = []
+    for error in Draft202012Validator(schema, registry=_registry()).iter_errors(payload):
+        # a payload that fits none of a oneOf/anyOf: the branch error nearest the field, not the payload
+        found = best_match(error.context) if error.context else error
+        out.append(f"{'.'.join(map(str, found.absolute_path)) or '(payload)'}: {shorten(found.message, 200)}")
+    return out
