@@ -66,31 +66,32 @@ class On:
         relation = self.views.get(relation, relation)  # bytes tell apart what the collation did
         return any(set(cols) <= set(key) for cols in unique_keys(self._relation(relation)))
 
-    def bytewise(self, relation: Sql, name: str) -> Sql:
-        """`relation`, or a temporary view `name` of it whose `collated_columns` (the engine's: under a
-        collation whose `=` is not byte equality, `'a' = 'A'`, or one that cannot meet another table's)
-        are read under the engine's byte collation (`COLLATE "C"`, `COLLATE UTF8_BINARY`): the join,
-        GROUP BYs, hashes and distinct counts then tell values apart by their bytes, as DuckDB and the
-        cross-engine diff do, and a value whose case changed is a changed value. Drop it with
-        `drop_view`."""
+    def bytewise(self, relation: Sql, columns: Sequence[tuple[str, str]]) -> Sql:
+        """`relation` (whose `columns` these are), or a temporary view of it whose `collated_columns`
+        (the engine's: under a collation whose `=` is not byte equality, `'a' = 'A'`, or one that cannot
+        meet another table's) are read under the engine's byte collation (`COLLATE "C"`,
+        `COLLATE UTF8_BINARY`): the join, GROUP BYs, hashes and distinct counts then tell values apart
+        by their bytes, as DuckDB and the cross-engine diff do, and a value whose case changed is a
+        changed value. `drop_views` drops them."""
         find = getattr(self.engine, "collated_columns", None)
         odd = set(find(self._relation(relation))) if find is not None else set()
         if not odd:
             return relation
         collation = self.engine.byte_collation
-        cols = [
-            f"{col(n)} COLLATE {collation} AS {ident(n)}" if n in odd else col(n)
-            for n, _ in self.columns(relation)
-        ]
-        ref = t.table(name)
+        cols = [f"{col(n)} COLLATE {collation} AS {ident(n)}" if n in odd else col(n) for n, _ in columns]
+        ref = t.table(_temp_name("bytes"))
         made = self.sql(f"CREATE TEMP VIEW {ref} AS SELECT {', '.join(cols)} FROM {relation}")
         self.engine.execute(made)
         self.views[ref] = relation
         self.setup.append(made)
         return ref
 
-    def drop_view(self, name: str) -> None:
-        self.engine.execute(self.sql(f"DROP VIEW IF EXISTS {t.table(name)}"))
+    def drop_views(self) -> None:
+        """Drops the `bytewise` views."""
+        for ref in self.views:
+            self.engine.execute(self.sql(f"DROP VIEW IF EXISTS {ref}"))
+        self.views.clear()
+        self.setup.clear()
 
     def _relation(self, relation: Sql) -> str:
         import sqlglot
@@ -153,10 +154,9 @@ def reconcile_on(
     on = On(engine)
     plan = plan_diff(on.columns(left), on.columns(right), key, tolerances, skip_columns)
     temps: list[str] = []
-    views = [_temp_name("bytes"), _temp_name("bytes")]
     pending: Alongside | None = None
     try:
-        left, right = on.bytewise(left, views[0]), on.bytewise(right, views[1])
+        left, right = on.bytewise(left, plan.left_columns), on.bytewise(right, plan.right_columns)
         if not plan.key:
             return _multiset(
                 on, plan, left, right, examples, low_cardinality, labels, exact_distinct, profiles, temps
@@ -205,9 +205,7 @@ def reconcile_on(
             for name in reversed(temps):  # Spark's views read the ones made before them
                 on.drop(name)
         finally:  # the byte views too, in Spark's long-lived session, whatever failed above
-            for name in views:
-                if t.table(name) in on.views:
-                    on.drop_view(name)
+            on.drop_views()
 
 
 class Alongside:
