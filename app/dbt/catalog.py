@@ -17,7 +17,7 @@ def parse_catalog(text: str | bytes, path: str) -> dict[str, dict[str, str]]:
     """unique_id -> {column: type} for every table of the catalog, columns in their table order."""
     try:
         data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise ProjectError(
             f"{path} is not valid JSON: {getattr(exc, 'msg', str(exc))}",
             Location(path, getattr(exc, "lineno", None)),

@@ -39,7 +39,7 @@ def parse_manifest(text: str | bytes, path: str) -> Manifest:
     """Parse a manifest's JSON text; `path` is used in messages only."""
     try:
         data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         line = getattr(exc, "lineno", None)
         raise ProjectError(
             f"{path} is not valid JSON: {getattr(exc, 'msg', str(exc))}",

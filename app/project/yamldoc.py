@@ -14,6 +14,13 @@ Path = tuple[str | int, ...]
 # libyaml's loader is ~8x faster and keeps the same marks; fall back when PyYAML was built without it
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+# Aliases may repeat what the file holds, not multiply it: a document whose aliases expand it past this
+# many values and past ten times its own nodes is refused ("billion laughs": nine lines of nine aliases
+# each expand to 387 million values). Go's yaml.v3 caps alias expansion the same way.
+_EXPANDED_VALUES = 100_000
+# Nesting deeper than this is refused with its line (libyaml stops at 1,000, past Python's recursion
+# limit for the schema validators and diffs that read the data); real contracts nest 10 to 20 levels.
+_MAX_DEPTH = 64
 
 
 class _TextDatesLoader(_SAFE_LOADER):  # type: ignore[misc,valid-type]
@@ -56,7 +63,8 @@ def load_yaml(
     try:
         node = loader.get_single_node()
         if node is not None:  # before construction, which flattens merge keys (`<<`) into the mapping
-            _reject_duplicate_keys(node, path, error)
+            if _reject_duplicate_keys(node, path, error):  # some node is reached twice: an alias
+                _check_aliases(node, path, error)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -75,6 +83,8 @@ def load_yaml(
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - non-marked YAML errors are rare
         raise error(f"invalid YAML: {exc}", Location(path)) from None
+    except RecursionError:  # the pure-Python composer recurses per level (libyaml stops at 1,000)
+        raise _too_deep(path, Location(path), error) from None
     except (ValueError, OverflowError) as exc:
         # a scalar that looks like a date but is not one (`2027-02-30`): the constructor raises a bare
         # ValueError without a mark (both the C and the pure loader), so find the node that fails again
@@ -83,17 +93,19 @@ def load_yaml(
         loader.dispose()
     lines: dict[Path, int] = {}
     if node is not None:
-        _walk(node, (), lines)
+        _walk(node, lines, path, error)
     return YamlDoc(path, data, lines)
 
 
-def _reject_duplicate_keys(root: yaml.Node, path: str, error: type[DatacanaryError]) -> None:
+def _reject_duplicate_keys(root: yaml.Node, path: str, error: type[DatacanaryError]) -> bool:
     """A key given twice in one mapping is an error naming both lines (yamllint's key-duplicates): YAML
-    loaders silently keep the last one, so half of what the author wrote would be ignored."""
-    stack, seen_nodes = [root], set()
+    loaders silently keep the last one, so half of what the author wrote would be ignored.
+    True when some node is reached twice (an alias shares its anchor's node)."""
+    stack, seen_nodes, shared = [root], set(), False
     while stack:
         node = stack.pop()
-        if id(node) in seen_nodes:  # an alias shares its anchor's node
+        if id(node) in seen_nodes:
+            shared = True
             continue
         seen_nodes.add(id(node))
         if isinstance(node, yaml.MappingNode):
@@ -111,6 +123,60 @@ def _reject_duplicate_keys(root: yaml.Node, path: str, error: type[DatacanaryErr
                 stack.extend((key_node, value_node))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
+    return shared
+
+
+def _check_aliases(root: yaml.Node, path: str, error: type[DatacanaryError]) -> None:
+    """An anchor used inside itself (`a: &a {b: *a}`) or aliases that multiply the document are errors:
+    every reader of the data (the line index, schema validation, the diff) would recurse forever or
+    expand it exponentially. One pass over the distinct nodes counts what the aliases expand to."""
+    size: dict[int, int] = {}  # node id -> values under it, aliases expanded
+    open_: set[int] = set()  # the nodes on the current path from the root
+    stack: list[tuple[yaml.Node, yaml.Node | None, bool]] = [(root, None, False)]
+    while stack:
+        node, via, done = stack.pop()
+        children = _children(node)
+        if done:
+            open_.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            continue
+        if id(node) in open_:
+            at = via or node
+            raise error(
+                f"recursive alias: the anchor at line {node.start_mark.line + 1} is used inside itself",
+                Location(path, at.start_mark.line + 1, at.start_mark.column + 1),
+                "an alias (*name) can only repeat a value defined before and outside it: write this value out",
+            )
+        if id(node) in size:
+            continue
+        open_.add(id(node))
+        stack.append((node, via, True))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((v, k, False) for k, v in reversed(node.value))
+            stack.extend((k, None, False) for k, _ in reversed(node.value))
+        else:
+            stack.extend((c, node, False) for c in reversed(children))
+    expanded = size[id(root)]
+    if expanded > _EXPANDED_VALUES and expanded > 10 * len(size):
+        at, node = root, root  # the key whose value expands the most, as deep as it stays over the limit
+        while isinstance(node, yaml.MappingNode) and node.value:
+            key, value = max(node.value, key=lambda kv: size[id(kv[1])])
+            if size[id(value)] <= _EXPANDED_VALUES:
+                break
+            at, node = key, value
+        raise error(
+            f"aliases expand this file to {expanded:,} values from {len(size):,}: refused as an alias bomb",
+            Location(path, at.start_mark.line + 1, at.start_mark.column + 1),
+            "repeat fewer values through aliases (*name), or write the values out",
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [x for pair in node.value for x in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _bad_scalar(
@@ -138,16 +204,31 @@ def _bad_scalar(
     return error(f"invalid YAML value: {exc}", Location(path), "check the values of this file")
 
 
-def _walk(node: yaml.Node, here: Path, lines: dict[Path, int]) -> None:
-    lines.setdefault(here, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
-            child = (*here, key)
-            lines[child] = key_node.start_mark.line + 1
-            _walk(value_node, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            child = (*here, i)
-            lines[child] = item.start_mark.line + 1
-            _walk(item, child, lines)
+def _too_deep(path: str, at: Location, error: type[DatacanaryError]) -> DatacanaryError:
+    return error(
+        f"nested more than {_MAX_DEPTH} levels deep",
+        at,
+        "flatten this value: no contract or configuration needs this much nesting",
+    )
+
+
+def _walk(root: yaml.Node, lines: dict[Path, int], path: str, error: type[DatacanaryError]) -> None:
+    """The line of every key path under `root` (paths through an alias get the anchor's lines); a value
+    nested deeper than `_MAX_DEPTH` levels raises `error` at its line."""
+    lines.setdefault((), root.start_mark.line + 1)
+    stack: list[tuple[yaml.Node, Path]] = [(root, ())]
+    while stack:
+        node, here = stack.pop()
+        if len(here) >= _MAX_DEPTH:
+            raise _too_deep(path, Location(path, node.start_mark.line + 1, node.start_mark.column + 1), error)
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+                child = (*here, key)
+                lines[child] = key_node.start_mark.line + 1
+                stack.append((value_node, child))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                child = (*here, i)
+                lines[child] = item.start_mark.line + 1
+                stack.append((item, child))

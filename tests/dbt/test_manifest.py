@@ -239,6 +239,16 @@ def test_invalid_json_names_the_line() -> None:
     assert err.value.location.line == 2
 
 
+def test_json_nested_past_the_decoders_limit_is_a_project_error() -> None:
+    from app.dbt.catalog import parse_catalog
+
+    deep = '{"nodes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(ProjectError, match="not valid JSON: maximum recursion depth"):
+        parse_manifest(deep, "target/manifest.json")
+    with pytest.raises(ProjectError, match="not valid JSON: maximum recursion depth"):
+        parse_catalog(deep, "target/catalog.json")
+
+
 def test_manifest_older_than_v10_asks_for_a_newer_dbt() -> None:
     with pytest.raises(ProjectError, match="v9") as err:
         parse_manifest(json.dumps(manifest_doc(schema=9)), "m.json")

@@ -77,6 +77,80 @@ def test_check_with_an_impossible_waiver_date_exits_2(
     assert "datacanary.yml:" in err and "2027-31-03" in err and "internal error" not in err
 
 
+HOSTILE_YAML = {
+    # an anchor used inside itself: the constructed data is a cycle, and every reader of it recursed
+    "recursive-map": ("sources: &a\n  raw:\n    path: *a\n", (3, 5), "recursive alias"),
+    "recursive-list": ("x:\n  - &a [1, [2, *a]]\n", (2, 12), "recursive alias"),
+    # "billion laughs": 6 lines of 9 aliases each expand to 6 million values (9 lines: 387 million)
+    "alias-bomb": (
+        "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True)
+        ),
+        (7, 1),  # the key whose value holds the 6 million
+        "alias bomb",
+    ),
+    # 200 levels: libyaml takes up to 1,000, past what Python's recursion limit lets validators read
+    "deep": ("x: " + "[" * 200 + "]" * 200 + "\n", (1, 67), "nested more than 64 levels"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_YAML))
+def test_hostile_yaml_is_refused_at_its_line_before_anything_reads_it(loader: str, case: str) -> None:
+    text, (line, column), message = HOSTILE_YAML[case]
+    with pytest.raises(ConfigError) as err:
+        yamldoc.load_yaml(text, "datacanary.yml", ConfigError)
+    assert err.value.location is not None
+    assert (err.value.location.line, err.value.location.column) == (line, column), err.value
+    assert message in err.value.message and err.value.hint
+
+
+def test_nesting_up_to_libyamls_own_limit_is_refused_from_a_deep_call_stack(loader: str) -> None:
+    def from_depth(frames: int) -> None:  # the CLI and the service call in from some frames down
+        if frames:
+            return from_depth(frames - 1)
+        with pytest.raises(ConfigError, match="nested more than 64 levels"):
+            yamldoc.load_yaml("x: " + "[" * 990 + "]" * 990 + "\n", "datacanary.yml", ConfigError)
+
+    from_depth(150)
+
+
+def test_aliases_that_repeat_values_still_load_with_their_lines(loader: str) -> None:
+    text = "base: &b {fraction: 0.5, key: id}\na: {sample: *b}\nb: {sample: *b}\nlist: [*b, *b]\n"
+    doc = yamldoc.load_yaml(text, "f.yml")
+    assert doc.data["a"]["sample"] == doc.data["list"][1] == {"fraction": 0.5, "key": "id"}
+    assert doc.line(("b", "sample")) == 3  # a mapping value through an alias: its key's line
+    deep = "x: " + "[" * 63 + "]" * 63 + "\n"  # 64 levels with the root: the limit itself is fine
+    value = yamldoc.load_yaml(deep, "f.yml").data["x"]
+    for _ in range(62):
+        (value,) = value
+    assert value == []
+
+
+@pytest.mark.parametrize("case", ["recursive-map", "alias-bomb"])
+def test_check_and_contract_validate_refuse_hostile_yaml_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    text = HOSTILE_YAML[case][0]
+    demo = build_demo_repo(tmp_path / "shop")
+    cfg = (demo.path / "datacanary.yml").read_text()
+    head = commit(
+        demo.path,
+        {"datacanary.yml": cfg + "extra:\n" + "".join("  " + ln + "\n" for ln in text.splitlines())},
+    )
+    code = main(
+        ["check", "--project", str(demo.path), "--base", demo.head, "--head", head, "--no-canary", "-q"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "datacanary.yml:" in err and HOSTILE_YAML[case][2] in err and "internal error" not in err
+    contract = tmp_path / "orders.odcs.yaml"
+    contract.write_text(CONTRACT.format(ts="2026-02-03") + text.replace("sources:", "customProperties:"))
+    assert main(["contract", "validate", str(contract)]) == 2
+    out = capsys.readouterr().out
+    assert "orders.odcs.yaml:" in out and HOSTILE_YAML[case][2] in out
+
+
 @pytest.mark.parametrize("output", ["missing/rep.json", "."])
 def test_check_refuses_an_unwritable_output_before_running(
     output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

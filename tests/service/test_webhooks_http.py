@@ -105,9 +105,10 @@ def test_streamed_body_over_the_cap_is_413_without_content_length(
     assert response.status_code == 413
 
 
-def test_malformed_json_is_400(service: tuple[ServiceServer, list[str]]) -> None:
-    server, _ = service
-    body, headers = signed_delivery("pull_request", b'{"action": "opened",')
+@pytest.mark.parametrize("raw", [b'{"action": "opened",', b'{"a": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"])
+def test_malformed_json_is_400(service: tuple[ServiceServer, list[str]], raw: bytes) -> None:
+    server, _ = service  # the second: arrays nested past the JSON decoder's recursion limit
+    body, headers = signed_delivery("pull_request", raw)
     response = _post(server, body, headers)
     assert response.status_code == 400
     assert "not JSON" in response.json()["error"]

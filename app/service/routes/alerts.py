@@ -95,7 +95,7 @@ async def receive_alerts(request: Request, background: BackgroundTasks) -> JSONR
         return JSONResponse({"error": "body too large"}, status_code=413)
     try:
         payload = AlertmanagerPayload.model_validate(json.loads(body))
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, ValidationError, RecursionError) as exc:  # RecursionError: nested too deep
         return JSONResponse(
             {"error": f"not an Alertmanager webhook payload: {str(exc).splitlines()[0]}"}, status_code=422
         )

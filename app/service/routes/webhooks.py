@@ -73,7 +73,7 @@ async def receive(request: Request) -> JSONResponse:
         )
     try:
         payload = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested too deep
         return _answer(service, event, 400, started, error=f"body is not JSON: {exc}")
     if not isinstance(payload, dict):
         return _answer(service, event, 400, started, error="body is not a JSON object")
