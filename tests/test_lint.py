@@ -3,6 +3,9 @@ so a regression fails like any other bug (configuration: [tool.ruff] and [tool.m
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +33,27 @@ def test_ruff_check_and_format_are_clean() -> None:
     )
 
 
-@pytest.mark.slow  # about 5 s: a cold cache every run
+def _mypy_cache() -> Path:
+    """mypy's incremental cache for this checkout, outside the work tree (engineers share it, and the
+    suite writes no cache into it): a cold run takes 12 CPU s, a warm one 0.5 s (2026-12-07)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    tag = hashlib.sha256(f"{ROOT}|{sys.version}".encode()).hexdigest()[:12]
+    return base / "datacanary" / f"mypy-{tag}"
+
+
+@pytest.mark.slow  # about 12 s on a fresh machine; under 1 s once the cache is warm
 def test_mypy_strict_passes_on_app(tmp_path: Path) -> None:
-    # a private cache: concurrent runs in the shared tree must not contend for .mypy_cache's SQLite files
-    result = _run("mypy", "--strict", "--cache-dir", str(tmp_path / "mypy"), "app")
+    cache = _mypy_cache()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        lock = (cache / "lock").open("w")
+    except OSError:  # no writable cache: a private cold one
+        cache, lock = tmp_path / "mypy", None
+    try:
+        if lock is not None:  # concurrent runs in the shared tree take turns on the cache
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        result = _run("mypy", "--strict", "--cache-dir", str(cache), "app")
+    finally:
+        if lock is not None:
+            lock.close()
     assert result.returncode == 0, f"mypy --strict app failed:\n{result.stdout}{result.stderr}"
