@@ -151,7 +151,7 @@ def checks_for(dataset: Dataset) -> tuple[QualityCheck, ...]:
         out.append(QualityCheck(name, column, metric, "mustBe", 0, "rows", "error", loc, expr, implied=True))
 
     pk = list(dataset.primary_key)
-    for col in dataset.columns:
+    for col in dataset.table_columns:  # a nested field is no column of its own to query
         c, n = q.col(col.output_name), col.output_name
         if col.required or col.primary_key:
             implied(f"{n} required", n, "nullValues", _count_if(_is_null(c)), col.location)

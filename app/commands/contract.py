@@ -103,7 +103,8 @@ def _diff(args: argparse.Namespace) -> int:
         today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
     except ValueError:
         raise UsageError(f"--today {args.today!r} is not a date", hint="write it as YYYY-MM-DD") from None
-    dialect = config.dialect if config else None
+    # without a datacanary.yml: the contract's own SQL servers' dialect, else the project default
+    dialect = config.dialect if config else (head.server_dialect or base.server_dialect or "duckdb")
     history = () if args.no_history else _history(head_src, head.compatibility)
     findings = apply_policy(
         diff_contracts(base, head, dialect=dialect),

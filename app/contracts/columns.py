@@ -4,11 +4,12 @@ semantics, classification, documentation and quality rules. Pure; used by `app.c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from app.contracts.model import Column, QualityRule
 from app.contracts.physical import compare_types, split_collation
-from app.contracts.quality import compare_rules
+from app.contracts.quality import compare_rules, pair_rules
 from app.contracts.rules import Change, ChangeKind
 from app.types import Impact, Location
 
@@ -57,7 +58,7 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
     out.extend(_allowed_value_changes(old, new, at))
     out.extend(_option_changes(old, new, at))
     out.extend(_semantic_changes(old.semantics, new.semantics, at))
-    if (old.classification, old.pii) != (new.classification, new.pii):
+    if (old.classification, bool(old.pii)) != (new.classification, bool(new.pii)):  # pii: false = unset
         out.append(
             Change.of(
                 K.CLASSIFICATION_CHANGED,
@@ -117,8 +118,9 @@ def _type_changes(old: Column, new: Column, dialect: str | None, at: dict[str, A
                 **at,
             )
         ]
-    if not old.physical_type or not new.physical_type:
-        return []
+    declared = _declaration_changes(old, new, at)
+    if declared or not old.physical_type or not new.physical_type:
+        return declared
     out = _collation_change(old.physical_type, new.physical_type, at)
     cmp = compare_types(old.physical_type, new.physical_type, dialect)
     if cmp.direction == "same":
@@ -130,6 +132,23 @@ def _type_changes(old: Column, new: Column, dialect: str | None, at: dict[str, A
     if cmp.detail and cmp.direction != "changed":
         text += f" ({cmp.detail})"
     return [Change.of(kind, message=text, old=old.physical_type, new=new.physical_type, **at), *out]
+
+
+def _declaration_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change]:
+    """A logical or physical type declared where none was (info: it documents what the column held) or
+    no longer declared (unknown: readers lose the promise, and nothing shows what the values are now)."""
+    out = []
+    for kind, what, a, b in (
+        (K.LOGICAL_TYPE_CHANGED, "logical type", old.logical_type, new.logical_type),
+        (K.PHYSICAL_TYPE_CHANGED, "physical type", old.physical_type, new.physical_type),
+    ):
+        if a and not b:
+            text = f"{what} {a} no longer declared: readers lose the type promise"
+            out.append(replace(Change.of(kind, message=text, old=a, new=None, **at), impact=Impact.UNKNOWN))
+        elif b and not a:
+            text = f"{what} {b} declared"
+            out.append(replace(Change.of(kind, message=text, old=None, new=b, **at), impact=Impact.INFO))
+    return out
 
 
 def _collation_change(old: str, new: str, at: dict[str, Any]) -> list[Change]:
@@ -240,7 +259,11 @@ def _show(value: Any) -> str:
 
 def _loosened(key: str, before: Any, after: Any) -> bool:
     """A removed bound loosens, an added one tightens; a moved bound depends on its side.
-    A changed pattern (or any other option) is not provably tighter, so it counts as loosened."""
+    A changed pattern (or any other option) is not provably tighter, so it counts as loosened.
+    ODCS v3.0's `exclusiveMinimum`/`exclusiveMaximum` are booleans (JSON Schema draft 4: the `minimum`
+    or `maximum` beside them is exclusive): only an exclusive bound made inclusive loosens."""
+    if key.startswith("exclusive") and {type(before), type(after)} <= {bool, type(None)}:
+        return before is True and after is not True
     if after is None:
         return True
     if before is None:
@@ -263,7 +286,7 @@ def _semantic_changes(
     for key in sorted(set(a) | set(b)):
         if a.get(key) == b.get(key):
             continue
-        if key not in a:  # declaring what was implicit documents, it does not change the numbers
+        if a.get(key) is None:  # declaring what was implicit (or empty) documents, it changes no numbers
             out.append(
                 Change(
                     kind=K.SEMANTICS_CHANGED,
@@ -277,7 +300,7 @@ def _semantic_changes(
             continue
         text = (
             f"{key} {a[key]!r} -> {b.get(key)!r}: same type, different meaning"
-            if key in b
+            if b.get(key) is not None
             else (f"{key} {a[key]!r} no longer declared")
         )
         out.append(Change.of(K.SEMANTICS_CHANGED, message=text, old=a[key], new=b.get(key), **at))
@@ -293,27 +316,25 @@ def quality_changes(
     location: Location | None,
     base_location: Location | None,
 ) -> list[Change]:
-    """Quality rules matched by key: removed, added, loosened, tightened, or changed (unknown)."""
-    a = {r.key: r for r in old}
-    b = {r.key: r for r in new}
+    """Quality rules matched (`quality.pair_rules`): removed, added, loosened, tightened, or changed
+    (unknown)."""
+    pairs, removed, added = pair_rules(old, new)
     out = []
-    for key, rule in a.items():
-        where = f"quality rule `{key}`"
-        if key not in b:
-            out.append(
-                Change.of(
-                    K.QUALITY_RULE_REMOVED,
-                    dataset,
-                    f"{where} removed: a guarantee is gone",
-                    column=column,
-                    location=rule.location,
-                    base_location=rule.location,
-                    old=_rule_text(rule),
-                    new=None,
-                )
+    for rule in removed:
+        out.append(
+            Change.of(
+                K.QUALITY_RULE_REMOVED,
+                dataset,
+                f"quality rule `{rule.key}` removed: a guarantee is gone",
+                column=column,
+                location=rule.location,
+                base_location=rule.location,
+                old=_rule_text(rule),
+                new=None,
             )
-            continue
-        outcome, why = compare_rules(rule, b[key])
+        )
+    for rule, now in pairs:
+        outcome, why = compare_rules(rule, now)
         if outcome == "same":
             continue
         kind = {"tightened": K.QUALITY_RULE_TIGHTENED, "loosened": K.QUALITY_RULE_LOOSENED}.get(
@@ -323,27 +344,26 @@ def quality_changes(
             Change.of(
                 kind,
                 dataset,
-                f"{where} {outcome}: {why}",
+                f"quality rule `{rule.key}` {outcome}: {why}",
                 column=column,
-                location=b[key].location,
+                location=now.location,
                 base_location=rule.location,
                 old=_rule_text(rule),
-                new=_rule_text(b[key]),
+                new=_rule_text(now),
             )
         )
-    for key, rule in b.items():
-        if key not in a:
-            out.append(
-                Change.of(
-                    K.QUALITY_RULE_ADDED,
-                    dataset,
-                    f"quality rule `{key}` added ({_rule_text(rule)})",
-                    column=column,
-                    location=rule.location,
-                    old=None,
-                    new=_rule_text(rule),
-                )
+    for rule in added:
+        out.append(
+            Change.of(
+                K.QUALITY_RULE_ADDED,
+                dataset,
+                f"quality rule `{rule.key}` added ({_rule_text(rule)})",
+                column=column,
+                location=rule.location,
+                old=None,
+                new=_rule_text(rule),
             )
+        )
     return out
 
 

@@ -9,13 +9,14 @@ or an identical shape) so a rename is reported as one `*-renamed` change, not a 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from app.contracts.columns import column_changes, quality_changes
 from app.contracts.compat import relaxes
 from app.contracts.matching import match_columns, match_datasets
-from app.contracts.model import Contract, Dataset
+from app.contracts.model import Contract, Dataset, SlaProperty
 from app.contracts.rules import Change, ChangeKind
 from app.contracts.sla import compare_sla, show, sla_key
 from app.types import Impact
@@ -85,8 +86,8 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
                 K.VERSION_CHANGED,
                 subject,
                 f"contract version {base.version} -> {head.version}",
-                location=head.location,
-                base_location=base.location,
+                location=head.version_location or head.location,
+                base_location=base.version_location or base.location,
                 old=base.version,
                 new=head.version,
             )
@@ -100,29 +101,28 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
                 K.COMPATIBILITY_CHANGED,
                 subject,
                 f"compatibility mode {base.compatibility} -> {head.compatibility}{note}",
-                location=head.location,
-                base_location=base.location,
+                location=head.compatibility_location or head.location,
+                base_location=base.compatibility_location or base.location,
                 old=base.compatibility,
                 new=head.compatibility,
             )
         )
-    a = {sla_key(s): s for s in base.sla}
-    b = {sla_key(s): s for s in head.sla}
-    for key, sla in a.items():
+    pairs, removed, added = _pair_slas(base.sla, head.sla)
+    for sla in removed:
         dataset = _sla_dataset(sla.element, head) or subject
-        if key not in b:
-            out.append(
-                Change.of(
-                    K.SLA_WEAKENED,
-                    dataset,
-                    f"SLA {sla.property} ({show(sla)}) removed",
-                    location=sla.location,
-                    base_location=sla.location,
-                    old=show(sla),
-                )
+        out.append(
+            Change.of(
+                K.SLA_WEAKENED,
+                dataset,
+                f"SLA {sla.property} ({show(sla)}) removed",
+                location=sla.location,
+                base_location=sla.location,
+                old=show(sla),
             )
-            continue
-        outcome, why = compare_sla(sla, b[key])
+        )
+    for sla, now in pairs:
+        dataset = _sla_dataset(sla.element, head) or subject
+        outcome, why = compare_sla(sla, now)
         if outcome == "same":
             continue
         kind = K.SLA_STRENGTHENED if outcome == "strengthened" else K.SLA_WEAKENED
@@ -130,25 +130,47 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
             kind,
             dataset,
             f"SLA {sla.property} {outcome}: {why}",
-            location=b[key].location,
+            location=now.location,
             base_location=sla.location,
             old=show(sla),
-            new=show(b[key]),
+            new=show(now),
         )
         out.append(change if outcome != "changed" else replace(change, impact=Impact.UNKNOWN))
-    for key, sla in b.items():
-        if key not in a:
-            dataset = _sla_dataset(sla.element, head) or subject
-            out.append(
-                Change.of(
-                    K.SLA_STRENGTHENED,
-                    dataset,
-                    f"SLA {sla.property} ({show(sla)}) added",
-                    location=sla.location,
-                    new=show(sla),
-                )
+    for sla in added:
+        dataset = _sla_dataset(sla.element, head) or subject
+        out.append(
+            Change.of(
+                K.SLA_STRENGTHENED,
+                dataset,
+                f"SLA {sla.property} ({show(sla)}) added",
+                location=sla.location,
+                new=show(sla),
             )
+        )
     return out
+
+
+def _pair_slas(
+    old: Sequence[SlaProperty], new: Sequence[SlaProperty]
+) -> tuple[list[tuple[SlaProperty, SlaProperty]], list[SlaProperty], list[SlaProperty]]:
+    """SLA entries matched across revisions by property and element (`sla_key`). Several entries under
+    one key (a regulatory and an analytics `timeOfAvailability` of one element) pair by their `driver`
+    first, then in their order, so that none hides another. Returns (pairs, removed, added)."""
+    pairs: list[tuple[SlaProperty, SlaProperty]] = []
+    left = list(old)
+    right = list(new)
+    matches: tuple[Callable[[SlaProperty, SlaProperty], bool], ...] = (
+        lambda a, b: a.driver == b.driver,
+        lambda a, b: True,
+    )
+    for match in matches:
+        for a in list(left):
+            b = next((b for b in right if sla_key(a) == sla_key(b) and match(a, b)), None)
+            if b is not None:
+                pairs.append((a, b))
+                left.remove(a)
+                right.remove(b)
+    return pairs, left, right
 
 
 def primary_dataset(contract: Contract | None) -> str | None:
@@ -218,7 +240,11 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
         )
     renamed = {a.name: b.name for a, b in pairs}
     old_key, new_key = _key_columns(old), _key_columns(new)
-    if [renamed.get(n, n) for n in old_key] != new_key:  # a renamed key column alone is not a new key
+    was = [renamed.get(n, n) for n in old_key]  # a renamed key column alone is not a new key
+    positioned = any(c.primary_key_position for c in (*old.columns, *new.columns) if c.primary_key)
+    # without primaryKeyPosition the key's order is only the properties' order: reordering those is
+    # column-reordered, the key (a set of columns) is the same
+    if (was if positioned else sorted(was)) != (new_key if positioned else sorted(new_key)):
         out.append(
             Change.of(
                 K.PRIMARY_KEY_CHANGED,

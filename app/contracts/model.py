@@ -68,6 +68,9 @@ class Column:
     location: Location | None = None
     id: str | None = None  # ODCS stable `id`: follows the column through renames
     partition_position: int | None = None
+    # the column this one is nested in: `address.city` (an object's property) and `lines[]`, `lines[].sku`
+    # (an array's items) are compared like columns, but no table or model has them as columns of its own
+    parent: str | None = None
     allowed_values_location: Location | None = None  # the `enum` / `validValues` list, for annotations
 
     @property
@@ -109,8 +112,13 @@ class Dataset:
         return None
 
     @property
+    def table_columns(self) -> tuple[Column, ...]:
+        """The columns the table itself has: nested fields (`Column.parent`) left out."""
+        return tuple(c for c in self.columns if c.parent is None)
+
+    @property
     def primary_key(self) -> tuple[str, ...]:
-        keyed = [c for c in self.columns if c.primary_key]
+        keyed = [c for c in self.table_columns if c.primary_key]
         keyed.sort(key=lambda c: c.primary_key_position or 0)
         return tuple(c.output_name for c in keyed)
 
@@ -145,6 +153,11 @@ class Contract:
     custom: tuple[tuple[str, Any], ...] = field(default=())
     location: Location | None = None
     api_version: str = "v3.1.0"  # the ODCS version the file declares, whose schema validated it
+    # the sqlglot dialect of the contract's SQL servers (`servers[].type`) when they all agree, else None:
+    # what its physicalTypes are written in (`int8` is a bigint on PostgreSQL, a tinyint on Databricks)
+    server_dialect: str | None = None
+    version_location: Location | None = None  # the `version:` line
+    compatibility_location: Location | None = None  # its `compatibility` custom property, when declared
 
     def dataset(self, name: str) -> Dataset | None:
         for d in self.datasets:

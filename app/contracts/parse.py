@@ -5,12 +5,15 @@ Pure over text: the caller reads the file (from a git revision or disk) and pass
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from app.contracts.legacy import upgrade_legacy
 from app.contracts.model import Column, Contract, Dataset, QualityRule, SlaProperty
+from app.contracts.quality import query_key
 from app.contracts.schema import dotted, validate_odcs
 from app.errors import ContractError
 from app.project.yamldoc import Path, YamlDoc, load_yaml
@@ -105,6 +108,36 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(s.strip() for s in str(value).split(",") if s.strip())
 
 
+# ODCS server types (servers[].type) whose physicalTypes are SQL of a sqlglot dialect
+_SERVER_DIALECTS = {
+    "athena": "athena",
+    "bigquery": "bigquery",
+    "clickhouse": "clickhouse",
+    "databricks": "databricks",
+    "duckdb": "duckdb",
+    "mysql": "mysql",
+    "oracle": "oracle",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "presto": "presto",
+    "redshift": "redshift",
+    "snowflake": "snowflake",
+    "sqlserver": "tsql",
+    "synapse": "tsql",
+    "trino": "trino",
+}
+
+
+def _server_dialect(servers: Any) -> str | None:
+    """The one sqlglot dialect of the contract's SQL servers, or None (none declared, or they differ)."""
+    if not isinstance(servers, list):
+        return None
+    found = {
+        _SERVER_DIALECTS.get(str(s.get("type") or "").strip().lower()) for s in servers if isinstance(s, dict)
+    } - {None}
+    return found.pop() if len(found) == 1 else None
+
+
 class _Normalizer:
     """Walks one validated document, keeping the YAML line of every element it normalizes."""
 
@@ -151,7 +184,20 @@ class _Normalizer:
             custom=_frozen(custom),
             location=self.loc(()),
             api_version=self.version,
+            server_dialect=_server_dialect(data.get("servers")),
+            version_location=self.loc(("version",)),
+            compatibility_location=self._custom_location(("customProperties",), "compatibility"),
         )
+
+    def _custom_location(self, path: Path, name: str) -> Location | None:
+        """The line of the custom property `name` in the customProperties list at `path`."""
+        node = self.doc.data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        for i, c in enumerate(node if isinstance(node, list) else ()):
+            if isinstance(c, dict) and c.get("property") == name:
+                return self.loc((*path, i))
+        return None
 
     def _compatibility(self, custom: dict[str, Any]) -> str:
         raw = custom.get("compatibility", "backward")
@@ -205,8 +251,11 @@ class _Normalizer:
         found = {SEMANTIC_KEYS[k]: _frozen(v) for k, v in custom.items() if k in SEMANTIC_KEYS}
         return tuple(sorted(found.items()))
 
-    def columns(self, raw: dict[str, Any], path: Path, prefix: str) -> list[Column]:
-        """One column, plus its nested object properties flattened as `parent.child`."""
+    def columns(
+        self, raw: dict[str, Any], path: Path, prefix: str, parent: str | None = None
+    ) -> list[Column]:
+        """One column, plus what is nested in it flattened: an object's properties as `parent.child`, an
+        array's `items` as `parent[]` (and an array of objects' properties as `parent[].child`)."""
         name = prefix + str(raw["name"])
         custom = _custom(raw.get("customProperties"))
         options = dict(raw.get("logicalTypeOptions") or {})
@@ -242,25 +291,33 @@ class _Normalizer:
             location=self.loc(path),
             id=raw.get("id"),
             partition_position=partition if isinstance(partition, int) and partition >= 0 else None,
+            parent=parent,
         )
         out = [column]
         for k, child in enumerate(raw.get("properties") or []):
-            out.extend(self.columns(child, (*path, "properties", k), prefix=f"{name}."))
+            out.extend(self.columns(child, (*path, "properties", k), prefix=f"{name}.", parent=name))
+        items = raw.get("items")
+        if isinstance(items, dict):
+            out.extend(self.columns({**items, "name": "[]"}, (*path, "items"), prefix=name, parent=name))
         return out
 
     def _allowed_values(
         self, raw: dict[str, Any], options: dict[str, Any], path: Path
     ) -> tuple[tuple[Any, ...] | None, Location | None]:
-        """Allowed values and where they are listed: ODCS 3.2 `enum`, `logicalTypeOptions.enum`, or an
-        invalidValues rule's validValues (ODCS 3.1)."""
+        """Allowed values and where they are listed: ODCS 3.2 `enum`, `logicalTypeOptions.enum`, a custom
+        property `enum` (datacontract-cli's export: a list, or a JSON list as text), or an invalidValues
+        rule's validValues (ODCS 3.1)."""
         values: list[Any] | None = None
         where: Path = path
+        custom = self._custom_enum(raw, path)
         if raw.get("enum"):
             values = [e["value"] if isinstance(e, dict) else e for e in raw["enum"]]
             where = (*path, "enum")
         elif options.get("enum"):
             values = list(options["enum"])
             where = (*path, "logicalTypeOptions", "enum")
+        elif custom is not None:
+            values, where = custom
         else:
             for i, rule in enumerate(raw.get("quality") or []):
                 args = rule.get("arguments") or {}
@@ -278,6 +335,19 @@ class _Normalizer:
         if values is None:
             return None, None
         return tuple(_frozen(v) for v in values), self.loc(where)
+
+    @staticmethod
+    def _custom_enum(raw: dict[str, Any], path: Path) -> tuple[list[Any], Path] | None:
+        for i, c in enumerate(raw.get("customProperties") or ()):
+            if not (isinstance(c, dict) and c.get("property") == "enum"):
+                continue
+            value = c.get("value")
+            if isinstance(value, str):
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value)
+            if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
+                return value, (*path, "customProperties", i, "value")
+        return None
 
     def quality(self, rules: Any, path: Path) -> tuple[QualityRule, ...]:
         out: list[QualityRule] = []
@@ -315,7 +385,7 @@ class _Normalizer:
         if kind == "library":
             return str(raw.get("metric"))
         if kind == "sql":
-            return "sql:" + " ".join(str(raw.get("query", "")).split())
+            return "sql:" + query_key(str(raw.get("query", "")))
         if kind == "custom":
             return f"custom:{raw.get('engine')}"
         return f"{kind}:{' '.join(str(raw.get('description', '')).split())}"

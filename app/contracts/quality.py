@@ -7,6 +7,7 @@ A rule accepts a measured value when it satisfies the operator; loosening widens
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,15 +65,65 @@ def _arguments(rule: QualityRule) -> tuple[tuple[str, Any], ...]:
     return tuple(a for a in rule.arguments if a[0] not in _IGNORED_ARGUMENTS)
 
 
+def pair_rules(
+    old: Sequence[QualityRule], new: Sequence[QualityRule]
+) -> tuple[list[tuple[QualityRule, QualityRule]], list[QualityRule], list[QualityRule]]:
+    """Rules matched across revisions: by id or name, else by what they check (`rowCount`, a SQL text).
+    Unnamed rules that check the same thing (`rowCount > 1000` and `rowCount < 1e7`) are told apart
+    by their content first, an unchanged rule with itself, and only then in their order, so that
+    reordering them changes nothing and removing one removes that one. Returns (pairs, removed, added)."""
+    pairs: list[tuple[QualityRule, QualityRule]] = []
+    left, right = list(old), list(new)
+    matches: tuple[Callable[[QualityRule, QualityRule], bool], ...] = (
+        lambda a, b: a.key == b.key and compare_rules(a, b)[0] == "same",
+        lambda a, b: _base_key(a) == _base_key(b) and compare_rules(a, b)[0] == "same",
+        lambda a, b: a.key == b.key,
+        lambda a, b: _base_key(a) == _base_key(b),
+    )
+    for match in matches:
+        for a in list(left):
+            b = next((b for b in right if match(a, b)), None)
+            if b is not None:
+                pairs.append((a, b))
+                left.remove(a)
+                right.remove(b)
+    return pairs, left, right
+
+
+def _base_key(rule: QualityRule) -> str:
+    """The key without the `#n` that tells apart unnamed rules checking the same thing."""
+    head, sep, n = rule.key.rpartition("#")
+    return head if sep and n.isdigit() else rule.key
+
+
+def same_query(old: str | None, new: str | None) -> bool:
+    """Whether two SQL texts are the same query (`query_key`)."""
+    if old == new or old is None or new is None:
+        return old == new
+    return query_key(old) == query_key(new)
+
+
+def query_key(query: str) -> str:
+    """A SQL text as its tokens: the same whatever the whitespace, line breaks (a YAML `|` block against
+    `>-`) and comments, while text inside quotes still has to match exactly."""
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import Tokenizer
+
+    try:
+        tokens = Tokenizer().tokenize(query)
+    except SqlglotError:
+        return " ".join(query.split())
+    return " ".join(f"{t.token_type.name}:{t.text}" for t in tokens)
+
+
 def compare_rules(old: QualityRule, new: QualityRule) -> tuple[Outcome, str]:
     """Classify `old` -> `new` (same key) and say why in a few words."""
-    if (old.type, old.metric, old.unit, old.query, _arguments(old)) != (
+    if (old.type, old.metric, old.unit, _arguments(old)) != (
         new.type,
         new.metric,
         new.unit,
-        new.query,
         _arguments(new),
-    ):
+    ) or not same_query(old.query, new.query):
         return "changed", _what_changed(old, new)
     outcome, why = _compare_threshold(old, new)
     sev_old, sev_new = _SEVERITY_RANK.get(old.severity, 2), _SEVERITY_RANK.get(new.severity, 2)
@@ -118,7 +169,7 @@ def _what_changed(old: QualityRule, new: QualityRule) -> str:
         parts.append(f"type {old.type} -> {new.type}")
     if old.unit != new.unit:
         parts.append(f"unit {old.unit} -> {new.unit}")
-    if old.query != new.query:
+    if not same_query(old.query, new.query):
         parts.append("query changed")
     if _arguments(old) != _arguments(new):
         parts.append("arguments changed")

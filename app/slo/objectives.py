@@ -150,7 +150,7 @@ def _from_contract(contract: Contract, project: Project) -> list[Objective]:
                 )
             )
     for ds in contract.datasets:
-        rules = ds.quality + tuple(q for c in ds.columns for q in c.quality)
+        rules = ds.quality + tuple(q for c in ds.table_columns for q in c.quality)
         if rules:
             base = _base(project, ds.name, contract.path, ds.location)
             out.append(Objective(sli="correctness", comparator=">=", threshold=1.0, unit="ratio", **base))

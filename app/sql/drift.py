@@ -29,7 +29,7 @@ def drift(analysis: Analysis, project: Project) -> list[Change]:
 
 def model_drift(model: ModelAnalysis, dataset: Dataset, contract_path: str, dialect: str) -> list[Change]:
     """Drift of one model against the contract dataset that describes it."""
-    promised = {normalize_name(c.output_name, dialect): c for c in dataset.columns}
+    promised = {normalize_name(c.output_name, dialect): c for c in dataset.table_columns}
     produced = {c.name: c for c in model.columns}
     undeclared = [c for n, c in produced.items() if n not in promised]
     out: list[Change] = []

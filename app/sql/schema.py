@@ -75,7 +75,7 @@ def _contract_columns(dataset: Dataset, path: str, dialect: str) -> _Typed:
             contract_column_type(c, dialect),
             c.location or Location(path),
         )
-        for c in dataset.columns
+        for c in dataset.table_columns
     }
 
 

@@ -1,0 +1,245 @@
+"""Pull-request edits of real ODCS files (the standard's examples, datacontract-cli's fixtures), each
+with the classification docs/contract-changes.md gives it. A review of the contract diff on these files
+found each case misclassified or missed; the edit is made on the file's own text, so lines stay real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.contracts.diff import diff_contracts
+from app.contracts.parse import parse_contract
+from app.types import Impact
+
+REAL = Path(__file__).resolve().parent / "real"
+FULL = "bitol/docs/examples/all/full-example.odcs.yaml"
+WORKS = "bitol/docs/examples/all/postgresql-adventureworks-contract.odcs.yaml"
+JSON = "datacontract-cli/tests/fixtures/local-json-complex/datacontract.yaml"
+PK = "datacontract-cli/tests/fixtures/composite-pk-export/datacontract.yaml"
+ENUM = "datacontract-cli/tests/fixtures/dbt_sync/orders.odcs.yaml"
+
+
+def _diff(rel: str, old: str, new: str, count: int = 1) -> tuple[list[tuple[str, Impact]], list[int]]:
+    """(rule, impact) and head line of every change from the real file to the file with `old` -> `new`."""
+    text = (REAL / rel).read_text()
+    assert text.count(old) >= count, f"{old!r} is not in {rel}"
+    head = parse_contract(text.replace(old, new, count), rel)
+    changes = diff_contracts(parse_contract(text, rel), head, dialect=head.server_dialect or "duckdb")
+    return [(c.kind.value, c.impact) for c in changes], [
+        c.location.line for c in changes if c.location and c.location.line
+    ]
+
+
+# (file, old text, new text, expected (rule, impact) list); an empty list: no change at all
+CASES = {
+    # two timeOfAvailability SLAs of one element: the regulatory one hid behind the analytics one
+    "sla-duplicate-weakened": (
+        FULL,
+        "value: 09:00-08:00\n    element: tab1.txn_ref_dt\n    driver: regulatory",
+        "value: 13:00-08:00\n    element: tab1.txn_ref_dt\n    driver: regulatory",
+        [("sla-weakened", Impact.BREAKING)],
+    ),
+    "sla-duplicate-removed": (
+        FULL,
+        "  - property: timeOfAvailability\n    value: 09:00-08:00\n    element: tab1.txn_ref_dt\n"
+        "    driver: regulatory # Describes the importance of the SLA: [regulatory|analytics|operational|...]\n",
+        "",
+        [("sla-weakened", Impact.BREAKING)],
+    ),
+    # an array's items were never read
+    "array-items-retyped": (
+        JSON,
+        "        items:\n          name: item\n          logicalType: string",
+        "        items:\n          name: item\n          logicalType: integer",
+        [("logical-type-changed", Impact.BREAKING)],
+    ),
+    "array-item-property-removed": (
+        JSON,
+        "            - name: value\n              logicalType: string\n              required: true\n",
+        "",
+        [("column-removed", Impact.BREAKING)],
+    ),
+    "array-item-property-relaxed": (
+        JSON,
+        "            - name: key\n              logicalType: string\n              required: true",
+        "            - name: key\n              logicalType: string\n              required: false",
+        [("required-relaxed", Impact.BREAKING)],
+    ),
+    # the contract's servers say postgres: int8 is a bigint there (sqlglot's default dialect: a tinyint)
+    "postgres-int4-to-int8-widened": (
+        WORKS,
+        'physicalType: "int4"',
+        'physicalType: "int8"',
+        [("physical-type-widened", Impact.COMPATIBLE)],
+    ),
+    # without positions the key is a set of columns; with them the order is the positions'
+    "unpositioned-key-reordered": (
+        PK,
+        "    primaryKeyPosition: 2\n",
+        "",
+        [("primary-key-changed", Impact.BREAKING)],
+    ),
+    # datacontract-cli's allowed values: a column customProperty `enum`
+    "custom-enum-value-added": (
+        ENUM,
+        "              - delivered\n",
+        "              - delivered\n              - cancelled\n",
+        [("enum-value-added", Impact.BREAKING)],
+    ),
+    "custom-enum-value-removed": (
+        ENUM,
+        "              - shipped\n",
+        "",
+        [("enum-value-removed", Impact.COMPATIBLE)],  # readers see fewer values: backward compatible
+    ),
+    # a declared type dropped: the promise is gone (unknown), never silently nothing
+    "physical-type-dropped": (
+        WORKS,
+        '      physicalType: "int4"\n',
+        "",
+        [("physical-type-changed", Impact.UNKNOWN)],
+    ),
+    "version-bumped": (FULL, "version: 1.1.0", "version: 1.2.0", [("version-changed", Impact.INFO)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_real_files_edit_is_classified_as_documented(case: str) -> None:
+    rel, old, new, expected = CASES[case]
+    found, lines = _diff(rel, old, new)
+    assert found == expected
+    head_lines = (REAL / rel).read_text().replace(old, new, 1).splitlines()
+    for line in lines:  # each change points into the edited file, at the element it is about
+        assert 1 <= line <= len(head_lines)
+
+
+def test_the_version_change_points_at_the_version_line() -> None:
+    _, lines = _diff(FULL, "version: 1.1.0", "version: 1.2.0")
+    text = (REAL / FULL).read_text().replace("version: 1.1.0", "version: 1.2.0")
+    assert text.splitlines()[lines[0] - 1].startswith("version: 1.2.0")
+
+
+def test_an_unpositioned_keys_columns_reordered_are_only_reordered(tmp_path: Path) -> None:
+    text = (
+        (REAL / PK)
+        .read_text()
+        .replace("    primaryKeyPosition: 2\n", "")
+        .replace("    primaryKeyPosition: 1\n", "")
+    )
+    props = text.split("  - name: ")
+    swapped = "  - name: ".join([props[0], props[2], props[1], *props[3:]])
+    found = [c.kind.value for c in diff_contracts(parse_contract(text, PK), parse_contract(swapped, PK))]
+    assert found == ["column-reordered"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("", "", []),
+        ("\n      - metric: rowCount\n        mustBeLessThan: 10000000", "", ["quality-rule-removed"]),
+    ],
+)
+def test_unnamed_rules_of_one_metric_are_matched_by_content(old: str, new: str, expected: list[str]) -> None:
+    doc = (
+        "apiVersion: v3.1.0\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    quality:\n      - metric: rowCount\n        mustBeGreaterThan: 1000"
+        "\n      - metric: rowCount\n        mustBeLessThan: 10000000\n    properties:\n"
+        "      - name: id\n        logicalType: integer\n"
+    )
+    lines = doc.split("\n")
+    reordered = "\n".join([*lines[:8], *lines[10:12], *lines[8:10], *lines[12:]])
+    assert [
+        c.kind.value for c in diff_contracts(parse_contract(doc, "c"), parse_contract(reordered, "c"))
+    ] == []
+    if old:
+        dropped = diff_contracts(parse_contract(doc, "c"), parse_contract(doc.replace(old, new), "c"))
+        assert [c.kind.value for c in dropped] == expected
+        assert dropped[0].old == "rowCount mustBeLessThan 10000000"  # the rule that went, not its twin
+
+
+def test_yaml_and_sql_layout_and_empty_declarations_are_no_change() -> None:
+    doc = (
+        "apiVersion: v3.1.0\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    quality:\n      - type: sql\n        query: |\n"
+        "          SELECT count(*) FROM orders\n          WHERE amount < 0\n        mustBe: 0\n"
+        "    properties:\n      - name: amount\n        logicalType: number\n"
+        "        customProperties:\n          - property: currency\n            value:\n"
+    )
+    base = parse_contract(doc, "c")
+    folded = doc.replace(
+        "query: |\n          SELECT count(*) FROM orders\n          WHERE amount < 0",
+        "query: >-\n          SELECT count(*)   FROM orders WHERE amount < 0 -- negative amounts",
+    )
+    assert diff_contracts(base, parse_contract(folded, "c")) == []
+    literal = doc.replace("amount < 0", "amount < 0 AND note = 'a  b'")
+    spaced = doc.replace("amount < 0", "amount < 0 AND note = 'a b'")
+    changed = diff_contracts(parse_contract(literal, "c"), parse_contract(spaced, "c"))
+    assert len(changed) == 2  # text inside quotes is data: a different query (removed + added)
+    pii = doc.replace(
+        "            value:\n", "            value:\n          - property: pii\n            value: false\n"
+    )
+    assert diff_contracts(base, parse_contract(pii, "c")) == []
+    currency = diff_contracts(base, parse_contract(doc.replace("value:\n", "value: EUR\n"), "c"))
+    assert [(c.kind.value, c.impact) for c in currency] == [("semantics-changed", Impact.INFO)]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "impact"), [(False, True, Impact.COMPATIBLE), (True, False, Impact.BREAKING)]
+)
+def test_odcs_3_0_boolean_exclusive_bounds(before: bool, after: bool, impact: Impact) -> None:
+    doc = (
+        "apiVersion: v3.0.2\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    properties:\n      - name: pct\n        logicalType: number\n"
+        "        logicalTypeOptions:\n          maximum: 100\n          exclusiveMaximum: {}\n"
+    )
+    changes = diff_contracts(
+        parse_contract(doc.format(str(before).lower()), "c"),
+        parse_contract(doc.format(str(after).lower()), "c"),
+    )
+    assert [(c.kind.value, c.impact) for c in changes] == [
+        ("constraint-tightened" if after else "constraint-loosened", impact)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("servers", "code", "rule"),
+    [
+        ("", 1, "physical-type-narrowed"),  # no servers, no datacanary.yml: DuckDB's int8, a bigint
+        ("postgres", 1, "physical-type-narrowed"),
+        ("databricks", 0, "physical-type-widened"),  # Spark SQL's int8 is a tinyint: int8 -> int4 widens
+    ],
+)
+def test_contract_diff_reads_int8_in_the_contracts_own_server_dialect(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    servers: str,
+    code: int,
+    rule: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no datacanary.yml here
+    text = (REAL / WORKS).read_text()
+    if servers:
+        text += (
+            f"servers:\n  - server: prod\n    type: {servers}\n    host: db\n    port: 5432\n"
+            "    database: aw\n    schema: public\n    catalog: main\n"
+        )
+    base, head = tmp_path / "base.yaml", tmp_path / "head.yaml"
+    base.write_text(text.replace('physicalType: "int4"', 'physicalType: "int8"', 1))
+    head.write_text(text)
+    assert main(["contract", "diff", str(base), str(head)]) == code
+    assert rule in capsys.readouterr().out
+
+
+def test_nested_fields_are_compared_but_never_queried_as_columns_of_their_own() -> None:
+    from app.canary.quality import checks_for
+
+    contract = parse_contract((REAL / JSON).read_text(), JSON)
+    [dataset] = contract.datasets
+    names = [c.name for c in dataset.columns]
+    assert "array_test_string[]" in names and "array_test_object[].key" in names
+    nested = {c.name for c in dataset.columns if c.parent is not None}
+    assert {c.name for c in dataset.table_columns} == set(names) - nested
+    assert {check.column for check in checks_for(dataset)} <= {c.name for c in dataset.table_columns} | {None}
