@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -105,10 +106,15 @@ def multiset_examples(
     )
 
 
+_NAN = ("NaN",)  # a NaN key part: every float NaN is a new object unequal to itself, so no dict finds it
+
+
 def freeze(key: Any) -> Any:
     """A hashable form of a key struct, to look fetched rows up by key."""
     if isinstance(key, Mapping):
         return tuple((k, freeze(v)) for k, v in key.items())
     if isinstance(key, list):
         return tuple(freeze(v) for v in key)
+    if isinstance(key, float) and math.isnan(key):
+        return _NAN
     return key

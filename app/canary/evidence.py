@@ -92,9 +92,9 @@ def _example_rows(
         return None
     if len(plan.key) == 1:
         (name,) = plan.key
-        values = list(dict.fromkeys(k[name] for k in keys))
+        values = [k[name] for k in keys]  # a struct, list or map key is not hashable: the semi-join
         if all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in values):
-            return rows_by_values(rel, plan, values)
+            return rows_by_values(rel, plan, list(dict.fromkeys(values)))
     keys_from = f"{unnest_keys(summary_table, lists[0])} UNION {unnest_keys(summary_table, lists[1], 'k')}"
     return rows_by_key(rel, plan, keys_from)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from app.canary import sqltext as t
 from app.canary.keytype import common_key_type
-from app.canary.schema import ColumnPlan, DiffPlan, Tolerance, nested
+from app.canary.schema import ColumnPlan, DiffPlan, Tolerance, exact_number, nested
 from app.canary.sqltext import Sql, alias, and_, cast, col, filtered, ident, is_null, lit, or_, struct
 
 KEY = "__k"  # the struct of key values on every joined row
@@ -98,8 +98,12 @@ def _payload(p: ColumnPlan, dialect: str = "duckdb") -> Sql:
     if p.compare == "native":
         return value
     if p.compare == "text" or nested(p.left_type):
-        # nested values by their text: DuckDB hashes [] and [NULL] alike
-        value = cast(value, "VARCHAR")
+        # nested values by their text: DuckDB hashes [] and [NULL] alike; a UNION's text drops which
+        # member holds the value (1 as `i` and '1' as `s` both print 1), so its tag goes in too
+        text = cast(value, "VARCHAR")
+        if dialect == "duckdb" and p.left_type.upper().startswith("UNION") and p.compare != "text":
+            text = f"{cast(f'union_tag({value})', 'VARCHAR')} || ':' || {text}"
+        value = text
     return f"CASE WHEN {is_null(value)} THEN NULL ELSE {t.hash64(value, dialect)} END"
 
 
@@ -111,7 +115,15 @@ def differs(p: ColumnPlan, left: Sql, right: Sql, dialect: str = "duckdb") -> Sq
         return distinct
     if tol.decimals is not None and tol.absolute is None and tol.relative is None:
         return f"{_round(left, tol, dialect)} IS DISTINCT FROM {_round(right, tol, dialect)}"
-    a, b = cast(left, "DOUBLE"), cast(right, "DOUBLE")
+    kinds = (exact_number(p.left_type), exact_number(p.right_type))
+    exact = None not in kinds
+    if exact:  # integers (widened so that they never overflow) and decimals subtract exactly
+        a, b = (
+            x if k == "decimal" else cast(x, "DECIMAL(38, 0)")
+            for x, k in zip((left, right), kinds, strict=True)
+        )
+    else:
+        a, b = cast(left, "DOUBLE"), cast(right, "DOUBLE")
     gap = f"abs({a} - {b})"
     close: list[Sql] = []
     if tol.absolute is not None:
@@ -123,7 +135,8 @@ def differs(p: ColumnPlan, left: Sql, right: Sql, dialect: str = "duckdb") -> Sq
         close.append(f"{_round(left, tol, dialect)} = {_round(right, tol, dialect)}")
     # NaN and ±inf are never "close" to anything else (gap and scale go NaN/inf, and DuckDB orders NaN
     # highest, so `NaN <= NaN` holds); NaN vs NaN and inf vs inf of one sign are not distinct anyway.
-    within = f"coalesce({and_(t.isfinite(a, dialect), t.isfinite(b, dialect), or_(*close))}, FALSE)"
+    finite = [] if exact else [t.isfinite(a, dialect), t.isfinite(b, dialect)]
+    within = f"coalesce({and_(*finite, or_(*close))}, FALSE)"
     # CASE, not AND: the closeness test runs only on the rows whose values differ at all
     return f"CASE WHEN {distinct} THEN NOT {within} ELSE FALSE END"
 

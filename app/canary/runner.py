@@ -63,6 +63,9 @@ class Sandbox:
 
     def __init__(self, path: str = ":memory:", *, threads: int | None = None) -> None:
         self.conn = duckdb.connect(path)
+        # the same answers on every machine: a TIMESTAMP cast to TIMESTAMPTZ (a key retyped between the
+        # sides, a model's ::timestamptz) is read in UTC, not in the zone of whoever runs the diff
+        self.conn.execute("SET TimeZone = 'UTC'")
         self.inputs: Path | None = None  # the one folder the locked engine may read (Sandbox.locked)
         self.memory_limit: str | None = None
         if threads:

@@ -21,6 +21,13 @@ _NUMBER = re.compile(
     r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|"
     r"REAL|DOUBLE PRECISION|DECIMAL(\(\d+,\s*\d+\))?|INT\d*|NUMERIC.*)$"
 )
+# numbers that subtract exactly: integers up to 64 bits (cast to DECIMAL(38, 0) they never overflow) and
+# decimals. Tolerances on them are applied exactly, not in DOUBLE (53 bits: 9007199254740993 and ...992
+# are one double, and 0.03 -> 0.04 is more than 0.01 apart in binary)
+_EXACT_INTEGER = re.compile(
+    r"^(TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|INT[248]?)$"
+)
+_EXACT_DECIMAL = re.compile(r"^(DECIMAL|NUMERIC)(\(\d+,\s*\d+\))?$")
 _FLOAT = re.compile(r"^(FLOAT\d*|DOUBLE|DOUBLE PRECISION|REAL)$")
 _TEMPORAL = re.compile(r"^(DATE|TIME|TIMESTAMP.*|TIME(\(\d\))? WITH(OUT)? TIME ZONE|INTERVAL.*)$")
 _TEXT = re.compile(r"^(VARCHAR.*|TEXT|STRING|CHAR.*|BPCHAR|CITEXT|NAME|UUID|ENUM.*)$")
@@ -36,10 +43,21 @@ def nested(duck_type: str) -> bool:
     return t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION", "ARRAY<"))
 
 
+def exact_number(duck_type: str) -> str | None:
+    """`integer` or `decimal` for a type whose values subtract exactly, else None."""
+    t = duck_type.strip().upper()
+    if _EXACT_INTEGER.match(t):
+        return "integer"
+    return "decimal" if _EXACT_DECIMAL.match(t) else None
+
+
 def family(duck_type: str) -> str:
     """`number`, `temporal`, `boolean`, `text` or `other` for a DuckDB type name (or another engine's:
-    a collation, as Spark 4 names it in `string collate UTF8_LCASE`, leaves the family alone)."""
+    a collation, as Spark 4 names it in `string collate UTF8_LCASE`, leaves the family alone). A list,
+    array, struct, map or union is `other` whatever it holds (`TIMESTAMP[]`, `numeric[]`)."""
     t = split_collation(duck_type.strip())[0].upper()
+    if nested(t):
+        return "other"
     if _NUMBER.match(t):
         return "number"
     if _TEMPORAL.match(t):

@@ -66,6 +66,10 @@ def parse_tolerances(items: list[str]) -> dict[str, Tolerance]:
             number: float | int = int(value) if kind == "dec" else float(value)
         except ValueError:
             raise UsageError(f"bad --tolerance {item!r}: {value!r} is not a number") from None
+        if number != number:  # NaN: every gap would be "within" it (DuckDB orders NaN highest)
+            raise UsageError(
+                f"bad --tolerance {item!r}: NaN is not a tolerance", hint="give a number, e.g. abs:0.01"
+            )
         if number < 0:
             raise UsageError(f"bad --tolerance {item!r}: a tolerance cannot be negative")
         prev = out.get(column.strip(), Tolerance())
