@@ -122,8 +122,10 @@ def _resolve(workspace: Path, rev: str) -> str:
 def _run(action: ActionEnv, target: Target, log: Write, head_sha: str) -> RunReport:
     from app.pipeline import Acknowledgment, run_check
 
-    def progress(msg: str) -> None:
-        log(f"datacanary: {msg}\n")
+    def progress(msg: str) -> None:  # one line: model names come from the pull request
+        from app.report.env import inert_commands
+
+        log(inert_commands(f"datacanary: {' '.join(msg.splitlines())}\n"))
 
     acks = []
     if target.ack_by is not None:

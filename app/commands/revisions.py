@@ -29,10 +29,11 @@ def locate(args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def progress(args: argparse.Namespace) -> Callable[[str], None]:
-    """Progress lines on stderr, unless --quiet."""
+    """Progress lines on stderr, unless --quiet: one line each (they name models, and a name holding a
+    newline and `::` would be a workflow command in a CI log)."""
 
     def say(msg: str) -> None:
         if not args.quiet:
-            sys.stderr.write(f"datacanary: {msg}\n")
+            sys.stderr.write(f"datacanary: {' '.join(msg.splitlines())}\n")
 
     return say

@@ -286,7 +286,12 @@ def _update_check_run(effect: UpdateCheckRun, ctx: ApplyContext) -> None:
 @applies(UpsertComment)
 def _upsert_comment(effect: UpsertComment, ctx: ApplyContext) -> None:
     port = ctx.github()
-    existing = find_comment(ctx.call(port.list_issue_comments, effect.number), effect.marker)
+    comments = ctx.call(port.list_issue_comments, effect.number)
+    existing = find_comment(comments, effect.marker)
+    if existing is None and any(effect.marker in c.body for c in comments):
+        # a person's comment carries the marker: ours only if we post as that person (a personal token)
+        viewer = getattr(port, "viewer_login", None)
+        existing = find_comment(comments, effect.marker, own=viewer() if viewer else None)
     if existing is None:
         ctx.call(port.create_issue_comment, effect.number, effect.body)
     elif existing.body != effect.body:

@@ -153,6 +153,16 @@ class GitHubClient:
             kwargs["actions"] = [a.to_api() for a in actions]
         self._call(lambda: run.edit(**kwargs))
 
+    def viewer_login(self) -> str | None:
+        """The login of a personal token (GET /user); None for an App's or Actions' token, which has no
+        user (GitHub answers 403), or on any failure."""
+        from github import GithubException
+
+        try:
+            return str(self._gh.get_user().login)
+        except (GithubException, OSError):
+            return None
+
     def list_issue_comments(self, number: int) -> list[Comment]:
         def fetch() -> list[Comment]:
             found = list(self._repo.get_issue(number).get_comments())

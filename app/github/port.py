@@ -141,9 +141,13 @@ class AppPort(GitHubPort, Protocol):
         ...
 
 
-def find_comment(comments: Sequence[Comment], marker: str) -> Comment | None:
+def find_comment(comments: Sequence[Comment], marker: str, own: str | None = None) -> Comment | None:
     """Our comment, edited in place on every push: the first one that starts with `marker` (a person
-    quoting it elsewhere does not count), else the first one that carries it at all."""
-    return next((c for c in comments if c.body.lstrip().startswith(marker)), None) or next(
-        (c for c in comments if marker in c.body), None
+    quoting it elsewhere does not count), else the first one that carries it at all. Only a comment of
+    a bot (a GitHub App, github-actions: logins ending in `[bot]`, which no person can have) or of `own`
+    (the login of a personal token datacanary posts with) counts: anyone can write the marker, and a
+    stranger's comment taken for ours would be edited (or edited back to PASS by them after each push)."""
+    ours = [c for c in comments if (c.user or "").endswith("[bot]") or (own is not None and c.user == own)]
+    return next((c for c in ours if c.body.lstrip().startswith(marker)), None) or next(
+        (c for c in ours if marker in c.body), None
     )

@@ -28,7 +28,11 @@ def render_report(report: RunReport, fmt: str = "text", *, compact: bool = False
     from app.report.env import render
 
     ctx = _context(report, fmt, compact)
-    return render(f"report/{'text.txt' if fmt == 'text' else 'markdown.md'}.j2", **ctx)
+    if fmt == "text":  # printed to CI logs, where a line starting with `::` is a workflow command
+        from app.report.env import inert_commands
+
+        return inert_commands(render("report/text.txt.j2", **ctx))
+    return render("report/markdown.md.j2", **ctx)
 
 
 def _section(section: Any, fmt: str, compact: bool) -> str:

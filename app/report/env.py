@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +22,66 @@ def templates_dir() -> Path:
     raise FileNotFoundError("datacanary templates not found; reinstall the package")  # packaging bug
 
 
+# Text from a pull request or its data (names, values, messages) goes into comments GitHub renders: it must
+# stay one inline run of text. Line breaks would end a table row or open an HTML block (`<!--` hid the
+# rest of a comment); bidirectional overrides (U+202E) make a name read as another.
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Markdown and HTML punctuation that could start a link, an image, emphasis, a table cell or a tag
+_MD_PUNCT = re.compile(r"([\\`*_\[\]()!|~])")
+_ZWSP = "\u200b"  # after @ and #: no @mention notifies anyone, no #123 links an issue; as Renovate does
+
+
+def _one_line(text: str) -> str:
+    return _BIDI.sub("\ufffd", _LINE_BREAKS.sub(" ", text))
+
+
 def md_escape(value: Any) -> str:
-    """Escape text for a markdown table cell or inline text: pipes, backticks, newlines, HTML brackets."""
-    text = "" if value is None else str(value)
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("`", "\\`")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\r", "")
-        .replace("\n", " ")
-    )
+    """Text as one inline run of markdown that renders as the text itself: no line breaks, no HTML (`<`,
+    `>`, `&` as entities), no links, images or emphasis (their punctuation backslash-escaped), no table
+    cell split (`\\|`), and no @mention, #reference or bare-URL autolink (a zero-width space breaks them)."""
+    text = _one_line("" if value is None else str(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_PUNCT.sub(r"\\\1", text)
+    return text.replace("@", "@" + _ZWSP).replace("#", "#" + _ZWSP).replace("://", ":" + _ZWSP + "//")
 
 
 def code(value: Any) -> str:
-    """Inline code that survives backticks inside the value."""
-    text = "" if value is None else str(value).replace("\n", " ")
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    """Inline code of any text: one line, fenced by more backticks than it holds in a row (padded when it
+    starts or ends with one), its pipes escaped so that a table cell holds it (GitHub shows `|` there).
+    Inside code GitHub links no mention, reference or URL."""
+    text = _one_line("" if value is None else str(value)).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if not text.strip():  # markdown has no empty code span; one of spaces keeps them all
+        return f"{fence}{text or ' '}{fence}"
+    # markdown strips one space from each end of a code span that has both, and a fence needs one beside
+    # a backtick: pad so that what shows is the text itself
+    edge = text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" "))
+    pad = " " if edge else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_MERMAID_PLAIN = re.compile(r"[A-Za-z0-9 _.,:/()+=-]")
+
+
+_COMMAND_LINE = re.compile(r"^(\s*)::", re.M)
+
+
+def inert_commands(text: str) -> str:
+    """`text` for a CI log with no line a GitHub runner would execute: a name holding a newline and
+    `::notice ...` or `::stop-commands::` would otherwise start a workflow command (a fake annotation,
+    a mask, silenced errors). datacanary's own lines never start with `::`; a zero-width space goes
+    before any that does."""
+    return _COMMAND_LINE.sub("\\1\u200b::", text)
+
+
+def mermaid_label(value: Any) -> str:
+    """Text for a quoted mermaid label: one line, and every character but letters, digits and plain
+    punctuation as mermaid's `#<code>;` entity, so that no quote, bracket, arrow, `%%` comment or
+    backtick fence in a model or consumer name ends the label, the node or the ```mermaid block."""
+    text = _one_line("" if value is None else str(value))
+    return "".join(ch if _MERMAID_PLAIN.fullmatch(ch) else f"#{ord(ch)};" for ch in text)
 
 
 def num(value: Any, digits: int = 2) -> str:
@@ -92,7 +133,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(md=md_escape, code=code, num=num, pct=pct, signed=signed, tojson=_tojson)
+    env.filters.update(
+        md=md_escape, code=code, mermaid=mermaid_label, num=num, pct=pct, signed=signed, tojson=_tojson
+    )
     return env
 
 

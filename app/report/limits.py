@@ -8,6 +8,7 @@ boundary, never inside a code fence or a `<details>` block left open.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -105,14 +106,32 @@ def cut_text(text: str, limit: int, pointer: str) -> str:
 
 def compact_variants(markdown: str, *, details_note: str, table_note: str) -> Iterator[str]:
     """Ever smaller forms of a markdown report: as is, without collapsible sections (example rows),
-    then also without tables (per-column detail)."""
+    then with every table cut to its first 50 and then 10 rows (findings list the blocking ones first,
+    so they stay), then without tables."""
     yield markdown
     no_details = _DETAILS.sub(details_note + "\n\n", markdown)
     if no_details != markdown:
         yield no_details
+    previous = no_details
+    for rows in (50, 10):
+        shorter = _TABLE.sub(functools.partial(_first_rows, rows=rows, note=table_note), no_details)
+        if shorter != previous:
+            yield shorter
+            previous = shorter
     no_tables = _TABLE.sub(table_note + "\n", no_details)
-    if no_tables != no_details:
+    if no_tables != previous:
         yield no_tables
+
+
+def _first_rows(match: re.Match[str], rows: int, note: str) -> str:
+    """The matched table (header, separator, rows) with its first `rows` rows, and `note` when some
+    were cut."""
+    table = match.group(0)
+    lines = table.rstrip("\n").split("\n")
+    if len(lines) <= rows + 2:
+        return table
+    kept = "\n".join(lines[: rows + 2])
+    return f"{kept}\n\n_{len(lines) - rows - 2} more row(s) not shown._ {note.strip()}\n"
 
 
 def fit_markdown(markdown: str, limit: int, *, pointer: str, details_note: str, table_note: str) -> str:

@@ -225,8 +225,22 @@ def test_a_human_quoting_the_marker_does_not_capture_the_comment() -> None:
     quoted = Comment(1, f"> as the bot said\n> {MARK}\nI disagree", "human")
     ours = Comment(2, f"{MARK}\n## report", "datacanary[bot]")
     assert find_comment([quoted, ours], MARK) == ours
-    assert find_comment([quoted], MARK) == quoted
+    assert find_comment([quoted], MARK) is None  # a person's comment is never ours
+    assert find_comment([quoted], MARK, own="human") == quoted  # unless we post with their token
     assert find_comment([], MARK) is None
+
+
+def test_a_strangers_comment_with_the_marker_is_left_alone(
+    client: GitHubClient, github_stub: GitHubStub
+) -> None:
+    github_stub.add_pull(6, repo=REPO)
+    planted = github_stub.add_comment(6, f"{MARK}\n## ✅ datacanary: PASS", user="mallory", repo=REPO)
+    assert run([UpsertComment(6, MARK, f"{MARK}\n## ❌ FAIL")], client).ok
+    assert github_stub.comments[planted["id"]]["body"].endswith("PASS")  # not edited
+    ours = [c for c in github_stub.comments_on(6) if c["user"]["login"] == "datacanary[bot]"]
+    assert len(ours) == 1 and ours[0]["body"].endswith("FAIL")
+    # the installation token has no user: GET /user is asked once, answered 403/404, and nothing breaks
+    assert len(github_stub.calls_to("GET", "/user")) <= 1
 
 
 def test_a_422_not_caused_by_annotations_is_reported_without_blaming_them() -> None:

@@ -99,5 +99,17 @@ def test_fit_drops_example_rows_before_tables_before_cutting() -> None:
     assert limits.size(tiny) <= 60
 
 
+def test_a_long_table_keeps_its_first_rows_before_it_is_omitted() -> None:
+    # findings list the blocking ones first: cutting a table to its head keeps them in the comment
+    table = "| rule | where |\n|---|---|\n" + "".join(f"| blocking-{i} | f.sql |\n" for i in range(5))
+    table += "".join(f"| notice-{i} | f.sql |\n" for i in range(300))
+    markdown = "## FAIL\n\n" + table
+    notes = {"pointer": POINTER, "details_note": "(examples omitted)", "table_note": "(table omitted)"}
+    fitted = limits.fit_markdown(markdown, 2_000, **notes)
+    assert limits.size(fitted) <= 2_000 and "(table omitted)" in fitted
+    assert all(f"blocking-{i}" in fitted for i in range(5))  # the first 50 rows of 305
+    assert "notice-44 " in fitted and "notice-45 " not in fitted and "255 more row(s) not shown" in fitted
+
+
 def test_fit_returns_markdown_unchanged_when_it_fits() -> None:
     assert limits.fit_markdown("ok", 10, pointer=POINTER, details_note="d", table_note="t") == "ok"
