@@ -15,6 +15,7 @@ from app.canary.rowsets import rows_by_key, rows_by_values, unnest_keys
 from app.canary.schema import ColumnPlan, DiffPlan, nested
 from app.canary.sqltext import Sql, alias, cast, col
 
+_JSON = {"JSON", "JSONB"}
 EXAMPLE_LISTS = {"left": ("ex_removed", "ex_changed"), "right": ("ex_added", "ex_changed")}
 
 
@@ -102,8 +103,9 @@ def _example_rows(
 def as_text(p: ColumnPlan) -> Sql:
     # A retyped column's distributions are compared as text so that both sides' values line up. Nested
     # values (lists, structs, maps) are keyed by their text too: a histogram keyed by a list comes back
-    # from DuckDB as {"key": [...], "value": [...]}, not as value -> count.
-    if nested(p.left_type) or nested(p.right_type):
+    # from DuckDB as {"key": [...], "value": [...]}, not as value -> count. JSON too: PostgreSQL's
+    # driver reads json and jsonb as dicts and lists, which key no dict.
+    if nested(p.left_type) or nested(p.right_type) or {p.left_type.upper(), p.right_type.upper()} & _JSON:
         return cast(col(p.name), "VARCHAR")
     if p.left_type == p.right_type:
         return col(p.name)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,8 +26,9 @@ from app.canary import rowsets as sets
 from app.canary import sqltext as t
 from app.canary.assemble import column_results, key_health
 from app.canary.evidence import Evidence, as_text
+from app.canary.keytype import common_key_type
 from app.canary.reconcile import KeyHealth, Reconciliation
-from app.canary.schema import DiffPlan, Tolerance, family, nested, plan_diff
+from app.canary.schema import DiffPlan, Tolerance, nested, plan_diff
 from app.canary.sqltext import Sql, alias, col, ident, lit
 
 _names = itertools.count()
@@ -72,19 +74,47 @@ class On:
         meet another table's) are read under the engine's byte collation (`COLLATE "C"`,
         `COLLATE UTF8_BINARY`): the join, GROUP BYs, hashes and distinct counts then tell values apart
         by their bytes, as DuckDB and the cross-engine diff do, and a value whose case changed is a
-        changed value. `drop_views` drops them."""
+        changed value. PostgreSQL's citext compares case-insensitively under any collation: it is read
+        as text; and json, xml and point, which PostgreSQL cannot compare at all (a GROUP BY, EXCEPT ALL
+        or COUNT(DISTINCT) of them fails: `hashing.postgres_lacks_equality`), are read as their text,
+        which is how DuckDB compares its JSON. `drop_views` drops them."""
+        from app.sql.hashing import postgres_lacks_equality
+
         find = getattr(self.engine, "collated_columns", None)
         odd = set(find(self._relation(relation))) if find is not None else set()
-        if not odd:
+        unequal = {n for n, ty in columns if self.dialect == "postgres" and postgres_lacks_equality(ty)}
+        if not odd and not unequal:
             return relation
-        collation = self.engine.byte_collation
-        cols = [f"{col(n)} COLLATE {collation} AS {ident(n)}" if n in odd else col(n) for n, _ in columns]
+        cols = []
+        for n, ty in columns:
+            value = col(n)
+            if n in unequal or (n in odd and ty.lower() == "citext"):
+                value = t.cast(value, "VARCHAR")
+            if n in odd:
+                value = f"{value} COLLATE {self.engine.byte_collation}"
+            cols.append(value if n not in odd | unequal else alias(value, n))
         ref = t.table(_temp_name("bytes"))
         made = self.sql(f"CREATE TEMP VIEW {ref} AS SELECT {', '.join(cols)} FROM {relation}")
         self.engine.execute(made)
         self.views[ref] = relation
         self.setup.append(made)
         return ref
+
+    def in_utc(self) -> str | None:
+        """Sets this session's TimeZone to UTC, as DuckDB's diff has it (runner.Sandbox): a timestamp
+        retyped to timestamptz (a column or a key) is then read as UTC, not in the zone of whoever runs
+        the diff (PGOPTIONS, the role's default), and `alongside` connections copy the setting. The zone
+        it had, for `restore_zone`; None on engines without a session TimeZone."""
+        if self.dialect != "postgres":
+            return None
+        zone = str(self.one("SELECT current_setting('TimeZone') AS z")["z"])
+        self.engine.execute("SET TimeZone = 'UTC'")
+        return zone
+
+    def restore_zone(self, zone: str | None) -> None:
+        """Sets the session's TimeZone back to `zone` (what `in_utc` returned)."""
+        if zone is not None:
+            self.engine.execute(f"SELECT set_config('TimeZone', {lit(zone)}, false)")
 
     def drop_views(self) -> None:
         """Drops the `bytewise` views."""
@@ -99,18 +129,19 @@ class On:
 
         return sqlglot.parse_one(relation, read="duckdb", into=exp.Table).sql(self.dialect)
 
-    def alongside(self, queries: Sequence[Sql], relations: Sequence[Sql]) -> Alongside:
-        """`queries` (one-row statements that read `relations` only) started now, each on a connection of
-        its own, while this one goes on; `close` the result. Engines that cannot open another connection
-        (or relations only this session sees) run them when their results are asked for."""
+    def alongside(self, jobs: Sequence[Sequence[Sql]], relations: Sequence[Sql]) -> Alongside:
+        """`jobs` (each one or more one-row statements that read `relations` only, whose rows make one)
+        started now, each on a connection of its own, while this one goes on; `close` the result. Engines
+        that cannot open another connection (or relations only this session sees) run them when their
+        results are asked for."""
         fork = getattr(self.engine, "fork", None)
         shared = getattr(self.engine, "shared", None)
-        if not queries or fork is None or shared is None:
-            return Alongside(self, queries)
+        if not jobs or fork is None or shared is None:
+            return Alongside(self, jobs)
         # a `bytewise` view is this session's, but what it reads may be shared: the other connections
         # make the same view first
         reads = [self.views.get(r, r) for r in relations]
-        return Alongside(self, queries, fork if all(shared(self._relation(r)) for r in reads) else None)
+        return Alongside(self, jobs, fork if all(shared(self._relation(r)) for r in reads) else None)
 
     def temp(self, name: str, select: Sql) -> Sql:
         """A temporary table `name` holding the rows of `select`; its reference (DuckDB quoting)."""
@@ -155,6 +186,7 @@ def reconcile_on(
     plan = plan_diff(on.columns(left), on.columns(right), key, tolerances, skip_columns)
     temps: list[str] = []
     pending: Alongside | None = None
+    zone = on.in_utc()
     try:
         left, right = on.bytewise(left, plan.left_columns), on.bytewise(right, plan.right_columns)
         if not plan.key:
@@ -173,16 +205,20 @@ def reconcile_on(
             name = _temp_name("dups")
             temps.append(name)
             exclude = on.temp(name, f"{_dup_keys(plan, left)} UNION {_dup_keys(plan, right)}")
+            dl, dr = (_keyed(plan, rel, exclude, True) for rel in (left, right))
             found = on.one(
-                f"SELECT (SELECT count(*) FROM ({sets.except_all(left, right, plan, exclude, True)}) AS a) AS l,"
-                f" (SELECT count(*) FROM ({sets.except_all(right, left, plan, exclude, True)}) AS b) AS r,"
-                f" (SELECT count(*) FROM {left} WHERE {q.in_flat_keys(plan, exclude)}) AS n"
+                f"SELECT (SELECT count(*) FROM ({sets.except_all(dl, dr, plan)}) AS a) AS l,"
+                f" (SELECT count(*) FROM ({sets.except_all(dr, dl, plan)}) AS b) AS r,"
+                f" (SELECT count(*) FROM {dl}) AS n"
             )
             dup_unmatched, dup_left = int(found["l"]) + int(found["r"]), int(found["n"])
             notes.append(duplicates_note(dup_unmatched))
         diffs_name = _temp_name("diffs")
         temps.append(diffs_name)
-        diffs = on.temp(diffs_name, q.diff_rows(plan, left, right, exclude, on.dialect))
+        joined = (left, right)
+        if exclude is not None:  # the join reads the rows of the other keys only
+            joined = (_keyed(plan, left, exclude, False), _keyed(plan, right, exclude, False))
+        diffs = on.temp(diffs_name, q.diff_rows(plan, *joined, None, on.dialect))
         summary = on.one(t.select(q.summary_counts(plan), diffs))
         picked = on.query(_example_keys(plan, diffs, examples, on.dialect)) if examples else []
         summary.update(_example_lists(plan, picked))
@@ -205,45 +241,48 @@ def reconcile_on(
             for name in reversed(temps):  # Spark's views read the ones made before them
                 on.drop(name)
         finally:  # the byte views too, in Spark's long-lived session, whatever failed above
-            on.drop_views()
+            try:
+                on.drop_views()
+            finally:  # the session goes on as it was (a canary's models run in it next)
+                on.restore_zone(zone)
 
 
 class Alongside:
     """Statements running on other connections of an engine (`On.alongside`). PostgreSQL runs a
     statement on one core and its FULL JOIN and exact COUNT(DISTINCT) sorts are not parallel: the two
     sides' profiles, each on its own connection beside the join, take the wall time of the slowest of the
-    three instead of their sum. `close` cancels what is still running (the diff failed meanwhile)."""
+    three instead of their sum. `close` cancels what is still running (the diff failed meanwhile). A
+    job of several statements (a profile wider than one SELECT may be) runs them one after another on
+    its connection."""
 
-    def __init__(self, on: On, queries: Sequence[Sql], fork: Any = None) -> None:
-        self.on, self.queries = on, list(queries)
+    def __init__(self, on: On, jobs: Sequence[Sequence[Sql]], fork: Any = None) -> None:
+        self.on, self.jobs = on, [[on.sql(q) for q in job] for job in jobs]
         self.engines: list[Any] = []
         self.futures: list[Any] = []
         self.pool: Any = None
-        if fork is None or not self.queries:
+        if fork is None or not self.jobs:
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        self.pool = ThreadPoolExecutor(
-            max_workers=len(self.queries), thread_name_prefix="datacanary-alongside"
-        )
+        self.pool = ThreadPoolExecutor(max_workers=len(self.jobs), thread_name_prefix="datacanary-alongside")
         try:
-            for duck_sql in self.queries:
+            for job in self.jobs:
                 engine = fork()  # connected here: an unreachable server is this thread's error
                 self.engines.append(engine)
                 for made in on.setup:  # the diff's `bytewise` views, in this session too
                     engine.execute(made)
-                self.futures.append(self.pool.submit(engine.query, on.sql(duck_sql)))
+                self.futures.append(self.pool.submit(_one_row, engine, job))
         except BaseException:
             self.close()
             raise
 
     def results(self) -> list[dict[str, Any]]:
         if self.pool is None:
-            return [self.on.one(q) for q in self.queries]
-        return [f.result()[0] for f in self.futures]
+            return [_one_row(self.on.engine, job) for job in self.jobs]
+        return [f.result() for f in self.futures]
 
     def pair(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The results of two queries (both sides' profiles)."""
+        """The results of two jobs (both sides' profiles)."""
         a, b = self.results()
         return a, b
 
@@ -257,12 +296,20 @@ class Alongside:
             engine.close()
 
 
+def _one_row(engine: Any, queries: Sequence[str]) -> dict[str, Any]:
+    """The one-row results of `queries` (engine SQL), run in turn, as one row."""
+    row: dict[str, Any] = {}
+    for sql in queries:
+        row.update(engine.query(sql)[0])
+    return row
+
+
 def _profiles_alongside(
     on: On, plan: DiffPlan, sides: tuple[Sql, Sql], exact: bool, profiles: bool
 ) -> Alongside:
     """Both sides' column profiles, started beside what the diff does next (none without `profiles`)."""
-    queries = [_profile(plan, rel, side, exact, on.dialect) for rel, side in zip(sides, "lr", strict=True)]
-    return on.alongside(queries if profiles else [], sides)
+    jobs = [_profile(plan, rel, side, exact, on.dialect) for rel, side in zip(sides, "lr", strict=True)]
+    return on.alongside(jobs if profiles else [], sides)
 
 
 # -- keys ---------------------------------------------------------------------------------------------
@@ -282,12 +329,43 @@ def _dup_keys(plan: DiffPlan, rel: Sql) -> Sql:
     return _grouped_keys(plan, rel)
 
 
+def _key_of_row(plan: DiffPlan, k: str, rel_alias: str) -> Sql:
+    """`queries.key_expr` of key part `k`, read from the relation aliased `rel_alias`: beside a relation
+    of `k<j>` columns, an unqualified key column named `k0` would be that relation's `k0`."""
+    common = common_key_type(dict(plan.left_columns)[k], dict(plan.right_columns)[k])
+    return col(k, rel_alias) if common is None else t.cast(col(k, rel_alias), common)
+
+
+def _keyed(plan: DiffPlan, rel: Sql, keys_table: Sql, among: bool) -> Sql:
+    """The rows of `rel` whose key is (`among`), or is not, one of the `k<j>` rows of `keys_table`, as a
+    relation. Not `queries.in_flat_keys`, whose unqualified key columns would bind to the keys table's
+    own when a key column is named `k<j>` (every row found among the keys)."""
+    on = t.and_(*(f"{col(f'k{j}', '__x')} = {_key_of_row(plan, k, '__r')}" for j, k in enumerate(plan.key)))
+    found = f"EXISTS (SELECT 1 FROM {keys_table} AS {ident('__x')} WHERE {on})"
+    where = found if among else f"NOT {found}"
+    return t.subquery(f"SELECT * FROM {rel} AS {ident('__r')} WHERE {where}", "__keyed")
+
+
+# The types that take a collation (text, varchar, char, citext, name, and arrays of them, and VARCHAR, what a
+# key retyped between the sides is joined as): a COLLATE on any other fails, "collations are not
+# supported by type uuid" (bytea, enums, inet, jsonb, money, composites, ...).
+_COLLATABLE = re.compile(
+    r"^(text|varchar|character varying|bpchar|character|char|citext|name)(\s*\(\d+\))?(\[\])*$", re.I
+)
+
+
+def _collatable(type_name: str) -> bool:
+    return bool(_COLLATABLE.match(type_name.strip()))
+
+
 def _order(plan: DiffPlan, dialect: str) -> str:
     """ORDER BY the key parts as DuckDB orders its key structs (text by bytes)."""
     types = dict(plan.left_columns)
-    return ", ".join(
-        t.order_key(col(f"k{j}"), family(types[k]) == "text", dialect) for j, k in enumerate(plan.key)
-    )
+    parts = []
+    for j, k in enumerate(plan.key):
+        joined_as = common_key_type(types[k], dict(plan.right_columns)[k]) or types[k]
+        parts.append(t.order_key(col(f"k{j}"), _collatable(joined_as), dialect))
+    return ", ".join(parts)
 
 
 def _key_health(on: On, plan: DiffPlan, rel: Sql, examples: int) -> KeyHealth:
@@ -369,7 +447,9 @@ def _example_rows(
             for kind in kinds
         ]
         e = ident("__e")
-        on_key = t.and_(*(f"{col(f'k{j}', '__e')} = {q.key_expr(plan, k)}" for j, k in enumerate(plan.key)))
+        on_key = t.and_(
+            *(f"{col(f'k{j}', '__e')} = {_key_of_row(plan, k, '__r')}" for j, k in enumerate(plan.key))
+        )
         keys = ", ".join(alias(col(f"k{j}", "__e"), f"{prefix}{j}") for j in range(len(plan.key)))
         rows = on.query(
             f"SELECT {keys}, {ident('__r')}.* FROM {rel} AS {ident('__r')}"
@@ -386,11 +466,20 @@ def _example_rows(
 # -- profiles and distributions --------------------------------------------------------------------------
 
 
-def _profile(plan: DiffPlan, rel: Sql, side: str, exact: bool, dialect: str) -> Sql:
-    out = [alias(q.COUNT, "rows")]
+# The most output columns a PostgreSQL SELECT may have ("target lists can have at most 1664 entries"):
+# a profile takes up to 5 a column, so a table of 333 numeric columns is profiled in more than one scan.
+_MOST_OUTPUTS = 1664
+
+
+def _profile(plan: DiffPlan, rel: Sql, side: str, exact: bool, dialect: str) -> list[Sql]:
+    """One side's column profiles: one scan, or one per `_MOST_OUTPUTS` of them."""
+    chunks: list[list[Sql]] = [[alias(q.COUNT, "rows")]]
     for i, p in enumerate(plan.columns):
-        out += q.profile_columns(p, col(p.name), side, i, exact, False, dialect)
-    return t.select(out, rel)
+        out = q.profile_columns(p, col(p.name), side, i, exact, False, dialect)
+        if len(chunks[-1]) + len(out) > _MOST_OUTPUTS:
+            chunks.append([])
+        chunks[-1] += out
+    return [t.select(chunk, rel) for chunk in chunks]
 
 
 def _histograms(
@@ -462,7 +551,8 @@ def _multiset(
                 names = [p.name for p in plan.columns]
                 order = (
                     ", ".join(
-                        t.order_key(col(p.name), p.compare != "native", on.dialect)
+                        # text-compared columns were grouped as VARCHAR (rowsets.multiset_groups)
+                        t.order_key(col(p.name), p.compare == "text" or _collatable(p.left_type), on.dialect)
                         for p in plan.columns
                         if not nested(p.left_type)
                     )

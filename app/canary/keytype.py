@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from app.canary.sqltext import PG_NUMERIC
+
 # Integer digits each integer type can hold (what a DECIMAL needs before its point to hold it too).
 _INTEGER_DIGITS = {
     "TINYINT": 3,
@@ -22,6 +24,10 @@ _INTEGER_DIGITS = {
     "UHUGEINT": 39,
 }
 _DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+# PostgreSQL's NUMERIC without a precision holds any number exactly, integers and every NUMERIC(p,s) too:
+# keys are cast to it (`sqltext.PG_NUMERIC`, not a bare DECIMAL, which would round them to DuckDB's 3
+# places). Only PostgreSQL reports a NUMERIC without one (DuckDB and Spark always give both numbers).
+_UNBOUNDED = "NUMERIC"
 _FLOAT = {"FLOAT", "DOUBLE", "REAL"}
 _TIMESTAMP = re.compile(r"^(DATE|TIMESTAMP(_S|_MS|_NS)?|TIMESTAMP WITH TIME ZONE)$")
 _MAX_DECIMAL = 38
@@ -79,12 +85,14 @@ def canonical(type_name: str) -> str:
 
 
 def _numeric(t: str) -> bool:
-    return t in _INTEGER_DIGITS or t in _FLOAT or bool(_DECIMAL.match(t))
+    return t in _INTEGER_DIGITS or t in _FLOAT or t == _UNBOUNDED or bool(_DECIMAL.match(t))
 
 
 def _numeric_supertype(a: str, b: str) -> str:
     if a in _FLOAT or b in _FLOAT:
         return "DOUBLE"
+    if _UNBOUNDED in (a, b):
+        return PG_NUMERIC
     if a in _INTEGER_DIGITS and b in _INTEGER_DIGITS:
         if max(_INTEGER_DIGITS[a], _INTEGER_DIGITS[b]) <= _INTEGER_DIGITS["BIGINT"]:
             return "BIGINT"

@@ -135,7 +135,10 @@ def differs(p: ColumnPlan, left: Sql, right: Sql, dialect: str = "duckdb") -> Sq
         close.append(f"{_round(left, tol, dialect)} = {_round(right, tol, dialect)}")
     # NaN and ±inf are never "close" to anything else (gap and scale go NaN/inf, and DuckDB orders NaN
     # highest, so `NaN <= NaN` holds); NaN vs NaN and inf vs inf of one sign are not distinct anyway.
-    finite = [] if exact else [t.isfinite(a, dialect), t.isfinite(b, dialect)]
+    # integers are always finite, and DuckDB's and Spark's decimals too; PostgreSQL's numeric holds NaN
+    # and ±Infinity, which `<=` would find close to anything (NaN <= NaN, inf <= 0.5 * inf)
+    always_finite = exact and (dialect != "postgres" or "decimal" not in kinds)
+    finite = [] if always_finite else [t.isfinite(a, dialect), t.isfinite(b, dialect)]
     within = f"coalesce({and_(*finite, or_(*close))}, FALSE)"
     # CASE, not AND: the closeness test runs only on the rows whose values differ at all
     return f"CASE WHEN {distinct} THEN NOT {within} ELSE FALSE END"

@@ -81,7 +81,10 @@ class ColumnResult:
             if isinstance(a, (int, float, decimal.Decimal)) and isinstance(b, (int, float, decimal.Decimal)):
                 if not isinstance(a, bool) and not isinstance(b, bool):
                     if isinstance(a, decimal.Decimal) and isinstance(b, decimal.Decimal):
-                        out[k] = float(b - a)  # exact, then shown as a number
+                        # exact, then shown as a number; PostgreSQL's NUMERIC also holds NaN and
+                        # ±Infinity, whose Decimal difference raises (inf - inf): as floats, NaN or inf
+                        finite = a.is_finite() and b.is_finite()
+                        out[k] = float(b - a) if finite else float(b) - float(a)
                     elif isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal):
                         # a DECIMAL column retyped to DOUBLE (or back): Decimal and float do not mix
                         out[k] = float(b) - float(a)

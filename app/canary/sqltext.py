@@ -123,10 +123,17 @@ def isfinite(value: Sql, dialect: str = "duckdb") -> Sql:
     return f"abs({value}) < CAST('Infinity' AS DOUBLE)"
 
 
+# PostgreSQL's NUMERIC without a precision or scale (any number exactly), in text that sqlglot transpiles
+# to it: sqlglot reads a bare DECIMAL or NUMERIC as DuckDB's DECIMAL(18,3); a schema-qualified name it
+# leaves as it is.
+PG_NUMERIC = "pg_catalog.numeric"
+
+
 def round_to(value: Sql, decimals: int, dialect: str = "duckdb") -> Sql:
-    """`value` rounded to `decimals` places (PostgreSQL rounds to places only as NUMERIC)."""
+    """`value` rounded to `decimals` places. PostgreSQL rounds to places only as NUMERIC: cast without a
+    scale, so that the value is rounded once, at `decimals`, however many places it has."""
     if dialect == "postgres":
-        value = cast(value, "DECIMAL(38,9)")
+        value = cast(value, PG_NUMERIC)
     return f"round({value}, {lit(decimals)})"
 
 

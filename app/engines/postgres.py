@@ -35,16 +35,13 @@ class PostgresEngine:
                 hint=f"check that the server is up and that {POSTGRES_URL} (or PGHOST, PGPORT, PGUSER, "
                 "PGDATABASE, PGPASSWORD) points at it",
             ) from None
+        _load_infinite_times(self.conn)
         info = self.conn.info
         self.where = f"{info.host}:{info.port}/{info.dbname}"  # for messages: no user, no password
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         with self.conn.cursor() as cur:
-            self._run(cur, sql)
-            if cur.description is None:
-                return []
-            names = [d.name for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            return self._run(cur, sql, fetch=True)
 
     def execute(self, sql: str) -> None:
         with self.conn.cursor() as cur:
@@ -64,11 +61,14 @@ class PostgresEngine:
         nondeterministic ones (a case- or accent-insensitive ICU collation, PostgreSQL 12 and later),
         whose `=`, GROUP BY and hashes take values with different bytes for one (`'a' = 'A'`), and any
         other declared one, which PostgreSQL cannot combine with another table's ("no collation was
-        derived" when the join's key or a compared value meets a column under a third collation)."""
+        derived" when the join's key or a compared value meets a column under a third collation). And
+        the citext ones, whose `=` ignores case whatever their collation (`inplace.On.bytewise` reads them
+        as text)."""
         rows = self.query(
-            "SELECT a.attname AS name FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation"
+            "SELECT a.attname AS name FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+            " LEFT JOIN pg_collation c ON c.oid = a.attcollation"
             f" WHERE a.attrelid = {_literal(relation)}::regclass AND a.attnum > 0 AND NOT a.attisdropped"
-            " AND c.collname NOT IN ('default', 'C', 'POSIX') ORDER BY a.attnum"
+            " AND (c.collname NOT IN ('default', 'C', 'POSIX') OR t.typname = 'citext') ORDER BY a.attnum"
         )
         return [r["name"] for r in rows]
 
@@ -121,10 +121,16 @@ class PostgresEngine:
     def close(self) -> None:
         self.conn.close()
 
-    def _run(self, cur: Any, sql: str) -> None:
+    def _run(self, cur: Any, sql: str, fetch: bool = False) -> list[dict[str, Any]]:
+        """Runs `sql`; with `fetch`, its rows as dicts. Any error of the server or of reading its values
+        (a value the driver cannot load) is an EngineError."""
         errors = self._psycopg.errors
         try:
             cur.execute(sql.encode())  # bytes: run as written, no client-side placeholders
+            if not fetch or cur.description is None:
+                return []
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         except errors.UndefinedTable as exc:
             raise EngineError(
                 NAME,
@@ -138,10 +144,65 @@ class PostgresEngine:
                 hint="grant the role what docs/engines/postgres.md lists (USAGE and SELECT on the sources; "
                 "CREATE on the scratch schema)",
             ) from None
+        except errors.QueryCanceled as exc:  # statement_timeout, or pg_cancel_backend()
+            raise EngineError(
+                NAME,
+                f"{_first_line(exc)} (on {self.where})",
+                hint="raise the role's statement_timeout (ALTER ROLE ... SET statement_timeout, or PGOPTIONS="
+                "'-c statement_timeout=...'), or diff less: --no-profile skips the column profiles",
+            ) from None
         except self._psycopg.OperationalError as exc:
-            raise EngineError(NAME, f"lost the connection to {self.where}: {_first_line(exc)}") from None
+            if exc.sqlstate and exc.sqlstate.startswith("54"):  # class 54: too many columns, too complex
+                raise EngineError(
+                    NAME,
+                    f"the query is beyond a limit of the server on {self.where}: {_first_line(exc)}",
+                    hint="diff fewer columns, or pass --no-profile",
+                ) from None
+            if self.conn.broken or self.conn.closed:
+                raise EngineError(NAME, f"lost the connection to {self.where}: {_first_line(exc)}") from None
+            # an error of the server that left the session usable (out of memory or disk, a lock)
+            raise EngineError(NAME, f"query failed on {self.where}: {_first_line(exc)}") from None
         except self._psycopg.Error as exc:
             raise EngineError(NAME, f"query failed on {self.where}: {_first_line(exc)}") from None
+
+
+def _load_infinite_times(conn: Any) -> None:
+    """Reads PostgreSQL's 'infinity' and '-infinity' dates and timestamps as the latest and earliest
+    values Python has (date.max, datetime.min, ...), where psycopg raises "date too large": DuckDB's
+    Python client reads its own infinities so too, so a profile's min or max, an example row or a key
+    reads the same from either engine, and sorts and compares with the other values of its column (a
+    string would not). The recipe of psycopg's documentation ("Handling infinity date")."""
+    import datetime as dt
+
+    from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+
+    class InfiniteDate(DateLoader):
+        def load(self, data: Any) -> dt.date:
+            if data == b"infinity":
+                return dt.date.max
+            if data == b"-infinity":
+                return dt.date.min
+            return super().load(data)
+
+    class InfiniteTimestamp(TimestampLoader):
+        def load(self, data: Any) -> dt.datetime:
+            if data == b"infinity":
+                return dt.datetime.max
+            if data == b"-infinity":
+                return dt.datetime.min
+            return super().load(data)
+
+    class InfiniteTimestamptz(TimestamptzLoader):
+        def load(self, data: Any) -> dt.datetime:
+            if data == b"infinity":
+                return dt.datetime.max.replace(tzinfo=dt.UTC)
+            if data == b"-infinity":
+                return dt.datetime.min.replace(tzinfo=dt.UTC)
+            return super().load(data)
+
+    conn.adapters.register_loader("date", InfiniteDate)
+    conn.adapters.register_loader("timestamp", InfiniteTimestamp)
+    conn.adapters.register_loader("timestamptz", InfiniteTimestamptz)
 
 
 def _literal(text: str) -> str:

@@ -58,6 +58,21 @@ def python_md5_48(text: str) -> int:
 # are slow sorts; a 64-bit hash that is equal exactly when the values are sorts like a bigint (10M rows,
 # a data-diff's profile of 5 columns: 19 s -> 13 s a side, benchmarks/engines.py).
 _PG_TEXT_HASHED = (*exp.DataType.TEXT_TYPES, exp.DataType.Type.BPCHAR, exp.DataType.Type.UUID)
+# PostgreSQL's types without a default btree or hash operator class (pg_opclass): no equality that
+# COUNT(DISTINCT) or GROUP BY could use ("could not identify an equality operator for type json").
+_PG_NO_EQUALITY = frozenset(
+    {"json", "jsonpath", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"}
+    | {"txid_snapshot", "pg_snapshot"}
+)
+
+
+def postgres_lacks_equality(type_: str) -> bool:
+    """Whether PostgreSQL cannot tell values of `type_` (as format_type names it; arrays of them too)
+    apart: they are counted and grouped by their text instead."""
+    name = type_.strip().lower()
+    while name.endswith("[]"):
+        name = name[:-2]
+    return name in _PG_NO_EQUALITY
 
 
 def postgres_distinct_operand(type_: str, value: exp.Expr) -> exp.Expr | None:
@@ -66,19 +81,22 @@ def postgres_distinct_operand(type_: str, value: exp.Expr) -> exp.Expr | None:
     for text types (as DuckDB counts: a nondeterministic collation's `=` would take 'a' and 'A' for one
     value; char(n) drops its padding in the cast),
     `hash_numeric_extended` for numeric (1.5 and 1.50 hash alike; seeded by the sign, which PostgreSQL's
-    numeric hash ignores). None: count the value itself (integers, floats, dates and timestamps sort fast
-    as they are; citext and user types are left alone). Two distinct values collide with odds of about 3
-    in a million among 10M values."""
+    numeric hash ignores), the text's hash too for the types PostgreSQL has no equality for
+    (`postgres_lacks_equality`: json, xml, point, ...). None: count the value itself (integers, floats,
+    dates and timestamps sort fast as they are; citext and user types are left alone). Two distinct
+    values collide with odds of about 3 in a million among 10M values."""
+    zero = exp.Literal.number(0)
+    text = exp.Collate(
+        this=exp.Cast(this=value.copy(), to=exp.DataType.build("TEXT")),
+        expression=exp.Identifier(this="C", quoted=True),
+    )
+    if postgres_lacks_equality(type_):
+        return exp.Anonymous(this="hashtextextended", expressions=[text, zero])
     try:
         dtype = exp.DataType.build(type_.strip(), dialect="postgres")
     except (sqlglot.errors.SqlglotError, ValueError):  # sqlglot cannot read it: a user-defined type
         return None
-    zero = exp.Literal.number(0)
     if dtype.is_type(*_PG_TEXT_HASHED):
-        text = exp.Collate(
-            this=exp.Cast(this=value.copy(), to=exp.DataType.build("TEXT")),
-            expression=exp.Identifier(this="C", quoted=True),
-        )
         return exp.Anonymous(this="hashtextextended", expressions=[text, zero])
     if dtype.is_type(exp.DataType.Type.DECIMAL):
         # PostgreSQL's numeric hash leaves the sign out (x and -x hash alike): negative values take
