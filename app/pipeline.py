@@ -183,6 +183,8 @@ def evaluate(
     say(f"analyzing {len(head.models)} models and {len(head.contracts)} contracts")
     # lenient: a model reading a column its upstream dropped is a finding of this change, not bad input
     head_an = analyze(head, strict=False)
+    if dbt is not None:  # a model whose Jinja could not be rendered is broken by that, not by empty SQL
+        head_an = dbt[1].mark_unrendered(head_an)
     notes: list[str] = [
         f"{table}: no declared columns (no yml columns, catalog.json or datacanary.yml); the models' "
         f"references to {', '.join(cols)} were taken as they are, untyped"
@@ -193,6 +195,7 @@ def evaluate(
     if base is not None:
         try:
             base_an = analyze(base, strict=False)
+            base_an = dbt[0].mark_unrendered(base_an) if dbt is not None else base_an
         except DatacanaryError as exc:  # a broken base must not hide what head does
             notes.append(
                 f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared"

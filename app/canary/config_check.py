@@ -1,10 +1,12 @@
 """Findings about datacanary.yml itself that only the canary can see: a declared sample file missing from the
 revision, and `canary.tolerance` / `canary.intent` / `canary.keys` naming a model or column that does not
-exist. Each is reported at its datacanary.yml line instead of silently doing nothing. [pure]
+exist. Each is reported at its datacanary.yml line instead of silently doing nothing. And a sample file
+(a dbt seed) that is there but cannot be loaded, at the file: the rest of the canary still runs. [pure]
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -13,10 +15,13 @@ from app.canary.sampling import SourceCoverage
 from app.errors import did_you_mean
 from app.findings import Finding
 from app.project.model import Project
-from app.types import Severity
+from app.types import Location, Severity
 
 if TYPE_CHECKING:
     from app.sql.analysis import Analysis
+
+UNLOADABLE = "cannot be loaded: "  # the note (app.canary.sources) of a sample file DuckDB cannot read
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 
 
 def config_findings(
@@ -28,9 +33,16 @@ def config_findings(
     """Missing sample files (error) and unknown names in canary.tolerance/intent/keys (warning).
     `outputs` adds the columns the run actually saw per model, for models the analysis cannot list."""
     columns: dict[str, set[str]] = {n: {c.name for c in m.columns} for n, m in analysis.models.items()}
+    for name in analysis.broken:  # it exists, with columns unknown: its own finding says why
+        columns.setdefault(name, set())
     for name, cols in outputs.items():
         columns.setdefault(name, set()).update(cols)
-    return [*_missing_sources(project, sources), *_unknown_names(project, columns)]
+    sources = tuple(sources)
+    return [
+        *_missing_sources(project, sources),
+        *_unloadable_sources(project, analysis, sources),
+        *_unknown_names(project, columns),
+    ]
 
 
 def _missing_sources(project: Project, sources: Iterable[SourceCoverage]) -> Iterator[Finding]:
@@ -46,6 +58,34 @@ def _missing_sources(project: Project, sources: Iterable[SourceCoverage]) -> Ite
                 location=project.config_doc.location(("sources", s.name, "path")),
                 hint="fix the `path:` (relative to the project directory) or commit the sample file",
             )
+
+
+def _unloadable_sources(
+    project: Project, analysis: Analysis, sources: Iterable[SourceCoverage]
+) -> Iterator[Finding]:
+    from app.canary.inputs import parse_spec
+    from app.project.tree import join
+
+    for s in sources:
+        if s.path is None or not (s.note or "").startswith(UNLOADABLE):
+            continue
+        why = (s.note or "").removeprefix(UNLOADABLE)
+        line = _CSV_LINE.search(why)
+        down = analysis.downstream(s.name)
+        readers = [m for m in analysis.order if m in down]
+        shown = ", ".join(readers[:5]) + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
+        who = f"its readers ({shown})" if readers else "its readers"
+        yield Finding(
+            gate="canary",
+            rule="canary-source-invalid",
+            severity=Severity.ERROR,
+            message=f"source {s.name}: sample file {s.path} cannot be loaded ({why}); the canary ran {who} "
+            "on an empty table instead, so their row counts and diffs say nothing about this source",
+            dataset=s.name,
+            location=Location(join(project.root, parse_spec(s.path).path), int(line[1]) if line else None),
+            hint=f"fix the row that does not fit (`duckdb -c \"from '{s.path}'\"` shows it), or declare "
+            "the column's type (a dbt seed's `column_types`, `sources.<name>.columns` in datacanary.yml)",
+        )
 
 
 def _unknown_names(project: Project, columns: Mapping[str, set[str]]) -> Iterator[Finding]:
@@ -71,6 +111,8 @@ def _unknown_names(project: Project, columns: Mapping[str, set[str]]) -> Iterato
     entries += [(("canary", "tolerance", k), "tolerance", problem(k, True)) for k in cfg.tolerance]
     entries += [(("canary", "intent", i), "intent", problem(e, True)) for i, e in enumerate(cfg.intent)]
     for model, key in cfg.keys.items():
+        if ("canary", "keys", model) not in project.config_doc.lines:
+            continue  # a key the project derived itself (dbt's unique + not_null tests): nobody wrote it
         entries.append((("canary", "keys", model), "keys", problem(model, False)))
         if model in columns:
             for i, k in enumerate(key):

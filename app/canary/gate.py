@@ -3,7 +3,8 @@
 Rules (stable ids): canary-sandbox-refused, canary-model-failed, canary-timeout, canary-memory,
 canary-transpile, canary-skipped,
 canary-changed-rows, canary-row-count, canary-duplicate-keys, canary-quality, canary-unexpected-change,
-canary-schema-change (and, from config_check.py, canary-source-missing and canary-unknown-name).
+canary-schema-change (and, from config_check.py, canary-source-missing, canary-source-invalid and
+canary-unknown-name).
 """
 
 from __future__ import annotations

@@ -11,13 +11,14 @@ The SQL comes from `sampling.py`; the database is the runner's Sandbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
 from app.canary import exprs as q
+from app.canary.config_check import UNLOADABLE
 from app.canary.inputs import TableSpec, parse_spec
 from app.canary.sampling import JoinSurvival, SourceCoverage, count_rows, is_unique, sample_select, survival
 from app.errors import DatacanaryError
@@ -62,19 +63,7 @@ def load_sources(
                 if spec.path is None
                 else f"sample file {spec.path} is not in the revision"
             )
-            if spec.columns:
-                cols = ", ".join(
-                    f"{q.sql(q.ident(c))} {exp.DataType.build(t, dialect=dialect).sql('duckdb')}"
-                    for c, t in spec.columns.items()
-                )
-                db.execute(f"CREATE TABLE {q.sql(target)} ({cols})")
-                note += ": an empty table with the declared columns"
-            elif read and read.get(name):
-                # DuckDB's NULL type takes any function and comparison: the models run, on no rows
-                nulls = [exp.alias_(exp.null(), c, quoted=True) for c in read[name]]
-                empty = exp.select(*nulls).where(exp.false())
-                db.execute(f"CREATE TABLE {q.sql(target)} AS {q.sql(empty)}")
-                note += ": an empty table with the columns the models read"
+            note += _empty_table(db, target, spec.columns, (read or {}).get(name, ()), dialect)
             coverage.append(_replace_note(base, note, missing=spec.path is not None))
             continue
         ts = parse_spec(spec.path, spec.format)
@@ -97,6 +86,13 @@ def load_sources(
                 refused[name] = f"reads {ts.path}, where {exc.message}"
                 coverage.append(_replace_note(base, "refused: " + exc.message, missing=False))
                 continue
+            if ts.format != "duckdb" and not exc.message.startswith(_CONFIG_ERRORS):
+                # the file's own fault (a row that does not fit its column's type): a finding at the file
+                # (config_check) instead of the end of the run; its readers run on an empty table
+                why = exc.message.replace("<path outside the project>", ts.path)  # our copy of it
+                _empty_table(db, target, spec.columns, (read or {}).get(name, ()), dialect)
+                coverage.append(_replace_note(base, UNLOADABLE + why, missing=False))
+                continue
             raise DatacanaryError(
                 f"sample data of source {name!r} cannot be loaded: {exc.message}",
                 project.config_doc.location(("sources", name, "path")),
@@ -114,6 +110,30 @@ def load_sources(
         db.execute(f"DETACH IF EXISTS {q.sql(q.ident(alias))}")
     db.seal_catalog(catalog, SCHEMA)
     return tuple(coverage), joins, refused
+
+
+# DuckDB's errors that are the configuration's (a sample key or a declared type that does not exist)
+_CONFIG_ERRORS = ("Binder Error", "Catalog Error")
+
+
+def _empty_table(
+    db: Sandbox, target: exp.Table, declared: Mapping[str, str], read: Sequence[str], dialect: str
+) -> str:
+    """`target` with no rows and the declared columns (else the columns the models read, untyped);
+    what it is, for the source's note ("" when nothing says which columns: no table)."""
+    if declared:
+        cols = ", ".join(
+            f"{q.sql(q.ident(c))} {exp.DataType.build(t, dialect=dialect).sql('duckdb')}"
+            for c, t in declared.items()
+        )
+        db.execute(f"CREATE TABLE {q.sql(target)} ({cols})")
+        return ": an empty table with the declared columns"
+    if read:
+        # DuckDB's NULL type takes any function and comparison: the models run, on no rows
+        nulls = [exp.alias_(exp.null(), c, quoted=True) for c in read]
+        db.execute(f"CREATE TABLE {q.sql(target)} AS {q.sql(exp.select(*nulls).where(exp.false()))}")
+        return ": an empty table with the columns the models read"
+    return ""
 
 
 def _replace_note(c: SourceCoverage, note: str, missing: bool) -> SourceCoverage:

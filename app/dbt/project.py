@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from app.contracts.model import Contract
 from app.dbt.catalog import Catalog
@@ -24,6 +25,9 @@ from app.project.model import ModelFile, Project, freeze_models
 from app.project.tree import join
 from app.project.yamldoc import YamlDoc, load_yaml
 from app.types import Location
+
+if TYPE_CHECKING:
+    from app.sql.analysis import Analysis
 
 # dbt adapter type -> sqlglot dialect
 ADAPTER_DIALECTS: Mapping[str, str] = MappingProxyType(
@@ -62,6 +66,26 @@ class DbtProject:
     manifest: Manifest
     names: Mapping[str, str]  # node unique_id -> dataset name
     notes: tuple[str, ...] = ()
+    # models whose raw code (no compiled SQL) could not be rendered -> why; their SQL is no query
+    unrendered: Mapping[str, ProjectError] = field(default_factory=lambda: MappingProxyType({}))
+
+    def strict_project(self) -> Project:
+        """The project, or the first unrendered model's error: for the commands that need every model."""
+        if self.unrendered:
+            raise self.unrendered[min(self.unrendered)]
+        return self.project
+
+    def mark_unrendered(self, analysis: Analysis) -> Analysis:
+        """`analysis` (lenient) with each unrendered model broken by its own reason, not as empty SQL."""
+        if not self.unrendered:
+            return analysis
+        from app.sql.analysis import BrokenModel
+
+        broken = dict(analysis.broken)
+        for name, err in self.unrendered.items():
+            if name in broken:
+                broken[name] = BrokenModel(name, broken[name].path, err)
+        return replace(analysis, broken=MappingProxyType(broken))
 
 
 def dataset_names(manifest: Manifest) -> dict[str, str]:
@@ -121,13 +145,14 @@ def build_project(
 
     models: dict[str, ModelFile] = {}
     self_readers: set[str] = set()
+    unrendered: dict[str, ProjectError] = {}
     for uid, m in sorted(manifest.models.items()):
         if m.language != "sql":
             notes.append(
                 f"{names[uid]}: a {m.language} model; read as a source (its declared columns), not analyzed"
             )
             continue
-        sql = _model_sql(m, manifest, names, index, root, notes, self_readers)
+        sql = _model_sql(m, manifest, names, index, root, notes, self_readers, unrendered)
         models[names[uid]] = ModelFile(
             name=names[uid], path=join(root, m.path), sql=sql, materialized=m.materialized, version=m.version
         )
@@ -158,24 +183,39 @@ def build_project(
             f"{manifest.path} was compiled from other versions of {len(stale)} model file(s) than "
             f"{label} has: {shown}; run `dbt compile` on this revision so the gates see its SQL"
         )
-    return DbtProject(project=project, manifest=manifest, names=MappingProxyType(names), notes=tuple(notes))
+    return DbtProject(
+        project=project,
+        manifest=manifest,
+        names=MappingProxyType(names),
+        notes=tuple(notes),
+        unrendered=MappingProxyType(unrendered),
+    )
 
 
 def stale_models(manifest: Manifest, root: str, read: Read) -> list[str]:
     """Model files whose text differs from what the manifest was compiled from (dbt's file checksum:
-    sha256 of the stripped text). Files not in the revision are not judged."""
-    stale = []
+    sha256 of the stripped text), then those the revision cannot have compiled: not UTF-8, or gone (the
+    project's own models, judged only when the revision has its dbt_project.yml: a manifest read
+    without its tree has none)."""
+    stale, unreadable = [], []
+    has_tree = read(join(root, "dbt_project.yml")) is not None
     for m in sorted(manifest.models.values(), key=lambda m: m.path):
         if m.file_sha256 is None:
             continue
         path = join(root, m.path)
-        text = read(path)
+        try:
+            text = read(path)
+        except ProjectError:  # not UTF-8 text: dbt cannot have compiled it (the analysis never reads it)
+            unreadable.append(f"{path} (not UTF-8)")
+            continue
         if text is None:
+            if has_tree and m.package == manifest.project_name:
+                unreadable.append(f"{path} (not in the revision)")
             continue
         digest = hashlib.sha256(text.replace("\r\n", "\n").strip().encode("utf-8")).hexdigest()
         if digest != m.file_sha256:
             stale.append(path)
-    return stale
+    return stale + unreadable
 
 
 def _config(manifest: Manifest, root: str, read: Read, path: str) -> tuple[ProjectConfig, YamlDoc]:
@@ -216,6 +256,7 @@ def _model_sql(
     root: str,
     notes: list[str],
     self_readers: set[str],
+    unrendered: dict[str, ProjectError],
 ) -> str:
     if m.compiled_code is not None:
         me = names[m.unique_id]
@@ -241,13 +282,18 @@ def _model_sql(
     latest = {mm.name: names[uid] for uid, mm in manifest.models.items() if mm.is_latest}
     seeds = {s.name: names[uid] for uid, s in manifest.seeds.items()}
     sources = {(s.source_name, s.name): names[uid] for uid, s in manifest.sources.items()}
-    return render_raw(
-        m.raw_code,
-        join(root, m.path),
-        this=names[m.unique_id],
-        ref=lambda name, v: by_name.get((name, v)) if v else latest.get(name) or seeds.get(name),
-        source=lambda s, t: sources.get((s, t)),
-    )
+    try:
+        return render_raw(
+            m.raw_code,
+            join(root, m.path),
+            this=names[m.unique_id],
+            ref=lambda name, v: by_name.get((name, v)) if v else latest.get(name) or seeds.get(name),
+            source=lambda s, t: sources.get((s, t)),
+        )
+    except ProjectError as err:  # one model's Jinja: a finding of its own (DbtProject.mark_unrendered)
+        unrendered[names[m.unique_id]] = err
+        # commented out, so the analysis leaves it out; other raw code stays other text
+        return "\n".join(f"-- {line}" for line in m.raw_code.split("\n"))
 
 
 def _consumers(exposures: tuple[DbtExposure, ...], names: Mapping[str, str]) -> dict[str, list[str]]:

@@ -34,7 +34,8 @@ def state_modified(
     """Select like `dbt ls -s state:modified+ --state <base target>`, over dataset names.
 
     `sql_kinds` is app/sql's classification per head model (`unchanged`, `equivalent`, `changed`,
-    `added`, `renamed`, ...); without it, any difference in the compiled SQL text counts.
+    `added`, `renamed`, ...); without it, and for a model it leaves out (one the analysis could not
+    take), any difference in the compiled SQL text counts.
     """
     old = {base.names[uid]: m for uid, m in base.manifest.models.items()}
     new = {head.names[uid]: m for uid, m in head.manifest.models.items()}
@@ -69,10 +70,10 @@ def _code_reasons(
 ) -> list[str]:
     """Why a SQL model's code counts as modified: dbt's rule (raw code, or a macro it calls), where the
     compiled SQL also changed in a way that can change the output."""
-    if sql_kinds is not None:
-        kind = sql_kinds.get(name, "unchanged")
+    if sql_kinds is not None and name in sql_kinds:
+        kind = sql_kinds[name]
         compiled = kind in MODIFIED_SQL
-    else:
+    else:  # a broken model is a finding of its own; selected, its readers are skipped by name
         kind = "changed"
         compiled = base.project.models[name].sql != head.project.models[name].sql
     if not compiled:

@@ -63,7 +63,7 @@ def _settings(tree: Tree, config_path: str) -> dict[str, Any]:
 
 def load_dbt_project(tree: Tree, root: str = "") -> Project:
     """The dbt project under `root` of `tree`, from the manifest committed with it."""
-    return load_dbt(tree, root).project
+    return load_dbt(tree, root).strict_project()
 
 
 def load_dbt(tree: Tree, root: str = "") -> DbtProject:
@@ -86,7 +86,7 @@ def load_manifest_file(path: Path, tree: Tree | None = None, root: str = "") -> 
     """A dbt project from a manifest file on disk. `tree` (the revision the manifest was compiled
     from) supplies schema ymls, seed CSVs and datacanary.yml under `root`; without it, contracts have
     no line numbers and seeds no sniffed types."""
-    return load_manifest(path, tree, root).project
+    return load_manifest(path, tree, root).strict_project()
 
 
 def load_manifest(path: Path, tree: Tree | None = None, root: str = "") -> DbtProject:

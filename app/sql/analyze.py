@@ -19,7 +19,7 @@ from sqlglot import exp
 from app.errors import DatacanaryError, ProjectError, SqlError
 from app.project.model import ModelFile, Project
 from app.sql.analysis import Analysis, BrokenModel, ModelAnalysis, OutputColumn, SourceAnalysis
-from app.sql.dag import topological_order
+from app.sql.dag import order_without_cycles, topological_order
 from app.sql.datatypes import normalize
 from app.sql.engine_names import name_unnamed
 from app.sql.lineage import column_lineage
@@ -112,7 +112,12 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
         refs_of[name] = refs
     for name, found in targets.items():
         upstream[name] = {t for t in found.values() if t in project.models and t not in broken}
-    order = topological_order(upstream, {n: m.path for n, m in project.models.items()})
+    paths = {n: m.path for n, m in project.models.items()}
+    if strict:
+        order = topological_order(upstream, paths)
+    else:  # each model of a cycle is broken, a finding of its own; its readers read it as broken
+        order, cyclic = order_without_cycles(upstream, paths)
+        broken.update({n: BrokenModel(n, paths[n], err) for n, err in cyclic.items()})
     done: dict[str, ModelAnalysis] = {}
     for name in order:
         model = project.models[name]

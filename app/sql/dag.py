@@ -15,7 +15,31 @@ def topological_order(upstream: Mapping[str, Iterable[str]], paths: Mapping[str,
     `upstream` maps each model to the models it reads (sources excluded). A cycle raises ProjectError
     with the cycle's path and files.
     """
+    order, stuck = _order({m: set(u) for m, u in upstream.items()})
+    if stuck:
+        raise _cycle_error(find_cycle(stuck), paths)
+    return order
+
+
+def order_without_cycles(
+    upstream: Mapping[str, Iterable[str]], paths: Mapping[str, str]
+) -> tuple[tuple[str, ...], dict[str, ProjectError]]:
+    """Like topological_order, for a lenient analysis: the models on a cycle are left out of the order,
+    each with the error naming its cycle from itself; the models reading them are still ordered."""
     ups = {m: set(u) for m, u in upstream.items()}
+    cyclic: dict[str, ProjectError] = {}
+    while True:
+        order, stuck = _order(ups)
+        if not stuck:
+            return order, cyclic
+        cycle = find_cycle(stuck)
+        for i, m in enumerate(cycle):
+            cyclic[m] = _cycle_error(cycle[i:] + cycle[:i], paths)
+        ups = {m: us.difference(cycle) for m, us in ups.items() if m not in cyclic}
+
+
+def _order(ups: Mapping[str, set[str]]) -> tuple[tuple[str, ...], dict[str, set[str]]]:
+    """(the models that can be ordered, in order; the rest: each still waiting on an upstream)."""
     downs: dict[str, set[str]] = {m: set() for m in ups}
     for m, us in ups.items():
         for u in us:
@@ -31,15 +55,16 @@ def topological_order(upstream: Mapping[str, Iterable[str]], paths: Mapping[str,
             waiting[d] -= 1
             if waiting[d] == 0:
                 heapq.heappush(ready, d)
-    if len(order) < len(ups):
-        cycle = find_cycle({m: us for m, us in ups.items() if waiting[m] > 0})
-        files = ", ".join(dict.fromkeys(paths[m] for m in cycle))
-        raise ProjectError(
-            f"the models form a cycle: {' -> '.join(cycle + [cycle[0]])} ({files})",
-            Location(paths[cycle[0]], 1),
-            "a model cannot (indirectly) read itself; break the cycle by reading a source instead",
-        )
-    return tuple(order)
+    return tuple(order), {m: us for m, us in ups.items() if waiting[m] > 0}
+
+
+def _cycle_error(cycle: list[str], paths: Mapping[str, str]) -> ProjectError:
+    files = ", ".join(dict.fromkeys(paths[m] for m in cycle))
+    return ProjectError(
+        f"the models form a cycle: {' -> '.join(cycle + [cycle[0]])} ({files})",
+        Location(paths[cycle[0]], 1),
+        "a model cannot (indirectly) read itself; break the cycle by reading a source instead",
+    )
 
 
 def find_cycle(graph: Mapping[str, set[str]]) -> list[str]:

@@ -79,12 +79,6 @@ CASES = {
         },
         "contracts/fct_orders.odcs.yaml:11:9: duplicate key 'logicalType': given at line 10",
     ),
-    "cycle": (
-        {
-            "models/staging/stg_orders.sql": "select order_id, customer_id, ordered_at, status from fct_orders\n"
-        },
-        "cycle",
-    ),
     "bad-config": (
         {"datacanary.yml": "name: shop\ndialect: duckdb\npolicy:\n  widening: sometimes\n"},
         "datacanary.yml:4",
@@ -132,11 +126,30 @@ def test_one_broken_model_is_a_finding_and_the_others_are_still_checked(case: st
     report = json.loads(proc.stdout)
     findings = [f for g in report["gates"] for f in g["findings"]]
     invalid = [f for f in findings if f["rule"] == "sql-invalid"]
-    assert invalid and invalid[0]["blocking"] and f"{invalid[0]['file']}:{invalid[0]['line']}" == needle
+    assert invalid and all(f["blocking"] for f in invalid)
+    assert needle in [f"{f['file']}:{f['line']}" for f in invalid]
     # its readers are named as not analysable, and stg_orders is not reported as removed
     assert not [f for f in findings if f["rule"] == "model-removed" and f["dataset"] == "stg_orders"]
     runs = {m["name"]: m["head"] for m in report["canary"]["models"]}
     assert runs["fct_orders"]["status"] == "skipped" and "stg_orders" in runs["fct_orders"]["message"]
+    countries = next(m for m in report["canary"]["models"] if m["name"] == "countries")
+    assert countries["head"]["status"] == "built" and countries["head"]["rows"] > 0
+
+
+def test_models_in_a_cycle_are_findings_and_the_others_are_still_checked(tmp_path: Path) -> None:
+    import json
+
+    demo = build_demo_repo(tmp_path / "shop")
+    # stg_orders reads fct_orders, which reads stg_orders: before, `check` stopped with exit 2
+    cyclic = "select order_id, customer_id, ordered_at, status from fct_orders\n"
+    other = "select country, count(*) as customers from stg_customers group by 1\n"
+    head = commit(demo.path, {"models/staging/stg_orders.sql": cyclic, "models/marts/countries.sql": other})
+    proc = check(demo.path, demo.head, head, "--format", "json", canary=True)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    invalid = [f for g in report["gates"] for f in g["findings"] if f["rule"] == "sql-invalid"]
+    assert {f["file"] for f in invalid} == {"models/staging/stg_orders.sql", "models/marts/fct_orders.sql"}
+    assert all("cycle" in f["message"] and f["blocking"] for f in invalid)
     countries = next(m for m in report["canary"]["models"] if m["name"] == "countries")
     assert countries["head"]["status"] == "built" and countries["head"]["rows"] > 0
 
