@@ -64,7 +64,7 @@ def test_mermaid_graph_highlights_changed_nodes_and_sanitizes_ids():
     text = render_mermaid(blast_radius(a, p, [("stg", "amount")]))
     assert text.startswith("```mermaid\nflowchart LR\n") and text.rstrip().endswith("```")
     assert 'd_stg_0["stg"]' in text and "class d_stg_0 changed" in text
-    assert "#quot;daily#quot;" in text  # quotes in labels cannot break the node syntax
+    assert "#34;daily#34;" in text  # quotes in labels cannot break the node syntax (mermaid entity codes)
     assert "-.->" in text  # the contract hangs off its model
 
 

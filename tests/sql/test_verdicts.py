@@ -197,7 +197,7 @@ def test_every_view_of_the_report_gives_each_changed_model_its_verdict() -> None
         markdown=markdown,
     )
     summaries = {e.ref: e.output.summary for e in effects if getattr(e, "output", None) is not None}  # type: ignore[attr-defined]
-    assert "| `stg_orders` | **rename** | order_id → id_of_order |" in summaries["contracts"]
+    assert "| `stg_orders` | **rename** | order\\_id → id\\_of\\_order |" in summaries["contracts"]
     comment = next(e for e in effects if type(e).__name__ == "UpsertComment")
     assert "**logic_change**" in comment.body  # type: ignore[attr-defined]
 
