@@ -28,7 +28,7 @@ def templates_dir() -> Path:
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Markdown and HTML punctuation that could start a link, an image, emphasis, a table cell or a tag
-_MD_PUNCT = re.compile(r"([\\`*_\[\]()!|~])")
+_MD_PUNCT = re.compile(r"([\\`*_\[\]|~])")  # `[` and `]` escaped: no `[text](url)`, no `![](image)`
 _ZWSP = "\u200b"  # after @ and #: no @mention notifies anyone, no #123 links an issue; as Renovate does
 
 
