@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.errors import UsageError
+
 DEFAULT_STATE = ".datacanary/state.sqlite"
 LEDGER_FILE = "state.sqlite"  # the name of a repository's ledger database in its directory
 LEDGERS = "ledgers"  # beside the App's state database: one directory per repository
@@ -85,18 +87,32 @@ class StateDB:
         self._lock = threading.Lock()
 
     def connect(self) -> sqlite3.Connection:
+        """This thread's connection. A file SQLite cannot use (not a database, a read-only or full
+        disk) is a UsageError naming it, not a traceback."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            if not self.autocheckpoint:
-                conn.execute("PRAGMA wal_autocheckpoint=0")
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA busy_timeout=30000")
+                if not self.autocheckpoint:
+                    conn.execute("PRAGMA wal_autocheckpoint=0")
+            except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    conn.close()
+                raise self._unusable(exc) from None
             self._local.conn = conn
         return conn
+
+    def _unusable(self, exc: sqlite3.Error) -> UsageError:
+        return UsageError(
+            f"the state file {self.path} cannot be used: {exc}",
+            hint="check that its directory is writable and has space, or move the file away if it is not "
+            "datacanary's (a corrupt state file can be restored from a backup; run ledgers live in it)",
+        )
 
     def ensure(self, name: str, ddl: str) -> None:
         """Create a concern's tables once per process (`ddl` must be idempotent: IF NOT EXISTS)."""
@@ -104,7 +120,12 @@ class StateDB:
             return
         with self._lock:
             if name not in self._ensured:
-                self.connect().executescript(ddl)
+                try:
+                    self.connect().executescript(ddl)
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                        raise
+                    raise self._unusable(exc) from None
                 self._ensured.add(name)
 
     @contextmanager

@@ -20,12 +20,28 @@ def open_env(database: str | Path, read_only: bool = False) -> Any:
 
     from app.canary.runner import lock
 
+    from app.errors import UsageError
+
     conn = duckdb.connect()
     try:
         path = exp.Literal.string(str(database)).sql("duckdb")
         conn.execute(f'ATTACH {path} AS "{ALIAS}"' + (" (READ_ONLY)" if read_only else ""))
         conn.execute(f'USE "{ALIAS}"')
         lock(conn)
+    except duckdb.IOException as exc:  # another process holds the file, or it is not a DuckDB database
+        conn.close()
+        text = str(exc).splitlines()[0]
+        if "lock" in text.lower():
+            raise UsageError(
+                f"the environment database {database} is in use by another process: {text}",
+                hint="wait for the other datacanary run, backfill, restore or evaluation on this "
+                "environment to finish, then run this again (DuckDB lets one process write a file)",
+            ) from None
+        raise UsageError(
+            f"the environment database {database} cannot be opened: {text}",
+            hint="check that the file is a DuckDB database (environments.<env>.parameters.data), "
+            "not truncated or of another program; restore it from a backup if it is damaged",
+        ) from None
     except BaseException:
         conn.close()
         raise
