@@ -19,7 +19,6 @@ def open_env(database: str | Path, read_only: bool = False) -> Any:
     from sqlglot import exp
 
     from app.canary.runner import lock
-
     from app.errors import UsageError
 
     conn = duckdb.connect()

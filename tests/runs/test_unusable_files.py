@@ -15,7 +15,8 @@ from tests.runs.test_run_command import _cli
 def test_an_environment_database_held_by_another_process_is_named(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = f"import duckdb, time; c = duckdb.connect({str(project / 'prod.duckdb')!r}); print('held', flush=True); time.sleep(60)"
+    database = str(project / "prod.duckdb")
+    code = f"import duckdb, time; c = duckdb.connect({database!r}); print('held', flush=True); time.sleep(60)"
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
