@@ -70,12 +70,15 @@ def _compile(step: BuildStep, db: Sandbox | None = None) -> Compiled:
     warehouse (`db`), an analysed model is transpiled straight from its dialect to the engine's."""
     m, a = step.model, step.analysis
     what = f"model {m.name!r}"
+    from app.runs.window import unbounded
+
     if a is None or a.sql != m.sql:
-        return compile_query(
+        compiled = compile_query(
             m.sql, path=m.path, dialect=step.dialect, resolve=name_resolver(dict(step.targets)), what=what
         )
+        # DuckDB SQL; a windowed model (a promotion's canary builds without an analysis) reads every window
+        return Compiled(unbounded(compiled.sql), compiled.reads, compiled.dialect)
     from app.errors import SqlError
-    from app.runs.window import unbounded
     from app.sql.transpile import to_duckdb
 
     refusal = refuse(a.expression, what=what)

@@ -199,3 +199,48 @@ def test_build_from_a_git_revision_ignores_uncommitted_edits(tmp_path, capsys):
 def test_force_without_a_reason_is_a_usage_error(tmp_path, capsys):
     code, _, err = _run(capsys, "promote", "--artifact", str(tmp_path / "x.tar"), "--to", "dev", "--force")
     assert code == 2 and "--force needs --reason" in err and "Traceback" not in err
+
+
+def test_a_windowed_model_passes_the_promotion_canary_built_whole(tmp_path, capsys, monkeypatch):
+    """docs/backfill.md: the canary builds a windowed model over every window, as a full run does; the
+    promotion canary left its :window_start/:window_end unbound, so no windowed project could be promoted."""
+    import subprocess
+
+    import duckdb
+
+    from app.demo import build_demo_repo
+
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    demo = build_demo_repo(tmp_path / "shop")
+    root = demo.path
+    subprocess.run(["git", "-C", str(root), "checkout", "-q", demo.base], check=True)  # the head's bug aside
+    (root / "datacanary.yml").write_text(
+        (root / "datacanary.yml").read_text()
+        + "parameters:\n  schema: analytics\n  data: null\n  sample_fraction: 1.0\n"
+        + "environments:\n  dev:\n    parameters: {schema: dev, data: data/dev.duckdb}\n"
+        + "windows:\n  fct_orders:\n    column: ordered_at\n"
+    )
+    orders = root / "models" / "marts" / "fct_orders.sql"
+    orders.write_text(
+        orders.read_text().rstrip() + "\nwhere o.ordered_at >= :window_start and o.ordered_at < :window_end\n"
+    )
+    with duckdb.connect(str(root / "data" / "dev.duckdb")) as con:
+        for t in ("raw_customers", "raw_orders", "raw_payments"):
+            con.execute(f"CREATE TABLE {t} AS SELECT * FROM read_csv_auto('{root / 'data' / (t + '.csv')}')")
+    _build(capsys, root, tmp_path / "a.tar")
+    code, out, err = _run(
+        capsys,
+        "promote",
+        "--artifact",
+        str(tmp_path / "a.tar"),
+        "--to",
+        "dev",
+        "--project",
+        str(root),
+        "--state",
+        str(tmp_path / "state.sqlite"),
+        "--actor",
+        "me",
+    )
+    assert code == 0, out + err  # was: fct_orders FAILED, values were not provided for window_start
+    assert "fct_orders" in out and "FAILED" not in out
