@@ -43,8 +43,15 @@ class EvaluationStore:
         db.ensure("slo_evaluations", DDL)
 
     def save(self, evaluation: Evaluation) -> None:
+        """Store the evaluation's results. An evaluation of an instant already stored (a retried cron job,
+        `--at` given twice) replaces it: one instant is one measurement, however often it is taken, so a
+        retry never adds burn-rate evidence."""
         at = _iso(evaluation.at)
         with self.db.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM slo_evaluations WHERE env = ? AND key = ? AND at = ?",
+                [(evaluation.env, r.objective.key, at) for r in evaluation.results],
+            )
             conn.executemany(
                 "INSERT INTO slo_evaluations (env, at, key, dataset, sli, status, value, threshold, result)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -68,7 +75,10 @@ class EvaluationStore:
         rows = (
             self.db.connect()
             .execute(
-                "SELECT at, status FROM slo_evaluations WHERE env = ? AND key = ? AND at > ? ORDER BY at",
+                # one sample per instant, the latest stored (a state file written before `save` replaced
+                # re-evaluations may hold several)
+                "SELECT at, status FROM slo_evaluations WHERE id IN (SELECT max(id) FROM slo_evaluations"
+                " WHERE env = ? AND key = ? AND at > ? GROUP BY at) ORDER BY at",
                 (env, key, _iso(since)),
             )
             .fetchall()

@@ -68,6 +68,24 @@ def test_evaluate_reads_the_published_views_and_stores_each_evaluation(
     assert [s.status.value for s in samples] == ["ok", "breach"]
 
 
+def test_evaluating_one_instant_again_is_one_measurement(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a retried cron job (or --at given twice): the copy was counted as new evidence, so two real
+    # evaluations and a retry passed the page's "at least 3 evaluations" rule
+    run = ["run", "--env", "prod", "--project", str(project), "--state", str(project / "state.sqlite"), "-q"]
+    assert main(run) == 0
+    capsys.readouterr()
+    for at in ("2026-11-25T12:00:00Z", "2026-11-25T14:30:00Z", "2026-11-25T14:30:00Z"):
+        _slo(capsys, project, at)
+    code, out = _slo(capsys, project, "2026-11-25T14:30:00Z", "--format", "json")
+    fresh = next(r for r in json.loads(out)["results"] if r["key"] == "orders:freshness")
+    assert fresh["budget"]["events"] == 2 and fresh["budget"]["bad"] == 1
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    samples = EvaluationStore(StateDB(project / "state.sqlite")).samples("prod", "orders:freshness", since)
+    assert [s.status.value for s in samples] == ["ok", "breach"]
+
+
 def test_markdown_format_is_a_table(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["run", "--env", "prod", "--project", str(project), "--state", str(project / "state.sqlite"), "-q"])
     capsys.readouterr()
