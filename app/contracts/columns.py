@@ -118,10 +118,10 @@ def _type_changes(old: Column, new: Column, dialect: str | None, at: dict[str, A
                 **at,
             )
         ]
-    declared = _declaration_changes(old, new, at)
-    if declared or not old.physical_type or not new.physical_type:
+    declared = _declaration_changes(old, new, at)  # a type declared or dropped on one side
+    if not old.physical_type or not new.physical_type:
         return declared
-    out = _collation_change(old.physical_type, new.physical_type, at)
+    out = [*declared, *_collation_change(old.physical_type, new.physical_type, at)]
     cmp = compare_types(old.physical_type, new.physical_type, dialect)
     if cmp.direction == "same":
         return out
@@ -278,6 +278,11 @@ def _loosened(key: str, before: Any, after: Any) -> bool:
     return True
 
 
+def _unset(value: Any) -> bool:
+    """A semantics value left empty (`value:`, `""`, `[]`) declares nothing."""
+    return value is None or value == "" or value == () or value == []
+
+
 def _semantic_changes(
     old: Sequence[tuple[str, Any]], new: Sequence[tuple[str, Any]], at: dict[str, Any]
 ) -> list[Change]:
@@ -286,7 +291,7 @@ def _semantic_changes(
     for key in sorted(set(a) | set(b)):
         if a.get(key) == b.get(key):
             continue
-        if a.get(key) is None:  # declaring what was implicit (or empty) documents, it changes no numbers
+        if _unset(a.get(key)):  # declaring what was implicit (or empty) documents, it changes no numbers
             out.append(
                 Change(
                     kind=K.SEMANTICS_CHANGED,
@@ -300,7 +305,7 @@ def _semantic_changes(
             continue
         text = (
             f"{key} {a[key]!r} -> {b.get(key)!r}: same type, different meaning"
-            if b.get(key) is not None
+            if not _unset(b.get(key))
             else (f"{key} {a[key]!r} no longer declared")
         )
         out.append(Change.of(K.SEMANTICS_CHANGED, message=text, old=a[key], new=b.get(key), **at))

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 from app.contracts.legacy import upgrade_legacy
 from app.contracts.model import Column, Contract, Dataset, QualityRule, SlaProperty
-from app.contracts.quality import query_key
 from app.contracts.schema import dotted, validate_odcs
 from app.errors import ContractError
 from app.project.yamldoc import Path, YamlDoc, load_yaml
@@ -385,7 +384,7 @@ class _Normalizer:
         if kind == "library":
             return str(raw.get("metric"))
         if kind == "sql":
-            return "sql:" + query_key(str(raw.get("query", "")))
+            return "sql:" + " ".join(str(raw.get("query", "")).split())  # shown as the rule's name
         if kind == "custom":
             return f"custom:{raw.get('engine')}"
         return f"{kind}:{' '.join(str(raw.get('description', '')).split())}"

@@ -91,9 +91,11 @@ def pair_rules(
 
 
 def _base_key(rule: QualityRule) -> str:
-    """The key without the `#n` that tells apart unnamed rules checking the same thing."""
+    """The key without the `#n` that tells apart unnamed rules checking the same thing; an unnamed SQL
+    rule's key by its query's tokens (a re-flowed or commented query is the same rule)."""
     head, sep, n = rule.key.rpartition("#")
-    return head if sep and n.isdigit() else rule.key
+    key = head if sep and n.isdigit() else rule.key
+    return "sql:" + query_key(rule.query) if key.startswith("sql:") and rule.query else key
 
 
 def same_query(old: str | None, new: str | None) -> bool:

@@ -29,6 +29,7 @@ _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Markdown and HTML punctuation that could start a link, an image, emphasis, a table cell or a tag
 _MD_PUNCT = re.compile(r"([\\`*_\[\]|~])")  # `[` and `]` escaped: no `[text](url)`, no `![](image)`
+_WWW = re.compile(r"(?i)\b(www)\.")
 _ZWSP = "\u200b"  # after @ and #: no @mention notifies anyone, no #123 links an issue; as Renovate does
 
 
@@ -43,14 +44,18 @@ def md_escape(value: Any) -> str:
     text = _one_line("" if value is None else str(value))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_PUNCT.sub(r"\\\1", text)
-    return text.replace("@", "@" + _ZWSP).replace("#", "#" + _ZWSP).replace("://", ":" + _ZWSP + "//")
+    text = text.replace("@", "@" + _ZWSP).replace("#", "#" + _ZWSP).replace("://", ":" + _ZWSP + "//")
+    return _WWW.sub("\\1" + _ZWSP + ".", text)  # GFM also links a bare www.host
 
 
-def code(value: Any) -> str:
+def code(value: Any, cell: bool = True) -> str:
     """Inline code of any text: one line, fenced by more backticks than it holds in a row (padded when it
-    starts or ends with one), its pipes escaped so that a table cell holds it (GitHub shows `|` there).
-    Inside code GitHub links no mention, reference or URL."""
-    text = _one_line("" if value is None else str(value)).replace("|", "\\|")
+    starts or ends with one). In a table `cell` its pipes are escaped (GitHub shows `|` there; outside a
+    table it would show the backslash: `code(false)`). Inside code GitHub links no mention, reference or
+    URL."""
+    text = _one_line("" if value is None else str(value))
+    if cell:
+        text = text.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     if not text.strip():  # markdown has no empty code span; one of spaces keeps them all

@@ -90,8 +90,8 @@ class EvaluationStore:
         row = (
             self.db.connect()
             .execute(
-                "SELECT MAX(at) AS at FROM slo_evaluations"
-                " WHERE env = ? AND key = ? AND status = 'ok' AND at <= ?",
+                "SELECT MAX(at) AS at FROM slo_evaluations WHERE status = 'ok' AND id IN (SELECT max(id)"
+                " FROM slo_evaluations WHERE env = ? AND key = ? AND at <= ? GROUP BY at)",  # as samples()
                 (env, key, _iso(before)),
             )
             .fetchone()

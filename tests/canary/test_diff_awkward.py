@@ -170,3 +170,18 @@ def test_the_same_tables_give_the_same_diff_in_any_machine_time_zone(tmp_path: P
         data = json.loads(done.stdout)
         answers.append((done.returncode, data["added"], data["removed"], data["unchanged"]))
     assert answers == [(1, 0, 0, 1)] * 3  # exit 1: the retyped key is a schema change
+
+
+def test_a_tolerance_on_38_digit_decimals_far_apart_is_a_change_not_an_overflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # DuckDB cannot widen DECIMAL(38, s) for their difference: those compare in DOUBLE, as before
+    code, data = _diff(
+        tmp_path,
+        "SELECT 1 AS id, 6::DECIMAL(38, 37) AS v UNION ALL SELECT 2, 1::DECIMAL(38, 37)",
+        "SELECT 1 AS id, (-6)::DECIMAL(38, 37) AS v UNION ALL SELECT 2, 1.001::DECIMAL(38, 37)",
+        capsys,
+        "--tolerance",
+        "v=abs:0.01",
+    )
+    assert (code, data["changed"], data["unchanged"]) == (1, 1, 1)  # was exit 2: Overflow in subtract

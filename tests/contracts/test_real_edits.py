@@ -176,7 +176,8 @@ def test_yaml_and_sql_layout_and_empty_declarations_are_no_change() -> None:
     literal = doc.replace("amount < 0", "amount < 0 AND note = 'a  b'")
     spaced = doc.replace("amount < 0", "amount < 0 AND note = 'a b'")
     changed = diff_contracts(parse_contract(literal, "c"), parse_contract(spaced, "c"))
-    assert len(changed) == 2  # text inside quotes is data: a different query (removed + added)
+    # text inside quotes is data: a different query, reported as the rule's query changed
+    assert [(c.kind.value, c.impact) for c in changed] == [("quality-rule-changed", Impact.UNKNOWN)]
     pii = doc.replace(
         "            value:\n", "            value:\n          - property: pii\n            value: false\n"
     )
@@ -243,3 +244,54 @@ def test_nested_fields_are_compared_but_never_queried_as_columns_of_their_own() 
     nested = {c.name for c in dataset.columns if c.parent is not None}
     assert {c.name for c in dataset.table_columns} == set(names) - nested
     assert {check.column for check in checks_for(dataset)} <= {c.name for c in dataset.table_columns} | {None}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # a logicalType declared while the physical type narrows: the narrowing still blocks
+        (
+            "        physicalType: bigint\n",
+            "        logicalType: integer\n        physicalType: int\n",
+            [("logical-type-changed", Impact.INFO), ("physical-type-narrowed", Impact.BREAKING)],
+        ),
+        (
+            "        logicalType: string\n        physicalType: varchar(100)\n",
+            "        physicalType: varchar(10)\n",
+            [("logical-type-changed", Impact.UNKNOWN), ("physical-type-narrowed", Impact.BREAKING)],
+        ),
+    ],
+)
+def test_a_type_declared_or_dropped_beside_a_narrowing_still_reports_the_narrowing(
+    old: str, new: str, expected: list[tuple[str, Impact]]
+) -> None:
+    doc = (
+        "apiVersion: v3.1.0\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    properties:\n      - name: c\n" + old
+    )
+    changes = diff_contracts(
+        parse_contract(doc, "c"), parse_contract(doc.replace(old, new), "c"), dialect="postgres"
+    )
+    assert sorted((c.kind.value, c.impact) for c in changes) == sorted(expected)
+
+
+def test_an_empty_text_semantics_value_filled_in_is_info() -> None:
+    doc = (
+        "apiVersion: v3.1.0\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    properties:\n      - name: amount\n        logicalType: number\n"
+        '        customProperties:\n          - property: unit\n            value: ""\n'
+    )
+    changes = diff_contracts(
+        parse_contract(doc, "c"), parse_contract(doc.replace('value: ""', "value: EUR"), "c")
+    )
+    assert [(c.kind.value, c.impact) for c in changes] == [("semantics-changed", Impact.INFO)]
+
+
+def test_an_unnamed_sql_rule_is_named_by_its_query_text() -> None:
+    doc = (
+        "apiVersion: v3.1.0\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    quality:\n      - type: sql\n"
+        "        query: SELECT count(*) FROM orders WHERE id IS NULL\n        mustBe: 0\n    properties:\n      - name: id\n        logicalType: integer\n"
+    )
+    [rule] = parse_contract(doc, "c").datasets[0].quality
+    assert rule.key == "sql:SELECT count(*) FROM orders WHERE id IS NULL"

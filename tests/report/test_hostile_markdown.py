@@ -5,6 +5,7 @@ image, emphasis, @mention, #reference, cell split or line break that would hide 
 
 from __future__ import annotations
 
+import html
 import html.parser
 import re
 import unicodedata
@@ -34,11 +35,12 @@ HOSTILE = [
     "::notice title=x::y",
     "<details><summary>x</summary>",
     " padded ",
+    "see www.evil.example/login?x=1 (WWW.EVIL.COM)",
 ]
 TEXT = st.one_of(
     st.sampled_from(HOSTILE),
     st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
-    st.text(alphabet="`|\\*_[]()!<>&@#:/ \n\r~-", max_size=20),
+    st.text(alphabet="`|\\*_[]()!<>&@#:/ \n\r~-w.", max_size=20),
 )
 
 
@@ -95,7 +97,12 @@ def test_any_text_is_one_plain_cell_and_any_name_one_code_span(text: str, name: 
     assert code_tags == ["code"] and code_text == (_shown(name) or " ")
     assert text_tags == [] and shown.replace("\u200b", "") == _shown(text).strip(" \t")
     # GitHub links @login, #123 and bare URLs in text, not in code: a zero-width space breaks them
-    assert not re.search(r"[@#][\w/]|://", shown)
+    assert not re.search(r"(?i)[@#][\w/]|://|www\.", shown)
+    # outside a table, a name in code shows as it is (no backslash before a pipe)
+    inline = re.fullmatch(
+        r"<p>At <code>(.*)</code> here</p>\n", _gfm(f"At {code(name, cell=False)} here"), re.S
+    )
+    assert inline is not None and html.unescape(inline[1]) == (_shown(name) or " ")
 
 
 @pytest.mark.parametrize("name", HOSTILE)
