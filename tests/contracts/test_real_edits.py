@@ -291,7 +291,8 @@ def test_an_unnamed_sql_rule_is_named_by_its_query_text() -> None:
     doc = (
         "apiVersion: v3.1.0\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
         "  - name: orders\n    quality:\n      - type: sql\n"
-        "        query: SELECT count(*) FROM orders WHERE id IS NULL\n        mustBe: 0\n    properties:\n      - name: id\n        logicalType: integer\n"
+        "        query: SELECT count(*) FROM orders WHERE id IS NULL\n        mustBe: 0\n"
+        "    properties:\n      - name: id\n        logicalType: integer\n"
     )
     [rule] = parse_contract(doc, "c").datasets[0].quality
     assert rule.key == "sql:SELECT count(*) FROM orders WHERE id IS NULL"
