@@ -26,8 +26,9 @@ from app.errors import DatacanaryError, UsageError
 from app.runs import wap
 from app.runs.audit import QualityResult
 from app.runs.envdb import search_path
-from app.runs.ledger import RunLedger, VersionRecord
+from app.runs.ledger import RunLedger, VersionRecord, from_json
 from app.runs.plan import Graph, fingerprints, relation
+from app.runs.warehouse import wrap
 from app.runs.window import Window, bind, predicate, references
 
 DDL = """
@@ -178,7 +179,8 @@ def _update(ledger: RunLedger, run_id: str, **values: Any) -> None:
 
 
 def recover(conn: Any, ledger: RunLedger, schema: str, run_ids: list[str]) -> list[str]:
-    """Finish (the view was swapped) or undo (it was not) backfills that died while running."""
+    """Finish (it committed: its table is there) or undo (it did not) backfills that died while running.
+    Never drops a table a view reads or a version the ledger holds for another run."""
     said = []
     for run_id in run_ids:
         row = (
@@ -188,23 +190,32 @@ def recover(conn: Any, ledger: RunLedger, schema: str, run_ids: list[str]) -> li
         )
         if row is None or row["version"] is None:
             continue
-        rel = relation(schema, row["dataset"], row["version"])
-        found = conn.execute(
-            "SELECT sql FROM duckdb_views() WHERE database_name = current_database()"
-            " AND schema_name = ? AND view_name = ?",
-            [schema, row["dataset"]],
-        ).fetchone()
-        swapped = found is not None and rel.rpartition(".")[2] in found[0]
-        if swapped and row["prepared"]:
-            rec = json.loads(row["prepared"])
-            rec["audit"] = tuple(rec["audit"])
-            if ledger.version(row["env"], row["dataset"], row["version"]) is None:
-                ledger.record(VersionRecord(**rec))
+        env, name, version = row["env"], row["dataset"], row["version"]
+        rel = relation(schema, name, version)
+        read_by = sorted(v for v, tables in wap.views_reading(conn, schema).items() if rel in tables)
+        live = wap.view_target(conn, schema, name) == rel
+        # the write, audit and view swap were one DuckDB transaction: the table is there iff it committed
+        committed = wrap(conn).kind(schema, rel.rpartition(".")[2]) == "table"
+        recorded = ledger.version(env, name, version)
+        # (a version recorded for another run is that run's table: numbers collided before claims)
+        if committed and row["prepared"] and (recorded is None or recorded.run_id == run_id):
+            if recorded is None:
+                ledger.record(from_json(row["prepared"]), live=live)
+                note = "recorded it" + ("" if live else " (the view has moved on since)")
+            else:  # a run found the view swapped and recorded it first (wap.adopt)
+                note = "it was recorded already"
             _update(ledger, run_id, status="published", message="finished after a crash")
-            said.append(f"backfill {run_id} had published v{row['version']}: recorded it")
-        else:
+            said.append(f"backfill {run_id} had published v{version}: {note}")
+            continue
+        owner = recorded.run_id if recorded is not None and recorded.run_id != run_id else None
+        keep = bool(read_by) or owner is not None
+        if committed and not keep:
             conn.execute(f"DROP TABLE IF EXISTS {wap.quote(rel)}")
-            _update(ledger, run_id, status="interrupted", message="the process died before publishing")
+        _update(ledger, run_id, status="interrupted", message="the process died before publishing")
+        if committed and keep:
+            whose = f"read by {', '.join(read_by)}" if read_by else f"recorded for run {owner}"
+            said.append(f"backfill {run_id} died before publishing; {rel} is {whose}: kept")
+        else:
             said.append(f"backfill {run_id} died before publishing: nothing of it is live")
     return said
 
@@ -266,7 +277,7 @@ def execute(
     """Backfill `req.dataset` for `req.window` (the lease is the caller's: `acquire`)."""
     ledger.db.ensure("backfill", DDL)
     _hold()
-    name, wtext = req.dataset, req.window.text
+    name, wtext = req.dataset, req.window.key  # the ledger's key: not how the window was spelled
     sql = graph.sql[name]
     if not references(sql):
         raise UsageError(
@@ -303,14 +314,14 @@ def execute(
             f"this backfill was already applied as v{live} by run {earlier.run_id} "
             f"and is live; pass --force to apply it again",
         )
-    version = ledger.next_version(req.run.env, name)
+    version = wap.claim(conn, ledger, req.run.env, req.run.schema, name, req.run.run_id)
     rel = relation(req.run.schema, name, version)
     _start(ledger, req, "running", version, live)
     inside = predicate(req.column, req.window, types[req.column])
     bound = bind(sql, req.window, types[req.column])
-    wrun = req.run
+    wrun = dataclasses.replace(req.run, window=wtext)  # what the ledger records, under the same key
     search_path(conn, req.run.schema, req.run.source_schema)
-    progress(f"backfill {req.run.env}: writing {name} v{version} for {wtext}")
+    progress(f"backfill {req.run.env}: writing {name} v{version} for {req.window.text}")
     conn.execute("BEGIN TRANSACTION")
     try:
         try:
@@ -337,6 +348,7 @@ def execute(
             return _finish(ledger, wrun, req, fp, "audit-failed", version, live, why, tuple(checks), conn)
         recon = _reconcile(conn, prev.relation, rel, inside, req)
         record = _version(wrun, name, version, rel, fp, "published", None, tuple(checks), conn)
+        ledger.prepare(record)  # a `run` that finds the view swapped records this (wap.adopt)
         _update(
             ledger,
             req.run.run_id,

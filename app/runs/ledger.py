@@ -3,8 +3,9 @@ passed, and which version each dataset's view points at. Time is passed in."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,14 @@ CREATE TABLE IF NOT EXISTS run_switches (
   run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS run_switches_env ON run_switches (env, dataset, id);
+CREATE TABLE IF NOT EXISTS run_claims (  -- every version number an attempt took, recorded or not
+  env TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  prepared TEXT,                       -- json: the VersionRecord to record once its view swap is done
+  PRIMARY KEY (env, dataset, version)
+);
 """
 
 
@@ -92,6 +101,12 @@ class VersionRecord:
         }
 
 
+def from_json(text: str) -> VersionRecord:
+    """A VersionRecord from `json.dumps(dataclasses.asdict(rec))`."""
+    fields = json.loads(text)
+    return VersionRecord(**{**fields, "audit": tuple(fields.get("audit", ()))})
+
+
 def _record(row: Any) -> VersionRecord:
     return VersionRecord(
         run_id=row["run_id"],
@@ -120,16 +135,49 @@ class RunLedger:
         self.db = db
         db.ensure("run_ledger", DDL)
 
-    def next_version(self, env: str, dataset: str) -> int:
+    def next_version(
+        self, env: str, dataset: str, run_id: str = "", taken: Callable[[int], bool] = lambda v: False
+    ) -> int:
+        """Claim a version number no attempt has used: above every recorded or claimed one (a run or
+        backfill that died before its record still claimed its number), and not `taken` (a table of
+        that number is already in the warehouse). Claimed in one state transaction: two processes never
+        get the same number."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT MAX(v) AS v FROM (SELECT MAX(version) AS v FROM run_versions WHERE env = ? AND"
+                " dataset = ? UNION ALL SELECT MAX(version) FROM run_claims WHERE env = ? AND dataset = ?)",
+                (env, dataset, env, dataset),
+            ).fetchone()
+            version = int(row["v"] or 0) + 1
+            while taken(version):
+                version += 1
+            conn.execute(
+                "INSERT INTO run_claims (env, dataset, version, run_id) VALUES (?, ?, ?, ?)",
+                (env, dataset, version, run_id),
+            )
+        return version
+
+    def prepare(self, rec: VersionRecord) -> None:
+        """Keep the record of a version about to be published, for whoever finds its view swapped after
+        a crash cut the writer off before `record` (`prepared`)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO run_claims (env, dataset, version, run_id, prepared) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (env, dataset, version) DO UPDATE SET prepared = excluded.prepared",
+                (rec.env, rec.dataset, rec.version, rec.run_id, json.dumps(dataclasses.asdict(rec))),
+            )
+
+    def prepared(self, env: str, dataset: str, version: int) -> VersionRecord | None:
+        """The record `prepare` kept for a version, if any."""
         row = (
             self.db.connect()
             .execute(
-                "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM run_versions WHERE env = ? AND dataset = ?",
-                (env, dataset),
+                "SELECT prepared FROM run_claims WHERE env = ? AND dataset = ? AND version = ?",
+                (env, dataset, version),
             )
             .fetchone()
         )
-        return int(row["v"])
+        return from_json(row["prepared"]) if row and row["prepared"] else None
 
     def applied(
         self, env: str, dataset: str, window: str, fingerprint: str, artifact: str
@@ -147,7 +195,9 @@ class RunLedger:
         )
         return _record(row) if row else None
 
-    def record(self, rec: VersionRecord) -> None:
+    def record(self, rec: VersionRecord, live: bool = True) -> None:
+        """Store a version; a published one becomes the live one unless `live` is False (a crashed
+        publish found after the view had moved on)."""
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO run_versions (run_id, env, dataset, version, relation, run_window,"
@@ -172,7 +222,7 @@ class RunLedger:
                     rec.rows,
                 ),
             )
-            if rec.status == "published":
+            if rec.status == "published" and live:
                 conn.execute(
                     "INSERT INTO run_switches (env, dataset, version, action, at, run_id)"
                     " VALUES (?, ?, ?, ?, ?, ?)",

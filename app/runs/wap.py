@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlglot import exp, parse_one
+from sqlglot.errors import ParseError
+
 from app.canary import quality
 from app.contracts.model import Dataset
 from app.engines import EngineError
@@ -20,7 +23,7 @@ from app.errors import DatacanaryError
 from app.runs import audit
 from app.runs.ledger import RunLedger, VersionRecord
 from app.runs.plan import Graph, Refusal, fingerprints, relation, to_drop
-from app.runs.warehouse import Warehouse, wrap
+from app.runs.warehouse import DuckDBWarehouse, Warehouse, wrap
 from app.slo.sli import DIALECT, table
 
 
@@ -97,6 +100,95 @@ def source_versions(conn: Any, sources: Sequence[str], schema: str) -> dict[str,
     return out
 
 
+def views_reading(conn: Any, schema: str) -> dict[str, set[str]]:
+    """Per view of the environment's database (`schema.view`), the tables it reads, as `schema.table`
+    (unqualified names bind in the view's own schema). Parsed from the views' definitions, never matched
+    as text: `__v2` is not `__v20`. Only DuckDB and PostgreSQL say; elsewhere this is empty."""
+    wh = wrap(conn)
+    if isinstance(wh, DuckDBWarehouse):
+        rows = wh.conn.execute(
+            "SELECT schema_name, view_name, sql FROM duckdb_views()"
+            " WHERE database_name = current_database() AND NOT internal"
+        ).fetchall()
+        found = [(r[0], r[1], r[2], "duckdb") for r in rows]
+    elif wh.name == "postgres":
+        rows = wh.query(
+            "SELECT schemaname AS s, viewname AS v, definition AS d FROM pg_catalog.pg_views"
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        found = [(r["s"], r["v"], f"CREATE VIEW x AS {r['d']}", "postgres") for r in rows]
+    else:
+        return {}
+    out: dict[str, set[str]] = {}
+    for view_schema, view, sql, dialect in found:
+        try:
+            tree = parse_one(sql, read=dialect)
+        except ParseError:  # a view we cannot read is assumed to read nothing of ours
+            continue
+        body = tree.expression if isinstance(tree, exp.Create) else tree
+        if isinstance(body, exp.Expr):
+            tables = {f"{t.db or view_schema}.{t.name}" for t in body.find_all(exp.Table)}
+            out[f"{view_schema}.{view}"] = tables
+    return out
+
+
+def view_target(conn: Any, schema: str, dataset: str) -> str | None:
+    """The one table the dataset's view reads (`schema.table`), or None (no view, or not one table)."""
+    tables = views_reading(conn, schema).get(f"{schema}.{dataset}", set())
+    return next(iter(tables)) if len(tables) == 1 else None
+
+
+def version_of(rel: str | None, schema: str, dataset: str) -> int | None:
+    """N of `schema.dataset__vN`, else None."""
+    prefix = relation(schema, dataset, 0)[:-1]
+    tail = rel[len(prefix) :] if rel and rel.startswith(prefix) else ""
+    return int(tail) if tail.isdigit() else None
+
+
+def claim(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, run_id: str) -> int:
+    """A new version number of `dataset`: never one an earlier attempt used, nor one whose table is in
+    the warehouse already (whatever wrote it)."""
+    wh = wrap(conn)
+
+    def taken(v: int) -> bool:
+        rel_schema, _, table_name = relation(schema, dataset, v).rpartition(".")
+        return wh.kind(rel_schema, table_name) is not None
+
+    return ledger.next_version(env, dataset, run_id, taken)
+
+
+def adopt(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, at: str) -> str | None:
+    """When the dataset's view reads a version the ledger does not hold as live (a run or backfill was
+    killed between its view swap and its record), record what is live and say so; None when they agree."""
+    live = ledger.live_version(env, dataset)
+    target = view_target(conn, schema, dataset)
+    version = version_of(target, schema, dataset)
+    if version is None or version == live:
+        return None
+    rec = ledger.version(env, dataset, version)
+    was = f"v{live}" if live is not None else "no version"
+    if rec is None:
+        prepared = ledger.prepared(env, dataset, version)
+        if prepared is None:  # nothing kept: record the table as it is, what made it unknown
+            rows = float(wrap(conn).rows(target or ""))
+            prepared = VersionRecord(
+                "unknown", env, dataset, version, target or "", "", "unknown", "unknown", "published",
+                False, "adopted: the live view read it, and no run recorded it", at, None, rows, False,
+            )  # fmt: skip
+        ledger.record(prepared)
+        return (
+            f"{dataset}: the view reads v{version} (published by run {prepared.run_id}, which died before"
+            f" recording it; the ledger said {was}): recorded v{version} as live"
+        )
+    if rec.audited and not rec.dropped:  # a restore cut off before its record
+        ledger.switch(env, dataset, version, at)
+        return f"{dataset}: the view reads v{version}, the ledger said {was}: recorded v{version} as live"
+    return (
+        f"{dataset}: the view reads v{version}, which the ledger records as {rec.status} by run"
+        f" {rec.run_id}; the ledger's live version stays {was}"
+    )
+
+
 def execute(
     conn: Any,
     graph: Graph,
@@ -107,6 +199,12 @@ def execute(
     """Run every model of `graph` with write-audit-publish; refuse (write nothing) on a double apply.
     `conn`: a Warehouse, an Engine, or a raw DuckDB connection to the environment's file."""
     conn = wrap(conn)
+    adopted = {}
+    for m in graph.order:  # first the truth of the views, so the double-apply check reads it
+        said = adopt(conn, ledger, req.env, req.schema, m, req.started.isoformat())
+        if said:
+            progress(f"run {req.env}: {said}")
+            adopted[m] = said
     all_sources = [s for m in graph.order for s in graph.sources[m]]
     fps = fingerprints(graph, source_versions(conn, all_sources, req.source_schema), req.window)
     refused = []
@@ -142,16 +240,24 @@ def execute(
                     "already-applied",
                     earlier.version,
                     earlier.relation,
-                    f"same input already published as v{earlier.version} by run {earlier.run_id}",
+                    "; ".join(
+                        n
+                        for n in (
+                            adopted.get(m),
+                            f"same input already published as v{earlier.version} by run {earlier.run_id}",
+                        )
+                        if n
+                    ),
                 )
             )
             continue
         if m in blocked:
             outcome = Outcome(m, "skipped", reason=f"upstream {blocked[m]} was not published")
-            _record(ledger, req, fps[m], outcome, ledger.next_version(req.env, m))
+            _record(ledger, req, fps[m], outcome, claim(conn, ledger, req.env, req.schema, m, req.run_id))
         else:
             progress(f"run {req.env}: building {m}")
-            outcome = _build(conn, m, graph.sql[m], req, ledger, fps[m], gone.get(m), progress)
+            note = "; ".join(n for n in (adopted.get(m), gone.get(m)) if n) or None
+            outcome = _build(conn, m, graph.sql[m], req, ledger, fps[m], note, progress)
             if outcome.status != "published":
                 for d in graph.downstream_closure(m):
                     blocked.setdefault(d, m)
@@ -181,7 +287,7 @@ def _build(
     note: str | None = None,
     progress: Callable[[str], object] = lambda m: None,
 ) -> Outcome:
-    version = ledger.next_version(req.env, name)
+    version = claim(conn, ledger, req.env, req.schema, name, req.run_id)
     rel = relation(req.schema, name, version)
     started = time.monotonic()
     try:
@@ -201,15 +307,18 @@ def _build(
         # only the newest failed audit is kept for inspection (docs/slo.md): drop the ones before it now
         dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
         return Outcome(name, "audit-failed", version, rel, reason, tuple(checks), duration, tuple(dropped))
+    outcome = Outcome(name, "published", version, rel, note, tuple(checks), duration)
+    rows = _rows(conn, rel)
+    # a kill between the swap and the record leaves this for the next run to record (`adopt`)
+    ledger.prepare(_version_record(req, fp, outcome, version, rows))
     # the swap is atomic: readers see the old version or the new one, never a half-built table
     try:
         point_view(conn, req.schema, name, rel)
     except EngineError as exc:  # e.g. views of somebody else's depend on columns this version changed
         outcome = Outcome(name, "failed", version, rel, f"publish failed: {exc.message}", tuple(checks))
-        _record(ledger, req, fp, outcome, version, _rows(conn, rel))
+        _record(ledger, req, fp, outcome, version, rows)
         return outcome
-    outcome = Outcome(name, "published", version, rel, note, tuple(checks), duration)
-    _record(ledger, req, fp, outcome, version, _rows(conn, rel))
+    _record(ledger, req, fp, outcome, version, rows)
     dropped = retire(conn, ledger, req.env, req.schema, name, req.keep)
     return Outcome(name, "published", version, rel, note, tuple(checks), duration, tuple(dropped))
 
@@ -253,25 +362,29 @@ def _rows(conn: Warehouse, rel: str) -> float:
 def _record(
     ledger: RunLedger, req: RunRequest, fp: str, o: Outcome, version: int, rows: float | None = None
 ) -> None:
-    ledger.record(
-        VersionRecord(
-            run_id=req.run_id,
-            env=req.env,
-            dataset=o.dataset,
-            version=version,
-            relation=o.relation or relation(req.schema, o.dataset, version),
-            window=req.window,
-            fingerprint=fp,
-            artifact=req.artifact,
-            status=o.status,
-            forced=req.force,
-            reason=o.reason,
-            started_at=req.started.isoformat(),
-            duration=o.duration,
-            rows=rows,
-            dropped=False,
-            audit=tuple(c.to_json() for c in o.checks),
-        )
+    ledger.record(_version_record(req, fp, o, version, rows))
+
+
+def _version_record(
+    req: RunRequest, fp: str, o: Outcome, version: int, rows: float | None = None
+) -> VersionRecord:
+    return VersionRecord(
+        run_id=req.run_id,
+        env=req.env,
+        dataset=o.dataset,
+        version=version,
+        relation=o.relation or relation(req.schema, o.dataset, version),
+        window=req.window,
+        fingerprint=fp,
+        artifact=req.artifact,
+        status=o.status,
+        forced=req.force,
+        reason=o.reason,
+        started_at=req.started.isoformat(),
+        duration=o.duration,
+        rows=rows,
+        dropped=False,
+        audit=tuple(c.to_json() for c in o.checks),
     )
 
 

@@ -31,6 +31,14 @@ class Window:
         return f"{_show(self.start, self.dates)}..{_show(self.end, self.dates)}"
 
     @property
+    def key(self) -> str:
+        """The window as the ledger's idempotency key: one text per pair of bounds, however they were
+        spelled (`2026-06-01T00:00:00Z` is `2026-06-01`). Whole days are written as dates, so the key of
+        a window given as dates is its `text`."""
+        days = all(b.time() == dt.time() for b in (self.start, self.end))
+        return f"{_show(self.start, days)}..{_show(self.end, days)}"
+
+    @property
     def bounds(self) -> tuple[str, str]:
         """Sortable ISO bounds (for the ledger's overlap test)."""
         return self.start.isoformat(), self.end.isoformat()

@@ -32,6 +32,7 @@ LEDGER_TABLES = (
     "promotion",
     "run_versions",
     "run_switches",
+    "run_claims",  # version numbers taken by runs and backfills, recorded or not (app.runs.ledger)
     "backfills",
     "backfill_leases",
     "slo_evaluations",
