@@ -192,8 +192,9 @@ def recover(conn: Any, ledger: RunLedger, schema: str, run_ids: list[str]) -> li
             continue
         env, name, version = row["env"], row["dataset"], row["version"]
         rel = relation(schema, name, version)
-        read_by = sorted(v for v, tables in wap.views_reading(conn, schema).items() if rel in tables)
-        live = wap.view_target(conn, schema, name) == rel
+        views = wap.views_reading(conn, schema)
+        read_by = sorted(v for v, tables in views.items() if rel in tables)
+        live = wap.view_target(conn, schema, name, views) == rel
         # the write, audit and view swap were one DuckDB transaction: the table is there iff it committed
         committed = wrap(conn).kind(schema, rel.rpartition(".")[2]) == "table"
         recorded = ledger.version(env, name, version)

@@ -132,9 +132,12 @@ def views_reading(conn: Any, schema: str) -> dict[str, set[str]]:
     return out
 
 
-def view_target(conn: Any, schema: str, dataset: str) -> str | None:
-    """The one table the dataset's view reads (`schema.table`), or None (no view, or not one table)."""
-    tables = views_reading(conn, schema).get(f"{schema}.{dataset}", set())
+def view_target(
+    conn: Any, schema: str, dataset: str, views: Mapping[str, set[str]] | None = None
+) -> str | None:
+    """The one table the dataset's view reads (`schema.table`), or None (no view, or not one table).
+    `views`: `views_reading` already read (a run asks for every model: parse the views once)."""
+    tables = (views if views is not None else views_reading(conn, schema)).get(f"{schema}.{dataset}", set())
     return next(iter(tables)) if len(tables) == 1 else None
 
 
@@ -157,11 +160,19 @@ def claim(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, run
     return ledger.next_version(env, dataset, run_id, taken)
 
 
-def adopt(conn: Any, ledger: RunLedger, env: str, schema: str, dataset: str, at: str) -> str | None:
+def adopt(
+    conn: Any,
+    ledger: RunLedger,
+    env: str,
+    schema: str,
+    dataset: str,
+    at: str,
+    views: Mapping[str, set[str]] | None = None,
+) -> str | None:
     """When the dataset's view reads a version the ledger does not hold as live (a run or backfill was
     killed between its view swap and its record), record what is live and say so; None when they agree."""
     live = ledger.live_version(env, dataset)
-    target = view_target(conn, schema, dataset)
+    target = view_target(conn, schema, dataset, views)
     version = version_of(target, schema, dataset)
     if version is None or version == live:
         return None
@@ -200,8 +211,9 @@ def execute(
     `conn`: a Warehouse, an Engine, or a raw DuckDB connection to the environment's file."""
     conn = wrap(conn)
     adopted = {}
+    views = views_reading(conn, req.schema)  # once: every view's definition is parsed
     for m in graph.order:  # first the truth of the views, so the double-apply check reads it
-        said = adopt(conn, ledger, req.env, req.schema, m, req.started.isoformat())
+        said = adopt(conn, ledger, req.env, req.schema, m, req.started.isoformat(), views)
         if said:
             progress(f"run {req.env}: {said}")
             adopted[m] = said
