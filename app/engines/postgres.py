@@ -176,33 +176,24 @@ def _load_infinite_times(conn: Any) -> None:
 
     from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
 
-    class InfiniteDate(DateLoader):
-        def load(self, data: Any) -> dt.date:
-            if data == b"infinity":
-                return dt.date.max
-            if data == b"-infinity":
-                return dt.date.min
-            return super().load(data)
+    utc = dt.UTC
+    ends = {  # type name -> (psycopg's loader, the latest value, the earliest value)
+        "date": (DateLoader, dt.date.max, dt.date.min),
+        "timestamp": (TimestampLoader, dt.datetime.max, dt.datetime.min),
+        "timestamptz": (
+            TimestamptzLoader,
+            dt.datetime.max.replace(tzinfo=utc),
+            dt.datetime.min.replace(tzinfo=utc),
+        ),
+    }
+    for name, (base, latest, earliest) in ends.items():
+        infinite = {b"infinity": latest, b"-infinity": earliest}
 
-    class InfiniteTimestamp(TimestampLoader):
-        def load(self, data: Any) -> dt.datetime:
-            if data == b"infinity":
-                return dt.datetime.max
-            if data == b"-infinity":
-                return dt.datetime.min
-            return super().load(data)
+        def load(self: Any, data: Any, infinite: dict[bytes, Any] = infinite, base: Any = base) -> Any:
+            value = infinite.get(bytes(data))
+            return value if value is not None else base.load(self, data)
 
-    class InfiniteTimestamptz(TimestamptzLoader):
-        def load(self, data: Any) -> dt.datetime:
-            if data == b"infinity":
-                return dt.datetime.max.replace(tzinfo=dt.UTC)
-            if data == b"-infinity":
-                return dt.datetime.min.replace(tzinfo=dt.UTC)
-            return super().load(data)
-
-    conn.adapters.register_loader("date", InfiniteDate)
-    conn.adapters.register_loader("timestamp", InfiniteTimestamp)
-    conn.adapters.register_loader("timestamptz", InfiniteTimestamptz)
+        conn.adapters.register_loader(name, type(f"Infinite_{name}", (base,), {"load": load}))
 
 
 def _literal(text: str) -> str:
