@@ -136,6 +136,12 @@ def run(args: argparse.Namespace) -> int:
             f"--key names {', '.join(repeated)} more than once", hint="list each key column once"
         )
     tolerances = parse_tolerances(args.tolerance)
+    keyed = sorted(set(tolerances) & set(key))
+    if keyed:  # rows join on their key's exact value: a tolerance there would silently do nothing
+        raise UsageError(
+            f"--tolerance {', '.join(keyed)}: a key column joins by its exact value, a tolerance cannot apply",
+            hint="remove the tolerance, or diff without that column in --key",
+        )
     _check_range("--examples", args.examples, 0, 1000)
     _check_range("--low-cardinality", args.low_cardinality, 1, 100_000)
     if args.threads is not None:

@@ -185,3 +185,10 @@ def test_a_tolerance_on_38_digit_decimals_far_apart_is_a_change_not_an_overflow(
         "v=abs:0.01",
     )
     assert (code, data["changed"], data["unchanged"]) == (1, 1, 1)  # was exit 2: Overflow in subtract
+
+
+def test_a_tolerance_on_a_key_column_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = _diff(
+        tmp_path, "SELECT 1 AS id, 1 AS v", "SELECT 2 AS id, 1 AS v", capsys, "--tolerance", "id=abs:1"
+    )
+    assert code == 2  # was accepted, and did nothing: keys join by their exact value
