@@ -103,15 +103,21 @@ def test_recovery_reads_the_views_target_exactly(tmp_path: Path) -> None:
     assert ledger.live_version("prod", "daily") is None
 
 
-def test_a_backfill_killed_after_commit_is_adopted_by_the_next_run_and_recovery(
-    shop: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _backfill_killed_after_commit(shop: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """A run publishes v1, late events arrive, and a backfill is killed once its v2 is committed (the
+    view reads it, the ledger does not know it); its run id."""
     assert _cli(capsys, shop, "run")[0] == 0
     _late_events(shop)
     p = _spawn(shop, "2026-11-10..2026-11-13", {"DATACANARY_BACKFILL_KILL_AT": "committed"})
     p.communicate(timeout=120)
     assert p.returncode == -9
-    dead = _ledger(shop).db.connect().execute("SELECT run_id FROM backfills").fetchone()["run_id"]
+    return str(_ledger(shop).db.connect().execute("SELECT run_id FROM backfills").fetchone()["run_id"])
+
+
+def test_a_backfill_killed_after_commit_is_adopted_by_the_next_run_and_recovery(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = _backfill_killed_after_commit(shop, capsys)
     code, out = _cli(capsys, shop, "run", "--force")
     assert code == 0, out
     assert "the view reads v2" in out and "recorded v2 as live" in out, out
@@ -130,10 +136,7 @@ def test_a_backfill_killed_after_commit_is_adopted_by_the_next_run_and_recovery(
 def test_recovery_of_a_committed_backfill_records_it_live_and_the_next_builds_on_it(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _cli(capsys, shop, "run")[0] == 0
-    _late_events(shop)
-    p = _spawn(shop, "2026-11-10..2026-11-13", {"DATACANARY_BACKFILL_KILL_AT": "committed"})
-    p.communicate(timeout=120)
+    _backfill_killed_after_commit(shop, capsys)
     p = _spawn(shop, "2026-11-20..2026-11-22")
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
