@@ -64,7 +64,7 @@ class Artifact:
 class Problem:
     """One way an artifact differs from its manifest."""
 
-    kind: str  # changed | added | removed | truncated | manifest | unsafe
+    kind: str  # changed | added | removed | truncated | trailing | duplicate | manifest | unsafe
     path: str
     detail: str
 
@@ -215,6 +215,10 @@ def _unwrap(data: bytes) -> tuple[bytes, list[Problem]]:
         ) from None
     if not inflate.eof:
         return raw, [Problem("truncated", "(gzip)", "the gzip stream is cut short")]
+    if inflate.unused_data:  # gunzip reads a second member on: the bytes are not the ones built
+        what = "another gzip stream" if inflate.unused_data[:2] == b"\x1f\x8b" else "data"
+        size = len(inflate.unused_data)
+        return raw, [Problem("trailing", "(gzip)", f"{what} ({size:,} bytes) follows the gzip stream")]
     return raw, []
 
 
@@ -236,12 +240,21 @@ def _members(raw: bytes) -> tuple[dict[str, bytes], list[Problem]]:
                 if not info.isreg() or info.name.startswith("/") or ".." in info.name.split("/"):
                     problems.append(Problem("unsafe", info.name, "not a plain file with a relative path"))
                     continue
+                if info.name in members:  # tar tools keep the last copy, a reader may keep the first
+                    problems.append(Problem("duplicate", info.name, "the archive holds this path twice"))
+                    continue
                 handle = tar.extractfile(info)
                 members[info.name] = handle.read() if handle else b""
             end = tar.offset
     except (tarfile.TarError, EOFError) as exc:
         problems.append(Problem("truncated", "(tar)", f"the archive ends in the middle of an entry ({exc})"))
-    # tar ends with two zero blocks; without them the file was cut at an entry boundary
-    if not problems and (len(raw) < end + 1024 or raw[end : end + 1024].strip(b"\0")):
-        problems.append(Problem("truncated", "(tar)", "the archive has no end-of-archive marker"))
+    # tar ends with two zero blocks (then zeros up to its record size); without them the file was cut at
+    # an entry boundary, and anything else after them is not part of what was built
+    if not any(p.kind == "truncated" for p in problems):
+        if len(raw) < end + 1024 or raw[end : end + 1024].strip(b"\0"):
+            problems.append(Problem("truncated", "(tar)", "the archive has no end-of-archive marker"))
+        elif extra := len(raw[end + 1024 :].strip(b"\0")):
+            problems.append(
+                Problem("trailing", "(tar)", f"{extra:,} bytes of data follow the end-of-archive marker")
+            )
     return members, problems

@@ -120,6 +120,46 @@ def test_a_truncated_gzip_artifact_is_refused():
     assert [p.kind for p in verify(data[: len(data) - 20]).problems][:1] == ["truncated"]
 
 
+def _with_duplicate(data: bytes, name: str, body: bytes) -> bytes:
+    """The artifact's tar with a second member `name` (holding `body`) put before the real one."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = [(m.name, tar.extractfile(m).read()) for m in tar]
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, content in [(name, body), *members]:
+            info = tarfile.TarInfo(path)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["project/models/a.sql", "manifest.json"])
+def test_a_path_held_twice_is_refused(name):
+    # one copy for the verifier, another for whoever extracts: which one runs depends on the reader
+    data = _with_duplicate(_tar(), name, b"select 2 as x\n")
+    result = verify(data)
+    assert not result.ok
+    assert ("duplicate", name) in [(p.kind, p.path) for p in result.problems]
+
+
+def test_data_after_the_end_of_the_tar_is_refused():
+    data = _tar()
+    assert len(data) % 10240 == 0  # the tar's own zero padding up to its record size verifies
+    result = verify(data + b"models/evil.sql: select 1\n")
+    assert [(p.kind, p.path) for p in result.problems] == [("trailing", "(tar)")]
+    assert "26 bytes" in result.problems[0].detail
+    assert verify(data + b"\0" * 512).ok  # zeros only: still the archive as built
+
+
+def test_data_after_the_gzip_stream_is_refused():
+    data = _tar(compress=True)
+    second = _tar({**FILES, "models/a.sql": b"select 2 as x\n"}, compress=True)
+    for tail, what in ((second, "another gzip stream"), (b"junk", "data (4 bytes)")):
+        result = verify(data + tail)
+        assert [(p.kind, p.path) for p in result.problems] == [("trailing", "(gzip)")]
+        assert what in result.problems[0].detail
+
+
 def test_something_that_is_not_a_tar_is_unreadable():
     with pytest.raises(ArtifactError, match="not a tar"):
         verify(b"hello" * 200)
