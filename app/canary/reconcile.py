@@ -153,7 +153,15 @@ class Distribution:
 
 
 def _dist_key(v: Any) -> str:
-    return "NULL" if v is None else str(jsonable(v))
+    """A value as a distribution's bucket: numbers by value, so that a column retyped DECIMAL(10,2) ->
+    DECIMAL(12,3) or INTEGER -> DOUBLE (1.50 and 1.500, 1 and 1.0) keeps its buckets."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float, decimal.Decimal)) and not isinstance(v, bool):
+        exact = decimal.Decimal(repr(v)) if isinstance(v, float) else decimal.Decimal(v)
+        if exact.is_finite():
+            return format(exact.normalize(), "f") if exact else "0"  # 1.50 -> 1.5, 1E+2 -> 100, -0.0 -> 0
+    return str(jsonable(v))
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,6 +208,27 @@ def test_distribution_shift_of_low_cardinality_column(db: Sandbox) -> None:
     assert {row["value"]: (row["left"], row["right"]) for row in d.rows()} == {"paid": (5, 10), "new": (5, 0)}
 
 
+@pytest.mark.parametrize(
+    ("left_type", "right_type", "values"),
+    [
+        ("DECIMAL(10, 2)", "DECIMAL(12, 3)", [1.5, 2, 0, 100]),
+        ("DECIMAL(10, 2)", "DOUBLE", [1.5, 2, 0, 100]),
+        ("INTEGER", "DOUBLE", [1, 2, 0, 100]),
+    ],
+)
+def test_a_retyped_number_column_keeps_its_distribution(
+    db: Sandbox, left_type: str, right_type: str, values: list[float]
+) -> None:
+    # 1.50 and 1.500 (or 2 and 2.0) are one value: a widened column is not a 100% shift
+    rows = [(i, values[i % 4]) for i in range(12)]
+    left = make_table(db, "l", [("id", "INTEGER"), ("p", left_type)], rows)
+    right = make_table(db, "r", [("id", "INTEGER"), ("p", right_type)], rows)
+    r = reconcile(db, left, right, key=["id"], low_cardinality=5)
+    (d,) = r.distributions
+    assert d.shift == 0
+    assert {row["value"]: (row["left"], row["right"]) for row in d.rows()} == {str(v): (3, 3) for v in values}
+
+
 def test_aggregates_and_deltas(db: Sandbox) -> None:
     cols = [("id", "INTEGER"), ("amount", "INTEGER")]
     r = reconcile(
