@@ -27,6 +27,13 @@ def _entry(mode: str) -> Callable[[Mapping[str, str]], int]:
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
+    from app.terminal import printable_streams
+
+    with printable_streams():  # the run's log: no escape from the data or the PR reaches it raw
+        return _main(env)
+
+
+def _main(env: Mapping[str, str] | None) -> int:
     from action.environment import MODES, input_value
     from app.effects import WorkflowCommand
     from app.errors import DatacanaryError, UsageError

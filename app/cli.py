@@ -55,6 +55,13 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app.terminal import printable_streams
+
+    with printable_streams():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from app.errors import DatacanaryError
 
     args = list(sys.argv[1:] if argv is None else argv)
