@@ -111,6 +111,18 @@ def _tojson(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def shown(value: Any) -> str:
+    """A contract value as a reader wants it in plain text: `(none)` for an unset one, lists and mappings
+    as compact JSON (`["a", "b"]`, not Python's `['a', 'b']`), booleans as YAML writes them."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple, dict)) or not isinstance(value, (str, int, float)):
+        return _tojson(value)
+    return str(value)
+
+
 def pct(value: Any, digits: int = 1) -> str:
     """A fraction (0..1) as a percentage."""
     if value is None:
@@ -139,7 +151,14 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        md=md_escape, code=code, mermaid=mermaid_label, num=num, pct=pct, signed=signed, tojson=_tojson
+        md=md_escape,
+        code=code,
+        mermaid=mermaid_label,
+        num=num,
+        pct=pct,
+        signed=signed,
+        tojson=_tojson,
+        shown=shown,
     )
     return env
 

@@ -242,3 +242,34 @@ def test_error_completes_started_checks_as_failed_at_the_error_location() -> Non
     assert out is not None and "fix the field" in out.summary
     assert out.annotations[0].path == "contracts/orders.yaml" and out.annotations[0].start_line == 4
     assert error_effects(err, started={}) == []
+
+
+def test_an_annotation_shows_contract_values_as_a_reader_writes_them() -> None:
+    # a real contract's enum value removed and tags added: no Python reprs, no None
+    import datetime as dt
+    from pathlib import Path
+
+    from app.contracts.diff import diff_contracts
+    from app.contracts.parse import parse_contract
+    from app.contracts.policy import apply_policy
+    from app.project.config import PolicyConfig
+    from app.report.annotations import annotation
+
+    rel = "datacontract-cli/tests/fixtures/dbt_sync/orders.odcs.yaml"
+    text = (Path(__file__).resolve().parent.parent / "contracts" / "real" / rel).read_text()
+    head_text = text.replace("              - shipped\n", "", 1).replace(
+        "          maximum: 1000000", "          maximum: 1000000\n        tags: [finance, pii]", 1
+    )
+    base, head = parse_contract(text, rel), parse_contract(head_text, rel)
+    findings = apply_policy(
+        diff_contracts(base, head),
+        base=base,
+        head=head,
+        policy=PolicyConfig(),
+        waivers=(),
+        today=dt.date.today(),
+    )
+    messages = {f.rule: annotation(f).message for f in findings if annotation(f)}  # type: ignore[union-attr]
+    removed = next(m for rule, m in messages.items() if "enum" in rule)
+    assert "was: shipped → now: (none)" in removed
+    assert all("None" not in m and "['" not in m for m in messages.values()), messages
