@@ -78,8 +78,11 @@ def environments(config: ProjectConfig) -> tuple[Environment, ...]:
     )
 
 
-def environment(config: ProjectConfig, name: str, config_path: str = "datacanary.yml") -> Environment:
-    """The environment called `name`; an unknown name is a usage error listing the declared ones."""
+def environment(
+    config: ProjectConfig, name: str, config_path: str = "datacanary.yml", doc: YamlDoc | None = None
+) -> Environment:
+    """The environment called `name`; an unknown name is a usage error listing the declared ones, at the
+    `environments:` line of datacanary.yml when `doc` (the file as read) is given."""
     for env in environments(config):
         if env.name == name:
             return env
@@ -94,7 +97,7 @@ def environment(config: ProjectConfig, name: str, config_path: str = "datacanary
     close = difflib.get_close_matches(name, declared, n=1)
     raise UsageError(
         f"unknown environment {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
-        Location(config_path),
+        doc.location(("environments",)) if doc is not None else Location(config_path),
         f"declared environments, in promotion order: {', '.join(declared)}",
     )
 
@@ -114,7 +117,7 @@ def effective_project_config(
     """The environment's configuration: project config + the environment's overrides + effective parameters.
 
     Overrides are validated like datacanary.yml itself, so a typo in one is a ConfigError."""
-    env = environment(config, name, config_path)
+    env = environment(config, name, config_path, doc)
     base = config.model_dump(mode="json")
     merged = _deep_merge(base, config.environments[name].overrides)
     merged["parameters"] = _plain(dict(env.parameters))

@@ -85,8 +85,8 @@ def parity(config: ProjectConfig, source: str, target: str, doc: YamlDoc | None 
     from deepdiff import DeepDiff  # deepdiff is only needed here; keep `import app.promotion` light
 
     path = doc.path if doc else "datacanary.yml"
-    environment(config, source, path)
-    environment(config, target, path)
+    environment(config, source, path, doc)
+    environment(config, target, path, doc)
     left, right = effective_config(config, source, path, doc), effective_config(config, target, path, doc)
     declared = tuple(config.parameters)
     found: list[ParityDifference] = []

@@ -123,7 +123,7 @@ def promote(data: bytes, env_name: str, ctx: Context) -> Outcome:
     if not verification.ok:
         raise ArtifactRefused(verification)
     project = artifact_project(artifact)
-    env = environment(project.config, env_name, project.config_path)
+    env = environment(project.config, env_name, project.config_path, project.config_doc)
     check = _parity(project, env)
     view = ctx.view()
     decision = plan_promotion(artifact.digest, env, view, check, forced=ctx.force_reason is not None)
@@ -136,7 +136,7 @@ def promote(data: bytes, env_name: str, ctx: Context) -> Outcome:
 def rollback(env_name: str, ctx: Context, config_project: Project) -> Outcome:
     """Promote `env_name`'s last-known-good digest back (from the artifact store), with the same checks.
     `config_project` (the working project) names the environments until the artifact is loaded."""
-    env = environment(config_project.config, env_name, config_project.config_path)
+    env = environment(config_project.config, env_name, config_project.config_path, config_project.config_doc)
     lkg = ctx.ledger.last_known_good(env.name)
     decision = plan_rollback(env, ctx.ledger.view(), lkg.digest if lkg else None, None)
     if decision.refused:
@@ -144,7 +144,7 @@ def rollback(env_name: str, ctx: Context, config_project: Project) -> Outcome:
     data = ctx.store.get(decision.digest)
     artifact, _ = open_artifact(data)
     project = artifact_project(artifact)
-    env = environment(project.config, env_name, project.config_path)
+    env = environment(project.config, env_name, project.config_path, project.config_doc)
     check = _parity(project, env)
     decision = plan_rollback(env, ctx.ledger.view(), decision.digest, check)
     # the digest goes back with the commit it was built from, not the commit this job runs on

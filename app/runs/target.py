@@ -85,7 +85,7 @@ def open_warehouse(
 
 def target(project: Project, project_dir: Path, env_name: str) -> Target:
     """The environment `env_name` of `project` (ConfigError naming datacanary.yml when incomplete)."""
-    env = environment(project.config, env_name, project.config_path)
+    env = environment(project.config, env_name, project.config_path, project.config_doc)
     where = Location(project.config_path, project.config_doc.line(("environments", env_name)))
     engine = env.engine(project.config.engine)
     if engine not in DEFAULT_SCHEMA:

@@ -92,6 +92,13 @@ def test_parity_command(tmp_path, capsys):
     assert json.loads(out)["ok"] is False
     code, _, err = _run(capsys, "parity", "--from", "staging", "--to", "qa", "--project", str(root))
     assert code == 2 and "unknown environment 'qa'" in err
+    # at the `environments:` line, where the declared ones are
+    line = (root / "datacanary.yml").read_text().splitlines().index("environments:") + 1
+    assert f"datacanary.yml:{line}: unknown environment 'qa'" in err
+    code, _, err = _run(capsys, "parity", "--from", "stagin", "--to", "prod", "--project", str(root))
+    assert (
+        code == 2 and f"datacanary.yml:{line}: unknown environment 'stagin' (did you mean 'staging'?)" in err
+    )
 
 
 def test_promote_and_rollback_commands(tmp_path, capsys, monkeypatch):
