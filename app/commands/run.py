@@ -109,7 +109,10 @@ def _json(result: object) -> dict[str, object]:
         "artifact": result.artifact,
         "forced": result.forced,
         "ok": result.ok,
-        "refused": [{"dataset": r.dataset, "earlier": r.earlier.to_json()} for r in result.refused],
+        "refused": [
+            {"dataset": r.dataset, "earlier": r.earlier.to_json(), "restored_to": r.live}
+            for r in result.refused
+        ],
         "datasets": [
             {
                 "dataset": o.dataset,

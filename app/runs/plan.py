@@ -31,10 +31,13 @@ class Graph:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A dataset whose exact input was already applied by an earlier run."""
+    """A dataset whose exact input was already applied by an earlier run. `live`: the version the
+    environment shows now, when a restore moved it off the earlier run's (re-applying the same input
+    would publish again what was restored away)."""
 
     dataset: str
     earlier: VersionRecord
+    live: int | None = None
 
 
 def fingerprints(graph: Graph, source_versions: Mapping[str, str], window: str) -> dict[str, str]:

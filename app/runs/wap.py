@@ -233,7 +233,8 @@ def execute(
             )
             progress(f"run {req.env}: {m}: {gone[m]}")
         else:
-            refused.append(Refusal(m, earlier))
+            live = ledger.live_version(req.env, m)
+            refused.append(Refusal(m, earlier, live if live != earlier.version else None))
     base = RunResult(req.run_id, req.env, req.window, req.artifact, req.force)
     if refused and not req.force and len(refused) == len(graph.order):
         return RunResult(**{**_fields(base), "refused": tuple(refused)})  # nothing new at all: write nothing

@@ -47,6 +47,10 @@ def test_restore_switches_the_view_and_refuses_unknown_versions(
     code, out = _cli(capsys, project, "restore", "orders", "--to", "9")
     assert code == 2
     assert "restorable versions: 1, 2" in out
+    # the same input run again after the restore: refused, and the refusal says the restore is why
+    code, out = _cli(capsys, project, "run")
+    assert code == 1 and "already published as v2 by run" in out
+    assert "since restored to v1: applying it again would publish what the restore took away" in out
 
 
 def test_run_builds_the_artifact_live_in_the_environment_not_the_working_tree(
