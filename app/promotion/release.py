@@ -168,6 +168,10 @@ def _finish(
     ctx: Context,
     note: str | None = None,
 ) -> Outcome:
+    if decision.action is Action.NOOP and not ctx.dry_run:
+        # already live: nothing to promote, but a store that lost (or damaged) the live artifact gets it
+        # back, which is what the store's own error tells the user to do
+        ctx.store.put(artifact.digest, data)
     if decision.action is not Action.PROMOTE or ctx.dry_run:
         return Outcome(decision, artifact, check, dry_run=ctx.dry_run)
     canary = run_canary(artifact, project, env, ctx)

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from app.errors import DatacanaryError
-from app.promotion.artifact import open_artifact
+from app.promotion.artifact import ArtifactError, open_artifact
 
 
 class ArtifactStore:
@@ -26,10 +26,11 @@ class ArtifactStore:
         return self.root / algo / f"{hexdigest}.tar"
 
     def put(self, digest: str, data: bytes) -> Path:
-        """Keep the artifact bytes under their digest (a no-op when already there)."""
+        """Keep the artifact bytes under their digest (a no-op when the same bytes are there)."""
         target = self.path(digest)
-        if target.is_file():
+        if target.is_file() and target.read_bytes() == data:
             return target
+        # missing, or damaged (`get` refuses it): `data` (verified by the caller) takes its place
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
         with os.fdopen(fd, "wb") as fh:
@@ -46,11 +47,15 @@ class ArtifactStore:
                 hint="promote it again from its file with `datacanary promote --artifact PATH --to ENV`",
             )
         data = target.read_bytes()
-        artifact, result = open_artifact(data)
-        if not result.ok or artifact.digest != digest:
+        try:
+            artifact, result = open_artifact(data)
+        except ArtifactError:  # not even a tar: its own hint ("pass the file ... wrote") is not for here
+            artifact, result = None, None
+        if result is None or artifact is None or not result.ok or artifact.digest != digest:
             raise DatacanaryError(
                 f"the stored artifact {target} does not verify as {digest}",
-                hint="the store was modified; promote the artifact again from its original file",
+                hint="the store was modified; promote the artifact again from its original file (an "
+                "artifact rebuilt from its commit with `datacanary artifact build` has the same digest)",
             )
         return data
 

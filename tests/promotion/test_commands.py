@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from app.cli import main
 from tests.support.fixtures import github_stub  # noqa: F401
 
@@ -251,3 +253,30 @@ def test_a_windowed_model_passes_the_promotion_canary_built_whole(tmp_path, caps
     )
     assert code == 0, out + err  # was: fct_orders FAILED, values were not provided for window_start
     assert "fct_orders" in out and "FAILED" not in out
+
+
+@pytest.mark.parametrize("damage", ["deleted", "overwritten"])
+def test_promoting_the_live_artifact_again_puts_it_back_in_a_store_that_lost_it(
+    tmp_path, capsys, monkeypatch, damage
+):
+    # `run` reads the live artifact from the store, and when the store lost it says "promote it
+    # again": that promotion is a no-op (already live), and it must still put the artifact back
+    root = write_project(tmp_path / "shop")
+    write_env_data(root / "data" / "dev.duckdb")
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    _, digest = _build(capsys, root, tmp_path / "1.tar")
+    state = str(tmp_path / "state" / "db.sqlite")
+    base = ("--project", str(root), "--state", state, "-q")
+    assert _run(capsys, "promote", "--artifact", str(tmp_path / "1.tar"), "--to", "dev", *base)[0] == 0
+    stored = tmp_path / "state" / "artifacts" / "sha256" / f"{digest[7:]}.tar"
+    if damage == "deleted":
+        stored.unlink()
+    else:
+        stored.write_bytes(b"\0" * 2048)
+    code, _, err = _run(capsys, "run", "--env", "dev", *base)
+    assert code == 2 and "promote" in err
+    code, out, _ = _run(capsys, "promote", "--artifact", str(tmp_path / "1.tar"), "--to", "dev", *base)
+    assert code == 0 and out.startswith("no-op:")
+    code, out, err = _run(capsys, "run", "--env", "dev", *base)
+    assert code == 0, out + err
+    assert stored.read_bytes() == (tmp_path / "1.tar").read_bytes()
