@@ -32,6 +32,9 @@ class PullRequestEvent:
     title: str
     installation_id: int | None
     sender: str | None
+    # when the pull request last changed (ISO 8601, UTC); orders its heads, since GitHub does not
+    # promise to deliver a push's synchronize after the PR's opened
+    updated_at: str | None = None
 
     @property
     def is_fork(self) -> bool:
@@ -197,6 +200,7 @@ def _pull_request(p: Any) -> PullRequestEvent:
         title=opt(p, "pull_request.title", str) or "",
         installation_id=opt(p, "installation.id", int),
         sender=opt(p, "sender.login", str),
+        updated_at=opt(p, "pull_request.updated_at", str),
     )
 
 

@@ -26,11 +26,13 @@ Handler = Callable[[Any, "HandlerContext"], Any]
 @dataclass(frozen=True, slots=True)
 class WorkKey:
     """What a delivery works on (`owner/repo#12`), the head it is about, and whether it moves that head:
-    a pull_request event sets the PR's head; a re-run for an older head is superseded by it."""
+    a pull_request event sets the PR's head; a re-run for an older head is superseded by it. `head_at`
+    (an ISO 8601 UTC time) says when the head was set: the latest, not the last delivered, is current."""
 
     key: str
     head_sha: str | None = None
     sets_head: bool = False
+    head_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ Redeliveries carry the same `X-GitHub-Delivery` id and hit the primary key: proc
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import threading
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     work_key      TEXT,             -- e.g. owner/repo#12: what the delivery works on
     head_sha      TEXT,             -- the commit it reports on
     sets_head     INTEGER NOT NULL DEFAULT 0,  -- a pull_request event: moves the key's current head
+    head_at       TEXT,             -- when it moved it (ISO 8601 UTC: sorts as text)
     received_at   REAL NOT NULL,
     status        TEXT NOT NULL DEFAULT 'queued',
     available_at  REAL NOT NULL DEFAULT 0,   -- a released delivery waits (back-off) until then
@@ -51,9 +53,22 @@ class Delivery:
     work_key: str | None = None
     head_sha: str | None = None
     sets_head: bool = False
+    head_at: str | None = None
     received_at: float = 0.0
     attempts: int = 0
     claim_token: str = ""
+
+
+def _add_head_at(db: StateDB) -> None:
+    """Give an inbox created before `head_at` existed that column (another process may just have)."""
+    conn = db.connect()
+    if any(row[1] == "head_at" for row in conn.execute("PRAGMA table_info(inbox)")):
+        return
+    try:
+        conn.execute("ALTER TABLE inbox ADD COLUMN head_at TEXT")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise
 
 
 class Inbox:
@@ -62,6 +77,7 @@ class Inbox:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.ensure("inbox", DDL)
+        _add_head_at(db)
         # One writer at a time inside the process, queued on a Python lock: SQLite's own busy handler
         # backs off with growing sleeps, which starved the webhook route's inserts behind busy workers
         # (seconds of ack latency under load); this lock keeps each insert to the time of one write.
@@ -78,8 +94,8 @@ class Inbox:
         with self._write:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox"
-                " (delivery_id, event, action, body, work_key, head_sha, sets_head, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " (delivery_id, event, action, body, work_key, head_sha, sets_head, head_at, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     delivery.delivery_id,
                     delivery.event,
@@ -88,6 +104,7 @@ class Inbox:
                     delivery.work_key,
                     delivery.head_sha,
                     int(delivery.sets_head),
+                    delivery.head_at,
                     delivery.received_at,
                 ),
             )
@@ -175,14 +192,17 @@ class Inbox:
         """The newer head sha that replaced `delivery`'s head for its work key, if any.
 
         The current head of a key is the head of its latest head-setting delivery (a pull_request
-        event); a delivery about any other head (an older push, a re-run of an old commit) is stale.
+        event), latest by the time it says the head was set, then by arrival: GitHub may deliver a
+        push's synchronize before the PR's opened. A delivery about any other head (an older push, a
+        re-run of an old commit) is stale.
         """
         if delivery.work_key is None or delivery.head_sha is None:
             return None
         row = (
             self.db.connect()
             .execute(
-                "SELECT head_sha FROM inbox WHERE work_key = ? AND sets_head = 1 ORDER BY rowid DESC LIMIT 1",
+                "SELECT head_sha FROM inbox WHERE work_key = ? AND sets_head = 1"
+                " ORDER BY head_at IS NULL, head_at DESC, rowid DESC LIMIT 1",
                 (delivery.work_key,),
             )
             .fetchone()

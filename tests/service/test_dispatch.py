@@ -61,7 +61,9 @@ def test_pull_request_work_key_sets_the_head() -> None:
     payload = json.loads((PAYLOADS / "pull_request.synchronize.json").read_text())
     key = ROUTER.work_key("pull_request", "synchronize", parse_event("pull_request", payload))
     pr = payload["pull_request"]
-    assert key == WorkKey(f"{payload['repository']['full_name']}#{pr['number']}", pr["head"]["sha"], True)
+    assert key == WorkKey(
+        f"{payload['repository']['full_name']}#{pr['number']}", pr["head"]["sha"], True, pr["updated_at"]
+    )
 
 
 def test_ignored_events_are_not_also_handled() -> None:

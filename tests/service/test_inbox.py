@@ -81,6 +81,35 @@ def test_a_rerun_of_an_old_head_does_not_supersede_the_current_head(inbox: Inbox
     assert inbox.superseded_by(rerun_old) == "new"
 
 
+def test_a_state_file_from_before_head_times_keeps_its_queue_and_orders_new_heads(tmp_path: Path) -> None:
+    import sqlite3
+
+    from app.service.inbox import DDL
+
+    path = tmp_path / "old.sqlite"
+    old_ddl = DDL.replace("    head_at       TEXT,", "").split("-- small partial")[0]
+    with sqlite3.connect(path) as conn:
+        conn.executescript(old_ddl)
+        conn.execute(
+            "INSERT INTO inbox (delivery_id, event, body, work_key, head_sha, sets_head, received_at)"
+            " VALUES ('queued-before', 'pull_request', x'7b7d', 'o/r#1', 'a', 1, 1.0)"
+        )
+    inbox = Inbox(StateDB(path))
+    late = Delivery(
+        "late",
+        "pull_request",
+        "opened",
+        b"{}",
+        work_key="o/r#1",
+        head_sha="b",
+        sets_head=True,
+        head_at="2024-03-01T10:00:00Z",
+    )
+    inbox.add(late)
+    assert inbox.superseded_by(late) is None
+    assert inbox.claim(now=2.0, lease_seconds=60).delivery_id == "queued-before"  # type: ignore[union-attr]
+
+
 def test_other_prs_and_keyless_work_are_independent(inbox: Inbox) -> None:
     one = _d("1", key="o/r#1", head="a", sets=True)
     inbox.add(one)

@@ -219,6 +219,22 @@ def test_an_older_head_posting_cannot_interleave_with_a_newer_heads_work(world: 
     assert world.service.inbox.get("new")["outcome"] == "done"  # type: ignore[index]
 
 
+def test_an_opened_delivered_after_its_synchronize_does_not_supersede_the_newer_head(world: World) -> None:
+    # GitHub does not promise delivery order: the push's synchronize can arrive before the PR's opened
+    pushed = pr_payload("synchronize", head="n" * 40, updated_at="2024-03-01T10:00:07Z")
+    world.deliver("pull_request", pushed, "new")
+    world.deliver(
+        "pull_request", pr_payload("opened", head="o" * 40, updated_at="2024-03-01T10:00:00Z"), "old"
+    )
+    world.work()
+    assert world.service.inbox.get("new")["outcome"] == "done"  # type: ignore[index]
+    assert world.service.inbox.get("old")["outcome"] == "superseded"  # type: ignore[index]
+    port = world.ports[REPO]
+    assert {r.head_sha for r in port.check_runs.values()} == {"n" * 40}
+    assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
+    assert [c.body for c in port.comments[2] if "ooooooo" in c.body] == []
+
+
 def test_an_engine_run_longer_than_the_lease_keeps_its_lease(
     make_settings: Callable[..., Any], tmp_path: Path
 ) -> None:

@@ -87,6 +87,7 @@ class World:
             work_key=key.key if key else None,
             head_sha=key.head_sha if key else None,
             sets_head=key.sets_head if key else False,
+            head_at=key.head_at if key else None,
             received_at=self.now,
         )
         assert self.service.inbox.add(delivery)
@@ -111,6 +112,7 @@ def pr_payload(
     draft: bool = False,
     installation: int = 1,
     number: int = 2,
+    updated_at: str | None = None,
 ) -> dict[str, Any]:
     payload = copy.deepcopy(load_payload("pull_request.opened"))
     payload["action"] = action
@@ -118,6 +120,8 @@ def pr_payload(
     pr = payload["pull_request"]
     pr["number"], pr["draft"] = number, draft
     pr["head"]["sha"], pr["base"]["sha"] = head, base
+    if updated_at is not None:
+        pr["updated_at"] = updated_at
     return payload
 
 

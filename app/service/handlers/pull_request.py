@@ -20,7 +20,9 @@ def pr_key(repo: str, number: int) -> str:
 
 
 def _work(event: PullRequestEvent) -> WorkKey:
-    return WorkKey(pr_key(event.repo.full_name, event.number), event.head_sha, sets_head=True)
+    return WorkKey(
+        pr_key(event.repo.full_name, event.number), event.head_sha, sets_head=True, head_at=event.updated_at
+    )
 
 
 @router.register("pull_request", "opened", work_key=_work)

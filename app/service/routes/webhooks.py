@@ -107,6 +107,7 @@ async def receive(request: Request) -> JSONResponse:
         work_key=key.key if key else None,
         head_sha=key.head_sha if key else None,
         sets_head=key.sets_head if key else False,
+        head_at=key.head_at if key else None,
         received_at=time.time(),
     )
     # Inline, not in a worker thread: one SQLite insert (~0.3 ms, serialized with the workers' short
