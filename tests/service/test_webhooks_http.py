@@ -61,6 +61,33 @@ def test_signed_delivery_is_queued_with_202_and_processed(service: tuple[Service
     assert server.service.inbox.get("d-1")["outcome"] == "done"
 
 
+def test_form_encoded_delivery_is_queued_and_processed(service: tuple[ServiceServer, list[str]]) -> None:
+    # a webhook set to content type application/x-www-form-urlencoded: GitHub sends payload=<JSON>
+    # and signs that form body
+    import json
+    from urllib.parse import urlencode
+
+    server, seen = service
+    form = urlencode({"payload": json.dumps(load_payload("pull_request.opened"))}).encode()
+    _, headers = signed_delivery("pull_request", form, delivery="form-1")
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    response = _post(server, form, headers)
+    assert response.status_code == 202, response.text
+    server.wait_idle()
+    assert seen == ["form-1"]
+    assert server.service.inbox.get("form-1")["outcome"] == "done"
+
+
+def test_form_encoded_body_without_a_payload_field_is_400(service: tuple[ServiceServer, list[str]]) -> None:
+    server, _ = service
+    _, headers = signed_delivery("pull_request", b"action=opened", delivery="form-2")
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    response = _post(server, b"action=opened", headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == "form-encoded body has no `payload` field"
+    assert server.service.inbox.get("form-2") is None
+
+
 @pytest.mark.parametrize(
     "header",
     [None, "sha256=" + "0" * 64, "sha1=abc", signature(b"another body")],

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -41,6 +42,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _form_encoded(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
 def _answer(service: Service, event: str, code: int, started: float, **body: Any) -> JSONResponse:
     # the header is untrusted (a forged request can say anything): label only names we know, so the
     # metric's cardinality stays bounded
@@ -71,6 +76,13 @@ async def receive(request: Request) -> JSONResponse:
         return _answer(
             service, event, 400, started, error="missing X-GitHub-Event or X-GitHub-Delivery header"
         )
+    if _form_encoded(request.headers.get("content-type", "")):
+        # a webhook set to application/x-www-form-urlencoded: GitHub signs the form, the JSON is its
+        # `payload` field; that JSON is what is stored, so the workers read every delivery alike
+        fields = parse_qs(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
+        if not fields.get("payload"):
+            return _answer(service, event, 400, started, error="form-encoded body has no `payload` field")
+        body = fields["payload"][0].encode()
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested too deep
