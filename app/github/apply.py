@@ -53,6 +53,7 @@ class Failure:
     error: str
     status: int | None = None
     not_permitted: bool = False
+    retry_after: float | None = None  # seconds GitHub asked to wait before trying again
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class ApplyContext:
                     raise GitHubHttpError(
                         err.status,
                         f"{err.message}; GitHub asks to wait {wait:.0f}s (limit {self.retry.max_wait:.0f}s)",
+                        retry_after=wait,  # for a caller that can come back later (the service's queue)
                         hint="the rate limit resets later; re-run the job then",
                     ) from err
                 self.sleep(wait)
@@ -172,7 +174,7 @@ def apply(
             performer_for(effect)(effect, ctx)
             applied.append(effect)
         except GitHubHttpError as err:
-            failed.append(Failure(effect, err.render(), err.status, err.not_permitted))
+            failed.append(Failure(effect, err.render(), err.status, err.not_permitted, err.retry_after))
         except Exception as err:  # noqa: BLE001 - posting must never take the verdict down with it
             failed.append(Failure(effect, f"{type(err).__name__}: {err}"))
     return ApplyResult(tuple(applied), tuple(failed), tuple(ctx.notes), dict(ctx.check_runs), ctx.api_calls)

@@ -142,7 +142,7 @@ def process(group: AlertGroup, ctx: HandlerContext) -> Handled | None:
 
 def _handle(group: AlertGroup, ctx: HandlerContext, wiring: AlertWiring, installation: int) -> Handled | None:
     from app.revert.alerts import local_processor
-    from app.service.worker import Retry, _transient
+    from app.service.worker import Retry
 
     workspace = wiring.workspace(installation, group.repository)
     port = wiring.revert_port(installation, group.repository)
@@ -167,8 +167,7 @@ def _handle(group: AlertGroup, ctx: HandlerContext, wiring: AlertWiring, install
         opened = f" #{number}" if number else ""
         log.info("alert for %s %s: %s%s", group.repository, group.environment, plan.kind, opened)
     failed = handled.applied.failed
-    if any(_transient(f) for f in failed):
-        raise Retry(next(f.error for f in failed if _transient(f)))
+    Retry.raise_for(failed)
     if failed:
         raise GitHubError(
             "; ".join(f.error for f in failed),

@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from app.effects import CheckOutput
@@ -38,7 +38,19 @@ RETRY_MAX = 300.0
 
 
 class Retry(Exception):
-    """Give the delivery back to the queue: a transient failure (GitHub 5xx or rate limit)."""
+    """Give the delivery back to the queue: a transient failure (GitHub 5xx or rate limit); `after`:
+    seconds GitHub asked to wait (a rate limit's reset), waited instead of a shorter back-off."""
+
+    def __init__(self, message: str, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+
+    @classmethod
+    def raise_for(cls, failed: Sequence[Failure]) -> None:
+        """Raise one for the transient failures among `failed` (the first's message, the longest wait)."""
+        transient = [f for f in failed if _transient(f)]
+        if transient:
+            raise cls(transient[0].error, max(f.retry_after or 0.0 for f in transient))
 
 
 class Defer(Retry):
@@ -173,51 +185,53 @@ class Workers:
 
     def _complete(self, delivery: Delivery) -> None:
         started = time.perf_counter()
-        outcome, detail = self._process(delivery)
+        outcome, detail, asked = self._process(delivery)
         if outcome == "defer":
             self.inbox.release(delivery, detail or "", retry_at=self.ctx.clock() + RETRY_BASE, counted=False)
         elif outcome == "retry":
-            # back off: 5 s, 10 s, 20 s ... (at most 5 minutes) so a GitHub outage is not hammered
-            wait = min(RETRY_BASE * 2 ** (delivery.attempts - 1), RETRY_MAX)
+            # back off: 5 s, 10 s, 20 s ... (at most 5 minutes) so a GitHub outage is not hammered; a rate
+            # limit that resets later is waited out, else the attempts run out before it resets
+            wait = max(min(RETRY_BASE * 2 ** (delivery.attempts - 1), RETRY_MAX), asked or 0.0)
             self.inbox.release(delivery, detail or "", retry_at=self.ctx.clock() + wait)
         else:
             self.inbox.finish(delivery, outcome, self.ctx.clock(), detail)
         self.metrics.deliveries.labels(delivery.event, outcome).inc()
         self.metrics.processing.labels(delivery.event).observe(time.perf_counter() - started)
 
-    def _process(self, delivery: Delivery) -> tuple[str, str | None]:
+    def _process(self, delivery: Delivery) -> tuple[str, str | None, float | None]:
+        """(outcome, detail, seconds GitHub asked to wait before a retry)."""
         if delivery.attempts > self.settings.max_attempts:
             log.error("delivery %s given up after %d attempts", delivery.delivery_id, delivery.attempts - 1)
-            return "failed", f"gave up after {delivery.attempts - 1} attempts"
+            return "failed", f"gave up after {delivery.attempts - 1} attempts", None
         try:
             payload = json.loads(delivery.body)
             event = parse_event(delivery.event, payload) if delivery.event in PARSERS else payload
         except (ValueError, EventError) as exc:
             log.warning("delivery %s: unreadable payload: %s", delivery.delivery_id, exc)
-            return "invalid", str(exc)
+            return "invalid", str(exc), None
         registrations = self.router.lookup(delivery.event, delivery.action)
         if not registrations:
-            return "ignored", None
+            return "ignored", None, None
         try:
-            return self._run(delivery, event, registrations)
+            return (*self._run(delivery, event, registrations), None)
         except Defer as exc:
             log.info("delivery %s: waits: %s", delivery.delivery_id, exc)
-            return "defer", str(exc)
+            return "defer", str(exc), None
         except Retry as exc:
             log.warning("delivery %s: will retry: %s", delivery.delivery_id, exc)
-            return "retry", str(exc)
+            return "retry", str(exc), exc.after
         except GitHubHttpError as exc:  # e.g. minting the installation token while GitHub is down
             if exc.transient:
                 log.warning("delivery %s: will retry: %s", delivery.delivery_id, exc.message)
-                return "retry", exc.render()
+                return "retry", exc.render(), exc.retry_after
             log.warning("delivery %s failed: %s", delivery.delivery_id, exc.render())
-            return "error", exc.render()
+            return "error", exc.render(), None
         except DatacanaryError as exc:
             log.warning("delivery %s failed: %s", delivery.delivery_id, exc.render())
-            return "error", exc.render()
+            return "error", exc.render(), None
         except Exception as exc:  # noqa: BLE001 - a bug in one handler must not kill the worker
             log.exception("delivery %s: handler crashed", delivery.delivery_id)
-            return "retry", f"{type(exc).__name__}: {exc}"
+            return "retry", f"{type(exc).__name__}: {exc}", None
 
     def _run(self, delivery: Delivery, event: Any, registrations: list[Any]) -> tuple[str, str | None]:
         ports: list[tuple[int | None, Any]] = []
@@ -271,9 +285,7 @@ class Workers:
                         self.hook(delivery, index)
                     result = effects.run(batch)
                 index += 1
-                transient = [f for f in result.failed if _transient(f)]
-                if transient:
-                    raise Retry(transient[0].error)
+                Retry.raise_for(result.failed)
                 problems.extend(f.error for f in result.failed)
                 problems.extend(result.notes)
         return ("partial", "; ".join(problems)) if problems else ("done", None)

@@ -175,6 +175,30 @@ def test_secondary_rate_limit_is_retried_but_a_permission_refusal_is_not(world: 
     assert "not accessible" in str(world.service.inbox.get("refused")["detail"])  # type: ignore[index]
 
 
+def test_a_rate_limit_resetting_later_than_the_applier_waits_is_retried_after_the_reset(world: World) -> None:
+    import time
+
+    port = world.port(1, REPO)
+    reset = time.time() + 1800  # the installation's hourly budget is spent for another half hour
+    exhausted = GitHubHttpError(
+        403, "API rate limit exceeded for installation ID 1.", ratelimit_remaining=0, ratelimit_reset=reset
+    )
+    delivery = world.deliver("pull_request", pr_payload(), "spent")
+    started = world.now
+    for _ in range(world.service.settings.max_attempts + 1):  # would outlast the worker's own back-off
+        port.errors = [exhausted]
+        world.work()
+        world.now += 300
+    assert world.outcome(delivery) is None  # not given up: it waits for the reset
+    row = world.service.inbox.get("spent")
+    assert row is not None and row["attempts"] == 1 and row["available_at"] >= started + 1800
+    port.errors = []
+    world.now = started + 1801
+    world.work()
+    assert world.outcome(delivery) == "done"
+    assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
+
+
 def test_token_minting_outage_is_retried(make_settings: Callable[..., Any], tmp_path: Path) -> None:
     calls: list[int] = []
 
