@@ -3,7 +3,8 @@
 Workers claim rows with a lease (`claimed_at`); a worker that dies leaves its lease to expire and
 the row is claimed again after `lease_seconds`. A row is finished with the claim token it was
 claimed with, so a worker whose lease was taken over can no longer finish (or double-finish) it.
-Redeliveries carry the same `X-GitHub-Delivery` id and hit the primary key: processed once.
+Redeliveries carry the same `X-GitHub-Delivery` id and hit the primary key: processed once, unless the
+delivery failed for good (given up, or an error): then the redelivery is the operator's retry.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ CREATE INDEX IF NOT EXISTS inbox_queued ON inbox (available_at) WHERE status = '
 CREATE INDEX IF NOT EXISTS inbox_working ON inbox (claimed_at) WHERE status = 'working';
 CREATE INDEX IF NOT EXISTS inbox_work_key ON inbox (work_key, sets_head);
 """
+
+
+FAILED = ("failed", "error")  # outcomes of deliveries that did not get through: worth a redelivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,19 @@ class Inbox:
                     delivery.head_at,
                     delivery.received_at,
                 ),
+            )
+        return cur.rowcount == 1
+
+    def retry_failed(self, delivery_id: str) -> bool:
+        """Queue again a delivery that failed for good (its redelivery: GitHub's "Redeliver" button is how
+        an operator retries one); False when it is queued, running or was handled. It counts as resumed
+        (runs recorded before are reused, not created again) and gets the attempts left after one."""
+        with self._write:
+            cur = self.db.connect().execute(
+                "UPDATE inbox SET status = 'queued', claim_token = NULL, claimed_at = NULL, attempts = 1,"
+                " available_at = 0, finished_at = NULL, outcome = NULL"
+                " WHERE delivery_id = ? AND status = 'done' AND outcome IN (?, ?)",
+                (delivery_id, *FAILED),
             )
         return cur.rowcount == 1
 

@@ -197,6 +197,38 @@ def test_redelivery_is_answered_duplicate_and_processed_once(
     assert seen == ["again"]
 
 
+def test_redelivery_of_a_given_up_delivery_runs_it_again(
+    make_settings: Callable[..., Any], serve: Callable[[Any], ServiceServer]
+) -> None:
+    # GitHub's "Redeliver" button is how an operator retries a delivery that failed for good (here: the
+    # installation token was refused until the app's permissions were fixed)
+    from app.errors import GitHubError
+
+    seen: list[str] = []
+    router = Router()
+
+    @router.register("pull_request", "opened")
+    def opened(event: Any, ctx: Any) -> None:
+        seen.append(ctx.delivery_id)
+        if len(seen) == 1:
+            raise GitHubError("GitHub refused an installation token for installation 1")
+
+    server = serve(
+        create_app(make_settings(), github=_no_github, repo_checkout=lambda *a: None, router=router)
+    )
+    body, headers = signed_delivery("pull_request", load_payload("pull_request.opened"), delivery="fix-me")
+    assert _post(server, body, headers).status_code == 202
+    server.wait_idle()
+    assert server.service.inbox.get("fix-me")["outcome"] == "error"
+    again = _post(server, body, headers)
+    assert again.status_code == 202 and again.json() == {"status": "queued", "delivery": "fix-me"}
+    server.wait_idle()
+    assert seen == ["fix-me", "fix-me"]
+    assert server.service.inbox.get("fix-me")["outcome"] == "done"
+    assert _post(server, body, headers).json()["status"] == "duplicate"  # done: never again
+    assert seen == ["fix-me", "fix-me"]
+
+
 def test_concurrent_redeliveries_are_processed_once(service: tuple[ServiceServer, list[str]]) -> None:
     server, seen = service
     body, headers = signed_delivery("pull_request", load_payload("pull_request.opened"), delivery="race")

@@ -125,7 +125,7 @@ async def receive(request: Request) -> JSONResponse:
     # Inline, not in a worker thread: one SQLite insert (~0.3 ms, serialized with the workers' short
     # writes by the inbox lock) costs less than waking a thread, which under CPU contention took
     # ~0.7 ms of the event loop's time per delivery in profiles of benchmarks/webhooks.py.
-    added = service.inbox.add(delivery)
+    added = service.inbox.add(delivery) or service.inbox.retry_failed(delivery_id)
     if not added:
         return _answer(service, event, 200, started, status="duplicate", delivery=delivery_id)
     service.wake()
