@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from app.effects import Effect
     from app.service.context import HandlerContext
+    from app.service.inbox import Inbox
 
 HandlerResult = "Iterable[Sequence[Effect]] | Sequence[Effect] | None"
 Handler = Callable[[Any, "HandlerContext"], Any]
+# the work key of a parsed event; the inbox (None when there is none) tells what the payload does not,
+# e.g. which pull request a fork's head belongs to
+KeyOf = Callable[[Any, "Inbox | None"], "WorkKey | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +42,7 @@ class WorkKey:
 @dataclass(frozen=True, slots=True)
 class Registration:
     handler: Handler
-    work_key: Callable[[Any], WorkKey | None] | None = None
+    work_key: KeyOf | None = None
 
 
 # Events GitHub sends to an App that datacanary subscribes to or receives anyway, on purpose unused.
@@ -71,7 +75,7 @@ class Router:
         event: str,
         action: str | None = None,
         *,
-        work_key: Callable[[Any], WorkKey | None] | None = None,
+        work_key: KeyOf | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator: call the handler for `event` (and `action`); `work_key` names what it supersedes."""
 
@@ -110,10 +114,12 @@ class Router:
         specific = self._routes.get((event, action), []) if action is not None else []
         return [*specific, *self._routes.get((event, None), [])]
 
-    def work_key(self, event: str, action: str | None, parsed: Any) -> WorkKey | None:
+    def work_key(
+        self, event: str, action: str | None, parsed: Any, inbox: Inbox | None = None
+    ) -> WorkKey | None:
         for reg in self.lookup(event, action):
             if reg.work_key is not None:
-                return reg.work_key(parsed)
+                return reg.work_key(parsed, inbox)
         return None
 
 

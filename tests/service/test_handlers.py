@@ -231,6 +231,24 @@ def test_rerun_of_a_fork_pr_finds_its_pull_request_from_the_stored_delivery(worl
     assert len(world.ports[REPO].comments[2]) == 1
 
 
+@pytest.mark.parametrize("fork", [False, True], ids=["same-repo", "fork"])
+def test_rerun_of_an_older_head_never_replaces_the_current_heads_comment(world: World, fork: bool) -> None:
+    world.deliver("pull_request", pr_payload(head="o" * 40))
+    world.deliver("pull_request", pr_payload("synchronize", head="n" * 40))
+    world.work()
+    # "Re-run" on the first commit's checks: GitHub lists the PR (matched by its branch) with its
+    # current head; for a fork's PR it lists none
+    payload = check_payload("check_suite", "rerequested", head="o" * 40, base="b" * 40)
+    payload["check_suite"]["pull_requests"] = (
+        [] if fork else [{"number": 2, "head": {"sha": "n" * 40}, "base": {"sha": "b" * 40}}]
+    )
+    rerun = world.deliver("check_suite", payload)
+    world.work()
+    comments = world.ports[REPO].comments[2]
+    assert len(comments) == 1 and "nnnnnnn" in comments[0].body and "ooooooo" not in comments[0].body
+    assert world.outcome(rerun) == "superseded"
+
+
 DIGEST = "sha256:" + "a" * 64
 
 

@@ -76,7 +76,7 @@ class World:
         did = delivery_id or str(uuid.uuid4())
         action = payload.get("action")
         parsed = parse_event(event, payload) if event in PARSERS else payload
-        key = self.service.router.work_key(event, action, parsed)
+        key = self.service.router.work_key(event, action, parsed, self.service.inbox)
         import json
 
         delivery = Delivery(

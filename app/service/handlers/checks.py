@@ -34,12 +34,18 @@ def pull_for(pulls: Sequence[PullRef], head_sha: str) -> PullRef | None:
 
 
 def find_pull(event: CheckRunEvent | CheckSuiteEvent, ctx: HandlerContext) -> PullRef | None:
-    """The event's pull request; for a fork's PR, which GitHub leaves out of check payloads, the one
-    whose pull_request delivery brought this head."""
+    """The event's pull request."""
+    return _find_pull(event, Inbox(ctx.db))
+
+
+def _find_pull(event: CheckRunEvent | CheckSuiteEvent, inbox: Inbox) -> PullRef | None:
+    """The pull request headed by the event's commit; else (a fork's PR, which GitHub leaves out of check
+    payloads, or an older commit of a PR, listed with the PR's current head) the one whose
+    pull_request delivery brought this head."""
     pull = pull_for(event.pulls, event.head_sha)
     if pull is not None:
         return pull
-    body = Inbox(ctx.db).pull_request_body(event.repo.full_name, event.head_sha)
+    body = inbox.pull_request_body(event.repo.full_name, event.head_sha)
     if body is None:
         return None
     pr = parse_event("pull_request", json.loads(body))
@@ -47,8 +53,13 @@ def find_pull(event: CheckRunEvent | CheckSuiteEvent, ctx: HandlerContext) -> Pu
     return PullRef(pr.number, pr.base_sha, pr.head_sha)
 
 
-def rerun_key(event: CheckRunEvent | CheckSuiteEvent) -> WorkKey | None:
-    pull = pull_for(event.pulls, event.head_sha)
+def rerun_key(event: CheckRunEvent | CheckSuiteEvent, inbox: Inbox | None) -> WorkKey | None:
+    """The pull request's key with the re-run head: a re-run of a commit the PR no longer heads is
+    superseded, so it never replaces the current head's comment."""
+    pull = pull_for(event.pulls, event.head_sha) if inbox is None else _find_pull(event, inbox)
+    if pull is None:
+        # a PR GitHub lists by its branch (its head moved on): its number is what supersedes
+        pull = next(iter(event.pulls), None)
     if pull is None:
         return None
     return WorkKey(pr_key(event.repo.full_name, pull.number), event.head_sha)
@@ -78,7 +89,7 @@ def on_check_suite_rerequested(event: CheckSuiteEvent, ctx: HandlerContext) -> I
     yield from rerun(event, ctx)
 
 
-def _merge_key(event: MergeGroupEvent) -> WorkKey:
+def _merge_key(event: MergeGroupEvent, inbox: Inbox | None) -> WorkKey:
     return WorkKey(f"{event.repo.full_name}@{event.head_ref}", event.head_sha)
 
 

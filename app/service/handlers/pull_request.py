@@ -9,6 +9,7 @@ from app.github.events import PullRequestEvent
 from app.service.context import HandlerContext
 from app.service.dispatch import Router, WorkKey
 from app.service.gating import Target, gate
+from app.service.inbox import Inbox
 
 router = Router()
 router.ignore("pull_request", "only opened, synchronize, reopened and ready_for_review change what is gated")
@@ -19,7 +20,7 @@ def pr_key(repo: str, number: int) -> str:
     return f"{repo}#{number}"
 
 
-def _work(event: PullRequestEvent) -> WorkKey:
+def _work(event: PullRequestEvent, inbox: Inbox | None) -> WorkKey:
     return WorkKey(
         pr_key(event.repo.full_name, event.number), event.head_sha, sets_head=True, head_at=event.updated_at
     )

@@ -110,7 +110,7 @@ async def receive(request: Request) -> JSONResponse:
     except EventError as exc:
         log.warning("delivery %s (%s.%s) rejected: %s", delivery_id, event, action, exc.message)
         return _answer(service, event, 400, started, error=exc.message)
-    key = service.router.work_key(event, action, parsed)
+    key = service.router.work_key(event, action, parsed, service.inbox)
     delivery = Delivery(
         delivery_id=delivery_id,
         event=event,
