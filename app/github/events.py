@@ -35,6 +35,7 @@ class PullRequestEvent:
     # when the pull request last changed (ISO 8601, UTC); orders its heads, since GitHub does not
     # promise to deliver a push's synchronize after the PR's opened
     updated_at: str | None = None
+    base_changed: bool = False  # an `edited` that retargeted the PR to another base branch
 
     @property
     def is_fork(self) -> bool:
@@ -201,6 +202,7 @@ def _pull_request(p: Any) -> PullRequestEvent:
         installation_id=opt(p, "installation.id", int),
         sender=opt(p, "sender.login", str),
         updated_at=opt(p, "pull_request.updated_at", str),
+        base_changed=walk(p, "changes.base")[0],
     )
 
 

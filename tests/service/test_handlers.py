@@ -112,6 +112,40 @@ def test_queued_work_for_an_older_head_never_runs(world: World) -> None:
     assert world.outcome(old) == "superseded"
 
 
+def _edited(changes: dict[str, Any], *, base: str) -> dict[str, Any]:
+    """A `pull_request` `edited` payload for PR 2 at head h..., around a real example (the 2019 opened
+    example lacks fields GitHub's edited schema now requires)."""
+    payload = copy.deepcopy(load_payload("pull_request.synchronize"))
+    for stale in ("before", "after"):
+        payload.pop(stale, None)
+    payload.update(action="edited", number=2, changes=changes)
+    payload["installation"] = {"id": 1, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="}
+    payload["repository"] = pr_payload()["repository"]
+    pr = payload["pull_request"]
+    pr["number"], pr["head"]["sha"], pr["base"]["sha"] = 2, "h" * 40, base
+    assert webhooks.errors(payload, "webhook-pull-request-edited") == []
+    return payload
+
+
+def test_a_pull_request_retargeted_to_another_base_is_gated_again_against_it(world: World) -> None:
+    world.deliver("pull_request", pr_payload(base="b" * 40))
+    world.work()
+    retarget = {"base": {"ref": {"from": "develop"}, "sha": {"from": "b" * 40}}}
+    world.deliver("pull_request", _edited(retarget, base="c" * 40))
+    world.work()
+    assert [c["base"] for c in world.checks] == ["b" * 40, "c" * 40]
+    comments = world.ports[REPO].comments[2]
+    assert len(comments) == 1 and "`ccccccc` → `hhhhhhh`" in comments[0].body
+
+
+def test_a_title_edit_gates_nothing(world: World) -> None:
+    world.deliver("pull_request", pr_payload())
+    world.work()
+    edit = world.deliver("pull_request", _edited({"title": {"from": "Update README"}}, base="b" * 40))
+    world.work()
+    assert len(world.checks) == 1 and world.outcome(edit) in ("done", "ignored")
+
+
 def test_check_suite_rerequested_runs_again_with_new_runs(world: World) -> None:
     world.deliver("pull_request", pr_payload())
     world.work()

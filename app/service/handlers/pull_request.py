@@ -1,4 +1,5 @@
-"""`pull_request`: gate every new head of a pull request (drafts wait until they are ready)."""
+"""`pull_request`: gate every new head of a pull request (drafts wait until they are ready), and again
+when it is retargeted to another base branch (`edited` with `changes.base`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from app.service.gating import Target, gate
 from app.service.inbox import Inbox
 
 router = Router()
-router.ignore("pull_request", "only opened, synchronize, reopened and ready_for_review change what is gated")
+router.ignore(
+    "pull_request",
+    "only opened, synchronize, reopened, ready_for_review and a base change (edited) change what is gated",
+)
 
 
 def pr_key(repo: str, number: int) -> str:
@@ -30,9 +34,12 @@ def _work(event: PullRequestEvent, inbox: Inbox | None) -> WorkKey:
 @router.register("pull_request", "synchronize", work_key=_work)
 @router.register("pull_request", "reopened", work_key=_work)
 @router.register("pull_request", "ready_for_review", work_key=_work)
+@router.register("pull_request", "edited", work_key=_work)
 def on_pull_request(event: PullRequestEvent, ctx: HandlerContext) -> Iterator[Sequence[Effect]]:
     if event.draft:
         return  # a draft is gated once it is marked ready for review
+    if event.action == "edited" and not event.base_changed:
+        return  # a title or body edit: what is compared stays the same
     yield from gate(
         Target(event.repo.full_name, event.installation_id, event.base_sha, event.head_sha, event.number), ctx
     )
