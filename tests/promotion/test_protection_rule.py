@@ -320,6 +320,31 @@ def test_the_app_decides_from_githubs_deployments_when_its_own_ledger_knows_noth
     assert len(github_stub.deployments) == records_before
 
 
+def test_github_failing_to_list_deployments_is_retried_not_decided_without_them(
+    tmp_path, make_settings, serve, github_stub, workspace
+):
+    """A 502 on the deployments the Action recorded used to leave the App deciding from its own (empty)
+    ledger: the deployment was rejected as unvalidated, for good, by a passing outage."""
+    from action.__main__ import main as action_main
+
+    from .test_action_promote import SHA as ACTION_SHA
+    from .test_action_promote import _env
+
+    ws, _ = workspace
+    for env in ("dev", "staging"):
+        assert action_main(_env(ws, github_stub, env)) == 0
+    server = _app(make_settings(), serve, github_stub)
+    github_stub.fail("GET", r"/repos/[^/]+/[^/]+/deployments$", 502)
+    payload = _payload("prod")
+    payload["deployment"]["sha"] = ACTION_SHA
+    body, headers = signed_delivery("deployment_protection_rule", payload, delivery="outage")
+    assert httpx.post(f"{server.url}/webhooks", content=body, headers=headers, timeout=10).status_code == 202
+    server.wait_idle()
+    (review,) = github_stub.protection_reviews
+    assert review["state"] == "approved", review
+    assert server.service.inbox.get("outage")["attempts"] == 2
+
+
 def test_github_records_replay_into_a_ledger_view():
     from app.promotion.github_ledger import DeploymentRecord, view_from_deployments
 

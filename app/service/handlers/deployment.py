@@ -17,6 +17,7 @@ import app.github.apply_deployments  # noqa: F401  (registers the performers of 
 from app.effects import Effect
 from app.errors import DatacanaryError
 from app.github.events import DeploymentProtectionRuleEvent
+from app.github.port import GitHubHttpError
 from app.promotion.effects import ReviewProtectionRule
 from app.promotion.github_ledger import DeploymentRecord, digest_for_sha, merge, view_from_deployments
 from app.promotion.ledger import Ledger
@@ -37,6 +38,9 @@ def on_protection_rule(event: DeploymentProtectionRuleEvent, ctx: HandlerContext
         from app.github.apply_deployments import read_deployments
 
         records = read_deployments(ctx.github(event.installation_id, event.repo.full_name))
+    except GitHubHttpError as exc:
+        if exc.transient:
+            raise  # GitHub down or rate limiting: the worker tries again; a rejection would be final
     except DatacanaryError:
         pass  # GitHub's record is a complement; the App's own ledger still decides
     decision = decide(event, ctx.ledger(event.repo.full_name), records)
