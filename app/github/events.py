@@ -176,14 +176,22 @@ Event = (
 
 
 def _pulls(payload: Any, path: str) -> tuple[PullRef, ...]:
+    """The listed pull requests of the event's repository: in a fork, a check payload also lists the
+    upstream pull requests its branch heads, whose numbers mean nothing in the fork."""
     found, value = walk(payload, path)
     if not found or not isinstance(value, list):
         return ()
+    repo_id = opt(payload, "repository.id", int)
     return tuple(
         PullRef(req(pr, "number", int), opt(pr, "base.sha", str), opt(pr, "head.sha", str))
         for pr in value
-        if isinstance(pr, Mapping)
+        if isinstance(pr, Mapping) and _based_in(pr, repo_id)
     )
+
+
+def _based_in(pr: Any, repo_id: int | None) -> bool:
+    base_id = opt(pr, "base.repo.id", int)
+    return repo_id is None or base_id is None or base_id == repo_id
 
 
 def _pull_request(p: Any) -> PullRequestEvent:

@@ -283,6 +283,22 @@ def test_rerun_of_an_older_head_never_replaces_the_current_heads_comment(world: 
     assert world.outcome(rerun) == "superseded"
 
 
+def test_rerun_in_a_fork_of_a_pull_request_living_upstream_gates_nothing_there(world: World) -> None:
+    # the App installed on a fork too: the fork's check suite lists the upstream PR its branch heads,
+    # whose number means nothing in the fork (octo-sts/app#1590 met the same payloads)
+    payload = check_payload("check_suite", "rerequested", head="h" * 40, base="b" * 40)
+    listed = copy.deepcopy(load_payload("check_suite.rerequested")["check_suite"]["pull_requests"][0])
+    listed["head"]["sha"], listed["base"]["sha"] = "h" * 40, "b" * 40  # base.repo: Codertocat/Hello-World
+    payload["check_suite"]["pull_requests"] = [listed]
+    payload["repository"].update(id=999, full_name="octocat/Hello-World", name="Hello-World")
+    payload["installation"]["node_id"] = "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="
+    assert webhooks.errors(payload, "webhook-check-suite-rerequested") == []
+    rerun = world.deliver("check_suite", payload)
+    world.work()
+    assert world.checks == [] and world.outcome(rerun) == "done"
+    assert "octocat/Hello-World" not in world.ports or world.ports["octocat/Hello-World"].comments == {}
+
+
 DIGEST = "sha256:" + "a" * 64
 
 
