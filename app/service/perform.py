@@ -54,7 +54,7 @@ class DeliveryEffects:
         self.db = db
         self.delivery_id = delivery_id
         self._port_factory = port
-        self._port: GitHubPort | None = None
+        self._port: GitHubPort | None = None  # the current batch's
         self._apply = apply_fn
         self._apply_kwargs = apply_kwargs or {}
         # only a resumed delivery can have runs GitHub knows and we did not record: look those up
@@ -76,8 +76,15 @@ class DeliveryEffects:
             self._port = self._port_factory()
         return self._port
 
+    def _fresh_port(self) -> None:
+        # a port per batch, so each has a token valid now: the engine runs between batches for as long
+        # as it takes, and the installation token the first batch got may expire meanwhile (it is reused
+        # from the cache until 5 minutes before it does)
+        self._port = None
+
     def run(self, batch: Sequence[Effect]) -> ApplyResult:
         """Apply one batch: skip runs created before a crash, address updates by the known ids."""
+        self._fresh_port()
         todo: list[Effect] = []
         for effect in batch:
             prepared = self._prepare(effect)
@@ -102,6 +109,7 @@ class DeliveryEffects:
         """Complete every run this delivery left in progress as `cancelled` (a newer head took over)."""
         if not self._open:
             return None
+        self._fresh_port()
         batch = [
             UpdateCheckRun(check_run_id=run_id, conclusion=CheckConclusion.CANCELLED, output=output)
             for run_id in self._open.values()

@@ -199,6 +199,40 @@ def test_a_rate_limit_resetting_later_than_the_applier_waits_is_retried_after_th
     assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
 
 
+def test_a_report_after_a_long_engine_run_is_posted_with_a_token_still_valid(world: World) -> None:
+    # an installation token is reused from the cache until 5 minutes before it expires: the one the
+    # first batch got may have 10 minutes left when the engine then runs for 11
+    class TokenPort:
+        def __init__(self, port: Any, expires: float) -> None:
+            self.port, self.expires = port, expires
+
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(self.port, name)
+            if not callable(attr) or world.now < self.expires:
+                return attr
+
+            def expired(*args: Any, **kwargs: Any) -> Any:
+                raise GitHubHttpError(401, "Bad credentials")
+
+            return expired
+
+    def github(installation: int | None, repo: str) -> Any:
+        return TokenPort(world.port(installation, repo), expires=world.now + 600)
+
+    world.service.workers.ctx = replace(world.service.workers.ctx, github=github)
+
+    def long_run() -> None:
+        world.now += 660
+
+    world.on_check = long_run
+    delivery = world.deliver("pull_request", pr_payload())
+    world.work()
+    assert world.outcome(delivery) == "done", world.service.inbox.get(delivery.delivery_id)
+    port = world.ports[REPO]
+    assert {r.conclusion for r in port.check_runs.values()} == {"failure", "skipped"}
+    assert len(port.comments[2]) == 1
+
+
 def test_token_minting_outage_is_retried(make_settings: Callable[..., Any], tmp_path: Path) -> None:
     calls: list[int] = []
 
