@@ -68,7 +68,10 @@ class DeliveryEffects:
             .fetchall()
         )
         self.check_runs: dict[str, int] = {r["ref"]: int(r["check_run_id"]) for r in rows}
-        self._open: dict[str, int] = {}  # runs this delivery left in progress (to cancel on supersession)
+        # runs this delivery left in progress (to cancel on supersession); a resumed delivery may be
+        # superseded before it reaches its first batch again, so the runs it created before count as
+        # open (the rare one its dead attempt had completed is cancelled too: its head is out of date)
+        self._open: dict[str, int] = dict(self.check_runs) if resumed else {}
 
     @property
     def port(self) -> GitHubPort:

@@ -57,6 +57,27 @@ def test_a_delivery_killed_between_batches_resumes_once_after_its_lease_expires(
     assert world.service.inbox.get("d-1")["attempts"] == 2  # type: ignore[index]
 
 
+def test_a_delivery_killed_mid_run_and_superseded_meanwhile_cancels_the_runs_it_left(world: World) -> None:
+    def hook(delivery: Delivery, index: int) -> None:
+        if delivery.delivery_id == "old" and index == 1 and delivery.attempts == 1:
+            raise Crash  # its check runs are in progress when the process dies
+
+    world.service.workers.hook = hook
+    old = world.deliver("pull_request", pr_payload(head="o" * 40), "old")
+    with pytest.raises(Crash):
+        world.work()
+    world.deliver("pull_request", pr_payload("synchronize", head="n" * 40), "new")
+    world.now += 61  # the dead worker's lease runs out: the old delivery is claimed again, first
+    world.work()
+    assert world.outcome(old) == "superseded"
+    runs = world.ports[REPO].check_runs.values()
+    assert {(r.head_sha[0], r.status, r.conclusion) for r in runs} == {
+        ("o", "completed", "cancelled"),
+        ("n", "completed", "failure"),
+        ("n", "completed", "skipped"),
+    }
+
+
 def test_a_run_created_but_not_recorded_is_found_by_its_external_id(world: World) -> None:
     _crash_before_batch(world, 1)
     world.deliver("pull_request", pr_payload(), "d-1")
