@@ -106,11 +106,18 @@ class ApplyContext:
             return self.retry.secondary_wait
         return float(self.retry.backoff * 2**attempt)
 
-    def call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        """Call a port method, retrying transient failures per the policy."""
+    def call(
+        self, fn: Callable[..., R], *args: Any, recover: Callable[[], R | None] | None = None, **kwargs: Any
+    ) -> R:
+        """Call a port method, retrying transient failures per the policy; before each retry, `recover`
+        may find what a failed attempt did anyway (a write GitHub carried out, its answer lost)."""
         for attempt in range(self.retry.attempts):
             self.api_calls += 1
             try:
+                if attempt and recover is not None:
+                    found = recover()
+                    if found is not None:
+                        return found
                 return fn(*args, **kwargs)
             except GitHubHttpError as err:
                 if not err.transient or attempt == self.retry.attempts - 1:
@@ -244,11 +251,22 @@ def _create_check_run(effect: CreateCheckRun, ctx: ApplyContext) -> None:
         summary=out.summary if out else None,
         text=out.text if out else None,
         annotations=(),
+        recover=_made_anyway(port, effect),
     )
     if out and out.annotations:
         _send_annotations(
             ctx, out.annotations, _annotation_sender(ctx, ctx.check_runs[effect.ref], effect, None)
         )
+
+
+def _made_anyway(port: GitHubPort, effect: CreateCheckRun) -> Callable[[], int | None] | None:
+    """How to find, by its external id, the run a failed create made anyway: a 5xx or a timeout can
+    come after GitHub made it, and a blind retry makes a second one, leaving the first in progress."""
+    find = getattr(port, "find_check_run", None)
+    external_id = effect.external_id
+    if external_id is None or find is None:
+        return None
+    return lambda: find(effect.head_sha, effect.name, external_id)
 
 
 def _annotation_sender(

@@ -86,6 +86,20 @@ def test_a_server_error_is_retried_after_a_backoff(client: GitHubClient, github_
     assert len(github_stub.calls_to("POST", "/repos/{owner}/{repo}/check-runs")) == 2
 
 
+def test_a_check_run_created_but_answered_with_a_502_is_not_created_twice(
+    client: GitHubClient, github_stub: GitHubStub
+) -> None:
+    # GitHub made the run, its answer was lost: a blind retry left a second run and the first one
+    # "in progress" for good beside it
+    github_stub.fail("POST", r"/check-runs$", 502, after=True)
+    create = CreateCheckRun("contracts", "datacanary / contracts", "a" * 40, external_id="dc:d-1:contracts")
+    result = run([create, check()[1]], client)
+    assert result.ok, result.failed
+    (only,) = github_stub.check_runs.values()
+    assert only["status"] == "completed" and only["conclusion"] == "failure"
+    assert result.check_runs["contracts"] == only["id"]
+
+
 def test_secondary_rate_limit_waits_retry_after(client: GitHubClient, github_stub: GitHubStub) -> None:
     github_stub.secondary_rate_limit("PATCH", r"/check-runs/\d+$", retry_after=7, status=429)
     clock = Clock()

@@ -51,6 +51,7 @@ class Fault:
     message: str
     headers: dict[str, str]
     times: int
+    after: bool = False  # the request is carried out, then answered with the error
 
 
 class GitHubStub:
@@ -123,14 +124,18 @@ class GitHubStub:
         times: int = 1,
         message: str | None = None,
         headers: dict[str, str] | None = None,
+        after: bool = False,
     ) -> None:
-        """Answer the next `times` requests whose path matches the regex `path` with `status`."""
+        """Answer the next `times` requests whose path matches the regex `path` with `status`; `after`:
+        carry each out first (a write GitHub did, whose answer was a 502 or never came)."""
         text = message or {
             403: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
             429: "You have exceeded a secondary rate limit.",
         }.get(status, "Server Error")
         with self.lock:
-            self.faults.append(Fault(method.upper(), re.compile(path), status, text, headers or {}, times))
+            self.faults.append(
+                Fault(method.upper(), re.compile(path), status, text, headers or {}, times, after)
+            )
 
     def secondary_rate_limit(
         self, method: str, path: str, *, retry_after: int = 1, status: int = 403
@@ -250,7 +255,8 @@ class GitHubStub:
                 status, payload = self.api.example(op)
                 return self._respond(status, payload)
             status, payload, headers = handler(self, root, params, query, body)
-            return self._respond(status, payload, headers)
+            lost = self._fault(method, path, after=True)
+            return lost if lost is not None else self._respond(status, payload, headers)
 
     def _respond(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
         rate = {
@@ -283,6 +289,18 @@ class GitHubStub:
             errors.append("per_page=30 is GitHub's default; PyGithub only sends other values")
         return errors
 
+    def _fault(self, method: str, path: str, *, after: bool) -> Response | None:
+        for fault in self.faults:
+            if (
+                fault.after is after
+                and fault.times > 0
+                and fault.method == method
+                and fault.path.search(path)
+            ):
+                fault.times -= 1
+                return _json(fault.status, {"message": fault.message}, fault.headers)
+        return None
+
     def _injected(self, method: str, path: str, op: Operation, body: Any) -> Response | None:
         if self.read_only and method in WRITE_METHODS and op.template not in _READ_ONLY_EXEMPT:
             return _json(
@@ -292,10 +310,9 @@ class GitHubStub:
                     "documentation_url": "https://docs.github.com/rest/checks/runs#create-a-check-run",
                 },
             )
-        for fault in self.faults:
-            if fault.times > 0 and fault.method == method and fault.path.search(path):
-                fault.times -= 1
-                return _json(fault.status, {"message": fault.message}, fault.headers)
+        fault = self._fault(method, path, after=False)
+        if fault is not None:
+            return fault
         annotations = (
             ((body or {}).get("output") or {}).get("annotations") or [] if isinstance(body, dict) else []
         )
