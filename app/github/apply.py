@@ -22,7 +22,7 @@ from app.effects import (
     WriteSummary,
 )
 from app.errors import GitHubError
-from app.github.port import GitHubHttpError, GitHubPort, find_comment
+from app.github.port import Comment, GitHubHttpError, GitHubPort, find_comment
 from app.report.limits import batches
 
 E = TypeVar("E", bound=Effect)
@@ -306,16 +306,27 @@ def _update_check_run(effect: UpdateCheckRun, ctx: ApplyContext) -> None:
 @applies(UpsertComment)
 def _upsert_comment(effect: UpsertComment, ctx: ApplyContext) -> None:
     port = ctx.github()
-    comments = ctx.call(port.list_issue_comments, effect.number)
-    existing = find_comment(comments, effect.marker)
-    if existing is None and any(effect.marker in c.body for c in comments):
-        # a person's comment carries the marker: ours only if we post as that person (a personal token)
-        viewer = getattr(port, "viewer_login", None)
-        existing = find_comment(comments, effect.marker, own=viewer() if viewer else None)
+    existing = _our_comment(port, ctx.call(port.list_issue_comments, effect.number), effect.marker)
     if existing is None:
-        ctx.call(port.create_issue_comment, effect.number, effect.body)
+
+        def made_anyway() -> int | None:
+            # a 5xx or a timeout can come after GitHub posted it: a blind retry posts a second one,
+            # which the next push's upsert never edits
+            found = _our_comment(port, port.list_issue_comments(effect.number), effect.marker)
+            return None if found is None else found.id
+
+        ctx.call(port.create_issue_comment, effect.number, effect.body, recover=made_anyway)
     elif existing.body != effect.body:
         ctx.call(port.edit_issue_comment, existing.id, effect.body)
+
+
+def _our_comment(port: GitHubPort, comments: Sequence[Comment], marker: str) -> Comment | None:
+    existing = find_comment(comments, marker)
+    if existing is None and any(marker in c.body for c in comments):
+        # a person's comment carries the marker: ours only if we post as that person (a personal token)
+        viewer = getattr(port, "viewer_login", None)
+        existing = find_comment(comments, marker, own=viewer() if viewer else None)
+    return existing
 
 
 @applies(SetOutput)

@@ -177,6 +177,17 @@ def test_comment_is_created_once_then_edited_in_place(client: GitHubClient, gith
     assert len(github_stub.calls_to("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")) == 1
 
 
+def test_a_comment_created_but_answered_with_a_502_is_not_posted_twice(
+    client: GitHubClient, github_stub: GitHubStub
+) -> None:
+    github_stub.add_pull(5, repo=REPO)
+    github_stub.fail("POST", r"/issues/5/comments$", 502, after=True)
+    assert run([UpsertComment(5, MARK, f"{MARK}\nfirst")], client).ok
+    assert run([UpsertComment(5, MARK, f"{MARK}\nsecond")], client).ok
+    ours = [c for c in github_stub.comments_on(5) if MARK in c["body"]]
+    assert len(ours) == 1 and ours[0]["body"].endswith("second")
+
+
 def test_read_only_token_stops_github_effects_but_not_runner_effects(
     client: GitHubClient, github_stub: GitHubStub
 ) -> None:
