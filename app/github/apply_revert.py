@@ -136,7 +136,7 @@ def _open_revert(effect: OpenRevertPullRequest, ctx: ApplyContext) -> None:
     marker = effect.body.split("\n", 1)[0]
     number = ctx.call(port.open_pull_with, marker) if marker.startswith(MARKER) else None
     if number is None and effect.use_graphql and effect.pull_number:
-        number = _graphql_revert(effect, ctx, port)
+        number = _graphql_revert(effect, ctx, port, marker if marker.startswith(MARKER) else None)
     if number is None:
         number = _git_data_revert(effect, ctx, port)
     ctx.check_runs[effect.ref] = number  # ApplyResult.check_runs doubles as "numbers created, by ref"
@@ -151,18 +151,25 @@ def _open_revert(effect: OpenRevertPullRequest, ctx: ApplyContext) -> None:
         ctx.call(port.add_labels, number, effect.labels)
 
 
-def _graphql_revert(effect: OpenRevertPullRequest, ctx: ApplyContext, port: RevertPort) -> int | None:
+def _graphql_revert(
+    effect: OpenRevertPullRequest, ctx: ApplyContext, port: RevertPort, marker: str | None
+) -> int | None:
     """GitHub's own revert of the merged pull request; None (with a note) when GitHub refuses it."""
     try:
         node_id = ctx.call(port.pull_node_id, cast(int, effect.pull_number))
-        data = ctx.call(
-            port.graphql,
-            REVERT_MUTATION,
-            {"input": {"pullRequestId": node_id, "title": effect.title, "body": effect.body}},
-        )
-        created = ((data.get("data") or {}).get("revertPullRequest") or {}).get("revertPullRequest") or {}
-        if created.get("number"):
-            return int(created["number"])
+
+        def revert() -> int | None:
+            data = port.graphql(
+                REVERT_MUTATION,
+                {"input": {"pullRequestId": node_id, "title": effect.title, "body": effect.body}},
+            )
+            created = ((data.get("data") or {}).get("revertPullRequest") or {}).get("revertPullRequest") or {}
+            return int(created["number"]) if created.get("number") else None
+
+        # a 5xx or a timeout can come after GitHub opened the revert: a blind retry opens a second one
+        number = ctx.call(revert, recover=(lambda: port.open_pull_with(marker)) if marker else None)
+        if number is not None:
+            return number
         ctx.notes.append("GraphQL revertPullRequest returned no pull request; used the git data API")
     except GitHubHttpError as err:
         ctx.notes.append(f"GraphQL revertPullRequest failed ({err.message}); used the git data API")

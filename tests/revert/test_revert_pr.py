@@ -170,6 +170,32 @@ def test_a_repeated_alert_updates_the_open_pull_request(repo: Repo, github_stub:
     assert "alert 2" in comment["body"]
 
 
+def test_a_graphql_revert_answered_with_a_502_after_github_opened_it_is_not_opened_twice(
+    repo: Repo, github_stub: GitHubStub
+) -> None:
+    from app.github.apply import RetryPolicy
+    from tests.support.stub_routes import seed_pull
+
+    revert, head = _plan(repo)
+    _seed(github_stub, head)
+    numbers = iter(range(2, 10))
+
+    def github_reverts(body: dict[str, Any]) -> dict[str, Any]:  # each call opens one more revert PR
+        sent, number = body["variables"]["input"], next(numbers)
+        pull = seed_pull(github_stub, number, "o/r", "c" * 40, head, "o/r", sent["title"], f"revert-{number}")
+        pull["body"] = sent["body"]
+        return {
+            "data": {"revertPullRequest": {"revertPullRequest": {"number": number, "url": pull["html_url"]}}}
+        }
+
+    github_stub.graphql_responder = github_reverts
+    github_stub.fail("POST", r"graphql$", 502, after=True)
+    result = apply(revert.effects, port=_client(github_stub), retry=RetryPolicy(backoff=0.0))
+    assert result.ok, result.failed
+    assert sorted(github_stub.pulls) == [1, 2]  # the merged PR and one revert
+    assert 2 in result.check_runs.values()
+
+
 def test_alerts_inside_the_suppression_window_do_nothing(repo: Repo) -> None:
     first, _ = _plan(repo)
     seen = Incident(first.fingerprint, "pull", 7, NOW - dt.timedelta(minutes=10), alerts=3)

@@ -274,8 +274,12 @@ class GitHubStub:
             self.violations.append(
                 f"{method} {path}: GraphQL takes POST {expected} with a {{'query': ...}} body"
             )
+        fault = self._fault(method, path, after=False)
+        if fault is not None:
+            return fault
         self.graphql.append(body if isinstance(body, dict) else {})
-        return self._respond(200, self.graphql_responder(body if isinstance(body, dict) else {}))
+        answer = self.graphql_responder(body if isinstance(body, dict) else {})
+        return self._fault(method, path, after=True) or self._respond(200, answer)
 
     def _param_errors(self, op: Operation, params: dict[str, str], query: dict[str, str]) -> list[str]:
         errors = []
