@@ -43,6 +43,7 @@ class RevertPort(Protocol):
     def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None: ...
     def add_labels(self, number: int, labels: Sequence[str]) -> None: ...
     def create_issue(self, title: str, body: str, labels: Sequence[str], assignees: Sequence[str]) -> int: ...
+    def open_issue_with(self, marker: str) -> int | None: ...
 
 
 class RevertClient(GitHubClient):
@@ -101,6 +102,14 @@ class RevertClient(GitHubClient):
             lambda: self._repo.get_pulls(state="open", sort="created", direction="desc").get_page(0)
         )
         return next((int(p.number) for p in pulls if (p.body or "").startswith(marker)), None)
+
+    def open_issue_with(self, marker: str) -> int | None:
+        """The newest open issue (not pull request) whose body starts with `marker` (the first page)."""
+        issues = self._call(
+            lambda: self._repo.get_issues(state="open", sort="created", direction="desc").get_page(0)
+        )
+        found = (i for i in issues if i.pull_request is None and (i.body or "").startswith(marker))
+        return next((int(i.number) for i in found), None)
 
     def create_pull(self, title: str, body: str, head: str, base: str) -> int:
         return int(
@@ -204,12 +213,17 @@ def _git_data_revert(effect: OpenRevertPullRequest, ctx: ApplyContext, port: Rev
 @applies(OpenIssue)
 def _open_issue(effect: OpenIssue, ctx: ApplyContext) -> None:
     port = _port(ctx)
+    marker = effect.body.split("\n", 1)[0]
+    # a 5xx or a timeout can come after GitHub opened the issue: a blind retry opens a second one
+    recover = (lambda: port.open_issue_with(marker)) if marker.startswith(MARKER) else None
     try:
-        number = ctx.call(port.create_issue, effect.title, effect.body, effect.labels, effect.assignees)
+        number = ctx.call(
+            port.create_issue, effect.title, effect.body, effect.labels, effect.assignees, recover=recover
+        )
     except GitHubHttpError as err:
         if err.status != 422 or not effect.assignees:
             raise
         # 422: an assignee cannot be assigned here; the issue matters more than the assignment
         ctx.notes.append(f"could not assign {', '.join(effect.assignees)}: {err.message}")
-        number = ctx.call(port.create_issue, effect.title, effect.body, effect.labels, ())
+        number = ctx.call(port.create_issue, effect.title, effect.body, effect.labels, (), recover=recover)
     ctx.check_runs[effect.ref] = number

@@ -146,6 +146,22 @@ def test_later_changes_to_the_same_files_open_an_issue_instead(repo: Repo, githu
     assert "| `models/stg_orders.sql` | yes |" in issue["body"]
 
 
+def test_an_issue_answered_with_a_502_after_github_opened_it_is_not_opened_twice(
+    repo: Repo, github_stub: GitHubStub
+) -> None:
+    from app.github.apply import RetryPolicy
+
+    repo.commit(
+        "hotfix", {"models/stg_orders.sql": "select order_id, amount / 100.0 as amount from raw_orders\n"}
+    )
+    revert, _ = _plan(repo)
+    github_stub.fail("POST", r"/repos/o/r/issues$", 502, after=True)
+    result = apply(revert.effects, port=_client(github_stub), retry=RetryPolicy(backoff=0.0))
+    assert result.ok, result.failed
+    (issue,) = github_stub.issues.values()
+    assert result.check_runs == {revert.effects[0].ref: issue["number"]}
+
+
 def test_a_revert_is_never_reverted(repo: Repo) -> None:
     repo.merge_pr(
         3,

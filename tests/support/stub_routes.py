@@ -263,6 +263,16 @@ def get_issue(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str],
     return (200, issue, {}) if issue else _missing("issue")
 
 
+@route("get", f"{R}/issues")
+def list_issues(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
+    # GitHub lists pull requests among the issues (with a pull_request key); newest first when asked
+    issues = [x for x in stub.issues.values() if q.get("state", "open") in ("all", x["state"])]
+    if q.get("direction") == "desc":
+        issues.reverse()
+    items, headers = _page(issues, q, root, f"/repos/{_repo(p)}/issues")
+    return 200, items, headers
+
+
 @route("post", f"{R}/issues")
 def create_issue(stub: GitHubStub, root: str, p: dict[str, str], q: dict[str, str], body: Any) -> Result:
     number = max([*stub.issues, 0]) + 1
