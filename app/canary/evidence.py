@@ -100,11 +100,13 @@ def _example_rows(
     return rows_by_key(rel, plan, keys_from)
 
 
-def as_text(p: ColumnPlan) -> Sql:
+def as_text(p: ColumnPlan, dialect: str = "duckdb") -> Sql:
     # A retyped column's distributions are compared as text so that both sides' values line up. Nested
     # values (lists, structs, maps) are keyed by their text too: a histogram keyed by a list comes back
     # from DuckDB as {"key": [...], "value": [...]}, not as value -> count. JSON too: PostgreSQL's
     # driver reads json and jsonb as dicts and lists, which key no dict.
+    if nested(p.left_type) and nested(p.right_type):
+        return t.nested_text(col(p.name), dialect)
     if nested(p.left_type) or nested(p.right_type) or {p.left_type.upper(), p.right_type.upper()} & _JSON:
         return cast(col(p.name), "VARCHAR")
     if p.left_type == p.right_type:

@@ -490,7 +490,7 @@ def _histograms(
     if not low:
         return {}, {}
     out: list[dict[str, dict[Any, int]]] = []
-    values = [alias(as_text(p), f"v{i}") for i, p in enumerate(low)]
+    values = [alias(as_text(p, on.dialect), f"v{i}") for i, p in enumerate(low)]
     groups = ", ".join(f"({col(f'v{i}')})" for i in range(len(low)))
     flags = [alias(f"grouping({col(f'v{i}')})", f"g{i}") for i in range(len(low))]
     for rel in sides:

@@ -100,7 +100,7 @@ def _payload(p: ColumnPlan, dialect: str = "duckdb") -> Sql:
     if p.compare == "text" or nested(p.left_type):
         # nested values by their text: DuckDB hashes [] and [NULL] alike; a UNION's text drops which
         # member holds the value (1 as `i` and '1' as `s` both print 1), so its tag goes in too
-        text = cast(value, "VARCHAR")
+        text = cast(value, "VARCHAR") if p.compare == "text" else t.nested_text(value, dialect)
         if dialect == "duckdb" and p.left_type.upper().startswith("UNION") and p.compare != "text":
             text = f"{cast(f'union_tag({value})', 'VARCHAR')} || ':' || {text}"
         value = text

@@ -116,6 +116,28 @@ def hash64(value: Sql, dialect: str = "duckdb") -> Sql:
     return f"hash({value})"
 
 
+# Spark's to_json writes timestamps to the millisecond unless told otherwise. (VAR_MAP is how sqlglot
+# reads the map() literal that Spark wants for options: this text is for Spark only.)
+_SPARK_JSON_OPTIONS = "VAR_MAP({})".format(
+    ", ".join(
+        lit(text)
+        for text in (
+            "timestampFormat",
+            "yyyy-MM-dd HH:mm:ss.SSSSSSXXX",
+            "timestampNTZFormat",
+            "yyyy-MM-dd HH:mm:ss.SSSSSS",
+        )
+    )
+)
+
+
+def nested_text(value: Sql, dialect: str = "duckdb") -> Sql:
+    """The text of a list, struct or map value, different for any two values. Spark casts nested values
+    to text without quoting what they hold: a struct of 'x, y' and 'z' and one of 'x' and 'y, z' both
+    print as {x, y, z}, [NULL] and ['null'] as [null]; its JSON quotes them."""
+    return f"to_json({value}, {_SPARK_JSON_OPTIONS})" if dialect == "spark" else cast(value, "VARCHAR")
+
+
 def isfinite(value: Sql, dialect: str = "duckdb") -> Sql:
     """Neither NaN nor ±inf (all three engines order NaN above +inf, so one comparison says it)."""
     if dialect == "duckdb":

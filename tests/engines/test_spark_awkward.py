@@ -1,0 +1,72 @@
+"""`datacanary data-diff` in place on Spark over the values Spark reads, prints or subtracts its own way:
+nested values, 38-digit decimals under a tolerance, decimals and timestamps read back into reports.
+Each table pair is written once as Parquet (by DuckDB) and diffed by Spark and by DuckDB, whose answers
+must agree with each other and with what the data holds."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from app.cli import main
+
+_pairs = itertools.count()
+
+
+@pytest.fixture
+def diff(
+    tmp_path: Path, spark_session: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """A function: `diff(left_sql, right_sql, *args)` writes the two DuckDB SELECTs as Parquet and
+    returns {"spark": (exit code, JSON report), "duckdb": (...)}, keyed by `id` unless `args` say."""
+    monkeypatch.setattr("app.engines.spark._session", lambda master: spark_session)
+
+    def run(left: str, right: str, *args: str) -> dict[str, tuple[int, dict[str, Any]]]:
+        n = next(_pairs)
+        paths = [tmp_path / f"{side}{n}.parquet" for side in "lr"]
+        with duckdb.connect() as con:
+            for sql, path in zip((left, right), paths, strict=True):
+                con.execute(f"COPY ({sql}) TO '{path}'")
+        key = [] if "--key" in args else ["--key", "id"]
+        out = {}
+        for engine, specs in (("spark", [f"spark:parquet:{p}" for p in paths]), ("duckdb", map(str, paths))):
+            code = main(["data-diff", *specs, *key, *args, "--format", "json"])
+            printed = capsys.readouterr()
+            assert "Traceback" not in printed.err, printed.err
+            out[engine] = (code, json.loads(printed.out) if printed.out.strip() else {})
+        return out
+
+    return run
+
+
+def _counts(report: dict[str, Any]) -> tuple[int, int, int, int]:
+    return report["removed"], report["added"], report["changed"], report["unchanged"]
+
+
+def test_nested_values_spark_prints_alike_are_told_apart(diff: Any) -> None:
+    # Spark casts both structs to {x, y, z}, both lists to [a, b], [NULL] and ['null'] to [null]
+    got = diff(
+        "SELECT 1 AS id, {'a': 'x, y', 'b': 'z'} AS s, ['a, b'] AS l, [NULL::VARCHAR] AS n,"
+        " [TIMESTAMP '2024-01-01 10:00:00.123456'] AS t"
+        " UNION ALL SELECT 2, {'a': 'p', 'b': 'q'}, ['c'], ['d'], []",
+        "SELECT 1 AS id, {'a': 'x', 'b': 'y, z'} AS s, ['a', 'b'] AS l, ['null'] AS n,"
+        " [TIMESTAMP '2024-01-01 10:00:00.123457'] AS t"
+        " UNION ALL SELECT 2, {'a': 'p', 'b': 'q'}, ['c'], ['d'], []",
+    )
+    for engine, (code, report) in got.items():
+        assert code == 1 and _counts(report) == (0, 0, 1, 1), engine
+        # Spark found `t` changed only: without it, the tables were "identical" (exit 0)
+        assert {c["name"]: c["changed"] for c in report["columns"]} == {"s": 1, "l": 1, "n": 1, "t": 1}
+    # the value distributions count each value apart too (not {x, y, z} once on each side)
+    _, spark = got["spark"]
+    [struct] = [d for d in spark["distributions"] if d["column"] == "s"]
+    assert {v["value"]: (v["left"], v["right"]) for v in struct["values"]} == {
+        '{"a":"p","b":"q"}': (1, 1),
+        '{"a":"x, y","b":"z"}': (1, 0),
+        '{"a":"x","b":"y, z"}': (0, 1),
+    }
