@@ -3,6 +3,8 @@ cluster the code is the same. One SparkSession per process, shared by every Spar
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import shutil
 from typing import Any
 
@@ -20,7 +22,26 @@ class SparkEngine:
         self.spark = session if session is not None else _session(master)
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        return [r.asDict(recursive=True) for r in self._run(sql).collect()]
+        from pyspark.sql import functions as sf
+        from pyspark.sql.types import TimestampType
+
+        frame = self._run(sql)
+        fields = frame.schema.fields
+        # pyspark reads a TIMESTAMP (an instant) in the Python process's local zone, and fails on
+        # 0001-01-01 (its fold check looks at the day before, in year 0): instants come as microseconds
+        instants = {i for i, f in enumerate(fields) if isinstance(f.dataType, TimestampType)}
+        if instants:
+            frame = frame.toDF(*(f"_{i}" for i in range(len(fields))))  # by place: names may repeat
+            frame = frame.select(
+                *(sf.unix_micros(f"_{i}") if i in instants else sf.col(f"_{i}") for i in range(len(fields)))
+            )
+        return [
+            {
+                f.name: _instant(v) if i in instants else _value(v, f.dataType)
+                for i, (f, v) in enumerate(zip(fields, row, strict=True))
+            }
+            for row in frame.collect()
+        ]
 
     def execute(self, sql: str) -> None:
         self._run(sql)  # DDL and DML run eagerly in spark.sql
@@ -83,3 +104,34 @@ def _session(master: str) -> Any:
             f"cannot start a Spark session on {master!r}: {str(exc).splitlines()[0] if str(exc) else exc}",
             hint=f"check {SPARK_MASTER} and that Java 17 works (java -version)",
         ) from None
+
+
+def _value(value: Any, spark_type: Any) -> Any:
+    """A collected value as its Spark type says, as DuckDB's driver gives it. pyspark hands a DECIMAL(30, 10)
+    0.0000000001 over as Decimal('1.00E-10') (reports showed 0.000000000100) and a TIMESTAMP, an instant,
+    as a naive datetime in the Python process's local zone (10:00 UTC showed as 15:30 on a machine in
+    Asia/Kolkata): decimals at their scale, instants in UTC. Rows (structs) become dicts."""
+    from pyspark.sql import types as st
+
+    if value is None:
+        return None
+    if isinstance(spark_type, st.DecimalType):
+        with decimal.localcontext() as ctx:
+            ctx.prec = 38  # Spark's most digits: every value fits at its scale
+            return value.quantize(decimal.Decimal(1).scaleb(-spark_type.scale))
+    if isinstance(spark_type, st.TimestampType):  # in a list, map or struct
+        return value.astimezone(dt.UTC)  # a naive datetime is read in the local zone, its fold kept
+    if isinstance(spark_type, st.ArrayType):
+        return [_value(v, spark_type.elementType) for v in value]
+    if isinstance(spark_type, st.MapType):
+        return {k: _value(v, spark_type.valueType) for k, v in value.items()}
+    if isinstance(spark_type, st.StructType):
+        return {f.name: _value(v, f.dataType) for f, v in zip(spark_type.fields, value, strict=True)}
+    return value
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _instant(micros: int | None) -> dt.datetime | None:
+    return None if micros is None else _EPOCH + dt.timedelta(microseconds=micros)

@@ -91,3 +91,38 @@ def test_a_tolerance_on_38_digit_decimals_is_exact_on_spark(diff: Any, spark_ses
         }, tolerance
     # the session's own setting is back
     assert spark_session.conf.get("spark.sql.decimalOperations.allowPrecisionLoss") == "true"
+
+
+@pytest.fixture
+def machine_zone(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The test process runs in Asia/Kolkata (UTC+05:30) meanwhile, as a laptop there would."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_instants_and_decimals_read_back_as_duckdb_shows_them(diff: Any, machine_zone: Any) -> None:
+    rows = "SELECT {} AS id, TIMESTAMPTZ '{}' AS ts, 0.0000000001::DECIMAL(30, 10) AS d, {} AS v"
+    first, second = (
+        rows.format(1, "0001-01-01 00:00:00+00", "{}"),
+        rows.format(2, "2024-01-01 10:00:00+00", 2),
+    )
+    got = diff(f"{first.format(1)} UNION ALL {second}", f"{first.format(7)} UNION ALL {second}")
+    (code, spark), (_, duck) = got["spark"], got["duckdb"]
+    assert code == 1  # was exit 3 on Spark: pyspark cannot read 0001-01-01 in a local zone
+    assert spark["examples"] == duck["examples"]
+    assert spark["examples"][0]["left"] == {
+        "id": 1,
+        "ts": "0001-01-01T00:00:00+00:00",
+        "d": "0.0000000001",
+        "v": 1,
+    }
+    # not 2024-01-01T15:30:00 (the machine's wall clock, no offset), nor 0.000000000100
+    columns = {c["name"]: c for c in spark["columns"]}
+    assert columns["ts"]["left"]["max"] == "2024-01-01T10:00:00+00:00"
+    assert columns["d"]["left"]["min"] == "0.0000000001"
+    assert [c["left"] for c in spark["columns"]] == [c["left"] for c in duck["columns"]]
