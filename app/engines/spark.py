@@ -40,7 +40,7 @@ class SparkEngine:
                 f.name: _instant(v) if i in instants else _value(v, f.dataType)
                 for i, (f, v) in enumerate(zip(fields, row, strict=True))
             }
-            for row in frame.collect()
+            for row in _collect(frame)
         ]
 
     def execute(self, sql: str) -> None:
@@ -74,11 +74,26 @@ class SparkEngine:
         try:
             return self.spark.sql(sql)
         except PySparkException as exc:
-            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            hint = None
-            if "TABLE_OR_VIEW_NOT_FOUND" in text or "PATH_NOT_FOUND" in text:
-                hint = "check the table name or the path, and that the session's catalog has it"
-            raise EngineError(NAME, f"query failed: {text}", hint=hint) from None
+            raise _failed(exc) from None
+
+
+def _collect(frame: Any) -> list[Any]:
+    """The rows of `frame`. Spark computes them only now: a value that fails here (an ANSI cast of
+    malformed text, an overflow, in a view the diff reads) is the engine's error too."""
+    from pyspark.errors import PySparkException
+
+    try:
+        return list(frame.collect())
+    except PySparkException as exc:
+        raise _failed(exc) from None
+
+
+def _failed(exc: Exception) -> EngineError:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    hint = None
+    if "TABLE_OR_VIEW_NOT_FOUND" in text or "PATH_NOT_FOUND" in text:
+        hint = "check the table name or the path, and that the session's catalog has it"
+    return EngineError(NAME, f"query failed: {text}", hint=hint)
 
 
 def _session(master: str) -> Any:

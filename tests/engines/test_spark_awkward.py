@@ -126,3 +126,19 @@ def test_instants_and_decimals_read_back_as_duckdb_shows_them(diff: Any, machine
     assert columns["ts"]["left"]["max"] == "2024-01-01T10:00:00+00:00"
     assert columns["d"]["left"]["min"] == "0.0000000001"
     assert [c["left"] for c in spark["columns"]] == [c["left"] for c in duck["columns"]]
+
+
+def test_a_relation_failing_while_spark_reads_it_is_an_engine_error(
+    spark_session: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.engines.spark._session", lambda master: spark_session)
+    # the view parses and plans; its rows fail only when Spark computes them (ANSI casts)
+    spark_session.sql(
+        "CREATE OR REPLACE TEMP VIEW dc_bad_rows AS"
+        " SELECT CAST(s AS INT) AS id, 1 AS v FROM VALUES ('1'), ('x') AS t(s)"
+    )
+    code = main(["data-diff", "spark:dc_bad_rows", "spark:dc_bad_rows", "--key", "id"])
+    printed = capsys.readouterr()
+    # was exit 3, "datacanary: internal error: NumberFormatException: ... this is a bug in datacanary"
+    assert code == 2 and "internal error" not in printed.err
+    assert "datacanary: error: spark: query failed: [CAST_INVALID_INPUT]" in printed.err
