@@ -152,7 +152,13 @@ def normalized(n: Normal, kind: Canonical, dialect: str) -> exp.Expr:
     if n.form == "int":
         return exp.cast(c, "VARCHAR")
     if n.form == "number":
-        return exp.cast(exp.cast(c, f"DECIMAL(38, {n.scale})"), "VARCHAR")
+        text = exp.cast(exp.cast(c, f"DECIMAL(38, {n.scale})"), "VARCHAR")
+        if kind.kind != "float":
+            return text
+        # NaN, ±inf and floats too large for the DECIMAL have none (DuckDB and Spark raise): their own
+        # text, which engines spell apart (nan, NaN): such a segment is fetched, and compared by value
+        fits = exp.LT(this=exp.Abs(this=c.copy()), expression=exp.Literal.number(f"1e{38 - n.scale}"))
+        return exp.case().when(fits, text).else_(exp.cast(c.copy(), "VARCHAR"))
     if n.form == "timestamp":
         return utc_text(c, kind, dialect)
     return exp.cast(c, "VARCHAR")

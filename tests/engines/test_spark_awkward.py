@@ -142,3 +142,27 @@ def test_a_relation_failing_while_spark_reads_it_is_an_engine_error(
     # was exit 3, "datacanary: internal error: NumberFormatException: ... this is a bug in datacanary"
     assert code == 2 and "internal error" not in printed.err
     assert "datacanary: error: spark: query failed: [CAST_INVALID_INPUT]" in printed.err
+
+
+def test_a_duckdb_table_against_spark_with_floats_no_decimal_holds(
+    tmp_path: Path, spark_session: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cross-engine diff (checksummed segments) over NaN, ±inf and 1e300, which no DECIMAL(38, 6)
+    holds: one row changed, as DuckDB alone finds it."""
+    monkeypatch.setattr("app.engines.spark._session", lambda master: spark_session)
+    values = "('nan'::DOUBLE), ('inf'::DOUBLE), ('-inf'::DOUBLE), (1e300), (-0.0::DOUBLE), (1.5), (NULL)"
+    left = f"SELECT row_number() OVER () AS id, f FROM (VALUES {values}) t(f)"
+    right = f"SELECT id, CASE WHEN id = 6 THEN 'nan'::DOUBLE ELSE f END AS f FROM ({left})"
+    file = tmp_path / "w.duckdb"
+    with duckdb.connect(str(file)) as con:
+        con.execute(f"CREATE TABLE l AS {left}")
+        con.execute(f"CREATE TABLE r AS {right}")
+        con.execute(f"COPY r TO '{tmp_path / 'r.parquet'}'")
+    answers = {}
+    for other in (f"spark:parquet:{tmp_path / 'r.parquet'}", f"duckdb:{file}:main.r"):
+        code = main(["data-diff", f"duckdb:{file}:main.l", other, "--key", "id", "--format", "json"])
+        printed = capsys.readouterr()
+        assert "internal error" not in printed.err  # was exit 3: Could not cast value nan to DECIMAL(38,6)
+        report = json.loads(printed.out)
+        answers[other.split(":")[0]] = (code, _counts(report))
+    assert answers == {"spark": (1, (0, 0, 1, 6)), "duckdb": (1, (0, 0, 1, 6))}
