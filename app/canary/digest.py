@@ -9,11 +9,11 @@ normalized to one canonical text, then the row's text is hashed with md5 (all th
   (the larger decimal scale, at least `FLOAT_SCALE` when a float is involved, or the tolerance's `dec:N`)
   and printed as DECIMAL(38, scale);
 - timestamps: UTC, `YYYY-MM-DD HH:MM:SS.ffffff` (a timestamp without time zone is taken as UTC);
-  dates ISO; booleans `true`/`false`; everything else its text;
+  bytes as hex digits; dates ISO; booleans `true`/`false`; everything else its text;
 - NULL: `n`, a value: `v` + its text; columns joined by chr(30) (the ASCII record separator).
 
 The text forms are built once as sqlglot trees and rendered per dialect; the three places where a
-transpile cannot give the same value (hex to integer, UTC text of a timestamp, integer division) are
+transpile cannot give the same value (hex to integer, UTC text of a timestamp, hex of bytes, integer division) are
 dialect switches below, each with its reason.
 """
 
@@ -72,6 +72,7 @@ class Canonical:
             "date": "DATE",
             "timestamp": "TIMESTAMP",
             "timestamptz": "TIMESTAMPTZ",
+            "binary": "BLOB",
         }.get(self.kind, "VARCHAR")
 
 
@@ -98,6 +99,8 @@ def canonical(type_name: str, dialect: str) -> Canonical:
         return Canonical("timestamp")
     if _TEXT.match(t):
         return Canonical("text")
+    if t in ("blob", "bytea", "binary", "varbinary"):
+        return Canonical("binary")
     return Canonical("other")
 
 
@@ -133,6 +136,8 @@ def plan_normals(
             out.append(Normal(name, "number", min(scale, 30)))
         elif kinds <= {"timestamp", "timestamptz", "date"} and kinds != {"date"}:
             out.append(Normal(name, "timestamp"))
+        elif kinds == {"binary"}:
+            out.append(Normal(name, "binary"))
         else:
             out.append(Normal(name, "text"))
     return tuple(out)
@@ -161,7 +166,17 @@ def normalized(n: Normal, kind: Canonical, dialect: str) -> exp.Expr:
         return exp.case().when(fits, text).else_(exp.cast(c.copy(), "VARCHAR"))
     if n.form == "timestamp":
         return utc_text(c, kind, dialect)
+    if n.form == "binary":
+        return hex_text(c, dialect)
     return exp.cast(c, "VARCHAR")
+
+
+def hex_text(c: exp.Expr, dialect: str) -> exp.Expr:
+    """Bytes as lower-case hex digits. A dialect switch: bytes cast to text are each engine's own
+    (DuckDB escapes them, \\x00; Spark decodes them as UTF-8; PostgreSQL writes \\x0001)."""
+    if dialect == "postgres":
+        return parse(f"ENCODE({c.sql(dialect)}, 'hex')", "postgres")
+    return exp.Lower(this=exp.Hex(this=c.copy()))
 
 
 def utc_text(c: exp.Expr, kind: Canonical, dialect: str) -> exp.Expr:

@@ -313,6 +313,8 @@ def _fetch(
 def _exact_text(name: str, kind: d.Canonical, dialect: str) -> exp.Expr:
     if kind.kind in ("timestamp", "timestamptz"):
         return d.utc_text(d.column(name), kind, dialect)
+    if kind.kind == "binary":
+        return d.hex_text(d.column(name), dialect)
     return exp.cast(d.column(name), "VARCHAR")
 
 
@@ -346,7 +348,8 @@ def _compare(
             for c in cols:
                 k = s.kinds[c]
                 value = f"{t.ident(c)} || '+00'" if k.kind == "timestamptz" else t.ident(c)
-                typed.append(f"CAST({value} AS {k.local_type}) AS {t.ident(c)}")
+                typed_value = f"unhex({value})" if k.kind == "binary" else f"CAST({value} AS {k.local_type})"
+                typed.append(f"{typed_value} AS {t.ident(c)}")
             db.execute(f"CREATE TABLE {t.table(label)} AS SELECT {', '.join(typed)} FROM {raw}")
         return reconcile(
             db,

@@ -144,15 +144,9 @@ def test_a_relation_failing_while_spark_reads_it_is_an_engine_error(
     assert "datacanary: error: spark: query failed: [CAST_INVALID_INPUT]" in printed.err
 
 
-def test_a_duckdb_table_against_spark_with_floats_no_decimal_holds(
-    tmp_path: Path, spark_session: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The cross-engine diff (checksummed segments) over NaN, ±inf and 1e300, which no DECIMAL(38, 6)
-    holds: one row changed, as DuckDB alone finds it."""
-    monkeypatch.setattr("app.engines.spark._session", lambda master: spark_session)
-    values = "('nan'::DOUBLE), ('inf'::DOUBLE), ('-inf'::DOUBLE), (1e300), (-0.0::DOUBLE), (1.5), (NULL)"
-    left = f"SELECT row_number() OVER () AS id, f FROM (VALUES {values}) t(f)"
-    right = f"SELECT id, CASE WHEN id = 6 THEN 'nan'::DOUBLE ELSE f END AS f FROM ({left})"
+def _cross(tmp_path: Path, capsys: pytest.CaptureFixture[str], left: str, right: str) -> dict[str, Any]:
+    """Exit code and counts of the DuckDB table `left` diffed (cross-engine, by checksummed segments)
+    against `right` read by Spark from Parquet, and against `right` in DuckDB itself."""
     file = tmp_path / "w.duckdb"
     with duckdb.connect(str(file)) as con:
         con.execute(f"CREATE TABLE l AS {left}")
@@ -162,7 +156,30 @@ def test_a_duckdb_table_against_spark_with_floats_no_decimal_holds(
     for other in (f"spark:parquet:{tmp_path / 'r.parquet'}", f"duckdb:{file}:main.r"):
         code = main(["data-diff", f"duckdb:{file}:main.l", other, "--key", "id", "--format", "json"])
         printed = capsys.readouterr()
-        assert "internal error" not in printed.err  # was exit 3: Could not cast value nan to DECIMAL(38,6)
-        report = json.loads(printed.out)
-        answers[other.split(":")[0]] = (code, _counts(report))
-    assert answers == {"spark": (1, (0, 0, 1, 6)), "duckdb": (1, (0, 0, 1, 6))}
+        assert "internal error" not in printed.err, printed.err
+        answers[other.split(":")[0]] = (code, _counts(json.loads(printed.out)))
+    return answers
+
+
+@pytest.fixture
+def cross_engine(spark_session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.engines.spark._session", lambda master: spark_session)
+
+
+def test_a_duckdb_table_against_spark_with_floats_no_decimal_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cross_engine: None
+) -> None:
+    # NaN, ±inf and 1e300 have no DECIMAL(38, 6): was exit 3, "Could not cast value nan to DECIMAL(38,6)"
+    values = "('nan'::DOUBLE), ('inf'::DOUBLE), ('-inf'::DOUBLE), (1e300), (-0.0::DOUBLE), (1.5), (NULL)"
+    left = f"SELECT row_number() OVER () AS id, f FROM (VALUES {values}) t(f)"
+    right = f"SELECT id, CASE WHEN id = 6 THEN 'nan'::DOUBLE ELSE f END AS f FROM ({left})"
+    assert _cross(tmp_path, capsys, left, right) == {"spark": (1, (0, 0, 1, 6)), "duckdb": (1, (0, 0, 1, 6))}
+
+
+def test_a_duckdb_table_against_spark_compares_bytes_by_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cross_engine: None
+) -> None:
+    # DuckDB casts bytes to text escaped (\x00\x01), Spark decodes them as UTF-8: every row was changed
+    left = "SELECT i AS id, ('\\x00\\x01' || i::VARCHAR)::BLOB AS b FROM range(5) t(i)"
+    right = "SELECT id, CASE WHEN id = 3 THEN '\\xFF'::BLOB ELSE b END AS b FROM l"
+    assert _cross(tmp_path, capsys, left, right) == {"spark": (1, (0, 0, 1, 4)), "duckdb": (1, (0, 0, 1, 4))}
