@@ -216,8 +216,8 @@ def reconcile_on(
             exclude = on.temp(name, f"{_dup_keys(plan, left)} UNION {_dup_keys(plan, right)}")
             dl, dr = (_keyed(plan, rel, exclude, True) for rel in (left, right))
             found = on.one(
-                f"SELECT (SELECT count(*) FROM ({sets.except_all(dl, dr, plan)}) AS a) AS l,"
-                f" (SELECT count(*) FROM ({sets.except_all(dr, dl, plan)}) AS b) AS r,"
+                f"SELECT (SELECT count(*) FROM ({sets.except_all(dl, dr, plan, dialect=on.dialect)}) AS a) AS l,"
+                f" (SELECT count(*) FROM ({sets.except_all(dr, dl, plan, dialect=on.dialect)}) AS b) AS r,"
                 f" (SELECT count(*) FROM {dl}) AS n"
             )
             dup_unmatched, dup_left = int(found["l"]) + int(found["r"]), int(found["n"])

@@ -75,16 +75,26 @@ def unnest_keys(summary: Sql, column: str, field: str | None = None) -> Sql:
 
 
 def except_all(
-    left: Sql, right: Sql, plan: DiffPlan, only_keys: Sql | None = None, flat: bool = False
+    left: Sql,
+    right: Sql,
+    plan: DiffPlan,
+    only_keys: Sql | None = None,
+    flat: bool = False,
+    dialect: str = "duckdb",
 ) -> Sql:
     """Rows of `left` not matched in `right`, as multisets (EXCEPT ALL keeps duplicate counts); with
     `only_keys`, only rows whose key struct (`flat`: whose `k<j>` columns) is in that table (the
-    duplicated keys of a keyed diff)."""
-    names = [*plan.key, *(p.name for p in plan.columns)]  # key parts first
-    compare = {p.name: p.compare for p in plan.columns}
+    duplicated keys of a keyed diff). Spark takes no map in a set operation ("Cannot have MAP type
+    columns"): a value holding one is compared by its text (`sqltext.nested_text`)."""
     keys = [alias(key_expr(plan, k), k) for k in plan.key]
-    cols = [alias(cast(col(n), "VARCHAR") if compare[n] == "text" else col(n), n) for n in names[len(keys) :]]
-    cols = [*keys, *cols]
+    cols = [*keys]
+    for p in plan.columns:
+        value = col(p.name)
+        if p.compare == "text":
+            value = cast(value, "VARCHAR")
+        elif dialect == "spark" and "map<" in f"{p.left_type} {p.right_type}".lower():
+            value = t.nested_text(value, dialect)
+        cols.append(alias(value, p.name))
     where = None
     if only_keys is not None:
         where = in_flat_keys(plan, only_keys) if flat else in_keys(plan, only_keys)
