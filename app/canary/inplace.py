@@ -32,7 +32,6 @@ from app.canary.schema import DiffPlan, Tolerance, nested, plan_diff
 from app.canary.sqltext import Sql, alias, col, ident, lit
 
 _names = itertools.count()
-_PRECISION_LOSS = "spark.sql.decimalOperations.allowPrecisionLoss"
 
 
 class On:
@@ -101,29 +100,21 @@ class On:
         self.setup.append(made)
         return ref
 
-    def settle(self) -> list[str]:
-        """Sets what the diff needs of this session; the engine statements that set it back, for
-        `restore`. PostgreSQL: TimeZone UTC, as DuckDB's diff has it (runner.Sandbox): a timestamp
+    def in_utc(self) -> str | None:
+        """Sets this session's TimeZone to UTC, as DuckDB's diff has it (runner.Sandbox): a timestamp
         retyped to timestamptz (a column or a key) is then read as UTC, not in the zone of whoever runs
-        the diff (PGOPTIONS, the role's default), and `alongside` connections copy the setting. Spark:
-        no decimal precision loss, under which the difference of two DECIMAL(38, s) is a DECIMAL(38, s)
-        (NULL where it overflows, by try_subtract: `queries.differs`), not one rounded to fewer places
-        (a tolerance of 1e-12 found 1e-10 apart close)."""
-        if self.dialect == "spark":
-            rows = self.engine.query(f"SET {_PRECISION_LOSS}")
-            was = str(rows[0]["value"]) if rows else "true"
-            self.engine.execute(f"SET {_PRECISION_LOSS}=false")
-            return [f"SET {_PRECISION_LOSS}={'false' if was.lower() == 'false' else 'true'}"]
+        the diff (PGOPTIONS, the role's default), and `alongside` connections copy the setting. The zone
+        it had, for `restore_zone`; None on engines without a session TimeZone."""
         if self.dialect != "postgres":
-            return []
+            return None
         zone = str(self.one("SELECT current_setting('TimeZone') AS z")["z"])
         self.engine.execute("SET TimeZone = 'UTC'")
-        return [f"SELECT set_config('TimeZone', {lit(zone)}, false)"]
+        return zone
 
-    def restore(self, statements: Sequence[str]) -> None:
-        """Sets the session back as it was (what `settle` returned)."""
-        for sql in statements:
-            self.engine.execute(sql)
+    def restore_zone(self, zone: str | None) -> None:
+        """Sets the session's TimeZone back to `zone` (what `in_utc` returned)."""
+        if zone is not None:
+            self.engine.execute(f"SELECT set_config('TimeZone', {lit(zone)}, false)")
 
     def drop_views(self) -> None:
         """Drops the `bytewise` views."""
@@ -195,7 +186,7 @@ def reconcile_on(
     plan = plan_diff(on.columns(left), on.columns(right), key, tolerances, skip_columns)
     temps: list[str] = []
     pending: Alongside | None = None
-    settled = on.settle()
+    zone = on.in_utc()
     try:
         left, right = on.bytewise(left, plan.left_columns), on.bytewise(right, plan.right_columns)
         if not plan.key:
@@ -253,7 +244,7 @@ def reconcile_on(
             try:
                 on.drop_views()
             finally:  # the session goes on as it was (a canary's models run in it next)
-                on.restore(settled)
+                on.restore_zone(zone)
 
 
 class Alongside:
