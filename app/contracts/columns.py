@@ -232,7 +232,7 @@ def _option_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change
     a, b = dict(old.options), dict(new.options)
     out: list[Change] = []
     for key in sorted(set(a) | set(b)):
-        before, after = a.get(key), b.get(key)
+        before, after = _declared_bound(key, a.get(key)), _declared_bound(key, b.get(key))
         if before == after:
             continue
         if key == "format" and before is not None and after is not None:
@@ -251,6 +251,12 @@ def _option_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change
         text = f"{key} {_show(before)} -> {_show(after)} ({'loosened' if loosened else 'tightened'})"
         out.append(Change.of(kind, message=text, old=before, new=after, **at))
     return out
+
+
+def _declared_bound(key: str, value: Any) -> Any:
+    """ODCS v3.0's `exclusiveMaximum: false` says the bound beside it is inclusive, as it is when the key
+    is absent: writing or dropping it changes nothing."""
+    return None if key.startswith("exclusive") and value is False else value
 
 
 def _show(value: Any) -> str:

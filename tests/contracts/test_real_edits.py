@@ -205,6 +205,20 @@ def test_odcs_3_0_boolean_exclusive_bounds(before: bool, after: bool, impact: Im
 
 
 @pytest.mark.parametrize(
+    ("old", "new"),
+    [("          exclusiveMaximum: false\n", ""), ("", "          exclusiveMaximum: false\n")],
+)
+def test_an_odcs_3_0_false_exclusive_bound_written_or_dropped_is_no_change(old: str, new: str) -> None:
+    doc = (
+        "apiVersion: v3.0.2\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    properties:\n      - name: pct\n        logicalType: number\n"
+        "        logicalTypeOptions:\n          maximum: 100\n{}"
+    )
+    # `false` says the maximum is inclusive, as it is without the key: not a tightened constraint
+    assert diff_contracts(parse_contract(doc.format(old), "c"), parse_contract(doc.format(new), "c")) == []
+
+
+@pytest.mark.parametrize(
     ("servers", "code", "rule"),
     [
         ("", 1, "physical-type-narrowed"),  # no servers, no datacanary.yml: DuckDB's int8, a bigint
