@@ -10,19 +10,10 @@ import re
 from typing import Any, Literal
 
 from app.contracts.model import SlaProperty
+from app.slo.durations import DAY, MONTH, UNITS, YEAR
 
 Outcome = Literal["same", "weakened", "strengthened", "changed"]
 
-_SECONDS = {
-    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "wk": 604800, "week": 604800, "weeks": 604800,
-    "mo": 2629746, "mon": 2629746, "month": 2629746, "months": 2629746,
-    "y": 31556952, "yr": 31556952, "yrs": 31556952, "year": 31556952, "years": 31556952,
-}  # fmt: skip
 _PERCENT = {"percent": 1.0, "%": 1.0, "pct": 1.0}
 # +1: bigger is stronger for consumers; -1: smaller is stronger
 _DIRECTION = {
@@ -67,7 +58,7 @@ def _read(sla: SlaProperty) -> tuple[float, str] | None:
         iso = _ISO.match(value.strip().upper())
         if iso and any(iso.groups()):
             y, mo, w, d, h, mi, s = (int(g or 0) for g in iso.groups())
-            return y * 31556952 + mo * 2629746 + w * 604800 + d * 86400 + h * 3600 + mi * 60 + s, "duration"
+            return _months(y * 12 + mo) + w * 7 * DAY + d * DAY + h * 3600 + mi * 60 + s, "duration"
         found = _DURATION.match(value)
         if not found:
             return None
@@ -75,13 +66,22 @@ def _read(sla: SlaProperty) -> tuple[float, str] | None:
         unit = inline_unit or unit
     else:
         number = float(value)
-    if unit in _SECONDS:
-        return number * _SECONDS[unit], "duration"
+    if unit in UNITS:
+        factor = UNITS[unit]
+        if factor in (YEAR, MONTH):
+            return _months(number * (12 if factor == YEAR else 1)), "duration"
+        return number * factor, "duration"
     if unit in _PERCENT:
         return number, "percent"
     if not unit:
         return number, ""
     return None  # an unknown unit: cannot compare to another unit
+
+
+def _months(months: float) -> float:
+    """Seconds in a number of months, counted as the SLO checks and datacontract-cli count them (a year
+    is 365 days, a month 30) except that 12 months make a year: `1y` = `P12M` = `365d` = `P365D`."""
+    return (months // 12) * YEAR + (months % 12) * MONTH
 
 
 def _in_zone(seconds: int, zone: str) -> tuple[float, str]:

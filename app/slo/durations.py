@@ -8,14 +8,18 @@ import re
 from app.errors import ConfigError
 from app.types import Location
 
-_UNITS: dict[str, float] = {
+DAY = 86400.0
+MONTH = 30 * DAY  # an SLO month, not a calendar one
+YEAR = 365 * DAY  # as datacontract-cli counts an ODCS `retention` in years
+UNITS: dict[str, float] = {
+    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
     "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
     "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
-    "mo": 2592000, "month": 2592000, "months": 2592000,  # 30 days: an SLO month, not a calendar one
-    "y": 31536000, "yr": 31536000, "year": 31536000, "years": 31536000,
+    "d": DAY, "day": DAY, "days": DAY,
+    "w": 7 * DAY, "wk": 7 * DAY, "week": 7 * DAY, "weeks": 7 * DAY,
+    "mo": MONTH, "mon": MONTH, "month": MONTH, "months": MONTH,
+    "y": YEAR, "yr": YEAR, "yrs": YEAR, "year": YEAR, "years": YEAR,
 }  # fmt: skip
 
 _TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
@@ -28,18 +32,18 @@ def seconds(value: object, unit: str | None = None, location: Location | None = 
     (7200.0, 345600.0)
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        factor = _UNITS.get((unit or "s").strip().lower())
+        factor = UNITS.get((unit or "s").strip().lower())
         if factor is None:
             raise ConfigError(f"unknown duration unit {unit!r}", location, f"use one of {_unit_list()}")
         return float(value) * factor
     match = _TEXT.match(str(value))
-    if match is None or match.group(2).lower() not in _UNITS:
+    if match is None or match.group(2).lower() not in UNITS:
         raise ConfigError(
             f"cannot read duration {value!r}",
             location,
             f"write a number and a unit, e.g. 30m, 2h, 1d ({_unit_list()})",
         )
-    return float(match.group(1)) * _UNITS[match.group(2).lower()]
+    return float(match.group(1)) * UNITS[match.group(2).lower()]
 
 
 def _unit_list() -> str:

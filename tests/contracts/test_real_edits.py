@@ -17,6 +17,7 @@ REAL = Path(__file__).resolve().parent / "real"
 FULL = "bitol/docs/examples/all/full-example.odcs.yaml"
 WORKS = "bitol/docs/examples/all/postgresql-adventureworks-contract.odcs.yaml"
 JSON = "datacontract-cli/tests/fixtures/local-json-complex/datacontract.yaml"
+DQX = "datacontract-cli/tests/fixtures/dqx/datacontract.odcs.yaml"
 PK = "datacontract-cli/tests/fixtures/composite-pk-export/datacontract.yaml"
 ENUM = "datacontract-cli/tests/fixtures/dbt_sync/orders.odcs.yaml"
 
@@ -101,6 +102,12 @@ CASES = {
         "",
         [("physical-type-changed", Impact.UNKNOWN)],
     ),
+    # a year is 365 days (and 12 months), as datacontract-cli counts retention: the same promise
+    "retention-years-as-days": (FULL, "value: 3\n    unit: y", "value: 1095\n    unit: d", []),
+    "retention-years-as-months": (FULL, "value: 3\n    unit: y", "value: 36\n    unit: months", []),
+    "retention-iso-year-as-days": (DQX, "value: P1Y", "value: P365D", []),
+    "retention-iso-year-as-months": (DQX, "value: P1Y", "value: P12M", []),
+    "retention-year-to-52-weeks": (DQX, "value: P1Y", "value: P52W", [("sla-weakened", Impact.BREAKING)]),
     "version-bumped": (FULL, "version: 1.1.0", "version: 1.2.0", [("version-changed", Impact.INFO)]),
 }
 
