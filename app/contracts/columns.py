@@ -9,7 +9,7 @@ from typing import Any
 
 from app.contracts.model import Column, QualityRule
 from app.contracts.physical import compare_types, split_collation
-from app.contracts.quality import compare_rules, pair_rules
+from app.contracts.quality import compare_rules, pair_rules, value_key
 from app.contracts.rules import Change, ChangeKind
 from app.types import Impact, Location
 
@@ -91,7 +91,9 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
                 **at,
             )
         )
-    out.extend(quality_changes(old.quality, new.quality, **at))
+    out.extend(
+        quality_changes(old.quality, new.quality, allowed=(old.allowed_values, new.allowed_values), **at)
+    )
     return out
 
 
@@ -166,23 +168,10 @@ def _collation_change(old: str, new: str, at: dict[str, Any]) -> list[Change]:
     return [Change.of(K.SEMANTICS_CHANGED, message=text, old=old, new=new, **at)]
 
 
-def _value_key(value: Any) -> tuple[str, Any]:
-    """A value's identity for set comparison: Python's `True == 1` and `False == 0` must not match."""
-    if isinstance(value, bool):
-        return "bool", value
-    if isinstance(value, (int, float)):
-        return "number", value
-    try:
-        hash(value)
-    except TypeError:
-        return type(value).__name__, repr(value)
-    return type(value).__name__, value
-
-
 def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change]:
     a, b = old.allowed_values, new.allowed_values
-    keys_a = None if a is None else {_value_key(v) for v in a}
-    keys_b = None if b is None else {_value_key(v) for v in b}
+    keys_a = None if a is None else {value_key(v) for v in a}
+    keys_b = None if b is None else {value_key(v) for v in b}
     if keys_a == keys_b:
         return []
     # annotate the list of values itself; a list dropped entirely points at the base's list
@@ -218,12 +207,12 @@ def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list
             **at,
         )
         for v in b
-        if _value_key(v) not in (keys_a or set())
+        if value_key(v) not in (keys_a or set())
     ]
     out += [
         Change.of(K.ENUM_VALUE_REMOVED, message=f"allowed value {v!r} removed", old=v, new=None, **at)
         for v in a
-        if _value_key(v) not in (keys_b or set())
+        if value_key(v) not in (keys_b or set())
     ]
     return out
 
@@ -326,9 +315,11 @@ def quality_changes(
     column: str | None,
     location: Location | None,
     base_location: Location | None,
+    allowed: tuple[tuple[Any, ...] | None, tuple[Any, ...] | None] = (None, None),
 ) -> list[Change]:
     """Quality rules matched (`quality.pair_rules`): removed, added, loosened, tightened, or changed
-    (unknown)."""
+    (unknown). `allowed`: the column's allowed values (old, new); a rule whose validValues are those on
+    both sides leaves them to the enum-value-* changes, any other rule's validValues count here."""
     pairs, removed, added = pair_rules(old, new)
     out = []
     for rule in removed:
@@ -345,7 +336,8 @@ def quality_changes(
             )
         )
     for rule, now in pairs:
-        outcome, why = compare_rules(rule, now)
+        listed = (rule.argument("validValues"), now.argument("validValues")) == allowed
+        outcome, why = compare_rules(rule, now, values=not listed)
         if outcome == "same":
             continue
         kind = {"tightened": K.QUALITY_RULE_TIGHTENED, "loosened": K.QUALITY_RULE_LOOSENED}.get(

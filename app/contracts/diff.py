@@ -295,7 +295,16 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
                 **at,
             )
         )
-    out.extend(quality_changes(old.quality, new.quality, dataset=new.name, column=None, **at))
+    out.extend(
+        quality_changes(
+            old.quality,
+            new.quality,
+            dataset=new.name,
+            column=None,
+            location=new.location,
+            base_location=old.location,
+        )
+    )
     return out
 
 

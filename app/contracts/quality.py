@@ -15,8 +15,9 @@ from app.contracts.model import QualityRule
 
 Outcome = Literal["same", "loosened", "tightened", "changed"]
 _SEVERITY_RANK = {"info": 0, "warning": 1, "warn": 1, "error": 2}
-# arguments that are handled elsewhere: allowed values are diffed value by value (enum-value-*)
-_IGNORED_ARGUMENTS = {"validValues"}
+# compared as a set of values (`_value_changes`), or, where they are the column's allowed values, value by
+# value as enum-value-* changes
+_VALUES = "validValues"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,36 @@ def accepted(operator: str | None, value: Any) -> _Interval | None:
 
 
 def _arguments(rule: QualityRule) -> tuple[tuple[str, Any], ...]:
-    return tuple(a for a in rule.arguments if a[0] not in _IGNORED_ARGUMENTS)
+    return tuple(a for a in rule.arguments if a[0] != _VALUES)
+
+
+def value_key(value: Any) -> tuple[str, Any]:
+    """A value's identity for set comparison: Python's `True == 1` and `False == 0` must not match."""
+    if isinstance(value, bool):
+        return "bool", value
+    if isinstance(value, (int, float)):
+        return "number", value
+    try:
+        hash(value)
+    except TypeError:
+        return type(value).__name__, repr(value)
+    return type(value).__name__, value
+
+
+def _value_changes(old: QualityRule, new: QualityRule) -> tuple[Outcome, str]:
+    """An invalidValues rule's validValues: a value added accepts more (loosened), one removed fewer."""
+    a, b = old.argument(_VALUES), new.argument(_VALUES)
+    if not isinstance(a, tuple) or not isinstance(b, tuple):
+        return ("same", "") if a == b else ("changed", f"{_VALUES} changed")
+    keys_a, keys_b = {value_key(v) for v in a}, {value_key(v) for v in b}
+    added = [v for v in b if value_key(v) not in keys_a]
+    removed = [v for v in a if value_key(v) not in keys_b]
+    why = ", ".join(
+        [*(f"valid value {v!r} added" for v in added), *(f"valid value {v!r} removed" for v in removed)]
+    )
+    if added and removed:
+        return "changed", why
+    return ("loosened" if added else "tightened" if removed else "same"), why
 
 
 def pair_rules(
@@ -118,8 +148,9 @@ def query_key(query: str) -> str:
     return " ".join(f"{t.token_type.name}:{t.text}" for t in tokens)
 
 
-def compare_rules(old: QualityRule, new: QualityRule) -> tuple[Outcome, str]:
-    """Classify `old` -> `new` (same key) and say why in a few words."""
+def compare_rules(old: QualityRule, new: QualityRule, *, values: bool = False) -> tuple[Outcome, str]:
+    """Classify `old` -> `new` (same key) and say why in a few words. `values`: compare the rules'
+    validValues too (leave it off where they are the column's allowed values, diffed value by value)."""
     if (old.type, old.metric, old.unit, _arguments(old)) != (
         new.type,
         new.metric,
@@ -127,15 +158,16 @@ def compare_rules(old: QualityRule, new: QualityRule) -> tuple[Outcome, str]:
         _arguments(new),
     ) or not same_query(old.query, new.query):
         return "changed", _what_changed(old, new)
-    outcome, why = _compare_threshold(old, new)
+    found = [_compare_threshold(old, new), _value_changes(old, new) if values else ("same", "")]
     sev_old, sev_new = _SEVERITY_RANK.get(old.severity, 2), _SEVERITY_RANK.get(new.severity, 2)
     if sev_new != sev_old:
-        sev: Outcome = "loosened" if sev_new < sev_old else "tightened"
-        sev_why = f"severity {old.severity} -> {new.severity}"
-        if outcome == "same" or outcome == sev:
-            return sev, ", ".join(w for w in (why, sev_why) if w)
-        return "changed", f"{why}, {sev_why}"
-    return outcome, why
+        found.append(
+            ("loosened" if sev_new < sev_old else "tightened", f"severity {old.severity} -> {new.severity}")
+        )
+    changed = [(outcome, why) for outcome, why in found if outcome != "same"]
+    outcomes = {outcome for outcome, _ in changed}
+    outcome: Outcome = "same" if not outcomes else outcomes.pop() if len(outcomes) == 1 else "changed"
+    return outcome, ", ".join(why for _, why in changed)
 
 
 def _describe(rule: QualityRule) -> str:

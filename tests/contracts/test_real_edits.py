@@ -22,9 +22,12 @@ PK = "datacontract-cli/tests/fixtures/composite-pk-export/datacontract.yaml"
 ENUM = "datacontract-cli/tests/fixtures/dbt_sync/orders.odcs.yaml"
 
 
-def _diff(rel: str, old: str, new: str, count: int = 1) -> tuple[list[tuple[str, Impact]], list[int]]:
-    """(rule, impact) and head line of every change from the real file to the file with `old` -> `new`."""
-    text = (REAL / rel).read_text()
+def _diff(
+    rel: str, old: str, new: str, count: int = 1, text: str | None = None
+) -> tuple[list[tuple[str, Impact]], list[int]]:
+    """(rule, impact) and head line of every change from the real file (or `text`, an edit of it) to the
+    file with `old` -> `new`."""
+    text = (REAL / rel).read_text() if text is None else text
     assert text.count(old) >= count, f"{old!r} is not in {rel}"
     head = parse_contract(text.replace(old, new, count), rel)
     changes = diff_contracts(parse_contract(text, rel), head, dialect=head.server_dialect or "duckdb")
@@ -120,6 +123,56 @@ def test_a_real_files_edit_is_classified_as_documented(case: str) -> None:
     head_lines = (REAL / rel).read_text().replace(old, new, 1).splitlines()
     for line in lines:  # each change points into the edited file, at the element it is about
         assert 1 <= line <= len(head_lines)
+
+
+# datacontract-cli's dbt_sync orders, with an invalidValues rule beside its `enum` custom property: the
+# enum is the column's allowed values, the rule's validValues a check of its own
+_RULE = "        quality:\n          - metric: invalidValues\n            mustBe: 0\n            arguments:\n"
+_CHECKED = "              - delivered\n        required: true\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("[pending, shipped]", "[pending, shipped, lost]", [("quality-rule-loosened", Impact.BREAKING)]),
+        ("[pending, shipped]", "[pending]", [("quality-rule-tightened", Impact.COMPATIBLE)]),
+        ("[pending, shipped]", "[pending, lost]", [("quality-rule-changed", Impact.UNKNOWN)]),
+        ("[pending, shipped]", "[shipped, pending]", []),
+        (
+            "              - delivered\n",
+            "              - delivered\n              - lost\n",
+            [("enum-value-added", Impact.BREAKING)],
+        ),
+    ],
+)
+def test_a_valid_values_rule_beside_the_columns_allowed_values_is_compared(
+    old: str, new: str, expected: list[tuple[str, Impact]]
+) -> None:
+    rule = _CHECKED + _RULE + "              validValues: [pending, shipped]\n"
+    text = (REAL / ENUM).read_text().replace(_CHECKED, rule, 1)
+    assert _diff(ENUM, old, new, text=text)[0] == expected
+
+
+def test_a_second_valid_values_rule_of_a_column_is_compared() -> None:
+    doc = (
+        "apiVersion: v3.2.0\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    properties:\n      - name: status\n        logicalType: string\n"
+        "        enum:\n          - value: placed\n          - value: shipped\n"
+        + _RULE
+        + "              validValues: [placed, shipped]\n"
+        "          - id: legacy_statuses\n            metric: invalidValues\n            mustBeLessThan: 10\n"
+        "            arguments:\n              validValues: [placed, shipped, open]\n"
+    )
+    changes = diff_contracts(
+        parse_contract(doc, "c"), parse_contract(doc.replace("shipped, open]", "shipped, open, held]"), "c")
+    )
+    assert [(c.kind.value, c.impact, c.message) for c in changes] == [
+        (
+            "quality-rule-loosened",
+            Impact.BREAKING,
+            "quality rule `legacy_statuses` loosened: valid value 'held' added",
+        )
+    ]
 
 
 def test_the_version_change_points_at_the_version_line() -> None:
