@@ -81,13 +81,19 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
     docs = [f for f in _DOC_FIELDS if getattr(old, f) != getattr(new, f)]
     if old.deprecated != new.deprecated:
         docs.append("deprecated")
+    before = {f: _doc(getattr(old, f)) for f in docs}
+    after = {f: _doc(getattr(new, f)) for f in docs}
+    values_before, values_after = _value_docs(old, new)
+    if values_before != values_after:
+        docs.append("allowed value documentation")
+        before["allowed values"], after["allowed values"] = values_before, values_after
     if docs:
         out.append(
             Change.of(
                 K.DOCUMENTATION_CHANGED,
                 message=f"{', '.join(docs).replace('_', ' ')} changed",
-                old={f: _doc(getattr(old, f)) for f in docs},
-                new={f: _doc(getattr(new, f)) for f in docs},
+                old=before,
+                new=after,
                 **at,
             )
         )
@@ -100,6 +106,17 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
 def _cls(column: Column) -> str:
     pii = " (PII)" if column.pii else ""
     return f"{column.classification or 'unclassified'}{pii}"
+
+
+def _value_docs(old: Column, new: Column) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """What each allowed value both sides list is documented as (an ODCS 3.2 `enum` entry's description,
+    label, tags ...); a value added or removed is an enum-value-* change of its own."""
+    a, b = dict(old.allowed_value_docs), dict(new.allowed_value_docs)
+    both = set(old.allowed_values or ()) & set(new.allowed_values or ())
+    return (
+        {v: dict(a.get(v, ())) for v in sorted(both, key=repr) if a.get(v, ()) != b.get(v, ())},
+        {v: dict(b.get(v, ())) for v in sorted(both, key=repr) if a.get(v, ()) != b.get(v, ())},
+    )
 
 
 def _doc(value: Any) -> Any:

@@ -95,7 +95,8 @@ DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
         "readers see the same data",
     ),
     K.DOCUMENTATION_CHANGED: (
-        "description, business name, tags, examples or deprecation flag changed",
+        "description, business name, tags, examples, deprecation flag or an `enum` value's description"
+        " or label changed",
         "documentation only",
     ),
     K.COLUMN_REORDERED: ("column order changed", "readers select by name"),

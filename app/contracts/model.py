@@ -72,6 +72,8 @@ class Column:
     # (an array's items) are compared like columns, but no table or model has them as columns of its own
     parent: str | None = None
     allowed_values_location: Location | None = None  # the `enum` / `validValues` list, for annotations
+    # what an ODCS 3.2 `enum` says of its values besides the value (description, label, tags, ...): docs
+    allowed_value_docs: tuple[tuple[Any, Any], ...] = ()
 
     @property
     def output_name(self) -> str:

@@ -282,6 +282,11 @@ class _Normalizer:
             options=tuple(sorted((k, _frozen(v)) for k, v in options.items())),
             allowed_values=allowed,
             allowed_values_location=allowed_at,
+            allowed_value_docs=tuple(
+                (_frozen(e.get("value")), _frozen({k: v for k, v in e.items() if k != "value"}))
+                for e in raw.get("enum") or ()
+                if isinstance(e, dict) and len(e) > 1
+            ),
             semantics=self._semantics(custom),
             deprecated=bool(
                 raw.get("deprecated") or str(custom.get("deprecated", "")).lower() in ("true", "yes")

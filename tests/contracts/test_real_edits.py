@@ -175,6 +175,38 @@ def test_a_second_valid_values_rule_of_a_column_is_compared() -> None:
     ]
 
 
+_DOC = "documentation-changed", Impact.INFO
+_HELD = "          - value: held\n            description: Held for review\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("for payment", "for payment or a credit check", [_DOC]),
+        ("label: Shipped", "label: Dispatched", [_DOC]),
+        # a new value with its description is the value added, not a documentation change besides
+        (
+            "          - value: shipped\n",
+            _HELD + "          - value: shipped\n",
+            [("enum-value-added", Impact.BREAKING)],
+        ),
+    ],
+)
+def test_an_odcs_3_2_enum_values_documentation_edited_is_info(
+    old: str, new: str, expected: list[tuple[str, Impact]]
+) -> None:
+    doc = (
+        "apiVersion: v3.2.0\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: orders\n    properties:\n      - name: status\n        logicalType: string\n"
+        "        enum:\n          - value: pending\n            description: Waiting for payment\n"
+        "          - value: shipped\n            label: Shipped\n"
+    )
+    changes = diff_contracts(parse_contract(doc, "c"), parse_contract(doc.replace(old, new), "c"))
+    assert [(c.kind.value, c.impact) for c in changes] == expected
+    if expected[0][0] == "documentation-changed":
+        assert changes[0].message == "allowed value documentation changed"
+
+
 def test_the_version_change_points_at_the_version_line() -> None:
     _, lines = _diff(FULL, "version: 1.1.0", "version: 1.2.0")
     text = (REAL / FULL).read_text().replace("version: 1.1.0", "version: 1.2.0")
