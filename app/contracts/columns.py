@@ -18,6 +18,15 @@ K = ChangeKind
 _LOWER = {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"}
 _UPPER = {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"}
 _DOC_FIELDS = ("description", "business_name", "tags", "examples")
+# the ODCS keys that declare each documentation field (and the deprecation flag)
+_DOC_KEYS = {
+    "description": ("description",),
+    "business_name": ("businessName",),
+    "tags": ("tags",),
+    "examples": ("examples",),
+    "deprecated": ("deprecated", "customProperties.deprecated"),
+    "allowed value documentation": ("enum",),
+}
 
 
 def column_changes(dataset: str, old: Column, new: Column, dialect: str | None = None) -> list[Change]:
@@ -36,14 +45,16 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
                 message=f"physicalName {old.output_name} -> {new.output_name}",
                 old=old.output_name,
                 new=new.output_name,
-                **at,
+                **_at(at, old, new, "physicalName"),
             )
         )
     out.extend(_type_changes(old, new, dialect, at))
     if old.required != new.required:
         kind = K.REQUIRED_RELAXED if old.required else K.REQUIRED_TIGHTENED
         text = "required relaxed: nulls are now allowed" if old.required else "now required (no nulls)"
-        out.append(Change.of(kind, message=text, old=old.required, new=new.required, **at))
+        out.append(
+            Change.of(kind, message=text, old=old.required, new=new.required, **_at(at, old, new, "required"))
+        )
     if old.unique != new.unique:
         kind = K.UNIQUE_DROPPED if old.unique else K.UNIQUE_ADDED
         out.append(
@@ -52,12 +63,12 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
                 message="no longer unique" if old.unique else "now unique",
                 old=old.unique,
                 new=new.unique,
-                **at,
+                **_at(at, old, new, "unique"),
             )
         )
     out.extend(_allowed_value_changes(old, new, at))
     out.extend(_option_changes(old, new, at))
-    out.extend(_semantic_changes(old.semantics, new.semantics, at))
+    out.extend(_semantic_changes(old, new, at))
     if (old.classification, bool(old.pii)) != (new.classification, bool(new.pii)):  # pii: false = unset
         out.append(
             Change.of(
@@ -65,7 +76,7 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
                 message=f"classification {_cls(old)} -> {_cls(new)}: consumers' access and compliance change",
                 old=_cls(old),
                 new=_cls(new),
-                **at,
+                **_at(at, old, new, "classification", "customProperties.pii"),
             )
         )
     if (old.partitioned, old.partition_position) != (new.partitioned, new.partition_position):
@@ -75,7 +86,7 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
                 message=f"partitioned {old.partitioned} -> {new.partitioned}",
                 old=old.partitioned,
                 new=new.partitioned,
-                **at,
+                **_at(at, old, new, "partitioned", "partitionKeyPosition"),
             )
         )
     docs = [f for f in _DOC_FIELDS if getattr(old, f) != getattr(new, f)]
@@ -94,7 +105,7 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
                 message=f"{', '.join(docs).replace('_', ' ')} changed",
                 old=before,
                 new=after,
-                **at,
+                **_at(at, old, new, *(k for f in docs for k in _DOC_KEYS.get(f, (_camel(f),)))),
             )
         )
     out.extend(
@@ -106,6 +117,17 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
 def _cls(column: Column) -> str:
     pii = " (PII)" if column.pii else ""
     return f"{column.classification or 'unclassified'}{pii}"
+
+
+def _at(at: dict[str, Any], old: Column, new: Column, *keys: str) -> dict[str, Any]:
+    """`at` pointing at the first of the ODCS `keys` each side declares: the line that changed (a key
+    removed: its column's line)."""
+    return {**at, "location": new.key_location(*keys), "base_location": old.key_location(*keys)}
+
+
+def _camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(p.title() for p in rest)
 
 
 def _value_docs(old: Column, new: Column) -> tuple[dict[Any, Any], dict[Any, Any]]:
@@ -134,12 +156,13 @@ def _type_changes(old: Column, new: Column, dialect: str | None, at: dict[str, A
                 message=f"logical type {old.logical_type} -> {new.logical_type}{physical}",
                 old=old.logical_type,
                 new=new.logical_type,
-                **at,
+                **_at(at, old, new, "logicalType"),
             )
         ]
     declared = _declaration_changes(old, new, at)  # a type declared or dropped on one side
     if not old.physical_type or not new.physical_type:
         return declared
+    at = _at(at, old, new, "physicalType")
     out = [*declared, *_collation_change(old.physical_type, new.physical_type, at)]
     cmp = compare_types(old.physical_type, new.physical_type, dialect)
     if cmp.direction == "same":
@@ -157,16 +180,17 @@ def _declaration_changes(old: Column, new: Column, at: dict[str, Any]) -> list[C
     """A logical or physical type declared where none was (info: it documents what the column held) or
     no longer declared (unknown: readers lose the promise, and nothing shows what the values are now)."""
     out = []
-    for kind, what, a, b in (
-        (K.LOGICAL_TYPE_CHANGED, "logical type", old.logical_type, new.logical_type),
-        (K.PHYSICAL_TYPE_CHANGED, "physical type", old.physical_type, new.physical_type),
+    for kind, what, key, a, b in (
+        (K.LOGICAL_TYPE_CHANGED, "logical type", "logicalType", old.logical_type, new.logical_type),
+        (K.PHYSICAL_TYPE_CHANGED, "physical type", "physicalType", old.physical_type, new.physical_type),
     ):
+        here = _at(at, old, new, key)
         if a and not b:
             text = f"{what} {a} no longer declared: readers lose the type promise"
-            out.append(replace(Change.of(kind, message=text, old=a, new=None, **at), impact=Impact.UNKNOWN))
+            out.append(replace(Change.of(kind, message=text, old=a, new=None, **here), impact=Impact.UNKNOWN))
         elif b and not a:
             text = f"{what} {b} declared"
-            out.append(replace(Change.of(kind, message=text, old=None, new=b, **at), impact=Impact.INFO))
+            out.append(replace(Change.of(kind, message=text, old=None, new=b, **here), impact=Impact.INFO))
     return out
 
 
@@ -191,10 +215,12 @@ def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list
     keys_b = None if b is None else {value_key(v) for v in b}
     if keys_a == keys_b:
         return []
-    # annotate the list of values itself; a list dropped entirely points at the base's list
-    at = {**at, "location": new.allowed_values_location or new.location}
-    if b is None:
-        at["location"] = old.allowed_values_location or new.location
+    # annotate the list of values itself (a list dropped entirely: its column)
+    at = {
+        **at,
+        "location": new.allowed_values_location or new.location,
+        "base_location": old.allowed_values_location or old.location,
+    }
     if a is None:
         return [
             Change.of(
@@ -241,6 +267,7 @@ def _option_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change
         before, after = _declared_bound(key, a.get(key)), _declared_bound(key, b.get(key))
         if before == after:
             continue
+        here = _at(at, old, new, f"logicalTypeOptions.{key}", "logicalTypeOptions")
         if key == "format" and before is not None and after is not None:
             out.append(
                 Change.of(
@@ -248,14 +275,14 @@ def _option_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change
                     message=f"format {before!r} -> {after!r}",
                     old=before,
                     new=after,
-                    **at,
+                    **here,
                 )
             )
             continue
         loosened = _loosened(key, before, after)
         kind = K.CONSTRAINT_LOOSENED if loosened else K.CONSTRAINT_TIGHTENED
         text = f"{key} {_show(before)} -> {_show(after)} ({'loosened' if loosened else 'tightened'})"
-        out.append(Change.of(kind, message=text, old=before, new=after, **at))
+        out.append(Change.of(kind, message=text, old=before, new=after, **here))
     return out
 
 
@@ -295,14 +322,13 @@ def _unset(value: Any) -> bool:
     return value is None or value == "" or value == () or value == []
 
 
-def _semantic_changes(
-    old: Sequence[tuple[str, Any]], new: Sequence[tuple[str, Any]], at: dict[str, Any]
-) -> list[Change]:
-    a, b = dict(old), dict(new)
+def _semantic_changes(old: Column, new: Column, at: dict[str, Any]) -> list[Change]:
+    a, b = dict(old.semantics), dict(new.semantics)
     out = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) == b.get(key):
             continue
+        here = _at(at, old, new, f"customProperties.{key}")
         if _unset(a.get(key)):  # declaring what was implicit (or empty) documents, it changes no numbers
             out.append(
                 Change(
@@ -311,7 +337,7 @@ def _semantic_changes(
                     message=f"{key} declared: {b[key]!r}",
                     old=None,
                     new=b[key],
-                    **at,
+                    **here,
                 )
             )
             continue
@@ -320,7 +346,7 @@ def _semantic_changes(
             if not _unset(b.get(key))
             else (f"{key} {a[key]!r} no longer declared")
         )
-        out.append(Change.of(K.SEMANTICS_CHANGED, message=text, old=a[key], new=b.get(key), **at))
+        out.append(Change.of(K.SEMANTICS_CHANGED, message=text, old=a[key], new=b.get(key), **here))
     return out
 
 

@@ -74,6 +74,9 @@ class Column:
     allowed_values_location: Location | None = None  # the `enum` / `validValues` list, for annotations
     # what an ODCS 3.2 `enum` says of its values besides the value (description, label, tags, ...): docs
     allowed_value_docs: tuple[tuple[Any, Any], ...] = ()
+    # where each key the property declares is (`logicalType`, `logicalTypeOptions.maximum`,
+    # `customProperties.unit`): a change is annotated at the key that changed
+    key_locations: tuple[tuple[str, Location], ...] = ()
 
     @property
     def output_name(self) -> str:
@@ -82,6 +85,11 @@ class Column:
 
     def option(self, name: str, default: Any = None) -> Any:
         return dict(self.options).get(name, default)
+
+    def key_location(self, *keys: str) -> Location | None:
+        """Where the first of `keys` the column declares is; else the column's own line (a key removed)."""
+        declared = dict(self.key_locations)
+        return next((declared[k] for k in keys if k in declared), self.location)
 
 
 @dataclass(frozen=True, slots=True)

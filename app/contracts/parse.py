@@ -282,6 +282,7 @@ class _Normalizer:
             options=tuple(sorted((k, _frozen(v)) for k, v in options.items())),
             allowed_values=allowed,
             allowed_values_location=allowed_at,
+            key_locations=self._key_locations(raw, path),
             allowed_value_docs=tuple(
                 (_frozen(e.get("value")), _frozen({k: v for k, v in e.items() if k != "value"}))
                 for e in raw.get("enum") or ()
@@ -339,6 +340,19 @@ class _Normalizer:
         if values is None:
             return None, None
         return tuple(_frozen(v) for v in values), self.loc(where)
+
+    def _key_locations(self, raw: dict[str, Any], path: Path) -> tuple[tuple[str, Location], ...]:
+        """The line of each key of a property, of each of its logicalTypeOptions and custom properties
+        (named as the diff names them: `customProperties.timezone` for a `timeZone`)."""
+        out = [(str(k), self.loc((*path, k))) for k in raw]
+        options = raw.get("logicalTypeOptions")
+        if isinstance(options, dict):
+            out += [(f"logicalTypeOptions.{k}", self.loc((*path, "logicalTypeOptions", k))) for k in options]
+        for i, c in enumerate(raw.get("customProperties") or ()):
+            if isinstance(c, dict) and isinstance(c.get("property"), str):
+                name = SEMANTIC_KEYS.get(c["property"], c["property"])
+                out.append((f"customProperties.{name}", self.loc((*path, "customProperties", i))))
+        return tuple(out)
 
     @staticmethod
     def _custom_enum(raw: dict[str, Any], path: Path) -> tuple[list[Any], Path] | None:

@@ -127,6 +127,7 @@ def test_a_real_files_edit_is_classified_as_documented(case: str) -> None:
 
 # datacontract-cli's dbt_sync orders, with an invalidValues rule beside its `enum` custom property: the
 # enum is the column's allowed values, the rule's validValues a check of its own
+_VALUES = "              - pending\n              - shipped\n              - delivered\n"
 _RULE = "        quality:\n          - metric: invalidValues\n            mustBe: 0\n            arguments:\n"
 _CHECKED = "              - delivered\n        required: true\n"
 
@@ -205,6 +206,35 @@ def test_an_odcs_3_2_enum_values_documentation_edited_is_info(
     assert [(c.kind.value, c.impact) for c in changes] == expected
     if expected[0][0] == "documentation-changed":
         assert changes[0].message == "allowed value documentation changed"
+
+
+@pytest.mark.parametrize(
+    ("rel", "old", "new", "line"),
+    [
+        (FULL, "logicalType: date", "logicalType: timestamp", "        logicalType: timestamp"),
+        (FULL, "classification: restricted", "classification: public", "        classification: public"),
+        (FULL, "description: Country code", "description: ISO code", "        description: ISO code"),
+        (WORKS, 'physicalType: "int4"', 'physicalType: "int8"', '      physicalType: "int8"'),
+        (JSON, "  required: true", "  required: false", "        required: false"),
+        (ENUM, "maximum: 1000000", "maximum: 2000000", "          maximum: 2000000"),
+        # a key removed: the mapping it was removed from
+        (ENUM, "          maximum: 1000000\n", "", "        logicalTypeOptions:"),
+        (JSON, "              required: true\n", "", "            - name: key"),
+        # allowed values dropped: the column, not the base's line of the list (another line in head)
+        (
+            ENUM,
+            "        customProperties:\n          - property: enum\n            value:\n" + _VALUES,
+            "",
+            "      - name: order_status",
+        ),
+    ],
+)
+def test_a_column_change_points_at_the_line_of_the_key_that_changed(
+    rel: str, old: str, new: str, line: str
+) -> None:
+    found, lines = _diff(rel, old, new)
+    head = (REAL / rel).read_text().replace(old, new, 1).splitlines()
+    assert len(found) == 1 and head[lines[0] - 1] == line
 
 
 def test_the_version_change_points_at_the_version_line() -> None:

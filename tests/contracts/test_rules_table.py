@@ -403,7 +403,7 @@ def test_a_collation_change_is_breaking_and_says_how_values_compare() -> None:
     [change] = diff_contracts(base, head)
     assert (change.kind, change.impact) == (K.SEMANTICS_CHANGED, Impact.BREAKING)
     assert change.message.startswith("collation default -> nocase: ") and "equality" in change.message
-    assert change.location == head.datasets[0].column("status").location  # type: ignore[union-attr]
+    assert change.location == head.datasets[0].column("status").key_location("physicalType")  # type: ignore[union-attr]
 
 
 def test_column_removed_is_breaking_and_located_at_the_base_line() -> None:
@@ -442,8 +442,10 @@ def test_changes_in_head_point_at_head_lines() -> None:
     head_doc["schema"][0]["properties"].insert(0, {"name": "note", "logicalType": "string"})
     head = to_contract(head_doc)
     relaxed = next(c for c in diff_contracts(base, head) if c.kind is K.REQUIRED_RELAXED)
-    assert relaxed.location == head.datasets[0].column("status").location  # type: ignore[union-attr]
-    assert relaxed.base_location == base.datasets[0].column("status").location  # type: ignore[union-attr]
+    # at the `required:` line of each side, not the column's `- name:` line
+    assert relaxed.location == head.datasets[0].column("status").key_location("required")  # type: ignore[union-attr]
+    assert relaxed.base_location == base.datasets[0].column("status").key_location("required")  # type: ignore[union-attr]
+    assert relaxed.location != head.datasets[0].column("status").location  # type: ignore[union-attr]
 
 
 def test_contract_added_and_removed() -> None:
