@@ -274,6 +274,13 @@ def dotted(path: Sequence[str | int]) -> str:
 def _explain(error: Any, path: tuple[str | int, ...], version: str) -> tuple[str, str]:
     """A message `where: what is wrong` and a hint saying what to change."""
     kind = error.validator
+    given = _comparisons(error)
+    if len(given) > 1:
+        return (
+            f"{dotted(path)}: a quality rule takes one comparison, this one has {len(given)}"
+            f" ({', '.join(given)})",
+            _one_comparison_hint(error.instance, given),
+        )
     if kind == "oneOf" and error.context:
         from jsonschema.exceptions import best_match
 
@@ -352,6 +359,26 @@ def _shown(value: Any) -> str:
 def _quoted(message: str) -> str:
     found = re.match(r"'([^']+)'", message)
     return found.group(1) if found else message
+
+
+def _comparisons(error: Any) -> list[str]:
+    """The comparison keys a quality rule that failed ODCS's one-of-the-operators check has (in its order):
+    jsonschema says only that the rule `is valid under each of` the operators' schemas."""
+    if error.validator != "oneOf" or not isinstance(error.instance, dict):
+        return []
+    keys = set(_operator_keys(error))
+    return [str(k) for k in error.instance if k in keys]
+
+
+def _one_comparison_hint(rule: dict[str, Any], given: list[str]) -> str:
+    low = next((k for k in given if k.startswith("mustBeGreater")), None)
+    high = next((k for k in given if k.startswith("mustBeLess")), None)
+    if low and high and len(given) == 2:
+        return (
+            f"for a range write `mustBeBetween: [{rule[low]}, {rule[high]}]` (both ends included),"
+            " or make it two rules, one comparison each"
+        )
+    return "keep one of them, or make it one rule per comparison"
 
 
 def _operator_keys(error: Any) -> list[str]:

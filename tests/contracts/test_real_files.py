@@ -172,6 +172,36 @@ def test_a_file_in_a_newer_version_s_syntax_is_told_which_version_accepts_it(
     assert "set `apiVersion: v3.1.0`" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("extra", "says", "hint"),
+    [
+        (
+            "        mustBeLessThan: 5000000\n",
+            "a quality rule takes one comparison, this one has 2 (mustBeGreaterThan, mustBeLessThan)",
+            "`mustBeBetween: [1000000, 5000000]`",
+        ),
+        (
+            "        mustBe: 0\n",
+            "a quality rule takes one comparison, this one has 2 (mustBeGreaterThan, mustBe)",
+            "keep one of them",
+        ),
+    ],
+)
+def test_a_quality_rule_with_two_comparisons_is_told_to_keep_one(
+    extra: str, says: str, hint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the standard's full example, its rowCount rule given a second bound: a range written as two keys
+    text = (REAL / "bitol/docs/examples/all/full-example.odcs.yaml").read_text()
+    rule = "        mustBeGreaterThan: 1000000\n"
+    path = tmp_path / "full.odcs.yaml"
+    path.write_text(text.replace(rule, rule + extra, 1))
+    assert main(["contract", "validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    line = text.splitlines().index("      - metric: rowCount") + 1
+    assert out.startswith(f"invalid  {path}:{line}: schema[0].quality[0]: {says}")
+    assert hint in out and "is valid under each of" not in out
+
+
 def test_diff_with_an_invalid_real_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     good = str(REAL / DC / "lint/valid-3.1.0.odcs.yaml")
     bad = str(REAL / DC / "lint/odcs_with_extra_top_level.yaml")
