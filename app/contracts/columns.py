@@ -109,7 +109,12 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
             )
         )
     out.extend(
-        quality_changes(old.quality, new.quality, allowed=(old.allowed_values, new.allowed_values), **at)
+        quality_changes(
+            old.quality,
+            new.quality,
+            allowed=(old.allowed_values, new.allowed_values),
+            **_at(at, old, new, "quality"),
+        )
     )
     return out
 
@@ -372,7 +377,7 @@ def quality_changes(
                 dataset,
                 f"quality rule `{rule.key}` removed: a guarantee is gone",
                 column=column,
-                location=rule.location,
+                location=location,
                 base_location=rule.location,
                 old=_rule_text(rule),
                 new=None,

@@ -59,7 +59,7 @@ def diff_contracts(
                 K.DATASET_REMOVED,
                 a.name,
                 f"dataset {a.name} removed{note}: its readers fail",
-                location=a.location,
+                location=head.schema_location if head else a.location,
                 base_location=a.location,
                 old=a.name,
             )
@@ -115,7 +115,7 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
                 K.SLA_WEAKENED,
                 dataset,
                 f"SLA {sla.property} ({show(sla)}) removed",
-                location=sla.location,
+                location=head.sla_location,
                 base_location=sla.location,
                 old=show(sla),
             )
@@ -221,7 +221,7 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
                 new.name,
                 f"column {a.name} removed{note}",
                 column=a.name,
-                location=a.location,
+                location=new.location,
                 base_location=a.location,
                 old=a.name,
             )

@@ -167,6 +167,8 @@ class Contract:
     # what its physicalTypes are written in (`int8` is a bigint on PostgreSQL, a tinyint on Databricks)
     server_dialect: str | None = None
     version_location: Location | None = None  # the `version:` line
+    schema_location: Location | None = None  # the `schema:` line (the file's first line without one)
+    sla_location: Location | None = None  # the `slaProperties:` line (likewise)
     compatibility_location: Location | None = None  # its `compatibility` custom property, when declared
 
     def dataset(self, name: str) -> Dataset | None:

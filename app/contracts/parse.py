@@ -185,6 +185,8 @@ class _Normalizer:
             api_version=self.version,
             server_dialect=_server_dialect(data.get("servers")),
             version_location=self.loc(("version",)),
+            schema_location=self.loc(("schema",)),
+            sla_location=self.loc(("slaProperties",)),
             compatibility_location=self._custom_location(("customProperties",), "compatibility"),
         )
 

@@ -107,8 +107,9 @@ RULES: Mapping[ChangeKind, Impact] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One classified change, before policy. `location` points at the head side (the base side for
-    removals); `base_location` is the base side when both exist."""
+    """One classified change, before policy. `location` points at the head side (for a removal, at what
+    held the removed element there: the dataset of a removed column, a rule's `quality:`; the base side
+    only when the whole file is gone); `base_location` is the base side."""
 
     kind: ChangeKind
     impact: Impact

@@ -54,8 +54,10 @@ def test_pull_request_gets_checks_annotations_one_comment_and_outputs(
         (a["path"], a["start_line"], a["annotation_level"], a["title"])
         for a in github_stub.annotations[run["id"]]
     }
-    assert ("contracts/customers.odcs.yaml", 17, "failure", "column-removed: customers.email") in notes
-    assert ("contracts/customers.odcs.yaml", 17, "failure", "required-relaxed: customers.country") in notes
+    # in the head file: the removed column at its dataset (line 17 there is `- name: country`), the
+    # relaxed column at its `required: false`
+    assert ("contracts/customers.odcs.yaml", 8, "failure", "column-removed: customers.email") in notes
+    assert ("contracts/customers.odcs.yaml", 20, "failure", "required-relaxed: customers.country") in notes
     assert canary[0]["conclusion"] == "skipped"
 
     ours = [c for c in github_stub.comments_on(2) if MARK in c["body"]]

@@ -25,8 +25,10 @@ def test_fork_pull_request_falls_back_to_workflow_commands(
     out = capsys.readouterr().out.splitlines()
     errors = [line for line in out if line.startswith("::error ")]
     assert len(errors) == 2
-    assert all(f"file={CONTRACT},line=17,endLine=17,title=" in line for line in errors)
-    assert any("title=column-removed%3A customers.email::" in line for line in errors)
+    assert any(
+        f"file={CONTRACT},line=8,endLine=8,title=column-removed%3A customers.email::" in e for e in errors
+    )
+    assert any(f"file={CONTRACT},line=20,endLine=20,title=required-relaxed%3A" in e for e in errors)
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert "could not post" in summary and "fork" in summary and "datacanary: FAIL" in summary
     assert read_outputs(Path(env["GITHUB_OUTPUT"]))["verdict"] == "fail"

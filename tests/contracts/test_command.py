@@ -38,7 +38,9 @@ def test_breaking_change_exits_1_and_json_names_rule_file_and_line(
         "orders",
         "email",
     )
-    assert finding["file"] == pair[0] and isinstance(finding["line"], int)
+    # at its dataset in head (where an annotation can show it), with the line it had in base
+    assert finding["file"] == pair[1] and isinstance(finding["line"], int)
+    assert isinstance(finding["data"]["base_line"], int)
 
 
 def test_compatible_change_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -237,6 +237,48 @@ def test_a_column_change_points_at_the_line_of_the_key_that_changed(
     assert len(found) == 1 and head[lines[0] - 1] == line
 
 
+def _between(rel: str, start: str, end: str) -> str:
+    text = (REAL / rel).read_text()
+    return text[text.index(start) : text.index(end)]
+
+
+@pytest.mark.parametrize(
+    ("rel", "start", "end", "rule", "line"),
+    [
+        (
+            FULL,
+            "      - id: rcvr_cntry_code_prop",
+            "    quality:\n      - metric: rowCount",
+            "column-removed",
+            "  - id: tbl_obj",
+        ),
+        (FULL, "  # Receivers master table", "# Pricing", "dataset-removed", "schema:"),
+        (
+            FULL,
+            "  - property: frequency",
+            "  - property: timeOfAvailability",
+            "sla-weakened",
+            "slaProperties:",
+        ),
+        # the column's only rule and its `quality:` key: the column
+        (
+            ENUM,
+            "        quality:\n          - description: 95%",
+            "    quality:\n      - description: Row",
+            "quality-rule-removed",
+            "      - name: order_total",
+        ),
+    ],
+)
+def test_a_removal_points_at_what_held_it_in_head(
+    rel: str, start: str, end: str, rule: str, line: str
+) -> None:
+    # the base's line of a removed element is another line of the head file, where annotations land
+    found, lines = _diff(rel, _between(rel, start, end), "")
+    head = (REAL / rel).read_text().replace(_between(rel, start, end), "", 1).splitlines()
+    assert found[0][0] == rule and head[lines[0] - 1] == line
+
+
 def test_the_version_change_points_at_the_version_line() -> None:
     _, lines = _diff(FULL, "version: 1.1.0", "version: 1.2.0")
     text = (REAL / FULL).read_text().replace("version: 1.1.0", "version: 1.2.0")
