@@ -6,6 +6,7 @@ retention, availability and throughput larger is stronger.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Literal
 
@@ -20,7 +21,10 @@ _DIRECTION = {
     "latency": -1, "freshness": -1, "frequency": -1, "errorrate": -1, "timetodetect": -1, "timetonotify": -1,
     "timetorepair": -1, "timeofavailability": -1,
     "retention": 1, "availability": 1, "throughput": 1, "uptime": 1,
+    "endofsupport": 1, "es": 1, "endoflife": 1, "el": 1,
 }  # fmt: skip
+# properties whose value is an instant: support (or the data) ending later is the stronger promise
+_INSTANTS = {"endofsupport", "es", "endoflife", "el"}
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z%]*)\s*$")
 _ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$")
@@ -48,6 +52,8 @@ def _read(sla: SlaProperty) -> tuple[float, str] | None:
     value, unit = sla.value, (sla.unit or "").strip().lower()
     if isinstance(value, bool) or value is None:
         return None
+    if _norm(sla.property) in _INSTANTS:
+        return _instant(value)
     if _norm(sla.property) == "timeofavailability":
         clock = _CLOCK.match(str(value))
         if clock:
@@ -76,6 +82,18 @@ def _read(sla: SlaProperty) -> tuple[float, str] | None:
     if not unit:
         return number, ""
     return None  # an unknown unit: cannot compare to another unit
+
+
+def _instant(value: object) -> tuple[float, str] | None:
+    """An ISO date or date-time (`2032-05-12`, `2032-05-12T09:30:10-08:00`) as UTC seconds; without an
+    offset it is read as UTC (these dates are months or years apart, not hours)."""
+    try:
+        when = dt.datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp(), "instant"
 
 
 def _months(months: float) -> float:

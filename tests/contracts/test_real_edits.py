@@ -36,6 +36,7 @@ def _diff(
     ]
 
 
+_STRONGER = ("sla-strengthened", Impact.COMPATIBLE)
 # (file, old text, new text, expected (rule, impact) list); an empty list: no change at all
 CASES = {
     # two timeOfAvailability SLAs of one element: the regulatory one hid behind the analytics one
@@ -111,6 +112,10 @@ CASES = {
     "retention-iso-year-as-days": (DQX, "value: P1Y", "value: P365D", []),
     "retention-iso-year-as-months": (DQX, "value: P1Y", "value: P12M", []),
     "retention-year-to-52-weeks": (DQX, "value: P1Y", "value: P52W", [("sla-weakened", Impact.BREAKING)]),
+    # support ending sooner is a weaker promise; the same instant at another UTC offset is no change
+    "end-of-support-earlier": (FULL, '"2032-05-12T', '"2027-05-12T', [("sla-weakened", Impact.BREAKING)]),
+    "end-of-life-later": (FULL, '"2042-05-12T09:30:10-08:00"', '"2045-01-01"', [_STRONGER]),
+    "end-of-life-in-utc": (FULL, '"2042-05-12T09:30:10-08:00"', '"2042-05-12T17:30:10Z"', []),
     "version-bumped": (FULL, "version: 1.1.0", "version: 1.2.0", [("version-changed", Impact.INFO)]),
 }
 
