@@ -49,7 +49,12 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         description="Validate each file against the ODCS v3 schema and datacanary's reading of it; every "
         "problem is named with its file, line and fix. Exit 0: all valid; 2: a file is not.",
     )
-    check.add_argument("files", metavar="FILE", nargs="+", help="contract files (or REV:PATH)")
+    check.add_argument(
+        "files",
+        metavar="FILE",
+        nargs="+",
+        help="contract files (or REV:PATH); a directory: every *.odcs.yaml in it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +69,7 @@ def _validate(files: list[str]) -> int:
     from app.report.env import render
 
     results: list[dict[str, Any]] = []
-    for spec in files:
+    for spec in _expanded(files):
         try:
             src = _source(spec, _VALIDATE_HINT)
             contract = parse_contract(src.text, src.path)
@@ -74,6 +79,18 @@ def _validate(files: list[str]) -> int:
             results.append({"path": spec, "error": None, "contract": contract})
     sys.stdout.write(render("contracts/validate.txt.j2", results=results))
     return 2 if any(r["error"] for r in results) else 0
+
+
+def _expanded(specs: list[str]) -> list[str]:
+    """A directory among `specs` stands for the contract files in it (as a project finds them:
+    `**/*.odcs.yaml`); one with none stays, to be reported."""
+    from app.project.load import CONTRACT_PATTERNS
+
+    out: list[str] = []
+    for spec in specs:
+        found = sorted({str(p) for pattern in CONTRACT_PATTERNS for p in Path(spec).glob(pattern)})
+        out.extend(found if Path(spec).is_dir() and found else [spec])
+    return out
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -140,7 +157,10 @@ class _Source:
 
 # what to do about a missing file depends on which argument named it
 _DIFF_HINT = "pass two contract files, or REV:PATH to read one from git (PATH from the repository root)"
-_VALIDATE_HINT = "check the path; `contract validate` takes contract files, or REV:PATH to read one from git"
+_VALIDATE_HINT = (
+    "check the path; `contract validate` takes contract files, directories of *.odcs.yaml files,"
+    " or REV:PATH to read one from git"
+)
 _GIT_PATH_HINT = (
     "check the revision and the path: REV:PATH is from the repository root, REV:./PATH from this directory"
 )
@@ -158,6 +178,8 @@ def _source(spec: str, hint: str) -> _Source:
     path = Path(spec)
     if not path.exists() and ":" in spec:
         return _git_source(*spec.split(":", 1))
+    if path.is_dir():
+        raise UsageError(f"{spec} is a directory, not a contract file", hint=hint)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

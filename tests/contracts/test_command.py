@@ -214,3 +214,20 @@ def test_a_missing_file_hint_matches_the_argument(
     assert "--config" in err and "pass two contract files" not in err
     assert main(["contract", "diff", pair[0], str(tmp_path / "nope.yaml")]) == 2
     assert "pass two contract files" in capsys.readouterr().err
+
+
+def test_validate_of_a_directory_validates_the_contract_files_in_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `datacanary contract validate contracts/` in pre-commit or CI: was "cannot read contracts: [Errno 21]"
+    (tmp_path / "contracts" / "sales").mkdir(parents=True)
+    good = _write(tmp_path / "contracts" / "sales" / "orders.odcs.yaml", base_doc())
+    (tmp_path / "contracts" / "README.md").write_text("not a contract")
+    assert main(["contract", "validate", str(tmp_path / "contracts")]) == 0
+    assert capsys.readouterr().out.startswith(f"ok       {good}: orders 1.0.0")
+    (tmp_path / "empty").mkdir()
+    assert main(["contract", "validate", str(tmp_path / "empty")]) == 2
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'empty'} is a directory, not a contract file" in out and "Errno" not in out
+    assert main(["contract", "diff", str(tmp_path / "contracts"), good]) == 2
+    assert "is a directory, not a contract file" in capsys.readouterr().err
