@@ -16,10 +16,10 @@ from typing import Any
 from app.contracts.columns import column_changes, quality_changes
 from app.contracts.compat import relaxes
 from app.contracts.matching import match_columns, match_datasets
-from app.contracts.model import Contract, Dataset, SlaProperty
+from app.contracts.model import Column, Contract, Dataset, SlaProperty
 from app.contracts.rules import Change, ChangeKind
 from app.contracts.sla import compare_sla, show, sla_key
-from app.types import Impact
+from app.types import Impact, Location
 
 K = ChangeKind
 _ORDER = {kind: i for i, kind in enumerate(ChangeKind)}
@@ -252,7 +252,7 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
                 f"primary key {old_key or 'none'} -> {new_key or 'none'}",
                 old=old_key,
                 new=new_key,
-                **at,
+                **_key_change_at(pairs, at),
             )
         )
     order_old = [b.name for a in old.columns for x, b in pairs if x is a]
@@ -269,14 +269,19 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
                 f"materialization {old.physical_type or 'unset'} -> {new.physical_type or 'unset'}",
                 old=old.physical_type,
                 new=new.physical_type,
-                **at,
+                **_at(old, new, "physicalType"),
             )
         )
     for key in sorted(dict(old.semantics).keys() | dict(new.semantics).keys()):
         before, after = dict(old.semantics).get(key), dict(new.semantics).get(key)
         if before != after:
             change = Change.of(
-                K.SEMANTICS_CHANGED, new.name, f"{key} {before!r} -> {after!r}", old=before, new=after, **at
+                K.SEMANTICS_CHANGED,
+                new.name,
+                f"{key} {before!r} -> {after!r}",
+                old=before,
+                new=after,
+                **_at(old, new, f"customProperties.{key}"),
             )
             out.append(change if before is not None else replace(change, impact=Impact.INFO))
     docs = [
@@ -292,7 +297,7 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
                 f"{', '.join(docs).replace('_', ' ')} changed",
                 old={f: _plain(getattr(old, f)) for f in docs},
                 new={f: _plain(getattr(new, f)) for f in docs},
-                **at,
+                **_at(old, new, *(_DOC_KEYS[f] for f in docs), "customProperties.deprecated"),
             )
         )
     out.extend(
@@ -306,6 +311,31 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
         )
     )
     return out
+
+
+_DOC_KEYS = {
+    "description": "description",
+    "business_name": "businessName",
+    "tags": "tags",
+    "deprecated": "deprecated",
+}
+
+
+def _at(old: Dataset, new: Dataset, *keys: str) -> dict[str, Location | None]:
+    """At the first of the ODCS `keys` each side declares (a key removed: the schema object)."""
+    return {"location": new.key_location(*keys), "base_location": old.key_location(*keys)}
+
+
+def _key_change_at(
+    pairs: Sequence[tuple[Column, Column]], at: dict[str, Location | None]
+) -> dict[str, Location | None]:
+    """At the first column whose part in the primary key changed (the schema object when the change is a
+    key column removed or added)."""
+    keys = ("primaryKey", "primaryKeyPosition")
+    for a, b in pairs:
+        if (a.primary_key, a.primary_key_position) != (b.primary_key, b.primary_key_position):
+            return {"location": b.key_location(*keys), "base_location": a.key_location(*keys)}
+    return at
 
 
 def _key_columns(dataset: Dataset) -> list[str]:

@@ -38,6 +38,13 @@ class QualityRule:
         return dict(self.arguments).get(name, default)
 
 
+def _first_declared(
+    declared: tuple[tuple[str, Location], ...], keys: tuple[str, ...], default: Location | None
+) -> Location | None:
+    where = dict(declared)
+    return next((where[k] for k in keys if k in where), default)
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """An ODCS schema property (a column)."""
@@ -88,8 +95,7 @@ class Column:
 
     def key_location(self, *keys: str) -> Location | None:
         """Where the first of `keys` the column declares is; else the column's own line (a key removed)."""
-        declared = dict(self.key_locations)
-        return next((declared[k] for k in keys if k in declared), self.location)
+        return _first_declared(self.key_locations, keys, self.location)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +116,15 @@ class Dataset:
     id: str | None = None  # ODCS stable `id`: follows the dataset through renames
     physical_type: str | None = None  # table | view | topic | file ... (materialization)
     deprecated: bool = False
+    key_locations: tuple[tuple[str, Location], ...] = ()  # as Column's: where each key it declares is
 
     @property
     def output_name(self) -> str:
         return self.physical_name or self.name
+
+    def key_location(self, *keys: str) -> Location | None:
+        """Where the first of `keys` the schema object declares is; else its own line."""
+        return _first_declared(self.key_locations, keys, self.location)
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:

@@ -245,6 +245,7 @@ class _Normalizer:
             id=raw.get("id"),
             physical_type=raw.get("physicalType"),
             deprecated=bool(raw.get("deprecated") or custom.get("deprecated")),
+            key_locations=self._key_locations(raw, path),
         )
 
     @staticmethod

@@ -222,6 +222,25 @@ def test_an_odcs_3_2_enum_values_documentation_edited_is_info(
         (WORKS, 'physicalType: "int4"', 'physicalType: "int8"', '      physicalType: "int8"'),
         (JSON, "  required: true", "  required: false", "        required: false"),
         (ENUM, "maximum: 1000000", "maximum: 2000000", "          maximum: 2000000"),
+        # the schema object's own keys, and a primary key at the column that left or joined it
+        (
+            FULL,
+            "physicalType: table\n    businessName: Core",
+            "physicalType: view\n    businessName: Core",
+            "    physicalType: view",
+        ),
+        (
+            FULL,
+            "description: Provides core payment metrics",
+            "description: Core metrics",
+            "    description: Core metrics",
+        ),
+        (
+            FULL,
+            "primaryKey: true\n        primaryKeyPosition: 1\n        businessName: receiver id",
+            "primaryKey: false\n        primaryKeyPosition: 1\n        businessName: receiver id",
+            "        primaryKey: false",
+        ),
         # a key removed: the mapping it was removed from
         (ENUM, "          maximum: 1000000\n", "", "        logicalTypeOptions:"),
         (JSON, "              required: true\n", "", "            - name: key"),
