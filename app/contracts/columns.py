@@ -397,8 +397,8 @@ def quality_changes(
                 dataset,
                 f"quality rule `{rule.key}` {outcome}: {why}",
                 column=column,
-                location=now.location,
-                base_location=rule.location,
+                location=now.key_location(*_changed_keys(rule, now)),
+                base_location=rule.key_location(*_changed_keys(rule, now)),
                 old=_rule_text(rule),
                 new=_rule_text(now),
             )
@@ -416,6 +416,24 @@ def quality_changes(
             )
         )
     return out
+
+
+def _changed_keys(old: QualityRule, new: QualityRule) -> list[str]:
+    """The ODCS keys of a rule that differ between its versions, for the line a change points at."""
+    return [
+        key
+        for key, changed in (
+            (new.operator or old.operator or "", (old.operator, old.value) != (new.operator, new.value)),
+            (old.operator or "", old.operator != new.operator),
+            ("metric", old.metric != new.metric),
+            ("arguments", old.arguments != new.arguments),
+            ("unit", old.unit != new.unit),
+            ("query", old.query != new.query),
+            ("implementation", old.query != new.query),
+            ("severity", old.severity != new.severity),
+        )
+        if changed
+    ]
 
 
 def _rule_text(rule: QualityRule) -> str:

@@ -12,6 +12,13 @@ from typing import Any
 from app.types import Location
 
 
+def _first_declared(
+    declared: tuple[tuple[str, Location], ...], keys: tuple[str, ...], default: Location | None
+) -> Location | None:
+    where = dict(declared)
+    return next((where[k] for k in keys if k in where), default)
+
+
 @dataclass(frozen=True, slots=True)
 class QualityRule:
     """One ODCS quality rule (`library` metric, `sql`, `text` or `custom`), normalized.
@@ -33,16 +40,14 @@ class QualityRule:
     dimension: str | None = None
     description: str | None = None
     location: Location | None = None
+    key_locations: tuple[tuple[str, Location], ...] = ()  # where each key of the rule is
 
     def argument(self, name: str, default: Any = None) -> Any:
         return dict(self.arguments).get(name, default)
 
-
-def _first_declared(
-    declared: tuple[tuple[str, Location], ...], keys: tuple[str, ...], default: Location | None
-) -> Location | None:
-    where = dict(declared)
-    return next((where[k] for k in keys if k in where), default)
+    def key_location(self, *keys: str) -> Location | None:
+        """Where the first of `keys` the rule declares is; else the rule's own line."""
+        return _first_declared(self.key_locations, keys, self.location)
 
 
 @dataclass(frozen=True, slots=True)

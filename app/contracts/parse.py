@@ -394,6 +394,7 @@ class _Normalizer:
                     dimension=raw.get("dimension"),
                     description=raw.get("description"),
                     location=self.loc((*path, i)),
+                    key_locations=tuple((str(k), self.loc((*path, i, k))) for k in raw),
                 )
             )
         return tuple(out)

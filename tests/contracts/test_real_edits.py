@@ -241,6 +241,14 @@ def test_an_odcs_3_2_enum_values_documentation_edited_is_info(
             "primaryKey: false\n        primaryKeyPosition: 1\n        businessName: receiver id",
             "        primaryKey: false",
         ),
+        # a quality rule's threshold or severity: that key's line, not the rule's `- metric:`
+        (FULL, "mustBeGreaterThan: 1000000", "mustBeGreaterThan: 1000", "        mustBeGreaterThan: 1000"),
+        (
+            FULL,
+            "severity: error\n            business",
+            "severity: warning\n            business",
+            "            severity: warning",
+        ),
         # a key removed: the mapping it was removed from
         (ENUM, "          maximum: 1000000\n", "", "        logicalTypeOptions:"),
         (JSON, "              required: true\n", "", "            - name: key"),
