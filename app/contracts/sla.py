@@ -21,10 +21,16 @@ _DIRECTION = {
     "latency": -1, "freshness": -1, "frequency": -1, "errorrate": -1, "timetodetect": -1, "timetonotify": -1,
     "timetorepair": -1, "timeofavailability": -1,
     "retention": 1, "availability": 1, "throughput": 1, "uptime": 1,
-    "endofsupport": 1, "es": 1, "endoflife": 1, "el": 1,
+    "endofsupport": 1, "endoflife": 1,
 }  # fmt: skip
 # properties whose value is an instant: support (or the data) ending later is the stronger promise
-_INSTANTS = {"endofsupport", "es", "endoflife", "el"}
+_INSTANTS = {"endofsupport", "endoflife"}
+# the synonyms ODCS lists for its SLA properties (docs/service-level-agreement.md, "Valid Values")
+_SYNONYMS = {
+    "av": "availability", "th": "throughput", "er": "errorrate", "ga": "generalavailability",
+    "es": "endofsupport", "el": "endoflife", "re": "retention", "fy": "frequency", "ly": "latency",
+    "td": "timetodetect", "tn": "timetonotify", "tr": "timetorepair",
+}  # fmt: skip
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z%]*)\s*$")
 _ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$")
@@ -38,7 +44,9 @@ def sla_key(sla: SlaProperty) -> tuple[str, str]:
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^a-z]", "", name.lower())
+    """A property name in one spelling: case-insensitive, and ODCS's synonyms (`ly`) as the name (`latency`)."""
+    plain = re.sub(r"[^a-z]", "", name.lower())
+    return _SYNONYMS.get(plain, plain)
 
 
 def magnitude(sla: SlaProperty) -> float | None:

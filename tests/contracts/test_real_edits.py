@@ -37,6 +37,7 @@ def _diff(
 
 
 _STRONGER = ("sla-strengthened", Impact.COMPATIBLE)
+_WEAKER = ("sla-weakened", Impact.BREAKING)
 # (file, old text, new text, expected (rule, impact) list); an empty list: no change at all
 CASES = {
     # two timeOfAvailability SLAs of one element: the regulatory one hid behind the analytics one
@@ -116,6 +117,14 @@ CASES = {
     "end-of-support-earlier": (FULL, '"2032-05-12T', '"2027-05-12T', [("sla-weakened", Impact.BREAKING)]),
     "end-of-life-later": (FULL, '"2042-05-12T09:30:10-08:00"', '"2045-01-01"', [_STRONGER]),
     "end-of-life-in-utc": (FULL, '"2042-05-12T09:30:10-08:00"', '"2042-05-12T17:30:10Z"', []),
+    # ODCS's synonyms of SLA properties (`ly` for latency) name the same SLA
+    "sla-property-as-synonym": (FULL, "property: latency #", "property: ly #", []),
+    "sla-synonym-weakened": (
+        FULL,
+        "property: retention\n    value: 3",
+        "property: re\n    value: 2",
+        [_WEAKER],
+    ),
     "version-bumped": (FULL, "version: 1.1.0", "version: 1.2.0", [("version-changed", Impact.INFO)]),
 }
 
