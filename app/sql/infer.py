@@ -45,6 +45,8 @@ def infer_columns(
     the columns the query reads of it, typed UNKNOWN; tables it reads nothing of are left out."""
     found: dict[str, dict[str, exp.DataType]] = {u: {} for u in unknown}
     owners = [u for u in unknown if u in _read_tables(tree)]
+    aliases = {n.lower() for s in tree.find_all(exp.Select) for n in s.named_selects}
+    expand_alias_refs = True
     for _ in range(_ROUNDS if unknown else 0):
         known = {**schema, **{u: cols for u, cols in found.items() if cols}}
         trial = tree.copy()
@@ -56,10 +58,16 @@ def infer_columns(
                 schema=MappingSchema(dict(known), dialect=dialect, normalize=False),
                 quote_identifiers=False,
                 validate_qualify_columns=False,
+                expand_alias_refs=expand_alias_refs,
             )
         except (OptimizeError, SchemaError) as err:
             # a correlated subquery over an undeclared table, or a column a partly known table lacks
             match = _NAMED.search(str(err))
+            if match is not None and expand_alias_refs and match.group(1).lower() in aliases:
+                # `upper(payload) as l, lower(l) as x` (a lateral alias) over a table of unknown
+                # columns: sqlglot cannot tell the alias from a column, the query's author meant the alias
+                expand_alias_refs = False
+                continue
             if match is None or len(owners) != 1 or match.group(1) in found[owners[0]]:
                 break
             found[owners[0]][match.group(1)] = UNKNOWN
@@ -68,13 +76,28 @@ def infer_columns(
             if not isinstance(scope.expression, exp.Select):
                 continue
             for column in _unresolved(scope):
+                if _is_alias_reference(scope.expression, column):
+                    continue
                 owners = sorted(_undeclared_behind(scope, column, set(unknown)))
                 if len(owners) == 1 and column.name not in found[owners[0]]:
                     found[owners[0]][column.name] = UNKNOWN
                     added = True
-        if not added:  # qualified against exactly what is returned
-            return Inferred({u: cols for u, cols in found.items() if cols}, trial)
+        if not added:  # qualified against exactly what is returned (lateral aliases left unexpanded)
+            return Inferred(
+                {u: cols for u, cols in found.items() if cols}, trial if expand_alias_refs else None
+            )
     return Inferred({u: cols for u, cols in found.items() if cols}, None)
+
+
+def _is_alias_reference(select: exp.Select, column: exp.Column) -> bool:
+    """`l` in `select upper(payload) as l, lower(l) as x ... where l > ''`: the select's own alias,
+    used outside the projection that defines it; not a column of the table."""
+    if column.table:
+        return False
+    for projection in select.selects:
+        if isinstance(projection, exp.Alias) and projection.alias == column.name:
+            return column.find_ancestor(exp.Alias) is not projection
+    return False
 
 
 def _read_tables(tree: exp.Query) -> set[str]:

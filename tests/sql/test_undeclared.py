@@ -38,3 +38,33 @@ def test_a_column_two_undeclared_tables_could_own_stays_out() -> None:
 def test_a_cte_column_is_not_mistaken_for_the_sources() -> None:
     sql = "with s as (select *, 1 as one from raw_a) select one, x from s"
     assert _infer(sql, ["raw_a"]) == {"raw_a": ["x"]}
+
+
+LATERAL = (
+    "with source as (select * from raw_licenses),\n"
+    "renamed as (select id as license_id, parse_json(payload) as _license,\n"
+    "  _license:sku::varchar as sku from source where _license:trial is null)\n"
+    "select * from renamed"
+)
+
+
+def test_a_lateral_alias_is_not_a_column_of_the_undeclared_source() -> None:
+    tree = sqlglot.parse_one(LATERAL, read="snowflake")
+    found = infer_columns(tree, {}, ["RAW_LICENSES"], "snowflake").columns  # as Snowflake names it
+    assert {t: sorted(c) for t, c in found.items()} == {"RAW_LICENSES": ["ID", "PAYLOAD"]}
+
+
+def test_a_staging_model_using_a_lateral_alias_resolves_with_lineage_to_the_source() -> None:
+    # mattermost-data-warehouse's stg_cws__license: every column was "could not be resolved" before
+    from app.sql.analyze import analyze
+    from tests.sql.conftest import build_project
+
+    analysis = analyze(
+        build_project({"stg": LATERAL}, {"raw_licenses": {}}, dialect="snowflake"), strict=False
+    )
+    assert analysis.problems == ()
+    assert dict(analysis.models["stg"].lineage) == {
+        "LICENSE_ID": {("raw_licenses", "ID")},
+        "_LICENSE": {("raw_licenses", "PAYLOAD")},
+        "SKU": {("raw_licenses", "PAYLOAD")},
+    }
