@@ -18,7 +18,7 @@ from typing import NamedTuple
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SchemaError
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 UNKNOWN = exp.DataType.build("UNKNOWN")
@@ -141,4 +141,35 @@ def _through(source: exp.Table | Scope, unknown: set[str], name: str, depth: int
     out: set[str] = set()
     for _, inner in source.selected_sources.values():
         out |= _through(inner, unknown, name, depth + 1)
+    return out
+
+
+def star_passes(query: exp.Query, tables: set[str]) -> list[str]:
+    """The tables of `tables` whose every column a `*` (or `t.*`) passes to the query's output, through
+    CTEs, derived tables and union branches; sorted."""
+    root = build_scope(query)
+    return sorted(_star_sources(root, tables, 0)) if root is not None else []
+
+
+def _star_sources(scope: Scope, tables: set[str], depth: int) -> set[str]:
+    if depth > 16:
+        return set()
+    if scope.set_operation_scopes:
+        return {t for branch in scope.set_operation_scopes for t in _star_sources(branch, tables, depth + 1)}
+    query = scope.expression
+    if not isinstance(query, exp.Select):
+        return set()
+    out: set[str] = set()
+    for projection in query.selects:
+        if isinstance(projection, exp.Star):
+            sources = [s for _, s in scope.selected_sources.values()]
+        elif isinstance(projection, exp.Column) and projection.is_star:
+            sources = [scope.sources[projection.table]] if projection.table in scope.sources else []
+        else:
+            continue
+        for source in sources:
+            if isinstance(source, Scope):
+                out |= _star_sources(source, tables, depth + 1)
+            elif isinstance(source, exp.Table) and source.name in tables:
+                out.add(source.name)
     return out

@@ -20,7 +20,7 @@ from app.errors import SqlError
 from app.project.model import ModelFile
 from app.sql.analysis import SourceAnalysis
 from app.sql.datatypes import fits
-from app.sql.infer import infer_columns
+from app.sql.infer import infer_columns, star_passes
 from app.sql.outputs import set_operation_selects
 from app.sql.parse import cte_references, select_keyword_line
 from app.types import Location
@@ -68,6 +68,10 @@ def qualify_model(
     found = infer_columns(tree, schema, undeclared, dialect) if undeclared else None
     inferred = found.columns if found else {}
     if inferred:
+        # `select * from src where status = 1` names one column of src: the output is not that column
+        starred = star_passes(tree, set(inferred))
+        if starred:
+            raise _columns_unknown(model, tree, starred)
         schema = {**schema, **inferred}
     mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
     problems: tuple[SqlError, ...] = ()
@@ -99,13 +103,7 @@ def qualify_model(
         problems = (*problems, resolution_error(model, err, unknown, read))
     for proj in tree.selects:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star):
-            what = ", ".join(repr(u) for u in unknown) or "a table"
-            raise ColumnsUnknown(
-                f"model {model.name!r} selects * from {what} whose columns are unknown",
-                Location(model.path, select_keyword_line(model.sql, tree)),
-                "declare the source's columns in datacanary.yml (`sources.<name>.columns`) "
-                "or list the columns",
-            )
+            raise _columns_unknown(model, tree, unknown)
     try:
         annotate_types(tree, schema=mapping, dialect=_typing_dialect(dialect))
     except SqlglotError:  # pragma: no cover - typing is best effort; unknown types are allowed
@@ -114,6 +112,15 @@ def qualify_model(
 
 
 _UNKNOWN_COLUMN = re.compile(r"Unknown column: ([^\s]+)")
+
+
+def _columns_unknown(model: ModelFile, tree: exp.Query, tables: list[str]) -> ColumnsUnknown:
+    what = ", ".join(repr(t) for t in tables) or "a table"
+    return ColumnsUnknown(
+        f"model {model.name!r} selects * from {what} whose columns are unknown",
+        Location(model.path, select_keyword_line(model.sql, tree)),
+        "declare the source's columns in datacanary.yml (`sources.<name>.columns`) or list the columns",
+    )
 
 
 def _qualify_leniently(

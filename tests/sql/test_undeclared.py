@@ -3,6 +3,7 @@ name: no false `sql-unresolved-column`, and lineage still reaches them (app.sql.
 
 from __future__ import annotations
 
+import pytest
 import sqlglot
 
 from app.sql.infer import infer_columns
@@ -67,4 +68,29 @@ def test_a_staging_model_using_a_lateral_alias_resolves_with_lineage_to_the_sour
         "LICENSE_ID": {("raw_licenses", "ID")},
         "_LICENSE": {("raw_licenses", "PAYLOAD")},
         "SKU": {("raw_licenses", "PAYLOAD")},
+    }
+
+
+@pytest.mark.parametrize(
+    "stg",
+    [
+        "select * from raw_events where not _deleted",
+        "with source as (select * from raw_events) select * from source where not _deleted",
+        "select e.*, e.id as event_key from raw_events e",
+    ],
+)
+def test_a_star_over_an_undeclared_source_is_not_just_the_columns_the_model_names(stg: str) -> None:
+    # the model's output is every column of raw_events, not `_deleted` (or `id`) alone; its readers
+    # got a false "Column 'event_id' could not be resolved"
+    from app.sql.analyze import analyze
+    from app.sql.qualify import ColumnsUnknown
+    from tests.sql.conftest import build_project
+
+    models = {"stg": stg, "fct": "select event_id, upper(kind) as kind from stg"}
+    analysis = analyze(build_project(models, {"raw_events": {}}), strict=False)
+    assert isinstance(analysis.broken["stg"].error, ColumnsUnknown)
+    assert analysis.problems == ()
+    assert dict(analysis.models["fct"].lineage) == {
+        "event_id": {("stg", "event_id")},
+        "kind": {("stg", "kind")},
     }
