@@ -91,13 +91,18 @@ def infer_columns(
 
 def _is_alias_reference(select: exp.Select, column: exp.Column) -> bool:
     """`l` in `select upper(payload) as l, lower(l) as x ... where l > ''`: the select's own alias,
-    used outside the projection that defines it; not a column of the table."""
+    defined before the projection that uses it (or used in a clause); not a column of the table."""
     if column.table:
         return False
-    for projection in select.selects:
-        if isinstance(projection, exp.Alias) and projection.alias == column.name:
-            return column.find_ancestor(exp.Alias) is not projection
-    return False
+    selects = select.selects
+    node: exp.Expr = column
+    while node.parent is not None and node.parent is not select:
+        node = node.parent
+    used_in = next((i for i, p in enumerate(selects) if p is node), None)  # None: in a clause
+    defined = [i for i, p in enumerate(selects) if isinstance(p, exp.Alias) and p.alias == column.name]
+    if used_in is None:
+        return bool(defined)
+    return any(i < used_in for i in defined)
 
 
 def _read_tables(tree: exp.Query) -> set[str]:

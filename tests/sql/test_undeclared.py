@@ -71,6 +71,12 @@ def test_a_staging_model_using_a_lateral_alias_resolves_with_lineage_to_the_sour
     }
 
 
+def test_a_column_used_before_an_alias_of_its_name_is_the_sources() -> None:
+    # mattermost's stg_mm_telemetry_prod__event_deduped: `user_id as server_id, user_actual_id as user_id`
+    sql = "select user_id as server_id, user_actual_id as user_id from raw_events"
+    assert _infer(sql, ["raw_events"]) == {"raw_events": ["user_actual_id", "user_id"]}
+
+
 @pytest.mark.parametrize(
     "stg",
     [
