@@ -43,8 +43,11 @@ class _Walker:
         query = scope.expression
         if scope.set_operation_scopes:
             found: set[ColumnRef] = set()
+            # UNION BY NAME (DuckDB) pairs the branches' columns by name, not by position
+            names = self._names(scope) if query.args.get("by_name") else []
+            name = names[index] if index < len(names) else None
             for branch in scope.set_operation_scopes:
-                found |= self.output_at(branch, index)
+                found |= self.output_at(branch, index) if name is None else self.output(branch, name)
             result = frozenset(found)
         elif isinstance(query, exp.Select) and index < len(query.selects):
             result = self.expr_refs(scope, query.selects[index])

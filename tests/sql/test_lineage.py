@@ -58,6 +58,19 @@ def test_lineage_of_a_union_collects_every_branch_by_position():
     }
 
 
+def test_lineage_of_a_union_by_name_pairs_the_branches_by_name():
+    got = lineage(
+        {
+            "m": "select id, status from raw_orders union all by name select country as status, id from raw_customers"
+        },
+        "m",
+    )
+    assert got == {
+        "id": {("raw_orders", "id"), ("raw_customers", "id")},
+        "status": {("raw_orders", "status"), ("raw_customers", "country")},
+    }
+
+
 def test_star_expands_through_models():
     models = {
         "stg": "select id, status from raw_orders",
