@@ -80,6 +80,8 @@ class ModelAnalysis:
     refs: tuple[TableRef, ...] = field(repr=False)  # tables as written, with their positions
     key: tuple[object, ...] = field(repr=False)  # everything the analysis depended on, for reuse
     problems: tuple[SqlError, ...] = ()  # unresolvable columns (analyze(strict=False) only)
+    # the (table, column)s that decide which rows it returns: filters, joins, grouping, DISTINCT
+    row_reads: frozenset[ColumnRef] = field(default=frozenset(), repr=False)
     # undeclared tables it reads -> the columns it reads of them (app.sql.infer), for the report
     inferred: tuple[tuple[str, tuple[str, ...]], ...] = ()
     rebuild: Callable[[], exp.Query] | None = field(default=None, repr=False)  # re-qualifies the query

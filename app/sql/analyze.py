@@ -196,7 +196,7 @@ class _Job:
                 dt = fallback[name]
             columns.append(OutputColumn(name, normalize(dt), loc, inferred))
             datatypes[name] = dt or _UNKNOWN
-        lineage, reads = column_lineage(tree, read)
+        lineage, reads, row_reads = column_lineage(tree, read)
         result = ModelAnalysis(
             name=model.name,
             path=model.path,
@@ -209,6 +209,7 @@ class _Job:
             select_line=select_line,
             lineage=lineage,
             reads=reads,
+            row_reads=row_reads,
             datatypes=datatypes,
             refs=self.refs,
             problems=problems,

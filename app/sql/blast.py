@@ -120,6 +120,8 @@ def blast_radius(
         models = set(direct) | {m for m, _ in cols}
         for m, col in cols:
             models |= analysis.readers(m, col)
+        if column is not None:  # filtered, joined or grouped on: other rows, so all downstream of it
+            models |= _row_readers_downstream(views, [(dataset, column), *cols])
         if column is None:  # a whole dataset: every model downstream of it, whatever it reads
             for view in views:
                 models |= view.downstream(dataset)
@@ -139,6 +141,19 @@ def blast_radius(
             )
         )
     return _with_graph(tuple(impacts), analysis)
+
+
+def _row_readers_downstream(views: list[Analysis], refs: list[ColumnRef]) -> set[str]:
+    """Models whose rows an affected column decides (a filter, join, grouping on it) and every model
+    downstream of them: all their columns may change, not only those computed from it."""
+    found: set[str] = set()
+    for view in views:
+        for ref in refs:
+            for name in view.readers(*ref):
+                model = view.models.get(name)
+                if model is not None and ref in model.row_reads and name not in found:
+                    found |= {name} | view.downstream(name)
+    return found
 
 
 def project_graph(analysis: Analysis) -> BlastRadius:

@@ -106,20 +106,46 @@ class _Walker:
 
 def column_lineage(
     query: exp.Query, known_tables: Iterable[str]
-) -> tuple[dict[str, frozenset[ColumnRef]], frozenset[ColumnRef]]:
-    """For a qualified query: each output column's base columns, and every base column read anywhere.
+) -> tuple[dict[str, frozenset[ColumnRef]], frozenset[ColumnRef], frozenset[ColumnRef]]:
+    """For a qualified query: each output column's base columns, every base column read anywhere, and
+    the base columns that decide which rows it returns (filters, joins, grouping, DISTINCT, ...).
 
     `known_tables` are the model and source names the query's tables were renamed to.
     """
     root = build_scope(query)
     if root is None:  # pragma: no cover - only for non-queries, which parse_model rejects
-        return {}, _EMPTY
+        return {}, _EMPTY, _EMPTY
     walker = _Walker(root, known_tables)
     outputs = {name: walker.output(root, name) for name in query.named_selects}
     reads: set[ColumnRef] = set()
+    rows: set[ColumnRef] = set()
     for scope in walker.scopes:
         for col in scope.columns:
-            reads |= walker.column(scope, col)
+            refs = walker.column(scope, col)
+            reads |= refs
+            if refs and _decides_rows(scope, col):
+                rows |= refs
     for refs in outputs.values():
         reads |= refs
-    return outputs, frozenset(reads)
+    return outputs, frozenset(reads), frozenset(rows)
+
+
+def _decides_rows(scope: Scope, column: exp.Column) -> bool:
+    """Whether `column` is read where it decides the query's rows (WHERE, JOIN, GROUP BY, HAVING,
+    QUALIFY, DISTINCT, ORDER BY with LIMIT, or a subquery in one of them), not only for a value."""
+    node: exp.Expr = column
+    current: Scope | None = scope
+    while current is not None and current.is_subquery:
+        # a subquery's own rows matter as far as where it sits in the query around it does
+        node, current = current.expression, current.parent
+    if current is None:  # pragma: no cover - a subquery always has a parent scope
+        return True
+    select = current.expression
+    if not isinstance(select, exp.Select) or select.args.get("distinct"):
+        return True  # a table function's arguments decide its rows
+    while node.parent is not None and node.parent is not select:
+        node = node.parent
+    if node.arg_key == "order":
+        return bool(select.args.get("limit") or select.args.get("offset"))
+    # a projection of the query, a CTE, a derived table or a union branch only computes a value
+    return node.arg_key != "expressions"

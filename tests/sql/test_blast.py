@@ -43,6 +43,26 @@ def test_a_filter_column_reaches_its_reader_but_no_columns():
     assert reach.direct == ("fct",) and reach.columns == ()
 
 
+def test_a_filter_column_reaches_everything_downstream_of_its_reader():
+    # fct keeps other rows when stg.status changes, so agg's total (and its dashboard) changes too
+    p, a = shop()
+    (reach,) = blast_radius(a, p, [("stg", "status")]).impacts
+    assert reach.models == ("fct", "agg")
+    assert reach.contracts == (("agg", "contracts/agg.odcs.yaml"),)
+    assert reach.consumers == (("agg", 'dashboard: Revenue "daily"'),)
+
+
+def test_a_column_read_only_for_values_or_ordering_does_not_reach_further():
+    models = {
+        "stg": "select id, amount, status from raw_orders",
+        "fct": "select id, (select max(s.amount) from stg s where s.id = o.id) as top from stg o order by status",
+        "agg": "select count(*) as n from fct",
+    }
+    p = build_project(models, SHOP_SOURCES)
+    (reach,) = blast_radius(analyze(p), p, [("stg", "status")]).impacts
+    assert reach.models == ("fct",)
+
+
 def test_a_whole_dataset_reaches_everything_downstream():
     p, a = shop()
     (reach,) = blast_radius(a, p, [("stg", None)]).impacts
