@@ -20,7 +20,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.errors import UsageError
-    from app.project.load import load_project
+    from app.project.load import load_any_project
+    from app.project.model import Project
     from app.project.tree import DirTree
     from app.report.env import render
     from app.sql.analyze import analyze
@@ -31,10 +32,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--project {args.project}: no such directory")
     if args.column and not args.model:
         raise UsageError("--column needs --model", hint="e.g. datacanary lineage --model fct --column amount")
-    project = load_project(DirTree(root))
+    loaded = load_any_project(DirTree(root))
+    project = loaded if isinstance(loaded, Project) else loaded.project
     if len(project.models) > 200:
         sys.stderr.write(f"datacanary: analyzing {len(project.models)} models\n")
-    analysis = analyze(project)
+    # one model that does not parse (or render) is reported at its file and line; the rest is shown
+    analysis = analyze(project, strict=False)
+    if not isinstance(loaded, Project):
+        analysis = loaded.mark_unrendered(analysis)
+    if args.model in analysis.broken:
+        raise analysis.broken[args.model].error
     if args.model and args.model not in analysis.models and args.model not in analysis.sources:
         import difflib
 
@@ -50,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
             hint=f"its columns: {', '.join(c.name for c in columns) or '(unknown)'}",
         )
     doc = _document(analysis, args.model, args.column)
+    left_out = _not_analysed(analysis)
+    if args.model is None:
+        doc["not_analysed"] = left_out
+    if left_out:
+        sys.stderr.write(render("lineage/not_analysed.txt.j2", models=left_out))
     if args.format == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "mermaid":
@@ -60,7 +72,35 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_mermaid(graph))
     else:
         sys.stdout.write(render("lineage/text.txt.j2", doc=doc))
-    return 0
+    return 1 if any(not m["notice"] for m in left_out) else 0
+
+
+def _not_analysed(analysis: Any) -> list[dict[str, Any]]:
+    """Each model left out of the lineage, or with a column that could not be resolved, at its line;
+    `notice` when that is no error of its SQL (its columns are unknown, or it reads such a model)."""
+    from app.sql.qualify import ColumnsUnknown
+
+    out = []
+    for name, broken in sorted(analysis.broken.items()):
+        loc = broken.error.location
+        notice = broken.upstream is not None or isinstance(broken.error, ColumnsUnknown)
+        out.append(_left_out(name, loc, broken.path, broken.error, notice))
+    for problem in analysis.problems:
+        name = next((n for n, m in analysis.models.items() if problem in m.problems), None)
+        out.append(_left_out(name, problem.location, None, problem, False))
+    return out
+
+
+def _left_out(name: str | None, loc: Any, path: str | None, error: Any, notice: bool) -> dict[str, Any]:
+    return {
+        "model": name,
+        "file": loc.path if loc else path,
+        "line": loc.line if loc else None,
+        "where": str(loc) if loc else path,
+        "message": error.message,
+        "hint": error.hint,
+        "notice": notice,
+    }
 
 
 def _document(analysis: Any, model: str | None, column: str | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from typing import TYPE_CHECKING
 
 from app.contracts.model import Contract
 from app.contracts.parse import parse_contract
@@ -12,17 +13,27 @@ from app.project.model import ModelFile, Project, freeze_models
 from app.project.tree import Tree, glob, join
 from app.types import Location
 
+if TYPE_CHECKING:
+    from app.dbt.project import DbtProject
+
 CONTRACT_PATTERNS = ("**/*.odcs.yaml", "**/*.odcs.yml")
 
 
 def load_project(tree: Tree, root: str = "") -> Project:
     """Read datacanary.yml, every model and every contract under `root` of `tree`."""
+    loaded = load_any_project(tree, root)
+    return loaded if isinstance(loaded, Project) else loaded.strict_project()
+
+
+def load_any_project(tree: Tree, root: str = "") -> Project | DbtProject:
+    """Like load_project, but a dbt project comes with its manifest: a model whose Jinja could not be
+    rendered is kept apart (DbtProject.mark_unrendered), not raised, so the others can be analysed."""
     config_path = join(root, CONFIG_FILE)
     if tree.exists(join(root, "dbt_project.yml")):
         # a datacanary.yml next to dbt_project.yml only adds settings to the dbt project
-        from app.project.dbt import load_dbt_project  # dbt support is optional weight
+        from app.project.dbt import load_dbt  # dbt support is optional weight
 
-        return load_dbt_project(tree, root)
+        return load_dbt(tree, root)
     if not tree.exists(config_path):
         raise ProjectError(
             f"no {CONFIG_FILE} in {root or 'the repository root'} at {tree.label}",
@@ -32,9 +43,9 @@ def load_project(tree: Tree, root: str = "") -> Project:
     config, doc = parse_config(tree.read_text(config_path), config_path)
     if config.dbt is not None and config.dbt.get("project_dir") is not None:
         # datacanary.yml declares a dbt project elsewhere (`dbt: {project_dir: transform}`)
-        from app.project.dbt import load_dbt_project
+        from app.project.dbt import load_dbt
 
-        return load_dbt_project(tree, root)
+        return load_dbt(tree, root)
 
     model_paths = glob(tree, join(root, config.models), "**/*.sql")
     contract_paths = sorted(

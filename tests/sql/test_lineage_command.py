@@ -82,11 +82,53 @@ def test_bad_usage_exits_2_with_a_hint(shop: Path, capsys: pytest.CaptureFixture
     assert message in capsys.readouterr().err
 
 
-def test_broken_sql_exits_2_with_file_and_line(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_sql_is_reported_at_file_and_line_and_every_other_model_still_shown(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it used to exit 2 with the first broken model and nothing else: one bad model in a large dbt
+    # project hid the lineage of all the others
     (shop / "models" / "fct.sql").write_text("select id,\nfrom stg where\n")
-    assert main(["lineage", "--project", str(shop)]) == 2
-    err = capsys.readouterr().err
+    (shop / "models" / "agg.sql").write_text("select count(*) as n from stg\n")
+    assert main(["lineage", "--project", str(shop)]) == 1
+    out, err = capsys.readouterr()
     assert "models/fct.sql:2" in err and "Traceback" not in err
+    assert "stg (3 columns" in out and "agg (1 columns" in out and "fct" not in out
+    assert main(["lineage", "--project", str(shop), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [(m["model"], m["line"], m["notice"]) for m in doc["not_analysed"]] == [("fct", 2, False)]
+
+
+def test_a_broken_model_asked_for_by_name_is_its_own_error(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (shop / "models" / "fct.sql").write_text("select id,\nfrom stg where\n")
+    assert main(["lineage", "--project", str(shop), "--model", "fct"]) == 2
+    err = capsys.readouterr().err
+    assert "models/fct.sql:2" in err and "no model or source named" not in err
+
+
+def test_a_dbt_model_without_compiled_sql_is_reported_and_the_others_still_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a manifest from `dbt parse`, or a `dbt compile` stopped by one model (mattermost-data-warehouse)
+    from tests.dbt.conftest import manifest_doc, model
+
+    nodes = [
+        model("stg", "select 1 as order_id, 'placed' as status", compiled=False),
+        model("fct", "select order_id from {{ ref('stg') }}", depends=("stg",), compiled=False),
+        model("days", "select {{ var('days', 7) }} as n", compiled=False),
+    ]
+    (tmp_path / "models").mkdir()
+    (tmp_path / "target").mkdir()
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nversion: '1.0'\n")
+    for _, node in nodes:
+        (tmp_path / node["original_file_path"]).write_text(node["raw_code"])
+    (tmp_path / "target" / "manifest.json").write_text(json.dumps(manifest_doc(*nodes)))
+    assert main(["lineage", "--project", str(tmp_path), "--format", "json"]) == 1
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["order"] == ["stg", "fct"]
+    assert "models/days.sql:1: the manifest has no compiled SQL" in err
 
 
 def test_source_columns_point_at_their_declaration(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
