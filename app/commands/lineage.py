@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
             hint=f"did you mean {', '.join(close)}?" if close else "`datacanary lineage` lists the models",
         )
     columns = analysis.relation_columns(args.model) if args.model else None
+    if args.column:  # `--column amount` on Snowflake is the column AMOUNT, as the SQL says it
+        args.column = analysis.stored_column(args.model, args.column)
     if args.column and columns is not None and args.column not in {c.name for c in columns}:
         raise UsageError(
             f"{args.model} has no column {args.column!r}",

@@ -240,6 +240,16 @@ class Analysis:
         """Models whose SQL mentions `table.column` anywhere (select, join, where, group by, ...)."""
         return self._readers.get((table, column), frozenset())
 
+    def stored_column(self, dataset: str, name: str) -> str:
+        """`name` as this analysis spells the column of `dataset`: as given when it has that column, else
+        as the dialect stores an unquoted name (Snowflake: a contract's `amount` is AMOUNT)."""
+        from app.sql.schema import normalize_name  # schema imports this module
+
+        columns = self.relation_columns(dataset)
+        if columns is None or any(c.name == name for c in columns):
+            return name
+        return normalize_name(name, self.dialect)
+
     def relation_columns(self, name: str) -> tuple[OutputColumn, ...] | None:
         """Output columns of a model or known columns of a source; None when `name` is neither."""
         if name in self.models:

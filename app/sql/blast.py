@@ -115,13 +115,15 @@ def blast_radius(
                 for c in view.relation_columns(dataset) or ():
                     cols |= view.column_downstream(dataset, c.name)
             else:
-                direct |= view.readers(dataset, column)
-                cols |= view.column_downstream(dataset, column)
+                stored = view.stored_column(dataset, column)
+                direct |= view.readers(dataset, stored)
+                cols |= view.column_downstream(dataset, stored)
         models = set(direct) | {m for m, _ in cols}
         for m, col in cols:
             models |= analysis.readers(m, col)
         if column is not None:  # filtered, joined or grouped on: other rows, so all downstream of it
-            models |= _row_readers_downstream(views, [(dataset, column), *cols])
+            changed_refs = [(dataset, view.stored_column(dataset, column)) for view in views]
+            models |= _row_readers_downstream(views, [*changed_refs, *cols])
         if column is None:  # a whole dataset: every model downstream of it, whatever it reads
             for view in views:
                 models |= view.downstream(dataset)

@@ -116,3 +116,13 @@ def test_a_changed_dataset_downstream_of_another_is_one_highlighted_node():
     labels = [n.label for n in blast.nodes if n.kind in ("changed", "model")]
     assert labels.count("fct") == 1
     assert {n.label for n in blast.nodes if n.kind == "changed"} == {"stg", "fct"}
+
+
+def test_a_contract_column_reaches_its_readers_on_snowflake_where_unquoted_names_are_upper_case():
+    # contracts and dbt ymls say `amount`; Snowflake stores (and the analysis names) AMOUNT: the blast
+    # radius of a breaking contract change was empty
+    p = build_project(MODELS, SHOP_SOURCES, dialect="snowflake")
+    (reach,) = blast_radius(analyze(p), p, [("stg", "amount")]).impacts
+    assert reach.column == "amount"
+    assert reach.models == ("fct", "agg")
+    assert reach.columns == (("fct", "AMOUNT2"), ("agg", "TOTAL"))

@@ -143,3 +143,11 @@ def test_project_json_lists_every_column_edge(shop: Path, capsys: pytest.Capture
     assert doc["order"] == ["stg", "fct"]
     assert ["stg", "amount", "fct", "amount2"] in doc["edges"]
     assert doc["models"]["fct"]["columns"][1] == {"name": "amount2", "type": "DECIMAL(10, 2)", "line": 1}
+
+
+def test_a_column_is_found_as_the_sql_spells_it_on_snowflake(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (shop / "datacanary.yml").write_text(CONFIG.replace("dialect: duckdb", "dialect: snowflake"))
+    assert main(["lineage", "--project", str(shop), "--model", "stg", "--column", "amount"]) == 0
+    assert "downstream: fct.AMOUNT2" in capsys.readouterr().out
