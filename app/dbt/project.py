@@ -16,7 +16,7 @@ from app.dbt.contracts import ContractInput, model_contract
 from app.dbt.incremental import full_refresh
 from app.dbt.nodes import DbtExposure, DbtModel, Manifest, Relation
 from app.dbt.raw import render_raw
-from app.dbt.relations import RelationIndex, rewrite_relations
+from app.dbt.relations import EPHEMERAL_PREFIX, RelationIndex, read_ephemerals, rewrite_relations
 from app.dbt.snapshots import snapshot_sql
 from app.dbt.sources import Read, project_sources, this_source
 from app.errors import ConfigError, ProjectError
@@ -262,6 +262,11 @@ def _model_sql(
         me = names[m.unique_id]
         # `{{ this }}` (an incremental model's filter on its own table) reads the model's earlier state
         sql, read = rewrite_relations(m.compiled_code, index, {me: this_source(me)})
+        if EPHEMERAL_PREFIX in sql:
+            ephemerals = {
+                e.name: names[uid] for uid, e in manifest.models.items() if e.materialized == "ephemeral"
+            }
+            sql = read_ephemerals(sql, ephemerals, index.dialect)[0]
         if this_source(me) in read:
             refresh = full_refresh(sql, this_source(me), index.dialect)
             if refresh is not None:

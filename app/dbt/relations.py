@@ -98,6 +98,57 @@ def rewrite_relations(
     return "".join(out), tuple(read)
 
 
+EPHEMERAL_PREFIX = "__dbt__cte__"  # dbt inlines an ephemeral model as the CTE __dbt__cte__<name>
+
+
+def read_ephemerals(sql: str, ephemerals: Mapping[str, str], dialect: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` with the body of each inlined ephemeral model's CTE (`__dbt__cte__stg as (...)`) replaced
+    by `select * from <its dataset>`, so the model reads the ephemeral model (the DAG, lineage and blast
+    radius go through it) instead of a copy of its SQL. `ephemerals`: model name -> dataset name.
+    Lines after the CTE keep their numbers. Returns the SQL and the datasets it now reads."""
+    if EPHEMERAL_PREFIX not in sql:
+        return sql, ()
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(sql)
+    except TokenError:
+        return sql, ()
+    out: list[str] = []
+    read: list[str] = []
+    pos = 0
+    for i, token in enumerate(tokens[:-2]):
+        name = ephemerals.get(token.text.removeprefix(EPHEMERAL_PREFIX))
+        if name is None or not token.text.startswith(EPHEMERAL_PREFIX):
+            continue
+        if (
+            tokens[i + 1].token_type is not TokenType.ALIAS
+            or tokens[i + 2].token_type is not TokenType.L_PAREN
+        ):
+            continue  # a reference to the CTE, not its definition
+        close = _closing_paren(tokens, i + 2)
+        if close is None:
+            return sql, ()
+        start, end = tokens[i + 2].end + 1, tokens[close].start
+        body = f"select * from {exp.to_identifier(name).sql(dialect=dialect)}"
+        out += [sql[pos:start], body, "\n" * sql.count("\n", start, end)]
+        pos = end
+        if name not in read:
+            read.append(name)
+    out.append(sql[pos:])
+    return "".join(out), tuple(read)
+
+
+def _closing_paren(tokens: list[Token], opening: int) -> int | None:
+    depth = 0
+    for j in range(opening, len(tokens)):
+        if tokens[j].token_type is TokenType.L_PAREN:
+            depth += 1
+        elif tokens[j].token_type is TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
 # Base and head manifests share the compiled SQL of nearly every model: tokenize each text once.
 @lru_cache(maxsize=8192)
 def _dotted_names(sql: str, dialect: str) -> tuple[tuple[int, int, Key], ...] | None:

@@ -476,3 +476,27 @@ def test_models_reading_a_snapshot_see_its_history_columns() -> None:
     columns = [c.name for c in analyze(built.project).models["orders_snapshot"].columns]
     assert columns == ["id", "status", "dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "valid_until"]
     assert built.project.models["orders_snapshot"].sql.startswith("select dbt_snapshot.*, CAST(NULL AS TEXT)")
+
+
+def test_a_model_reading_an_ephemeral_model_reads_it_not_a_copy_of_its_sql() -> None:
+    # dbt inlines an ephemeral model as a CTE (real dbt-core 1.10 output, shape kept): the lineage said
+    # fct_orders <- the source, and stg_orders had nothing downstream (an empty blast radius)
+    from app.sql.analyze import analyze
+    from app.sql.blast import blast_radius
+
+    raw = f"select id as order_id, amount from {rel('raw_orders')} where amount > 0"
+    compiled = (
+        "\n\nwith __dbt__cte__stg_orders as (\n\n" + raw + "\n) select\n    o.order_id,\n"
+        "    o.amount * 100 as cents\nfrom __dbt__cte__stg_orders o\n"
+    )
+    src = model("raw_orders", "select 1 as id, 2.5 as amount")
+    stg = model("stg_orders", raw, materialized="ephemeral", depends=("raw_orders",))
+    fct = model("fct_orders", "-", depends=("stg_orders",))
+    fct[1]["compiled_code"] = compiled
+    project = _build(manifest_doc(src, stg, fct)).project
+    assert project.models["fct_orders"].sql.count("\n") == compiled.count("\n")  # lines kept
+    analysis = analyze(project)
+    assert analysis.models["fct_orders"].upstream == ("stg_orders",)
+    assert analysis.models["fct_orders"].lineage["cents"] == {("stg_orders", "amount")}
+    (reach,) = blast_radius(analysis, project, [("stg_orders", "amount")]).impacts
+    assert reach.models == ("fct_orders",)
