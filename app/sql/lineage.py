@@ -131,8 +131,9 @@ def column_lineage(
 
 
 def _decides_rows(scope: Scope, column: exp.Column) -> bool:
-    """Whether `column` is read where it decides the query's rows (WHERE, JOIN, GROUP BY, HAVING,
-    QUALIFY, DISTINCT, ORDER BY with LIMIT, or a subquery in one of them), not only for a value."""
+    """Whether `column` is read where it decides the query's rows (WHERE, JOIN, GROUP BY [ALL], HAVING,
+    QUALIFY, DISTINCT, ORDER BY with LIMIT, UNNEST in a projection, or a subquery in one of them), not
+    only for a value."""
     node: exp.Expr = column
     current: Scope | None = scope
     while current is not None and current.is_subquery:
@@ -147,5 +148,14 @@ def _decides_rows(scope: Scope, column: exp.Column) -> bool:
         node = node.parent
     if node.arg_key == "order":
         return bool(select.args.get("limit") or select.args.get("offset"))
+    if node.arg_key != "expressions":
+        return True
+    if isinstance(column.find_ancestor(exp.Explode, exp.Unnest, exp.Select), (exp.Explode, exp.Unnest)):
+        return True  # `select unnest(tags)`: a row per element
+    group = select.args.get("group")
+    if group is not None and group.args.get("all"):  # GROUP BY ALL groups by every plain projection
+        return not isinstance(
+            column.find_ancestor(exp.AggFunc, exp.Window, exp.Select), (exp.AggFunc, exp.Window)
+        )
     # a projection of the query, a CTE, a derived table or a union branch only computes a value
-    return node.arg_key != "expressions"
+    return False

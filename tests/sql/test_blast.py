@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from app.sql.analyze import analyze
 from app.sql.blast import MAX_NODES, blast_radius, project_graph, render_mermaid
 from tests.sql.conftest import SHOP_SOURCES, build_project, contract_yaml
@@ -50,6 +52,24 @@ def test_a_filter_column_reaches_everything_downstream_of_its_reader():
     assert reach.models == ("fct", "agg")
     assert reach.contracts == (("agg", "contracts/agg.odcs.yaml"),)
     assert reach.consumers == (("agg", 'dashboard: Revenue "daily"'),)
+
+
+@pytest.mark.parametrize(
+    "fct",
+    [
+        "select status, sum(amount) as total from stg group by all",
+        "select id, unnest([status, 'any']) as tag, amount from stg",
+    ],
+)
+def test_grouping_by_all_or_unnesting_a_column_decides_rows_too(fct: str) -> None:
+    models = {
+        "stg": "select id, amount, status from raw_orders",
+        "fct": fct,
+        "agg": "select count(*) as n from fct",
+    }
+    p = build_project(models, SHOP_SOURCES)
+    (reach,) = blast_radius(analyze(p), p, [("stg", "status")]).impacts
+    assert reach.models == ("fct", "agg")
 
 
 def test_a_column_read_only_for_values_or_ordering_does_not_reach_further():
