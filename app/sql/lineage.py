@@ -88,12 +88,33 @@ class _Walker:
         source = None
         while current is not None and source is None:
             source = current.sources.get(table)
+            if source is None:
+                pivot = next((p for p in current.pivots if p.alias == table), None)
+                if pivot is not None:
+                    return self.pivoted(current, pivot, column.name)
             current = current.parent
         if isinstance(source, Scope):
             return self.output(source, column.name)
         if isinstance(source, exp.Table) and source.name in self.known:
             return frozenset({(source.name, column.name)})
         return _EMPTY
+
+    def pivoted(self, scope: Scope, pivot: exp.Pivot, name: str) -> frozenset[ColumnRef]:
+        """An output column of a PIVOT or UNPIVOT: one it generates derives from every column it reads
+        (the aggregated and the FOR column; the unpivoted ones); any other passes through by name."""
+        generated = {i.name for i in pivot.args.get("columns") or ()}
+        if pivot.args.get("unpivot"):
+            generated |= {e.alias_or_name for e in pivot.expressions}
+            generated |= {f.this.name for f in pivot.args.get("fields") or () if isinstance(f, exp.In)}
+        if name in generated:
+            found: set[ColumnRef] = set()
+            for col in pivot.find_all(exp.Column):
+                found |= self.column(scope, col)
+            return frozenset(found)
+        pivoted = pivot.parent
+        if not isinstance(pivoted, (exp.Table, exp.Subquery)):  # pragma: no cover - sqlglot's shapes
+            return _EMPTY
+        return self.column(scope, exp.column(name, table=pivoted.alias_or_name))
 
     def scope_reads(self, scope: Scope) -> frozenset[ColumnRef]:
         """Everything a (sub)query reads, including its own nested scopes."""

@@ -71,6 +71,28 @@ def test_lineage_of_a_union_by_name_pairs_the_branches_by_name():
     }
 
 
+def test_lineage_through_pivot_and_unpivot():
+    # Snowflake's PIVOT/UNPIVOT clause: every output column had no lineage (an empty blast radius)
+    def snowflake(sql: str) -> dict:  # type: ignore[type-arg]
+        return dict(analyze(build_project({"m": sql}, SHOP_SOURCES, dialect="snowflake")).models["m"].lineage)
+
+    pivoted = snowflake(
+        "select * from (select customer_id, status, amount from raw_orders)"
+        " pivot (sum(amount) for status in ('placed', 'shipped')) as p"
+    )
+    assert pivoted == {
+        "CUSTOMER_ID": {("raw_orders", "CUSTOMER_ID")},
+        "'placed'": {("raw_orders", "AMOUNT"), ("raw_orders", "STATUS")},
+        "'shipped'": {("raw_orders", "AMOUNT"), ("raw_orders", "STATUS")},
+    }
+    unpivoted = snowflake(
+        "select customer_id, k, v from (select customer_id, id, amount from raw_orders)"
+        " unpivot (v for k in (id, amount))"
+    )
+    both = {("raw_orders", "ID"), ("raw_orders", "AMOUNT")}
+    assert unpivoted == {"CUSTOMER_ID": {("raw_orders", "CUSTOMER_ID")}, "K": both, "V": both}
+
+
 def test_star_expands_through_models():
     models = {
         "stg": "select id, status from raw_orders",
