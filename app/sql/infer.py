@@ -23,6 +23,11 @@ from sqlglot.schema import MappingSchema
 
 UNKNOWN = exp.DataType.build("UNKNOWN")
 _ROUNDS = 8  # each round adds every column found; nested star CTEs need one round per level
+# engines that let a select list and its WHERE use an alias defined earlier in the same select; in the
+# others (PostgreSQL, BigQuery, Trino, ...) such a name can only be a column of the table
+LATERAL_ALIAS_DIALECTS = frozenset(
+    {"snowflake", "duckdb", "redshift", "databricks", "spark", "clickhouse", "teradata", "sqlite"}
+)
 _NAMED = re.compile(r"(?:Cannot resolve|Unknown column:?) '?([^'\s]+)'?")
 
 
@@ -45,7 +50,9 @@ def infer_columns(
     the columns the query reads of it, typed UNKNOWN; tables it reads nothing of are left out."""
     found: dict[str, dict[str, exp.DataType]] = {u: {} for u in unknown}
     owners = [u for u in unknown if u in _read_tables(tree)]
-    aliases = {n.lower() for s in tree.find_all(exp.Select) for n in s.named_selects}
+    # `upper(payload) as l, lower(l) as x`: where the engine resolves a lateral alias, `l` is the alias
+    lateral = dialect.split(",")[0].strip().lower() in LATERAL_ALIAS_DIALECTS
+    aliases = {n.lower() for s in tree.find_all(exp.Select) for n in s.named_selects} if lateral else set()
     expand_alias_refs = True
     for _ in range(_ROUNDS if unknown else 0):
         known = {**schema, **{u: cols for u, cols in found.items() if cols}}
@@ -76,7 +83,7 @@ def infer_columns(
             if not isinstance(scope.expression, exp.Select):
                 continue
             for column in _unresolved(scope):
-                if _is_alias_reference(scope.expression, column):
+                if lateral and _is_alias_reference(scope.expression, column):
                     continue
                 owners = sorted(_undeclared_behind(scope, column, set(unknown)))
                 if len(owners) == 1 and column.name not in found[owners[0]]:

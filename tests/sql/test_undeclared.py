@@ -100,3 +100,10 @@ def test_a_star_over_an_undeclared_source_is_not_just_the_columns_the_model_name
         "event_id": {("stg", "event_id")},
         "kind": {("stg", "kind")},
     }
+
+
+def test_where_an_engine_has_no_lateral_aliases_the_name_is_the_sources_column() -> None:
+    # PostgreSQL and BigQuery resolve `l` in `lower(l)` to a column of the table, never to the alias
+    tree = sqlglot.parse_one("select upper(payload) as l, lower(l) as x from raw_events", read="postgres")
+    found = infer_columns(tree, {}, ["raw_events"], "postgres").columns
+    assert {t: sorted(c) for t, c in found.items()} == {"raw_events": ["l", "payload"]}
