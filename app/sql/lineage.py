@@ -21,11 +21,17 @@ class _Walker:
     def __init__(self, root: Scope, known: Iterable[str]) -> None:
         self.known = set(known)
         self.memo: dict[tuple[int, int], frozenset[ColumnRef]] = {}
+        # columns being computed -> what they read so far, and per computation the ones it found unfinished
+        self.partial: dict[tuple[int, int], frozenset[ColumnRef]] = {}
+        self.cycles: list[set[tuple[int, int]]] = [set()]
         self.by_expression: dict[int, Scope] = {}
         self.names: dict[int, list[str]] = {}  # `named_selects` is recomputed on every access
         self.scopes = list(root.traverse())
+        self.ctes: dict[str, Scope] = {}
         for scope in self.scopes:
             self.by_expression[id(scope.expression)] = scope
+            if scope.is_cte and isinstance(scope.expression.parent, exp.CTE):
+                self.ctes.setdefault(scope.expression.parent.alias_or_name, scope)
 
     def output(self, scope: Scope, name: str) -> frozenset[ColumnRef]:
         """The base columns output column `name` of `scope` is computed from."""
@@ -39,7 +45,28 @@ class _Walker:
         hit = self.memo.get(key)
         if hit is not None:
             return hit
-        self.memo[key] = _EMPTY  # recursive CTEs refer to themselves
+        if key in self.partial:  # a recursive CTE reading itself: what it is known to read so far
+            self.cycles[-1].add(key)
+            return self.partial[key]
+        self.partial[key] = _EMPTY
+        self.cycles.append(set())
+        try:
+            while True:  # to a fixpoint: `select b as a, a as b from r` swaps r's columns each round
+                result = self._output_at(scope, index)
+                if key not in self.cycles[-1] or result == self.partial[key]:
+                    break
+                self.partial[key] = result
+                self.cycles[-1].clear()
+        finally:
+            others = self.cycles.pop() - {key}
+            del self.partial[key]
+        if others:  # read an unfinished column of an enclosing recursive CTE: recomputed with it
+            self.cycles[-1] |= others
+        else:
+            self.memo[key] = result
+        return result
+
+    def _output_at(self, scope: Scope, index: int) -> frozenset[ColumnRef]:
         query = scope.expression
         if scope.set_operation_scopes:
             found: set[ColumnRef] = set()
@@ -48,16 +75,13 @@ class _Walker:
             name = names[index] if index < len(names) else None
             for branch in scope.set_operation_scopes:
                 found |= self.output_at(branch, index) if name is None else self.output(branch, name)
-            result = frozenset(found)
-        elif isinstance(query, exp.Select) and index < len(query.selects):
-            result = self.expr_refs(scope, query.selects[index])
-        elif not isinstance(query, exp.Query):
+            return frozenset(found)
+        if isinstance(query, exp.Select) and index < len(query.selects):
+            return self.expr_refs(scope, query.selects[index])
+        if not isinstance(query, exp.Query):
             # a table function (UNNEST, LATERAL FLATTEN, ...): its values come from its arguments
-            result = self.expr_refs(scope, query)
-        else:
-            result = _EMPTY
-        self.memo[key] = result
-        return result
+            return self.expr_refs(scope, query)
+        return _EMPTY
 
     def _names(self, scope: Scope) -> list[str]:
         if scope.outer_columns:
@@ -92,6 +116,11 @@ class _Walker:
                 pivot = next((p for p in current.pivots if p.alias == table), None)
                 if pivot is not None:
                     return self.pivoted(current, pivot, column.name)
+            elif isinstance(source, Scope) and isinstance(source.expression.parent, exp.SetOperation):
+                # sqlglot points a recursive CTE's reference to itself at its anchor branch alone
+                node = current.selected_sources.get(table, (None, None))[0]
+                cte = self.ctes.get(node.name) if isinstance(node, exp.Table) else None
+                source = cte if cte is not None and cte.expression is source.expression.parent else source
             current = current.parent
         if isinstance(source, Scope):
             return self.output(source, column.name)

@@ -93,6 +93,27 @@ def test_lineage_through_pivot_and_unpivot():
     assert unpivoted == {"CUSTOMER_ID": {("raw_orders", "CUSTOMER_ID")}, "K": both, "V": both}
 
 
+def test_lineage_of_a_recursive_cte_follows_its_reference_to_itself():
+    # each round swaps a and b, and the path is built from the id of the round before: both were lost
+    got = lineage(
+        {
+            "m": """with recursive r(a, b, n) as (
+                select id, customer_id, 1 from raw_orders
+                union all select b, a, n + 1 from r where n < 3),
+            tree(id, path) as (
+                select id, null from raw_customers where signed_up is null
+                union all select c.id, t.path || '>' || t.id from raw_customers c join tree t on c.id = t.id + 1)
+            select r.a, r.b, tree.path from r join tree on tree.id = r.a"""
+        },
+        "m",
+    )
+    assert got == {
+        "a": {("raw_orders", "id"), ("raw_orders", "customer_id")},
+        "b": {("raw_orders", "id"), ("raw_orders", "customer_id")},
+        "path": {("raw_customers", "id")},
+    }
+
+
 def test_star_expands_through_models():
     models = {
         "stg": "select id, status from raw_orders",
