@@ -112,7 +112,17 @@ def _sort_commutative(tree: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Connector) and isinstance(node, (exp.And, exp.Or)):
             if type(node.parent) is type(node):
                 continue  # the head of the chain sorts all of it
-            operands = sorted(node.flatten(), key=_key)
+            # `x and true` is x, `x or false` is x: simplify leaves them where a qualified column is
+            # quoted (`"_t0".c < a and (c < a or d)` comes out as `"_t0".c < a and true`)
+            neutral = isinstance(node, exp.And)
+            kept = [o for o in node.flatten() if not (isinstance(o, exp.Boolean) and o.this is neutral)]
+            if not kept:
+                node.replace(exp.Boolean(this=neutral))
+                continue
+            if len(kept) == 1:
+                node.replace(kept[0])
+                continue
+            operands = sorted(kept, key=_key)
             join = exp.and_ if isinstance(node, exp.And) else exp.or_
             joined = join(*operands, copy=False)
             node.replace(joined)
