@@ -105,20 +105,26 @@ def _invalid(c: exp.Expr, valid: tuple[Any, ...]) -> exp.Expr:
     return _count_if(exp.and_(exp.Not(this=_is_null(c)), outside))
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _option_checks(col: Column) -> list[tuple[str, exp.Expr]]:
     c = q.col(col.output_name)
     text = q.cast(c.copy(), "VARCHAR")
     out = []
     bounds = (
-        ("minimum", exp.LT),
-        ("exclusiveMinimum", exp.LTE),
-        ("maximum", exp.GT),
-        ("exclusiveMaximum", exp.GTE),
+        ("minimum", "exclusiveMinimum", exp.LT, exp.LTE),
+        ("maximum", "exclusiveMaximum", exp.GT, exp.GTE),
     )
-    for opt, bad in bounds:
-        v = col.option(opt)
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            out.append((opt, _count_if(bad(this=c.copy(), expression=q.lit(v)))))
+    for plain, exclusive, bad, bad_exclusive in bounds:
+        bound, excluded = col.option(plain), col.option(exclusive)
+        if _number(bound):
+            # ODCS 3.0's boolean form: `exclusiveMaximum: true` makes `maximum` itself exclusive
+            name, test = (f"{plain} (exclusive)", bad_exclusive) if excluded is True else (plain, bad)
+            out.append((name, _count_if(test(this=c.copy(), expression=q.lit(bound)))))
+        if _number(excluded):  # 3.1's form: the exclusive bound itself
+            out.append((exclusive, _count_if(bad_exclusive(this=c.copy(), expression=q.lit(excluded)))))
     if isinstance(col.option("minLength"), int):
         out.append(
             (

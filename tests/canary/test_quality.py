@@ -55,6 +55,25 @@ def test_schema_implied_rules(table: Sandbox) -> None:
     assert r["code pattern"].observed == 2  # 'ab' and ''
 
 
+@pytest.mark.parametrize(
+    ("options", "name", "observed"),
+    [
+        # ODCS 3.0's boolean form: the bound itself is exclusive, so 10.0 (and 5.0) break it
+        ((("maximum", 10), ("exclusiveMaximum", True)), "amount maximum (exclusive)", 1),
+        ((("minimum", 5), ("exclusiveMinimum", True)), "amount minimum (exclusive)", 2),
+        ((("maximum", 10), ("exclusiveMaximum", False)), "amount maximum", 0),
+        # ODCS 3.1's form: the exclusive bound is the number
+        ((("exclusiveMaximum", 10),), "amount exclusiveMaximum", 1),
+    ],
+)
+def test_exclusive_bounds_in_both_odcs_forms(
+    table: Sandbox, options: tuple[tuple[str, object], ...], name: str, observed: int
+) -> None:
+    r = _results(table, Dataset("t", columns=(Column("id"), Column("amount", options=options))))
+    assert r[name].observed == observed
+    assert not any("exclusive" in n and n != name for n in r)  # a boolean is not a bound of its own
+
+
 def test_library_rules_with_operators_and_percent(table: Sandbox) -> None:
     ds = Dataset(
         "t",
