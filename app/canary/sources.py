@@ -212,7 +212,7 @@ def sample_in_place(
                 seed=seed,
                 dialect=d,
             )
-            db.create_select(target, select.sql(d), dialect=d, raw_target=True)
+            sampled = db.create_select(target, select.sql(d), dialect=d, raw_target=True)  # its rows
         except (QueryFailed, DatacanaryError) as exc:
             field = "table" if spec.table else "sample"
             loc = project.config_doc.location(("sources", name, field))
@@ -223,7 +223,6 @@ def sample_in_place(
                 f"set sources.{name}.table to the table's [schema.]name in the warehouse, and grant the "
                 "canary's role SELECT on it (docs/engines/" + db.name + ".md)",
             ) from None
-        sampled = int(db.engine.query(f"SELECT count(*) AS n FROM {target}")[0]["n"])
         coverage.append(
             SourceCoverage(name, where, sample.key, sample.fraction, sample.max_rows, total, sampled)
         )

@@ -4,6 +4,7 @@ PostgreSQL cannot build is a finding while the others run, and no scratch schema
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,21 @@ def _quality(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
 def test_the_demo_in_postgres_samples_builds_and_checks_as_duckdb_does(
     warehouse: str, duckdb_report: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from app.engines.postgres import PostgresEngine
+
+    statements: list[str] = []
+    query = PostgresEngine.query
+
+    def logged(self: Any, sql: str) -> Any:
+        statements.append(sql)
+        return query(self, sql)
+
+    monkeypatch.setattr(PostgresEngine, "query", logged)
     pg = _report(warehouse_demo_repo(tmp_path / "shop", "postgres", monkeypatch))
     duck = duckdb_report
+    # each source's sample is counted once, where it is made: every statement is a round trip
+    counted = [s for s in statements if re.search(r"count\(\*\) AS n FROM .*_source", s)]
+    assert len(counted) == len(pg["canary"]["sources"]) == len(set(counted)), counted
     # the same keys hashed by PostgreSQL: the same rows of every source, and every join kept
     cover = [(s["name"], s["rows_total"], s["rows_sampled"]) for s in pg["canary"]["sources"]]
     assert cover == [(s["name"], s["rows_total"], s["rows_sampled"]) for s in duck["canary"]["sources"]]
