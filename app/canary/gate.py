@@ -90,6 +90,11 @@ def _run_findings(run: ModelRun, side: str, timeout_severity: Severity = Severit
         severity = Severity.WARNING  # the base revision's failure is not this change's fault
     what = {"shared": "upstream model", "base": "base version of", "head": "model", "source": "source"}[side]
     message = run.message or run.status
+    data: dict[str, str] = {"side": side, "status": run.status}
+    if run.status == "skipped" and run.blocked_by is not None:
+        # named by the broken thing at the root, with its file:line, not by the skipped model between
+        message = f"not checked: {run.blocked_by.reason}"
+        data["blocked_by"] = run.blocked_by.name
     if (
         run.status == "refused"
     ):  # every refusal reason is a verb phrase: "sandbox refused model x: it reads ..."
@@ -106,7 +111,7 @@ def _run_findings(run: ModelRun, side: str, timeout_severity: Severity = Severit
             dataset=run.name,
             location=run.location or Location(run.path, 1),
             hint=hint,
-            data=MappingProxyType({"side": side, "status": run.status}),
+            data=MappingProxyType(data),
         )
     ]
 

@@ -1,7 +1,8 @@
 """Build models in the locked-down canary database, in DAG order: unchanged upstream models once in
 `shared`, the base and head versions of the selected models side by side in `base` and `head`. A model
 that is refused, cannot be transpiled, fails or times out is recorded and the run goes on; models that
-read it are skipped with the reason.
+read it are skipped with the reason, and with the broken thing at the root of it (Blocker): a model
+two steps below a broken one is "not checked: upstream x is broken (file:line)", not "it reads y".
 """
 
 from __future__ import annotations
@@ -21,10 +22,50 @@ if TYPE_CHECKING:
     from app.canary.runner import Sandbox
 
 
+_BROKEN_AS = {"timeout": "ran out of time", "memory": "ran out of memory"}
+
+
+def _file_line(location: Location | None) -> dict[str, Any]:
+    return {"file": location.path if location else None, "line": location.line if location else None}
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    """The broken model or source at the root of a skip: the first thing up the DAG that is broken
+    itself (it has its own finding), not the skipped model in between."""
+
+    name: str
+    kind: str  # model | source
+    status: str  # the ModelRun status of the broken thing
+    location: Location | None
+
+    @property
+    def how(self) -> str:
+        if self.kind == "source":
+            return "was refused by the sandbox" if self.status == "refused" else "could not be loaded"
+        return _BROKEN_AS.get(self.status, "is broken")
+
+    @property
+    def reason(self) -> str:
+        """'upstream stg is broken (models/stg.sql:3)', 'source raw could not be loaded (seeds/raw.csv:152)'."""
+        where = f" ({self.location})" if self.location else ""
+        return f"{'source' if self.kind == 'source' else 'upstream'} {self.name} {self.how}{where}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "reason": self.reason,
+            **_file_line(self.location),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRun:
     """One model built (or not) in one schema. `status`: built | refused | invalid | transpile | parse |
-    failed | timeout | memory | skipped."""
+    failed | timeout | memory | skipped (it reads something broken: `blocked_by`), and for a source's
+    sample data refused."""
 
     name: str
     schema: str
@@ -34,10 +75,18 @@ class ModelRun:
     location: Location | None = None
     rows: int | None = None
     seconds: float | None = None
+    blocked_by: Blocker | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "built"
+
+    def blocker(self) -> Blocker:
+        """What a model reading this (unbuilt) run is blocked by: this run, or the root of its own skip."""
+        if self.blocked_by is not None:
+            return self.blocked_by
+        kind = "source" if self.schema == "source" else "model"
+        return Blocker(self.name, kind, self.status, self.location or Location(self.path, 1))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,10 +95,10 @@ class ModelRun:
             "path": self.path,
             "status": self.status,
             "message": self.message,
-            "file": self.location.path if self.location else None,
-            "line": self.location.line if self.location else None,
+            **_file_line(self.location),
             "rows": self.rows,
             "seconds": None if self.seconds is None else round(self.seconds, 3),
+            "blocked_by": self.blocked_by.to_json() if self.blocked_by else None,
         }
 
 
@@ -225,14 +274,17 @@ def _build_one(
         compiled = _compile(step, db)
     except CompileProblem as p:
         return ModelRun(m.name, step.schema, m.path, p.kind, p.message, p.location)
-    broken = [
-        f"{n} ({_WHY_NOT.get(runs[(s, n)].status, 'failed')})"
-        for s, n in dict.fromkeys(compiled.reads)
-        if (s, n) in runs and not runs[(s, n)].ok
-    ]
-    if broken:
+    unbuilt = [runs[r] for r in dict.fromkeys(compiled.reads) if r in runs and not runs[r].ok]
+    if unbuilt:
+        broken = ", ".join(f"{r.name} ({_WHY_NOT.get(r.status, 'failed')})" for r in unbuilt)
         return ModelRun(
-            m.name, step.schema, m.path, "skipped", f"not built: it reads {', '.join(broken)}", m.location
+            m.name,
+            step.schema,
+            m.path,
+            "skipped",
+            f"not built: it reads {broken}",
+            m.location,
+            blocked_by=unbuilt[0].blocker(),
         )
     say(f"canary: building {step.schema}.{m.name}")
     start = time.perf_counter()

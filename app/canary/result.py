@@ -31,7 +31,10 @@ class ModelCanary:
 
     @property
     def status(self) -> str:
-        """compared | new | failed (head did not build) | base-failed (only the base did not build)."""
+        """compared | new | not-checked (it reads something broken: `not_checked` says what) | failed
+        (head did not build) | base-failed (only the base did not build)."""
+        if self.head.status == "skipped":
+            return "not-checked"
         if not self.head.ok:
             return "failed"
         if self.base is None:
@@ -39,6 +42,14 @@ class ModelCanary:
         if not self.base.ok:
             return "base-failed"
         return "compared" if self.reconciliation is not None else "failed"
+
+    @property
+    def not_checked(self) -> str | None:
+        """Why the canary could not check this model: the broken model or source it reads (file:line)."""
+        if self.status != "not-checked":
+            return None
+        blocker = self.head.blocked_by
+        return blocker.reason if blocker is not None else self.head.message or "it reads a broken model"
 
     @property
     def quality_failed(self) -> tuple[QualityResult, ...]:
@@ -49,6 +60,8 @@ class ModelCanary:
             "name": self.name,
             "path": self.path,
             "status": self.status,
+            "not_checked": self.not_checked,
+            "blocked_by": self.head.blocked_by.to_json() if self.head.blocked_by else None,
             "contracted": self.contracted,
             "key": list(self.key),
             "base": self.base.to_json() if self.base else None,

@@ -277,6 +277,13 @@ def _unbuilt(
         message = refused[0] if refused else broken.error.message
         loc = broken.error.location or head.models[name].location
         out[(schema, name)] = ModelRun(name, schema, head.models[name].path, status, message, loc)
+    for key, run in out.items():  # a model read as broken is blocked by the broken model up its chain
+        root, seen = analysis.broken[run.name], {run.name}
+        while root.upstream is not None and root.upstream in analysis.broken and root.upstream not in seen:
+            seen.add(root.upstream)
+            root = analysis.broken[root.upstream]
+        if run.status == "skipped" and root.name in where:
+            out[key] = replace(run, blocked_by=out[(where[root.name][0], root.name)].blocker())
     return out
 
 

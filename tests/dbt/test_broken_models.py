@@ -128,7 +128,8 @@ def test_a_changed_unparseable_model_is_canaried_so_its_readers_are_skipped_by_n
     canary = unparseable_stg.gate("canary")
     assert canary is not None and canary.skipped_reason is None
     skipped = [f for f in canary.findings if f.rule == "canary-skipped"]
-    assert [f.dataset for f in skipped] == ["fct"] and "it reads stg" in skipped[0].message
+    assert [f.dataset for f in skipped] == ["fct"]
+    assert "not checked: upstream stg is broken (models/stg.sql:2" in skipped[0].message
     assert _canaried(unparseable_stg) == {"fct": "skipped", "other": "built"}
 
 
@@ -228,7 +229,7 @@ def test_a_model_whose_jinja_cannot_be_rendered_is_a_finding_at_its_line(tmp_pat
     assert str(hit[0].location) == "models/counts.sql:3" and "dbt compile" in (hit[0].hint or "")
     assert _canaried(report)["other"] == "built"
     skipped = [f for f in report.findings if f.rule == "canary-skipped" and f.dataset == "reader"]
-    assert skipped and "it reads counts" in skipped[0].message
+    assert skipped and "not checked: upstream counts is broken (models/counts.sql:3)" in skipped[0].message
 
 
 def test_commands_that_need_every_model_still_stop_at_the_unrendered_one() -> None:
