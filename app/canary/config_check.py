@@ -1,7 +1,8 @@
 """Findings about datacanary.yml itself that only the canary can see: a declared sample file missing from the
 revision, and `canary.tolerance` / `canary.intent` / `canary.keys` naming a model or column that does not
 exist. Each is reported at its datacanary.yml line instead of silently doing nothing. And a sample file
-(a dbt seed) that is there but cannot be loaded, at the file: the rest of the canary still runs. [pure]
+(a dbt seed) that is there but cannot be loaded, at the file (and the bad row's line): its readers are
+not checked, the rest of the canary still runs. [pure]
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from app.types import Location, Severity
 if TYPE_CHECKING:
     from app.sql.analysis import Analysis
 
-UNLOADABLE = "cannot be loaded: "  # the note (app.canary.sources) of a sample file DuckDB cannot read
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 
 
@@ -63,29 +63,36 @@ def _missing_sources(project: Project, sources: Iterable[SourceCoverage]) -> Ite
 def _unloadable_sources(
     project: Project, analysis: Analysis, sources: Iterable[SourceCoverage]
 ) -> Iterator[Finding]:
-    from app.canary.inputs import parse_spec
-    from app.project.tree import join
-
     for s in sources:
-        if s.path is None or not (s.note or "").startswith(UNLOADABLE):
+        why = s.unloadable
+        if why is None:
             continue
-        why = (s.note or "").removeprefix(UNLOADABLE)
-        line = _CSV_LINE.search(why)
         down = analysis.downstream(s.name)
         readers = [m for m in analysis.order if m in down]
         shown = ", ".join(readers[:5]) + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
-        who = f"its readers ({shown})" if readers else "its readers"
+        who = f"its readers ({shown}) are" if readers else "its readers are"
+        loc = unloadable_location(project, s)
+        row = f"the row on line {loc.line}" if loc.line else "the row that does not fit"
         yield Finding(
             gate="canary",
             rule="canary-source-invalid",
             severity=Severity.ERROR,
-            message=f"source {s.name}: sample file {s.path} cannot be loaded ({why}); the canary ran {who} "
-            "on an empty table instead, so their row counts and diffs say nothing about this source",
+            message=f"source {s.name}: sample file {s.path} cannot be loaded ({why}); {who} not checked "
+            "by the canary (their SQL and contracts still are)",
             dataset=s.name,
-            location=Location(join(project.root, parse_spec(s.path).path), int(line[1]) if line else None),
-            hint=f"fix the row that does not fit (`duckdb -c \"from '{s.path}'\"` shows it), or declare "
-            "the column's type (a dbt seed's `column_types`, `sources.<name>.columns` in datacanary.yml)",
+            location=loc,
+            hint=f"fix {row} (`duckdb -c \"from '{s.path}'\"` shows it), or declare the column's type "
+            "(a dbt seed's `column_types`, `sources.<name>.columns` in datacanary.yml)",
         )
+
+
+def unloadable_location(project: Project, s: SourceCoverage) -> Location:
+    """The sample file of a source that cannot be loaded, at the bad row's line when DuckDB names it."""
+    from app.canary.inputs import parse_spec
+    from app.project.tree import join
+
+    line = _CSV_LINE.search(s.unloadable or "")
+    return Location(join(project.root, parse_spec(s.path or "").path), int(line[1]) if line else None)
 
 
 def _unknown_names(project: Project, columns: Mapping[str, set[str]]) -> Iterator[Finding]:

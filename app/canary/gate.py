@@ -81,7 +81,9 @@ def refusal_finding(run: ModelRun) -> Finding:
 
 
 def _run_findings(run: ModelRun, side: str, timeout_severity: Severity = Severity.ERROR) -> list[Finding]:
-    if run.ok or run.status == "invalid":  # invalid SQL is the contracts gate's finding (sql-invalid)
+    # invalid SQL is the contracts gate's finding (sql-invalid), a sample file that does not load
+    # config_check's (canary-source-invalid): one finding for the broken thing, none more here
+    if run.ok or run.status in ("invalid", "unloadable"):
         return []
     rule, severity, hint = _RUN_RULES.get(run.status, _RUN_RULES["failed"])
     if run.status == "timeout":

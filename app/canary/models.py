@@ -65,7 +65,7 @@ class Blocker:
 class ModelRun:
     """One model built (or not) in one schema. `status`: built | refused | invalid | transpile | parse |
     failed | timeout | memory | skipped (it reads something broken: `blocked_by`), and for a source's
-    sample data refused."""
+    sample data refused | unloadable."""
 
     name: str
     schema: str
@@ -158,6 +158,7 @@ _WHY_NOT = {
     "timeout": "ran out of time",
     "memory": "ran out of memory",
     "skipped": "was skipped",
+    "unloadable": "could not be loaded",
 }
 
 

@@ -86,7 +86,8 @@ class CanaryResult:
     limits: dict[str, Any]
     seconds: float = 0.0
     notes: tuple[str, ...] = ()  # how the limits were chosen, when not as the project asked
-    refused_sources: tuple[ModelRun, ...] = ()  # sample data the sandbox refused to load
+    # sample data not loaded: refused by the sandbox, or unloadable (a row that does not fit its type)
+    refused_sources: tuple[ModelRun, ...] = ()
 
     @property
     def verdict(self) -> str:

@@ -72,7 +72,7 @@ def run_canary(
     The base revision's `engine:` says where it runs: on `postgres` or `spark` the sources are sampled,
     and the models built and reconciled, in that warehouse (app.canary.warehouse); `connect` opens a
     connection to it (default: from the environment, app.engines.connect)."""
-    from app.canary.config_check import config_findings
+    from app.canary.config_check import config_findings, unloadable_location
     from app.canary.gate import canary_findings
     from app.canary.runner import Sandbox
 
@@ -160,6 +160,12 @@ def run_canary(
             for name, why in refused_sources.items():
                 loc = head.config_doc.location(("sources", name, "path"))
                 unbuilt[("source", name)] = ModelRun(name, "source", loc.path, "refused", why, loc)
+            for s in coverage:  # its readers are not checked: an empty stand-in would only show fake diffs
+                if s.unloadable is not None:
+                    loc = unloadable_location(head, s)
+                    unbuilt[("source", s.name)] = ModelRun(
+                        s.name, "source", loc.path, "unloadable", s.unloadable, loc
+                    )
             for schema in ("shared", "base", "head"):
                 db.create_schema(schema)
             given = keys or {}

@@ -110,6 +110,9 @@ def survival(
     )
 
 
+UNLOADABLE = "cannot be loaded: "  # the note (app.canary.sources) of a sample file DuckDB cannot read
+
+
 @dataclass(frozen=True, slots=True)
 class SourceCoverage:
     """How much of one source the sample kept."""
@@ -127,6 +130,14 @@ class SourceCoverage:
     @property
     def kept(self) -> float | None:
         return None if self.rows_total == 0 else self.rows_sampled / self.rows_total
+
+    @property
+    def unloadable(self) -> str | None:
+        """Why the sample file is there but cannot be loaded (DuckDB's error), or None."""
+        note = self.note or ""
+        return (
+            note.removeprefix(UNLOADABLE) if self.path is not None and note.startswith(UNLOADABLE) else None
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

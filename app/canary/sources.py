@@ -18,9 +18,16 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from app.canary import exprs as q
-from app.canary.config_check import UNLOADABLE
 from app.canary.inputs import TableSpec, parse_spec
-from app.canary.sampling import JoinSurvival, SourceCoverage, count_rows, is_unique, sample_select, survival
+from app.canary.sampling import (
+    UNLOADABLE,
+    JoinSurvival,
+    SourceCoverage,
+    count_rows,
+    is_unique,
+    sample_select,
+    survival,
+)
 from app.errors import DatacanaryError
 from app.project.model import Project
 from app.project.tree import Tree, join
@@ -88,9 +95,9 @@ def load_sources(
                 continue
             if ts.format != "duckdb" and not exc.message.startswith(_CONFIG_ERRORS):
                 # the file's own fault (a row that does not fit its column's type): a finding at the file
-                # (config_check) instead of the end of the run; its readers run on an empty table
+                # (config_check) instead of the end of the run. No table: its readers are not checked
+                # (app.canary.run), where an empty stand-in would show diffs that are not the change's
                 why = exc.message.replace("<path outside the project>", ts.path)  # our copy of it
-                _empty_table(db, target, spec.columns, (read or {}).get(name, ()), dialect)
                 coverage.append(_replace_note(base, UNLOADABLE + why, missing=False))
                 continue
             raise DatacanaryError(

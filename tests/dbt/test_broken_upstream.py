@@ -23,6 +23,7 @@ Files = dict[str, bytes]
 STG_PAYMENTS = "model.jaffle_shop.stg_payments"
 PAYMENT_METHODS = "model.jaffle_shop.payment_methods"
 ORDER_STATUS_DAILY = "model.jaffle_shop.order_status_daily"
+RAW_PAYMENTS = "seed.jaffle_shop.raw_payments"
 # everything that reads stg_payments, directly (orders, customers, payment_methods) or not
 PAYMENT_READERS = {"orders", "customers", "payment_methods", "customer_segments", "customer_value_share"}
 
@@ -159,3 +160,63 @@ def test_readers_of_a_model_that_fails_to_build_are_not_checked(tmp_path: Path) 
         reason = "upstream stg_payments is broken (dbt/models/staging/stg_payments.sql:1)"
         assert models[name]["not_checked"] == reason
     assert models["order_status_daily"]["status"] == "compared"
+
+
+# --- 2: a seed that does not load ------------------------------------------------------------------
+
+
+def _seed_with(files: Files, line: int, value: str) -> Files:
+    """raw_payments.csv with the amount on `line` (1-based, the header is line 1) replaced by `value`."""
+    rows = files["seeds/raw_payments.csv"].decode().splitlines(keepends=True)
+    rows[line - 1] = rows[line - 1].rsplit(",", 1)[0] + f",{value}\n"
+    return _edit_node(files, RAW_PAYMENTS, "".join(rows), model=False)
+
+
+@pytest.fixture(scope="module")
+def bad_seed(tmp_path_factory: pytest.TempPathFactory) -> RunReport:
+    # past the first 100 rows, where the column types come from (as dbt's agate infers them)
+    base = _base()
+    head = _seed_with(_with_unrelated_change(base), 111, "abc")
+    return _check(tmp_path_factory.mktemp("bad_seed"), base, head)
+
+
+def test_a_seed_that_does_not_load_blocks_once_at_the_bad_row(bad_seed: RunReport) -> None:
+    blocking = [f for f in bad_seed.findings if f.blocking]
+    assert [(f.rule, f.dataset, str(f.location)) for f in blocking] == [
+        ("canary-source-invalid", "raw_payments", "dbt/seeds/raw_payments.csv:111")
+    ]
+    (hit,) = blocking
+    assert "are not checked" in hit.message and "empty table" not in hit.message
+    assert hit.hint is not None and "fix the row on line 111" in hit.hint
+
+
+def test_the_readers_of_a_seed_that_does_not_load_are_not_checked_not_run_on_an_empty_table(
+    bad_seed: RunReport,
+) -> None:
+    models = _canary_models(bad_seed)
+    reason = "source raw_payments could not be loaded (dbt/seeds/raw_payments.csv:111)"
+    for name in {"stg_payments", *PAYMENT_READERS}:
+        assert models[name]["status"] == "not-checked", name
+        assert models[name]["not_checked"] == reason
+        assert models[name]["blocked_by"]["kind"] == "source"
+        assert models[name]["reconciliation"] is None  # nothing was compared on no rows
+        assert models[name]["base"]["status"] == models[name]["head"]["status"] == "skipped"
+    skipped = [f for f in bad_seed.findings if f.rule == "canary-skipped"]
+    assert {f.dataset for f in skipped} == {"stg_payments", *PAYMENT_READERS}
+    assert all(not f.blocking and reason in f.message for f in skipped)
+    assert models["order_status_daily"]["status"] == "compared"
+    md = render_report(bad_seed, "markdown", compact=True)
+    assert (
+        "**Not checked**: source `raw_payments` could not be loaded (`dbt/seeds/raw_payments.csv:111`)" in md
+    )
+
+
+def test_a_header_only_seed_is_intentionally_empty_and_its_readers_run(tmp_path: Path) -> None:
+    base = _base()
+    header = base["seeds/raw_customers.csv"].decode().splitlines(keepends=True)[0]
+    head = _edit_node(_with_unrelated_change(base), "seed.jaffle_shop.raw_customers", header, model=False)
+    report = _check(tmp_path, base, head)
+    assert not [f for f in report.findings if f.blocking or f.rule == "canary-skipped"]
+    models = _canary_models(report)
+    assert models["stg_customers"]["status"] == "compared"
+    assert models["stg_customers"]["reconciliation"]["rows"] == {"left": 0, "right": 0}
