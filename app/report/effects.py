@@ -69,6 +69,11 @@ def conclusion(gate: GateResult, fail_on: FailOn = FailOn.CANARY) -> CheckConclu
     }.get(gate.verdict, CheckConclusion.NEUTRAL)
 
 
+# the canary's notice on a model it could not check (it reads a broken model or source; app.canary.gate):
+# a canary that passes with models left unchecked says so in its title, not only in an annotation
+NOT_CHECKED = "canary-skipped"
+
+
 def check_output(
     report: RunReport, gate: GateResult, *, markdown: str, fail_on: FailOn, pointer: str, ack: bool
 ) -> CheckOutput:
@@ -85,6 +90,7 @@ def check_output(
         accepted=counts["accepted"],
         enforced=enforced or gate.verdict is not Verdict.FAIL,
         fail_on=fail_on.value,
+        not_checked=sum(1 for f in gate.findings if f.rule == NOT_CHECKED and f.data.get("side") == "head"),
     ).strip()
     summary = render(
         "check/summary.md.j2",

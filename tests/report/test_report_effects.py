@@ -273,3 +273,20 @@ def test_an_annotation_shows_contract_values_as_a_reader_writes_them() -> None:
     removed = next(m for rule, m in messages.items() if "enum" in rule)
     assert "was: shipped → now: (none)" in removed
     assert all("None" not in m and "['" not in m for m in messages.values()), messages
+
+
+def test_a_canary_that_passes_with_models_left_unchecked_says_so_in_its_title() -> None:
+    from types import MappingProxyType
+
+    def skipped(side: str) -> Finding:
+        data = MappingProxyType({"side": side, "status": "skipped", "blocked_by": "stg_orders"})
+        return Finding("canary", "canary-skipped", Severity.NOTICE, "not checked", "x", data=data)
+
+    # two selected models not checked; an unchanged upstream one skipped too is no model of the PR's
+    done = updates(effects(report(finding(), canary=(skipped("head"), skipped("head"), skipped("shared")))))
+    canary = done["canary"]
+    assert canary.conclusion is CheckConclusion.SUCCESS and canary.output is not None
+    assert (
+        canary.output.title == "No blocking findings; 2 models not checked (reading a broken model or source)"
+    )
+    assert updates(effects(report(finding())))["canary"].output.title == "No blocking findings"  # type: ignore[union-attr]
