@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     from app.canary.runner import Sandbox
 
 
-_BROKEN_AS = {"timeout": "ran out of time", "memory": "ran out of memory"}
+_WHY_NOT = {
+    "refused": "was refused by the sandbox",
+    "invalid": "cannot be analysed",
+    "timeout": "ran out of time",
+    "memory": "ran out of memory",
+    "skipped": "was skipped",
+    "unloadable": "could not be loaded",
+}
 
 
 def _file_line(location: Location | None) -> dict[str, Any]:
@@ -43,7 +50,7 @@ class Blocker:
     def how(self) -> str:
         if self.kind == "source":
             return "was refused by the sandbox" if self.status == "refused" else "could not be loaded"
-        return _BROKEN_AS.get(self.status, "is broken")
+        return _WHY_NOT[self.status] if self.status in ("timeout", "memory") else "is broken"
 
     @property
     def reason(self) -> str:
@@ -150,16 +157,6 @@ def _compile(step: BuildStep, db: Sandbox | None = None) -> Compiled:
         return Compiled(to_dialect(a, step.dialect, tables, write, portable), reads, write)
     except SqlError as err:
         raise CompileProblem("transpile", err.message, err.location or Location(m.path, 1)) from None
-
-
-_WHY_NOT = {
-    "refused": "was refused by the sandbox",
-    "invalid": "cannot be analysed",
-    "timeout": "ran out of time",
-    "memory": "ran out of memory",
-    "skipped": "was skipped",
-    "unloadable": "could not be loaded",
-}
 
 
 @dataclass(frozen=True, slots=True)
