@@ -25,6 +25,7 @@ from app.sql.engine_names import name_unnamed
 from app.sql.lineage import column_lineage
 from app.sql.outputs import output_locations
 from app.sql.parse import TableRef, parse_model, select_keyword_line, table_refs
+from app.sql.pivots import mark_passed_columns, standard_pivots
 from app.sql.qualify import output_types, qualify_model
 from app.sql.schema import contract_fallback_types, source_relations
 from app.types import Location
@@ -100,7 +101,7 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
             if prev is not None and prev.sql == model.sql and prev.path == model.path:
                 trees[name], refs = None, prev.refs  # parsed again only if it must be re-typed
             else:
-                tree = parse_model(model, dialect)
+                tree = _parse(model, dialect)
                 trees[name] = tree
                 refs = tuple(table_refs(tree, model.path, model.sql, dialect))
             targets[name] = {ref.parts: names.resolve(ref, model) for ref in refs}
@@ -180,7 +181,7 @@ class _Job:
                 raise hit.problems[0]  # recorded by a lenient analysis; this one is strict
             return hit
 
-        tree = self.tree if self.tree is not None else parse_model(model, dialect)
+        tree = self.tree if self.tree is not None else _parse(model, dialect)
         name_unnamed(tree, dialect)  # `(1 - rate)`, as the engine calls it, not `_col_0`
         locations, star = output_locations(model, tree, dialect)  # positions before qualify rewrites
         select_line = select_keyword_line(model.sql, tree)
@@ -196,6 +197,8 @@ class _Job:
                 dt = fallback[name]
             columns.append(OutputColumn(name, normalize(dt), loc, inferred))
             datatypes[name] = dt or _UNKNOWN
+        if dialect == "duckdb":
+            mark_passed_columns(tree, schema)
         lineage, reads, row_reads = column_lineage(tree, read)
         result = ModelAnalysis(
             name=model.name,
@@ -228,9 +231,16 @@ def _requalify(
     sources: Mapping[str, SourceAnalysis],
     dialect: str,
 ) -> exp.Query:
-    tree = parse_model(model, dialect)
+    tree = _parse(model, dialect)
     name_unnamed(tree, dialect)
     return qualify_model(model, tree, targets, schema, sources, dialect, strict=False)[0]
+
+
+def _parse(model: ModelFile, dialect: str) -> exp.Query:
+    tree = parse_model(model, dialect)
+    if dialect == "duckdb" and tree.find(exp.Pivot):  # only DuckDB has the PIVOT statement
+        standard_pivots(model, tree, dialect)
+    return tree
 
 
 def _lookup(

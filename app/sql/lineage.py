@@ -13,6 +13,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from app.sql.analysis import ColumnRef
+from app.sql.pivots import DYNAMIC, PASSES
 
 _EMPTY: frozenset[ColumnRef] = frozenset()
 
@@ -135,15 +136,19 @@ class _Walker:
         if pivot.args.get("unpivot"):
             generated |= {e.alias_or_name for e in pivot.expressions}
             generated |= {f.this.name for f in pivot.args.get("fields") or () if isinstance(f, exp.In)}
-        if name in generated:
-            found: set[ColumnRef] = set()
-            for col in pivot.find_all(exp.Column):
-                found |= self.column(scope, col)
-            return frozenset(found)
         pivoted = pivot.parent
         if not isinstance(pivoted, (exp.Table, exp.Subquery)):  # pragma: no cover - sqlglot's shapes
             return _EMPTY
-        return self.column(scope, exp.column(name, table=pivoted.alias_or_name))
+        passed = self.column(scope, exp.column(name, table=pivoted.alias_or_name))
+        if name not in generated:
+            return passed
+        found: set[ColumnRef] = set()
+        for col in pivot.find_all(exp.Column):
+            found |= self.column(scope, col)
+        passes = pivot.meta.get(PASSES)  # the columns its table has, when known
+        if pivot.meta.get(DYNAMIC) and not pivot.args.get("group") and (passes is None or name in passes):
+            found |= passed  # a name read of it: a pivoted value or a column passed through
+        return frozenset(found)
 
     def scope_reads(self, scope: Scope) -> frozenset[ColumnRef]:
         """Everything a (sub)query reads, including its own nested scopes."""

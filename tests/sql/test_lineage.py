@@ -6,6 +6,7 @@ import pytest
 
 from app.errors import ProjectError
 from app.sql.analyze import analyze
+from app.sql.qualify import ColumnsUnknown
 from tests.sql.conftest import SHOP_SOURCES, build_project
 
 
@@ -91,6 +92,48 @@ def test_lineage_through_pivot_and_unpivot():
     )
     both = {("raw_orders", "ID"), ("raw_orders", "AMOUNT")}
     assert unpivoted == {"CUSTOMER_ID": {("raw_orders", "CUSTOMER_ID")}, "K": both, "V": both}
+
+
+# the Cities example of DuckDB's PIVOT documentation (duckdb.org/docs/sql/statements/pivot)
+CITIES = {"cities": {"country": "varchar", "name": "varchar", "year": "integer", "population": "integer"}}
+BY_YEAR = {("cities", "year"), ("cities", "population"), ("cities", "country")}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'select p.country, p."2000", p."2010"'
+        " from (pivot cities on year in (2000, 2010) using sum(population) group by country) p",
+        "with p as (pivot cities on year in (2000, 2010) using sum(population) group by country) select * from p",
+        "select * from cities pivot (sum(population) for year in (2000, 2010) group by country)",
+    ],
+)
+def test_a_duckdb_pivot_statement_in_a_subquery_or_cte_resolves_its_columns(sql: str) -> None:
+    # the statement form inside a query stopped sqlglot's scopes: an AssertionError (a CTE of it read
+    # as an unknown table 'p'); and the clause's `*` with GROUP BY listed name instead of country
+    model = analyze(build_project({"m": sql}, CITIES)).models["m"]
+    assert model.column_names == ("country", "2000", "2010")
+    assert model.lineage["country"] == {("cities", "country")}
+    assert model.lineage["2000"] == model.lineage["2010"] == BY_YEAR
+
+
+def test_a_pivot_on_the_datas_values_is_read_conservatively() -> None:
+    sql = 'select p.country, p."2000" from (pivot cities on year using sum(population) group by country) p'
+    model = analyze(build_project({"m": sql}, CITIES)).models["m"]
+    assert model.problems == () and model.column_names == ("country", "2000")
+    assert model.lineage["country"] == {("cities", "country")}
+    assert model.lineage["2000"] == BY_YEAR
+    # without GROUP BY a name may be a value or a column passed through: it reads both
+    ungrouped = 'select "2000", name from (pivot cities on year using sum(population))'
+    model = analyze(build_project({"m": ungrouped}, CITIES)).models["m"]
+    assert model.lineage["name"] == {("cities", "year"), ("cities", "population"), ("cities", "name")}
+    # its columns are the data's: a * over it is unknown, not a column list made up
+    star = analyze(
+        build_project({"m": "select * from (pivot cities on year using sum(population)) p"}, CITIES),
+        strict=False,
+    )
+    assert isinstance(star.broken["m"].error, ColumnsUnknown)
+    assert "year has no IN list" in star.broken["m"].error.message
 
 
 def test_lineage_of_a_recursive_cte_follows_its_reference_to_itself():
