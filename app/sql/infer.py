@@ -173,7 +173,7 @@ def _star_sources(scope: Scope, tables: set[str], depth: int) -> set[str]:
         return set()
     out: set[str] = set()
     for projection in query.selects:
-        if isinstance(projection, exp.Star):
+        if isinstance(projection, exp.Star) or projection.find(exp.Columns):  # DuckDB's COLUMNS(*)
             sources = [s for _, s in scope.selected_sources.values()]
         elif isinstance(projection, exp.Column) and projection.is_star:
             sources = [scope.sources[projection.table]] if projection.table in scope.sources else []

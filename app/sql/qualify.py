@@ -23,6 +23,7 @@ from app.sql.datatypes import fits
 from app.sql.infer import infer_columns, star_passes
 from app.sql.outputs import set_operation_selects
 from app.sql.parse import cte_references, select_keyword_line
+from app.sql.star_columns import UnreadableColumns, expand_columns
 from app.types import Location
 
 _POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
@@ -75,9 +76,15 @@ def qualify_model(
         schema = {**schema, **inferred}
     mapping = MappingSchema(dict(schema), dialect=dialect, normalize=False)
     problems: tuple[SqlError, ...] = ()
+    starred_columns = any(s.find(exp.Columns) for s in tree.find_all(exp.Select) for s in s.expressions)
+    if starred_columns:
+        try:
+            tree = expand_columns(model, tree, mapping, dialect)
+        except UnreadableColumns as err:
+            raise ColumnsUnknown(err.message, err.location, err.hint) from None
     original = None if strict else tree.copy()
     try:
-        if found is not None and found.qualified is not None:
+        if found is not None and found.qualified is not None and not starred_columns:
             tree = found.qualified  # qualified against this very schema while inferring
         else:
             # identifiers are normalized by qualify; quoting every one of them is only for printing

@@ -79,3 +79,12 @@ def test_contract_physical_name_is_what_the_sql_must_output():
         "        logicalType: integer\n"
     )
     assert drift_of("select id as order_id from raw_orders", contract) == []
+
+
+def test_duckdb_columns_expression_is_the_columns_it_selects():
+    # COLUMNS('^(amount|status)$') came out as one column `_col_0`: order_id's neighbours read as missing
+    sql = (
+        "with o as (select id as order_id, amount, status from raw_orders)\n"
+        "select order_id, columns('^(amount|status)$') from o"
+    )
+    assert drift_of(sql) == []

@@ -136,6 +136,41 @@ def test_a_pivot_on_the_datas_values_is_read_conservatively() -> None:
     assert "year has no IN list" in star.broken["m"].error.message
 
 
+@pytest.mark.parametrize(
+    ("sql", "columns"),
+    [
+        ("select columns('^(id|amount)$') from raw_orders", ("id", "amount")),
+        (
+            "select customer_id, max(columns('^(amount|ordered_at)$')) from raw_orders group by all",
+            ("customer_id", "amount", "ordered_at"),
+        ),
+        ("select columns(* exclude (status, ordered_at)) from raw_orders", ("id", "customer_id", "amount")),
+        (
+            "with o as (select columns(['id', 'status']) from raw_orders) select min(columns(*)) from o",
+            ("id", "status"),
+        ),
+    ],
+)
+def test_duckdb_columns_expands_against_the_known_columns(sql: str, columns: tuple[str, ...]) -> None:
+    # each came out as one output column `_col_0` with no lineage
+    model = analyze(build_project({"m": sql}, SHOP_SOURCES)).models["m"]
+    assert model.column_names == columns
+    assert dict(model.lineage) == {c: {("raw_orders", c)} for c in columns}
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ("select columns('^a') from raw_events", "nobody declared the columns"),
+        ("select columns('^a') from raw_events where b > 1", "from 'raw_events' whose columns are unknown"),
+        ("select columns(lambda c: c like 'a%') from raw_orders", "cannot be evaluated"),
+    ],
+)
+def test_duckdb_columns_over_what_cannot_be_listed_is_columns_unknown(sql: str, why: str) -> None:
+    a = analyze(build_project({"m": sql}, {**SHOP_SOURCES, "raw_events": {}}), strict=False)
+    assert isinstance(a.broken["m"].error, ColumnsUnknown) and why in a.broken["m"].error.message
+
+
 def test_lineage_of_a_recursive_cte_follows_its_reference_to_itself():
     # each round swaps a and b, and the path is built from the id of the round before: both were lost
     got = lineage(
