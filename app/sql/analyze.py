@@ -25,7 +25,7 @@ from app.sql.engine_names import name_unnamed
 from app.sql.lineage import column_lineage
 from app.sql.outputs import output_locations
 from app.sql.parse import TableRef, parse_model, select_keyword_line, table_refs
-from app.sql.pivots import mark_passed_columns, standard_pivots
+from app.sql.pivots import standard_pivots
 from app.sql.qualify import output_types, qualify_model
 from app.sql.schema import contract_fallback_types, source_relations
 from app.types import Location
@@ -197,9 +197,7 @@ class _Job:
                 dt = fallback[name]
             columns.append(OutputColumn(name, normalize(dt), loc, inferred))
             datatypes[name] = dt or _UNKNOWN
-        if dialect == "duckdb":
-            mark_passed_columns(tree, schema)
-        lineage, reads, row_reads = column_lineage(tree, read)
+        lineage, reads, row_reads = column_lineage(tree, read, schema)
         result = ModelAnalysis(
             name=model.name,
             path=model.path,

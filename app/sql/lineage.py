@@ -7,20 +7,23 @@ tables, unions and scalar subqueries down to base tables: models and sources.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from app.sql.analysis import ColumnRef
-from app.sql.pivots import DYNAMIC, PASSES
+from app.sql.pivots import DYNAMIC
 
 _EMPTY: frozenset[ColumnRef] = frozenset()
 
 
 class _Walker:
-    def __init__(self, root: Scope, known: Iterable[str]) -> None:
+    def __init__(
+        self, root: Scope, known: Iterable[str], schema: Mapping[str, Mapping[str, object]] | None = None
+    ) -> None:
         self.known = set(known)
+        self.schema = schema or {}
         self.memo: dict[tuple[int, int], frozenset[ColumnRef]] = {}
         # columns being computed -> what they read so far, and per computation the ones it found unfinished
         self.partial: dict[tuple[int, int], frozenset[ColumnRef]] = {}
@@ -131,7 +134,8 @@ class _Walker:
 
     def pivoted(self, scope: Scope, pivot: exp.Pivot, name: str) -> frozenset[ColumnRef]:
         """An output column of a PIVOT or UNPIVOT: one it generates derives from every column it reads
-        (the aggregated and the FOR column; the unpivoted ones); any other passes through by name."""
+        (the aggregated and the FOR column; the unpivoted ones) but those it groups by, which decide its
+        rows; any other passes through by name."""
         generated = {i.name for i in pivot.args.get("columns") or ()}
         if pivot.args.get("unpivot"):
             generated |= {e.alias_or_name for e in pivot.expressions}
@@ -143,12 +147,38 @@ class _Walker:
         if name not in generated:
             return passed
         found: set[ColumnRef] = set()
-        for col in pivot.find_all(exp.Column):
+        for col in _pivot_inputs(pivot):
             found |= self.column(scope, col)
-        passes = pivot.meta.get(PASSES)  # the columns its table has, when known
-        if pivot.meta.get(DYNAMIC) and not pivot.args.get("group") and (passes is None or name in passes):
+        source = self.pivot_source_columns(scope, pivot)
+        if pivot.meta.get(DYNAMIC) and not pivot.args.get("group") and (source is None or name in source):
             found |= passed  # a name read of it: a pivoted value or a column passed through
         return frozenset(found)
+
+    def pivot_rows(self, scope: Scope, pivot: exp.Pivot) -> frozenset[ColumnRef]:
+        """The base columns that decide a PIVOT's rows: those it groups by, which are the columns it
+        passes through unless it says GROUP BY (all it reads when those are unknown)."""
+        group = pivot.args.get("group")
+        if group is not None:
+            return self.expr_refs(scope, group)
+        pivoted = pivot.parent
+        source = self.pivot_source_columns(scope, pivot)
+        if source is None or not isinstance(pivoted, (exp.Table, exp.Subquery)):
+            return self.expr_refs(scope, pivot)
+        read = {c.name for c in pivot.find_all(exp.Column)}
+        found: set[ColumnRef] = set()
+        for name in sorted(source - read):
+            found |= self.column(scope, exp.column(name, table=pivoted.alias_or_name))
+        return frozenset(found)
+
+    def pivot_source_columns(self, scope: Scope, pivot: exp.Pivot) -> frozenset[str] | None:
+        """The columns of the table or derived table a pivot reads; None when they are unknown."""
+        pivoted = pivot.parent
+        if isinstance(pivoted, exp.Table) and pivoted.name in self.schema and pivoted.name in self.known:
+            return frozenset(self.schema[pivoted.name])
+        source = scope.sources.get(pivoted.alias_or_name) if pivoted is not None else None
+        if isinstance(source, Scope) and isinstance(source.expression, exp.Query):
+            return frozenset(self._names(source))
+        return None
 
     def scope_reads(self, scope: Scope) -> frozenset[ColumnRef]:
         """Everything a (sub)query reads, including its own nested scopes."""
@@ -160,17 +190,20 @@ class _Walker:
 
 
 def column_lineage(
-    query: exp.Query, known_tables: Iterable[str]
+    query: exp.Query,
+    known_tables: Iterable[str],
+    schema: Mapping[str, Mapping[str, object]] | None = None,
 ) -> tuple[dict[str, frozenset[ColumnRef]], frozenset[ColumnRef], frozenset[ColumnRef]]:
     """For a qualified query: each output column's base columns, every base column read anywhere, and
     the base columns that decide which rows it returns (filters, joins, grouping, DISTINCT, ...).
 
-    `known_tables` are the model and source names the query's tables were renamed to.
+    `known_tables` are the model and source names the query's tables were renamed to; `schema` their
+    columns, where known (what a PIVOT passes through is the rest of them).
     """
     root = build_scope(query)
     if root is None:  # pragma: no cover - only for non-queries, which parse_model rejects
         return {}, _EMPTY, _EMPTY
-    walker = _Walker(root, known_tables)
+    walker = _Walker(root, known_tables, schema)
     outputs = {name: walker.output(root, name) for name in query.named_selects}
     reads: set[ColumnRef] = set()
     rows: set[ColumnRef] = set()
@@ -180,6 +213,10 @@ def column_lineage(
             reads |= refs
             if refs and _decides_rows(scope, col):
                 rows |= refs
+        for pivot in scope.pivots:
+            if not pivot.args.get("unpivot"):
+                rows |= walker.pivot_rows(scope, pivot)
+        rows |= _distinct_on_rows(walker, scope)
     for refs in outputs.values():
         reads |= refs
     return outputs, frozenset(reads), frozenset(rows)
@@ -187,8 +224,8 @@ def column_lineage(
 
 def _decides_rows(scope: Scope, column: exp.Column) -> bool:
     """Whether `column` is read where it decides the query's rows (WHERE, JOIN, GROUP BY [ALL], HAVING,
-    QUALIFY, DISTINCT, ORDER BY with LIMIT, UNNEST in a projection, or a subquery in one of them), not
-    only for a value."""
+    QUALIFY, DISTINCT or DISTINCT ON's expressions, ORDER BY with LIMIT or DISTINCT ON, UNNEST in a
+    projection, or a subquery in one of them), not only for a value."""
     node: exp.Expr = column
     current: Scope | None = scope
     while current is not None and current.is_subquery:
@@ -197,12 +234,16 @@ def _decides_rows(scope: Scope, column: exp.Column) -> bool:
     if current is None:  # pragma: no cover - a subquery always has a parent scope
         return True
     select = current.expression
-    if not isinstance(select, exp.Select) or select.args.get("distinct"):
-        return True  # a table function's arguments decide its rows
+    distinct = select.args.get("distinct")
+    if not isinstance(select, exp.Select) or (distinct is not None and not distinct.args.get("on")):
+        return True  # a table function's arguments decide its rows; DISTINCT: every projection does
+    pivot = column.find_ancestor(exp.Pivot, exp.Select)
+    if isinstance(pivot, exp.Pivot) and not pivot.args.get("unpivot"):
+        return False  # what a PIVOT groups by decides its rows (_Walker.pivot_rows), not what it reads
     while node.parent is not None and node.parent is not select:
         node = node.parent
-    if node.arg_key == "order":
-        return bool(select.args.get("limit") or select.args.get("offset"))
+    if node.arg_key == "order":  # with DISTINCT ON, the order picks the row kept of each group
+        return bool(select.args.get("limit") or select.args.get("offset") or distinct)
     if node.arg_key != "expressions":
         return True
     if isinstance(column.find_ancestor(exp.Explode, exp.Unnest, exp.Select), (exp.Explode, exp.Unnest)):
@@ -214,3 +255,36 @@ def _decides_rows(scope: Scope, column: exp.Column) -> bool:
         )
     # a projection of the query, a CTE, a derived table or a union branch only computes a value
     return False
+
+
+def _distinct_on_rows(walker: _Walker, scope: Scope) -> frozenset[ColumnRef]:
+    """What DISTINCT ON's expressions and ORDER BY read: which rows it keeps, and which of each group.
+    sqlglot leaves their names unqualified (`DISTINCT ON (customer_id)`): each is the projection so named,
+    or else a column of the query's one source."""
+    select = scope.expression
+    distinct = select.args.get("distinct") if isinstance(select, exp.Select) else None
+    if distinct is None or not distinct.args.get("on"):
+        return _EMPTY
+    found: set[ColumnRef] = set()
+    for part in (distinct.args["on"], select.args.get("order")):
+        for col in part.find_all(exp.Column) if part is not None else ():
+            if not _decides_rows(scope, col):
+                continue
+            refs = walker.column(scope, col)
+            if not refs and not col.table:
+                refs = walker.output(scope, col.name)
+                if not refs and len(scope.selected_sources) == 1:
+                    refs = walker.column(
+                        scope, exp.column(col.name, table=next(iter(scope.selected_sources)))
+                    )
+            found |= refs
+    return frozenset(found)
+
+
+def _pivot_inputs(pivot: exp.Pivot) -> list[exp.Column]:
+    """The columns a pivoted value is computed from: the aggregated and the FOR ones, not GROUP BY's."""
+    return [
+        c
+        for c in pivot.find_all(exp.Column)
+        if not isinstance(c.find_ancestor(exp.Group, exp.Pivot), exp.Group)
+    ]

@@ -10,8 +10,6 @@ ColumnsUnknown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -24,19 +22,6 @@ from app.sql.qualify import ColumnsUnknown
 
 # set on the pivot clause when its columns come from the values in the data (no IN list)
 DYNAMIC = "datacanary_dynamic_pivot"
-PASSES = "datacanary_pivot_passes"  # on such a pivot over a table: the names read of it the table has
-
-
-def mark_passed_columns(tree: exp.Query, schema: Mapping[str, Mapping[str, object]]) -> None:
-    """On each pivot of the data's values over a table of known columns, note which names read of it
-    can be columns passed through (the others are only values)."""
-    for pivot in tree.find_all(exp.Pivot):
-        table = pivot.parent
-        if pivot.meta.get(DYNAMIC) and isinstance(table, exp.Table) and table.name in schema:
-            columns = schema[table.name]
-            pivot.meta[PASSES] = frozenset(
-                c.name for c in pivot.args.get("columns") or () if c.name in columns
-            )
 
 
 def standard_pivots(model: ModelFile, tree: exp.Query, dialect: str) -> None:

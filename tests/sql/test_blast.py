@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.sql.analyze import analyze
-from app.sql.blast import MAX_NODES, blast_radius, project_graph, render_mermaid
+from app.sql.blast import MAX_NODES, Reach, blast_radius, project_graph, render_mermaid
 from tests.sql.conftest import SHOP_SOURCES, build_project, contract_yaml
 
 MODELS = {
@@ -146,3 +146,39 @@ def test_a_contract_column_reaches_its_readers_on_snowflake_where_unquoted_names
     assert reach.column == "amount"
     assert reach.models == ("fct", "agg")
     assert reach.columns == (("fct", "AMOUNT2"), ("agg", "TOTAL"))
+
+
+def reaches(
+    models: dict[str, str], sources: dict[str, dict[str, str]], *columns: str
+) -> dict[str | None, Reach]:
+    """The blast radius of each of `columns` of model `stg`, by column."""
+    p = build_project(models, sources)
+    return {i.column: i for i in blast_radius(analyze(p), p, [("stg", c) for c in columns]).impacts}
+
+
+def test_distinct_on_rows_are_decided_by_its_expressions_and_order_not_by_every_column():
+    # every column of a DISTINCT ON query read as deciding its rows: a change to `id` reached `agg`
+    latest = "select distinct on (customer_id) customer_id, id, amount from stg order by customer_id, ordered_at desc"
+    models = {
+        "stg": "select id, customer_id, amount, ordered_at from raw_orders",
+        "latest": latest,
+        "agg": "select sum(amount) as total from latest",
+    }
+    reach = reaches(models, SHOP_SOURCES, "id", "customer_id", "ordered_at")
+    assert reach["id"].models == ("latest",) and reach["id"].columns == (("latest", "id"),)
+    assert reach["customer_id"].models == ("latest", "agg")  # which rows are kept
+    assert reach["ordered_at"].models == ("latest", "agg")  # which row of each is kept
+
+
+def test_a_pivots_rows_are_decided_by_what_it_passes_through_not_by_what_it_aggregates():
+    # the aggregated and FOR columns read as deciding rows, the passed-through ones (its grouping) not
+    models = {
+        "stg": "select country, name, year, population from cities",
+        "wide": "select * from stg pivot (sum(population) for year in (2000, 2010))",
+        "names": "select country, name from wide",
+        "total": 'select sum("2000") as total from wide',
+    }
+    cities = {"cities": {"country": "varchar", "name": "varchar", "year": "int", "population": "int"}}
+    reach = reaches(models, cities, "population", "name")
+    assert reach["population"].models == ("wide", "total")
+    assert reach["name"].models == ("wide", "names", "total")
