@@ -15,6 +15,7 @@ from typing import Any
 
 from app.contracts.columns import column_changes, quality_changes
 from app.contracts.compat import relaxes
+from app.contracts.lifecycle import status_change
 from app.contracts.matching import match_columns, match_datasets
 from app.contracts.model import Column, Contract, Dataset, SlaProperty
 from app.contracts.rules import Change, ChangeKind
@@ -107,6 +108,14 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
                 new=head.compatibility,
             )
         )
+    out += status_change(
+        base.status,
+        head.status,
+        what=_contract_name(head),
+        dataset=subject,
+        location=head.status_location or head.location,
+        base_location=base.status_location or base.location,
+    )
     pairs, removed, added = _pair_slas(base.sla, head.sla)
     for sla in removed:
         dataset = _sla_dataset(sla.element, head) or subject
@@ -148,6 +157,13 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
             )
         )
     return out
+
+
+def _contract_name(contract: Contract) -> str:
+    """`contract (datasets orders, refunds)`: a contract's status is each of its datasets'; one dataset is
+    named by the finding itself."""
+    names = [d.name for d in contract.datasets]
+    return f"contract (datasets {', '.join(names)})" if len(names) > 1 else "contract"
 
 
 def _pair_slas(
@@ -284,6 +300,13 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
                 **_at(old, new, f"customProperties.{key}"),
             )
             out.append(change if before is not None else replace(change, impact=Impact.INFO))
+    out += status_change(
+        old.status,
+        new.status,
+        what=f"dataset {new.name}",
+        dataset=new.name,
+        **_at(old, new, "customProperties.status"),
+    )
     docs = [
         f
         for f in ("description", "business_name", "tags", "deprecated")

@@ -105,6 +105,19 @@ DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
         "the contract's compatibility mode changed",
         "the change that edits the mode is judged under both the old and the new mode",
     ),
+    K.STATUS_RETIRED: (
+        "the contract's `status` (or a schema object's custom property `status`) set to retired",
+        "the producer no longer serves it: readers fail or read data nobody maintains",
+    ),
+    K.STATUS_DEPRECATED: (
+        "`status` set to deprecated",
+        "nothing breaks yet; readers that do not move before it is retired will",
+    ),
+    K.STATUS_CHANGED: (
+        "any other `status` change (draft -> active, deprecated -> active, ...)",
+        "the lifecycle only; leaving active for draft or proposed, or a status ODCS does not list, is"
+        " unknown: the promises may change without notice",
+    ),
     K.SQL_COLUMN_MISSING: ("a model's SQL no longer produces a column its contract promises", "readers fail"),
     K.SQL_TYPE_MISMATCH: (
         "a model's SQL produces a column with another type than its contract",
@@ -123,6 +136,7 @@ POLICY_NOTES: dict[ChangeKind, str] = {
     K.PHYSICAL_TYPE_WIDENED: "`widening: breaking` makes it breaking (as dbt does)",
     K.PHYSICAL_TYPE_CHANGED: "severity from `unknown` (default warning)",
     K.ENUM_VALUE_ADDED: "`enum_value_added: compatible` relaxes it",
+    K.STATUS_DEPRECATED: "severity from `unknown` (default warning): reported, not blocking",
     K.MODEL_OUTPUT_COLUMN_REMOVED: "severity from `uncontracted_changes`",
     K.MODEL_OUTPUT_TYPE_CHANGED: "severity from `uncontracted_changes`",
     K.MODEL_REMOVED: "severity from `uncontracted_changes`",

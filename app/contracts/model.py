@@ -122,6 +122,8 @@ class Dataset:
     physical_type: str | None = None  # table | view | topic | file ... (materialization)
     deprecated: bool = False
     key_locations: tuple[tuple[str, Location], ...] = ()  # as Column's: where each key it declares is
+    # its lifecycle status: ODCS gives a schema object none, so a custom property `status` declares it
+    status: str | None = None
 
     @property
     def output_name(self) -> str:
@@ -183,6 +185,7 @@ class Contract:
     # what its physicalTypes are written in (`int8` is a bigint on PostgreSQL, a tinyint on Databricks)
     server_dialect: str | None = None
     version_location: Location | None = None  # the `version:` line
+    status_location: Location | None = None  # the `status:` line
     schema_location: Location | None = None  # the `schema:` line (the file's first line without one)
     sla_location: Location | None = None  # the `slaProperties:` line (likewise)
     compatibility_location: Location | None = None  # its `compatibility` custom property, when declared

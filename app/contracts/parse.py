@@ -185,6 +185,7 @@ class _Normalizer:
             api_version=self.version,
             server_dialect=_server_dialect(data.get("servers")),
             version_location=self.loc(("version",)),
+            status_location=self.loc(("status",)) if "status" in data else None,
             schema_location=self.loc(("schema",)),
             sla_location=self.loc(("slaProperties",)),
             compatibility_location=self._custom_location(("customProperties",), "compatibility"),
@@ -246,6 +247,7 @@ class _Normalizer:
             physical_type=raw.get("physicalType"),
             deprecated=bool(raw.get("deprecated") or custom.get("deprecated")),
             key_locations=self._key_locations(raw, path),
+            status=None if custom.get("status") is None else str(custom["status"]),
         )
 
     @staticmethod

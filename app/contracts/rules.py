@@ -48,6 +48,9 @@ class ChangeKind(str, Enum):
     COLUMN_REORDERED = "column-reordered"
     VERSION_CHANGED = "version-changed"
     COMPATIBILITY_CHANGED = "compatibility-changed"  # the contract's own compatibility mode
+    STATUS_RETIRED = "status-retired"  # the contract's (or a schema object's) lifecycle status
+    STATUS_DEPRECATED = "status-deprecated"
+    STATUS_CHANGED = "status-changed"
     # implementation drift: the model's SQL against its own contract (same rules, SQL location)
     SQL_COLUMN_MISSING = "sql-column-missing"
     SQL_TYPE_MISMATCH = "sql-type-mismatch"
@@ -94,6 +97,9 @@ RULES: Mapping[ChangeKind, Impact] = MappingProxyType(
         ChangeKind.COLUMN_REORDERED: Impact.INFO,
         ChangeKind.VERSION_CHANGED: Impact.INFO,
         ChangeKind.COMPATIBILITY_CHANGED: Impact.INFO,  # the change itself is judged under both modes
+        ChangeKind.STATUS_RETIRED: Impact.BREAKING,
+        ChangeKind.STATUS_DEPRECATED: Impact.UNKNOWN,  # breaks only readers that do not move in time
+        ChangeKind.STATUS_CHANGED: Impact.INFO,
         ChangeKind.SQL_COLUMN_MISSING: Impact.BREAKING,
         ChangeKind.SQL_TYPE_MISMATCH: Impact.BREAKING,
         ChangeKind.SQL_COLUMN_UNDECLARED: Impact.INFO,

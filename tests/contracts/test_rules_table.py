@@ -376,6 +376,21 @@ CASES: list[tuple[str, Mutation, Mutation, set[ChangeKind], set[ChangeKind]]] = 
         {K.COMPATIBILITY_CHANGED},
     ),
     ("version-changed", _noop, lambda d: d.update(version="1.1.0"), {K.VERSION_CHANGED}, {K.VERSION_CHANGED}),
+    ("status-retired", _noop, lambda d: d.update(status="retired"), {K.STATUS_RETIRED}, {K.STATUS_CHANGED}),
+    (
+        "status-deprecated",
+        _noop,
+        lambda d: d.update(status="deprecated"),
+        {K.STATUS_DEPRECATED},
+        {K.STATUS_CHANGED},
+    ),
+    (
+        "dataset-status-retired",
+        _dataset("customProperties", [{"property": "status", "value": "deprecated"}]),
+        _dataset("customProperties", [{"property": "status", "value": "retired"}]),
+        {K.STATUS_RETIRED},
+        {K.STATUS_CHANGED},  # served again, if only until it is retired for good
+    ),
 ]
 
 
