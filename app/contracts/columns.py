@@ -17,6 +17,21 @@ K = ChangeKind
 # logicalTypeOptions whose value bounds from below / above; a bound moved outward is a loosening
 _LOWER = {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"}
 _UPPER = {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"}
+# promises a property makes by a boolean: (field, ODCS key, kind and message when it is dropped, when added)
+_FLAGS = (
+    (
+        "required", "required",
+        K.REQUIRED_RELAXED, "required relaxed: nulls are now allowed", K.REQUIRED_TIGHTENED, "now required (no nulls)",
+    ),
+    ("unique", "unique", K.UNIQUE_DROPPED, "no longer unique", K.UNIQUE_ADDED, "now unique"),
+    (
+        "critical", "criticalDataElement",
+        K.CRITICAL_DATA_ELEMENT_DROPPED,
+        "no longer a critical data element: the controls it carried (monitoring, lineage, change review) are"
+        " no longer promised",
+        K.CRITICAL_DATA_ELEMENT_ADDED, "now a critical data element",
+    ),
+)  # fmt: skip
 _DOC_FIELDS = ("description", "business_name", "tags", "examples")
 # the ODCS keys that declare each documentation field (and the deprecation flag)
 _DOC_KEYS = {
@@ -49,21 +64,22 @@ def column_changes(dataset: str, old: Column, new: Column, dialect: str | None =
             )
         )
     out.extend(_type_changes(old, new, dialect, at))
-    if old.required != new.required:
-        kind = K.REQUIRED_RELAXED if old.required else K.REQUIRED_TIGHTENED
-        text = "required relaxed: nulls are now allowed" if old.required else "now required (no nulls)"
-        out.append(
-            Change.of(kind, message=text, old=old.required, new=new.required, **_at(at, old, new, "required"))
-        )
-    if old.unique != new.unique:
-        kind = K.UNIQUE_DROPPED if old.unique else K.UNIQUE_ADDED
+    for field, key, dropped, dropped_text, added, added_text in _FLAGS:
+        a, b = getattr(old, field), getattr(new, field)
+        if a != b:
+            text = dropped_text if a else added_text
+            out.append(
+                Change.of(dropped if a else added, message=text, old=a, new=b, **_at(at, old, new, key))
+            )
+    if (old.semantic_type or "column") != (new.semantic_type or "column"):  # ODCS 3.2's default: column
+        a, b = old.semantic_type or "column", new.semantic_type or "column"
         out.append(
             Change.of(
-                kind,
-                message="no longer unique" if old.unique else "now unique",
-                old=old.unique,
-                new=new.unique,
-                **_at(at, old, new, "unique"),
+                K.SEMANTICS_CHANGED,
+                message=f"semanticType {a} -> {b}: readers aggregate or group it another way",
+                old=a,
+                new=b,
+                **_at(at, old, new, "semanticType"),
             )
         )
     out.extend(_allowed_value_changes(old, new, at))

@@ -16,8 +16,9 @@ from typing import Any
 from app.contracts.columns import column_changes, quality_changes
 from app.contracts.compat import relaxes
 from app.contracts.lifecycle import status_change
-from app.contracts.matching import match_columns, match_datasets
+from app.contracts.matching import match_columns, match_datasets, pair_in_stages
 from app.contracts.model import Column, Contract, Dataset, SlaProperty
+from app.contracts.relationships import relationship_changes
 from app.contracts.rules import Change, ChangeKind
 from app.contracts.sla import compare_sla, show, sla_key
 from app.types import Impact, Location
@@ -172,21 +173,11 @@ def _pair_slas(
     """SLA entries matched across revisions by property and element (`sla_key`). Several entries under
     one key (a regulatory and an analytics `timeOfAvailability` of one element) pair by their `driver`
     first, then in their order, so that none hides another. Returns (pairs, removed, added)."""
-    pairs: list[tuple[SlaProperty, SlaProperty]] = []
-    left = list(old)
-    right = list(new)
-    matches: tuple[Callable[[SlaProperty, SlaProperty], bool], ...] = (
-        lambda a, b: a.driver == b.driver,
-        lambda a, b: True,
+    stages: tuple[Callable[[SlaProperty, SlaProperty], bool], ...] = (
+        lambda a, b: sla_key(a) == sla_key(b) and a.driver == b.driver,
+        lambda a, b: sla_key(a) == sla_key(b),
     )
-    for match in matches:
-        for a in list(left):
-            b = next((b for b in right if sla_key(a) == sla_key(b) and match(a, b)), None)
-            if b is not None:
-                pairs.append((a, b))
-                left.remove(a)
-                right.remove(b)
-    return pairs, left, right
+    return pair_in_stages(old, new, stages)
 
 
 def primary_dataset(contract: Contract | None) -> str | None:
@@ -255,6 +246,7 @@ def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> l
             )
         )
     renamed = {a.name: b.name for a, b in pairs}
+    out.extend(relationship_changes(old, new, renamed))
     old_key, new_key = _key_columns(old), _key_columns(new)
     was = [renamed.get(n, n) for n in old_key]  # a renamed key column alone is not a new key
     positioned = any(c.primary_key_position for c in (*old.columns, *new.columns) if c.primary_key)

@@ -63,8 +63,9 @@ DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
     ),
     K.CONSTRAINT_TIGHTENED: ("range, length or pattern tightened or added", "a stronger promise"),
     K.SEMANTICS_CHANGED: (
-        "unit, time zone, currency, meaning or format changed; a collation declared, dropped or changed in"
-        " the physical type (`varchar(20) COLLATE nocase`)",
+        "unit, time zone, currency, meaning or format changed; ODCS 3.2 `semanticType` changed (column,"
+        " measure, dimension); a collation declared, dropped or changed in the physical type"
+        " (`varchar(20) COLLATE nocase`)",
         "same type, different numbers: the silent kind (declaring a unit where none was is info; a"
         " collation changes how values compare: sort order, and under a case-insensitive one equality,"
         " grouping and uniqueness)",
@@ -81,6 +82,20 @@ DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
         "threshold moved both ways)",
         "cannot be proven to keep the guarantee",
     ),
+    K.RELATIONSHIP_REMOVED: (
+        "relationship (ODCS 3.1 foreign key, schema or property level) removed",
+        "readers that join on it lose the promised key",
+    ),
+    K.RELATIONSHIP_CHANGED: (
+        "relationship's columns or referenced properties changed",
+        "joins on it now match other rows, or none",
+    ),
+    K.RELATIONSHIP_ADDED: ("relationship added", "a stronger promise"),
+    K.CRITICAL_DATA_ELEMENT_DROPPED: (
+        "`criticalDataElement` true -> false",
+        "the controls a critical data element carries (monitoring, lineage, change review) are gone",
+    ),
+    K.CRITICAL_DATA_ELEMENT_ADDED: ("`criticalDataElement` false -> true", "a stronger promise"),
     K.SLA_WEAKENED: (
         "SLA weakened or removed (latency or frequency longer, availability lower, retention shorter)",
         "consumers' schedules and guarantees break",

@@ -9,6 +9,25 @@ from typing import Any, TypeVar
 from app.contracts.model import Column, Dataset
 
 Item = TypeVar("Item", Column, Dataset)
+T = TypeVar("T")
+
+
+def pair_in_stages(
+    old: Sequence[T], new: Sequence[T], stages: Sequence[Callable[[T, T], bool]]
+) -> tuple[list[tuple[T, T]], list[T], list[T]]:
+    """List items paired across revisions: each stage pairs what the earlier stages left, the first
+    match in `new` for each item of `old` in turn (stages from the surest, such as an identical item
+    or a stable `id`, to the loosest). Returns (pairs, removed, added)."""
+    pairs: list[tuple[T, T]] = []
+    left, right = list(old), list(new)
+    for stage in stages:
+        for a in list(left):
+            b = next((b for b in right if stage(a, b)), None)
+            if b is not None:
+                pairs.append((a, b))
+                left.remove(a)
+                right.remove(b)
+    return pairs, left, right
 
 
 def match_datasets(

@@ -51,6 +51,25 @@ class QualityRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Relationship:
+    """An ODCS 3.1 `relationships` entry, a foreign key: the dataset's columns it joins from (`columns`:
+    a schema object's `from`, resolved to column names; a property's own name) to the properties it
+    references (`to`, as written: `receivers.id`, or an id path `schema/rcv/properties/id`)."""
+
+    columns: tuple[str, ...]
+    to: tuple[str, ...]
+    type: str = "foreignKey"
+    id: str | None = None  # ODCS 3.2's stable `id`: follows the relationship through edits
+    column: str | None = None  # the property that declares it (property level); None: the schema object
+    location: Location | None = None
+    key_locations: tuple[tuple[str, Location], ...] = ()
+
+    def key_location(self, *keys: str) -> Location | None:
+        """Where the first of `keys` the relationship declares is; else its own line."""
+        return _first_declared(self.key_locations, keys, self.location)
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     """An ODCS schema property (a column)."""
 
@@ -89,6 +108,9 @@ class Column:
     # where each key the property declares is (`logicalType`, `logicalTypeOptions.maximum`,
     # `customProperties.unit`): a change is annotated at the key that changed
     key_locations: tuple[tuple[str, Location], ...] = ()
+    relationships: tuple[Relationship, ...] = ()  # its own `relationships` (ODCS 3.1: from is itself)
+    critical: bool = False  # ODCS `criticalDataElement`
+    semantic_type: str | None = None  # ODCS 3.2 `semanticType`: column (the default), measure, dimension
 
     @property
     def output_name(self) -> str:
@@ -124,6 +146,7 @@ class Dataset:
     key_locations: tuple[tuple[str, Location], ...] = ()  # as Column's: where each key it declares is
     # its lifecycle status: ODCS gives a schema object none, so a custom property `status` declares it
     status: str | None = None
+    relationships: tuple[Relationship, ...] = ()  # the schema object's own (its properties' are theirs)
 
     @property
     def output_name(self) -> str:
@@ -138,6 +161,11 @@ class Dataset:
             if c.name == name or c.physical_name == name:
                 return c
         return None
+
+    @property
+    def all_relationships(self) -> tuple[Relationship, ...]:
+        """The schema object's relationships and its properties': one foreign key, wherever declared."""
+        return (*self.relationships, *(r for c in self.columns for r in c.relationships))
 
     @property
     def table_columns(self) -> tuple[Column, ...]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from app.contracts.legacy import upgrade_legacy
-from app.contracts.model import Column, Contract, Dataset, QualityRule, SlaProperty
+from app.contracts.model import Column, Contract, Dataset, QualityRule, Relationship, SlaProperty
 from app.contracts.schema import dotted, validate_odcs
 from app.errors import ContractError
 from app.project.yamldoc import Path, YamlDoc, load_yaml
@@ -127,6 +127,27 @@ _SERVER_DIALECTS = {
 }
 
 
+def _from_columns(refs: Any, dataset: set[str], columns: list[Column]) -> tuple[str, ...]:
+    """A schema-level relationship's `from` as the names of the dataset's columns: `orders.customer_id`
+    (shorthand: table.column, by name or physicalName) or an id path `schema/orders/properties/cust`
+    (the last `properties/<id>`); a reference to none of them stays as written."""
+
+    def column(ref: str) -> str:
+        path = ref.rsplit("#", 1)[-1].strip("/").split("/")
+        if len(path) >= 4 and path[-2] == "properties":
+            by_id = next((c.name for c in columns if c.id == path[-1]), None)
+            return by_id or ref
+        table, dot, name = ref.partition(".")
+        if dot and table in dataset:
+            hit = next(
+                (c.name for c in columns if c.parent is None and name in (c.name, c.physical_name)), None
+            )
+            return hit or ref
+        return ref
+
+    return tuple(column(r) for r in _strings(refs))
+
+
 def _server_dialect(servers: Any) -> str | None:
     """The one sqlglot dialect of the contract's SQL servers, or None (none declared, or they differ)."""
     if not isinstance(servers, list):
@@ -232,6 +253,7 @@ class _Normalizer:
         columns: list[Column] = []
         for j, prop in enumerate(raw.get("properties") or []):
             columns.extend(self.columns(prop, (*path, "properties", j), prefix=""))
+        names = {str(raw["name"]), str(raw.get("physicalName") or raw["name"])}
         return Dataset(
             name=str(raw["name"]),
             physical_name=raw.get("physicalName"),
@@ -248,6 +270,13 @@ class _Normalizer:
             deprecated=bool(raw.get("deprecated") or custom.get("deprecated")),
             key_locations=self._key_locations(raw, path),
             status=None if custom.get("status") is None else str(custom["status"]),
+            relationships=tuple(
+                self._relationship(
+                    r, (*path, "relationships", i), _from_columns(r.get("from"), names, columns)
+                )
+                for i, r in enumerate(raw.get("relationships") or [])
+                if isinstance(r, dict)
+            ),
         )
 
     @staticmethod
@@ -302,6 +331,13 @@ class _Normalizer:
             id=raw.get("id"),
             partition_position=partition if isinstance(partition, int) and partition >= 0 else None,
             parent=parent,
+            relationships=tuple(
+                self._relationship(r, (*path, "relationships", i), (name,), column=name)
+                for i, r in enumerate(raw.get("relationships") or [])
+                if isinstance(r, dict)
+            ),
+            critical=bool(raw.get("criticalDataElement", False)),
+            semantic_type=raw.get("semanticType"),
         )
         out = [column]
         for k, child in enumerate(raw.get("properties") or []):
@@ -310,6 +346,19 @@ class _Normalizer:
         if isinstance(items, dict):
             out.extend(self.columns({**items, "name": "[]"}, (*path, "items"), prefix=name, parent=name))
         return out
+
+    def _relationship(
+        self, raw: dict[str, Any], path: Path, columns: tuple[str, ...], column: str | None = None
+    ) -> Relationship:
+        return Relationship(
+            columns=columns,
+            to=_strings(raw.get("to")),
+            type=str(raw.get("type") or "foreignKey"),
+            id=raw.get("id"),
+            column=column,
+            location=self.loc(path),
+            key_locations=tuple((str(k), self.loc((*path, k))) for k in raw),
+        )
 
     def _allowed_values(
         self, raw: dict[str, Any], options: dict[str, Any], path: Path

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.contracts.matching import pair_in_stages
 from app.contracts.model import QualityRule
 
 Outcome = Literal["same", "loosened", "tightened", "changed"]
@@ -102,22 +103,13 @@ def pair_rules(
     Unnamed rules that check the same thing (`rowCount > 1000` and `rowCount < 1e7`) are told apart
     by their content first, an unchanged rule with itself, and only then in their order, so that
     reordering them changes nothing and removing one removes that one. Returns (pairs, removed, added)."""
-    pairs: list[tuple[QualityRule, QualityRule]] = []
-    left, right = list(old), list(new)
-    matches: tuple[Callable[[QualityRule, QualityRule], bool], ...] = (
+    stages: tuple[Callable[[QualityRule, QualityRule], bool], ...] = (
         lambda a, b: a.key == b.key and compare_rules(a, b)[0] == "same",
         lambda a, b: _base_key(a) == _base_key(b) and compare_rules(a, b)[0] == "same",
         lambda a, b: a.key == b.key,
         lambda a, b: _base_key(a) == _base_key(b),
     )
-    for match in matches:
-        for a in list(left):
-            b = next((b for b in right if match(a, b)), None)
-            if b is not None:
-                pairs.append((a, b))
-                left.remove(a)
-                right.remove(b)
-    return pairs, left, right
+    return pair_in_stages(old, new, stages)
 
 
 def _base_key(rule: QualityRule) -> str:

@@ -40,6 +40,11 @@ class ChangeKind(str, Enum):
     QUALITY_RULE_ADDED = "quality-rule-added"
     QUALITY_RULE_TIGHTENED = "quality-rule-tightened"
     QUALITY_RULE_CHANGED = "quality-rule-changed"  # metric, query or threshold in no provable direction
+    RELATIONSHIP_REMOVED = "relationship-removed"  # ODCS 3.1 `relationships`: a foreign key
+    RELATIONSHIP_CHANGED = "relationship-changed"  # its columns or the properties it references
+    RELATIONSHIP_ADDED = "relationship-added"
+    CRITICAL_DATA_ELEMENT_DROPPED = "critical-data-element-dropped"  # `criticalDataElement` true -> false
+    CRITICAL_DATA_ELEMENT_ADDED = "critical-data-element-added"
     SLA_WEAKENED = "sla-weakened"
     SLA_STRENGTHENED = "sla-strengthened"
     CLASSIFICATION_CHANGED = "classification-changed"
@@ -89,6 +94,11 @@ RULES: Mapping[ChangeKind, Impact] = MappingProxyType(
         ChangeKind.QUALITY_RULE_ADDED: Impact.COMPATIBLE,
         ChangeKind.QUALITY_RULE_TIGHTENED: Impact.COMPATIBLE,
         ChangeKind.QUALITY_RULE_CHANGED: Impact.UNKNOWN,
+        ChangeKind.RELATIONSHIP_REMOVED: Impact.BREAKING,
+        ChangeKind.RELATIONSHIP_CHANGED: Impact.BREAKING,
+        ChangeKind.RELATIONSHIP_ADDED: Impact.COMPATIBLE,
+        ChangeKind.CRITICAL_DATA_ELEMENT_DROPPED: Impact.BREAKING,
+        ChangeKind.CRITICAL_DATA_ELEMENT_ADDED: Impact.COMPATIBLE,
         ChangeKind.SLA_WEAKENED: Impact.BREAKING,
         ChangeKind.SLA_STRENGTHENED: Impact.COMPATIBLE,
         ChangeKind.CLASSIFICATION_CHANGED: Impact.BREAKING,

@@ -376,6 +376,27 @@ CASES: list[tuple[str, Mutation, Mutation, set[ChangeKind], set[ChangeKind]]] = 
         {K.COMPATIBILITY_CHANGED},
     ),
     ("version-changed", _noop, lambda d: d.update(version="1.1.0"), {K.VERSION_CHANGED}, {K.VERSION_CHANGED}),
+    (
+        "relationship-removed",
+        _set("email", "relationships", [{"to": "customers.email"}]),
+        _noop,
+        {K.RELATIONSHIP_REMOVED},
+        {K.RELATIONSHIP_ADDED},
+    ),
+    (
+        "relationship-retargeted",
+        _set("email", "relationships", [{"to": "customers.email"}]),
+        _set("email", "relationships", [{"to": "users.email"}]),
+        {K.RELATIONSHIP_CHANGED},
+        {K.RELATIONSHIP_CHANGED},
+    ),
+    (
+        "critical-data-element-dropped",
+        _set("amount", "criticalDataElement", True),
+        _noop,
+        {K.CRITICAL_DATA_ELEMENT_DROPPED},
+        {K.CRITICAL_DATA_ELEMENT_ADDED},
+    ),
     ("status-retired", _noop, lambda d: d.update(status="retired"), {K.STATUS_RETIRED}, {K.STATUS_CHANGED}),
     (
         "status-deprecated",
