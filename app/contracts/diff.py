@@ -9,18 +9,18 @@ or an identical shape) so a rename is reported as one `*-renamed` change, not a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from app.contracts.columns import column_changes, quality_changes
 from app.contracts.compat import relaxes
 from app.contracts.lifecycle import status_change
-from app.contracts.matching import match_columns, match_datasets, pair_in_stages
-from app.contracts.model import Column, Contract, Dataset, SlaProperty
+from app.contracts.matching import match_columns, match_datasets
+from app.contracts.model import Column, Contract, Dataset
 from app.contracts.relationships import relationship_changes
 from app.contracts.rules import Change, ChangeKind
-from app.contracts.sla import compare_sla, show, sla_key
+from app.contracts.sla_diff import sla_changes
 from app.types import Impact, Location
 
 K = ChangeKind
@@ -117,46 +117,7 @@ def _contract_changes(base: Contract, head: Contract) -> list[Change]:
         location=head.status_location or head.location,
         base_location=base.status_location or base.location,
     )
-    pairs, removed, added = _pair_slas(base.sla, head.sla)
-    for sla in removed:
-        dataset = _sla_dataset(sla.element, head) or subject
-        out.append(
-            Change.of(
-                K.SLA_WEAKENED,
-                dataset,
-                f"SLA {sla.property} ({show(sla)}) removed",
-                location=head.sla_location,
-                base_location=sla.location,
-                old=show(sla),
-            )
-        )
-    for sla, now in pairs:
-        dataset = _sla_dataset(sla.element, head) or subject
-        outcome, why = compare_sla(sla, now)
-        if outcome == "same":
-            continue
-        kind = K.SLA_STRENGTHENED if outcome == "strengthened" else K.SLA_WEAKENED
-        change = Change.of(
-            kind,
-            dataset,
-            f"SLA {sla.property} {outcome}: {why}",
-            location=now.location,
-            base_location=sla.location,
-            old=show(sla),
-            new=show(now),
-        )
-        out.append(change if outcome != "changed" else replace(change, impact=Impact.UNKNOWN))
-    for sla in added:
-        dataset = _sla_dataset(sla.element, head) or subject
-        out.append(
-            Change.of(
-                K.SLA_STRENGTHENED,
-                dataset,
-                f"SLA {sla.property} ({show(sla)}) added",
-                location=sla.location,
-                new=show(sla),
-            )
-        )
+    out += sla_changes(base, head, subject)
     return out
 
 
@@ -167,33 +128,11 @@ def _contract_name(contract: Contract) -> str:
     return f"contract (datasets {', '.join(names)})" if len(names) > 1 else "contract"
 
 
-def _pair_slas(
-    old: Sequence[SlaProperty], new: Sequence[SlaProperty]
-) -> tuple[list[tuple[SlaProperty, SlaProperty]], list[SlaProperty], list[SlaProperty]]:
-    """SLA entries matched across revisions by property and element (`sla_key`). Several entries under
-    one key (a regulatory and an analytics `timeOfAvailability` of one element) pair by their `driver`
-    first, then in their order, so that none hides another. Returns (pairs, removed, added)."""
-    stages: tuple[Callable[[SlaProperty, SlaProperty], bool], ...] = (
-        lambda a, b: sla_key(a) == sla_key(b) and a.driver == b.driver,
-        lambda a, b: sla_key(a) == sla_key(b),
-    )
-    return pair_in_stages(old, new, stages)
-
-
 def primary_dataset(contract: Contract | None) -> str | None:
     """The dataset a contract-level change is filed under: its only (or first) schema object."""
     if contract is None or not contract.datasets:
         return None
     return contract.datasets[0].name
-
-
-def _sla_dataset(element: str | None, contract: Contract) -> str | None:
-    """`element: fct_orders.ordered_at` names a dataset by name or physical name."""
-    if not element:
-        return None
-    first = element.split(",")[0].strip().split(".")[0]
-    found = contract.dataset(first)
-    return found.name if found else None
 
 
 def dataset_changes(old: Dataset, new: Dataset, dialect: str | None = None) -> list[Change]:

@@ -189,6 +189,12 @@ class SlaProperty:
     element: str | None = None
     driver: str | None = None
     location: Location | None = None
+    id: str | None = None  # ODCS 3.1's stable `id`: follows the entry through edits of its property
+    key_locations: tuple[tuple[str, Location], ...] = ()
+
+    def key_location(self, *keys: str) -> Location | None:
+        """Where the first of `keys` the entry declares is; else its own line."""
+        return _first_declared(self.key_locations, keys, self.location)
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,6 +246,8 @@ class _Normalizer:
             element=raw.get("element"),
             driver=raw.get("driver"),
             location=self.loc(path),
+            id=raw.get("id"),
+            key_locations=tuple((str(k), self.loc((*path, k))) for k in raw),
         )
 
     def dataset(self, raw: dict[str, Any], path: Path) -> Dataset:

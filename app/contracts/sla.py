@@ -145,6 +145,27 @@ def compare_sla(old: SlaProperty, new: SlaProperty) -> tuple[Outcome, str]:
     return ("strengthened" if stronger else "weakened"), f"{before} -> {after}"
 
 
+def compare_entries(old: SlaProperty, new: SlaProperty) -> tuple[Outcome, str, tuple[str, ...]]:
+    """Classify two matched SLA entries that may cover another element (or, paired by their `id`, state
+    another property), and which keys changed (`value`; or `property`, `element`: it moved). A moved SLA
+    is weakened when its value weakened, else changed: readers of the old element may have lost it."""
+    moves = [
+        (key, f"{key} {a or 'unset'} -> {b or 'unset'}")
+        for key, a, b, same in (
+            ("property", old.property, new.property, _norm(old.property) == _norm(new.property)),
+            ("element", old.element, new.element, sla_key(old)[1] == sla_key(new)[1]),
+        )
+        if not same
+    ]
+    if not moves:
+        return (*compare_sla(old, new), ("value",))
+    outcome, why = compare_sla(old, new) if moves[0][0] != "property" else ("changed", "")
+    if (before := _show(old)) != (after := _show(new)) and not why:
+        why = f"{before} -> {after}"
+    why = ", ".join([*(m for _, m in moves), *([why] if why else [])])
+    return ("weakened" if outcome == "weakened" else "changed"), why, tuple(k for k, _ in moves)
+
+
 def _show(sla: SlaProperty) -> str:
     return f"{sla.value} {sla.unit}" if sla.unit else str(sla.value)
 
