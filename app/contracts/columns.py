@@ -262,7 +262,20 @@ def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list
                 **at,
             )
         ]
+    renamed = _renamed_values(old, new, keys_a or set(), keys_b or set())
     out = [
+        Change.of(
+            K.ENUM_VALUE_RENAMED,
+            message=f"allowed value {was!r} renamed to {now!r}: readers that filter on {was!r} miss its rows",
+            old=was,
+            new=now,
+            **{**at, "location": here, "base_location": there},
+        )
+        for was, now, here, there in renamed
+    ]
+    keys_a = (keys_a or set()) | {value_key(now) for _, now, _, _ in renamed}  # neither added nor removed
+    keys_b = (keys_b or set()) | {value_key(was) for was, _, _, _ in renamed}
+    out += [
         Change.of(
             K.ENUM_VALUE_ADDED,
             message=f"allowed value {v!r} added: closed-set consumers may mishandle it",
@@ -278,6 +291,22 @@ def _allowed_value_changes(old: Column, new: Column, at: dict[str, Any]) -> list
         for v in a
         if value_key(v) not in (keys_b or set())
     ]
+    return out
+
+
+def _renamed_values(
+    old: Column, new: Column, keys_a: set[Any], keys_b: set[Any]
+) -> list[tuple[Any, Any, Location, Location]]:
+    """(old value, new value, head line, base line) of each `enum` entry whose value changed under its
+    stable `id`, where the old value is gone and the new one was not there before."""
+    before = {i: (v, at) for i, v, at in old.allowed_value_ids}
+    out = []
+    for i, value, here in new.allowed_value_ids:
+        if i not in before:
+            continue
+        was, there = before[i]
+        if value_key(was) not in keys_b and value_key(value) not in keys_a:
+            out.append((was, value, here, there))
     return out
 
 

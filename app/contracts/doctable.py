@@ -57,6 +57,10 @@ DESCRIPTIONS: dict[ChangeKind, tuple[str, str]] = {
         "consumers with a closed set mishandle the new value",
     ),
     K.ENUM_VALUE_REMOVED: ("allowed value removed", "a stronger promise"),
+    K.ENUM_VALUE_RENAMED: (
+        "allowed value renamed: an ODCS 3.2 `enum` entry's `value` changed under the same `id`",
+        "readers that filter or map on the old value miss its rows; reported as old -> new",
+    ),
     K.CONSTRAINT_LOOSENED: (
         "range, length or pattern loosened or removed (a changed pattern counts as loosened)",
         "values readers rejected may now appear",

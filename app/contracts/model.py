@@ -105,6 +105,9 @@ class Column:
     allowed_values_location: Location | None = None  # the `enum` / `validValues` list, for annotations
     # what an ODCS 3.2 `enum` says of its values besides the value (description, label, tags, ...): docs
     allowed_value_docs: tuple[tuple[Any, Any], ...] = ()
+    # ODCS 3.2 `enum` entries with a stable `id`: (id, value, the entry's line); a value renamed under
+    # its id is one enum-value-renamed change
+    allowed_value_ids: tuple[tuple[str, Any, Location], ...] = ()
     # where each key the property declares is (`logicalType`, `logicalTypeOptions.maximum`,
     # `customProperties.unit`): a change is annotated at the key that changed
     key_locations: tuple[tuple[str, Location], ...] = ()

@@ -324,6 +324,11 @@ class _Normalizer:
                 for e in raw.get("enum") or ()
                 if isinstance(e, dict) and len(e) > 1
             ),
+            allowed_value_ids=tuple(
+                (str(e["id"]), _frozen(e.get("value")), self.loc((*path, "enum", i)))
+                for i, e in enumerate(raw.get("enum") or ())
+                if isinstance(e, dict) and e.get("id") is not None
+            ),
             semantics=self._semantics(custom),
             deprecated=bool(
                 raw.get("deprecated") or str(custom.get("deprecated", "")).lower() in ("true", "yes")

@@ -32,6 +32,7 @@ class ChangeKind(str, Enum):
     PRIMARY_KEY_CHANGED = "primary-key-changed"
     ENUM_VALUE_ADDED = "enum-value-added"
     ENUM_VALUE_REMOVED = "enum-value-removed"
+    ENUM_VALUE_RENAMED = "enum-value-renamed"  # an ODCS 3.2 `enum` entry's value changed under its `id`
     CONSTRAINT_LOOSENED = "constraint-loosened"  # range, length, pattern
     CONSTRAINT_TIGHTENED = "constraint-tightened"
     SEMANTICS_CHANGED = "semantics-changed"  # unit, timezone, currency, meaning
@@ -86,6 +87,7 @@ RULES: Mapping[ChangeKind, Impact] = MappingProxyType(
         ChangeKind.PRIMARY_KEY_CHANGED: Impact.BREAKING,
         ChangeKind.ENUM_VALUE_ADDED: Impact.BREAKING,  # closed-set consumers; policy may relax
         ChangeKind.ENUM_VALUE_REMOVED: Impact.COMPATIBLE,
+        ChangeKind.ENUM_VALUE_RENAMED: Impact.BREAKING,  # readers filtering on the old value miss rows
         ChangeKind.CONSTRAINT_LOOSENED: Impact.BREAKING,
         ChangeKind.CONSTRAINT_TIGHTENED: Impact.COMPATIBLE,
         ChangeKind.SEMANTICS_CHANGED: Impact.BREAKING,

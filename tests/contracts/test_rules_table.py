@@ -261,6 +261,13 @@ CASES: list[tuple[str, Mutation, Mutation, set[ChangeKind], set[ChangeKind]]] = 
         {K.ENUM_VALUE_REMOVED},
     ),
     (
+        "native-enum-value-renamed",
+        _set("status", "enum", [{"value": "a", "id": "v1"}, {"value": "b"}]),
+        _set("status", "enum", [{"value": "c", "id": "v1"}, {"value": "b"}]),
+        {K.ENUM_VALUE_RENAMED},
+        {K.ENUM_VALUE_RENAMED},
+    ),
+    (
         "allowed-values-undeclared",
         _noop,
         _set("status", "quality", []),
