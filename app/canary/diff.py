@@ -288,6 +288,11 @@ def _profiles(
     if same and all(p.left_type == p.right_type for p in plan.columns):
         one = db.query(q.side_summary(plan, left, "l", True, exact, small))[0]
         return one, q.as_side(one, "l", "r")
+    grouped = q.sides_grouped(plan, left, right, exact, small) if min(rows) > 0 else None
+    if grouped is not None:
+        found = {int(r.pop("__side")): r for r in db.query(grouped)}
+        if len(found) == 2:
+            return found[0], q.as_side(found[1], "l", "r")
     row = db.query(q.sides(plan, left, right, True, exact, small))[0]
     return row["l"], row["r"]
 

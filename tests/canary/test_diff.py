@@ -107,6 +107,41 @@ def test_keyless_is_a_multiset_diff(db: Sandbox, left_rows: list, right_rows: li
     assert r.identical == (lc == rc)
 
 
+def _truth(rows: list[dict], column: str) -> dict:
+    seen = [r[column] for r in rows if r[column] is not None]
+    out = {"count": len(seen), "nulls": len(rows) - len(seen), "distinct": len(set(seen))}
+    if column != "s":  # numbers and timestamps have an order; text is not profiled so
+        out |= {"min": min(seen, default=None), "max": max(seen, default=None)}
+    return out
+
+
+@given(
+    st.lists(row_st, max_size=25),
+    st.lists(row_st, max_size=25),
+    st.sampled_from(["INTEGER", "BIGINT"]),  # BIGINT: one column typed otherwise on the head side
+)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_column_profiles_of_both_sides_are_each_sides_own(
+    db: Sandbox, base: list[dict], head: list[dict], head_n_type: str
+) -> None:
+    """Counts, NULLs, exact distinct values, min and max of every column, of each side, keyless (one scan of
+    both sides when they are typed alike, one a side when not), also when a side has no rows."""
+    cols = [c for c in COLUMNS if c[0] != "id"]
+    left = make_table(db, "l", cols, [[r["s"], r["x"], r["ts"], r["n"]] for r in base])
+    head_cols = [(c, head_n_type if c == "n" else t) for c, t in cols]
+    right = make_table(db, "r", head_cols, [[r["s"], r["x"], r["ts"], r["n"]] for r in head])
+    r = reconcile(db, left, right, key=[])
+    assert (r.rows_left, r.rows_right) == (len(base), len(head))
+    for c in r.columns:
+        for stats, rows in ((c.left, base), (c.right, head)):
+            assert stats is not None
+            want = _truth(rows, c.name)
+            assert {k: getattr(stats, k) for k in want} == want, (c.name, rows)
+            if c.name == "n":  # SQL's sum: NULL over no values
+                values = [x["n"] for x in rows if x["n"] is not None]
+                assert stats.sum == (sum(values) if values else None)
+
+
 def test_duplicate_keys_are_reported_not_joined(db: Sandbox) -> None:
     cols = [("id", "INTEGER"), ("v", "VARCHAR")]
     left = make_table(db, "l", cols, [(1, "a"), (2, "b"), (3, "c")])
