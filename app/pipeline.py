@@ -172,7 +172,7 @@ def evaluate(
     dbt: DbtPair | None = None,  # for dbt projects
 ) -> RunReport:
     """The engine part of `run_check`, over loaded projects (dbt and artifact loaders call it too)."""
-    from app.sql.analyze import analyze
+    from app.sql.analyze import analyze, edited_models
 
     if dbt is not None:  # dbt's own contract rules on top of datacanary's (versions, enforcement)
         from app.dbt.rules import dbt_contract_findings as contract_findings
@@ -182,7 +182,9 @@ def evaluate(
     say = progress or (lambda _msg: None)
     say(f"analyzing {len(head.models)} models and {len(head.contracts)} contracts")
     # lenient: a model reading a column its upstream dropped is a finding of this change, not bad input
-    head_an = analyze(head, strict=False)
+    # the models whose SQL changed: their qualified trees are kept for telling equivalent changes
+    edited = edited_models(base, head) if base is not None else frozenset()
+    head_an = analyze(head, strict=False, keep=edited)
     if dbt is not None:  # a model whose Jinja could not be rendered is broken by that, not by empty SQL
         head_an = dbt[1].mark_unrendered(head_an)
     notes: list[str] = [
@@ -194,7 +196,7 @@ def evaluate(
     base_an = None
     if base is not None:
         try:
-            base_an = analyze(base, strict=False)
+            base_an = analyze(base, strict=False, keep=edited)
             base_an = dbt[0].mark_unrendered(base_an) if dbt is not None else base_an
         except DatacanaryError as exc:  # a broken base must not hide what head does
             notes.append(

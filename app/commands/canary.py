@@ -34,15 +34,16 @@ def run(args: argparse.Namespace) -> int:
     from app.project.git import GitTree
     from app.project.load import load_project
     from app.report.env import render
-    from app.sql.analyze import analyze
+    from app.sql.analyze import analyze, edited_models
 
     repo, root = locate(args)
     say = progress(args)
     base_tree, head_tree = GitTree(repo, args.base), GitTree(repo, args.head)
     say(f"reading {base_tree.label} and {head_tree.label}")
     base, head = load_project(base_tree, root), load_project(head_tree, root)
-    base_an = analyze(base, strict=False)  # one broken model becomes a finding, not the end of the run
-    head_an = analyze(head, reuse=base_an, strict=False)
+    edited = edited_models(base, head)  # their trees are kept: telling an equivalent change reads them
+    base_an = analyze(base, strict=False, keep=edited)  # one broken model is a finding, not the end
+    head_an = analyze(head, reuse=base_an, strict=False, keep=edited)
     selected = _selection(args.models, base, base_an, head_an, head)
     keys = _keys(args.key, head)
     result = run_canary(

@@ -11,7 +11,7 @@ import difflib
 import functools
 import gc
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlglot import exp
@@ -66,26 +66,36 @@ _MEMO: weakref.WeakValueDictionary[tuple[object, ...], ModelAnalysis] = weakref.
 _PARSED: weakref.WeakValueDictionary[tuple[str, str, str], ModelAnalysis] = weakref.WeakValueDictionary()
 
 
-def analyze(project: Project, reuse: Analysis | None = None, *, strict: bool = True) -> Analysis:
+def analyze(
+    project: Project, reuse: Analysis | None = None, *, strict: bool = True, keep: Collection[str] = ()
+) -> Analysis:
     """Analyse every model of `project`; errors name the model file and line (SqlError, ProjectError).
 
     `reuse` (another revision's Analysis) is an explicit hint; models of any live Analysis are reused
     anyway when their SQL and upstream schemas are the same. With `strict=False` a column that cannot
     be resolved (a model reading a column its upstream dropped) is recorded in `Analysis.problems`
     instead of raised, so the rest of the project is still analysed and the gate can report it.
+    `keep`: models whose qualified tree stays with their analysis (`ModelAnalysis.qualified`) instead of
+    being qualified a second time on first use: the ones whose SQL the other revision changed, which
+    the change classification reads (the others are dropped, see ModelAnalysis).
     """
     # sqlglot trees are large and cyclic (parent links): the collector would rescan every tree built
     # so far many times over while nothing is garbage yet. Pausing it saves about a third of the time.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(project, reuse, strict)
+        return _analyze(project, reuse, strict, frozenset(keep))
     finally:
         if paused:
             gc.enable()
 
 
-def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis:
+def edited_models(base: Project, head: Project) -> frozenset[str]:
+    """The models of both revisions whose SQL differs (for `analyze(keep=...)`)."""
+    return frozenset(n for n, m in head.models.items() if n in base.models and base.models[n].sql != m.sql)
+
+
+def _analyze(project: Project, reuse: Analysis | None, strict: bool, keep: frozenset[str]) -> Analysis:
     dialect = project.config.dialect
     previous = reuse.models if reuse is not None and reuse.dialect == dialect else {}
     sources = source_relations(project)
@@ -125,7 +135,7 @@ def _analyze(project: Project, reuse: Analysis | None, strict: bool) -> Analysis
         # a broken model reads like a source whose columns are unknown: explicit columns still resolve
         gaps = sorted({t for t in targets[name].values() if t in broken})
         known = sources if not gaps else {**sources, **{g: SourceAnalysis(g, (), None) for g in gaps}}
-        job = _Job(project, model, trees[name], refs_of[name], targets[name], known, strict)
+        job = _Job(project, model, trees[name], refs_of[name], targets[name], known, strict, name in keep)
         try:
             done[name] = job.run(done, previous.get(name))
         except DatacanaryError as err:
@@ -156,9 +166,10 @@ class _Job:
         targets: dict[tuple[str, ...], str],
         sources: Mapping[str, SourceAnalysis],
         strict: bool,
+        keep: bool = False,
     ) -> None:
         self.project, self.model, self.tree, self.refs, self.targets = project, model, tree, refs, targets
-        self.sources, self.strict = sources, strict
+        self.sources, self.strict, self.keep = sources, strict, keep
         self.dialect = project.config.dialect
 
     def run(self, done: Mapping[str, ModelAnalysis], prev: ModelAnalysis | None) -> ModelAnalysis:
@@ -217,6 +228,8 @@ class _Job:
             inferred=tuple(sorted(read_of_undeclared.items())),
             key=key,
         )
+        if self.keep:  # the tree rebuild() would make: lineage and typing only read it
+            result._trees["qualified"] = tree
         _MEMO[key] = result
         _PARSED[(dialect, model.path, model.sql)] = result
         return result

@@ -117,3 +117,27 @@ def test_readers_left_on_a_renamed_column_are_blocking_at_their_line_and_in_the_
     impact = next(i for i in report["blast_radius"]["impacts"] if i["dataset"] == "stg_orders")
     assert impact["column"] == "status"
     assert {"orders", "order_status_daily", "orders_incremental"} <= set(impact["direct_readers"])
+
+
+def test_a_kept_qualified_tree_is_the_one_requalifying_would_build() -> None:
+    """analyze(keep=...) keeps the models' qualified trees for the change classification instead of
+    qualifying them again on first use: what it keeps must be what that second qualification builds,
+    on every model of every scenario (CTEs, macros rendered by dbt, incremental models, renames)."""
+    from app.project.dbt import load_manifest
+    from app.sql.analyze import analyze
+
+    kept = 0
+    for scenario in SCENARIOS:
+        tree = score.MemoryTree(score._files(scenario), label=scenario.name)
+        project = load_manifest(scenario / "manifest.json", tree).project
+        analysis = analyze(project, strict=False, keep=set(project.models))
+        for model in analysis.models.values():
+            tree_kept = model._trees.get("qualified")
+            if tree_kept is None:  # a model another live analysis had analysed alike, tree dropped
+                continue
+            kept += 1
+            assert model.rebuild is not None
+            assert tree_kept.sql(dialect=model.dialect) == model.rebuild().sql(dialect=model.dialect), (
+                model.name
+            )
+    assert kept >= 50  # of 14 scenarios x 13 models, less those shared with a live analysis
