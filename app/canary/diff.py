@@ -57,11 +57,13 @@ def reconcile(
     exact_distinct: bool | None = None,
     profiles: bool = True,
     skip_columns: Sequence[str] = (),
+    schemas: tuple[Sequence[tuple[str, str]], Sequence[tuple[str, str]]] | None = None,
 ) -> Reconciliation:
     """Compare `left` (base) with `right` (head), each SQL text naming a table or view (`sqltext.table`).
     Raises ValueError when a key column is missing.
     `profiles=False` skips the per-column statistics and distributions (the fastest keyed diff).
     Columns of `skip_columns` are not compared (volatile values: see app.sql.volatile).
+    `schemas`: both sides' (name, type) columns as `db.columns` gives them, when the caller has them.
     `db` may be an engine of app.engines (PostgreSQL, Spark): the diff then runs there, in place
     (`inplace.reconcile_on`), with `left`/`right` named in DuckDB quoting all the same."""
     if getattr(db, "dialect", "duckdb") != "duckdb":
@@ -80,7 +82,8 @@ def reconcile(
             profiles=profiles,
             skip_columns=skip_columns,
         )
-    plan = plan_diff(db.columns(left), db.columns(right), key, tolerances, skip_columns)
+    left_cols, right_cols = schemas or (db.columns(left), db.columns(right))
+    plan = plan_diff(left_cols, right_cols, key, tolerances, skip_columns)
     made: list[Sql] = []  # `_bytewise` views, dropped however the diff ends
     try:
         left = _bytewise(db, left, plan.left_columns, made)

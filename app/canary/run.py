@@ -374,8 +374,11 @@ def _compare(
         base_rel, head_rel = sqltext.table(old_name, "base"), sqltext.table(name, "head")
         if old_name != name:
             notes.append(f"compared with {old_name}, its name in the base revision")
-        base_rel = _under_new_names(db, base_rel, name, renamed.columns.get(name, {}), notes)
-        cols = {c for c, _ in db.columns(base_rel)} & {c for c, _ in db.columns(head_rel)}
+        base_cols, head_cols = db.columns(base_rel), db.columns(head_rel)  # read once, for every step
+        base_rel, base_cols = _under_new_names(
+            db, base_rel, base_cols, name, renamed.columns.get(name, {}), notes
+        )
+        cols = {c for c, _ in base_cols} & {c for c, _ in head_cols}
         if key and not set(key) <= cols:
             notes.append(f"key ({', '.join(key)}) is not in both outputs: compared as multisets")
             key = ()
@@ -400,6 +403,7 @@ def _compare(
                 low_cardinality=cfg.low_cardinality,
                 labels=("base", "head"),
                 skip_columns=[c for c, _ in excluded],
+                schemas=(base_cols, head_cols) if on is db else None,
             )
         except (QueryFailed, EngineError) as exc:
             notes.append(f"reconciliation failed: {exc.message}")
@@ -430,19 +434,25 @@ def _in_place(db: Sandbox, base_rel: str, head_rel: str) -> tuple[Engine, str, s
 
 
 def _under_new_names(
-    db: Sandbox, base_rel: str, name: str, columns: Mapping[str, str], notes: list[str]
-) -> str:
-    """The base output with its renamed columns under their new names (a view), so a rename is
-    compared old against new instead of reported as a column removed and one added."""
-    present = [c for c, _ in db.columns(base_rel)]
+    db: Sandbox,
+    base_rel: str,
+    described: list[tuple[str, str]],
+    name: str,
+    columns: Mapping[str, str],
+    notes: list[str],
+) -> tuple[str, list[tuple[str, str]]]:
+    """The base output (columns `described`) with its renamed columns under their new names (a view),
+    so a rename is compared old against new instead of reported as a column removed and one added;
+    and the columns of what is returned."""
+    present = [c for c, _ in described]
     if not any(c in columns for c in present):
-        return base_rel
+        return base_rel, described
     view = sqltext.table(f"{name}__renamed", "base")
     listed = ", ".join(f"{sqltext.ident(c)} AS {sqltext.ident(columns.get(c, c))}" for c in present)
     db.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {listed} FROM {base_rel}")
     pairs = ", ".join(f"{a} -> {b}" for a, b in columns.items() if a in present)
     notes.append(f"renamed columns compared old against new: {pairs}")
-    return view
+    return view, [(columns.get(c, c), ty) for c, ty in described]
 
 
 def run_quality(
