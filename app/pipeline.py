@@ -78,6 +78,7 @@ def run_check(
         base_project,
         head_project,
         head_tree=head_tree,
+        base_tree=base_tree,
         canary=canary,
         today=today or dt.date.today(),
         progress=say,
@@ -164,6 +165,7 @@ def evaluate(
     head: Project,
     *,
     head_tree: Tree,
+    base_tree: Tree | None = None,
     canary: bool = True,
     today: dt.date,
     progress: Progress | None = None,
@@ -230,9 +232,10 @@ def evaluate(
             from app.sql.changes import classify_models
 
             kinds = {n: c.kind for n, c in classify_models(base_an, head_an).items()}
-            selected = list(state_modified(dbt[0], dbt[1], kinds).selected)
+            state = state_modified(dbt[0], dbt[1], kinds)
+            selected, per_side = list(state.selected), state.seeds
         else:
-            selected = canary_selection(base, head, base_an, head_an)
+            selected, per_side = canary_selection(base, head, base_an, head_an), ()
         if not selected:
             # nothing to run, but a broken sample path would silently blind the next canary
             skipped = "no model's output can change"
@@ -249,6 +252,8 @@ def evaluate(
                 selected=selected,
                 progress=say,
                 renames=_canary_renames(base_an, head_an),
+                base_tree=base_tree,
+                per_side=per_side,
             )
             canary_section = result
             notes += result.notes

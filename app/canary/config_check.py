@@ -60,29 +60,51 @@ def _missing_sources(project: Project, sources: Iterable[SourceCoverage]) -> Ite
             )
 
 
+def base_unloadable_findings(base: Project, sources: Iterable[SourceCoverage]) -> list[Finding]:
+    """The base revision's sample files (of a dbt seed the pull request edited) that cannot be loaded:
+    warnings, as the base revision's file is not this change's fault (the change may be its fix)."""
+    return list(_unloadable_sources(base, None, sources))
+
+
 def _unloadable_sources(
-    project: Project, analysis: Analysis, sources: Iterable[SourceCoverage]
+    project: Project, analysis: Analysis | None, sources: Iterable[SourceCoverage]
 ) -> Iterator[Finding]:
+    """Head files (`analysis`: the head's, to name the readers) are errors, base files warnings."""
     for s in sources:
         why = s.unloadable
         if why is None:
             continue
-        down = analysis.downstream(s.name)
-        readers = [m for m in analysis.order if m in down]
-        shown = ", ".join(readers[:5]) + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
-        who = f"its readers ({shown}) are" if readers else "its readers are"
         loc = unloadable_location(project, s)
-        row = f"the row on line {loc.line}" if loc.line else "the row that does not fit"
+        if analysis is None:
+            severity = Severity.WARNING
+            message = (
+                f"source {s.name}: the base revision's sample file {s.path} cannot be loaded ({why}); "
+                "the base versions of its readers are not built, so their data is not compared"
+            )
+            hint = "nothing to do when this pull request fixes the file: the head revision's rows loaded"
+        else:
+            down = analysis.downstream(s.name)
+            readers = [m for m in analysis.order if m in down]
+            shown = ", ".join(readers[:5]) + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
+            who = f"its readers ({shown}) are" if readers else "its readers are"
+            row = f"the row on line {loc.line}" if loc.line else "the row that does not fit"
+            severity = Severity.ERROR
+            message = (
+                f"source {s.name}: sample file {s.path} cannot be loaded ({why}); {who} not checked "
+                "by the canary (their SQL and contracts still are)"
+            )
+            hint = (
+                f"fix {row} (`duckdb -c \"from '{s.path}'\"` shows it), or declare the column's type "
+                "(a dbt seed's `column_types`, `sources.<name>.columns` in datacanary.yml)"
+            )
         yield Finding(
             gate="canary",
             rule="canary-source-invalid",
-            severity=Severity.ERROR,
-            message=f"source {s.name}: sample file {s.path} cannot be loaded ({why}); {who} not checked "
-            "by the canary (their SQL and contracts still are)",
+            severity=severity,
+            message=message,
             dataset=s.name,
             location=loc,
-            hint=f"fix {row} (`duckdb -c \"from '{s.path}'\"` shows it), or declare the column's type "
-            "(a dbt seed's `column_types`, `sources.<name>.columns` in datacanary.yml)",
+            hint=hint,
         )
 
 

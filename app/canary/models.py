@@ -94,7 +94,7 @@ class ModelRun:
         """What a model reading this (unbuilt) run is blocked by: this run, or the root of its own skip."""
         if self.blocked_by is not None:
             return self.blocked_by
-        kind = "source" if self.schema == "source" else "model"
+        kind = "source" if self.schema in ("source", "base_source") else "model"
         return Blocker(self.name, kind, self.status, self.location or Location(self.path, 1))
 
     def to_json(self) -> dict[str, Any]:

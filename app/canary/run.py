@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -22,9 +22,11 @@ from app.canary import sqltext
 from app.canary.compile import CompileProblem, compile_query, name_resolver
 from app.canary.limits import Caps, caps_from_env, effective_limits, format_size
 from app.canary.models import BuildStep, FollowUp, ModelRun, build
+from app.canary.per_side import BaseVersions
 from app.canary.quality import QualityCheck, QualityResult, checks_for, evaluate, measure
 from app.canary.result import CanaryResult, ModelCanary
 from app.canary.schema import Tolerance
+from app.canary.sources import BASE_SCHEMA
 from app.contracts.model import Dataset
 from app.project.config import CanaryConfig
 from app.project.model import Project
@@ -63,6 +65,8 @@ def run_canary(
     base_trusted: bool = True,
     renames: Renamed | None = None,
     connect: Callable[[], Engine] | None = None,
+    base_tree: Tree | None = None,
+    per_side: Collection[str] = (),
 ) -> CanaryResult:
     """Run the canary for `selected` models (default: models whose SQL changed, and their downstream).
     `keys`: primary keys given for this run (model -> columns); they win over contracts and `canary.keys`.
@@ -71,9 +75,13 @@ def run_canary(
     columns the change renamed, so a renamed model is compared with its old self, under the new names.
     The base revision's `engine:` says where it runs: on `postgres` or `spark` the sources are sampled,
     and the models built and reconciled, in that warehouse (app.canary.warehouse); `connect` opens a
-    connection to it (default: from the environment, app.engines.connect)."""
+    connection to it (default: from the environment, app.engines.connect). `per_side`: sources whose
+    data is the change itself (a dbt seed whose CSV the pull request edited): on DuckDB, the base
+    versions of their readers read `base_tree`'s rows and the head versions the head's, so the diff
+    shows what the new rows do downstream; every other source is loaded once, from the head."""
     from app.canary.config_check import config_findings, unloadable_location
     from app.canary.gate import canary_findings
+    from app.canary.per_side import load_base_versions, warehouse_note
     from app.canary.runner import Sandbox
 
     say = progress or (lambda _m: None)
@@ -166,6 +174,14 @@ def run_canary(
                     unbuilt[("source", s.name)] = ModelRun(
                         s.name, "source", loc.path, "unloadable", s.unloadable, loc
                     )
+            split = BaseVersions(notes=warehouse_note(per_side, kind) if kind != "duckdb" else ())
+            if kind == "duckdb" and base_tree is not None and per_side:
+                assert db.inputs is not None
+                read = base_analysis.inferred_columns()
+                split = load_base_versions(db, base, base_tree, db.inputs, coverage, per_side, cfg.seed, read)
+                base_t.update({name: (BASE_SCHEMA, name) for name in split.loaded})
+                steps = [replace(s, targets=base_t) if s.schema == "base" else s for s in steps]
+                unbuilt.update(split.unbuilt)
             for schema in ("shared", "base", "head"):
                 db.create_schema(schema)
             given = keys or {}
@@ -207,13 +223,13 @@ def run_canary(
         findings=(),
         limits=limits.to_json(),
         seconds=time.perf_counter() - start,
-        notes=limits.notes,
+        notes=(*limits.notes, *split.notes),
         refused_sources=tuple(r for (s, _), r in unbuilt.items() if s == "source"),
     )
     outputs = {m.name: _output_columns(m) for m in models}
     checks = config_findings(head, head_analysis, coverage, outputs)
     gate = canary_findings(result, head.config, head, timeout_severity=limits.timeout_severity)
-    return replace(result, findings=(*checks, *gate))
+    return replace(result, findings=(*checks, *split.findings, *gate))
 
 
 def _opener(kind: str) -> Callable[[], Engine]:

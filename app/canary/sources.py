@@ -6,7 +6,10 @@ private folder the engine may read (`inputs`), so a sample database holding a vi
 `read_text('/etc/...')` can reach nothing. Only plain tables are read from a sample database; anything
 else is refused (a finding, and the models reading it are skipped). The sampled tables go into a catalog
 of their own that is re-attached read-only before any model runs: models cannot drop or change them.
-The SQL comes from `sampling.py`; the database is the runner's Sandbox.
+A source whose data is the pull request's change (a dbt seed whose CSV it edited) also gets its base
+revision's rows, sampled the same way, in a second read-only catalog (`base_source`), which the base
+versions of its readers read (app.canary.per_side). The SQL comes from `sampling.py`; the database is
+the runner's Sandbox.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
     from app.canary.warehouse import Warehouse
 
 SCHEMA = "source"
+# the base revision's rows of the sources whose data the pull request changed (a dbt seed's CSV)
+BASE_SCHEMA = "base_source"
 
 
 def load_sources(
@@ -51,17 +56,59 @@ def load_sources(
     `inputs`); returns coverage per source, join survival, and the sources refused (name -> why).
     `read` names the columns the models read of sources whose columns nobody declared (app.sql.infer):
     without sample data, such a source is an empty table of those columns, untyped."""
+    loaded = _load_catalog(db, project, tree, inputs, SCHEMA, sorted(project.config.sources), seed, read)
+    coverage, full, refused, attached = loaded
+    samples = {n: q.table(n, SCHEMA) for n in full}
+    columns = {n: {c for c, _ in db.columns(q.sql(samples[n]))} for n in full}
+    joins = _survival(project, full, samples, columns, db.query)
+    _detach(db, attached)
+    db.seal_catalog(inputs / f"{SCHEMA}s.duckdb", SCHEMA)
+    return coverage, joins, refused
+
+
+def load_base_versions(
+    db: Sandbox,
+    base: Project,
+    tree: Tree,
+    inputs: Path,
+    names: Sequence[str],
+    seed: int,
+    read: Mapping[str, tuple[str, ...]] | None = None,
+) -> tuple[tuple[SourceCoverage, ...], dict[str, str]]:
+    """Create `base_source.<name>` for the sources `names` from the base revision's files, the same
+    way (sampled by the same key hash): sources whose data is the pull request's change (a dbt seed's
+    CSV), which the base versions of their readers read instead of the head's rows. Returns coverage
+    and the sources refused, as load_sources does."""
+    coverage, _, refused, attached = _load_catalog(db, base, tree, inputs, BASE_SCHEMA, names, seed, read)
+    _detach(db, attached)
+    db.seal_catalog(inputs / f"{BASE_SCHEMA}s.duckdb", BASE_SCHEMA)
+    return coverage, refused
+
+
+def _load_catalog(
+    db: Sandbox,
+    project: Project,
+    tree: Tree,
+    inputs: Path,
+    catalog_name: str,
+    names: Sequence[str],
+    seed: int,
+    read: Mapping[str, tuple[str, ...]] | None,
+) -> tuple[tuple[SourceCoverage, ...], dict[str, exp.Expr], dict[str, str], tuple[str, ...]]:
+    """Load the sources `names` of `project` (files from `tree`) into a new catalog `catalog_name`, left
+    open for writing; returns coverage, each loaded source's full rows (typed), the refused ones, and
+    the DuckDB files attached to read them (their full rows read from there: detach after use)."""
     from app.canary.runner import QueryFailed
 
-    catalog = inputs / "sources.duckdb"
-    db.open_catalog(catalog, SCHEMA)
+    db.open_catalog(inputs / f"{catalog_name}s.duckdb", catalog_name)
     refused: dict[str, str] = {}
     coverage: list[SourceCoverage] = []
     full: dict[str, exp.Expr] = {}
     attached: list[str] = []
     dialect = project.config.dialect
-    for i, (name, spec) in enumerate(sorted(project.config.sources.items())):
-        target = q.table(name, SCHEMA)
+    for i, name in enumerate(names):
+        spec = project.config.sources[name]
+        target = q.table(name, catalog_name)
         sample = spec.sample
         base = SourceCoverage(name, spec.path, sample.key, sample.fraction, sample.max_rows, 0, 0)
         if spec.path is None or not tree.exists(join(project.root, parse_spec(spec.path, spec.format).path)):
@@ -75,12 +122,14 @@ def load_sources(
             continue
         ts = parse_spec(spec.path, spec.format)
         repo_path = join(project.root, ts.path)
-        local = inputs / f"{i}-{Path(ts.path).name}"
+        prefix = "" if catalog_name == SCHEMA else "base-"  # the head's files keep their names
+        local = inputs / f"{prefix}{i}-{Path(ts.path).name}"
         local.write_bytes(tree.read_bytes(repo_path))
+        alias = f"{prefix.replace('-', '_')}src_{i}"
         try:
             if ts.format == "duckdb":
-                attached.append(f"src_{i}")
-            source = db.source(TableSpec(str(local), ts.format, ts.schema, ts.table), f"src_{i}")
+                attached.append(alias)
+            source = db.source(TableSpec(str(local), ts.format, ts.schema, ts.table), alias)
             reader = exp.maybe_parse(source, into=exp.Table, dialect=q.DIALECT)
             typed = _typed(db, reader, spec.columns, dialect)
             total = int(db.query(count_rows(typed))[0]["n"])
@@ -110,13 +159,12 @@ def load_sources(
             SourceCoverage(name, spec.path, sample.key, sample.fraction, sample.max_rows, total, sampled)
         )
         full[name] = typed
-    samples = {n: q.table(n, SCHEMA) for n in full}
-    columns = {n: {c for c, _ in db.columns(q.sql(samples[n]))} for n in full}
-    joins = _survival(project, full, samples, columns, db.query)
-    for alias in attached:
+    return tuple(coverage), full, refused, tuple(attached)
+
+
+def _detach(db: Sandbox, aliases: Sequence[str]) -> None:
+    for alias in aliases:
         db.execute(f"DETACH IF EXISTS {q.sql(q.ident(alias))}")
-    db.seal_catalog(catalog, SCHEMA)
-    return tuple(coverage), joins, refused
 
 
 # DuckDB's errors that are the configuration's (a sample key or a declared type that does not exist)

@@ -22,10 +22,12 @@ MODIFIED_SQL = ("changed", "added", "renamed")
 
 @dataclass(frozen=True, slots=True)
 class StateSelection:
-    """`modified` maps each modified model to why; `selected` is modified plus children, in DAG order."""
+    """`modified` maps each modified model to why; `selected` is modified plus children, in DAG order;
+    `seeds` the seeds whose CSV changed (their readers are modified; the canary loads them per side)."""
 
     modified: Mapping[str, tuple[str, ...]]
     selected: tuple[str, ...]
+    seeds: tuple[str, ...] = ()
 
 
 def state_modified(
@@ -41,6 +43,7 @@ def state_modified(
     new = {head.names[uid]: m for uid, m in head.manifest.models.items()}
     old_sql, new_sql = base.project.models, head.project.models
     modified: dict[str, tuple[str, ...]] = {}
+    seeds = changed_seeds(base, head)
     for name, m in sorted(new.items()):
         why: list[str] = []
         before = old.get(name)
@@ -54,10 +57,11 @@ def state_modified(
             why += _code_reasons(base, head, before, m, name, sql_kinds)
         if before is not None:
             why += _config_reasons(before, m)
-        why += [f"reads seed {s}, whose data changed" for s in _changed_seeds(base, head, m)]
+        why += [f"reads seed {s}, whose data changed" for s in _changed_seeds(head, m, seeds)]
         if why:
             modified[name] = tuple(why)
-    return StateSelection(modified=modified, selected=tuple(_downstream_in_order(head, set(modified))))
+    selected = tuple(_downstream_in_order(head, set(modified)))
+    return StateSelection(modified=modified, selected=selected, seeds=seeds)
 
 
 def _code_reasons(
@@ -107,14 +111,12 @@ def changed_macros(old: Manifest, new: Manifest, called: tuple[str, ...]) -> lis
     return out
 
 
-def _changed_seeds(base: DbtProject, head: DbtProject, m: DbtModel) -> list[str]:
-    """Seeds `m` reads whose CSV changed (like dbt's state:modified on the seed, then `+`)."""
+def changed_seeds(base: DbtProject, head: DbtProject) -> tuple[str, ...]:
+    """The seeds whose CSV changed between the revisions (dbt's state:modified on a seed: its checksum,
+    the file's sha256), by dataset name; a seed new in head is not among them (nothing to compare)."""
     old = {base.names[uid]: s for uid, s in base.manifest.seeds.items()}
     out = []
-    for uid in m.depends_on:
-        seed = head.manifest.seeds.get(uid)
-        if seed is None:
-            continue
+    for uid, seed in sorted(head.manifest.seeds.items()):
         before = old.get(head.names[uid])
         if (
             before is not None
@@ -123,7 +125,14 @@ def _changed_seeds(base: DbtProject, head: DbtProject, m: DbtModel) -> list[str]
             and before.file_sha256 != seed.file_sha256
         ):
             out.append(head.names[uid])
-    return out
+    return tuple(out)
+
+
+def _changed_seeds(head: DbtProject, m: DbtModel, changed: tuple[str, ...]) -> list[str]:
+    """Seeds `m` reads whose CSV changed (like dbt's state:modified on the seed, then `+`)."""
+    return [
+        head.names[uid] for uid in m.depends_on if uid in head.manifest.seeds and head.names[uid] in changed
+    ]
 
 
 def _config_reasons(before: DbtModel, after: DbtModel) -> list[str]:

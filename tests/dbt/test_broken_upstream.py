@@ -219,4 +219,6 @@ def test_a_header_only_seed_is_intentionally_empty_and_its_readers_run(tmp_path:
     assert not [f for f in report.findings if f.blocking or f.rule == "canary-skipped"]
     models = _canary_models(report)
     assert models["stg_customers"]["status"] == "compared"
-    assert models["stg_customers"]["reconciliation"]["rows"] == {"left": 0, "right": 0}
+    # an empty table on head, not a stand-in on both sides: the base revision's customers, all removed
+    recon = models["stg_customers"]["reconciliation"]
+    assert (recon["rows"], recon["removed"]) == ({"left": 100, "right": 0}, 100)
