@@ -12,12 +12,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from app.canary.inputs import parse_spec
 from app.canary.models import ModelRun
 from app.canary.sampling import SourceCoverage
 from app.canary.sources import BASE_SCHEMA
 from app.findings import Finding
 from app.project.model import Project
-from app.project.tree import Tree
+from app.project.tree import Tree, join
 
 if TYPE_CHECKING:
     from app.canary.runner import Sandbox
@@ -55,7 +56,9 @@ def load_base_versions(
         return BaseVersions()
     coverage, refused = load(db, base, base_tree, inputs, wanted, seed, read)
     unbuilt: dict[tuple[str, str], ModelRun] = {}
+    notes: list[str] = []
     for c in coverage:
+        path = join(base.root, parse_spec(c.path or "").path)
         if c.name in refused:
             loc = base.config_doc.location(("sources", c.name, "path"))
             unbuilt[(BASE_SCHEMA, c.name)] = ModelRun(
@@ -68,8 +71,14 @@ def load_base_versions(
             unbuilt[(BASE_SCHEMA, c.name)] = ModelRun(
                 c.name, BASE_SCHEMA, loc.path, "unloadable", c.unloadable, loc
             )
+        else:
+            notes.append(
+                f"{c.name}: its data changed in this pull request ({path}); the base versions of its "
+                f"readers read the base revision's {c.rows_sampled:,} row(s), the head versions the "
+                f"head's {head[c.name].rows_sampled:,}"
+            )
     findings = base_unloadable_findings(base, coverage)
-    return BaseVersions(tuple(wanted), MappingProxyType(unbuilt), (), tuple(findings))
+    return BaseVersions(tuple(wanted), MappingProxyType(unbuilt), tuple(notes), tuple(findings))
 
 
 def warehouse_note(names: Collection[str], engine: str) -> tuple[str, ...]:

@@ -211,7 +211,7 @@ def run_canary(
                 rank=rank,
                 transient="base",
             )
-            models = tuple(compared)
+            models = tuple(_read_per_side(m, split, head_analysis) for m in compared)
         finally:
             db.close()
     result = CanaryResult(
@@ -230,6 +230,22 @@ def run_canary(
     checks = config_findings(head, head_analysis, coverage, outputs)
     gate = canary_findings(result, head.config, head, timeout_severity=limits.timeout_severity)
     return replace(result, findings=(*checks, *split.findings, *gate))
+
+
+def _read_per_side(m: ModelCanary, split: BaseVersions, analysis: Analysis) -> ModelCanary:
+    """`m` with a note naming the sources it reads whose data is the change, each side on its own rows:
+    why it was selected, and why its diff is not its code's."""
+    a = analysis.models.get(m.name)
+    read = [
+        s for s in split.loaded if a is not None and s in a.sources and (BASE_SCHEMA, s) not in split.unbuilt
+    ]
+    if not read:
+        return m
+    note = (
+        f"reads {', '.join(read)}, whose data changed in this pull request: the base version ran on the "
+        "base revision's rows, the head version on the head's"
+    )
+    return replace(m, notes=(note, *m.notes))
 
 
 def _opener(kind: str) -> Callable[[], Engine]:

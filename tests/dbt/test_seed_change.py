@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.gate.result import RunReport
+from app.report import render_report
 from tests.dbt.test_broken_upstream import RAW_PAYMENTS, Files, _base, _canary_models, _check, _edit_node
 
 PAYMENTS = "seeds/raw_payments.csv"
@@ -52,6 +53,24 @@ def test_the_readers_of_an_edited_seed_show_the_changed_and_removed_rows(edited:
     assert amount["left"]["sum"] - amount["right"]["sum"] == pytest.approx(25 - 5)
     changed = {m.dataset for m in edited.findings if m.rule == "canary-changed-rows"}
     assert {"stg_payments", "orders", "customers"} <= changed
+
+
+def test_the_report_names_the_edited_seed_as_why_its_readers_differ(edited: RunReport) -> None:
+    models = _canary_models(edited)
+    why = (
+        "reads raw_payments, whose data changed in this pull request: the base version ran on the base "
+        "revision's rows, the head version on the head's"
+    )
+    assert models["stg_payments"]["notes"][0] == why
+    assert why not in models["orders"]["notes"]  # it reads stg_payments, not the seed
+    md = render_report(edited, "markdown", compact=True)
+    assert "reads raw\\_payments, whose data changed in this pull request" in md
+    said = (
+        "raw_payments: its data changed in this pull request (dbt/seeds/raw_payments.csv); the base "
+        "versions of its readers read the base revision's 113 row(s), the head versions the head's 112"
+    )
+    assert said in edited.notes
+    assert f"note: {said}" in render_report(edited, "text")
 
 
 def test_unchanged_seeds_are_read_by_both_sides_alike(edited: RunReport) -> None:
