@@ -108,19 +108,23 @@ class _Walker:
                     found |= self.scope_reads(inner)
         return frozenset(found)
 
-    def column(self, scope: Scope, column: exp.Column) -> frozenset[ColumnRef]:
+    def column(
+        self, scope: Scope, column: exp.Column, beneath: exp.Pivot | None = None
+    ) -> frozenset[ColumnRef]:
+        """The base columns `column` reads; `beneath` is a pivot it is read below (its input, not its output)."""
         table = column.table
         if not table:
             return _EMPTY  # an output alias (ORDER BY total) or a struct field: no base column
         current: Scope | None = scope
         source = None
         while current is not None and source is None:
+            # an UNPIVOT without an alias takes its table's (sqlglot's qualify): that name means its output,
+            # but its own input where read inside it
+            pivot = next((p for p in current.pivots if p.alias == table), None)
+            if pivot is not None and pivot is not (beneath or column.find_ancestor(exp.Pivot)):
+                return self.pivoted(current, pivot, column.name)
             source = current.sources.get(table)
-            if source is None:
-                pivot = next((p for p in current.pivots if p.alias == table), None)
-                if pivot is not None:
-                    return self.pivoted(current, pivot, column.name)
-            elif isinstance(source, Scope) and isinstance(source.expression.parent, exp.SetOperation):
+            if isinstance(source, Scope) and isinstance(source.expression.parent, exp.SetOperation):
                 # sqlglot points a recursive CTE's reference to itself at its anchor branch alone
                 node = current.selected_sources.get(table, (None, None))[0]
                 cte = self.ctes.get(node.name) if isinstance(node, exp.Table) else None
@@ -138,12 +142,15 @@ class _Walker:
         rows; any other passes through by name."""
         generated = {i.name for i in pivot.args.get("columns") or ()}
         if pivot.args.get("unpivot"):
-            generated |= {e.alias_or_name for e in pivot.expressions}
+            values = (
+                v for e in pivot.expressions for v in (e.expressions if isinstance(e, exp.Tuple) else [e])
+            )
+            generated |= {v.alias_or_name for v in values}
             generated |= {f.this.name for f in pivot.args.get("fields") or () if isinstance(f, exp.In)}
         pivoted = pivot.parent
         if not isinstance(pivoted, (exp.Table, exp.Subquery)):  # pragma: no cover - sqlglot's shapes
             return _EMPTY
-        passed = self.column(scope, exp.column(name, table=pivoted.alias_or_name))
+        passed = self.column(scope, exp.column(name, table=pivoted.alias_or_name), beneath=pivot)
         if name not in generated:
             return passed
         found: set[ColumnRef] = set()
@@ -167,7 +174,7 @@ class _Walker:
         read = {c.name for c in pivot.find_all(exp.Column)}
         found: set[ColumnRef] = set()
         for name in sorted(source - read):
-            found |= self.column(scope, exp.column(name, table=pivoted.alias_or_name))
+            found |= self.column(scope, exp.column(name, table=pivoted.alias_or_name), beneath=pivot)
         return frozenset(found)
 
     def pivot_source_columns(self, scope: Scope, pivot: exp.Pivot) -> frozenset[str] | None:
