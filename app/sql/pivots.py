@@ -28,6 +28,9 @@ def standard_pivots(model: ModelFile, tree: exp.Query, dialect: str) -> None:
     """Rewrite every PIVOT statement nested in `tree` IN PLACE into the PIVOT clause of a SELECT."""
     dynamic: list[tuple[exp.Select, exp.Pivot]] = []
     for statement in [p for p in tree.find_all(exp.Pivot) if _is_statement(p)]:
+        if statement.args.get("unpivot"):
+            statement.replace(_unpivot_as_select(model, statement))
+            continue
         select, pivot = _as_select(statement, dialect)
         statement.replace(select)
         if pivot.meta.get(DYNAMIC):
@@ -54,7 +57,7 @@ def _list_grouped_star(pivot: exp.Pivot) -> None:
 
 def _is_statement(pivot: exp.Pivot) -> bool:
     # the clause form hangs off a table (`pivots`); the statement form has its own source in `this`
-    return pivot.arg_key != "pivots" and pivot.this is not None and not pivot.args.get("unpivot")
+    return pivot.arg_key != "pivots" and pivot.this is not None
 
 
 def _as_select(statement: exp.Pivot, dialect: str) -> tuple[exp.Select, exp.Pivot]:
@@ -72,7 +75,7 @@ def _as_select(statement: exp.Pivot, dialect: str) -> tuple[exp.Select, exp.Pivo
     )
     if columns is None:
         pivot.meta[DYNAMIC] = True
-    table = source if isinstance(source, exp.Table) else exp.Table(this=source)
+    table = source if isinstance(source, (exp.Table, exp.Subquery)) else exp.Table(this=source)
     table.append("pivots", pivot)
     if group is None:
         # every column it neither pivots on nor aggregates passes through, as with SELECT * over it
@@ -81,6 +84,43 @@ def _as_select(statement: exp.Pivot, dialect: str) -> tuple[exp.Select, exp.Pivo
         # explicit: sqlglot's `*` over a pivot with GROUP BY drops the grouped columns, not the others
         projections = [g.copy() for g in group.expressions] + [exp.column(c.copy()) for c in columns or ()]
     return exp.select(*projections).from_(table), pivot
+
+
+def _unpivot_as_select(model: ModelFile, statement: exp.Pivot) -> exp.Select:
+    """`UNPIVOT t ON a, b INTO NAME n VALUE v` as `SELECT * FROM t UNPIVOT (v FOR n IN (a, b))`: the
+    other columns of t, then n, then v (DuckDB's default names are `name` and `value`)."""
+    into = statement.args.get("into")
+    name = into.this if isinstance(into, exp.UnpivotColumns) else exp.to_identifier("name")
+    values = list(into.expressions) if isinstance(into, exp.UnpivotColumns) else [exp.to_identifier("value")]
+    unpivoted: list[exp.Expr] = []
+    for on in statement.expressions:
+        inner = on.this if isinstance(on, exp.Alias) else on
+        if not isinstance(inner, (exp.Column, exp.Tuple)) or any(
+            not isinstance(c, exp.Column) or c.is_star for c in inner.find_all(exp.Column, exp.Star)
+        ):
+            raise SqlError(
+                f"model {model.name!r} unpivots columns chosen by a pattern ({on.sql('duckdb')}): their "
+                "names, hence the NAME and VALUE columns' lineage, are not read here",
+                location_of(model.path, model.sql, next(iter(on.find_all(exp.Identifier, exp.Star)), on)),
+                "name the columns it unpivots: `UNPIVOT t ON jan, feb, mar INTO NAME month VALUE sales`",
+            )
+        alias = on.args.get("alias") if isinstance(on, exp.Alias) else None
+        unpivoted.append(exp.PivotAlias(this=inner.copy(), alias=alias.copy()) if alias else inner.copy())
+    value = [_name(v) for v in values]
+    pivot = exp.Pivot(
+        expressions=value if len(value) == 1 else [exp.Tuple(expressions=value)],
+        fields=[exp.In(this=_name(name), expressions=unpivoted)],
+        unpivot=True,
+    )
+    source: exp.Expr = statement.this
+    table = source if isinstance(source, (exp.Table, exp.Subquery)) else exp.Table(this=source)
+    table.append("pivots", pivot)
+    return exp.select(exp.Star()).from_(table)
+
+
+def _name(node: exp.Expr) -> exp.Identifier:
+    ident = node.this if isinstance(node, exp.Column) else node
+    return ident.copy() if isinstance(ident, exp.Identifier) else exp.to_identifier(node.name)
 
 
 def _pivot_columns(on: list[exp.Expr], using: list[exp.Expr], dialect: str) -> list[exp.Identifier] | None:

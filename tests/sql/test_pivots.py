@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from app.errors import SqlError
 from app.sql.analyze import analyze
 from tests.sql.conftest import build_project
 
@@ -51,3 +52,54 @@ def test_an_unpivot_clause_without_an_alias_reads_the_columns_it_unpivots(sql: s
     model = model_of(sql)
     assert model.column_names == duckdb_columns(sql) == tuple(lineage)
     assert dict(model.lineage) == lineage
+
+
+UNPIVOTS = [
+    ("UNPIVOT sales ON jan, feb INTO NAME month VALUE amount", UNPIVOTED),
+    (  # DuckDB's names when INTO is left out
+        "UNPIVOT (select region, jan, feb from sales) ON jan AS j, feb",
+        {"region": {("sales", "region")}, "name": JAN_FEB, "value": JAN_FEB},
+    ),
+    ("UNPIVOT sales ON (jan, feb) AS early, (mar, mar) AS late INTO NAME half VALUE first, second", HALVES),
+]
+# a CTE, a derived table
+FORMS = ["with u as ({}) select * from u", "select * from ({}) u"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize(("unpivot", "lineage"), UNPIVOTS)
+def test_an_unpivot_statement_names_its_columns_and_reads_the_unpivoted_ones(
+    form: str,
+    unpivot: str,
+    lineage: dict,  # type: ignore[type-arg]
+) -> None:
+    # inside a query it raised an AssertionError from sqlglot's scopes (a CTE of it read as an unknown
+    # table 'u')
+    sql = form.format(unpivot)
+    model = model_of(sql)
+    assert model.column_names == duckdb_columns(sql) == tuple(lineage)
+    assert dict(model.lineage) == lineage
+    assert model.problems == ()
+
+
+def test_an_unpivot_statement_passes_the_columns_read_of_it_through() -> None:
+    sql = "select u.region, u.month, u.amount from (UNPIVOT sales ON jan, feb INTO NAME month VALUE amount) u"
+    model = model_of(sql)
+    assert model.column_names == ("region", "month", "amount")
+    assert dict(model.lineage) == {k: v for k, v in UNPIVOTED.items() if k != "mar"}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UNPIVOT sales ON COLUMNS(* EXCLUDE (region)) INTO NAME month VALUE amount",
+        "UNPIVOT sales ON * EXCLUDE (region)",
+    ],
+)
+@pytest.mark.parametrize("form", FORMS)
+def test_an_unpivot_of_columns_chosen_by_a_pattern_is_a_finding_at_its_line(form: str, sql: str) -> None:
+    assert duckdb_columns(form.format(sql))  # DuckDB runs it; which columns it reads is not followed here
+    broken = analyze(build_project({"m": "\n" + form.format(sql)}, TABLES), strict=False).broken["m"].error
+    assert type(broken) is SqlError and "unpivots columns chosen by a pattern" in broken.message
+    assert broken.location is not None and broken.location.line == 2
+    assert broken.hint is not None and "name the columns it unpivots" in broken.hint
