@@ -6,6 +6,7 @@ Positions come from sqlglot's node `meta` (identifiers, literals, stars and func
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ _CLAUSES = {
     **{k: k.upper() for k in ("And", "Or", "Not", "In", "Like", "ILike", "Between")},
 }  # fmt: skip
 _MISSING = re.compile(r"Missing (\S+) from")
+# set on the `SELECT * FROM (...)` that stands for a model written as one DuckDB PIVOT/UNPIVOT statement
+PIVOT_STATEMENT = "datacanary_pivot_statement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,7 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
             "a model file holds one SELECT; delete the file or write the query",
         )
     queries: list[exp.Query] = []
-    for stmt in statements:
+    for stmt in map(functools.partial(as_query, dialect=dialect), statements):
         if not isinstance(stmt, exp.Query):
             names = (n for t, n in _STATEMENT_NAMES.items() if isinstance(stmt, t))
             kind = next(names, type(stmt).__name__.upper())
@@ -112,6 +115,20 @@ def parse_model(model: ModelFile, dialect: str) -> exp.Query:
             "split the file: one model per .sql file, named after the dataset it produces",
         )
     return queries[0]
+
+
+def as_query(statement: exp.Expr, dialect: str) -> exp.Expr:
+    """A DuckDB PIVOT or UNPIVOT statement (`PIVOT t ON k USING sum(v)`) as the query DuckDB runs the same,
+    `SELECT * FROM (PIVOT t ...)` (its WITH moved out); any other statement as it is."""
+    if dialect != "duckdb" or not isinstance(statement, exp.Pivot) or statement.this is None:
+        return statement
+    with_ = statement.args.get("with_")
+    statement.set("with_", None)
+    query = exp.select("*").from_(exp.Subquery(this=statement))
+    if with_ is not None:
+        query.set("with_", with_)
+    query.meta[PIVOT_STATEMENT] = True
+    return query
 
 
 def describe_parse_error(description: str, sql: str, line: int | None, col: int | None) -> str:

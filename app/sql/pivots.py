@@ -17,7 +17,7 @@ from sqlglot.optimizer.scope import Scope, build_scope
 
 from app.errors import SqlError
 from app.project.model import ModelFile
-from app.sql.parse import location_of
+from app.sql.parse import PIVOT_STATEMENT, location_of
 from app.sql.qualify import ColumnsUnknown
 
 # set on the pivot clause when its columns come from the values in the data (no IN list)
@@ -157,7 +157,7 @@ def _name_dynamic_columns(
                     and projection.table in ("", alias)
                 )
                 if star:
-                    raise _unknown(model, source.expression)
+                    raise _unknown(model, source.expression, bool(scope.expression.meta.get(PIVOT_STATEMENT)))
             for col in scope.columns:
                 if col.table == alias or (not col.table and only):
                     wanted[id(source.expression)].add(col.name)
@@ -171,11 +171,12 @@ def _name_dynamic_columns(
         select.set("expressions", [*kept, *(exp.column(n, quoted=True) for n in names)])
 
 
-def _unknown(model: ModelFile, select: exp.Expr) -> SqlError:
+def _unknown(model: ModelFile, select: exp.Expr, whole: bool) -> SqlError:
     pivot = select.find(exp.Pivot)
     field = pivot.args["fields"][0].this if pivot is not None else select
+    what = "is a PIVOT statement" if whole else "selects * from a PIVOT"
     return ColumnsUnknown(
-        f"model {model.name!r} selects * from a PIVOT whose columns are the values of the data "
+        f"model {model.name!r} {what} whose columns are the values of the data "
         f"({field.sql()} has no IN list)",
         location_of(model.path, model.sql, field.this if isinstance(field, exp.Column) else field),
         "list the values the pivot makes columns of (`ON k IN ('a', 'b')`), or name the columns read of it",

@@ -8,12 +8,16 @@ import pytest
 
 from app.errors import SqlError
 from app.sql.analyze import analyze
+from app.sql.qualify import ColumnsUnknown
 from tests.sql.conftest import build_project
 
 TABLES = {
     "orders": {"customer_id": "integer", "status": "varchar", "amount": "decimal(10,2)", "id": "integer"},
     "sales": {"region": "varchar", "jan": "integer", "feb": "integer", "mar": "integer"},
 }
+PIVOTED = {("orders", "status"), ("orders", "amount")}
+CUSTOMER = {("orders", "customer_id")}
+AGGREGATED = ("paid_total", "paid_last", "placed_total", "placed_last")  # DuckDB's order
 JAN_FEB = {("sales", "jan"), ("sales", "feb")}
 
 
@@ -54,6 +58,59 @@ def test_an_unpivot_clause_without_an_alias_reads_the_columns_it_unpivots(sql: s
     assert dict(model.lineage) == lineage
 
 
+@pytest.mark.parametrize(
+    ("sql", "lineage"),
+    [
+        (
+            "PIVOT orders ON status IN ('paid', 'placed') USING sum(amount) GROUP BY customer_id",
+            {"customer_id": CUSTOMER, "paid": PIVOTED, "placed": PIVOTED},
+        ),
+        (  # without GROUP BY every column it neither pivots on nor aggregates passes through
+            "PIVOT orders ON status IN ('paid', 'placed') USING sum(amount)",
+            {"customer_id": CUSTOMER, "id": {("orders", "id")}, "paid": PIVOTED, "placed": PIVOTED},
+        ),
+        (
+            "PIVOT orders ON status IN ('paid', 'placed') USING sum(amount) AS total, max(id) AS last"
+            " GROUP BY customer_id",
+            # each pivoted column reads what every aggregate reads: more than it needs, never less
+            {"customer_id": CUSTOMER, **dict.fromkeys(AGGREGATED, {*PIVOTED, ("orders", "id")})},
+        ),
+        (
+            "WITH o AS (SELECT * FROM orders WHERE id > 0)\n"
+            "PIVOT o ON status IN ('paid', 'placed') USING sum(amount) GROUP BY customer_id",
+            {"customer_id": CUSTOMER, "paid": PIVOTED, "placed": PIVOTED},
+        ),
+        (
+            "PIVOT (SELECT customer_id, status, amount FROM orders) ON status IN ('paid', 'placed')"
+            " USING sum(amount)",
+            {"customer_id": CUSTOMER, "paid": PIVOTED, "placed": PIVOTED},
+        ),
+        (  # the same nested in a query
+            "select * from (PIVOT (SELECT customer_id, status, amount FROM orders) ON status IN ('paid', 'placed')"
+            " USING sum(amount)) p",
+            {"customer_id": CUSTOMER, "paid": PIVOTED, "placed": PIVOTED},
+        ),
+    ],
+)
+def test_a_model_that_is_one_pivot_statement_is_analysed_like_the_nested_form(
+    sql: str, lineage: dict
+) -> None:  # type: ignore[type-arg]
+    # it was refused: "model 'm' contains a PIVOT statement; a model is one SELECT"
+    model = model_of(sql)
+    assert model.column_names == duckdb_columns(sql) == tuple(lineage)
+    assert dict(model.lineage) == lineage
+    assert model.problems == ()
+    assert {c.name: c.type for c in model.columns}["placed" if "placed" in lineage else "placed_total"]
+
+
+def test_a_model_that_is_a_pivot_on_the_datas_values_is_columns_unknown_at_its_on_column() -> None:
+    sql = "-- wide\nPIVOT orders\n  ON status USING sum(amount) GROUP BY customer_id"
+    broken = analyze(build_project({"m": sql}, TABLES), strict=False).broken["m"].error
+    assert isinstance(broken, ColumnsUnknown)
+    assert "model 'm' is a PIVOT statement whose columns are the values of the data" in broken.message
+    assert (broken.location.line, broken.location.column) == (3, 6) and broken.hint  # type: ignore[union-attr]
+
+
 UNPIVOTS = [
     ("UNPIVOT sales ON jan, feb INTO NAME month VALUE amount", UNPIVOTED),
     (  # DuckDB's names when INTO is left out
@@ -62,8 +119,8 @@ UNPIVOTS = [
     ),
     ("UNPIVOT sales ON (jan, feb) AS early, (mar, mar) AS late INTO NAME half VALUE first, second", HALVES),
 ]
-# a CTE, a derived table
-FORMS = ["with u as ({}) select * from u", "select * from ({}) u"]
+# the whole model, a CTE, a derived table
+FORMS = ["{}", "with u as ({}) select * from u", "select * from ({}) u"]
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -74,7 +131,7 @@ def test_an_unpivot_statement_names_its_columns_and_reads_the_unpivoted_ones(
     lineage: dict,  # type: ignore[type-arg]
 ) -> None:
     # inside a query it raised an AssertionError from sqlglot's scopes (a CTE of it read as an unknown
-    # table 'u')
+    # table 'u'); a whole model of it was refused as "a PIVOT statement; a model is one SELECT"
     sql = form.format(unpivot)
     model = model_of(sql)
     assert model.column_names == duckdb_columns(sql) == tuple(lineage)
