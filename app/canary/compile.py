@@ -14,7 +14,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError, Uns
 
 from app.canary import exprs as q
 from app.canary.guard import refuse, screen
-from app.sql.parse import cte_references, describe_parse_error, node_line
+from app.sql.parse import as_query, cte_references, describe_parse_error, node_line
 from app.types import Location
 
 Resolver = Callable[[tuple[str, ...]], tuple[str, str] | None]  # table parts -> (schema, table)
@@ -55,7 +55,7 @@ def compile_query(
         ) from None
     if len(statements) != 1:
         raise CompileProblem("parse", f"{what} is empty", Location(path, 1))
-    statement = statements[0]
+    statement = as_query(statements[0], dialect)  # DuckDB's PIVOT statement, as the query it is
     refusal = refuse(statement, what=what)
     if refusal is not None:
         raise CompileProblem("refused", refusal.reason, refusal.location(path))

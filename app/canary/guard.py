@@ -17,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from app.sql.parse import as_query
 from app.types import Location
 
 # Function families by what they would do, first match wins.
@@ -170,7 +171,7 @@ def screen(sql: str, dialect: str, *, what: str = "the model") -> Refusal | None
     if len(statements) > 1:
         second = statements[1]
         return Refusal(f"{what} holds a second statement after its query; only one SELECT may run", second)
-    return refuse(statements[0], what=what) if statements else None
+    return refuse(as_query(statements[0], dialect), what=what) if statements else None
 
 
 def refuse(statement: exp.Expr | None, *, what: str = "a model") -> Refusal | None:

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from app.errors import DatacanaryError, SqlError
 from app.sql.dag import closure
-from app.sql.parse import TableRef
+from app.sql.parse import TableRef, as_query
 from app.types import Location
 
 ColumnRef = tuple[str, str]  # (table: model or source name, column)
@@ -93,7 +93,8 @@ class ModelAnalysis:
         if "expression" not in self._trees:
             parsed = sqlglot.parse(self.sql, read=self.dialect)
             # parse_model admitted this SQL as exactly one query; sqlglot.parse only says Expr
-            self._trees["expression"] = cast(exp.Query, next(s for s in parsed if s is not None))
+            query = as_query(next(s for s in parsed if s is not None), self.dialect)
+            self._trees["expression"] = cast(exp.Query, query)
         return self._trees["expression"]
 
     @property

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from app.canary.compile import CompileProblem, compile_query, name_resolver
+from app.canary.guard import refuse, screen
+from app.sql.analyze import analyze
+from app.sql.transpile import to_duckdb
+from tests.sql.conftest import build_project
 
 RESOLVE = name_resolver({"orders": ("source", "orders"), "t": ("head", "t")})
 
@@ -91,3 +96,31 @@ def test_postgres_keeps_a_quoted_cte_name_apart_from_an_unquoted_table() -> None
         resolve=RESOLVE,
     ).sql
     assert '"source"."orders"' in sql
+
+
+PIVOT_MODEL = "PIVOT orders ON status IN ('paid', 'placed') USING sum(amount) GROUP BY customer_id"
+
+
+def _shop() -> duckdb.DuckDBPyConnection:
+    db = duckdb.connect()
+    db.execute("create schema source; create table source.orders (customer_id int, status text, amount int)")
+    db.execute("insert into source.orders values (1, 'paid', 10), (1, 'placed', 5), (2, 'paid', 3)")
+    return db
+
+
+def test_a_model_that_is_one_pivot_statement_builds_in_the_canary() -> None:
+    # it was refused: "the model holds a PIVOT statement; a model may only be a SELECT"
+    assert screen(PIVOT_MODEL, "duckdb") is None
+    sql = _compile(PIVOT_MODEL)
+    rows = _shop().execute(f"{sql} order by 1")
+    assert [d[0] for d in rows.description] == ["customer_id", "paid", "placed"]
+    assert rows.fetchall() == [(1, 10, 5), (2, 3, None)]
+
+
+def test_an_analysed_pivot_statement_model_is_transpiled_as_the_query_it_is() -> None:
+    # the canary refused the analysed model as it did the unanalysed one
+    sources = {"orders": {"customer_id": "int", "status": "varchar", "amount": "int"}}
+    model = analyze(build_project({"m": PIVOT_MODEL}, sources)).models["m"]
+    assert refuse(model.expression) is None
+    sql = to_duckdb(model, "duckdb", {"orders": "source.orders"})
+    assert _shop().execute(f"{sql} order by 1").fetchall() == [(1, 10, 5), (2, 3, None)]
