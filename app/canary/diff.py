@@ -291,7 +291,9 @@ def _profiles(
     if same and all(p.left_type == p.right_type for p in plan.columns):
         one = db.query(q.side_summary(plan, left, "l", True, exact, small))[0]
         return one, q.as_side(one, "l", "r")
-    grouped = q.sides_grouped(plan, left, right, exact, small) if min(rows) > 0 else None
+    # small tables (the canary's samples) only: there binding the aggregates is most of the cost; a
+    # large table's sides each take an ungrouped scan of their own, in parallel
+    grouped = q.sides_grouped(plan, left, right, exact, small) if small and min(rows) > 0 else None
     if grouped is not None:
         found = {int(r.pop("__side")): r for r in db.query(grouped)}
         if len(found) == 2:
