@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(
         600.0, validation_alias=_env("DATACANARY_LEASE_SECONDS", "lease_seconds"), gt=0
     )
+    # on SIGTERM, how long a worker waits for its delivery to finish before giving it back to the queue
+    # (another process takes it up); keep it under the orchestrator's own grace (Kubernetes: 30 s)
+    stop_grace_seconds: float = Field(
+        5.0, validation_alias=_env("DATACANARY_STOP_GRACE_SECONDS", "stop_grace_seconds"), ge=0, le=3600
+    )
     poll_seconds: float = Field(1.0, validation_alias=_env("DATACANARY_POLL_SECONDS", "poll_seconds"), gt=0)
     max_attempts: int = Field(5, validation_alias=_env("DATACANARY_MAX_ATTEMPTS", "max_attempts"), ge=1)
     repo_cache: Path = Field(

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("datacanary.service")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(processName)s]: %(message)s"
-STOP_GRACE = 5.0  # a stopping worker's wait for its delivery before giving it back (Workers.stop)
 RESPAWN_PAUSE = 1.0  # a process that dies as it starts is not restarted in a hot loop
 
 
@@ -122,9 +121,12 @@ class WorkerProcesses:
         with self._lock:
             return sum(1 for c in self._children.values() if c.process.is_alive())
 
-    def stop(self, grace: float = STOP_GRACE + 5.0) -> None:
-        """SIGTERM every worker (each gives back its unfinished delivery after STOP_GRACE), wait up to
-        `grace` seconds, then SIGKILL what is left (its lease expires instead)."""
+    def stop(self, grace: float | None = None) -> None:
+        """SIGTERM every worker (each gives back its unfinished delivery after the settings'
+        stop_grace_seconds), wait up to `grace` seconds (default: 5 s more), then SIGKILL what is left
+        (its lease expires instead)."""
+        if grace is None:
+            grace = self.settings.stop_grace_seconds + 5.0
         self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.join(5)  # from here on this thread alone reads the pipes
@@ -251,6 +253,6 @@ def run_worker(settings: Settings, wake: Wake, updates: mpc.Connection, log_leve
             stop.wait(0.2)
         elif mpc.wait([parent.sentinel], timeout=0.2):
             os._exit(1)  # the service died: die with it, as one process would have (leases expire)
-    workers.stop(STOP_GRACE)
+    workers.stop(settings.stop_grace_seconds)
     if auth is not None:
         auth.close()

@@ -22,7 +22,6 @@ from app.errors import ConfigError
 from app.service.app import create_app
 from app.service.keylocks import STRIPES, KeyLocks
 from app.service.metrics import MetricsRelay, ServiceMetrics
-from app.service.processes import STOP_GRACE
 from tests.service.child import Serve, inbox_status, pr_opened, running, service_env, wait_for
 from tests.service.conftest import ROOT
 from tests.support.signing import signed_delivery
@@ -71,6 +70,9 @@ def test_a_killed_worker_process_is_replaced_and_its_delivery_resumed_once(
     )
 
 
+GRACE = 2.0  # DATACANARY_STOP_GRACE_SECONDS of the SIGTERM test (default 5)
+
+
 @pytest.mark.slow
 def test_sigterm_stops_the_workers_and_gives_their_delivery_back(
     tmp_path: Path, private_key_pem: str, github_stub: Any, demo_repo: Any, children: list[Serve]
@@ -82,6 +84,7 @@ def test_sigterm_stops_the_workers_and_gives_their_delivery_back(
         demo_repo,
         DATACANARY_WORKERS="2",
         DATACANARY_LEASE_SECONDS="600",  # a restart must not wait for it
+        DATACANARY_STOP_GRACE_SECONDS=str(GRACE),  # the blocked delivery is given back after this
         DATACANARY_TEST_HOOK="block:pull_request",
     )
     first = Serve(env, tmp_path / "serve.log")
@@ -93,8 +96,11 @@ def test_sigterm_stops_the_workers_and_gives_their_delivery_back(
     state = tmp_path / "state.sqlite"
     assert inbox_status(state, "t-1")[0] == "working"
 
+    stopping = time.monotonic()
     first.proc.send_signal(signal.SIGTERM)
     first.proc.wait(timeout=30)
+    waited = time.monotonic() - stopping
+    assert GRACE <= waited < GRACE + 2.5, waited  # its grace (not the default 5 s) waited, then given back
     assert not any(running(pid) for pid in workers)  # no orphans
     assert inbox_status(state, "t-1") == ("queued", None, 1)  # given back, not left to its lease
 
@@ -116,7 +122,7 @@ def test_sigterm_stops_the_workers_and_gives_their_delivery_back(
     workers, started = second.workers(), time.monotonic()
     second.proc.send_signal(signal.SIGTERM)
     second.proc.wait(timeout=30)
-    assert time.monotonic() - started < STOP_GRACE
+    assert time.monotonic() - started < GRACE
     assert not any(running(pid) for pid in workers)
 
 
