@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         5.0, validation_alias=_env("DATACANARY_STOP_GRACE_SECONDS", "stop_grace_seconds"), ge=0, le=3600
     )
     poll_seconds: float = Field(1.0, validation_alias=_env("DATACANARY_POLL_SECONDS", "poll_seconds"), gt=0)
+    # the first wait before a delivery that failed on a passing GitHub error is tried again; each next
+    # attempt waits twice as long (at most 5 minutes), or as long as GitHub asked (Retry-After)
+    retry_seconds: float = Field(
+        5.0, validation_alias=_env("DATACANARY_RETRY_SECONDS", "retry_seconds"), gt=0, le=300
+    )
     max_attempts: int = Field(5, validation_alias=_env("DATACANARY_MAX_ATTEMPTS", "max_attempts"), ge=1)
     repo_cache: Path = Field(
         Path(".datacanary/repos"), validation_alias=_env("DATACANARY_REPO_CACHE", "repo_cache")

@@ -33,7 +33,6 @@ from app.service.metrics import MetricsRelay, ServiceMetrics
 from app.service.perform import DeliveryEffects
 
 log = logging.getLogger("datacanary.service")
-RETRY_BASE = 5.0
 RETRY_MAX = 300.0
 
 
@@ -187,11 +186,14 @@ class Workers:
         started = time.perf_counter()
         outcome, detail, asked = self._process(delivery)
         if outcome == "defer":
-            self.inbox.release(delivery, detail or "", retry_at=self.ctx.clock() + RETRY_BASE, counted=False)
+            self.inbox.release(
+                delivery, detail or "", retry_at=self.ctx.clock() + self.settings.retry_seconds, counted=False
+            )
         elif outcome == "retry":
-            # back off: 5 s, 10 s, 20 s ... (at most 5 minutes) so a GitHub outage is not hammered; a rate
-            # limit that resets later is waited out, else the attempts run out before it resets
-            wait = max(min(RETRY_BASE * 2 ** (delivery.attempts - 1), RETRY_MAX), asked or 0.0)
+            # back off: 5 s, 10 s, 20 s ... (retry_seconds, doubled, at most 5 minutes) so a GitHub outage
+            # is not hammered; a rate limit that resets later is waited out, else the attempts run out
+            first = self.settings.retry_seconds
+            wait = max(min(first * 2 ** (delivery.attempts - 1), RETRY_MAX), asked or 0.0)
             self.inbox.release(delivery, detail or "", retry_at=self.ctx.clock() + wait)
         else:
             self.inbox.finish(delivery, outcome, self.ctx.clock(), detail)

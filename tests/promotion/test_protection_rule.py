@@ -333,7 +333,7 @@ def test_github_failing_to_list_deployments_is_retried_not_decided_without_them(
     ws, _ = workspace
     for env in ("dev", "staging"):
         assert action_main(_env(ws, github_stub, env)) == 0
-    server = _app(make_settings(), serve, github_stub)
+    server = _app(make_settings(retry_seconds=0.5), serve, github_stub)  # tried again in 0.5 s, not 5
     github_stub.fail("GET", r"/repos/[^/]+/[^/]+/deployments$", 502)
     payload = _payload("prod")
     payload["deployment"]["sha"] = ACTION_SHA
