@@ -138,8 +138,19 @@ def _function_reason(name: str) -> str | None:
 def redact(text: str) -> str:
     """`text` with absolute paths, home-relative paths and paths that climb out (`..`) replaced, so a
     refusal never echoes where an attack aimed (a key file, another user's data) in a report."""
-    text = _QUOTED_PATH.sub(r"\1<path outside the project>\1", text)
+    text = _QUOTED_PATH.sub(_quoted_path, text)
     return _BARE_PATH.sub("<path outside the project>", text)
+
+
+# an operator's signature in an engine's message ('/(VARCHAR, INTEGER_LITERAL)', '~~(VARCHAR, VARCHAR)'),
+# which starts like a path but names no file: kept, it is what tells the user which types did not match
+_SIGNATURE = re.compile(r"[/\\~]+\([^/\\]*\)")
+
+
+def _quoted_path(found: re.Match[str]) -> str:
+    if _SIGNATURE.fullmatch(found.group(2)):
+        return found.group(0)
+    return f"{found.group(1)}<path outside the project>{found.group(1)}"
 
 
 def _path_text(value: str) -> str:

@@ -202,6 +202,20 @@ def test_report_section_renders_in_every_format(tmp_path: Path) -> None:
     assert "customer_orders (models/customer_orders.sql) - compared" in text and "first_order_at" in text
 
 
+def test_a_model_whose_operand_types_do_not_match_is_told_which_types(tmp_path: Path) -> None:
+    """DuckDB names the operator and the types that did not match ('/(VARCHAR, INTEGER_LITERAL)');
+    that text starts like a path and was redacted as one, leaving the user nothing to fix by."""
+    repo = shop_repo(
+        tmp_path,
+        {"models/country_revenue.sql": "select country, country / 2 as half\nfrom customer_orders\n"},
+    )
+    result = run_shop(repo, ["country_revenue"])
+    message = result.model("country_revenue").head.message or ""
+    assert "/(VARCHAR, INTEGER_LITERAL)" in message and "path outside" not in message, message
+    (f,) = [f for f in result.findings if f.rule == "canary-model-failed"]
+    assert "/(VARCHAR, INTEGER_LITERAL)" in f.message
+
+
 def test_a_model_failing_on_the_sample_is_a_blocking_finding(tmp_path: Path) -> None:
     repo = shop_repo(
         tmp_path,
