@@ -47,6 +47,13 @@ class PostgresEngine:
         with self.conn.cursor() as cur:
             self._run(cur, sql)
 
+    def create_table_as(self, name: str, select: str) -> int:
+        """CREATE TABLE `name` AS `select`; its rows, as the server's command tag tells them (`SELECT n`):
+        no second scan or round trip to count them."""
+        with self.conn.cursor() as cur:
+            self._run(cur, f"CREATE TABLE {name} AS {select}")
+            return int(cur.rowcount)
+
     def columns(self, relation: str) -> list[tuple[str, str]]:
         """(name, PostgreSQL type) of each column of `relation` (SQL text naming a table or view)."""
         rows = self.query(
