@@ -50,9 +50,9 @@ class Blocker:
 
     @property
     def how(self) -> str:
-        if self.kind == "source":
-            return "was refused by the sandbox" if self.status == "refused" else "could not be loaded"
-        return _WHY_NOT[self.status] if self.status in ("timeout", "memory") else "is broken"
+        if self.kind == "source" or self.status in ("timeout", "memory"):  # refused | unloadable, or limits
+            return _WHY_NOT.get(self.status, _WHY_NOT["unloadable"])
+        return "is broken"
 
     @property
     def reason(self) -> str:

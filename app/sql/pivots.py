@@ -75,8 +75,7 @@ def _as_select(statement: exp.Pivot, dialect: str) -> tuple[exp.Select, exp.Pivo
     )
     if columns is None:
         pivot.meta[DYNAMIC] = True
-    table = source if isinstance(source, (exp.Table, exp.Subquery)) else exp.Table(this=source)
-    table.append("pivots", pivot)
+    table = _pivoted(source, pivot)
     if group is None:
         # every column it neither pivots on nor aggregates passes through, as with SELECT * over it
         projections: list[exp.Expr] = [exp.Star()]
@@ -112,10 +111,14 @@ def _unpivot_as_select(model: ModelFile, statement: exp.Pivot) -> exp.Select:
         fields=[exp.In(this=_name(name), expressions=unpivoted)],
         unpivot=True,
     )
-    source: exp.Expr = statement.this
+    return exp.select(exp.Star()).from_(_pivoted(statement.this, pivot))
+
+
+def _pivoted(source: exp.Expr, pivot: exp.Pivot) -> exp.Expr:
+    """The statement's source (a table, a subquery, a table function) with `pivot` as its clause."""
     table = source if isinstance(source, (exp.Table, exp.Subquery)) else exp.Table(this=source)
     table.append("pivots", pivot)
-    return exp.select(exp.Star()).from_(table)
+    return table
 
 
 def _name(node: exp.Expr) -> exp.Identifier:
