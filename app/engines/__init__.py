@@ -53,6 +53,13 @@ def transpile(sql: str, dialect: str) -> str:
     """DuckDB SQL (what datacanary generates) in `dialect`; unchanged for DuckDB itself."""
     if dialect == "duckdb":
         return sql
+    from app.engines.shapes import transpiled_by_shape
+
+    return transpiled_by_shape(sql, dialect, transpile_whole)
+
+
+def transpile_whole(sql: str, dialect: str) -> str:
+    """`transpile` without the kept shapes (app.engines.shapes): sqlglot on the whole statement."""
     import sqlglot
 
     return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=False))
