@@ -13,6 +13,7 @@ from app.dbt.manifest import parse_manifest
 from app.dbt.project import build_project
 from app.errors import DatacanaryError
 from tests.dbt.conftest import column, manifest_doc, model
+from tests.support.trees import paths
 
 _values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=5),
@@ -49,18 +50,7 @@ def _doc() -> dict[str, Any]:
     return doc
 
 
-def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [here]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*here, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*here, i))
-    return out
-
-
-_ALL_PATHS = [p for p in _paths(_doc()) if p]
+_ALL_PATHS = [p for p in paths(_doc()) if p]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
