@@ -65,12 +65,29 @@ def in_keys(plan: DiffPlan, keys_table: Sql) -> Sql:
 SMALL_ROWS = 10_000
 
 
+# Buckets of the key's hash whose keyed rows the pre-pass counts (`top_bucket`: the fullest one's).
+KEY_BUCKETS = 1024
+
+
 def side_summary(
-    plan: DiffPlan, rel: Sql, side: str, profiles: bool, exact: bool, small: bool = False
+    plan: DiffPlan,
+    rel: Sql,
+    side: str,
+    profiles: bool,
+    exact: bool,
+    small: bool = False,
+    buckets: bool = False,
 ) -> Sql:
-    """One plain scan of one side: rows, rows with a NULL key part, an estimate of distinct keys (to keep a
-    badly duplicated key away from the join) and the column profiles."""
-    return t.select(_summary_columns(plan, side, profiles, exact, small), rel)
+    """One plain scan of one side: rows, rows with a NULL key part, an estimate of distinct keys and, with
+    `buckets`, the most keyed rows in one of KEY_BUCKETS buckets of the key's hash (both to keep a badly
+    duplicated key away from the join), and the column profiles."""
+    columns = _summary_columns(plan, side, profiles, exact, small)
+    if buckets and plan.key:
+        nulls = or_(*(is_null(col(c)) for c in plan.key))
+        k = col(plan.key[0]) if len(plan.key) == 1 else key_struct(plan.key)
+        bucket = f"CASE WHEN {nulls} THEN NULL ELSE hash({k}) % {KEY_BUCKETS} END"
+        columns.append(alias(f"list_max(map_values(histogram({bucket})))", "top_bucket"))
+    return t.select(columns, rel)
 
 
 def _summary_columns(plan: DiffPlan, side: str, profiles: bool, exact: bool, small: bool) -> list[Sql]:
@@ -87,12 +104,20 @@ def _summary_columns(plan: DiffPlan, side: str, profiles: bool, exact: bool, sma
     return out
 
 
-def sides(plan: DiffPlan, left: Sql, right: Sql, profiles: bool, exact: bool, small: bool = False) -> Sql:
+def sides(
+    plan: DiffPlan,
+    left: Sql,
+    right: Sql,
+    profiles: bool,
+    exact: bool,
+    small: bool = False,
+    buckets: bool = False,
+) -> Sql:
     """Both sides' `side_summary` in one statement: one row with the structs `l` and `r`."""
     return (
         f"SELECT {ident('l')}, {ident('r')} FROM "
-        f"{t.subquery(side_summary(plan, left, 'l', profiles, exact, small), 'l')}"
-        f" CROSS JOIN {t.subquery(side_summary(plan, right, 'r', profiles, exact, small), 'r')}"
+        f"{t.subquery(side_summary(plan, left, 'l', profiles, exact, small, buckets), 'l')}"
+        f" CROSS JOIN {t.subquery(side_summary(plan, right, 'r', profiles, exact, small, buckets), 'r')}"
     )
 
 
