@@ -81,16 +81,12 @@ def side_summary(
     """One plain scan of one side: rows, rows with a NULL key part, an estimate of distinct keys and, with
     `buckets`, the most keyed rows in one of KEY_BUCKETS buckets of the key's hash (both to keep a badly
     duplicated key away from the join), and the column profiles."""
-    columns = _summary_columns(plan, side, profiles, exact, small)
-    if buckets and plan.key:
-        nulls = or_(*(is_null(col(c)) for c in plan.key))
-        k = col(plan.key[0]) if len(plan.key) == 1 else key_struct(plan.key)
-        bucket = f"CASE WHEN {nulls} THEN NULL ELSE hash({k}) % {KEY_BUCKETS} END"
-        columns.append(alias(f"list_max(map_values(histogram({bucket})))", "top_bucket"))
-    return t.select(columns, rel)
+    return t.select(_summary_columns(plan, side, profiles, exact, small, buckets), rel)
 
 
-def _summary_columns(plan: DiffPlan, side: str, profiles: bool, exact: bool, small: bool) -> list[Sql]:
+def _summary_columns(
+    plan: DiffPlan, side: str, profiles: bool, exact: bool, small: bool, buckets: bool = False
+) -> list[Sql]:
     out = [alias(COUNT, "rows")]
     if plan.key:
         # count(CASE), not count(*) FILTER: a FILTER among many aggregates is costly (see diff_pass)
@@ -98,6 +94,9 @@ def _summary_columns(plan: DiffPlan, side: str, profiles: bool, exact: bool, sma
         out.append(alias(f"count(CASE WHEN {nulls} THEN TRUE END)", "null_keys"))
         k = col(plan.key[0]) if len(plan.key) == 1 else key_struct(plan.key)
         out.append(alias(f"approx_count_distinct({k})", "approx_keys"))
+        if buckets:
+            bucket = f"CASE WHEN {nulls} THEN NULL ELSE hash({k}) % {KEY_BUCKETS} END"
+            out.append(alias(f"list_max(map_values(histogram({bucket})))", "top_bucket"))
     if profiles:
         for i, p in enumerate(plan.columns):
             out += profile_columns(p, col(p.name), side, i, exact, small)
