@@ -83,7 +83,9 @@ def _split(sql: str) -> tuple[str, list[str]] | None:
     return "".join(parts), list(names)
 
 
-@functools.lru_cache(maxsize=4096)
+# A diff sends a few dozen shapes per model; 512 kept shapes of a few KB each (a 300-column model's are
+# ~100 KB) bound what a long-running service keeps.
+@functools.lru_cache(maxsize=512)
 def _shape(shape: str, dialect: str, transpile: Callable[[str, str], str]) -> str | None:
     """The transpiled shape, or None when a name did not come out as a quoted identifier."""
     out = transpile(shape, dialect)
