@@ -93,6 +93,24 @@ def run_check(
     return report
 
 
+def canary_plan(
+    base: Project, head: Project, base_an: Analysis, head_an: Analysis, dbt: DbtPair | None
+) -> tuple[list[str], tuple[str, ...]]:
+    """The models the canary runs and the sources it loads per side (`run_canary`'s `per_side`): for a
+    dbt project dbt's state:modified+ (seeds, configs and contracts count too; an edited seed is read
+    per side), else the models whose output can change and their downstream."""
+    if dbt is not None:
+        from app.dbt.select import state_modified
+        from app.sql.changes import classify_models
+
+        kinds = {n: c.kind for n, c in classify_models(base_an, head_an).items()}
+        state = state_modified(dbt[0], dbt[1], kinds)
+        return list(state.selected), state.seeds
+    from app.gate.broken import canary_selection
+
+    return canary_selection(base, head, base_an, head_an), ()
+
+
 def _load_dbt(
     base_tree: Tree,
     head_tree: Tree,
@@ -205,7 +223,7 @@ def evaluate(
                 f"the base revision could not be analyzed ({exc.message}); SQL changes are not compared"
             )
 
-    from app.gate.broken import broken_findings, canary_selection
+    from app.gate.broken import broken_findings
 
     refused, invalid = broken_findings(head, head_an, base, base_an)  # one bad model, one finding
     findings = list(contract_findings(base, head, today=today, history=history or {}))
@@ -227,15 +245,7 @@ def evaluate(
     else:
         from app.canary.run import run_canary
 
-        if dbt is not None:  # state:modified+, where seeds, configs and contracts count too
-            from app.dbt.select import state_modified
-            from app.sql.changes import classify_models
-
-            kinds = {n: c.kind for n, c in classify_models(base_an, head_an).items()}
-            state = state_modified(dbt[0], dbt[1], kinds)
-            selected, per_side = list(state.selected), state.seeds
-        else:
-            selected, per_side = canary_selection(base, head, base_an, head_an), ()
+        selected, per_side = canary_plan(base, head, base_an, head_an, dbt)
         if not selected:
             # nothing to run, but a broken sample path would silently blind the next canary
             skipped = "no model's output can change"

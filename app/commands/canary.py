@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from app.commands.revisions import add_revision_arguments, locate, progress
 
 if TYPE_CHECKING:
+    from app.dbt.project import DbtProject
+    from app.pipeline import DbtPair
     from app.project.model import Project
     from app.sql.analysis import Analysis
 
@@ -32,7 +34,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.canary.run import run_canary
     from app.project.git import GitTree
-    from app.project.load import load_project
+    from app.project.load import load_any_project
+    from app.project.model import Project
     from app.report.env import render
     from app.sql.analyze import analyze, edited_models
 
@@ -40,21 +43,40 @@ def run(args: argparse.Namespace) -> int:
     say = progress(args)
     base_tree, head_tree = GitTree(repo, args.base), GitTree(repo, args.head)
     say(f"reading {base_tree.label} and {head_tree.label}")
-    base, head = load_project(base_tree, root), load_project(head_tree, root)
+    # as `check` reads them: a dbt model whose Jinja cannot be rendered is a finding of its own, not the
+    # end of the command, and an edited seed is read per side
+    base_any, head_any = load_any_project(base_tree, root), load_any_project(head_tree, root)
+    dbt = _dbt_pair(base_any, head_any)
+    base = base_any if isinstance(base_any, Project) else base_any.project
+    head = head_any if isinstance(head_any, Project) else head_any.project
     edited = edited_models(base, head)  # their trees are kept: telling an equivalent change reads them
     base_an = analyze(base, strict=False, keep=edited)  # one broken model is a finding, not the end
     head_an = analyze(head, reuse=base_an, strict=False, keep=edited)
-    selected = _selection(args.models, base, base_an, head_an, head)
+    if dbt is not None:
+        base_an, head_an = dbt[0].mark_unrendered(base_an), dbt[1].mark_unrendered(head_an)
+    selected, per_side = _selection(args.models, base, base_an, head_an, head, dbt)
     keys = _keys(args.key, head)
     result = run_canary(
-        base, head, base_an, head_an, head_tree=head_tree, selected=selected, progress=say, keys=keys
+        base,
+        head,
+        base_an,
+        head_an,
+        head_tree=head_tree,
+        selected=selected,
+        progress=say,
+        keys=keys,
+        base_tree=base_tree,
+        per_side=per_side,
     )
     from dataclasses import replace
 
     from app.gate.broken import broken_findings
 
-    refused, _ = broken_findings(head, head_an, base, base_an)
-    result = replace(result, findings=(*refused, *result.findings))
+    refused, invalid = broken_findings(head, head_an, base, base_an)
+    # a model that cannot be parsed, resolved or rendered is not run: said at its file and line, as
+    # `check` says it (its readers' "not checked" findings name it)
+    unrunnable = [f for f in invalid if f.rule == "sql-invalid"]
+    result = replace(result, findings=(*refused, *unrunnable, *result.findings))
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
@@ -63,19 +85,30 @@ def run(args: argparse.Namespace) -> int:
     return 1 if result.verdict == "fail" else 0
 
 
-def _selection(models: str, base: Project, base_an: Analysis, head_an: Analysis, head: Project) -> list[str]:
-    """--models, else app.sql's selection: changed models whose output can change, and their downstream."""
-    from app.errors import UsageError
+def _dbt_pair(base: Project | DbtProject, head: Project | DbtProject) -> DbtPair | None:
+    from app.dbt.project import DbtProject
 
+    if isinstance(base, DbtProject) and isinstance(head, DbtProject):
+        return base, head
+    return None
+
+
+def _selection(
+    models: str, base: Project, base_an: Analysis, head_an: Analysis, head: Project, dbt: DbtPair | None
+) -> tuple[list[str], tuple[str, ...]]:
+    """--models, else `check`'s selection (app.pipeline.canary_plan): changed models whose output can
+    change and their downstream (dbt: state:modified+); with the sources read per side."""
+    from app.errors import UsageError
+    from app.pipeline import canary_plan
+
+    selected, per_side = canary_plan(base, head, base_an, head_an, dbt)
     if models:
         names = [m.strip() for m in models.split(",") if m.strip()]
         unknown = [n for n in names if n not in head.models]
         if unknown:
             raise UsageError(f"--models: no model named {', '.join(unknown)} in the head revision")
-        return names
-    from app.gate.broken import canary_selection
-
-    return canary_selection(base, head, base_an, head_an)
+        return names, per_side
+    return selected, per_side
 
 
 def _keys(given: list[str], head: Project) -> dict[str, list[str]]:
