@@ -41,46 +41,29 @@ def transpiled_by_shape(sql: str, dialect: str, transpile: Callable[[str, str], 
     return _placeholder(dialect).sub(lambda m: quoted[int(m[1])], out)
 
 
+# a literal (kept in the shape as it is), a quoted name (put aside), or a quote that is never closed
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"((?:[^\"]|\"\")*)\"|['\"]")
+
+
 def _split(sql: str) -> tuple[str, list[str]] | None:
     """(the shape, the names put aside), or None when `sql` is not read exactly."""
     if _MARK in sql or _UNREAD.search(sql):
         return None
-    parts: list[str] = []
     names: dict[str, int] = {}
-    i, start, n = 0, 0, len(sql)
-    while i < n:
-        c = sql[i]
-        if c == "'":  # a literal: kept in the shape as it is
-            i += 1
-            while True:
-                j = sql.find("'", i)
-                if j < 0:
-                    return None
-                if sql.startswith("''", j):
-                    i = j + 2
-                    continue
-                i = j + 1
-                break
-        elif c == '"':
-            j, name = i + 1, []
-            while True:
-                k = sql.find('"', j)
-                if k < 0:
-                    return None
-                name.append(sql[j:k])
-                if sql.startswith('""', k):
-                    name.append('"')
-                    j = k + 2
-                    continue
-                break
-            parts.append(sql[start:i])
-            number = names.setdefault("".join(name), len(names))
-            parts.append(f'"{_MARK}{number}__"')
-            i = start = k + 1
-        else:
-            i += 1
-    parts.append(sql[start:])
-    return "".join(parts), list(names)
+    unclosed = False
+
+    def put_aside(m: re.Match[str]) -> str:
+        nonlocal unclosed
+        text = m[0]
+        if len(text) == 1:
+            unclosed = True
+        if m[1] is None:
+            return text
+        number = names.setdefault(m[1].replace('""', '"'), len(names))
+        return f'"{_MARK}{number}__"'
+
+    shape = _TOKEN.sub(put_aside, sql)
+    return None if unclosed else (shape, list(names))
 
 
 # A diff sends a few dozen shapes per model; 512 kept shapes of a few KB each (a 300-column model's are
