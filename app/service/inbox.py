@@ -228,6 +228,25 @@ class Inbox:
             return None
         return str(row["head_sha"])
 
+    def tied_heads(self, delivery: Delivery) -> frozenset[str]:
+        """The heads of `delivery`'s work key whose pull_request deliveries share the latest time the
+        head was set, when there are several and `delivery`'s is one of them (else empty): GitHub's
+        `updated_at` counts whole seconds, so two pushes in one second cannot be ordered by it, and
+        arrival order is not GitHub's order. The worker asks GitHub then (`Workers._current_head`)."""
+        if delivery.work_key is None or delivery.head_sha is None:
+            return frozenset()
+        rows = (
+            self.db.connect()
+            .execute(
+                "SELECT DISTINCT head_sha FROM inbox WHERE work_key = ? AND sets_head = 1 AND head_at ="
+                " (SELECT max(head_at) FROM inbox WHERE work_key = ? AND sets_head = 1)",
+                (delivery.work_key, delivery.work_key),
+            )
+            .fetchall()
+        )
+        heads = frozenset(str(r["head_sha"]) for r in rows if r["head_sha"] is not None)
+        return heads if len(heads) > 1 and delivery.head_sha in heads else frozenset()
+
     def pull_request_body(self, repo: str, head_sha: str) -> bytes | None:
         """The latest stored pull_request delivery of `repo` whose head is `head_sha` (raw body)."""
         row = (

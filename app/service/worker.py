@@ -27,6 +27,7 @@ from app.github.payload import EventError
 from app.github.port import GitHubHttpError
 from app.service.context import HandlerContext
 from app.service.dispatch import Router, batches
+from app.service.handlers.pull_request import pr_number
 from app.service.inbox import Delivery, Inbox
 from app.service.keylocks import KeyLocks
 from app.service.metrics import MetricsRelay, ServiceMetrics
@@ -279,7 +280,7 @@ class Workers:
                 with self._key_locks.hold(delivery.work_key):
                     if not self.inbox.renew(delivery, self.ctx.clock()):
                         return "lost-lease", "another worker took the delivery over"
-                    newer = self.inbox.superseded_by(delivery)
+                    newer = self._newer_head(delivery, ctx, installation, repo)
                     if newer is not None:
                         effects.cancel_open(_superseded_output(newer))
                         return "superseded", f"superseded by {newer}"
@@ -291,6 +292,25 @@ class Workers:
                 problems.extend(f.error for f in result.failed)
                 problems.extend(result.notes)
         return ("partial", "; ".join(problems)) if problems else ("done", None)
+
+    def _newer_head(
+        self, delivery: Delivery, ctx: HandlerContext, installation: int | None, repo: str | None
+    ) -> str | None:
+        """The head that replaced `delivery`'s (it is stale), or None. By the inbox's record of the pull
+        request's heads; when that record ties (two heads set in one second), by GitHub's own answer:
+        the pull request's head now (a failed lookup falls back to arrival order)."""
+        tied = self.inbox.tied_heads(delivery)
+        number = pr_number(delivery.work_key) if tied and repo else None
+        if number is not None and repo is not None:
+            try:
+                head = ctx.github(installation, repo).get_pull(number).head_sha
+            except Exception:  # GitHub unreachable, or the PR gone: the record's order has to do
+                log.warning(
+                    "delivery %s: the head of %s#%s could not be read", delivery.delivery_id, repo, number
+                )
+            else:
+                return None if head == delivery.head_sha else str(head)
+        return self.inbox.superseded_by(delivery)
 
 
 def _transient(failure: Failure) -> bool:

@@ -136,3 +136,23 @@ def test_storing_never_checkpoints_the_wal_and_checkpoint_copies_all_of_it(inbox
     frames, copied = inbox.checkpoint()
     assert frames > 1000 and copied == frames
     assert inbox.depth() == 400
+
+
+def test_heads_set_in_the_same_second_are_tied_and_a_later_one_is_not(inbox: Inbox) -> None:
+    def at(did: str, head: str, when: str | None) -> Delivery:
+        return Delivery(
+            did, "pull_request", "synchronize", b"{}", work_key="o/r#1", head_sha=head, sets_head=True,
+            head_at=when, received_at=1.0,
+        )  # fmt: skip
+
+    a, b = at("1", "a", "2024-03-01T10:00:07Z"), at("2", "b", "2024-03-01T10:00:07Z")
+    inbox.add(a)
+    assert inbox.tied_heads(a) == frozenset()  # one head: nothing to order
+    inbox.add(b)
+    assert inbox.tied_heads(a) == inbox.tied_heads(b) == {"a", "b"}
+    rerun = _d("3", key="o/r#1", head="a")  # a re-run of a, not a head of its own
+    assert inbox.tied_heads(rerun) == {"a", "b"}
+    c = at("4", "c", "2024-03-01T10:00:09Z")
+    inbox.add(c)
+    assert inbox.tied_heads(a) == inbox.tied_heads(c) == frozenset()  # c is later: the record orders them
+    assert inbox.superseded_by(a) == "c"

@@ -190,7 +190,8 @@ def test_secondary_rate_limit_is_retried_but_a_permission_refusal_is_not(world: 
     assert world.outcome(first) == "done"
 
     port.errors = [GitHubHttpError(403, "Resource not accessible by integration")]
-    refused = world.deliver("pull_request", pr_payload("synchronize", head="n" * 40), "refused")
+    pushed = pr_payload("synchronize", head="n" * 40, updated_at="2031-01-01T00:00:00Z")  # a later push
+    refused = world.deliver("pull_request", pushed, "refused")
     world.work()
     assert world.outcome(refused) == "partial"
     assert "not accessible" in str(world.service.inbox.get("refused")["detail"])  # type: ignore[index]
@@ -347,3 +348,31 @@ def test_an_engine_run_longer_than_the_lease_keeps_its_lease(
         workers.stop(timeout=2)
     assert world.outcome(delivery) == "done"
     assert len(world.checks) == 1 and _count(world, "create_issue_comment") == 1
+
+
+@pytest.mark.parametrize("github_head", ["o", "n"])
+def test_two_heads_set_in_one_second_are_ordered_by_github(world: World, github_head: str) -> None:
+    # GitHub's updated_at counts whole seconds and its deliveries come in any order: of two pushes in one
+    # second the one that arrived last is not always the head. GitHub's pull request says which is.
+    from app.github.port import PullInfo
+
+    port = world.port(1, REPO)
+    port.pulls[2] = PullInfo(2, github_head * 40, "b" * 40, REPO, "open")
+    second = "2024-03-01T10:00:07Z"
+    first = world.deliver("pull_request", pr_payload("synchronize", head="o" * 40, updated_at=second), "o")
+    last = world.deliver("pull_request", pr_payload("synchronize", head="n" * 40, updated_at=second), "n")
+    world.work()
+    head, stale = (first, last) if github_head == "o" else (last, first)
+    assert (world.outcome(head), world.outcome(stale)) == ("done", "superseded")
+    assert {r.head_sha for r in port.check_runs.values()} == {github_head * 40}
+    assert ("get_pull", {"number": 2}) in port.calls
+
+
+def test_two_heads_in_one_second_go_by_arrival_when_github_cannot_be_asked(world: World) -> None:
+    port = world.port(1, REPO)  # no pull request 2 there: the lookup fails with a 404
+    second = "2024-03-01T10:00:07Z"
+    first = world.deliver("pull_request", pr_payload("synchronize", head="o" * 40, updated_at=second), "o")
+    last = world.deliver("pull_request", pr_payload("synchronize", head="n" * 40, updated_at=second), "n")
+    world.work()
+    assert (world.outcome(first), world.outcome(last)) == ("superseded", "done")
+    assert {r.head_sha for r in port.check_runs.values()} == {"n" * 40}

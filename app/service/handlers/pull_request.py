@@ -24,6 +24,12 @@ def pr_key(repo: str, number: int) -> str:
     return f"{repo}#{number}"
 
 
+def pr_number(work_key: str | None) -> int | None:
+    """The pull request number of a `pr_key`, or None for another work key."""
+    _, sep, number = (work_key or "").rpartition("#")
+    return int(number) if sep and number.isdigit() else None
+
+
 def _work(event: PullRequestEvent, inbox: Inbox | None) -> WorkKey:
     return WorkKey(
         pr_key(event.repo.full_name, event.number), event.head_sha, sets_head=True, head_at=event.updated_at
