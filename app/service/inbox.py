@@ -232,7 +232,7 @@ class Inbox:
         """The heads of `delivery`'s work key whose pull_request deliveries share the latest time the
         head was set, when there are several and `delivery`'s is one of them (else empty): GitHub's
         `updated_at` counts whole seconds, so two pushes in one second cannot be ordered by it, and
-        arrival order is not GitHub's order. The worker asks GitHub then (`Workers._current_head`)."""
+        arrival order is not GitHub's order. The worker asks GitHub then (`Workers._newer_head`)."""
         if delivery.work_key is None or delivery.head_sha is None:
             return frozenset()
         rows = (
