@@ -99,16 +99,20 @@ def _selection(
     """--models, else `check`'s selection (app.pipeline.canary_plan): changed models whose output can
     change and their downstream (dbt: state:modified+); with the sources read per side."""
     from app.errors import UsageError
-    from app.pipeline import canary_plan
 
-    selected, per_side = canary_plan(base, head, base_an, head_an, dbt)
     if models:
         names = [m.strip() for m in models.split(",") if m.strip()]
         unknown = [n for n in names if n not in head.models]
         if unknown:
             raise UsageError(f"--models: no model named {', '.join(unknown)} in the head revision")
-        return names, per_side
-    return selected, per_side
+        if dbt is None:
+            return names, ()
+        from app.dbt.select import changed_seeds
+
+        return names, changed_seeds(*dbt)
+    from app.pipeline import canary_plan
+
+    return canary_plan(base, head, base_an, head_an, dbt)
 
 
 def _keys(given: list[str], head: Project) -> dict[str, list[str]]:

@@ -299,9 +299,8 @@ class Workers:
         """The head that replaced `delivery`'s (it is stale), or None. By the inbox's record of the pull
         request's heads; when that record ties (two heads set in one second), by GitHub's own answer:
         the pull request's head now (a failed lookup falls back to arrival order)."""
-        tied = self.inbox.tied_heads(delivery)
-        number = pr_number(delivery.work_key) if tied and repo else None
-        if number is not None and repo is not None:
+        number = pr_number(delivery.work_key)
+        if repo and number is not None and self.inbox.tied_heads(delivery):
             try:
                 head = ctx.github(installation, repo).get_pull(number).head_sha
             except Exception:  # GitHub unreachable, or the PR gone: the record's order has to do

@@ -17,20 +17,20 @@ from tests.dbt.test_broken_upstream import _base
 from tests.dbt.test_seed_change import PAYMENTS, _payments
 
 
-def _canary(project: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
-    code = main(
-        ["canary", "--base", "HEAD~1", "--head", "HEAD", "--project", str(project), "--format", "json", "-q"]
-    )
+def _canary(project: Path, capsys: pytest.CaptureFixture[str], *more: str) -> tuple[int, dict[str, Any]]:
+    args = ["canary", "--base", "HEAD~1", "--head", "HEAD", "--project", str(project), "--format", "json"]
+    code = main([*args, "-q", *more])
     return code, json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.parametrize("chosen", [(), ("--models", "stg_payments")], ids=["selected", "by-hand"])
 def test_an_edited_seed_shows_in_its_readers_diffs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], chosen: tuple[str, ...]
 ) -> None:
     base = _base()
     assert base[PAYMENTS].decode().splitlines()[2] == "2,2,credit_card,2000"
     head = _payments(base, {3: "2,2,credit_card,2500", 5: None})  # payment 2 changed, payment 4 gone
-    _, out = _canary(_repo(tmp_path, base, head), capsys)
+    _, out = _canary(_repo(tmp_path, base, head), capsys, *chosen)
     models = {m["name"]: m for m in out["models"]}
     stg = models["stg_payments"]["reconciliation"]
     assert stg["rows"] == {"left": 113, "right": 112}
